@@ -1,0 +1,28 @@
+"""Agent-based simulator of migration flows under climate shocks, labour demand and pathway policies.
+
+Households in origin districts choose each month to stay, move to the domestic city, migrate through a regular
+pathway, or migrate irregularly. Policies of the Global Compact for Migration (Objective 2: reduce adverse drivers;
+Objective 5: regular pathways) act as pluggable interventions.
+
+Example:
+    >>> from simulator import MigrationModel
+    >>> ds = MigrationModel(n_households=1000, years=2, rng=42).run()
+    >>> sorted(ds["pathway"].values.tolist())
+    ['internal', 'irregular', 'regular']
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("migration-simulator")
+except PackageNotFoundError:   # running from a source tree that was not installed
+    __version__ = "0.1.0+source"
+
+from simulator.model import MigrationModel  # noqa: E402
+from simulator.households import Household  # noqa: E402
+from simulator.regions import World, load_world, default_world_path  # noqa: E402
+from simulator.params import ModelParams  # noqa: E402
+from simulator.interventions import build_interventions, REGISTRY as INTERVENTIONS  # noqa: E402
+
+__all__ = ["MigrationModel", "Household", "World", "load_world", "default_world_path", "ModelParams",
+           "build_interventions", "INTERVENTIONS", "__version__"]

@@ -1,0 +1,54 @@
+"""Migrants away: employment by labour demand and status, remittances net of transfer cost, returns (process 7).
+
+Employment at the destination: each employed migrant loses the job with probability `s` a month (separation);
+vacancies `V_t` are filled from the unemployed, regular migrants first in the sense that an irregular migrant is hired
+at `f` times the regular rate: hiring probability `h = min(1, V_t / (U_reg + f U_irr))` for regular and `f h` for
+irregular migrants, so that expected hires never exceed vacancies. Internal migrants are employed with probability
+`e_city` each month. A migrant with a job sends home `share * max(0, wage - living cost)`; the household receives that
+amount less the transfer cost `tc`, and the fee `tc * sent` is recorded (SDG indicator 10.c.1).
+
+Returns: a regular migrant returns when the stay ends (`stay_months`, 0 = permanent) or earlier at the voluntary
+return rate; an irregular migrant is deported at the deportation rate or returns at the voluntary rate; an internal
+migrant returns at the internal return rate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def hiring_probability(vacancies: float, unemployed_regular: int, unemployed_irregular: int,
+                       irregular_hire_factor: float) -> float:
+    """Monthly hiring probability of an unemployed regular migrant: `min(1, V / (U_reg + f U_irr))`."""
+    seekers = unemployed_regular + irregular_hire_factor * unemployed_irregular
+    return 1.0 if seekers <= 0 else float(min(1.0, vacancies / seekers))
+
+
+def update_employment(employed: np.ndarray, irregular: np.ndarray, uniform: np.ndarray, separation_rate: float,
+                      hire_probability: float, irregular_hire_factor: float) -> np.ndarray:
+    """Employment after one month for migrants abroad (arrays over those migrants; one uniform each)."""
+    keep = employed & (uniform >= separation_rate)
+    hire_p = np.where(irregular, irregular_hire_factor * hire_probability, hire_probability)
+    return keep | (~employed & (uniform < hire_p))
+
+
+def remittances(earnings: np.ndarray, living_cost: float, share: float,
+                transfer_cost: float) -> tuple[np.ndarray, np.ndarray]:
+    """(received by the household, fees paid), USD: sent = `share * max(0, earnings - living)`."""
+    sent = share * np.maximum(0.0, earnings - living_cost)
+    return sent * (1.0 - transfer_cost), sent * transfer_cost
+
+
+def returns_regular(months_away: np.ndarray, uniform: np.ndarray, stay_months: int,
+                    return_rate: float) -> np.ndarray:
+    """Regular migrants who come home this month: stay over, or voluntary return."""
+    over = (months_away >= stay_months) if stay_months > 0 else np.zeros(len(months_away), bool)
+    return over | (uniform < return_rate)
+
+
+def returns_irregular(uniform: np.ndarray, deportation_rate: float,
+                      return_rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """(deported, returned voluntarily) masks for irregular migrants, one uniform each."""
+    deported = uniform < deportation_rate
+    voluntary = ~deported & (uniform < deportation_rate + return_rate)
+    return deported, voluntary

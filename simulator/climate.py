@@ -1,0 +1,82 @@
+"""Climate: sudden-onset shocks by region (return period, intensity, duration) and slow-onset decline.
+
+Process 1 of the step. Each hazard of the world's hazard table starts, when idle, with the monthly probability
+`p = 1 - exp(-f / (12 * T))` for return period `T` years and outlook frequency multiplier `f` (a Poisson process of
+rate f/T per year). Its intensity `I ~ Beta(m k, (1 - m) k)` (mean `m` from the table, concentration `k`), scaled by the
+outlook intensity multiplier and capped at 1, is the share of farm income lost for `duration_months`; at onset it
+also destroys a share `asset_loss_ratio * I` of farm assets. Households lose in proportion to their farm dependence,
+reduced by their adaptation: `loss_i = farm_i * L_r * (1 - a_i)` (Hallegatte et al. 2017, Unbreakable: losses scale
+with exposure and vulnerability). Slow-onset decline removes `degradation_per_year * f_d * years` of farm income.
+
+Draws come from the "climate" stream only, and every hazard draws its uniform and its intensity every month whether
+or not it starts, so the shock series is the same under every policy (common random numbers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator.params import ClimateParams
+from simulator.regions import World
+
+
+@dataclass
+class ClimateOutlook:
+    """A climate future: multipliers on the world's hazard frequencies, intensities and slow-onset decline."""
+
+    frequency_multiplier: float = 1.0    # x hazard frequency (1 = the world table's return periods)
+    intensity_multiplier: float = 1.0    # x shock intensity
+    degradation_multiplier: float = 1.0  # x slow-onset decline per year
+
+
+class Climate:
+    """Shock state of each hazard and the resulting income-loss fraction of each origin region."""
+
+    def __init__(self, world: World, params: ClimateParams, outlook: ClimateOutlook, rng: np.random.Generator):
+        self.world, self.params, self.outlook, self.rng = world, params, outlook, rng
+        n_h = len(world.hazard_name)
+        self.remaining = np.zeros(n_h, np.int64)     # months left of each hazard's current shock
+        self.intensity = np.zeros(n_h)               # intensity of each hazard's current shock
+        self.onset = np.zeros(n_h, bool)             # hazards that started this step
+        self.region_loss = np.zeros(world.n_origins)   # share of farm income lost this step, by origin
+        self.region_onset_intensity = np.zeros(world.n_origins)  # summed intensity of shocks started this step
+        self.degradation = np.zeros(world.n_origins)   # cumulative slow-onset loss of farm income, by origin
+        self.onset_probability = -np.expm1(-outlook.frequency_multiplier / (12.0 * world.hazard_return_period))
+
+    def step(self, t: int) -> None:
+        """Advance shocks by one month and update the loss fractions by region."""
+        w, p = self.world, self.params
+        n_h = len(w.hazard_name)
+        u = self.rng.random(n_h)
+        m = np.clip(w.hazard_mean_intensity, 1e-6, 1 - 1e-6)
+        draw = self.rng.beta(m * p.intensity_concentration, (1 - m) * p.intensity_concentration, n_h)
+        self.remaining = np.maximum(self.remaining - 1, 0)
+        self.onset = (self.remaining == 0) & (u < self.onset_probability)
+        self.intensity = np.where(self.onset, np.minimum(1.0, draw * self.outlook.intensity_multiplier),
+                                  np.where(self.remaining > 0, self.intensity, 0.0))
+        self.remaining = np.where(self.onset, w.hazard_duration, self.remaining)
+        active = np.where(self.remaining > 0, self.intensity, 0.0)
+        self.region_loss = np.minimum(1.0, np.bincount(w.hazard_origin, active, w.n_origins))
+        self.region_onset_intensity = np.minimum(
+            1.0, np.bincount(w.hazard_origin, np.where(self.onset, self.intensity, 0.0), w.n_origins))
+        years = t / 12.0
+        self.degradation = np.minimum(1.0, w.degradation_per_year * self.outlook.degradation_multiplier * years)
+
+
+def household_loss(region_loss: np.ndarray, origin: np.ndarray, farm_dependence: np.ndarray,
+                   adaptation: np.ndarray) -> np.ndarray:
+    """Share of a household's origin income lost to current shocks: `farm_i * L_r(i) * (1 - a_i)`."""
+    return farm_dependence * region_loss[origin] * (1.0 - adaptation)
+
+
+def destroy_assets(assets: np.ndarray, onset_intensity: np.ndarray, origin: np.ndarray,
+                   farm_dependence: np.ndarray, adaptation: np.ndarray, asset_loss_ratio: float) -> np.ndarray:
+    """Assets after the shocks that started this step: `A_i (1 - r * I_r(i) * farm_i * (1 - a_i))`."""
+    return assets * (1.0 - asset_loss_ratio * onset_intensity[origin] * farm_dependence * (1.0 - adaptation))
+
+
+def remember_shocks(memory: np.ndarray, loss: np.ndarray, persistence: float) -> np.ndarray:
+    """Remembered shock loss: the larger of the decayed memory and the current loss, `max(rho m_i, loss_i)`."""
+    return np.maximum(persistence * memory, loss).astype(memory.dtype)

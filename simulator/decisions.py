@@ -1,0 +1,124 @@
+"""The household decision: stay, move to the city, apply for a regular visa, or leave irregularly.
+
+Process 4 of the step; pure functions of arrays, no Mesa, no Hydra. Each household at home with a working-age adult
+compares four options by random utility (McFadden 1974; for migration Grogger & Hanson 2011, Beine, Bertoli &
+Fernandez-Huertas Moraga 2016). With `y_i` the monthly income of an adult at origin and `a_i` the household's adults,
+the household's expected monthly income under each option is
+
+    Y_stay = a_i y_i
+    Y_j    = (a_i - 1) y_i + e_j (w_j - c_j)      for a move j, with employment rate e_j, wage w_j, living cost c_j
+
+and the utilities are
+
+    U_stay      = b_y ln Y_stay - b_s m_i
+    U_internal  = b_y ln Y_int - b_c C_int / (12 Y_stay) + b_n n_city + asc_int
+    U_regular   = b_y ln Y_reg - b_c C_reg / (12 Y_stay) - b_w W / (12 p_i) + b_n n_abroad + asc_reg
+    U_irregular = b_y ln Y_irr - b_c C_irr / (12 Y_stay) - b_r r_i q d - b_i h + b_n n_abroad + asc_irr
+
+with `m_i` the remembered shock loss, `C_j` the up-front cost (so `C_j / 12 Y_stay` is years of household income),
+`W` the expected visa wait in months and `p_i` the household's patience, `n` the share of the district's households
+with a member already in the city or abroad (network), `d` the death and `h` the interception probability of an
+irregular journey, `q` the perceived/true risk ratio and `r_i` the household's risk aversion.
+
+Choice is the utility maximum after adding i.i.d. Gumbel noise (multinomial logit), over the options that are open:
+eligible (a regular visa needs skill) and affordable (liquidity constraint: `C_j <= wealth + credit * assets`). A
+household whose best option among the eligible ones is a move it cannot afford, and which therefore stays, is
+*trapped* (involuntary immobility; Carling 2002, Black et al. 2011).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator.params import DecisionParams
+
+STAY, INTERNAL, REGULAR, IRREGULAR = range(4)
+OPTIONS = ("stay", "internal", "regular", "irregular")
+MAX_WAIT_MONTHS = 1200.0   # expected waits are capped here (100 years: a closed pathway in all but name)
+
+
+@dataclass
+class OptionTerms:
+    """The option-level quantities of the utilities, one array (per household) or scalar per term.
+
+    Arrays have one entry per deciding household; `cost` is (n, 4) in USD (0 for staying).
+    """
+
+    income_stay: np.ndarray     # Y_stay, USD/month
+    income_move: np.ndarray     # (n, 3): Y_internal, Y_regular, Y_irregular, USD/month
+    cost: np.ndarray            # (n, 4), USD paid up front
+    shock_memory: np.ndarray    # m_i, share of income
+    network_city: np.ndarray    # share of district households with a member in the city
+    network_abroad: np.ndarray  # share of district households with a member abroad
+    wait_months: float          # expected regular visa wait W, months
+    patience: np.ndarray        # p_i, multiplier (mean ~1)
+    risk_aversion: np.ndarray   # r_i, multiplier (mean ~1)
+    death_probability: float    # d, per journey
+    interception_probability: float  # h, per journey
+    risk_perception: float      # q, perceived / true
+
+
+def utilities(t: OptionTerms, p: DecisionParams) -> np.ndarray:
+    """Systematic utilities (n, 4) of stay, internal, regular, irregular (equations in the module docstring)."""
+    ln_stay = np.log(np.maximum(t.income_stay, 1.0))
+    ln_move = np.log(np.maximum(t.income_move, 1.0))
+    years_of_income = t.cost / (12.0 * np.maximum(t.income_stay, 1.0))[:, None]
+    wait_years = min(t.wait_months, MAX_WAIT_MONTHS) / 12.0
+    u = np.empty((len(t.income_stay), 4))
+    u[:, STAY] = p.beta_income * ln_stay - p.beta_shock * t.shock_memory
+    u[:, INTERNAL] = (p.beta_income * ln_move[:, 0] - p.beta_cost * years_of_income[:, INTERNAL]
+                      + p.beta_network * t.network_city + p.asc_internal)
+    u[:, REGULAR] = (p.beta_income * ln_move[:, 1] - p.beta_cost * years_of_income[:, REGULAR]
+                     - p.beta_wait * wait_years / t.patience + p.beta_network * t.network_abroad + p.asc_regular)
+    u[:, IRREGULAR] = (p.beta_income * ln_move[:, 2] - p.beta_cost * years_of_income[:, IRREGULAR]
+                       - p.beta_risk * t.risk_aversion * t.risk_perception * t.death_probability
+                       - p.beta_interception * t.interception_probability
+                       + p.beta_network * t.network_abroad + p.asc_irregular)
+    return u
+
+
+def choice_probabilities(u: np.ndarray, open_: np.ndarray) -> np.ndarray:
+    """Multinomial-logit probabilities over the open options; closed options get probability exactly 0.
+
+    `P_ij = open_ij exp(U_ij) / sum_k open_ik exp(U_ik)`. Staying must be open for every household.
+
+    Example:
+        >>> u = np.array([[0.0, 1.0, 1.0, 1.0]]); o = np.array([[True, True, False, True]])
+        >>> choice_probabilities(u, o).round(3).tolist()
+        [[0.155, 0.422, 0.0, 0.422]]
+    """
+    if not open_[:, STAY].all():
+        raise ValueError("staying must be open to every household")
+    z = np.where(open_, u, -np.inf)
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def gumbel(uniform: np.ndarray) -> np.ndarray:
+    """Standard Gumbel draws from uniforms in [0, 1): `-ln(-ln u)` (u clipped away from 0 and 1)."""
+    u = np.clip(uniform, 1e-12, 1.0 - 1e-7)
+    return -np.log(-np.log(u))
+
+
+def choose(u: np.ndarray, open_: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """Index of the best open option, `argmax_j (U_ij + e_ij)` over open j, with Gumbel noise `e`.
+
+    With i.i.d. standard Gumbel noise this samples `choice_probabilities(u, open_)` exactly.
+    """
+    return np.argmax(np.where(open_, u + noise, -np.inf), axis=1)
+
+
+def decide(u: np.ndarray, eligible: np.ndarray, affordable: np.ndarray,
+           noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Choices under the liquidity constraint, and who is trapped by it.
+
+    Returns:
+        choice: the best option among those eligible and affordable.
+        trapped: True where the best eligible option (same noise) is a move, yet the household stays.
+    """
+    choice = choose(u, eligible & affordable, noise)
+    wanted = choose(u, eligible, noise)
+    return choice, (wanted != STAY) & (choice == STAY)

@@ -1,0 +1,141 @@
+"""Households: the deciding agents, stored as columns (one numpy array per attribute).
+
+Each household can have at most one member away at a time (the migrant): `status` says where that member is. The
+rules of the model are functions of these columns. A `Household` Mesa agent is a thin view onto one row: reading or
+writing its attributes reads or writes the columns, so the Mesa agent API and the fast path share the same data.
+
+Example:
+    >>> from simulator import MigrationModel
+    >>> model = MigrationModel(n_households=200, rng=1)
+    >>> agent = model.agents[0]
+    >>> agent.wealth == model.households.wealth[agent.row]
+    True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import mesa
+import numpy as np
+
+from simulator.params import ModelParams
+from simulator.regions import World
+
+# Where the household's migrant member is (`Households.status`).
+AT_HOME, WAITING, IN_TRANSIT, ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY = range(6)
+STATUS_NAMES = ("at_home", "waiting", "in_transit", "abroad_regular", "abroad_irregular", "in_city")
+AWAY = (IN_TRANSIT, ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY)   # statuses in which the migrant is not at origin
+
+
+@dataclass
+class Households:
+    """Column store of household state; every array has one entry per household."""
+
+    origin: np.ndarray        # int16, index into World.origins
+    size: np.ndarray          # int16, living members, including a member away
+    adults: np.ndarray        # int16, living working-age members, including a member away
+    head_female: np.ndarray   # bool, sex of the household head
+    head_age: np.ndarray      # float32, years, age of the household head
+    skill: np.ndarray         # int8, 0 low, 1 mid, 2 high (of the adult who would migrate)
+    wealth: np.ndarray        # float64, USD, liquid savings
+    assets: np.ndarray        # float64, USD, productive assets (land, livestock, tools)
+    farm_dependence: np.ndarray  # float32, share of origin income from farming
+    risk_aversion: np.ndarray    # float32, multiplier of perceived risk (mean ~1)
+    patience: np.ndarray         # float32, multiplier of tolerated waiting (mean ~1)
+    adaptation: np.ndarray       # float32, share of climate losses averted (set by interventions)
+    shock_memory: np.ndarray     # float32, remembered loss fraction of farm income
+    status: np.ndarray           # int8, one of AT_HOME..IN_CITY
+    since: np.ndarray            # int32, step at which the current status began
+    queue_key: np.ndarray        # float64, visa queue order (application step + random tie-break)
+    employed: np.ndarray         # bool, the migrant away has a job
+    trips: np.ndarray            # int16, completed departures of the household
+    dead: np.ndarray             # int16, members who died on a journey
+
+    @property
+    def n(self) -> int:
+        return len(self.origin)
+
+    def away(self) -> np.ndarray:
+        """Boolean mask: the migrant member is away from the origin (in transit, abroad or in the city)."""
+        return np.isin(self.status, AWAY)
+
+    def people_at_origin(self) -> np.ndarray:
+        """Members living at origin, per household."""
+        return self.size - self.away()
+
+
+def synthesize(world: World, params: ModelParams, n: int, rng: np.random.Generator) -> Households:
+    """Create the initial households from the world's region table.
+
+    Households are allocated to origins in proportion to `households_share` (largest remainder, so the counts are
+    exact); every other attribute is drawn per household from the region's distribution (see docs/ODD.md,
+    Initialization).
+    """
+    pop = params.population
+    quota = world.households_share * n
+    counts = np.floor(quota).astype(np.int64)
+    remainder_order = np.argsort(-(quota - counts), kind="stable")
+    counts[remainder_order[: n - counts.sum()]] += 1
+    origin = np.repeat(np.arange(world.n_origins), counts).astype(np.int16)
+
+    size = (1 + rng.poisson(world.household_size_mean[origin] - 1)).astype(np.int16)
+    adults = np.maximum(1, rng.binomial(size, pop.adults_share)).astype(np.int16)
+    head_female = rng.random(n) < world.female_head_share[origin]
+    head_age = np.clip(rng.normal(pop.head_age_mean, pop.head_age_sd, n), 18, 90).astype(np.float32)
+    u = rng.random(n)
+    mid, high = world.skill_share_mid[origin], world.skill_share_high[origin]
+    skill = ((u >= 1 - mid - high).astype(np.int8) + (u >= 1 - high).astype(np.int8)).astype(np.int8)
+    wealth = world.wealth_median[origin] * np.exp(world.wealth_sigma[origin] * rng.standard_normal(n))
+    assets = world.assets_median[origin] * np.exp(world.wealth_sigma[origin] * rng.standard_normal(n))
+    concentration = 5.0   # Beta a+b of farm dependence within a district: assumption
+    mean_farm = np.clip(world.farm_dependence[origin], 1e-3, 1 - 1e-3)
+    farm = rng.beta(mean_farm * concentration, (1 - mean_farm) * concentration).astype(np.float32)
+    risk = np.exp(pop.risk_aversion_sd * rng.standard_normal(n)).astype(np.float32)
+    patience = np.exp(pop.patience_sd * rng.standard_normal(n)).astype(np.float32)
+    return Households(
+        origin=origin, size=size, adults=adults, head_female=head_female, head_age=head_age, skill=skill,
+        wealth=wealth, assets=assets, farm_dependence=farm, risk_aversion=risk, patience=patience,
+        adaptation=np.zeros(n, np.float32), shock_memory=np.zeros(n, np.float32),
+        status=np.zeros(n, np.int8), since=np.zeros(n, np.int32), queue_key=np.zeros(n, np.float64),
+        employed=np.zeros(n, bool), trips=np.zeros(n, np.int16), dead=np.zeros(n, np.int16),
+    )
+
+
+class _Column:
+    """Descriptor: a `Household` attribute that reads and writes its row of a `Households` column."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, agent: Household | None, owner: type) -> object:
+        if agent is None:
+            return self
+        return getattr(agent.model.households, self.name)[agent.row].item()
+
+    def __set__(self, agent: Household, value: object) -> None:
+        getattr(agent.model.households, self.name)[agent.row] = value
+
+
+class Household(mesa.Agent):
+    """A household as a Mesa agent: a view onto row `row` of `model.households`.
+
+    Every column of `Households` is an attribute (`agent.wealth`, `agent.status`, ...), read and written in place.
+    """
+
+    def __init__(self, model: mesa.Model, row: int) -> None:
+        super().__init__(model)
+        self.row = int(row)
+
+    @property
+    def status_name(self) -> str:
+        return STATUS_NAMES[self.status]
+
+    @property
+    def origin_name(self) -> str:
+        return self.model.world.origins[self.origin]
+
+
+for _f in fields(Households):
+    setattr(Household, _f.name, _Column())
+    Household.__dict__[_f.name].__set_name__(Household, _f.name)

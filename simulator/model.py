@@ -1,0 +1,453 @@
+"""The migration model: households choosing to stay, move to the city, or migrate regularly or irregularly.
+
+`MigrationModel` is a Mesa model. Household state lives in columns (`model.households`); each household is also a
+`Household` Mesa agent viewing its row (created for populations up to `agent_view_limit`). The rules are the pure
+array functions of the process modules; `step()` calls them in the documented order.
+
+Example:
+    >>> from simulator import MigrationModel
+    >>> model = MigrationModel(n_households=500, years=2, rng=7)
+    >>> ds = model.run()
+    >>> int(ds.sizes["time"])
+    24
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+import xarray as xr
+
+from simulator import __version__
+from simulator.abroad import (hiring_probability, remittances, returns_irregular, returns_regular,
+                              update_employment)
+from simulator.budgets import update_budgets
+from simulator.climate import Climate, ClimateOutlook, destroy_assets, household_loss, remember_shocks
+from simulator.decisions import INTERNAL, IRREGULAR, REGULAR, OptionTerms, decide, gumbel, utilities
+from simulator.errors import ConfigError
+from simulator.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, IN_CITY, IN_TRANSIT, WAITING,
+                                  Household, synthesize)
+from simulator.interventions import Intervention
+from simulator.labour import Labour, LabourOutlook, origin_income_per_adult, skill_multiplier
+from simulator.outputs import AGE_EDGES, Recorder, to_dataset
+from simulator.params import ModelParams, validate
+from simulator.pathways import RegularQueue, first_in_queue, gives_up, journey_outcomes
+from simulator.policy import Policy
+from simulator.regions import World, default_world_path, load_world
+from simulator.rng import Streams
+
+P_INTERNAL, P_REGULAR, P_IRREGULAR = range(3)    # index along the output `pathway` dim
+PRIOR_EMPLOYMENT = (0.9, 0.6)   # expected employment of regular / irregular migrants before any are abroad
+PRIOR_WEIGHT = 10.0             # pseudo-migrants behind that prior: assumption
+
+
+def resolve_seed(rng: Any) -> int:
+    """An integer seed from Mesa's `rng` argument: an int, a numpy Generator, or None (fresh entropy)."""
+    if rng is None:
+        return int(np.random.SeedSequence().entropy % 2**63)
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(2**63))
+    if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0:
+        raise ConfigError("seed", rng, "a non-negative integer")
+    return int(rng)
+
+
+class MigrationModel(mesa.Model):
+    """Households in origin districts deciding each month whether and how to migrate.
+
+    Args:
+        n_households: households simulated (all origins together).
+        years: length of the run; one step is one month.
+        rng: seed (int), numpy Generator, or None for a fresh seed; recorded in `self.seed` and in the outputs.
+        world: a `World`, a path to a world folder, or None for the illustrative default world.
+        params: model parameters (`ModelParams`); defaults when None.
+        interventions: active policy objects (see `simulator.interventions.build_interventions`).
+        climate_outlook, labour_outlook: the climate and labour future (multipliers on the world's figures).
+        start_year: calendar year of the first month.
+        scenario: a label recorded in the outputs.
+        agent_view_limit: create `Household` Mesa agents only up to this many households (views cost ~360 bytes
+            and ~6 us each); the model computes the same either way.
+        config: the resolved run config, recorded in the outputs' attributes.
+        **overrides: dotted parameter overrides, e.g. `**{"irregular.death_probability": 0.02}`.
+    """
+
+    def __init__(self, n_households: int = 5000, years: float = 20, rng: Any = None,
+                 world: World | str | Path | None = None, params: ModelParams | None = None,
+                 interventions: Iterable[Intervention] = (), climate_outlook: ClimateOutlook | None = None,
+                 labour_outlook: LabourOutlook | None = None, start_year: int = 2025, scenario: str = "custom",
+                 agent_view_limit: int = 100_000, config: str = "", **overrides: Any) -> None:
+        seed = resolve_seed(rng)
+        super().__init__(rng=seed)
+        if isinstance(n_households, bool) or not isinstance(n_households, (int, np.integer)) or n_households < 1:
+            raise ConfigError("n_households", n_households, "an integer of at least 1")
+        if not isinstance(years, (int, float)) or not 0 < years <= 500:
+            raise ConfigError("years", years, "a number in (0, 500]")
+        self.seed, self.scenario, self.start_year, self.config = seed, scenario, int(start_year), config
+        self.params = _with_overrides(params or ModelParams(), overrides)
+        validate(self.params)
+        self.world = world if isinstance(world, World) else load_world(world or default_world_path())
+        self.climate_outlook = climate_outlook or ClimateOutlook()
+        self.labour_outlook = labour_outlook or LabourOutlook()
+        self.n_steps = max(1, int(round(years * 12)))
+        self.t = 0   # months completed
+        self.streams = Streams(seed)
+
+        n = int(n_households)
+        self.households = synthesize(self.world, self.params, n, self.streams["population"])
+        self.households_per_origin = np.bincount(self.households.origin, minlength=self.world.n_origins)
+        self.initial_population = int(self.households.size.sum())
+        self.skill_mult = skill_multiplier(self.households.skill, self.params.labour)
+        self.climate = Climate(self.world, self.params.climate, self.climate_outlook, self.streams["climate"])
+        self.labour = Labour(self.world, self.params.labour, self.labour_outlook, n, self.streams["labour"])
+        self.queue = RegularQueue()
+        self.policy = Policy.from_params(self.params, n)
+        self.interventions = list(interventions)
+        names = [iv.name for iv in self.interventions]
+        if len(set(names)) != len(names):
+            raise ConfigError("interventions", names, "each intervention at most once")
+        for iv in self.interventions:
+            iv.initialize(self)
+        self.cash = np.zeros(n)             # transfers received this month, USD (set by interventions)
+        self.remittances_in = np.zeros(n)   # remittances received this month, USD
+        self.consumption = np.zeros(n)
+        self.income_per_adult = np.zeros(n)
+        self.expected_employment = np.array(PRIOR_EMPLOYMENT)
+        self.recorder = Recorder(self.n_steps, self.world.origins, tuple(names))
+        if n <= agent_view_limit:
+            Household.create_agents(self, n, row=np.arange(n))
+        self.datacollector = mesa.DataCollector(model_reporters={
+            "departures_internal": "departures_internal", "departures_regular": "departures_regular",
+            "departures_irregular": "departures_irregular", "deaths": "deaths", "trapped": "trapped",
+            "visa_queue": "visa_queue", "population_at_origin": "population_at_origin",
+            "remittances_usd": "remittances_usd"})
+        self.datacollector.collect(self)
+
+    # --- the step ------------------------------------------------------------------------------------------------
+
+    def step(self) -> None:
+        """Advance one month, in this order (ARCHITECTURE.md section 1; docs/ODD.md, process overview):
+
+        1. climate: sudden shocks start or continue, slow-onset decline advances; losses hit households
+        2. labour markets: destination demand, vacancies and wages; origin wages
+        3. interventions adjust the policy in force (quotas, fees, enforcement, adaptation, cash...)
+        4. households at home decide: stay, internal, regular (apply), irregular (depart); trapped recorded
+        5. regular pathway: give-ups, then visas issued within quota and processing capacity
+        6. irregular journeys resolve: death, interception (return home) or arrival
+        7. migrants away: employment, remittances net of transfer cost, returns and deportations
+        8. household budgets: income, remittances, transfers, consumption, savings
+        9. recording of the month's flows and stocks
+        """
+        if self.t >= self.n_steps:
+            raise RuntimeError(f"the run is over: all {self.n_steps} months have been simulated")
+        self.hit_by_climate()
+        self.labour.step(self.t)
+        self.apply_interventions()
+        self.decide()
+        self.process_visas()
+        self.resolve_journeys()
+        self.update_migrants()
+        self.update_budgets()
+        self.record()
+        self.t += 1
+        self.running = self.t < self.n_steps
+        self.datacollector.collect(self)
+
+    def run(self, progress: Any = None) -> xr.Dataset:
+        """Run the remaining months and return the outputs; `progress` is an optional callable(months_done)."""
+        while self.t < self.n_steps:
+            self.step()
+            if progress is not None:
+                progress(self.t)
+        return self.dataset()
+
+    # --- processes -----------------------------------------------------------------------------------------------
+
+    def hit_by_climate(self) -> None:
+        """Process 1: advance the climate; shocks destroy assets at onset and are remembered by households."""
+        h, c = self.households, self.climate
+        c.step(self.t)
+        if c.onset.any():
+            h.assets = destroy_assets(h.assets, c.region_onset_intensity, h.origin, h.farm_dependence,
+                                      h.adaptation, self.params.climate.asset_loss_ratio)
+        self.loss = household_loss(c.region_loss, h.origin, h.farm_dependence, h.adaptation)
+        h.shock_memory = remember_shocks(h.shock_memory, self.loss, self.params.decisions.shock_memory)
+
+    def apply_interventions(self) -> None:
+        """Process 3: rebuild the policy from the parameters, then let each intervention act."""
+        self.policy = Policy.from_params(self.params, self.households.n)
+        self.cash[:] = 0.0
+        for iv in self.interventions:
+            iv.step(self)
+
+    def decide(self) -> None:
+        """Process 4: households at home with an adult choose among the open options (decisions.py)."""
+        h, p, pol, w, t = self.households, self.params, self.policy, self.world, self.t
+        draws = self.streams["decisions"].random((h.n, 5), dtype=np.float32)  # every household, every month (CRN)
+        self.income_per_adult = origin_income_per_adult(self.labour.origin_wage, h.origin, self.skill_mult,
+                                                        h.farm_dependence, self.climate.degradation, self.loss)
+        idx = np.flatnonzero((h.status == AT_HOME) & (h.adults >= 1))
+        o, y, adults = h.origin[idx], self.income_per_adult[idx], h.adults[idx].astype(np.float64)
+        lab, ab = p.labour, p.abroad
+        sm = self.skill_mult[idx]
+        dest_wage = self.labour.destination_wage * sm
+        income_stay = adults * y
+        stay_rest = (adults - 1) * y
+        e_city = lab.city_employment_rate
+        e_reg, e_irr = self.expected_employment
+        income_move = np.column_stack([
+            stay_rest + e_city * np.maximum(0.0, w.city_wage * sm - ab.city_living_cost_usd),
+            stay_rest + e_reg * np.maximum(0.0, dest_wage - ab.living_cost_usd),
+            stay_rest + e_irr * np.maximum(0.0, dest_wage * lab.irregular_wage_factor - ab.living_cost_usd)])
+        cost = np.column_stack([np.zeros(len(idx)), w.cost_to_city[o],
+                                pol.regular_fee + w.cost_to_destination[o], np.full(len(idx), pol.smuggler_fee)])
+        monthly_capacity = min(pol.processing_per_month, pol.quota_per_year / 12.0)
+        queue = np.count_nonzero(h.status == WAITING)
+        wait = (queue + 1) / monthly_capacity if monthly_capacity > 0 else np.inf
+        away_city = np.bincount(h.origin, h.status == IN_CITY, w.n_origins)
+        away_abroad = np.bincount(h.origin, (h.status == ABROAD_REGULAR) | (h.status == ABROAD_IRREGULAR),
+                                  w.n_origins)
+        per_origin = np.maximum(self.households_per_origin, 1)
+        terms = OptionTerms(
+            income_stay=income_stay, income_move=income_move, cost=cost, shock_memory=h.shock_memory[idx],
+            network_city=(away_city / per_origin)[o], network_abroad=(away_abroad / per_origin)[o],
+            wait_months=wait, patience=h.patience[idx], risk_aversion=h.risk_aversion[idx],
+            death_probability=pol.death_probability, interception_probability=pol.interception_probability,
+            risk_perception=pol.risk_perception)
+        u = utilities(terms, p.decisions)
+        eligible = np.ones_like(u, dtype=bool)
+        eligible[:, REGULAR] = (h.skill[idx] >= pol.min_skill) & (monthly_capacity > 0)
+        budget = h.wealth[idx] + p.decisions.credit_fraction * h.assets[idx]
+        affordable = cost <= budget[:, None]
+        choice, trapped = decide(u, eligible, affordable, gumbel(draws[idx, :4]))
+        self.recorder.count("trapped", t, o[trapped])
+
+        movers = idx[choice == INTERNAL]
+        self._pay(movers, cost[choice == INTERNAL, INTERNAL])
+        self._depart(movers, P_INTERNAL, IN_CITY)
+        self.recorder.count("arrivals", t, h.origin[movers], P_INTERNAL)
+
+        applicants = idx[choice == REGULAR]
+        self._pay(applicants, cost[choice == REGULAR, REGULAR])
+        h.status[applicants] = WAITING
+        h.since[applicants] = t
+        h.queue_key[applicants] = t + draws[applicants, 4]
+        self.recorder.count("applications", t, h.origin[applicants])
+
+        smuggled = idx[choice == IRREGULAR]
+        self._pay(smuggled, cost[choice == IRREGULAR, IRREGULAR])
+        self._depart(smuggled, P_IRREGULAR, IN_TRANSIT)
+
+    def process_visas(self) -> None:
+        """Process 5: applicants who waited too long give up; visas are issued first come, first served."""
+        h, pol, t = self.households, self.policy, self.t
+        waiting = np.flatnonzero(h.status == WAITING)
+        quit_ = waiting[gives_up(t - h.since[waiting], pol.max_wait_months, h.patience[waiting])]
+        h.status[quit_] = AT_HOME
+        self.recorder.count("gave_up", t, h.origin[quit_])
+        waiting = np.flatnonzero(h.status == WAITING)
+        k = self.queue.capacity(t % 12, pol.quota_per_year, pol.processing_per_month)
+        granted = waiting[first_in_queue(h.queue_key[waiting], k)]
+        self.queue.use(len(granted))
+        self._depart(granted, P_REGULAR, ABROAD_REGULAR)
+        h.employed[granted] = True   # regular labour migrants travel with a job offer
+        self.recorder.count("visas_issued", t, h.origin[granted])
+        self.recorder.count("arrivals", t, h.origin[granted], P_REGULAR)
+
+    def resolve_journeys(self) -> None:
+        """Process 6: journeys that have lasted `journey_months` end in death, interception or arrival."""
+        h, pol, t = self.households, self.policy, self.t
+        u = self.streams["journeys"].random(h.n, dtype=np.float32)
+        ending = np.flatnonzero((h.status == IN_TRANSIT)
+                                & (t - h.since >= self.params.irregular.journey_months))
+        died, intercepted, arrived = journey_outcomes(u[ending], pol.death_probability,
+                                                      pol.interception_probability)
+        dead = ending[died]
+        h.size[dead] -= 1
+        h.adults[dead] -= 1
+        h.dead[dead] += 1
+        h.status[dead] = AT_HOME
+        self.recorder.count("deaths", t, h.origin[dead])
+        back = ending[intercepted]
+        h.status[back] = AT_HOME
+        self.recorder.count("interceptions", t, h.origin[back])
+        landed = ending[arrived]
+        h.status[landed] = ABROAD_IRREGULAR
+        h.since[landed] = t
+        h.employed[landed] = False
+        self.recorder.count("arrivals", t, h.origin[landed], P_IRREGULAR)
+
+    def update_migrants(self) -> None:
+        """Process 7: employment abroad and in the city, remittances home, returns and deportations."""
+        h, p, pol, t = self.households, self.params, self.policy, self.t
+        lab, ab = p.labour, p.abroad
+        draws = self.streams["abroad"].random((h.n, 2), dtype=np.float32)
+        self.remittances_in[:] = 0.0
+        abroad = np.flatnonzero((h.status == ABROAD_REGULAR) | (h.status == ABROAD_IRREGULAR))
+        irregular = h.status[abroad] == ABROAD_IRREGULAR
+        emp = h.employed[abroad]
+        hire = hiring_probability(self.labour.vacancies, np.count_nonzero(~emp & ~irregular),
+                                  np.count_nonzero(~emp & irregular), lab.irregular_hire_factor)
+        emp = update_employment(emp, irregular, draws[abroad, 0], lab.job_separation_rate, hire,
+                                lab.irregular_hire_factor)
+        h.employed[abroad] = emp
+        wage = self.labour.destination_wage * self.skill_mult[abroad] * np.where(irregular,
+                                                                                 lab.irregular_wage_factor, 1.0)
+        received, fees = remittances(np.where(emp, wage, 0.0), ab.living_cost_usd, ab.remittance_share,
+                                     pol.transfer_cost)
+        self.remittances_in[abroad] = received
+        self.recorder.count("remittance_fees", t, h.origin[abroad], weights=fees)
+
+        city = np.flatnonzero(h.status == IN_CITY)
+        city_emp = draws[city, 0] < lab.city_employment_rate
+        h.employed[city] = city_emp
+        received, fees = remittances(np.where(city_emp, self.world.city_wage * self.skill_mult[city], 0.0),
+                                     ab.city_living_cost_usd, ab.city_remittance_share, ab.domestic_transfer_cost)
+        self.remittances_in[city] = received
+        self.recorder.count("remittance_fees", t, h.origin[city], weights=fees)
+        self.recorder.count("remittances", t, h.origin, weights=self.remittances_in)
+
+        rec = self.recorder["migrant_employment_rate"]
+        rec[t, P_INTERNAL] = city_emp.mean() if len(city) else np.nan
+        for status_emp, pathway, k in ((~irregular, P_REGULAR, 0), (irregular, P_IRREGULAR, 1)):
+            n_status = np.count_nonzero(status_emp)
+            rec[t, pathway] = emp[status_emp].mean() if n_status else np.nan
+            self.expected_employment[k] = ((np.count_nonzero(emp[status_emp]) + PRIOR_WEIGHT * PRIOR_EMPLOYMENT[k])
+                                           / (n_status + PRIOR_WEIGHT))
+
+        reg = abroad[~irregular]
+        home_reg = reg[returns_regular(t - h.since[reg], draws[reg, 1], pol.regular_stay_months,
+                                       p.regular.return_rate)]
+        irr = abroad[irregular]
+        deported, voluntary = returns_irregular(draws[irr, 1], pol.deportation_rate, p.irregular.return_rate)
+        home_city = city[draws[city, 1] < ab.internal_return_rate]
+        for returned, pathway in ((home_reg, P_REGULAR), (irr[deported | voluntary], P_IRREGULAR),
+                                  (home_city, P_INTERNAL)):
+            h.status[returned] = AT_HOME
+            h.since[returned] = t
+            h.employed[returned] = False
+            self.recorder.count("returns", t, h.origin[returned], pathway)
+        self.recorder.count("deportations", t, h.origin[irr[deported]])
+
+    def update_budgets(self) -> None:
+        """Process 8: income at origin plus remittances and transfers, less consumption, into savings."""
+        h, b = self.households, self.params.budget
+        away = h.away()
+        adults_home = np.maximum(h.adults - away, 0)
+        income = adults_home * self.income_per_adult + self.remittances_in + self.cash
+        h.wealth, self.consumption = update_budgets(h.wealth, income, h.size - away, b.subsistence_usd,
+                                                    b.consumption_share_of_surplus)
+
+    def record(self) -> None:
+        """Process 9: the month's stocks, labour market and intervention costs into the preallocated arrays."""
+        h, r, t, n_o = self.households, self.recorder, self.t, self.world.n_origins
+        persons_home = h.size - h.away()
+        r["population"][t] = np.bincount(h.origin, persons_home, n_o)
+        for status, pathway in ((IN_CITY, P_INTERNAL), (ABROAD_REGULAR, P_REGULAR),
+                                (ABROAD_IRREGULAR, P_IRREGULAR)):
+            r["migrants_away"][t, :, pathway] = np.bincount(h.origin, h.status == status, n_o)
+        r["in_transit"][t] = np.bincount(h.origin, h.status == IN_TRANSIT, n_o)
+        r["visa_queue"][t] = np.bincount(h.origin, h.status == WAITING, n_o)
+        r["consumption_per_capita"][t] = (np.bincount(h.origin, self.consumption, n_o)
+                                          / np.maximum(r["population"][t], 1))
+        r["wealth_mean"][t] = np.bincount(h.origin, h.wealth, n_o) / np.maximum(self.households_per_origin, 1)
+        r["shock_loss"][t] = self.climate.region_loss
+        r["labour_demand"][t] = self.labour.demand
+        r["vacancies"][t] = self.labour.vacancies
+        r["destination_wage"][t] = self.labour.destination_wage
+        for j, iv in enumerate(self.interventions):
+            r["intervention_cost"][t, j] = iv.cost(self)
+
+    # --- helpers -------------------------------------------------------------------------------------------------
+
+    def _pay(self, idx: np.ndarray, amount: np.ndarray) -> None:
+        """Households pay `amount` from liquid wealth first, the rest from assets (sold or borrowed against)."""
+        h = self.households
+        from_wealth = np.minimum(h.wealth[idx], amount)
+        h.wealth[idx] -= from_wealth
+        h.assets[idx] = np.maximum(0.0, h.assets[idx] - (amount - from_wealth))
+
+    def _depart(self, idx: np.ndarray, pathway: int, status: int) -> None:
+        """The migrant of households `idx` leaves by `pathway`; counted by origin and by group (Objective 1)."""
+        h, t = self.households, self.t
+        h.status[idx] = status
+        h.since[idx] = t
+        h.employed[idx] = False
+        h.trips[idx] += 1
+        self.recorder.count("emigrants", t, h.origin[idx], pathway)
+        sex = np.where(h.head_female[idx], 0, 1)
+        age = np.searchsorted(AGE_EDGES, h.head_age[idx], side="right")
+        np.add.at(self.recorder["emigrants_by_group"][t, pathway], (sex, age, h.skill[idx]), 1)
+
+    # --- outputs -------------------------------------------------------------------------------------------------
+
+    def dataset(self) -> xr.Dataset:
+        """The months simulated so far as a labelled Dataset (see simulator.outputs)."""
+        attrs = {"title": "Migration flow simulation", "scenario": self.scenario, "seed": self.seed,
+                 "simulator_version": __version__, "world": self.world.name,
+                 "n_households": self.households.n, "initial_population": self.initial_population,
+                 "config": self.config, "Conventions": "CF-1.8",
+                 "note": "Illustrative world: figures are not forecasts."}
+        return to_dataset(self.recorder, self.start_year, self.t, attrs)
+
+    # reporters for Mesa's DataCollector: this month's totals
+    def _last(self, name: str, pathway: int | None = None) -> float:
+        if self.t == 0:
+            return 0.0
+        data = self.recorder[name][self.t - 1]
+        return float(data[:, pathway].sum() if pathway is not None else data.sum())
+
+    @property
+    def departures_internal(self) -> float:
+        return self._last("emigrants", P_INTERNAL)
+
+    @property
+    def departures_regular(self) -> float:
+        return self._last("emigrants", P_REGULAR)
+
+    @property
+    def departures_irregular(self) -> float:
+        return self._last("emigrants", P_IRREGULAR)
+
+    @property
+    def deaths(self) -> float:
+        return self._last("deaths")
+
+    @property
+    def trapped(self) -> float:
+        return self._last("trapped")
+
+    @property
+    def visa_queue(self) -> float:
+        return self._last("visa_queue")
+
+    @property
+    def remittances_usd(self) -> float:
+        return self._last("remittances")
+
+    @property
+    def population_at_origin(self) -> float:
+        h = self.households
+        return float((h.size - h.away()).sum())
+
+
+def _with_overrides(params: ModelParams, overrides: dict[str, Any]) -> ModelParams:
+    """A copy of `params` with dotted overrides applied ("irregular.death_probability": 0.02)."""
+    if not overrides:
+        return params
+    params = dataclasses.replace(params)
+    for dotted, value in overrides.items():
+        group, _, name = dotted.partition(".")
+        section = getattr(params, group, None) if name else None
+        if section is None or not dataclasses.is_dataclass(section) or name not in {
+                f.name for f in dataclasses.fields(section)}:
+            valid = [f"{g.name}.{f.name}" for g in dataclasses.fields(params)
+                     for f in dataclasses.fields(getattr(params, g.name))]
+            raise ConfigError(dotted, value, f"a keyword argument among MigrationModel's parameters or one of "
+                                             f"the model parameters {valid}")
+        setattr(params, group, dataclasses.replace(section, **{name: value}))
+    return params

@@ -1,0 +1,141 @@
+"""Recording (process 9) and outputs: preallocated arrays per step, turned into a labelled `xarray.Dataset`.
+
+The dataset follows the output contract (ARCHITECTURE.md section 3): dims `time` (with `date` and `year`
+coordinates), `origin` and `pathway`; variables `emigrants(time, origin, pathway)`, `deaths(time, origin)`,
+`trapped(time, origin)`, `population(time, origin)`, `remittances(time, origin)` and more, each with `long_name` and
+`units`. Attributes carry the resolved config, seed, scenario and simulator version. Files are NetCDF-4 (netCDF4
+engine, zlib), written atomically: to a temporary file in the same folder, then renamed.
+
+Example:
+    >>> from simulator import MigrationModel
+    >>> ds = MigrationModel(n_households=300, years=1, rng=0).run()
+    >>> ds["emigrants"].dims
+    ('time', 'origin', 'pathway')
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+PATHWAYS = ("internal", "regular", "irregular")
+SEXES = ("female", "male")
+AGE_GROUPS = ("18-34", "35-54", "55+")
+AGE_EDGES = (35.0, 55.0)
+SKILLS = ("low", "mid", "high")
+
+# name: (dims, long_name, units)
+VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "emigrants": (("time", "origin", "pathway"),
+                  "departures from origin in the month, by pathway (internal = to the domestic city)", "persons"),
+    "arrivals": (("time", "origin", "pathway"), "arrivals at the city or destination in the month", "persons"),
+    "returns": (("time", "origin", "pathway"), "migrants returning home in the month (deportations included)",
+                "persons"),
+    "migrants_away": (("time", "origin", "pathway"), "migrants living in the city or abroad, end of month",
+                      "persons"),
+    "deaths": (("time", "origin"), "deaths and missing on irregular journeys in the month (SDG 10.7.3)", "persons"),
+    "interceptions": (("time", "origin"), "irregular journeys intercepted (migrant returned home)", "persons"),
+    "deportations": (("time", "origin"), "irregular migrants deported home in the month", "persons"),
+    "in_transit": (("time", "origin"), "migrants on irregular journeys, end of month", "persons"),
+    "applications": (("time", "origin"), "regular visa applications lodged in the month", "applications"),
+    "visas_issued": (("time", "origin"), "regular visas issued in the month", "visas"),
+    "gave_up": (("time", "origin"), "applicants who left the visa queue after waiting too long", "households"),
+    "visa_queue": (("time", "origin"), "applications waiting for a decision, end of month", "applications"),
+    "trapped": (("time", "origin"), "households that wanted to move but could not afford to (involuntary "
+                                    "immobility)", "households"),
+    "population": (("time", "origin"), "people living at origin, end of month", "persons"),
+    "remittances": (("time", "origin"), "remittances received by households, net of transfer fees", "USD/month"),
+    "remittance_fees": (("time", "origin"), "fees paid to send remittances (SDG 10.c.1)", "USD/month"),
+    "consumption_per_capita": (("time", "origin"), "mean consumption per person at origin", "USD/month"),
+    "wealth_mean": (("time", "origin"), "mean liquid wealth per household at origin", "USD"),
+    "shock_loss": (("time", "origin"), "share of farm income lost to sudden shocks in the month (before "
+                                       "adaptation)", "1"),
+    "labour_demand": (("time",), "destination labour-demand index", "1"),
+    "vacancies": (("time",), "new jobs open to migrants at the destination in the month", "jobs"),
+    "destination_wage": (("time",), "destination monthly wage, low skill, regular status", "USD/month"),
+    "migrant_employment_rate": (("time", "pathway"), "share of migrants away with a job, end of month", "1"),
+    "emigrants_by_group": (("time", "pathway", "sex", "age_group", "skill"),
+                           "departures by sex and age group of the household head and skill of the migrant",
+                           "persons"),
+    "intervention_cost": (("time", "intervention"), "cost of each intervention in the month", "USD"),
+}
+
+
+class Recorder:
+    """Preallocated arrays, one per output variable, filled step by step."""
+
+    def __init__(self, n_steps: int, origins: tuple[str, ...], interventions: tuple[str, ...]) -> None:
+        sizes = {"time": n_steps, "origin": len(origins), "pathway": len(PATHWAYS), "sex": len(SEXES),
+                 "age_group": len(AGE_GROUPS), "skill": len(SKILLS), "intervention": len(interventions)}
+        self.sizes, self.origins, self.interventions = sizes, origins, interventions
+        self.data = {name: np.zeros(tuple(sizes[d] for d in dims)) for name, (dims, _, _) in VARIABLES.items()}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.data[name]
+
+    def count(self, name: str, t: int, origin: np.ndarray, pathway: int | None = None,
+              weights: np.ndarray | None = None) -> None:
+        """Add the households (or `weights`) of `origin` codes to variable `name` at step `t` (and `pathway`)."""
+        counts = np.bincount(origin, weights, minlength=self.sizes["origin"])
+        if pathway is None:
+            self.data[name][t] += counts
+        else:
+            self.data[name][t, :, pathway] += counts
+
+
+def to_dataset(recorder: Recorder, start_year: int, n_steps: int, attrs: dict[str, Any]) -> xr.Dataset:
+    """The recorded arrays of the first `n_steps` steps as a labelled Dataset following the output contract."""
+    time = np.arange(n_steps)
+    date = np.array([np.datetime64(f"{start_year + t // 12:04d}-{t % 12 + 1:02d}", "M") for t in time],
+                    dtype="datetime64[ns]")
+    coords = {"time": ("time", time, {"long_name": "month since the start of the run", "units": "months"}),
+              "date": ("time", date, {"long_name": "calendar month"}),
+              "year": ("time", start_year + time // 12, {"long_name": "calendar year", "units": "year"}),
+              "origin": ("origin", list(recorder.origins), {"long_name": "origin district"}),
+              "pathway": ("pathway", list(PATHWAYS), {"long_name": "migration pathway"}),
+              "sex": ("sex", list(SEXES), {"long_name": "sex of the household head"}),
+              "age_group": ("age_group", list(AGE_GROUPS), {"long_name": "age group of the household head"}),
+              "skill": ("skill", list(SKILLS), {"long_name": "skill level of the migrant"}),
+              "intervention": ("intervention", list(recorder.interventions), {"long_name": "intervention"})}
+    variables = {}
+    for name, (dims, long_name, units) in VARIABLES.items():
+        variables[name] = (dims, recorder.data[name][:n_steps], {"long_name": long_name, "units": units})
+    return xr.Dataset(variables, coords=coords, attrs=attrs)
+
+
+def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
+    """Write `ds` to NetCDF-4 (zlib) atomically: a temporary file in the same folder, then a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    encoding = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars}
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        ds.to_netcdf(tmp, engine="netcdf4", encoding=encoding)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_results(folder: str | Path, name: str = "results.nc") -> xr.Dataset:
+    """Read every `name` file under `folder` and combine them along `scenario` and `seed`.
+
+    Each run's `scenario` and `seed` attributes become coordinates; a single run comes back with both dims of
+    length one. Attributes that differ between runs (such as the config) are dropped from the combined dataset.
+    """
+    files = sorted(Path(folder).rglob(name))
+    if not files:
+        raise FileNotFoundError(f"no {name} under {folder}")
+    runs = []
+    for file in files:
+        with xr.open_dataset(file, engine="netcdf4") as ds:
+            ds = ds.load()
+        runs.append(ds.expand_dims(scenario=[ds.attrs["scenario"]], seed=[int(ds.attrs["seed"])]))
+    return xr.combine_by_coords(runs, combine_attrs="drop_conflicts")

@@ -1,0 +1,245 @@
+"""Model parameters: one aligned line per parameter, with its units, allowed range and source.
+
+These dataclasses are the single definition of every behavioural and process parameter of the model. Hydra uses them
+as schemas (so a misspelt key fails when the config is composed), plain Python uses them directly, and `validate`
+checks every value against its declared range. Place-specific figures (wages, populations, hazards of each region)
+live in the world tables (`scenarios/worlds/`), not here.
+
+"assumption" marks an illustrative value chosen by the authors; such values are the first candidates for calibration.
+
+Example:
+    >>> p = ModelParams()
+    >>> p.irregular.death_probability
+    0.01
+    >>> validate(p)  # raises ConfigError on a bad value
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from simulator.errors import ConfigError
+
+INF = math.inf
+
+
+def param(default: Any, units: str, lo: float = -INF, hi: float = INF, source: str = "assumption",
+          integer: bool = False) -> Any:
+    """A parameter field: default, units, inclusive allowed range [lo, hi] and source of the default."""
+    return field(default=default, metadata={"units": units, "lo": lo, "hi": hi, "source": source,
+                                            "integer": integer})
+
+
+def prob(default: float, units: str = "probability", source: str = "assumption") -> Any:
+    """A probability or share in [0, 1]."""
+    return param(default, units, 0.0, 1.0, source)
+
+
+@dataclass
+class DecisionParams:
+    """Random-utility choice of stay / internal / regular / irregular (see decisions.py, docs/ODD.md section 7)."""
+
+    beta_income: float = param(1.0, "utility per unit log USD/month", 0, INF,
+                               "Grogger & Hanson 2011 J Dev Econ (log-income RUM); scale: assumption")
+    beta_cost: float = param(1.5, "utility per year of household income paid up front", 0, INF, "assumption")
+    beta_risk: float = param(20.0, "utility per unit perceived death probability", 0, INF, "assumption")
+    beta_interception: float = param(1.0, "utility per unit interception probability", 0, INF, "assumption")
+    beta_wait: float = param(0.5, "utility per year of expected waiting", 0, INF, "assumption")
+    beta_network: float = param(3.0, "utility per unit share of district households with a member away", 0, INF,
+                                "Munshi 2003 QJE; McKenzie & Rapoport 2010 REStat (direction); size: assumption")
+    beta_shock: float = param(2.0, "utility of staying lost per unit remembered shock loss fraction", 0, INF,
+                              "Cattaneo et al. 2019 REEP (direction); size: assumption")
+    asc_internal: float = param(-6.0, "utility (alternative-specific constant, per month)", -50, 50,
+                                "assumption, set so internal moves are ~2-4% of households a year")
+    asc_regular: float = param(-6.5, "utility (alternative-specific constant, per month)", -50, 50,
+                               "assumption, set so regular applications are ~1% of households a year")
+    asc_irregular: float = param(-6.5, "utility (alternative-specific constant, per month)", -50, 50,
+                                 "assumption, set so irregular departures are ~0.5% of households a year")
+    credit_fraction: float = prob(0.3, "share of assets that can be borrowed against or sold to pay for a move",
+                                  "assumption; cf. Bryan, Chowdhury & Mobarak 2014 Econometrica (credit limits)")
+    risk_perception: float = param(1.0, "perceived / true death probability", 0, 100,
+                                   "assumption (1 = accurate); Shrestha 2020 WBER finds misperception both ways")
+    shock_memory: float = prob(0.8, "monthly persistence of remembered shock loss",
+                               "assumption (half-life ~3 months)")
+
+
+@dataclass
+class ClimateParams:
+    """Sudden shocks (hazards.csv gives return periods, intensities, durations) and slow-onset decline."""
+
+    intensity_concentration: float = param(8.0, "Beta concentration of shock intensity (a+b)", 0.1, INF,
+                                           "assumption")
+    asset_loss_ratio: float = prob(0.5, "share of farm assets lost per unit shock intensity", "assumption")
+    adaptation_efficacy_cap: float = prob(0.9, "largest share of a loss that adaptation can avert",
+                                          "assumption; cf. Hallegatte et al. 2017 Unbreakable, World Bank")
+
+
+@dataclass
+class LabourParams:
+    """Destination demand and wages; origin wages (see labour.py)."""
+
+    demand_cycle_years: float = param(7.0, "years per destination business cycle", 0.5, INF,
+                                      "assumption; cf. NBER cycle durations")
+    demand_cycle_amplitude: float = prob(0.15, "relative amplitude of the demand cycle", "assumption")
+    demand_noise_sd: float = param(0.03, "sd of monthly log demand innovations", 0, 1, "assumption")
+    demand_noise_persistence: float = prob(0.9, "AR(1) coefficient of log demand noise", "assumption")
+    wage_demand_elasticity: float = param(0.3, "elasticity of destination wage to demand index", 0, 5, "assumption")
+    origin_wage_growth: float = param(0.02, "per year", -0.5, 0.5,
+                                      "assumption; cf. World Bank WDI real wage growth, low-income countries")
+    skill_wage_mid: float = param(1.3, "wage multiplier, mid vs low skill", 0, INF, "assumption")
+    skill_wage_high: float = param(1.8, "wage multiplier, high vs low skill", 0, INF, "assumption")
+    job_separation_rate: float = prob(0.02, "per month", "assumption; cf. OECD job tenure statistics")
+    irregular_hire_factor: float = prob(0.5, "hiring rate of irregular relative to regular migrants",
+                                        "assumption")
+    irregular_wage_factor: float = prob(0.7, "wage of irregular relative to regular migrants",
+                                        "assumption; cf. Borjas 2017 ILR Review")
+    city_employment_rate: float = prob(0.8, "employment probability of internal migrants", "assumption")
+
+
+@dataclass
+class RegularPathwayParams:
+    """Visas, quotas, labour schemes (see pathways.py). Rates are per 1,000 origin households, so they scale."""
+
+    quota_per_1000_per_year: float = param(4.0, "visas per 1,000 origin households per year", 0, INF,
+                                           "assumption")
+    processing_per_1000_per_month: float = param(0.5, "applications decided per 1,000 origin households/month",
+                                                 0, INF, "assumption")
+    fee_usd: float = param(1200.0, "USD per application (visa, recruitment, travel)", 0, INF,
+                           "KNOMAD/ILO recruitment cost surveys (about 1-5 months of destination earnings)")
+    min_skill: int = param(1, "lowest eligible skill level (0 low, 1 mid, 2 high)", 0, 3,
+                           "assumption", integer=True)
+    max_wait_months: float = param(24.0, "months a household of average patience waits before giving up", 0, INF,
+                                   "assumption")
+    stay_months: int = param(36, "months of a regular stay before return (0 = permanent)", 0, 10_000,
+                             "assumption; cf. typical 2-3 year temporary worker contracts", integer=True)
+    return_rate: float = prob(0.004, "per month, voluntary early return", "assumption")
+
+
+@dataclass
+class IrregularPathwayParams:
+    """Smuggled journeys (see pathways.py)."""
+
+    smuggler_fee_usd: float = param(3000.0, "USD per journey", 0, INF,
+                                    "UNODC 2018 Global Study on Smuggling of Migrants (hundreds to >10,000 USD)")
+    interception_probability: float = prob(0.3, "probability per journey", "assumption")
+    death_probability: float = prob(0.01, "probability per journey",
+                                    "IOM Missing Migrants Project (about 1-50 per 1,000 attempts by route, year)")
+    journey_months: int = param(1, "months from departure to outcome", 1, 120, "assumption", integer=True)
+    deportation_rate: float = prob(0.002, "per month, irregular migrants abroad", "assumption")
+    return_rate: float = prob(0.004, "per month, voluntary return", "assumption")
+
+
+@dataclass
+class AbroadParams:
+    """Migrants away: living costs, remittances and their transfer cost, internal returns."""
+
+    living_cost_usd: float = param(700.0, "USD/month spent by a migrant abroad", 0, INF, "assumption")
+    remittance_share: float = prob(0.5, "share of earnings net of living cost sent home",
+                                   "assumption; cf. World Bank/KNOMAD Migration and Development Briefs")
+    transfer_cost: float = prob(0.064, "fee as share of amount sent",
+                                "World Bank Remittance Prices Worldwide (global average ~6.4%, 2023)")
+    city_living_cost_usd: float = param(120.0, "USD/month spent by an internal migrant", 0, INF, "assumption")
+    city_remittance_share: float = prob(0.4, "share of net city earnings sent home", "assumption")
+    domestic_transfer_cost: float = prob(0.02, "fee as share of amount sent (mobile money)", "assumption")
+    internal_return_rate: float = prob(0.02, "per month", "assumption (circular internal migration is common)")
+
+
+@dataclass
+class BudgetParams:
+    """Household budget update (see households.py: update_budgets)."""
+
+    subsistence_usd: float = param(45.0, "USD per person per month",
+                                   0, INF, "assumption; cf. World Bank $2.15/day poverty line")
+    consumption_share_of_surplus: float = prob(0.95, "share of income above subsistence consumed",
+                                               "assumption")
+
+
+@dataclass
+class PopulationParams:
+    """Synthesis of the initial households from the world's region table."""
+
+    head_age_mean: float = param(42.0, "years", 15, 100, "assumption; cf. DHS household surveys")
+    head_age_sd: float = param(12.0, "years", 0, 50, "assumption")
+    adults_share: float = prob(0.55, "working-age share of household members", "assumption; cf. UN WPP")
+    risk_aversion_sd: float = param(0.3, "sd of log risk aversion across households", 0, 5, "assumption")
+    patience_sd: float = param(0.3, "sd of log patience across households", 0, 5, "assumption")
+
+
+@dataclass
+class ModelParams:
+    """All model parameters, grouped by process."""
+
+    decisions: DecisionParams = field(default_factory=DecisionParams)
+    climate: ClimateParams = field(default_factory=ClimateParams)
+    labour: LabourParams = field(default_factory=LabourParams)
+    regular: RegularPathwayParams = field(default_factory=RegularPathwayParams)
+    irregular: IrregularPathwayParams = field(default_factory=IrregularPathwayParams)
+    abroad: AbroadParams = field(default_factory=AbroadParams)
+    budget: BudgetParams = field(default_factory=BudgetParams)
+    population: PopulationParams = field(default_factory=PopulationParams)
+
+
+def check_value(name: str, value: Any, meta: dict[str, Any]) -> None:
+    """Raise ConfigError unless `value` fits the range and kind declared in a field's metadata."""
+    lo, hi, integer = meta["lo"], meta["hi"], meta["integer"]
+    kind = "an integer" if integer else "a number"
+    allowed = f"{kind} in [{lo:g}, {hi:g}] ({meta['units']})"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(name, value, allowed)
+    if integer and int(value) != value:
+        raise ConfigError(name, value, allowed)
+    if not (lo <= value <= hi) or math.isnan(value):
+        raise ConfigError(name, value, allowed)
+
+
+def validate(obj: Any, prefix: str = "model") -> None:
+    """Check every parameter of a (nested) parameter dataclass against its declared range.
+
+    Raises:
+        ConfigError: naming the first field out of range, its value and the allowed range.
+    """
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        name = f"{prefix}.{f.name}"
+        if dataclasses.is_dataclass(value):
+            validate(value, name)
+        elif "units" in f.metadata:
+            check_value(name, value, f.metadata)
+
+
+def iter_params(obj: Any, prefix: str = "") -> list[tuple[str, Any, dict[str, Any]]]:
+    """List (dotted name, value, metadata) for every parameter, e.g. for docs or sensitivity analysis."""
+    rows = []
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        name = f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(value):
+            rows.extend(iter_params(value, name + "."))
+        else:
+            rows.append((name, value, dict(f.metadata)))
+    return rows
+
+
+def from_dict(cls: type, data: dict[str, Any] | None, prefix: str = "model") -> Any:
+    """Build a parameter dataclass from a nested dict, failing on unknown keys with the list of valid ones."""
+    data = dict(data or {})
+    kwargs = {}
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key, value in data.items():
+        if key not in fields:
+            raise ConfigError(f"{prefix}.{key}", value, f"one of the keys {sorted(fields)}")
+        factory = fields[key].default_factory
+        if factory is not dataclasses.MISSING and dataclasses.is_dataclass(factory):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{prefix}.{key}", value, f"a mapping of the keys {sorted(_names(factory))}")
+            kwargs[key] = from_dict(factory, value, f"{prefix}.{key}")
+        else:
+            kwargs[key] = value
+    return cls(**kwargs)
+
+
+def _names(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]

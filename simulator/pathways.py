@@ -1,0 +1,69 @@
+"""Pathways: the regular visa queue (process 5) and irregular journeys (process 6), as pure array functions.
+
+Regular: an applicant pays the fee up front and joins the queue, ordered by application month with a random
+tie-break. Each month the pathway decides `k = min(queue, capacity, quota left this year)` applications, first come
+first served, and every decided application is granted (eligibility was checked at application). A household that has
+waited longer than `max_wait * p_i` (its patience) gives up; its fee is lost and it may choose again, irregularly too.
+
+Irregular: a household pays the smuggler fee and its migrant is in transit for `journey_months`; the journey then ends
+in death with probability `d`, else in interception (and return home) with probability `h`, else in arrival
+(IOM Missing Migrants Project records deaths per route; interception rates by route: assumption).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class RegularQueue:
+    """Capacity book-keeping of the regular pathway: visas issued this year, fractional processing carried over.
+
+    Unused processing capacity is lost at the end of the month (staff time does not keep), except its fractional
+    part, which carries so that a capacity of 0.5 a month decides one application every two months.
+    """
+
+    issued_this_year: int = 0
+    processing_credit: float = 0.0
+
+    def capacity(self, month_of_year: int, quota_per_year: float, processing_per_month: float) -> int:
+        """Applications that can be decided this month; the quota year starts in month 0 (January)."""
+        if month_of_year == 0:
+            self.issued_this_year = 0
+        self.processing_credit += processing_per_month
+        quota_left = max(0.0, np.floor(quota_per_year + 1e-9) - self.issued_this_year)
+        return int(min(np.floor(self.processing_credit), quota_left))
+
+    def use(self, k: int) -> None:
+        """Book `k` decided applications; drop whole units of processing capacity left unused."""
+        self.issued_this_year += k
+        self.processing_credit = (self.processing_credit - k) % 1.0 if self.processing_credit - k >= 1 \
+            else self.processing_credit - k
+
+
+def first_in_queue(queue_key: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the `k` smallest queue keys (earliest applications), in queue order."""
+    if k <= 0 or len(queue_key) == 0:
+        return np.empty(0, np.int64)
+    if k >= len(queue_key):
+        return np.argsort(queue_key, kind="stable")
+    first = np.argpartition(queue_key, k - 1)[:k]
+    return first[np.argsort(queue_key[first], kind="stable")]
+
+
+def gives_up(waited_months: np.ndarray, max_wait_months: float, patience: np.ndarray) -> np.ndarray:
+    """Applicants who stop waiting: `waited > max_wait * p_i`."""
+    return waited_months > max_wait_months * patience
+
+
+def journey_outcomes(uniform: np.ndarray, death_probability: float,
+                     interception_probability: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split resolving journeys into (died, intercepted, arrived) with one uniform each.
+
+    `u < d` dies; `d <= u < d + (1 - d) h` is intercepted; the rest arrive.
+    """
+    died = uniform < death_probability
+    intercepted = ~died & (uniform < death_probability + (1.0 - death_probability) * interception_probability)
+    return died, intercepted, ~died & ~intercepted
