@@ -1,0 +1,51 @@
+"""Plain functions that run a configured simulation and write its outputs (called by run.py, usable anywhere).
+
+Example:
+    >>> from simulator.config import RunConfig
+    >>> ds = simulate(RunConfig(n_households=300, years=1, progress=False))
+    >>> ds.attrs["scenario"]
+    'baseline'
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import xarray as xr
+from tqdm import tqdm
+
+from simulator.config import RunConfig, validate_run
+from simulator.model import MigrationModel
+from simulator.outputs import write_netcdf
+from simulator.plotting import save_figures
+from simulator.scenarios import load_scenario
+
+PROGRESS_DELAY_S = 3.0   # show a progress bar only for runs that last longer than this
+
+
+def build_model(cfg: RunConfig, config_text: str = "") -> MigrationModel:
+    """Validate `cfg`, read its scenario and world, and construct the model."""
+    validate_run(cfg)
+    scenario = load_scenario(cfg.scenario, climate_outlook=cfg.climate_outlook, labour_outlook=cfg.labour_outlook)
+    return MigrationModel(
+        n_households=cfg.n_households, years=cfg.years, rng=cfg.seed, world=cfg.world, params=cfg.model,
+        interventions=scenario.interventions, climate_outlook=scenario.climate_outlook,
+        labour_outlook=scenario.labour_outlook, start_year=cfg.start_year, scenario=scenario.name,
+        agent_view_limit=cfg.agent_view_limit, config=config_text)
+
+
+def simulate(cfg: RunConfig, config_text: str = "") -> xr.Dataset:
+    """Run one simulation, with a progress bar on stderr if it takes more than a few seconds."""
+    model = build_model(cfg, config_text)
+    with tqdm(total=model.n_steps, unit="month", desc=f"{model.scenario} seed {model.seed}", file=sys.stderr,
+              delay=PROGRESS_DELAY_S, disable=not cfg.progress, leave=False) as bar:
+        return model.run(progress=lambda done: bar.update(done - bar.n))
+
+
+def save_run(ds: xr.Dataset, folder: str | Path, figures: bool = True) -> Path:
+    """Write `results.nc` (atomically) and, optionally, the standard PNG figures into `folder`."""
+    path = write_netcdf(ds, Path(folder) / "results.nc")
+    if figures:
+        save_figures(ds, folder)
+    return path

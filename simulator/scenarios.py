@@ -1,0 +1,116 @@
+"""Scenarios: what a planner edits. A scenario is a climate outlook, a labour outlook and a policy package.
+
+A scenario file `scenarios/<name>.yaml` reads:
+
+    description: Double regular places and halve visa fees.
+    climate_outlook: current        # scenarios/outlooks/climate/current.yaml
+    labour_outlook: steady          # scenarios/outlooks/labour/steady.yaml
+    interventions:                  # registered names (simulator.interventions) and their parameters
+      quota_expansion: {factor: 2.0, start_year: 1}
+      fee_subsidy: {share: 0.5, start_year: 1}
+
+Outlook files hold the multipliers of `ClimateOutlook` or `LabourOutlook`, and a description.
+
+Example:
+    >>> s = load_scenario("baseline")
+    >>> s.name, s.interventions
+    ('baseline', [])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from simulator.climate import ClimateOutlook
+from simulator.errors import ConfigError
+from simulator.interventions import Intervention, build_interventions
+from simulator.labour import LabourOutlook
+from simulator.params import check_value, param
+
+SCENARIO_KEYS = ("description", "climate_outlook", "labour_outlook", "interventions")
+OUTLOOK_RANGES = {"frequency_multiplier": (0, 100), "intensity_multiplier": (0, 100),
+                  "degradation_multiplier": (0, 100), "demand_multiplier": (0, 100), "demand_trend": (-0.9, 10),
+                  "wage_multiplier": (0, 100)}
+
+
+@dataclass
+class Scenario:
+    name: str
+    description: str
+    climate_outlook_name: str
+    labour_outlook_name: str
+    climate_outlook: ClimateOutlook
+    labour_outlook: LabourOutlook
+    interventions: list[Intervention]
+
+
+def scenarios_dir() -> Path:
+    """The scenarios folder shipped with the project."""
+    return Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def available(folder: Path | None = None) -> list[str]:
+    """Names of the scenario files in `folder`."""
+    return sorted(p.stem for p in (folder or scenarios_dir()).glob("*.yaml"))
+
+
+def _read_yaml(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(what, str(path), f"valid YAML ({exc})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(what, str(path), "a YAML mapping of keys to values")
+    return data
+
+
+def load_outlook(kind: str, name: str, folder: Path | None = None) -> ClimateOutlook | LabourOutlook:
+    """Read scenarios/outlooks/<kind>/<name>.yaml into a ClimateOutlook or LabourOutlook."""
+    cls = {"climate": ClimateOutlook, "labour": LabourOutlook}[kind]
+    where = (folder or scenarios_dir()) / "outlooks" / kind
+    path = where / f"{name}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{kind}_outlook", name, f"one of {sorted(p.stem for p in where.glob('*.yaml'))}")
+    data = _read_yaml(path, f"{kind}_outlook")
+    data.pop("description", None)
+    valid = [f.name for f in dataclasses.fields(cls)]
+    for key, value in data.items():
+        if key not in valid:
+            raise ConfigError(f"{kind}_outlook {name}: {key}", value, f"one of the keys {valid + ['description']}")
+        lo, hi = OUTLOOK_RANGES[key]
+        check_value(f"{kind}_outlook {name}: {key}", value, param(0.0, "multiplier", lo, hi).metadata)
+    return cls(**data)
+
+
+def load_scenario(name: str, folder: Path | None = None, climate_outlook: str | None = None,
+                  labour_outlook: str | None = None) -> Scenario:
+    """Read a scenario by name (scenarios/<name>.yaml) or path; outlook names given here replace the file's."""
+    folder = folder or scenarios_dir()
+    path = Path(name) if name.endswith((".yaml", ".yml")) else folder / f"{name}.yaml"
+    if not path.is_file():
+        raise ConfigError("scenario", name, f"one of {available(folder)} or a path to a .yaml file")
+    data = _read_yaml(path, "scenario")
+    for key in data:
+        if key not in SCENARIO_KEYS:
+            raise ConfigError(f"scenario {path.stem}: {key}", data[key], f"one of the keys {list(SCENARIO_KEYS)}")
+    interventions = data.get("interventions") or {}
+    if not isinstance(interventions, dict):
+        raise ConfigError(f"scenario {path.stem}: interventions", interventions,
+                          "a mapping of intervention names to their parameters")
+    climate_name = climate_outlook or data.get("climate_outlook") or "current"
+    labour_name = labour_outlook or data.get("labour_outlook") or "steady"
+    outlook_folder = path.parent if (path.parent / "outlooks").is_dir() else folder
+    return Scenario(
+        name=path.stem, description=str(data.get("description", "")).strip(),
+        climate_outlook_name=climate_name, labour_outlook_name=labour_name,
+        climate_outlook=load_outlook("climate", climate_name, outlook_folder),
+        labour_outlook=load_outlook("labour", labour_name, outlook_folder),
+        interventions=build_interventions(interventions),
+    )
