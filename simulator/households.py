@@ -8,7 +8,7 @@ Example:
     >>> from simulator import MigrationModel
     >>> model = MigrationModel(n_households=200, rng=1)
     >>> agent = model.agents[0]
-    >>> agent.wealth == model.households.wealth[agent.row]
+    >>> agent.wealth == float(model.households.wealth[agent.row])
     True
 """
 

@@ -16,7 +16,7 @@ Example:
     >>> from simulator import MigrationModel
     >>> ivs = build_interventions({"quota_expansion": {"factor": 2.0}})
     >>> ds = MigrationModel(n_households=300, years=1, rng=0, interventions=ivs).run()
-    >>> list(ds.intervention.values)
+    >>> ds.intervention.values.tolist()
     ['quota_expansion']
 """
 

@@ -1,0 +1,120 @@
+"""The decision rule (decisions.py): probabilities, liquidity constraint, comparative statics, sampling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from simulator.decisions import (INTERNAL, IRREGULAR, REGULAR, STAY, OptionTerms, choice_probabilities, choose,
+                                 decide, gumbel, utilities)
+from simulator.params import DecisionParams
+
+
+def terms(n: int = 1, **kw) -> OptionTerms:
+    """Option terms of `n` identical households; keyword arguments replace single terms."""
+    base = dict(income_stay=np.full(n, 240.0), income_move=np.tile([300.0, 800.0, 450.0], (n, 1)),
+                cost=np.tile([0.0, 30.0, 1600.0, 3000.0], (n, 1)), shock_memory=np.zeros(n),
+                network_city=np.full(n, 0.05), network_abroad=np.full(n, 0.02), wait_months=12.0,
+                patience=np.ones(n), risk_aversion=np.ones(n), death_probability=0.01,
+                interception_probability=0.3, risk_perception=1.0)
+    base.update(kw)
+    return OptionTerms(**base)
+
+
+def probs(params: DecisionParams | None = None, open_=None, **kw) -> np.ndarray:
+    u = utilities(terms(**kw), params or DecisionParams())
+    return choice_probabilities(u, np.ones_like(u, bool) if open_ is None else open_)
+
+
+finite = st.floats(-30, 30, allow_nan=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(u=arrays(np.float64, (7, 4), elements=finite), open_=arrays(bool, (7, 4)))
+def test_probabilities_sum_to_one_and_closed_options_are_zero(u, open_):
+    open_[:, STAY] = True
+    p = choice_probabilities(u, open_)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
+    assert (p[~open_] == 0).all()
+    assert (p[open_] > 0).all() or np.ptp(u) > 20   # open options have positive probability unless underflow
+
+
+@settings(max_examples=200, deadline=None)
+@given(u=arrays(np.float64, (5, 4), elements=finite), open_=arrays(bool, (5, 4)),
+       noise=arrays(np.float64, (5, 4), elements=st.floats(-5, 5)))
+def test_choice_is_always_open_and_trapped_only_when_a_move_was_wanted(u, open_, noise):
+    eligible = open_.copy()
+    eligible[:, STAY] = True
+    affordable = np.ones_like(eligible)
+    affordable[:, 1:] = noise[:, 1:] > 0
+    choice, trapped = decide(u, eligible, affordable, noise)
+    assert (eligible & affordable)[np.arange(5), choice].all()
+    wanted = choose(u, eligible, noise)
+    assert (trapped == ((wanted != STAY) & (choice == STAY))).all()
+
+
+def test_unaffordable_option_has_probability_zero():
+    u = utilities(terms(), DecisionParams())
+    budget = 1000.0   # pays the city (30) but neither the visa (1,600) nor the smuggler (3,000)
+    affordable = terms().cost <= budget
+    p = choice_probabilities(u, affordable)
+    assert p[0, REGULAR] == 0 and p[0, IRREGULAR] == 0
+    assert p[0, STAY] > 0 and p[0, INTERNAL] > 0
+
+
+def test_raising_a_fee_lowers_that_pathways_share():
+    cheap = probs(cost=np.array([[0.0, 30.0, 1000.0, 3000.0]]))
+    dear = probs(cost=np.array([[0.0, 30.0, 2000.0, 3000.0]]))
+    assert dear[0, REGULAR] < cheap[0, REGULAR]
+    assert dear[0, IRREGULAR] > cheap[0, IRREGULAR]   # substitution toward the other options (IIA)
+    assert dear[0, STAY] > cheap[0, STAY]
+
+
+def test_larger_network_raises_migration():
+    small = probs(network_abroad=np.array([0.0]), network_city=np.array([0.0]))
+    large = probs(network_abroad=np.array([0.2]), network_city=np.array([0.2]))
+    assert large[0, STAY] < small[0, STAY]
+    assert large[0, REGULAR] > small[0, REGULAR] and large[0, IRREGULAR] > small[0, IRREGULAR]
+
+
+def test_larger_shock_lowers_the_utility_of_staying():
+    p = DecisionParams()
+    calm = utilities(terms(shock_memory=np.array([0.0])), p)
+    hit = utilities(terms(shock_memory=np.array([0.4])), p)
+    assert hit[0, STAY] < calm[0, STAY]
+    np.testing.assert_array_equal(hit[0, 1:], calm[0, 1:])
+    assert probs(shock_memory=np.array([0.4]))[0, STAY] < probs(shock_memory=np.array([0.0]))[0, STAY]
+
+
+def test_risk_and_waiting_lower_their_options():
+    assert probs(death_probability=0.05)[0, IRREGULAR] < probs(death_probability=0.01)[0, IRREGULAR]
+    assert probs(interception_probability=0.6)[0, IRREGULAR] < probs()[0, IRREGULAR]
+    assert probs(wait_months=48.0)[0, REGULAR] < probs(wait_months=6.0)[0, REGULAR]
+    assert probs(patience=np.array([2.0]), wait_months=48.0)[0, REGULAR] > probs(wait_months=48.0)[0, REGULAR]
+
+
+def test_gumbel_max_samples_the_logit_probabilities():
+    """Frequencies of the Gumbel-max choice match the analytic probabilities.
+
+    n = 200,000 draws of one household: each frequency has standard error sqrt(p (1 - p) / n) <= 0.0012; the
+    tolerance is 5 standard errors (a false alarm about once in 3 million runs per option).
+    """
+    n = 200_000
+    u = np.tile([0.0, 0.5, -0.3, 0.2], (n, 1))
+    open_ = np.ones_like(u, bool)
+    open_[:, REGULAR] = False
+    rng = np.random.default_rng(5)
+    choice = choose(u, open_, gumbel(rng.random((n, 4), dtype=np.float32)))
+    freq = np.bincount(choice, minlength=4) / n
+    p = choice_probabilities(u[:1], open_[:1])[0]
+    se = np.sqrt(p * (1 - p) / n)
+    assert freq[REGULAR] == 0
+    assert (np.abs(freq - p) <= 5 * se + 1e-12).all(), (freq, p)
+
+
+def test_staying_must_be_open():
+    with pytest.raises(ValueError, match="staying"):
+        choice_probabilities(np.zeros((1, 4)), np.array([[False, True, True, True]]))

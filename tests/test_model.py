@@ -1,0 +1,153 @@
+"""The model as a whole: conservation, determinism, common random numbers, Mesa integration."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+import pytest
+import xarray as xr
+
+from simulator import MigrationModel, build_interventions
+from simulator.households import AWAY, IN_TRANSIT
+from simulator.outputs import write_netcdf
+
+from conftest import make_world
+
+BUSY = {"decisions.asc_internal": -4.0, "decisions.asc_regular": -4.0, "decisions.asc_irregular": -4.0,
+        "irregular.death_probability": 0.05}   # more movement and deaths, so the checks below have work to do
+
+
+def test_people_are_conserved_every_step():
+    """people at origin + away (city, abroad, in transit) + dead = initial population, in every month."""
+    model = MigrationModel(n_households=2000, years=5, rng=3, **BUSY)
+    p0 = model.initial_population
+    h = model.households
+    for _ in range(model.n_steps):
+        model.step()
+        at_origin = int((h.size - h.away()).sum())
+        away = int(np.isin(h.status, AWAY).sum())
+        assert at_origin + away + int(h.dead.sum()) == p0
+    ds = model.dataset()
+    recorded = (ds.population.sum("origin") + ds.migrants_away.sum(["origin", "pathway"])
+                + ds.in_transit.sum("origin") + ds.deaths.sum("origin").cumsum("time"))
+    assert (recorded == p0).all()
+    assert ds.deaths.sum() > 0 and ds.emigrants.sum() > 0   # the identity was tested with flows under way
+
+
+def test_households_stay_consistent():
+    model = MigrationModel(n_households=2000, years=5, rng=4, **BUSY)
+    model.run()
+    h = model.households
+    assert (h.adults >= 0).all() and (h.size >= h.adults).all()
+    assert (h.wealth >= 0).all() and (h.assets >= 0).all()
+    assert (h.size >= 1).all() | (h.dead > 0).any()
+
+
+def test_same_seed_gives_byte_identical_results(tmp_path):
+    a = MigrationModel(n_households=1000, years=3, rng=11, **BUSY).run()
+    b = MigrationModel(n_households=1000, years=3, rng=11, **BUSY).run()
+    xr.testing.assert_identical(a, b)
+    pa, pb = write_netcdf(a, tmp_path / "a.nc"), write_netcdf(b, tmp_path / "b.nc")
+    assert pa.read_bytes() == pb.read_bytes()
+
+
+def test_different_seeds_differ():
+    a = MigrationModel(n_households=1000, years=3, rng=1).run()
+    b = MigrationModel(n_households=1000, years=3, rng=2).run()
+    assert not a.emigrants.equals(b.emigrants)
+
+
+def test_global_random_state_is_not_used():
+    np.random.seed(1)
+    a = MigrationModel(n_households=500, years=2, rng=5).run()
+    np.random.seed(2)
+    b = MigrationModel(n_households=500, years=2, rng=5).run()
+    xr.testing.assert_identical(a, b)
+
+
+def test_a_policy_does_not_change_the_climate_shocks():
+    """Common random numbers: every intervention switched on leaves the shock series untouched."""
+    everything = build_interventions({"adaptation": {"coverage": 0.8}, "social_protection": {},
+                                      "quota_expansion": {"factor": 3}, "faster_processing": {},
+                                      "fee_subsidy": {}, "enforcement": {}, "remittance_cost": {}})
+    base = MigrationModel(n_households=1500, years=10, rng=21).run()
+    policy = MigrationModel(n_households=1500, years=10, rng=21, interventions=everything).run()
+    assert base.shock_loss.sum() > 0
+    xr.testing.assert_identical(base.shock_loss, policy.shock_loss)
+    xr.testing.assert_identical(base.labour_demand, policy.labour_demand)
+    assert not base.emigrants.equals(policy.emigrants)   # the policy did change behaviour
+
+
+def test_agent_views_do_not_change_results():
+    with_views = MigrationModel(n_households=800, years=2, rng=8)
+    without = MigrationModel(n_households=800, years=2, rng=8, agent_view_limit=0)
+    assert len(with_views.agents) == 800 and len(without.agents) == 0
+    xr.testing.assert_identical(with_views.run(), without.run())
+
+
+def test_household_agents_read_and_write_their_row():
+    model = MigrationModel(n_households=50, years=1, rng=0)
+    agent = model.agents.select(lambda a: a.row == 7)[0]
+    assert agent.size == int(model.households.size[7])
+    agent.wealth = 1234.5
+    assert model.households.wealth[7] == 1234.5
+    assert agent.status_name == "at_home" and agent.origin_name in model.world.origins
+    poor = model.agents.select(lambda a: a.wealth < 100)
+    assert len(poor) == int((model.households.wealth < 100).sum())
+
+
+def test_runs_under_mesa_batch_run():
+    results = mesa.batch_run(MigrationModel, parameters={"n_households": [200, 400], "years": 1, "rng": [1]},
+                             iterations=1, max_steps=100, number_processes=1, data_collection_period=1,
+                             display_progress=False)
+    # Mesa reports steps 0..model.steps - 1: the initial state and the first 11 months, per combination
+    assert len(results) == 2 * 12
+    last = [r for r in results if r["Step"] == 11]
+    assert len(last) == 2
+    assert all(r["population_at_origin"] > 0 for r in last)
+    model_data = MigrationModel(n_households=200, years=1, rng=1)
+    model_data.run()
+    frame = model_data.datacollector.get_model_vars_dataframe()
+    assert len(frame) == 13 and frame["departures_internal"].sum() > 0
+
+
+def test_toy_world_built_in_code(toy_world):
+    ds = MigrationModel(n_households=300, years=2, rng=0, world=toy_world).run()
+    assert ds.origin.values.tolist() == ["D0", "D1"]
+    assert ds.attrs["world"] == "toy"
+
+
+def test_a_world_without_hazards_has_no_shocks():
+    ds = MigrationModel(n_households=300, years=2, rng=0, world=make_world(return_period=None)).run()
+    assert float(ds.shock_loss.sum()) == 0.0
+
+
+def test_journeys_take_their_months():
+    model = MigrationModel(n_households=2000, years=2, rng=2, **BUSY, **{"irregular.journey_months": 3})
+    model.run()
+    ds = model.dataset()
+    departures = ds.emigrants.sel(pathway="irregular").sum("origin").values
+    outcomes = (ds.arrivals.sel(pathway="irregular") + ds.deaths + ds.interceptions).sum("origin").values
+    np.testing.assert_array_equal(outcomes[3:], departures[:-3])
+    assert outcomes[:3].sum() == 0 and departures.sum() > 0
+    assert int((model.households.status == IN_TRANSIT).sum()) == departures[-3:].sum()
+
+
+def test_bad_arguments_fail_clearly():
+    from simulator.errors import ConfigError
+    with pytest.raises(ConfigError, match="n_households = 0"):
+        MigrationModel(n_households=0)
+    with pytest.raises(ConfigError, match=r"irregular.death_probability = 2"):
+        MigrationModel(n_households=10, **{"irregular.death_probability": 2})
+    with pytest.raises(ConfigError, match="irregular.death_probabilty"):
+        MigrationModel(n_households=10, **{"irregular.death_probabilty": 0.1})
+    with pytest.raises(ConfigError, match="seed"):
+        MigrationModel(n_households=10, rng=-1)
+
+
+def test_stepping_past_the_end_fails():
+    model = MigrationModel(n_households=10, years=1 / 12, rng=0)
+    model.step()
+    assert not model.running
+    with pytest.raises(RuntimeError, match="over"):
+        model.step()
