@@ -1,0 +1,76 @@
+"""Outputs: the dataset contract, metadata, atomic writes, and reading a folder of results back."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from simulator import MigrationModel, __version__
+from simulator.outputs import VARIABLES, load_results, write_netcdf
+
+
+@pytest.fixture(scope="module")
+def ds() -> xr.Dataset:
+    return MigrationModel(n_households=600, years=2, rng=9, scenario="test", config="seed: 9\n").run()
+
+
+def test_contract_dims_and_variables(ds):
+    assert ds["emigrants"].dims == ("time", "origin", "pathway")
+    for name in ("deaths", "trapped", "population", "remittances"):
+        assert ds[name].dims == ("time", "origin")
+    assert {"regular", "irregular"} <= set(ds.pathway.values.tolist())
+    assert ds.sizes["time"] == 24
+    assert ds["date"].dims == ("time",) and str(ds["date"].values[0])[:7] == "2025-01"
+    assert ds["year"].values[-1] == 2026
+
+
+def test_every_variable_has_long_name_and_units(ds):
+    for name in ds.data_vars:
+        assert ds[name].attrs.get("long_name") and ds[name].attrs.get("units"), name
+    assert set(ds.data_vars) == set(VARIABLES)
+
+
+def test_metadata_carries_config_seed_scenario_version(ds):
+    assert ds.attrs["seed"] == 9 and ds.attrs["scenario"] == "test"
+    assert ds.attrs["simulator_version"] == __version__
+    assert ds.attrs["config"] == "seed: 9\n"
+
+
+def test_written_file_round_trips(ds, tmp_path):
+    path = write_netcdf(ds, tmp_path / "run" / "results.nc")
+    back = xr.open_dataset(path, engine="netcdf4").load()
+    xr.testing.assert_identical(back, ds)
+    assert [p.name for p in path.parent.iterdir()] == ["results.nc"]   # no temporary file left
+
+
+def test_failed_write_leaves_nothing(ds, tmp_path):
+    bad = ds.assign_attrs(unstorable={"a": 1})   # NetCDF attributes cannot hold a dict
+    with pytest.raises(Exception):
+        write_netcdf(bad, tmp_path / "results.nc")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_load_results_combines_scenarios_and_seeds(tmp_path):
+    for scenario in ("a", "b"):
+        for seed in (1, 2):
+            run = MigrationModel(n_households=200, years=1, rng=seed, scenario=scenario).run()
+            write_netcdf(run, tmp_path / f"{scenario}_{seed}" / "results.nc")
+    combined = load_results(tmp_path)
+    assert combined["emigrants"].dims[:2] == ("scenario", "seed") or set(combined["emigrants"].dims) >= {
+        "scenario", "seed", "time", "origin", "pathway"}
+    assert combined.sizes["scenario"] == 2 and combined.sizes["seed"] == 2
+    one = MigrationModel(n_households=200, years=1, rng=2, scenario="b").run()
+    np.testing.assert_array_equal(combined["emigrants"].sel(scenario="b", seed=2).transpose(*one.emigrants.dims),
+                                  one.emigrants)
+
+
+def test_load_results_on_an_empty_folder_fails(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no results.nc"):
+        load_results(tmp_path)
+
+
+def test_config_attribute_is_text(ds):
+    json.dumps(dict(ds.attrs))   # every attribute is plain text or a number
