@@ -69,7 +69,7 @@ class MigrationModel(mesa.Model):
         interventions: active policy objects (see `simulator.interventions.build_interventions`).
         climate_outlook, labour_outlook: the climate and labour future (multipliers on the world's figures).
         start_year: calendar year of the first month.
-        scenario: a label recorded in the outputs.
+        scenario: a label recorded in the outputs (as `scenario_name`: Mesa 3.5 reserves `scenario`).
         agent_view_limit: create `Household` Mesa agents only up to this many households (views cost ~360 bytes
             and ~6 us each); the model computes the same either way.
         config: the resolved run config, recorded in the outputs' attributes.
@@ -87,7 +87,7 @@ class MigrationModel(mesa.Model):
             raise ConfigError("n_households", n_households, "an integer of at least 1")
         if not isinstance(years, (int, float)) or not 0 < years <= 500:
             raise ConfigError("years", years, "a number in (0, 500]")
-        self.seed, self.scenario, self.start_year, self.config = seed, scenario, int(start_year), config
+        self.seed, self.scenario_name, self.start_year, self.config = seed, scenario, int(start_year), config
         self.params = _with_overrides(params or ModelParams(), overrides)
         validate(self.params)
         self.world = world if isinstance(world, World) else load_world(world or default_world_path())
@@ -387,7 +387,7 @@ class MigrationModel(mesa.Model):
 
     def dataset(self) -> xr.Dataset:
         """The months simulated so far as a labelled Dataset (see simulator.outputs)."""
-        attrs = {"title": "Migration flow simulation", "scenario": self.scenario, "seed": self.seed,
+        attrs = {"title": "Migration flow simulation", "scenario": self.scenario_name, "seed": self.seed,
                  "simulator_version": __version__, "world": self.world.name,
                  "n_households": self.households.n, "initial_population": self.initial_population,
                  "config": self.config, "Conventions": "CF-1.8",

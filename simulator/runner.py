@@ -38,7 +38,7 @@ def build_model(cfg: RunConfig, config_text: str = "") -> MigrationModel:
 def simulate(cfg: RunConfig, config_text: str = "") -> xr.Dataset:
     """Run one simulation, with a progress bar on stderr if it takes more than a few seconds."""
     model = build_model(cfg, config_text)
-    with tqdm(total=model.n_steps, unit="month", desc=f"{model.scenario} seed {model.seed}", file=sys.stderr,
+    with tqdm(total=model.n_steps, unit="month", desc=f"{model.scenario_name} seed {model.seed}", file=sys.stderr,
               delay=PROGRESS_DELAY_S, disable=not cfg.progress, leave=False) as bar:
         return model.run(progress=lambda done: bar.update(done - bar.n))
 
