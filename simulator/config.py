@@ -18,10 +18,23 @@ from simulator.params import ModelParams, validate
 
 
 @dataclass
+class CompareConfig:
+    """The main job: every scenario in `scenarios` under every seed `0..seeds-1`, against `baseline`."""
+
+    scenarios: list[str] = field(default_factory=lambda: [
+        "baseline", "obj2_adaptation", "obj2_social_protection", "obj5_more_places", "obj5_cheaper_faster",
+        "combined"])
+    baseline: str = "baseline"
+    seeds: int = 8                  # seeds 0..seeds-1, the same for every scenario (common random numbers)
+    workers: int = 0                # parallel processes; 0 = all cores
+    cache_dir: Optional[str] = None   # where finished runs are kept for resuming; None = outputs/cache
+
+
+@dataclass
 class RunConfig:
     """One simulation: scenario, outlooks, size, length, seed, and every model parameter."""
 
-    scenario: str = "baseline"              # a file scenarios/<name>.yaml (or a path to a scenario file)
+    scenario: Optional[str] = "baseline"    # scenarios/<name>.yaml or a path; run.py: null = compare packages
     climate_outlook: Optional[str] = None   # replaces the scenario's: scenarios/outlooks/climate/<name>.yaml
     labour_outlook: Optional[str] = None    # replaces the scenario's: scenarios/outlooks/labour/<name>.yaml
     world: Optional[str] = None             # a world folder; None = scenarios/worlds/default
@@ -33,6 +46,7 @@ class RunConfig:
     progress: bool = True                   # progress bar on stderr for runs longer than a few seconds
     figures: bool = True                    # write PNG figures next to results.nc
     model: ModelParams = field(default_factory=ModelParams)
+    compare: CompareConfig = field(default_factory=CompareConfig)
 
 
 def validate_run(cfg: RunConfig) -> None:
@@ -46,3 +60,12 @@ def validate_run(cfg: RunConfig) -> None:
     if cfg.agent_view_limit < 0:
         raise ConfigError("agent_view_limit", cfg.agent_view_limit, "an integer of at least 0")
     validate(cfg.model, "model")
+    c = cfg.compare
+    if isinstance(c.seeds, bool) or not isinstance(c.seeds, int) or c.seeds < 1:
+        raise ConfigError("compare.seeds", c.seeds, "an integer of at least 1")
+    if c.workers < 0:
+        raise ConfigError("compare.workers", c.workers, "an integer of at least 0 (0 = all cores)")
+    if not c.scenarios or len(set(c.scenarios)) != len(c.scenarios):
+        raise ConfigError("compare.scenarios", c.scenarios, "a non-empty list of distinct scenario names")
+    if c.baseline not in c.scenarios:
+        raise ConfigError("compare.baseline", c.baseline, f"one of compare.scenarios {list(c.scenarios)}")

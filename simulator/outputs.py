@@ -101,7 +101,8 @@ def to_dataset(recorder: Recorder, start_year: int, n_steps: int, attrs: dict[st
               "sex": ("sex", list(SEXES), {"long_name": "sex of the household head"}),
               "age_group": ("age_group", list(AGE_GROUPS), {"long_name": "age group of the household head"}),
               "skill": ("skill", list(SKILLS), {"long_name": "skill level of the migrant"}),
-              "intervention": ("intervention", list(recorder.interventions), {"long_name": "intervention"})}
+              "intervention": ("intervention", np.array(recorder.interventions, dtype=str),
+                               {"long_name": "intervention"})}
     variables = {}
     for name, (dims, long_name, units) in VARIABLES.items():
         variables[name] = (dims, recorder.data[name][:n_steps], {"long_name": long_name, "units": units})

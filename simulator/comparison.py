@@ -1,0 +1,169 @@
+"""Scenario comparisons: many scenarios x seeds, run in parallel, cached, and combined into one dataset.
+
+Every run is identified by a key: a hash of everything that determines its result (the run config, the scenario
+and outlook files as loaded, the world tables, the simulator version). A finished run is stored once under
+`<cache>/<key>/results.nc` (written atomically), so an interrupted comparison or sweep keeps the runs it finished, and
+rerunning the same command skips them. Each run is seeded by its own config, so results do not depend on the number of
+workers or the launcher.
+
+Example:
+    >>> import tempfile
+    >>> from simulator.config import RunConfig
+    >>> base = RunConfig(n_households=200, years=1, progress=False)
+    >>> with tempfile.TemporaryDirectory() as cache:
+    ...     ds = compare(base, ["baseline", "obj5_more_places"], seeds=[0, 1], cache_dir=cache, workers=1)
+    >>> dict(ds.sizes)["scenario"], dict(ds.sizes)["seed"]
+    (2, 2)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import xarray as xr
+from joblib import Parallel, delayed
+from tqdm import tqdm
+
+from simulator import __version__
+from simulator.config import RunConfig, validate_run
+from simulator.outputs import write_netcdf
+from simulator.regions import default_world_path
+from simulator.runner import simulate
+from simulator.scenarios import load_scenario
+
+NOT_IN_KEY = ("progress", "figures", "agent_view_limit")   # settings that cannot change a run's numbers
+
+
+def run_key(cfg: RunConfig) -> str:
+    """A 16-hex-digit key of everything that determines the run's results."""
+    settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in NOT_IN_KEY}
+    scenario = load_scenario(cfg.scenario, climate_outlook=cfg.climate_outlook, labour_outlook=cfg.labour_outlook)
+    world = Path(cfg.world) if cfg.world else default_world_path()
+    tables = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(world.glob("*.csv"))}
+    text = json.dumps({"settings": settings, "scenario": repr(scenario), "world": tables,
+                       "version": __version__}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def cached_run(cfg: RunConfig, cache_dir: str | Path, config_text: str = "") -> Path:
+    """Path of the run's results in the cache, simulating it first unless it is already there."""
+    path = Path(cache_dir) / run_key(cfg) / "results.nc"
+    if not path.is_file():
+        write_netcdf(simulate(cfg, config_text), path)
+    return path
+
+
+def run_configs(base: RunConfig, scenarios: Sequence[str], seeds: Sequence[int]) -> list[RunConfig]:
+    """One config per (scenario, seed), every other setting taken from `base`."""
+    return [dataclasses.replace(base, scenario=s, seed=int(seed), progress=False, figures=False)
+            for s in scenarios for seed in seeds]
+
+
+def _config_text(cfg: RunConfig) -> str:
+    return json.dumps(dataclasses.asdict(cfg), sort_keys=True, default=str)
+
+
+def run_all(configs: Sequence[RunConfig], cache_dir: str | Path, workers: int = 0,
+            progress: bool = True) -> list[Path]:
+    """Run every config not yet in the cache, in parallel over `workers` processes (0 = all cores)."""
+    for cfg in configs:
+        validate_run(cfg)
+        load_scenario(cfg.scenario, climate_outlook=cfg.climate_outlook, labour_outlook=cfg.labour_outlook)
+    n_jobs = workers or os.cpu_count() or 1
+    paths = [Path(cache_dir) / run_key(cfg) / "results.nc" for cfg in configs]
+    todo = [(cfg, path) for cfg, path in zip(configs, paths) if not path.is_file()]
+    if todo:
+        jobs = (delayed(cached_run)(cfg, cache_dir, _config_text(cfg)) for cfg, _ in todo)
+        runner = Parallel(n_jobs=min(n_jobs, len(todo)), return_as="generator_unordered")
+        with tqdm(total=len(configs), initial=len(configs) - len(todo), unit="run", desc="runs",
+                  file=sys.stderr, disable=not progress) as bar:
+            for _ in runner(jobs):
+                bar.update()
+    return paths
+
+
+def _read(path: Path) -> xr.Dataset:
+    with xr.open_dataset(path, engine="netcdf4") as ds:
+        return ds.load()
+
+
+def stack_runs(runs: Sequence[xr.Dataset], labels: Sequence[str]) -> xr.Dataset:
+    """Stack runs along `scenario` (one label per run) and `seed` (from each run's attributes).
+
+    Runs of different packages have different interventions: every run gets the union of them, with zero cost for
+    those it does not have.
+    """
+    names = sorted({str(n) for ds in runs for n in ds["intervention"].values})
+    stacked = [ds.drop_encoding().reindex(intervention=names, fill_value=0.0)
+               .expand_dims(scenario=[label], seed=[int(ds.attrs["seed"])]) for ds, label in zip(runs, labels)]
+    combined = xr.combine_by_coords(stacked, combine_attrs="drop_conflicts")
+    combined = combined.sel(scenario=list(dict.fromkeys(labels)))   # the order the runs were given in
+    combined.attrs.pop("seed", None)
+    return combined
+
+
+def combine(paths: Sequence[Path]) -> xr.Dataset:
+    """Runs combined along `scenario` and `seed` (their attributes become coordinates)."""
+    runs = [_read(path) for path in paths]
+    return stack_runs(runs, [str(ds.attrs["scenario"]) for ds in runs])
+
+
+def compare(base: RunConfig, scenarios: Sequence[str], seeds: Sequence[int], cache_dir: str | Path,
+            workers: int = 0, progress: bool = False) -> xr.Dataset:
+    """Run (or reuse) every scenario x seed and return the comparison dataset.
+
+    The dataset has the output contract's variables with dims `scenario` and `seed` added, and attributes listing the
+    scenarios, the seeds, and the shared settings.
+    """
+    configs = run_configs(base, scenarios, seeds)
+    ds = combine(run_all(configs, cache_dir, workers, progress))
+    shared = {k: v for k, v in dataclasses.asdict(base).items() if k not in ("scenario", "seed") + NOT_IN_KEY}
+    ds.attrs.update({"title": "Migration flow scenario comparison", "scenarios": ", ".join(scenarios),
+                     "seeds": ", ".join(str(s) for s in seeds), "simulator_version": __version__,
+                     "config": json.dumps(shared, sort_keys=True, default=str)})
+    return ds
+
+
+def merge_sweep(folder: str | Path) -> tuple[xr.Dataset, str]:
+    """Combine the runs of a Hydra sweep folder into one dataset; return it and the label of its reference run.
+
+    The overrides that vary between jobs (from each job's `.hydra/overrides.yaml`), other than the seed, form each
+    run's label, used as the `scenario` coordinate ("baseline", or "scenario=combined,model.regular.fee_usd=800"
+    when more than the scenario varies); each swept parameter other than the scenario is also a coordinate along
+    `scenario`. The reference is the first label whose scenario is `baseline`, else the first label.
+    """
+    import yaml   # only needed here
+
+    jobs = []
+    for path in sorted(Path(folder).glob("*/results.nc")):
+        overrides_file = path.parent / ".hydra" / "overrides.yaml"
+        overrides = yaml.safe_load(overrides_file.read_text()) if overrides_file.is_file() else []
+        jobs.append((path, dict(o.split("=", 1) for o in overrides if "=" in o)))
+    if not jobs:
+        raise FileNotFoundError(f"no */results.nc under {folder}")
+    keys = list(dict.fromkeys(k for _, pairs in jobs for k in pairs if k != "seed"))
+    varying = [k for k in keys if len({pairs.get(k) for _, pairs in jobs}) > 1]
+    runs, labels, values = [], [], {k: {} for k in varying if k != "scenario"}
+    for path, pairs in jobs:
+        ds = _read(path)
+        if varying == ["scenario"]:
+            label = str(ds.attrs["scenario"])
+        else:
+            label = ",".join(f"{k}={pairs.get(k, '')}" for k in varying) or str(ds.attrs["scenario"])
+        for key in values:
+            values[key][label] = pairs.get(key, "")
+        runs.append(ds)
+        labels.append(label)
+    combined = stack_runs(runs, labels)
+    order = list(dict.fromkeys(labels))
+    for key, by_label in values.items():
+        combined = combined.assign_coords({key: ("scenario", [by_label[label] for label in order])})
+    combined.attrs["title"] = "Migration flow sweep"
+    baseline = [label for label, (_, pairs) in zip(labels, jobs) if pairs.get("scenario", "baseline") == "baseline"]
+    return combined, (baseline or order)[0]
