@@ -141,7 +141,11 @@ def merge_sweep(folder: str | Path) -> tuple[xr.Dataset, str]:
     import yaml   # only needed here
 
     jobs = []
-    for path in sorted(Path(folder).glob("*/results.nc")):
+    def job_number(path: Path) -> tuple[int, str]:
+        head = path.parent.name.split("_", 1)[0]
+        return (int(head) if head.isdigit() else 0, path.parent.name)
+
+    for path in sorted(Path(folder).glob("*/results.nc"), key=job_number):
         overrides_file = path.parent / ".hydra" / "overrides.yaml"
         overrides = yaml.safe_load(overrides_file.read_text()) if overrides_file.is_file() else []
         jobs.append((path, dict(o.split("=", 1) for o in overrides if "=" in o)))

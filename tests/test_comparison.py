@@ -1,0 +1,143 @@
+"""The main job: comparison across scenarios and seeds, caching and resuming, sweeps, and the report."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from simulator.comparison import compare, merge_sweep, run_configs, run_key
+from simulator.config import RunConfig
+from simulator.report import paired_effects, run_metrics, write_report
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL = RunConfig(n_households=300, years=2, progress=False)
+PACKAGES = ["baseline", "obj5_more_places", "enforcement_only"]
+
+
+@pytest.fixture(scope="module")
+def comparison(tmp_path_factory) -> xr.Dataset:
+    return compare(SMALL, PACKAGES, seeds=[0, 1, 2], cache_dir=tmp_path_factory.mktemp("cache"), workers=2)
+
+
+def test_comparison_has_the_contract_dims(comparison):
+    assert comparison["emigrants"].dims[:2] == ("scenario", "seed")
+    assert set(comparison["emigrants"].dims) == {"scenario", "seed", "time", "origin", "pathway"}
+    for name in ("deaths", "trapped", "population", "remittances"):
+        assert set(comparison[name].dims) == {"scenario", "seed", "time", "origin"}
+    assert comparison["scenario"].values.tolist() == PACKAGES
+    assert comparison["seed"].values.tolist() == [0, 1, 2]
+    # interventions are the union over packages, with zero cost where a package does not have one
+    assert comparison["intervention"].values.tolist() == ["enforcement", "quota_expansion"]
+    assert float(comparison.intervention_cost.sel(scenario="baseline").sum()) == 0
+
+
+def test_each_slice_equals_its_single_run(comparison):
+    from simulator.runner import simulate
+    import dataclasses
+    one = simulate(dataclasses.replace(SMALL, scenario="obj5_more_places", seed=1))
+    got = comparison["emigrants"].sel(scenario="obj5_more_places", seed=1).transpose(*one["emigrants"].dims)
+    np.testing.assert_array_equal(got.values, one["emigrants"].values)
+
+
+def test_results_do_not_depend_on_the_number_of_workers(comparison, tmp_path):
+    serial = compare(SMALL, PACKAGES, seeds=[0, 1, 2], cache_dir=tmp_path, workers=1)
+    xr.testing.assert_equal(serial, comparison)
+
+
+def test_cache_key_changes_with_what_changes_results():
+    base, other_seed, other_scenario = run_configs(SMALL, ["baseline"], [0])[0], *run_configs(
+        SMALL, ["baseline", "combined"], [1])[:1], run_configs(SMALL, ["combined"], [0])[0]
+    import dataclasses
+    assert run_key(base) != run_key(other_seed) != run_key(other_scenario)
+    faster = dataclasses.replace(base, progress=True, figures=True)
+    assert run_key(base) == run_key(faster)   # display settings do not change results
+    dearer = dataclasses.replace(base, model=dataclasses.replace(
+        base.model, regular=dataclasses.replace(base.model.regular, fee_usd=5000.0)))
+    assert run_key(dearer) != run_key(base)
+
+
+def test_resumed_comparison_equals_an_uninterrupted_one(comparison, tmp_path):
+    cache = tmp_path / "cache"
+    compare(SMALL, PACKAGES, seeds=[0, 1, 2], cache_dir=cache, workers=1)
+    runs = sorted(cache.glob("*/results.nc"))
+    assert len(runs) == 9
+    for lost in runs[::2]:          # as if the job had been killed before these finished
+        lost.unlink()
+    kept = {p: p.stat().st_mtime_ns for p in runs[1::2]}
+    resumed = compare(SMALL, PACKAGES, seeds=[0, 1, 2], cache_dir=cache, workers=1)
+    assert all(p.stat().st_mtime_ns == t for p, t in kept.items())   # finished runs were not redone
+    xr.testing.assert_equal(resumed, comparison)
+
+
+def test_paired_effects_against_baseline(comparison):
+    e = paired_effects(comparison)
+    assert set(e["stat"].values) == {"mean", "low", "high", "baseline"}
+    assert (e.sel(scenario="baseline", stat="mean").to_array() == 0).all()
+    m = run_metrics(comparison)
+    diff = (m["regular"].sel(scenario="obj5_more_places") - m["regular"].sel(scenario="baseline")).mean("seed")
+    assert float(e["regular"].sel(scenario="obj5_more_places", stat="mean")) == pytest.approx(float(diff))
+    lo, hi = (float(e["regular"].sel(scenario="obj5_more_places", stat=s)) for s in ("low", "high"))
+    assert lo <= float(diff) <= hi
+
+
+def test_report_is_produced_from_a_dataset_alone(comparison, tmp_path):
+    path = comparison.to_netcdf(tmp_path / "comparison.nc", engine="netcdf4")
+    with xr.open_dataset(tmp_path / "comparison.nc", engine="netcdf4") as ds:
+        report = write_report(ds.load(), tmp_path / "report")
+    text = report.read_text()
+    assert "Illustrative world, not a forecast" in text
+    assert "Effects against baseline" in text and "obj5_more_places" in text
+    assert "per irregular departure averted" in text
+    for png in ("departures_by_pathway", "irregular_share", "deaths", "trapped", "remittances", "visas"):
+        assert (tmp_path / "report" / f"{png}.png").stat().st_size > 10_000
+        assert f"({png}.png)" in text
+
+
+@pytest.mark.slow
+def test_main_job_resumes_after_being_killed(tmp_path):
+    """Kill `python run.py` part-way, rerun the same command: the finished runs are kept and the result equals an
+    uninterrupted run's."""
+    args = [sys.executable, "run.py", "n_households=400", "years=3", "compare.seeds=3", "compare.workers=1",
+            "compare.scenarios=[baseline,obj2_adaptation,obj5_more_places,combined]"]
+    cache = tmp_path / "cache"
+    first = args + [f"compare.cache_dir={cache}", f"hydra.run.dir={tmp_path / 'first'}"]
+    proc = subprocess.Popen(first, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while len(list(cache.glob("*/results.nc"))) < 3 and time.time() < deadline:
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    finished = len(list(cache.glob("*/results.nc")))
+    assert 3 <= finished < 12, finished
+    assert not (tmp_path / "first" / "comparison.nc").exists()
+    subprocess.run(first, cwd=ROOT, check=True, capture_output=True)
+    assert len(list(cache.glob("*/results.nc"))) == 12
+    fresh = args + [f"compare.cache_dir={tmp_path / 'fresh_cache'}", f"hydra.run.dir={tmp_path / 'fresh'}"]
+    subprocess.run(fresh, cwd=ROOT, check=True, capture_output=True)
+    with xr.open_dataset(tmp_path / "first" / "comparison.nc") as a, \
+            xr.open_dataset(tmp_path / "fresh" / "comparison.nc") as b:
+        xr.testing.assert_equal(a.load(), b.load())
+    assert (tmp_path / "first" / "report.md").is_file()
+
+
+@pytest.mark.slow
+def test_hydra_sweep_is_merged_with_swept_parameters_as_coordinates(tmp_path):
+    cmd = [sys.executable, "run.py", "-m", "scenario=baseline", "model.regular.fee_usd=600,1200", "seed=0,1",
+           "n_households=300", "years=1", "figures=false", f"hydra.sweep.dir={tmp_path}",
+           f"compare.cache_dir={tmp_path / 'cache'}"]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    with xr.open_dataset(tmp_path / "sweep.nc") as ds:
+        ds = ds.load()
+    assert ds.sizes["scenario"] == 2 and ds.sizes["seed"] == 2
+    assert sorted(ds["model.regular.fee_usd"].values.tolist()) == ["1200", "600"]
+    assert (tmp_path / "report.md").is_file()
+    again, reference = merge_sweep(tmp_path)
+    xr.testing.assert_equal(again, ds)
+    assert reference == "model.regular.fee_usd=600"   # the first job
