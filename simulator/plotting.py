@@ -20,6 +20,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import xarray as xr  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 BAND = (0.05, 0.95)
 
@@ -50,6 +51,7 @@ def _by_scenario(ds: xr.Dataset) -> list[tuple[str, xr.Dataset]]:
 def _finish(fig: plt.Figure, ax: plt.Axes, title: str, ylabel: str, ds: xr.Dataset) -> plt.Figure:
     ax.set_title(title)
     ax.set_xlabel("year")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
