@@ -29,8 +29,8 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from simulator.comparison import cached_run, compare, merge_sweep
-from simulator.config import RunConfig, validate_run
-from simulator.errors import InputError
+from simulator.config import RunConfig, unknown_keys, validate_run
+from simulator.errors import ConfigError, InputError
 from simulator.outputs import write_netcdf
 from simulator.plotting import save_figures
 from simulator.report import write_report
@@ -60,6 +60,14 @@ class SweepReport(Callback):
         if ds.sizes["seed"] > 1 and ds.sizes["scenario"] > 1:
             write_report(ds, folder, baseline=reference)
         print(f"wrote {folder / 'sweep.nc'}")
+
+
+def remove_if_only_hydra_files(folder: Path) -> None:
+    """Remove a run folder that holds nothing but what Hydra wrote on starting the job (no half-made runs are left
+    behind); a folder with anything else in it, such as a user's folder given as hydra.run.dir, is kept."""
+    hydra_files = {".hydra", f"{HydraConfig.get().job.name}.log"}
+    if folder.is_dir() and {p.name for p in folder.iterdir()} <= hydra_files:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def job(cfg: RunConfig, config_text: str, output_dir: Path, multirun: bool, cache_dir: Path) -> Path:
@@ -94,13 +102,16 @@ def main(cfg: DictConfig) -> None:
     output_dir = Path(hc.runtime.output_dir)
     try:
         run_cfg: RunConfig = OmegaConf.to_object(cfg)
+        unknown = unknown_keys(OmegaConf.to_container(cfg), run_cfg)
+        if unknown:   # keys appended with `+key=value` are not in the schema and would be silently ignored
+            raise ConfigError(unknown[0], OmegaConf.select(cfg, unknown[0]), "a key of the schema (see "
+                              "`python run.py --cfg job`); misspelt keys cannot be added with '+'")
         cache_dir = Path(run_cfg.compare.cache_dir or Path(hc.runtime.cwd) / "outputs" / "cache")
         path = job(run_cfg, OmegaConf.to_yaml(cfg, resolve=True), output_dir, hc.mode == RunMode.MULTIRUN,
                    cache_dir)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        if not any(output_dir.glob("*.nc")):   # leave no half-made run folder behind
-            shutil.rmtree(output_dir, ignore_errors=True)
+        remove_if_only_hydra_files(output_dir)
         sys.exit(2)
     print(f"wrote {path}")
 

@@ -7,8 +7,8 @@ irregular migrants, so that expected hires never exceed vacancies. Internal migr
 `e_city` each month. A migrant with a job sends home `share * max(0, wage - living cost)`; the household receives that
 amount less the transfer cost `tc`, and the fee `tc * sent` is recorded (SDG indicator 10.c.1).
 
-Returns: a regular migrant returns when the stay ends (`stay_months`, 0 = permanent) or earlier at the voluntary
-return rate; an irregular migrant is deported at the deportation rate or returns at the voluntary rate; an internal
+Returns: a regular migrant returns when the stay ends (set at departure: `stay_months` for an ordinary visa, shorter
+for a seasonal scheme, none for a permanent one) or earlier at the voluntary return rate; an irregular migrant is deported at the deportation rate or returns at the voluntary rate; an internal
 migrant returns at the internal return rate.
 """
 
@@ -39,11 +39,10 @@ def remittances(earnings: np.ndarray, living_cost: float, share: float,
     return sent * (1.0 - transfer_cost), sent * transfer_cost
 
 
-def returns_regular(months_away: np.ndarray, uniform: np.ndarray, stay_months: int,
-                    return_rate: float) -> np.ndarray:
-    """Regular migrants who come home this month: stay over, or voluntary return."""
-    over = (months_away >= stay_months) if stay_months > 0 else np.zeros(len(months_away), bool)
-    return over | (uniform < return_rate)
+def returns_regular(contract_end: np.ndarray, t: int, uniform: np.ndarray, return_rate: float) -> np.ndarray:
+    """Regular migrants who come home this month: their stay has ended (`contract_end <= t`, -1 = no end), or they
+    return voluntarily."""
+    return ((contract_end >= 0) & (contract_end <= t)) | (uniform < return_rate)
 
 
 def returns_irregular(uniform: np.ndarray, deportation_rate: float,

@@ -72,9 +72,15 @@ def household_loss(region_loss: np.ndarray, origin: np.ndarray, farm_dependence:
 
 
 def destroy_assets(assets: np.ndarray, onset_intensity: np.ndarray, origin: np.ndarray,
-                   farm_dependence: np.ndarray, adaptation: np.ndarray, asset_loss_ratio: float) -> np.ndarray:
-    """Assets after the shocks that started this step: `A_i (1 - r * I_r(i) * farm_i * (1 - a_i))`."""
-    return assets * (1.0 - asset_loss_ratio * onset_intensity[origin] * farm_dependence * (1.0 - adaptation))
+                   farm_dependence: np.ndarray, adaptation: np.ndarray, protection: np.ndarray,
+                   asset_loss_ratio: float) -> np.ndarray:
+    """Assets after the shocks that started this step: `A_i (1 - r I_r(i) farm_i (1 - a_i) (1 - e_i))`.
+
+    `a_i` is adaptation (averts income and asset losses), `e_i` asset protection by early warning (livestock moved,
+    stocks stored before the shock).
+    """
+    return assets * (1.0 - asset_loss_ratio * onset_intensity[origin] * farm_dependence * (1.0 - adaptation)
+                     * (1.0 - protection))
 
 
 def remember_shocks(memory: np.ndarray, loss: np.ndarray, persistence: float) -> np.ndarray:

@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -49,14 +50,36 @@ class RunConfig:
     compare: CompareConfig = field(default_factory=CompareConfig)
 
 
+FIRST_YEAR, LAST_YEAR = 1800, 2250   # calendar dates are stored as datetime64[ns] (valid 1678-2262)
+
+
+def check_calendar(start_year: object, years: object) -> None:
+    """Raise ConfigError unless the run fits the calendar the outputs can store."""
+    if isinstance(start_year, bool) or not isinstance(start_year, int) or not FIRST_YEAR <= start_year <= LAST_YEAR:
+        raise ConfigError("start_year", start_year, f"an integer year in [{FIRST_YEAR}, {LAST_YEAR}]")
+    if isinstance(years, bool) or not isinstance(years, (int, float)) or not 0 < years <= LAST_YEAR - start_year:
+        raise ConfigError("years", years, f"a number in (0, {LAST_YEAR - start_year}] (the run must end by "
+                                          f"{LAST_YEAR})")
+
+
+def unknown_keys(data: object, obj: object, prefix: str = "") -> list[str]:
+    """Dotted keys present in a nested mapping `data` but not in the dataclass `obj` (e.g. added with `+key=`)."""
+    if not isinstance(data, dict) or not dataclasses.is_dataclass(obj):
+        return []
+    names = {f.name for f in dataclasses.fields(obj)}
+    found = [f"{prefix}{k}" for k in data if k not in names]
+    for key in names & set(data):
+        found += unknown_keys(data[key], getattr(obj, key), f"{prefix}{key}.")
+    return found
+
+
 def validate_run(cfg: RunConfig) -> None:
     """Check the run-level values and every model parameter; raise ConfigError naming the first bad one."""
     if isinstance(cfg.seed, bool) or not isinstance(cfg.seed, int) or cfg.seed < 0:
         raise ConfigError("seed", cfg.seed, "a non-negative integer")
     if isinstance(cfg.n_households, bool) or not isinstance(cfg.n_households, int) or cfg.n_households < 1:
         raise ConfigError("n_households", cfg.n_households, "an integer of at least 1")
-    if not 0 < cfg.years <= 500:
-        raise ConfigError("years", cfg.years, "a number in (0, 500]")
+    check_calendar(cfg.start_year, cfg.years)
     if cfg.agent_view_limit < 0:
         raise ConfigError("agent_view_limit", cfg.agent_view_limit, "an integer of at least 0")
     validate(cfg.model, "model")

@@ -22,10 +22,12 @@ import numpy as np
 from simulator.params import ModelParams
 from simulator.regions import World
 
-# Where the household's migrant member is (`Households.status`).
-AT_HOME, WAITING, IN_TRANSIT, ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY = range(6)
-STATUS_NAMES = ("at_home", "waiting", "in_transit", "abroad_regular", "abroad_irregular", "in_city")
+# Where the household's migrant member is (`Households.status`); FAMILY_ABROAD: the whole household has joined its
+# regular migrant abroad (family reunification) and no longer lives at origin.
+AT_HOME, WAITING, IN_TRANSIT, ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY, FAMILY_ABROAD = range(7)
+STATUS_NAMES = ("at_home", "waiting", "in_transit", "abroad_regular", "abroad_irregular", "in_city", "family_abroad")
 AWAY = (IN_TRANSIT, ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY)   # statuses in which the migrant is not at origin
+NO_CONTRACT = -1   # `contract_end` of a stay with no set end
 
 
 @dataclass
@@ -44,11 +46,14 @@ class Households:
     risk_aversion: np.ndarray    # float32, multiplier of perceived risk (mean ~1)
     patience: np.ndarray         # float32, multiplier of tolerated waiting (mean ~1)
     adaptation: np.ndarray       # float32, share of climate losses averted (set by interventions)
+    asset_protection: np.ndarray  # float32, share of asset losses averted at shock onset (early warning)
+    income_boost: np.ndarray     # float32, relative gain in origin income (local employment programmes)
     shock_memory: np.ndarray     # float32, remembered loss fraction of farm income
     status: np.ndarray           # int8, one of AT_HOME..IN_CITY
     since: np.ndarray            # int32, step at which the current status began
     queue_key: np.ndarray        # float64, visa queue order (application step + random tie-break)
     employed: np.ndarray         # bool, the migrant away has a job
+    contract_end: np.ndarray     # int32, step at which a regular stay ends (NO_CONTRACT: no set end)
     trips: np.ndarray            # int16, completed departures of the household
     dead: np.ndarray             # int16, members who died on a journey
 
@@ -60,9 +65,17 @@ class Households:
         """Boolean mask: the migrant member is away from the origin (in transit, abroad or in the city)."""
         return np.isin(self.status, AWAY)
 
+    def persons_away(self) -> np.ndarray:
+        """Members not living at origin: the migrant, or the whole household once reunited abroad."""
+        return np.where(self.status == FAMILY_ABROAD, self.size, self.away())
+
+    def adults_away(self) -> np.ndarray:
+        """Working-age members not living at origin."""
+        return np.where(self.status == FAMILY_ABROAD, self.adults, self.away())
+
     def people_at_origin(self) -> np.ndarray:
         """Members living at origin, per household."""
-        return self.size - self.away()
+        return self.size - self.persons_away()
 
 
 def synthesize(world: World, params: ModelParams, n: int, rng: np.random.Generator) -> Households:
@@ -96,9 +109,11 @@ def synthesize(world: World, params: ModelParams, n: int, rng: np.random.Generat
     return Households(
         origin=origin, size=size, adults=adults, head_female=head_female, head_age=head_age, skill=skill,
         wealth=wealth, assets=assets, farm_dependence=farm, risk_aversion=risk, patience=patience,
-        adaptation=np.zeros(n, np.float32), shock_memory=np.zeros(n, np.float32),
+        adaptation=np.zeros(n, np.float32), asset_protection=np.zeros(n, np.float32),
+        income_boost=np.zeros(n, np.float32), shock_memory=np.zeros(n, np.float32),
         status=np.zeros(n, np.int8), since=np.zeros(n, np.int32), queue_key=np.zeros(n, np.float64),
-        employed=np.zeros(n, bool), trips=np.zeros(n, np.int16), dead=np.zeros(n, np.int16),
+        employed=np.zeros(n, bool), contract_end=np.full(n, NO_CONTRACT, np.int32), trips=np.zeros(n, np.int16),
+        dead=np.zeros(n, np.int16),
     )
 
 

@@ -300,6 +300,9 @@ def build_interventions(spec: dict[str, dict[str, Any] | None] | None) -> list[I
             raise ConfigError("interventions", name, f"one of the registered interventions {sorted(REGISTRY)}")
         cls = REGISTRY[name]
         fields = {f.name: f for f in dataclasses.fields(cls)}
+        if values is not None and not isinstance(values, dict):
+            raise ConfigError(f"interventions.{name}", values, "a mapping of parameter names to values, e.g. "
+                              "{start_year: 1}")
         values = dict(values or {})
         for key, value in values.items():
             where = f"interventions.{name}.{key}"

@@ -29,9 +29,10 @@ from simulator.abroad import (hiring_probability, remittances, returns_irregular
 from simulator.budgets import update_budgets
 from simulator.climate import Climate, ClimateOutlook, destroy_assets, household_loss, remember_shocks
 from simulator.decisions import INTERNAL, IRREGULAR, REGULAR, OptionTerms, decide, gumbel, utilities
+from simulator.config import check_calendar
 from simulator.errors import ConfigError
-from simulator.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, IN_CITY, IN_TRANSIT, WAITING,
-                                  Household, synthesize)
+from simulator.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, FAMILY_ABROAD, IN_CITY, IN_TRANSIT,
+                                  NO_CONTRACT, WAITING, Household, synthesize)
 from simulator.interventions import Intervention
 from simulator.labour import Labour, LabourOutlook, origin_income_per_adult, skill_multiplier
 from simulator.outputs import AGE_EDGES, Recorder, to_dataset
@@ -42,6 +43,7 @@ from simulator.regions import World, default_world_path, load_world
 from simulator.rng import Streams
 
 P_INTERNAL, P_REGULAR, P_IRREGULAR = range(3)    # index along the output `pathway` dim
+HUMANITARIAN = 4   # a choice code beyond decisions.OPTIONS: the household took a humanitarian visa instead
 PRIOR_EMPLOYMENT = (0.9, 0.6)   # expected employment of regular / irregular migrants before any are abroad
 PRIOR_WEIGHT = 10.0             # pseudo-migrants behind that prior: assumption
 
@@ -85,8 +87,7 @@ class MigrationModel(mesa.Model):
         super().__init__(rng=seed)
         if isinstance(n_households, bool) or not isinstance(n_households, (int, np.integer)) or n_households < 1:
             raise ConfigError("n_households", n_households, "an integer of at least 1")
-        if not isinstance(years, (int, float)) or not 0 < years <= 500:
-            raise ConfigError("years", years, "a number in (0, 500]")
+        check_calendar(start_year, years)
         self.seed, self.scenario_name, self.start_year, self.config = seed, scenario, int(start_year), config
         self.params = _with_overrides(params or ModelParams(), overrides)
         validate(self.params)
@@ -104,7 +105,9 @@ class MigrationModel(mesa.Model):
         self.skill_mult = skill_multiplier(self.households.skill, self.params.labour)
         self.climate = Climate(self.world, self.params.climate, self.climate_outlook, self.streams["climate"])
         self.labour = Labour(self.world, self.params.labour, self.labour_outlook, n, self.streams["labour"])
-        self.queue = RegularQueue()
+        self.queue = RegularQueue()            # the ordinary regular pathway
+        self.seasonal_queue = RegularQueue()   # seasonal/circular places (when a scheme is open)
+        self.humanitarian_queue = RegularQueue()
         self.policy = Policy.from_params(self.params, n)
         self.interventions = list(interventions)
         names = [iv.name for iv in self.interventions]
@@ -173,7 +176,7 @@ class MigrationModel(mesa.Model):
         c.step(self.t)
         if c.onset.any():
             h.assets = destroy_assets(h.assets, c.region_onset_intensity, h.origin, h.farm_dependence,
-                                      h.adaptation, self.params.climate.asset_loss_ratio)
+                                      h.adaptation, h.asset_protection, self.params.climate.asset_loss_ratio)
         self.loss = household_loss(c.region_loss, h.origin, h.farm_dependence, h.adaptation)
         h.shock_memory = remember_shocks(h.shock_memory, self.loss, self.params.decisions.shock_memory)
 
@@ -189,7 +192,8 @@ class MigrationModel(mesa.Model):
         h, p, pol, w, t = self.households, self.params, self.policy, self.world, self.t
         draws = self.streams["decisions"].random((h.n, 5), dtype=np.float32)  # every household, every month (CRN)
         self.income_per_adult = origin_income_per_adult(self.labour.origin_wage, h.origin, self.skill_mult,
-                                                        h.farm_dependence, self.climate.degradation, self.loss)
+                                                        h.farm_dependence, self.climate.degradation, self.loss,
+                                                        h.income_boost)
         idx = np.flatnonzero((h.status == AT_HOME) & (h.adults >= 1))
         o, y, adults = h.origin[idx], self.income_per_adult[idx], h.adults[idx].astype(np.float64)
         lab, ab = p.labour, p.abroad
@@ -205,11 +209,12 @@ class MigrationModel(mesa.Model):
             stay_rest + e_irr * np.maximum(0.0, dest_wage * lab.irregular_wage_factor - ab.living_cost_usd)])
         cost = np.column_stack([np.zeros(len(idx)), w.cost_to_city[o],
                                 pol.regular_fee + w.cost_to_destination[o], np.full(len(idx), pol.smuggler_fee)])
-        monthly_capacity = min(pol.processing_per_month, pol.quota_per_year / 12.0)
+        monthly_capacity = (min(pol.processing_per_month, pol.quota_per_year / 12.0)
+                            + pol.seasonal_quota_per_year / 12.0)
         queue = np.count_nonzero(h.status == WAITING)
         wait = (queue + 1) / monthly_capacity if monthly_capacity > 0 else np.inf
         away_city = np.bincount(h.origin, h.status == IN_CITY, w.n_origins)
-        away_abroad = np.bincount(h.origin, (h.status == ABROAD_REGULAR) | (h.status == ABROAD_IRREGULAR),
+        away_abroad = np.bincount(h.origin, np.isin(h.status, (ABROAD_REGULAR, ABROAD_IRREGULAR, FAMILY_ABROAD)),
                                   w.n_origins)
         per_origin = np.maximum(self.households_per_origin, 1)
         terms = OptionTerms(
@@ -220,10 +225,14 @@ class MigrationModel(mesa.Model):
             risk_perception=pol.risk_perception)
         u = utilities(terms, p.decisions)
         eligible = np.ones_like(u, dtype=bool)
-        eligible[:, REGULAR] = (h.skill[idx] >= pol.min_skill) & (monthly_capacity > 0)
+        eligible[:, REGULAR] = (((h.skill[idx] >= pol.min_skill) & (pol.quota_per_year >= 1)
+                                 & (pol.processing_per_month > 0)) | (pol.seasonal_quota_per_year >= 1))
         budget = h.wealth[idx] + p.decisions.credit_fraction * h.assets[idx]
         affordable = cost <= budget[:, None]
         choice, trapped = decide(u, eligible, affordable, gumbel(draws[idx, :4]))
+        if pol.humanitarian_per_year > 0:
+            self.grant_humanitarian_visas(idx, choice, trapped)
+            trapped &= choice != HUMANITARIAN
         self.recorder.count("trapped", t, o[trapped])
 
         movers = idx[choice == INTERNAL]
@@ -242,19 +251,53 @@ class MigrationModel(mesa.Model):
         self._pay(smuggled, cost[choice == IRREGULAR, IRREGULAR])
         self._depart(smuggled, P_IRREGULAR, IN_TRANSIT)
 
+    def grant_humanitarian_visas(self, idx: np.ndarray, choice: np.ndarray, trapped: np.ndarray) -> None:
+        """Objective 5 (g): households hard hit by a disaster that want to leave (chose a move, or are trapped) are
+        offered a humanitarian visa, within the places of the month, in random order; fee and travel are covered.
+        Those who take one are marked HUMANITARIAN in `choice` so that they do not also move another way."""
+        h, pol, t = self.households, self.policy, self.t
+        k = self.humanitarian_queue.capacity(t % 12, pol.humanitarian_per_year, pol.humanitarian_per_year / 12.0)
+        candidates = np.flatnonzero((h.shock_memory[idx] >= pol.humanitarian_min_loss) & ((choice != 0) | trapped))
+        priority = self.streams["humanitarian"].random(h.n)[idx[candidates]]
+        chosen = candidates[first_in_queue(priority, k)]
+        self.humanitarian_queue.use(len(chosen))
+        choice[chosen] = HUMANITARIAN
+        granted = idx[chosen]
+        self._depart(granted, P_REGULAR, ABROAD_REGULAR)
+        h.contract_end[granted] = t + pol.humanitarian_stay_months if pol.humanitarian_stay_months else NO_CONTRACT
+        self.recorder.count("humanitarian_visas", t, h.origin[granted])
+        self.recorder.count("arrivals", t, h.origin[granted], P_REGULAR)
+
     def process_visas(self) -> None:
-        """Process 5: applicants who waited too long give up; visas are issued first come, first served."""
+        """Process 5: applicants who waited too long give up; visas are issued first come, first served: ordinary
+        visas to eligible applicants within quota and processing capacity, then seasonal places (any skill) if a
+        scheme is open."""
         h, pol, t = self.households, self.policy, self.t
         waiting = np.flatnonzero(h.status == WAITING)
         quit_ = waiting[gives_up(t - h.since[waiting], pol.max_wait_months, h.patience[waiting])]
         h.status[quit_] = AT_HOME
         self.recorder.count("gave_up", t, h.origin[quit_])
         waiting = np.flatnonzero(h.status == WAITING)
+        eligible = waiting[h.skill[waiting] >= pol.min_skill]
         k = self.queue.capacity(t % 12, pol.quota_per_year, pol.processing_per_month)
-        granted = waiting[first_in_queue(h.queue_key[waiting], k)]
+        granted = eligible[first_in_queue(h.queue_key[eligible], k)]
         self.queue.use(len(granted))
+        stay = t + pol.regular_stay_months if pol.regular_stay_months > 0 else NO_CONTRACT
+        self._grant(granted, stay)
+        if pol.seasonal_quota_per_year > 0:
+            rest = np.setdiff1d(waiting, granted, assume_unique=True)
+            k = self.seasonal_queue.capacity(t % 12, pol.seasonal_quota_per_year, pol.seasonal_quota_per_year / 12.0)
+            seasonal = rest[first_in_queue(h.queue_key[rest], k)]
+            self.seasonal_queue.use(len(seasonal))
+            self._grant(seasonal, t + pol.seasonal_stay_months)
+            self.recorder.count("seasonal_visas", t, h.origin[seasonal])
+
+    def _grant(self, granted: np.ndarray, contract_end: int) -> None:
+        """Applicants `granted` a visa leave with a job offer; their stay ends at `contract_end`."""
+        h, t = self.households, self.t
         self._depart(granted, P_REGULAR, ABROAD_REGULAR)
         h.employed[granted] = True   # regular labour migrants travel with a job offer
+        h.contract_end[granted] = contract_end
         self.recorder.count("visas_issued", t, h.origin[granted])
         self.recorder.count("arrivals", t, h.origin[granted], P_REGULAR)
 
@@ -320,8 +363,9 @@ class MigrationModel(mesa.Model):
                                            / (n_status + PRIOR_WEIGHT))
 
         reg = abroad[~irregular]
-        home_reg = reg[returns_regular(t - h.since[reg], draws[reg, 1], pol.regular_stay_months,
-                                       p.regular.return_rate)]
+        if pol.reunification_probability > 0:
+            reg = self.reunite_families(reg, emp[~irregular], wage[~irregular])
+        home_reg = reg[returns_regular(h.contract_end[reg], t, draws[reg, 1], p.regular.return_rate)]
         irr = abroad[irregular]
         deported, voluntary = returns_irregular(draws[irr, 1], pol.deportation_rate, p.irregular.return_rate)
         home_city = city[draws[city, 1] < ab.internal_return_rate]
@@ -330,23 +374,39 @@ class MigrationModel(mesa.Model):
             h.status[returned] = AT_HOME
             h.since[returned] = t
             h.employed[returned] = False
+            h.contract_end[returned] = NO_CONTRACT
             self.recorder.count("returns", t, h.origin[returned], pathway)
         self.recorder.count("deportations", t, h.origin[irr[deported]])
+
+    def reunite_families(self, reg: np.ndarray, employed: np.ndarray, wage: np.ndarray) -> np.ndarray:
+        """Objective 5 (i): the household of a regular migrant who has stayed `reunification_min_months`, has a job
+        and earns at least the income requirement joins the migrant abroad with the monthly probability in force.
+        Returns the regular migrants still abroad on their own."""
+        h, pol, t = self.households, self.policy, self.t
+        u = self.streams["reunification"].random(h.n)[reg]
+        eligible = (employed & (t - h.since[reg] >= pol.reunification_min_months)
+                    & (wage >= pol.reunification_min_wage) & (h.contract_end[reg] == NO_CONTRACT))
+        joined = reg[eligible & (u < pol.reunification_probability)]
+        h.status[joined] = FAMILY_ABROAD
+        h.since[joined] = t
+        self.recorder.count("emigrants", t, h.origin[joined], P_REGULAR, weights=h.size[joined] - 1.0)
+        self.recorder.count("reunifications", t, h.origin[joined])
+        return reg[~np.isin(reg, joined)]
 
     def update_budgets(self) -> None:
         """Process 8: income at origin plus remittances and transfers, less consumption, into savings."""
         h, b = self.households, self.params.budget
-        away = h.away()
-        adults_home = np.maximum(h.adults - away, 0)
+        adults_home = np.maximum(h.adults - h.adults_away(), 0)
         income = adults_home * self.income_per_adult + self.remittances_in + self.cash
-        h.wealth, self.consumption = update_budgets(h.wealth, income, h.size - away, b.subsistence_usd,
+        h.wealth, self.consumption = update_budgets(h.wealth, income, h.people_at_origin(), b.subsistence_usd,
                                                     b.consumption_share_of_surplus)
 
     def record(self) -> None:
         """Process 9: the month's stocks, labour market and intervention costs into the preallocated arrays."""
         h, r, t, n_o = self.households, self.recorder, self.t, self.world.n_origins
-        persons_home = h.size - h.away()
-        r["population"][t] = np.bincount(h.origin, persons_home, n_o)
+        r["population"][t] = np.bincount(h.origin, h.people_at_origin(), n_o)
+        family = h.status == FAMILY_ABROAD
+        r["families_abroad"][t] = np.bincount(h.origin, np.where(family, h.size, 0), n_o)
         for status, pathway in ((IN_CITY, P_INTERNAL), (ABROAD_REGULAR, P_REGULAR),
                                 (ABROAD_IRREGULAR, P_IRREGULAR)):
             r["migrants_away"][t, :, pathway] = np.bincount(h.origin, h.status == status, n_o)
@@ -354,7 +414,9 @@ class MigrationModel(mesa.Model):
         r["visa_queue"][t] = np.bincount(h.origin, h.status == WAITING, n_o)
         r["consumption_per_capita"][t] = (np.bincount(h.origin, self.consumption, n_o)
                                           / np.maximum(r["population"][t], 1))
-        r["wealth_mean"][t] = np.bincount(h.origin, h.wealth, n_o) / np.maximum(self.households_per_origin, 1)
+        home = ~family
+        r["wealth_mean"][t] = (np.bincount(h.origin, np.where(home, h.wealth, 0.0), n_o)
+                               / np.maximum(np.bincount(h.origin, home, n_o), 1))
         r["shock_loss"][t] = self.climate.region_loss
         r["labour_demand"][t] = self.labour.demand
         r["vacancies"][t] = self.labour.vacancies
@@ -377,6 +439,7 @@ class MigrationModel(mesa.Model):
         h.status[idx] = status
         h.since[idx] = t
         h.employed[idx] = False
+        h.contract_end[idx] = NO_CONTRACT
         h.trips[idx] += 1
         self.recorder.count("emigrants", t, h.origin[idx], pathway)
         sex = np.where(h.head_female[idx], 0, 1)
@@ -431,8 +494,7 @@ class MigrationModel(mesa.Model):
 
     @property
     def population_at_origin(self) -> float:
-        h = self.households
-        return float((h.size - h.away()).sum())
+        return float(self.households.people_at_origin().sum())
 
 
 def _with_overrides(params: ModelParams, overrides: dict[str, Any]) -> ModelParams:

@@ -38,12 +38,19 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
                 "persons"),
     "migrants_away": (("time", "origin", "pathway"), "migrants living in the city or abroad, end of month",
                       "persons"),
+    "families_abroad": (("time", "origin"), "members of households reunited abroad (family reunification), end of "
+                                            "month", "persons"),
     "deaths": (("time", "origin"), "deaths and missing on irregular journeys in the month (SDG 10.7.3)", "persons"),
     "interceptions": (("time", "origin"), "irregular journeys intercepted (migrant returned home)", "persons"),
     "deportations": (("time", "origin"), "irregular migrants deported home in the month", "persons"),
     "in_transit": (("time", "origin"), "migrants on irregular journeys, end of month", "persons"),
     "applications": (("time", "origin"), "regular visa applications lodged in the month", "applications"),
     "visas_issued": (("time", "origin"), "regular visas issued in the month", "visas"),
+    "seasonal_visas": (("time", "origin"), "of the visas issued, seasonal or circular places", "visas"),
+    "humanitarian_visas": (("time", "origin"), "humanitarian visas for people hit by disasters (not in visas_issued)",
+                           "visas"),
+    "reunifications": (("time", "origin"), "households joining their migrant abroad (family reunification)",
+                       "households"),
     "gave_up": (("time", "origin"), "applicants who left the visa queue after waiting too long", "households"),
     "visa_queue": (("time", "origin"), "applications waiting for a decision, end of month", "applications"),
     "trapped": (("time", "origin"), "households that wanted to move but could not afford to (involuntary "
@@ -60,8 +67,8 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "destination_wage": (("time",), "destination monthly wage, low skill, regular status", "USD/month"),
     "migrant_employment_rate": (("time", "pathway"), "share of migrants away with a job, end of month", "1"),
     "emigrants_by_group": (("time", "pathway", "sex", "age_group", "skill"),
-                           "departures by sex and age group of the household head and skill of the migrant",
-                           "persons"),
+                           "migrant departures by sex and age group of the household head and skill of the migrant "
+                           "(family members joining a migrant are not included)", "persons"),
     "intervention_cost": (("time", "intervention"), "cost of each intervention in the month", "USD"),
 }
 

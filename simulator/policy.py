@@ -29,6 +29,15 @@ class Policy:
     deportation_rate: float           # per month
     transfer_cost: float              # share of international remittances lost to fees
     risk_perception: float            # perceived / true risk of irregular journeys
+    # channels closed unless an intervention opens them (see interventions.py)
+    seasonal_quota_per_year: float = 0.0     # seasonal/circular places a year, open to every skill level
+    seasonal_stay_months: int = 6            # months of a seasonal stay, return built in
+    humanitarian_per_year: float = 0.0       # humanitarian visas a year for people hit by disasters
+    humanitarian_min_loss: float = 0.2       # remembered shock loss (share of income) that qualifies
+    humanitarian_stay_months: int = 0        # 0 = no set end
+    reunification_probability: float = 0.0   # per month, for an eligible household with a migrant abroad
+    reunification_min_months: int = 24       # months the migrant must have stayed regularly
+    reunification_min_wage: float = 0.0      # USD/month the migrant must earn (income requirement)
 
     @classmethod
     def from_params(cls, params: ModelParams, n_households: int) -> Policy:

@@ -98,7 +98,7 @@ def default_world_path() -> Path:
 def _read_table(path: Path, allow_empty: bool = False) -> list[dict[str, str]]:
     if not path.is_file():
         raise WorldError(f"{path}: file not found (a world folder needs regions.csv, routes.csv, hazards.csv)")
-    with path.open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding="utf-8-sig") as handle:   # -sig: tables saved by spreadsheet programs
         lines = [line for line in handle if line.strip() and not line.lstrip().startswith("#")]
     reader = csv.DictReader(lines)
     if not lines:
@@ -111,6 +111,12 @@ def _read_table(path: Path, allow_empty: bool = False) -> list[dict[str, str]]:
     if not rows and not allow_empty:
         raise WorldError(f"{path.name}: the table has no rows")
     return rows
+
+
+def _require_columns(table: str, rows: list[dict[str, str]], columns: tuple[str, ...]) -> None:
+    missing = [c for c in columns if rows and c not in rows[0]]
+    if missing:
+        raise WorldError(f"{table}: missing column '{missing[0]}'; the table needs the columns {list(columns)}")
 
 
 def _cell(table: str, row_no: int, row: dict[str, str], column: str, kind: type, lo: float, hi: float,
@@ -131,8 +137,8 @@ def _cell(table: str, row_no: int, row: dict[str, str], column: str, kind: type,
         what = "an integer" if kind is int else "a number"
         raise WorldError(f"{table} row {row_no}: {column} = {text!r} is not allowed: expected {what} "
                          f"in [{lo:g}, {hi:g}]") from None
-    if not (lo <= value <= hi) or (isinstance(value, float) and math.isnan(value)):
-        raise WorldError(f"{table} row {row_no}: {column} = {text!r} is not allowed: expected a value "
+    if not math.isfinite(value) or not (lo <= value <= hi):
+        raise WorldError(f"{table} row {row_no}: {column} = {text!r} is not allowed: expected a finite value "
                          f"in [{lo:g}, {hi:g}]")
     return value
 
@@ -187,10 +193,13 @@ def load_world(path: str | Path) -> World:
                              f"is not allowed: expected at most 1")
 
     routes = _read_table(folder / "routes.csv")
+    _require_columns("routes.csv", routes, ("origin", "to", *ROUTE_COLUMNS))
     cost = {(o, t): None for o in origins for t in (city, destination)}
     distance = dict(cost)
     for i, row in enumerate(routes, start=1):
-        origin, to = row.get("origin", ""), row.get("to", "")
+        origin, to = row["origin"], row["to"]
+        if (origin, to) in cost and cost[origin, to] is not None:
+            raise WorldError(f"routes.csv row {i}: route '{origin}' -> '{to}' appears twice; each route once")
         if (origin, to) not in cost:
             raise WorldError(f"routes.csv row {i}: route '{origin}' -> '{to}' is not allowed: expected an origin "
                              f"of {list(origins)} to '{city}' or '{destination}'")
@@ -202,9 +211,10 @@ def load_world(path: str | Path) -> World:
                          f"the destination")
 
     hazards = _read_table(folder / "hazards.csv", allow_empty=True)
+    _require_columns("hazards.csv", hazards, ("region", *HAZARD_COLUMNS))
     h_origin, h_name, h_rp, h_int, h_dur = [], [], [], [], []
     for i, row in enumerate(hazards, start=1):
-        region = row.get("region", "")
+        region = row["region"]
         if region not in origins:
             raise WorldError(f"hazards.csv row {i}: region = '{region}' is not allowed: expected one of "
                              f"{list(origins)}")

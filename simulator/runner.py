@@ -16,6 +16,7 @@ import xarray as xr
 from tqdm import tqdm
 
 from simulator.config import RunConfig, validate_run
+from simulator.errors import ConfigError
 from simulator.model import MigrationModel
 from simulator.outputs import write_netcdf
 from simulator.plotting import save_figures
@@ -27,6 +28,9 @@ PROGRESS_DELAY_S = 3.0   # show a progress bar only for runs that last longer th
 def build_model(cfg: RunConfig, config_text: str = "") -> MigrationModel:
     """Validate `cfg`, read its scenario and world, and construct the model."""
     validate_run(cfg)
+    if cfg.scenario is None:
+        raise ConfigError("scenario", None, "a scenario name or path for a single run (run.py compares the "
+                          "packages of compare.scenarios when scenario is null)")
     scenario = load_scenario(cfg.scenario, climate_outlook=cfg.climate_outlook, labour_outlook=cfg.labour_outlook)
     return MigrationModel(
         n_households=cfg.n_households, years=cfg.years, rng=cfg.seed, world=cfg.world, params=cfg.model,
