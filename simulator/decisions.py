@@ -20,7 +20,10 @@ with `m_i` the remembered shock loss, `C_j` the up-front cost (so `C_j / 12 Y_st
 with a member already in the city or abroad (network), `d` the death and `h` the interception probability of an
 irregular journey, `q` the perceived/true risk ratio and `r_i` the household's risk aversion.
 
-Choice is the utility maximum after adding i.i.d. Gumbel noise (multinomial logit), over the options that are open:
+Choice is nested logit (McFadden 1978): the two international options share a nest with dissimilarity `lambda`
+(`nest_lambda`; 1 gives the multinomial logit), so that a better regular pathway draws households mainly from the
+irregular route rather than in proportion to every option's share, as the multinomial logit's independence of
+irrelevant alternatives would force. It is sampled with Gumbel noise (`choose`), over the options that are open:
 eligible (a regular visa needs skill) and affordable (liquidity constraint: `C_j <= wealth + credit * assets`). A
 household whose best option among the eligible ones is a move it cannot afford, and which therefore stays, is
 *trapped* (involuntary immobility; Carling 2002, Black et al. 2011).
@@ -79,10 +82,26 @@ def utilities(t: OptionTerms, p: DecisionParams) -> np.ndarray:
     return u
 
 
-def choice_probabilities(u: np.ndarray, open_: np.ndarray) -> np.ndarray:
-    """Multinomial-logit probabilities over the open options; closed options get probability exactly 0.
+NEST = [REGULAR, IRREGULAR]   # the international options share a nest
 
-    `P_ij = open_ij exp(U_ij) / sum_k open_ik exp(U_ik)`. Staying must be open for every household.
+
+def _nest_terms(u: np.ndarray, open_: np.ndarray, nest_lambda: float) -> tuple[np.ndarray, np.ndarray]:
+    """Scaled utilities `U_k / lambda` of the international options (-inf if closed) and the nest's inclusive value
+    `IV = lambda ln sum_k exp(U_k / lambda)` (-inf if both are closed)."""
+    scaled = np.where(open_[:, NEST], u[:, NEST] / nest_lambda, -np.inf)
+    top = np.max(scaled, axis=1)
+    safe = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        iv = nest_lambda * (safe + np.log(np.exp(scaled - safe[:, None]).sum(axis=1)))
+    return scaled, np.where(np.isfinite(top), iv, -np.inf)
+
+
+def choice_probabilities(u: np.ndarray, open_: np.ndarray, nest_lambda: float = 1.0) -> np.ndarray:
+    """Nested-logit probabilities over the open options; closed options get probability exactly 0.
+
+    The upper level chooses among staying, the city and the international nest with utilities `U_stay`, `U_int`
+    and the inclusive value `IV`; within the nest, `P(k | nest) = exp(U_k / lambda) / sum_m exp(U_m / lambda)`.
+    With `nest_lambda = 1` this is the multinomial logit `P_ij = exp(U_ij) / sum_k exp(U_ik)`. Staying must be open.
 
     Example:
         >>> u = np.array([[0.0, 1.0, 1.0, 1.0]]); o = np.array([[True, True, False, True]])
@@ -91,10 +110,17 @@ def choice_probabilities(u: np.ndarray, open_: np.ndarray) -> np.ndarray:
     """
     if not open_[:, STAY].all():
         raise ValueError("staying must be open to every household")
-    z = np.where(open_, u, -np.inf)
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    if not 0 < nest_lambda <= 1:
+        raise ValueError(f"nest_lambda = {nest_lambda} is not allowed: expected a number in (0, 1]")
+    scaled, iv = _nest_terms(u, open_, nest_lambda)
+    upper = np.column_stack([u[:, STAY], np.where(open_[:, INTERNAL], u[:, INTERNAL], -np.inf), iv])
+    upper = np.exp(upper - upper.max(axis=1, keepdims=True))
+    upper /= upper.sum(axis=1, keepdims=True)
+    within = np.exp(scaled - np.where(np.isfinite(iv), iv / nest_lambda, 0.0)[:, None])
+    p = np.zeros_like(u, dtype=float)
+    p[:, STAY], p[:, INTERNAL] = upper[:, 0], upper[:, 1]
+    p[:, NEST] = upper[:, 2:3] * within
+    return p
 
 
 def gumbel(uniform: np.ndarray) -> np.ndarray:
@@ -103,22 +129,31 @@ def gumbel(uniform: np.ndarray) -> np.ndarray:
     return -np.log(-np.log(u))
 
 
-def choose(u: np.ndarray, open_: np.ndarray, noise: np.ndarray) -> np.ndarray:
-    """Index of the best open option, `argmax_j (U_ij + e_ij)` over open j, with Gumbel noise `e`.
+def choose(u: np.ndarray, open_: np.ndarray, noise: np.ndarray, nest_lambda: float = 1.0) -> np.ndarray:
+    """The chosen option of each household, sampled in two stages with five Gumbel draws per household (n, 5).
 
-    With i.i.d. standard Gumbel noise this samples `choice_probabilities(u, open_)` exactly.
+    Upper stage: `argmax(U_stay + e0, U_int + e1, IV + e2)` over open alternatives; if the nest wins, lower stage:
+    `argmax_k (U_k / lambda + e_k)` over the open international options (e3, e4). With i.i.d. standard Gumbel
+    noise this samples `choice_probabilities(u, open_, nest_lambda)` exactly (McFadden 1978).
     """
-    return np.argmax(np.where(open_, u + noise, -np.inf), axis=1)
+    scaled, iv = _nest_terms(u, open_, nest_lambda)
+    upper = np.column_stack([u[:, STAY] + noise[:, 0],
+                             np.where(open_[:, INTERNAL], u[:, INTERNAL] + noise[:, 1], -np.inf),
+                             iv + noise[:, 2]])
+    top = np.argmax(upper, axis=1)
+    lower = np.argmax(scaled + noise[:, 3:5], axis=1)
+    return np.where(top == 0, STAY, np.where(top == 1, INTERNAL, np.where(lower == 0, REGULAR, IRREGULAR)))
 
 
-def decide(u: np.ndarray, eligible: np.ndarray, affordable: np.ndarray,
-           noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def decide(u: np.ndarray, eligible: np.ndarray, affordable: np.ndarray, noise: np.ndarray,
+           nest_lambda: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Choices under the liquidity constraint, and who is trapped by it.
 
     Returns:
-        choice: the best option among those eligible and affordable.
-        trapped: True where the best eligible option (same noise) is a move, yet the household stays.
+        choice: the option sampled among those eligible and affordable.
+        trapped: True where the option sampled among the eligible ones (same noise) is a move, yet the household
+            stays.
     """
-    choice = choose(u, eligible & affordable, noise)
-    wanted = choose(u, eligible, noise)
+    choice = choose(u, eligible & affordable, noise, nest_lambda)
+    wanted = choose(u, eligible, noise, nest_lambda)
     return choice, (wanted != STAY) & (choice == STAY)

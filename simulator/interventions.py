@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from simulator.errors import ConfigError
+from simulator.households import FAMILY_ABROAD
+from simulator.labour import skill_multiplier
 from simulator.params import INF, check_value, param, prob
 
 if TYPE_CHECKING:
@@ -108,7 +110,7 @@ class Adaptation(Intervention):
     regions: list[str] = field(default_factory=list)
 
     def initialize(self, model: MigrationModel) -> None:
-        target = _in_regions(model, self.regions, "adaptation.regions")
+        target = _in_regions(model, self.regions, "interventions.adaptation.regions")
         self.covered = np.flatnonzero(target & (self.rng(model).random(model.households.n) < self.coverage))
         self._paid = False
 
@@ -145,13 +147,105 @@ class SocialProtection(Intervention):
     def apply(self, model: MigrationModel) -> None:
         h = model.households
         hit = model.climate.region_loss[h.origin] >= self.min_loss
-        self._paid = np.flatnonzero(hit & (h.wealth < self.wealth_threshold_usd))
+        self._paid = np.flatnonzero(hit & (h.wealth < self.wealth_threshold_usd) & (h.status != FAMILY_ABROAD))
         model.cash[self._paid] += self.transfer_usd
 
     def cost(self, model: MigrationModel) -> float:
         if not self.active(model.t):
             return 0.0
         return len(self._paid) * self.transfer_usd * (1.0 + self.admin_share)
+
+
+@register("early_warning", objective="2")
+@dataclass
+class EarlyWarning(Intervention):
+    """Early warning and anticipatory action (Objective 2 (c), (j)).
+
+    Covered households (a share `coverage` of households in `regions`, all origins if empty) receive warnings that
+    let them protect a share `asset_protection` of their assets when a shock strikes (livestock moved, stocks
+    stored), and `cash_usd` once in the month a shock starts in their district, before its losses reach their
+    budget. Cost: `system_cost_per_household_usd_year` / 12 a month per covered household, plus the cash times
+    (1 + `admin_share`).
+    """
+
+    coverage: float = prob(0.7, "share of households in the target regions")
+    asset_protection: float = prob(0.3, "share of asset losses averted by acting on a warning",
+                                   "assumption; cf. WMO/Global Commission on Adaptation 2019 on early warning")
+    cash_usd: float = param(60.0, "USD per covered household per shock onset", 0, INF,
+                            "assumption; cf. anticipatory cash pilots (FAO, WFP)")
+    system_cost_per_household_usd_year: float = param(2.0, "USD per covered household per year", 0, INF,
+                                                      "assumption")
+    admin_share: float = param(0.1, "administration cost per USD transferred", 0, INF, "assumption")
+    regions: list[str] = field(default_factory=list)
+
+    def initialize(self, model: MigrationModel) -> None:
+        target = _in_regions(model, self.regions, "interventions.early_warning.regions")
+        self.covered = np.flatnonzero(target & (self.rng(model).random(model.households.n) < self.coverage))
+        self._paid = 0
+
+    def apply(self, model: MigrationModel) -> None:
+        h = model.households
+        h.asset_protection[self.covered] = self.asset_protection
+        struck = model.climate.region_onset_intensity[h.origin[self.covered]] > 0
+        paid = self.covered[struck & (h.status[self.covered] != FAMILY_ABROAD)]
+        model.cash[paid] += self.cash_usd
+        self._paid = len(paid)
+
+    def finish(self, model: MigrationModel) -> None:
+        model.households.asset_protection[self.covered] = 0.0
+
+    def cost(self, model: MigrationModel) -> float:
+        if not self.active(model.t):
+            return 0.0
+        return (self.system_cost_per_household_usd_year / 12.0 * len(self.covered)
+                + self._paid * self.cash_usd * (1.0 + self.admin_share))
+
+
+@register("local_jobs", objective="2")
+@dataclass
+class LocalJobs(Intervention):
+    """Local employment and skills programmes (Objective 2 (d), (e)).
+
+    A share `coverage` of households in `regions` (all origins if empty) take part: their origin earnings rise by
+    `income_gain` while the programme runs, and at its start a share `skill_upgrade` of participants below the top
+    skill level gain one level (vocational training), which lasts. Training can also open regular pathways that
+    require skill: the programme may raise migration as well as lower it. Cost: `cost_per_participant_usd_month` a
+    month per participant, plus `training_cost_usd` once per person trained.
+    """
+
+    coverage: float = prob(0.3, "share of households in the target regions")
+    income_gain: float = param(0.2, "relative rise in origin earnings of participants", 0, 10,
+                               "assumption; cf. cash-for-work and graduation programme evaluations")
+    skill_upgrade: float = prob(0.2, "share of participants who gain one skill level at the start")
+    cost_per_participant_usd_month: float = param(15.0, "USD per participant household per month", 0, INF,
+                                                  "assumption")
+    training_cost_usd: float = param(400.0, "USD per person trained", 0, INF, "assumption")
+    regions: list[str] = field(default_factory=list)
+
+    def initialize(self, model: MigrationModel) -> None:
+        target = _in_regions(model, self.regions, "interventions.local_jobs.regions")
+        u = self.rng(model).random((model.households.n, 2))
+        self.participants = np.flatnonzero(target & (u[:, 0] < self.coverage))
+        self._to_train = self.participants[u[self.participants, 1] < self.skill_upgrade]
+        self._trained = 0
+
+    def apply(self, model: MigrationModel) -> None:
+        h = model.households
+        h.income_boost[self.participants] = self.income_gain
+        if self._to_train is not None:
+            trained = self._to_train[h.skill[self._to_train] < 2]
+            h.skill[trained] += 1
+            model.skill_mult[trained] = skill_multiplier(h.skill[trained], model.params.labour)
+            self._trained, self._to_train = len(trained), None
+
+    def finish(self, model: MigrationModel) -> None:
+        model.households.income_boost[self.participants] = 0.0
+
+    def cost(self, model: MigrationModel) -> float:
+        if not self.active(model.t):
+            return 0.0
+        trained, self._trained = self._trained, 0
+        return self.cost_per_participant_usd_month * len(self.participants) + self.training_cost_usd * trained
 
 
 # --- Objective 5: enhance availability and flexibility of pathways for regular migration ----------------------------
@@ -223,6 +317,106 @@ class FeeSubsidy(Intervention):
         return model.recorder["applications"][model.t].sum() * self._subsidy
 
 
+@register("skill_eligibility", objective="5")
+@dataclass
+class SkillEligibility(Intervention):
+    """Regular pathways for all skill levels (Objective 5 (d); Objective 18 on skills recognition): the lowest
+    eligible skill level becomes `min_skill`. Cost: `cost_per_visa_usd` for each visa issued to a migrant below the
+    base eligibility (recognition of skills, matching)."""
+
+    min_skill: int = param(0, "lowest eligible skill level (0 low, 1 mid, 2 high)", 0, 3, integer=True)
+    cost_per_visa_usd: float = param(150.0, "USD per visa to a newly eligible migrant", 0, INF, "assumption")
+
+    def apply(self, model: MigrationModel) -> None:
+        model.policy.min_skill = min(model.policy.min_skill, self.min_skill)
+
+    def cost(self, model: MigrationModel) -> float:
+        if not self.active(model.t):
+            return 0.0
+        base = model.params.regular.min_skill
+        regular = model.recorder["emigrants_by_group"][model.t, 1]   # pathway index 1 = regular
+        return float(regular[:, :, :base].sum()) * self.cost_per_visa_usd
+
+
+@register("seasonal_scheme", objective="5")
+@dataclass
+class SeasonalScheme(Intervention):
+    """Seasonal and circular labour schemes (Objective 5 (d)): places a year open to every skill level, for stays of
+    `stay_months` with return built in; returning workers may apply again. Places go, first come first served, to
+    applicants not served by the ordinary quota. Cost: `cost_per_place_usd` per seasonal visa issued."""
+
+    places_per_1000_per_year: float = param(4.0, "seasonal places per 1,000 origin households per year", 0, INF,
+                                            "assumption")
+    stay_months: int = param(6, "months of a seasonal stay", 1, 120,
+                             "assumption; cf. seasonal worker schemes of 6-9 months", integer=True)
+    cost_per_place_usd: float = param(300.0, "USD of public cost per seasonal visa", 0, INF, "assumption")
+
+    def apply(self, model: MigrationModel) -> None:
+        model.policy.seasonal_quota_per_year += self.places_per_1000_per_year * model.households.n / 1000.0
+        model.policy.seasonal_stay_months = self.stay_months
+
+    def cost(self, model: MigrationModel) -> float:
+        if not self.active(model.t):
+            return 0.0
+        return float(model.recorder["seasonal_visas"][model.t].sum()) * self.cost_per_place_usd
+
+
+@register("humanitarian_visas", objective="5")
+@dataclass
+class HumanitarianVisas(Intervention):
+    """Humanitarian visas for people compelled to leave by disasters (Objective 5 (g), (h)).
+
+    Households whose remembered shock loss is at least `min_loss` and who want to leave this month (they chose a
+    move, or are trapped by its cost) are offered a visa, in random order within `places_per_1000_per_year`; the
+    visa, travel and a stay of `stay_months` (0 = no set end) are covered. Cost: `cost_per_visa_usd` per visa.
+    """
+
+    places_per_1000_per_year: float = param(2.0, "visas per 1,000 origin households per year", 0, INF,
+                                            "assumption")
+    min_loss: float = prob(0.15, "remembered loss (share of income) that qualifies a household")
+    stay_months: int = param(24, "months of stay (0 = no set end)", 0, 1200, "assumption", integer=True)
+    cost_per_visa_usd: float = param(1500.0, "USD per visa (processing, travel, reception)", 0, INF,
+                                     "assumption")
+
+    def apply(self, model: MigrationModel) -> None:
+        p = model.policy
+        p.humanitarian_per_year += self.places_per_1000_per_year * model.households.n / 1000.0
+        p.humanitarian_min_loss = self.min_loss
+        p.humanitarian_stay_months = self.stay_months
+
+    def cost(self, model: MigrationModel) -> float:
+        if not self.active(model.t):
+            return 0.0
+        return float(model.recorder["humanitarian_visas"][model.t].sum()) * self.cost_per_visa_usd
+
+
+@register("family_reunification", objective="5")
+@dataclass
+class FamilyReunification(Intervention):
+    """Family reunification for migrants at all skill levels (Objective 5 (i)).
+
+    The household of a regular migrant with no set end of stay, abroad for at least `min_months_abroad`, employed
+    and earning at least `income_requirement_usd` a month, joins the migrant with probability `monthly_rate` a month.
+    Lowering the income requirement or the waiting period is the lever. Cost: `cost_per_family_usd` per family.
+    """
+
+    monthly_rate: float = prob(0.02, "per month, for an eligible household", "assumption")
+    min_months_abroad: int = param(24, "months", 0, 1200, "assumption", integer=True)
+    income_requirement_usd: float = param(1500.0, "USD/month the migrant must earn", 0, INF, "assumption")
+    cost_per_family_usd: float = param(800.0, "USD of public cost per family reunited", 0, INF, "assumption")
+
+    def apply(self, model: MigrationModel) -> None:
+        p = model.policy
+        p.reunification_probability = self.monthly_rate
+        p.reunification_min_months = self.min_months_abroad
+        p.reunification_min_wage = self.income_requirement_usd
+
+    def cost(self, model: MigrationModel) -> float:
+        if not self.active(model.t):
+            return 0.0
+        return float(model.recorder["reunifications"][model.t].sum()) * self.cost_per_family_usd
+
+
 # --- Other levers the two objectives interact with --------------------------------------------------------------
 
 @register("enforcement", objective="11")
@@ -270,6 +464,30 @@ class RemittanceCost(Intervention):
 
     def cost(self, model: MigrationModel) -> float:
         return self.cost_usd_month if self.active(model.t) else 0.0
+
+
+@register("information_campaign", objective="3")
+@dataclass
+class InformationCampaign(Intervention):
+    """Accurate and timely information (Objective 3): perceived risk of irregular journeys moves toward the truth.
+
+    The perceived/true risk ratio in force becomes `(1 - reach) q + reach`: a campaign reaching everyone makes
+    beliefs accurate. It matters where beliefs are biased (`model.decisions.risk_perception` != 1). Cost:
+    `cost_per_household_usd_year` / 12 a month per household reached.
+    """
+
+    reach: float = prob(0.5, "share of households reached")
+    cost_per_household_usd_year: float = param(3.0, "USD per household reached per year", 0, INF,
+                                               "assumption; cf. IOM 2018 review of information campaigns")
+
+    def apply(self, model: MigrationModel) -> None:
+        p = model.policy
+        p.risk_perception = (1.0 - self.reach) * p.risk_perception + self.reach
+
+    def cost(self, model: MigrationModel) -> float:
+        if not self.active(model.t):
+            return 0.0
+        return self.reach * model.households.n * self.cost_per_household_usd_year / 12.0
 
 
 def _in_regions(model: MigrationModel, regions: list[str], field_name: str) -> np.ndarray:

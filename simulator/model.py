@@ -190,7 +190,7 @@ class MigrationModel(mesa.Model):
     def decide(self) -> None:
         """Process 4: households at home with an adult choose among the open options (decisions.py)."""
         h, p, pol, w, t = self.households, self.params, self.policy, self.world, self.t
-        draws = self.streams["decisions"].random((h.n, 5), dtype=np.float32)  # every household, every month (CRN)
+        draws = self.streams["decisions"].random((h.n, 6), dtype=np.float32)  # every household, every month (CRN)
         self.income_per_adult = origin_income_per_adult(self.labour.origin_wage, h.origin, self.skill_mult,
                                                         h.farm_dependence, self.climate.degradation, self.loss,
                                                         h.income_boost)
@@ -229,7 +229,7 @@ class MigrationModel(mesa.Model):
                                  & (pol.processing_per_month > 0)) | (pol.seasonal_quota_per_year >= 1))
         budget = h.wealth[idx] + p.decisions.credit_fraction * h.assets[idx]
         affordable = cost <= budget[:, None]
-        choice, trapped = decide(u, eligible, affordable, gumbel(draws[idx, :4]))
+        choice, trapped = decide(u, eligible, affordable, gumbel(draws[idx, :5]), p.decisions.nest_lambda)
         if pol.humanitarian_per_year > 0:
             self.grant_humanitarian_visas(idx, choice, trapped)
             trapped &= choice != HUMANITARIAN
@@ -244,7 +244,7 @@ class MigrationModel(mesa.Model):
         self._pay(applicants, cost[choice == REGULAR, REGULAR])
         h.status[applicants] = WAITING
         h.since[applicants] = t
-        h.queue_key[applicants] = t + draws[applicants, 4]
+        h.queue_key[applicants] = t + draws[applicants, 5]
         self.recorder.count("applications", t, h.origin[applicants])
 
         smuggled = idx[choice == IRREGULAR]

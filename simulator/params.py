@@ -58,6 +58,8 @@ class DecisionParams:
                                "assumption, set so regular applications are ~1% of households a year")
     asc_irregular: float = param(-6.5, "utility (alternative-specific constant, per month)", -50, 50,
                                  "assumption, set so irregular departures are ~0.5% of households a year")
+    nest_lambda: float = param(0.5, "nested-logit dissimilarity of the international nest (1 = multinomial logit)",
+                               0.05, 1.0, "assumption; cf. Bertoli & Fernandez-Huertas Moraga 2013 J Dev Econ")
     credit_fraction: float = prob(0.3, "share of assets that can be borrowed against or sold to pay for a move",
                                   "assumption; cf. Bryan, Chowdhury & Mobarak 2014 Econometrica (credit limits)")
     risk_perception: float = param(1.0, "perceived / true death probability", 0, 100,

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -34,7 +35,9 @@ def annual(da: xr.DataArray, how: str = "sum") -> xr.DataArray:
 def _line(ax: plt.Axes, da: xr.DataArray, label: str, **style) -> None:
     """Median across seeds with a 5-95% band (or the single run) against the `year` dim."""
     if "seed" in da.dims and da.sizes["seed"] > 1:
-        lo, mid, hi = (da.quantile(q, dim="seed") for q in (BAND[0], 0.5, BAND[1]))
+        with warnings.catch_warnings():   # a year with no value in any seed (e.g. a share of zero departures)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            lo, mid, hi = (da.quantile(q, dim="seed") for q in (BAND[0], 0.5, BAND[1]))
         line, = ax.plot(mid["year"], mid, label=label, **style)
         ax.fill_between(mid["year"].values, lo.values, hi.values, color=line.get_color(), alpha=0.2, lw=0)
     else:

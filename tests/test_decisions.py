@@ -32,27 +32,48 @@ def probs(params: DecisionParams | None = None, open_=None, **kw) -> np.ndarray:
 finite = st.floats(-30, 30, allow_nan=False)
 
 
+@settings(max_examples=300, deadline=None)
+@given(u=arrays(np.float64, (7, 4), elements=finite), open_=arrays(bool, (7, 4)), lam=st.floats(0.05, 1.0))
+def test_probabilities_sum_to_one_and_closed_options_are_zero(u, open_, lam):
+    open_[:, STAY] = True
+    p = choice_probabilities(u, open_, lam)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-9)
+    assert (p[~open_] == 0).all() and (p >= 0).all()
+    assert (p[open_] > 0).all() or np.ptp(u) / lam > 20   # open options have positive probability unless underflow
+
+
 @settings(max_examples=200, deadline=None)
 @given(u=arrays(np.float64, (7, 4), elements=finite), open_=arrays(bool, (7, 4)))
-def test_probabilities_sum_to_one_and_closed_options_are_zero(u, open_):
+def test_nested_logit_with_lambda_one_is_the_multinomial_logit(u, open_):
     open_[:, STAY] = True
-    p = choice_probabilities(u, open_)
-    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
-    assert (p[~open_] == 0).all()
-    assert (p[open_] > 0).all() or np.ptp(u) > 20   # open options have positive probability unless underflow
+    z = np.where(open_, u, -np.inf)
+    mnl = np.exp(z - z.max(axis=1, keepdims=True))
+    mnl /= mnl.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(choice_probabilities(u, open_, 1.0), mnl, rtol=1e-9, atol=1e-300)
+
+
+def test_a_better_regular_pathway_draws_mainly_from_the_irregular_route():
+    """Within the nest (lambda < 1), raising U_regular lowers P(irregular) by a larger share than P(stay)."""
+    base = np.array([[3.0, 0.0, 0.0, 0.0]])
+    better = base + [[0, 0, 0.5, 0]]
+    open_ = np.ones((1, 4), bool)
+    p0, p1 = choice_probabilities(base, open_, 0.5), choice_probabilities(better, open_, 0.5)
+    assert p1[0, IRREGULAR] / p0[0, IRREGULAR] < p1[0, STAY] / p0[0, STAY] < 1
+    m0, m1 = choice_probabilities(base, open_, 1.0), choice_probabilities(better, open_, 1.0)
+    np.testing.assert_allclose(m1[0, IRREGULAR] / m0[0, IRREGULAR], m1[0, STAY] / m0[0, STAY])   # IIA
 
 
 @settings(max_examples=200, deadline=None)
 @given(u=arrays(np.float64, (5, 4), elements=finite), open_=arrays(bool, (5, 4)),
-       noise=arrays(np.float64, (5, 4), elements=st.floats(-5, 5)))
-def test_choice_is_always_open_and_trapped_only_when_a_move_was_wanted(u, open_, noise):
+       noise=arrays(np.float64, (5, 5), elements=st.floats(-5, 5)), lam=st.floats(0.05, 1.0))
+def test_choice_is_always_open_and_trapped_only_when_a_move_was_wanted(u, open_, noise, lam):
     eligible = open_.copy()
     eligible[:, STAY] = True
     affordable = np.ones_like(eligible)
-    affordable[:, 1:] = noise[:, 1:] > 0
-    choice, trapped = decide(u, eligible, affordable, noise)
+    affordable[:, 1:] = noise[:, 1:4] > 0
+    choice, trapped = decide(u, eligible, affordable, noise, lam)
     assert (eligible & affordable)[np.arange(5), choice].all()
-    wanted = choose(u, eligible, noise)
+    wanted = choose(u, eligible, noise, lam)
     assert (trapped == ((wanted != STAY) & (choice == STAY))).all()
 
 
@@ -96,8 +117,9 @@ def test_risk_and_waiting_lower_their_options():
     assert probs(patience=np.array([2.0]), wait_months=48.0)[0, REGULAR] > probs(wait_months=48.0)[0, REGULAR]
 
 
-def test_gumbel_max_samples_the_logit_probabilities():
-    """Frequencies of the Gumbel-max choice match the analytic probabilities.
+@pytest.mark.parametrize("lam,closed", [(1.0, REGULAR), (0.5, None), (0.3, INTERNAL), (0.5, IRREGULAR)])
+def test_two_stage_gumbel_sampling_matches_the_nested_logit_probabilities(lam, closed):
+    """Frequencies of the sampled choice match the analytic probabilities.
 
     n = 200,000 draws of one household: each frequency has standard error sqrt(p (1 - p) / n) <= 0.0012; the
     tolerance is 5 standard errors (a false alarm about once in 3 million runs per option).
@@ -105,13 +127,15 @@ def test_gumbel_max_samples_the_logit_probabilities():
     n = 200_000
     u = np.tile([0.0, 0.5, -0.3, 0.2], (n, 1))
     open_ = np.ones_like(u, bool)
-    open_[:, REGULAR] = False
+    if closed is not None:
+        open_[:, closed] = False
     rng = np.random.default_rng(5)
-    choice = choose(u, open_, gumbel(rng.random((n, 4), dtype=np.float32)))
+    choice = choose(u, open_, gumbel(rng.random((n, 5), dtype=np.float32)), lam)
     freq = np.bincount(choice, minlength=4) / n
-    p = choice_probabilities(u[:1], open_[:1])[0]
+    p = choice_probabilities(u[:1], open_[:1], lam)[0]
     se = np.sqrt(p * (1 - p) / n)
-    assert freq[REGULAR] == 0
+    if closed is not None:
+        assert freq[closed] == 0
     assert (np.abs(freq - p) <= 5 * se + 1e-12).all(), (freq, p)
 
 
