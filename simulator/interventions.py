@@ -395,8 +395,8 @@ class HumanitarianVisas(Intervention):
 class FamilyReunification(Intervention):
     """Family reunification for migrants at all skill levels (Objective 5 (i)).
 
-    The household of a regular migrant with no set end of stay, abroad for at least `min_months_abroad`, employed
-    and earning at least `income_requirement_usd` a month, joins the migrant with probability `monthly_rate` a month.
+    The household of a regular migrant abroad for at least `min_months_abroad`, employed and earning at least
+    `income_requirement_usd` a month, joins the migrant with probability `monthly_rate` a month and settles.
     Lowering the income requirement or the waiting period is the lever. Cost: `cost_per_family_usd` per family.
     """
 

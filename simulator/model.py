@@ -380,15 +380,16 @@ class MigrationModel(mesa.Model):
 
     def reunite_families(self, reg: np.ndarray, employed: np.ndarray, wage: np.ndarray) -> np.ndarray:
         """Objective 5 (i): the household of a regular migrant who has stayed `reunification_min_months`, has a job
-        and earns at least the income requirement joins the migrant abroad with the monthly probability in force.
+        and earns at least the income requirement joins the migrant abroad with the monthly probability in force,
+        and settles there (the stay no longer has a set end).
         Returns the regular migrants still abroad on their own."""
         h, pol, t = self.households, self.policy, self.t
         u = self.streams["reunification"].random(h.n)[reg]
-        eligible = (employed & (t - h.since[reg] >= pol.reunification_min_months)
-                    & (wage >= pol.reunification_min_wage) & (h.contract_end[reg] == NO_CONTRACT))
+        eligible = employed & (t - h.since[reg] >= pol.reunification_min_months) & (wage >= pol.reunification_min_wage)
         joined = reg[eligible & (u < pol.reunification_probability)]
         h.status[joined] = FAMILY_ABROAD
         h.since[joined] = t
+        h.contract_end[joined] = NO_CONTRACT   # the family settles
         self.recorder.count("emigrants", t, h.origin[joined], P_REGULAR, weights=h.size[joined] - 1.0)
         self.recorder.count("reunifications", t, h.origin[joined])
         return reg[~np.isin(reg, joined)]

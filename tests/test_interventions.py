@@ -108,3 +108,78 @@ def test_every_intervention_runs_with_defaults(name):
     ds = MigrationModel(n_households=200, years=1, rng=0, interventions=build_interventions({name: {}})).run()
     assert ds.intervention.values.tolist() == [name]
     assert (ds.intervention_cost >= 0).all()
+
+
+def test_seasonal_scheme_opens_regular_places_to_every_skill_and_lowers_irregular_departures():
+    spec = {"seasonal_scheme": {"places_per_1000_per_year": 8}}
+    assert_positive(paired(total("seasonal_visas"), spec))
+    low_skill_regular = lambda ds: float(ds.emigrants_by_group.sel(pathway="regular", skill="low").sum())
+    assert_positive(paired(low_skill_regular, spec))
+    assert_positive(-paired(total("emigrants", pathway="irregular"), spec, **{"decisions.asc_irregular": -5.0}))
+
+
+def test_seasonal_migrants_come_home_when_their_stay_ends():
+    spec = {"seasonal_scheme": {"places_per_1000_per_year": 8, "stay_months": 4}}
+    model = MigrationModel(n_households=1500, years=3, rng=0, interventions=build_interventions(spec),
+                           **{"regular.return_rate": 0.0})
+    ds = model.run()
+    seasonal = float(ds.seasonal_visas.sum())
+    assert seasonal > 0
+    h = model.households
+    from simulator.households import ABROAD_REGULAR
+    overdue = (h.status == ABROAD_REGULAR) & (h.contract_end >= 0) & (h.contract_end <= model.t - 1)
+    assert not overdue.any()
+
+
+def test_humanitarian_visas_go_to_households_hit_by_disasters():
+    spec = {"humanitarian_visas": {"places_per_1000_per_year": 6, "min_loss": 0.1}}
+    assert_positive(paired(total("humanitarian_visas"), spec))
+    model = MigrationModel(n_households=1500, years=6, rng=1, interventions=build_interventions(spec))
+    ds = model.run()
+    granted = ds.humanitarian_visas.sum("origin")
+    assert float(granted.sum()) > 0
+    # visas are granted only in months after some district suffered a shock
+    hit_so_far = ds.shock_loss.max("origin").cumsum("time") > 0
+    assert float(granted.where(~hit_so_far, 0).sum()) == 0
+
+
+def test_family_reunification_moves_families_and_keeps_people_conserved():
+    spec = {"family_reunification": {"monthly_rate": 0.1, "min_months_abroad": 6, "income_requirement_usd": 0}}
+    model = MigrationModel(n_households=1500, years=6, rng=2, interventions=build_interventions(spec),
+                           **{"regular.stay_months": 0})
+    ds = model.run()
+    assert float(ds.reunifications.sum()) > 0 and float(ds.families_abroad[-1].sum()) > 0
+    total_people = (ds.population.sum("origin") + ds.migrants_away.sum(["origin", "pathway"])
+                    + ds.in_transit.sum("origin") + ds.families_abroad.sum("origin")
+                    + ds.deaths.sum("origin").cumsum("time"))
+    assert (total_people == model.initial_population).all()
+    assert_positive(-paired(lambda d: float(d.population[-1].sum()), spec, **{"regular.stay_months": 0}))
+
+
+def test_skill_eligibility_lets_low_skilled_apply():
+    spec = {"skill_eligibility": {"min_skill": 0}}
+    low_skill_applying = lambda ds: float(ds.emigrants_by_group.sel(pathway="regular", skill="low").sum())
+    assert_positive(paired(low_skill_applying, spec))
+
+
+def test_local_jobs_raise_origin_consumption_and_train_skills():
+    spec = {"local_jobs": {"coverage": 0.6, "income_gain": 0.3, "skill_upgrade": 0.5}}
+    assert_positive(paired(lambda ds: float(ds.consumption_per_capita.mean()), spec))
+    base = MigrationModel(n_households=500, years=1, rng=3)
+    policy = MigrationModel(n_households=500, years=1, rng=3, interventions=build_interventions(spec))
+    policy.step()
+    assert policy.households.skill.sum() > base.households.skill.sum()
+
+
+def test_early_warning_protects_assets_and_pays_at_shock_onset():
+    spec = {"early_warning": {"coverage": 1.0, "asset_protection": 0.8}}
+    assert_positive(paired(lambda ds: float(ds.wealth_mean[-1].mean()), spec))
+    model = MigrationModel(n_households=800, years=6, rng=4, interventions=build_interventions(spec))
+    ds = model.run()
+    onsets = (ds.shock_loss.diff("time") > 0).any("origin")
+    assert float(ds.intervention_cost.sum()) > 0 and bool(onsets.any())
+
+
+def test_information_campaign_moves_beliefs_toward_the_truth():
+    kw = {"decisions.risk_perception": 0.2, "decisions.asc_irregular": -5.0}
+    assert_positive(-paired(total("emigrants", pathway="irregular"), {"information_campaign": {"reach": 1.0}}, **kw))
