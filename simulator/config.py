@@ -23,8 +23,8 @@ class CompareConfig:
     """The main job: every scenario in `scenarios` under every seed `0..seeds-1`, against `baseline`."""
 
     scenarios: list[str] = field(default_factory=lambda: [
-        "baseline", "obj2_adaptation", "obj2_social_protection", "obj5_more_places", "obj5_cheaper_faster",
-        "combined"])
+        "baseline", "obj2_adaptation", "obj2_social_protection", "obj2_resilience", "obj5_more_places",
+        "obj5_cheaper_faster", "obj5_flexible_pathways", "combined"])
     baseline: str = "baseline"
     seeds: int = 8                  # seeds 0..seeds-1, the same for every scenario (common random numbers)
     workers: int = 0                # parallel processes; 0 = all cores
