@@ -68,7 +68,7 @@ class Climate:
 def household_loss(region_loss: np.ndarray, origin: np.ndarray, farm_dependence: np.ndarray,
                    adaptation: np.ndarray) -> np.ndarray:
     """Share of a household's origin income lost to current shocks: `farm_i * L_r(i) * (1 - a_i)`."""
-    return farm_dependence * region_loss[origin] * (1.0 - adaptation)
+    return farm_dependence * region_loss[origin] * (1.0 - adaptation.astype(np.float64))
 
 
 def destroy_assets(assets: np.ndarray, onset_intensity: np.ndarray, origin: np.ndarray,
@@ -79,8 +79,8 @@ def destroy_assets(assets: np.ndarray, onset_intensity: np.ndarray, origin: np.n
     `a_i` is adaptation (averts income and asset losses), `e_i` asset protection by early warning (livestock moved,
     stocks stored before the shock).
     """
-    return assets * (1.0 - asset_loss_ratio * onset_intensity[origin] * farm_dependence * (1.0 - adaptation)
-                     * (1.0 - protection))
+    averted = (1.0 - adaptation.astype(np.float64)) * (1.0 - protection.astype(np.float64))
+    return assets * (1.0 - asset_loss_ratio * onset_intensity[origin] * farm_dependence * averted)
 
 
 def remember_shocks(memory: np.ndarray, loss: np.ndarray, persistence: float) -> np.ndarray:

@@ -97,8 +97,9 @@ class Adaptation(Intervention):
     """Climate adaptation (Objective 2 (i)): covered households avert a share of shock losses.
 
     A share `coverage` of households in `regions` (all origins if empty), drawn at random, is covered from
-    `start_year`; while active, their climate losses (income and assets) are cut by `efficacy` (capped by
-    `climate.adaptation_efficacy_cap`). Cost: `cost_per_household_usd` once per covered household at the start, plus
+    `start_year`: their climate losses (income and assets) are cut by `efficacy` (capped by
+    `climate.adaptation_efficacy_cap`). Interventions act after the climate in the monthly order, so protection
+    covers shocks from the month after the start to the month of the end. Cost: `cost_per_household_usd` once per covered household at the start, plus
     `upkeep_per_household_usd_year` / 12 a month.
     """
 

@@ -64,5 +64,5 @@ def origin_income_per_adult(wage: np.ndarray, origin: np.ndarray, skill_mult: np
     Slow-onset degradation `deg_r` lowers the farm part of income; `loss_i` (climate.household_loss) is the share of
     income lost to current shocks; `b_i` is the gain from a local employment programme.
     """
-    return np.maximum(0.0, wage[origin] * skill_mult * (1.0 + boost)
+    return np.maximum(0.0, wage[origin] * skill_mult * (1.0 + boost.astype(np.float64))
                       * (1.0 - farm_dependence * degradation[origin] - loss))

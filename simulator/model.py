@@ -244,7 +244,7 @@ class MigrationModel(mesa.Model):
         self._pay(applicants, cost[choice == REGULAR, REGULAR])
         h.status[applicants] = WAITING
         h.since[applicants] = t
-        h.queue_key[applicants] = t + draws[applicants, 5]
+        h.queue_key[applicants] = t + draws[applicants, 5].astype(np.float64)
         self.recorder.count("applications", t, h.origin[applicants])
 
         smuggled = idx[choice == IRREGULAR]
@@ -276,6 +276,7 @@ class MigrationModel(mesa.Model):
         waiting = np.flatnonzero(h.status == WAITING)
         quit_ = waiting[gives_up(t - h.since[waiting], pol.max_wait_months, h.patience[waiting])]
         h.status[quit_] = AT_HOME
+        h.since[quit_] = t
         self.recorder.count("gave_up", t, h.origin[quit_])
         waiting = np.flatnonzero(h.status == WAITING)
         eligible = waiting[h.skill[waiting] >= pol.min_skill]
@@ -314,9 +315,11 @@ class MigrationModel(mesa.Model):
         h.adults[dead] -= 1
         h.dead[dead] += 1
         h.status[dead] = AT_HOME
+        h.since[dead] = t
         self.recorder.count("deaths", t, h.origin[dead])
         back = ending[intercepted]
         h.status[back] = AT_HOME
+        h.since[back] = t
         self.recorder.count("interceptions", t, h.origin[back])
         landed = ending[arrived]
         h.status[landed] = ABROAD_IRREGULAR

@@ -1,0 +1,597 @@
+"""A deliberately naive reference implementation of one model month, household by household.
+
+`reference_step(model)` advances a `MigrationModel` by one month and mutates it as `model.step()` does, but it
+writes every household rule again in plain Python: a loop over households, `math.log` and `math.exp`, an if/else per
+household. It calls none of the array functions of decisions.py, pathways.py, abroad.py or budgets.py, nor the
+model's own process methods; the equations follow the module docstrings. Region-level components are reused, since
+they are not per household: `model.climate.step(t)`, `model.labour.step(t)`, `Policy.from_params` and each
+intervention's `step()` and `cost()`.
+
+Random numbers: the fast path draws whole-population arrays from named streams in a fixed order each month, and so
+does the reference, which then reads the entries household by household:
+
+- "decisions": `(n, 6)` float32 uniforms; columns 0-4 become Gumbel noise `-ln(-ln u)` (u clipped to
+  [1e-12, 1 - 1e-7]) for the two-stage nested-logit choice, column 5 is the visa queue tie-break;
+- "humanitarian": `n` float64 uniforms, only in months with humanitarian places;
+- "journeys": `n` float32 uniforms;
+- "abroad": `(n, 2)` float32 uniforms (column 0 employment, column 1 returns);
+- "reunification": `n` float64 uniforms, only in months in which family reunification is open.
+
+Arithmetic is in float64 throughout; a float32 column (shock memory) is rounded once, when it is stored.
+
+Where a docstring leaves a detail open, the reference takes the documented meaning of the household columns
+(households.py): `since` is "the step at which the current status began", so it is set on every change of status.
+
+`reference_step` returns a `StepLog`: how often each branch of the household rules ran this month, so that a test can
+check that an agreement between the two implementations was not vacuous.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+
+from simulator.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, FAMILY_ABROAD, IN_CITY, IN_TRANSIT,
+                                  NO_CONTRACT, WAITING)
+from simulator.outputs import AGE_EDGES
+from simulator.policy import Policy
+
+STAY, INTERNAL, REGULAR, IRREGULAR, HUMANITARIAN = range(5)   # options of a household (and a humanitarian visa)
+P_INTERNAL, P_REGULAR, P_IRREGULAR = range(3)                 # the `pathway` dimension of the outputs
+AWAY_FROM_ORIGIN = (IN_TRANSIT, ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY)   # the migrant member is away
+DECISION_COLUMNS = 6        # uniforms per household and month on the "decisions" stream
+QUEUE_COLUMN = 5            # ... of which the visa queue tie-break
+PRIOR_EMPLOYMENT = (0.9, 0.6)   # expected employment of regular / irregular migrants before any are abroad
+PRIOR_WEIGHT = 10.0             # pseudo-migrants behind that prior
+MAX_WAIT_MONTHS = 1200.0        # expected visa waits are capped at 100 years
+
+
+class StepLog(Counter):
+    """Counts of the branches taken in one month (a Counter: missing keys count 0), plus `min_margin`: the smallest
+    gap between the winning and the runner-up noisy utility in any household's choice this month."""
+
+    min_margin: float = math.inf
+
+
+def reference_step(model) -> StepLog:
+    """Advance `model` by one month, as `model.step()` would, with per-household loops."""
+    if model.t >= model.n_steps:
+        raise RuntimeError(f"the run is over: all {model.n_steps} months have been simulated")
+    model.steps += 1          # Mesa's wrapper of Model.step counts the step before running it
+    log = StepLog()
+    t = model.t
+    climate_hits_households(model, t)
+    model.labour.step(t)
+    policy_of_the_month(model)
+    households_decide(model, t, log)
+    regular_queue(model, t, log)
+    journeys(model, t, log)
+    migrants_away(model, t, log)
+    budgets(model)
+    record(model, t)
+    model.t += 1
+    model.running = model.t < model.n_steps
+    model.datacollector.collect(model)
+    return log
+
+
+# --- small helpers ------------------------------------------------------------------------------------------------
+
+def skill_wage(model, skill: int) -> float:
+    """Wage multiplier of a skill level: 1 (low), mid, high."""
+    lab = model.params.labour
+    return (1.0, lab.skill_wage_mid, lab.skill_wage_high)[int(skill)]
+
+
+def migrant_is_away(status: int) -> bool:
+    return status in AWAY_FROM_ORIGIN
+
+
+def persons_at_origin(h, i: int) -> int:
+    """Members living at origin: everybody but the migrant away, nobody once the family has joined the migrant."""
+    status = int(h.status[i])
+    if status == FAMILY_ABROAD:
+        return 0
+    return int(h.size[i]) - (1 if migrant_is_away(status) else 0)
+
+
+def adults_at_origin(h, i: int) -> int:
+    status = int(h.status[i])
+    if status == FAMILY_ABROAD:
+        return 0
+    return max(int(h.adults[i]) - (1 if migrant_is_away(status) else 0), 0)
+
+
+def gumbel(u: float) -> float:
+    """A standard Gumbel draw from a uniform, clipped away from 0 and 1 as decisions.gumbel documents."""
+    u = min(max(float(u), 1e-12), 1.0 - 1e-7)
+    return -math.log(-math.log(u))
+
+
+def add(model, name: str, t: int, origin: int, pathway: int | None = None, amount: float = 1.0) -> None:
+    """Add `amount` to output variable `name` for step `t`, origin `origin` (and `pathway`)."""
+    if pathway is None:
+        model.recorder[name][t, origin] += amount
+    else:
+        model.recorder[name][t, origin, pathway] += amount
+
+
+def set_status(model, i: int, status: int, t: int) -> None:
+    """A change of where the migrant is; `since` records the step at which the new status began."""
+    model.households.status[i] = status
+    model.households.since[i] = t
+
+
+def pay(model, i: int, amount: float) -> None:
+    """Pay from liquid wealth first, the rest from assets (sold or borrowed against), never below zero."""
+    h = model.households
+    wealth = float(h.wealth[i])
+    from_wealth = min(wealth, amount)
+    h.wealth[i] = wealth - from_wealth
+    h.assets[i] = max(0.0, float(h.assets[i]) - (amount - from_wealth))
+
+
+def depart(model, i: int, pathway: int, status: int, t: int) -> None:
+    """The migrant of household i leaves; counted by origin, and by sex and age of the head and skill."""
+    h = model.households
+    set_status(model, i, status, t)
+    h.employed[i] = False
+    h.contract_end[i] = NO_CONTRACT
+    h.trips[i] += 1
+    origin = int(h.origin[i])
+    add(model, "emigrants", t, origin, pathway)
+    sex = 0 if h.head_female[i] else 1                      # female, male
+    age_group = sum(1 for edge in AGE_EDGES if float(h.head_age[i]) >= edge)   # 18-34, 35-54, 55+
+    model.recorder["emigrants_by_group"][t, pathway, sex, age_group, int(h.skill[i])] += 1
+
+
+def come_home(model, i: int, t: int) -> None:
+    h = model.households
+    set_status(model, i, AT_HOME, t)
+    h.employed[i] = False
+    h.contract_end[i] = NO_CONTRACT
+
+
+class QueueBook:
+    """Capacity book-keeping of a visa channel, on the model's queue object (its two fields), per the pathways
+    docstring: the quota year starts in January (month 0); processing capacity accrues each month; unused whole
+    units are lost at the end of the month, a fractional remainder carries over."""
+
+    def __init__(self, queue) -> None:
+        self.queue = queue
+
+    def places(self, month_of_year: int, quota_per_year: float, processing_per_month: float) -> int:
+        q = self.queue
+        if month_of_year == 0:
+            q.issued_this_year = 0
+        q.processing_credit += processing_per_month
+        quota_left = max(0.0, math.floor(quota_per_year + 1e-9) - q.issued_this_year)
+        return int(min(math.floor(q.processing_credit), quota_left))
+
+    def decided(self, k: int) -> None:
+        q = self.queue
+        q.issued_this_year += k
+        left = q.processing_credit - k
+        q.processing_credit = left - math.floor(left) if left >= 1 else left
+
+
+# --- 1. climate ---------------------------------------------------------------------------------------------------
+
+def climate_hits_households(model, t: int) -> None:
+    """Shock onset destroys `r I farm (1 - a)(1 - e)` of assets; the month's loss `farm L (1 - a)` of income share is
+    remembered as `max(rho m, loss)`."""
+    c = model.climate
+    c.step(t)
+    h = model.households
+    ratio = model.params.climate.asset_loss_ratio
+    rho = model.params.decisions.shock_memory
+    loss = np.zeros(h.n)
+    for i in range(h.n):
+        origin = int(h.origin[i])
+        farm = float(h.farm_dependence[i])
+        adaptation = float(h.adaptation[i])
+        onset = float(c.region_onset_intensity[origin])
+        if onset > 0:
+            h.assets[i] = float(h.assets[i]) * (1.0 - ratio * onset * farm * (1.0 - adaptation)
+                                                * (1.0 - float(h.asset_protection[i])))
+        loss[i] = farm * float(c.region_loss[origin]) * (1.0 - adaptation)
+        h.shock_memory[i] = max(rho * float(h.shock_memory[i]), loss[i])   # stored in the float32 column
+    model.loss = loss
+
+
+# --- 3. policy ----------------------------------------------------------------------------------------------------
+
+def policy_of_the_month(model) -> None:
+    model.policy = Policy.from_params(model.params, model.households.n)
+    model.cash[:] = 0.0
+    for iv in model.interventions:
+        iv.step(model)
+
+
+# --- 4. decisions -------------------------------------------------------------------------------------------------
+
+def households_decide(model, t: int, log: StepLog) -> None:
+    h, p, pol, w = model.households, model.params, model.policy, model.world
+    draws = model.streams["decisions"].random((h.n, DECISION_COLUMNS), dtype=np.float32)
+    dp, lab, ab = p.decisions, p.labour, p.abroad
+    n_origins = w.n_origins
+
+    income_per_adult = np.zeros(h.n)
+    for i in range(h.n):
+        origin = int(h.origin[i])
+        income_per_adult[i] = max(0.0, float(model.labour.origin_wage[origin])
+                                  * skill_wage(model, h.skill[i]) * (1.0 + float(h.income_boost[i]))
+                                  * (1.0 - float(h.farm_dependence[i]) * float(model.climate.degradation[origin])
+                                     - float(model.loss[i])))
+    model.income_per_adult = income_per_adult
+
+    # what households see before anyone decides this month
+    households_in = [0] * n_origins
+    in_city = [0] * n_origins
+    abroad = [0] * n_origins
+    queue_length = 0
+    for i in range(h.n):
+        origin, status = int(h.origin[i]), int(h.status[i])
+        households_in[origin] += 1
+        in_city[origin] += status == IN_CITY
+        abroad[origin] += status in (ABROAD_REGULAR, ABROAD_IRREGULAR, FAMILY_ABROAD)
+        queue_length += status == WAITING
+    capacity = min(pol.processing_per_month, pol.quota_per_year / 12.0) + pol.seasonal_quota_per_year / 12.0
+    wait_months = (queue_length + 1) / capacity if capacity > 0 else math.inf
+    wait_years = min(wait_months, MAX_WAIT_MONTHS) / 12.0
+    ordinary_open = pol.quota_per_year >= 1 and pol.processing_per_month > 0
+    seasonal_open = pol.seasonal_quota_per_year >= 1
+    e_reg, e_irr = float(model.expected_employment[0]), float(model.expected_employment[1])
+
+    choices: dict[int, tuple[int, bool, list[float]]] = {}   # household -> (choice, trapped, costs)
+    for i in range(h.n):
+        if h.status[i] != AT_HOME or h.adults[i] < 1:
+            continue
+        origin = int(h.origin[i])
+        s = skill_wage(model, h.skill[i])
+        y = income_per_adult[i]
+        adults = int(h.adults[i])
+        y_stay = adults * y
+        rest = (adults - 1) * y
+        dest = model.labour.destination_wage * s
+        y_move = [rest + lab.city_employment_rate * max(0.0, w.city_wage * s - ab.city_living_cost_usd),
+                  rest + e_reg * max(0.0, dest - ab.living_cost_usd),
+                  rest + e_irr * max(0.0, dest * lab.irregular_wage_factor - ab.living_cost_usd)]
+        costs = [0.0, float(w.cost_to_city[origin]), pol.regular_fee + float(w.cost_to_destination[origin]),
+                 pol.smuggler_fee]
+        yearly = 12.0 * max(y_stay, 1.0)                 # incomes are floored at 1 USD/month for the logs
+        n_city = in_city[origin] / max(households_in[origin], 1)
+        n_abroad = abroad[origin] / max(households_in[origin], 1)
+        utility = [
+            dp.beta_income * math.log(max(y_stay, 1.0)) - dp.beta_shock * float(h.shock_memory[i]),
+            (dp.beta_income * math.log(max(y_move[0], 1.0)) - dp.beta_cost * costs[INTERNAL] / yearly
+             + dp.beta_network * n_city + dp.asc_internal),
+            (dp.beta_income * math.log(max(y_move[1], 1.0)) - dp.beta_cost * costs[REGULAR] / yearly
+             - dp.beta_wait * wait_years / float(h.patience[i]) + dp.beta_network * n_abroad + dp.asc_regular),
+            (dp.beta_income * math.log(max(y_move[2], 1.0)) - dp.beta_cost * costs[IRREGULAR] / yearly
+             - dp.beta_risk * float(h.risk_aversion[i]) * pol.risk_perception * pol.death_probability
+             - dp.beta_interception * pol.interception_probability
+             + dp.beta_network * n_abroad + dp.asc_irregular)]
+        eligible = [True, True, (ordinary_open and int(h.skill[i]) >= pol.min_skill) or seasonal_open, True]
+        budget = float(h.wealth[i]) + dp.credit_fraction * float(h.assets[i])
+        open_ = [eligible[j] and costs[j] <= budget for j in range(4)]
+        noise = [gumbel(draws[i, j]) for j in range(5)]
+        choice = nested_logit_choice(utility, open_, noise, dp.nest_lambda, log)
+        wanted = nested_logit_choice(utility, eligible, noise, dp.nest_lambda, log)
+        trapped = wanted != STAY and choice == STAY
+        choices[i] = (choice, trapped, costs)
+
+    if pol.humanitarian_per_year > 0:
+        humanitarian_visas(model, t, choices, log)
+
+    for i, (choice, trapped, costs) in choices.items():
+        origin = int(h.origin[i])
+        if trapped:
+            add(model, "trapped", t, origin)
+            log["trapped"] += 1
+        if choice == INTERNAL:
+            pay(model, i, costs[INTERNAL])
+            depart(model, i, P_INTERNAL, IN_CITY, t)
+            add(model, "arrivals", t, origin, P_INTERNAL)
+            log["internal"] += 1
+        elif choice == REGULAR:
+            pay(model, i, costs[REGULAR])
+            set_status(model, i, WAITING, t)
+            h.queue_key[i] = t + float(draws[i, QUEUE_COLUMN])
+            add(model, "applications", t, origin)
+            log["applications"] += 1
+        elif choice == IRREGULAR:
+            pay(model, i, costs[IRREGULAR])
+            depart(model, i, P_IRREGULAR, IN_TRANSIT, t)
+            log["irregular_departures"] += 1
+        elif choice == STAY:
+            log["stay"] += 1
+
+
+def nested_logit_choice(utility: list[float], open_: list[bool], noise: list[float], lam: float,
+                        log: StepLog) -> int:
+    """Two-stage nested logit with five Gumbel draws: stay (e0), internal (e1) or the international nest (e2), whose
+    utility is its inclusive value `IV = lambda ln sum_k exp(U_k / lambda)` over the open international options;
+    within the nest, regular (e3) or irregular (e4) by `U_k / lambda + e_k`. Ties go to the earlier option."""
+    nest = [k for k in (REGULAR, IRREGULAR) if open_[k]]
+    upper = [(STAY, utility[STAY] + noise[0])]
+    if open_[INTERNAL]:
+        upper.append((INTERNAL, utility[INTERNAL] + noise[1]))
+    if nest:
+        top = max(utility[k] / lam for k in nest)
+        inclusive = lam * (top + math.log(sum(math.exp(utility[k] / lam - top) for k in nest)))
+        upper.append(("nest", inclusive + noise[2]))
+    winner = pick(upper, log)
+    if winner != "nest":
+        return winner
+    return pick([(k, utility[k] / lam + noise[3 + k - REGULAR]) for k in nest], log)
+
+
+def pick(candidates: list[tuple[object, float]], log: StepLog) -> object:
+    """The option of highest noisy value (the first one on a tie); logs its lead over the runner-up."""
+    best, best_value = candidates[0]
+    for option, value in candidates[1:]:
+        if value > best_value:
+            best, best_value = option, value
+    others = [value for option, value in candidates if option != best]
+    if others:
+        log.min_margin = min(log.min_margin, best_value - max(others))
+    return best
+
+
+def humanitarian_visas(model, t: int, choices: dict, log: StepLog) -> None:
+    """Households that want to leave this month (chose a move or are trapped) and whose remembered loss reaches the
+    threshold are offered a humanitarian visa in random order, within the month's places; fee and travel are
+    covered, and the visa replaces the move they chose."""
+    h, pol = model.households, model.policy
+    places = QueueBook(model.humanitarian_queue).places(t % 12, pol.humanitarian_per_year,
+                                                         pol.humanitarian_per_year / 12.0)
+    priority = model.streams["humanitarian"].random(h.n)
+    candidates = [i for i, (choice, trapped, _) in choices.items()
+                  if float(h.shock_memory[i]) >= pol.humanitarian_min_loss and (choice != STAY or trapped)]
+    chosen = sorted(candidates, key=lambda i: (priority[i], i))[:places]
+    QueueBook(model.humanitarian_queue).decided(len(chosen))
+    for i in chosen:
+        choices[i] = (HUMANITARIAN, False, choices[i][2])
+        depart(model, i, P_REGULAR, ABROAD_REGULAR, t)
+        stay = pol.humanitarian_stay_months
+        h.contract_end[i] = t + stay if stay else NO_CONTRACT
+        add(model, "humanitarian_visas", t, int(h.origin[i]))
+        add(model, "arrivals", t, int(h.origin[i]), P_REGULAR)
+        log["humanitarian_visas"] += 1
+
+
+# --- 5. regular pathway -------------------------------------------------------------------------------------------
+
+def regular_queue(model, t: int, log: StepLog) -> None:
+    """Give-ups (`waited > max_wait * patience`), then ordinary visas to eligible applicants, first come first served
+    (application month + tie-break), within quota and processing capacity; then seasonal places to the rest."""
+    h, pol = model.households, model.policy
+    waiting = []
+    for i in range(h.n):
+        if h.status[i] != WAITING:
+            continue
+        if t - int(h.since[i]) > pol.max_wait_months * float(h.patience[i]):
+            set_status(model, i, AT_HOME, t)
+            add(model, "gave_up", t, int(h.origin[i]))
+            log["gave_up"] += 1
+        else:
+            waiting.append(i)
+
+    def in_queue_order(households):
+        return sorted(households, key=lambda i: (float(h.queue_key[i]), i))
+
+    book = QueueBook(model.queue)
+    places = book.places(t % 12, pol.quota_per_year, pol.processing_per_month)
+    granted = in_queue_order([i for i in waiting if int(h.skill[i]) >= pol.min_skill])[:places]
+    book.decided(len(granted))
+    for i in granted:
+        grant_visa(model, i, t, t + pol.regular_stay_months if pol.regular_stay_months > 0 else NO_CONTRACT)
+        log["visas"] += 1
+    if pol.seasonal_quota_per_year > 0:
+        book = QueueBook(model.seasonal_queue)
+        places = book.places(t % 12, pol.seasonal_quota_per_year, pol.seasonal_quota_per_year / 12.0)
+        seasonal = in_queue_order([i for i in waiting if i not in granted])[:places]
+        book.decided(len(seasonal))
+        for i in seasonal:
+            grant_visa(model, i, t, t + pol.seasonal_stay_months)
+            add(model, "seasonal_visas", t, int(h.origin[i]))
+            log["seasonal_visas"] += 1
+
+
+def grant_visa(model, i: int, t: int, contract_end: int) -> None:
+    h = model.households
+    depart(model, i, P_REGULAR, ABROAD_REGULAR, t)
+    h.employed[i] = True            # regular labour migrants travel with a job offer
+    h.contract_end[i] = contract_end
+    add(model, "visas_issued", t, int(h.origin[i]))
+    add(model, "arrivals", t, int(h.origin[i]), P_REGULAR)
+
+
+# --- 6. irregular journeys ----------------------------------------------------------------------------------------
+
+def journeys(model, t: int, log: StepLog) -> None:
+    """A journey that has lasted `journey_months` ends: `u < d` death; `u < d + (1 - d) h` interception; else
+    arrival."""
+    h, pol = model.households, model.policy
+    u = model.streams["journeys"].random(h.n, dtype=np.float32)
+    d, hp = pol.death_probability, pol.interception_probability
+    for i in range(h.n):
+        if h.status[i] != IN_TRANSIT or t - int(h.since[i]) < model.params.irregular.journey_months:
+            continue
+        origin = int(h.origin[i])
+        x = float(u[i])
+        if x < d:
+            h.size[i] -= 1
+            h.adults[i] -= 1
+            h.dead[i] += 1
+            set_status(model, i, AT_HOME, t)
+            add(model, "deaths", t, origin)
+            log["deaths"] += 1
+        elif x < d + (1.0 - d) * hp:
+            set_status(model, i, AT_HOME, t)
+            add(model, "interceptions", t, origin)
+            log["interceptions"] += 1
+        else:
+            set_status(model, i, ABROAD_IRREGULAR, t)
+            h.employed[i] = False
+            add(model, "arrivals", t, origin, P_IRREGULAR)
+            log["irregular_arrivals"] += 1
+
+
+# --- 7. migrants away ---------------------------------------------------------------------------------------------
+
+def migrants_away(model, t: int, log: StepLog) -> None:
+    h, p, pol = model.households, model.params, model.policy
+    lab, ab = p.labour, p.abroad
+    draws = model.streams["abroad"].random((h.n, 2), dtype=np.float32)
+    model.remittances_in[:] = 0.0
+
+    abroad = [i for i in range(h.n) if h.status[i] in (ABROAD_REGULAR, ABROAD_IRREGULAR)]
+    seekers = 0.0
+    for i in abroad:
+        if not h.employed[i]:
+            seekers += lab.irregular_hire_factor if h.status[i] == ABROAD_IRREGULAR else 1.0
+    hire = 1.0 if seekers <= 0 else min(1.0, model.labour.vacancies / seekers)
+
+    wage = {}
+    employed_count, migrant_count = [0, 0], [0, 0]      # regular, irregular
+    for i in abroad:
+        irregular = bool(h.status[i] == ABROAD_IRREGULAR)
+        x = float(draws[i, 0])
+        if h.employed[i]:
+            keeps = x >= lab.job_separation_rate
+            log["kept_job" if keeps else "lost_job"] += 1
+            h.employed[i] = keeps
+        else:
+            hired = x < (lab.irregular_hire_factor * hire if irregular else hire)
+            log["hired" if hired else "not_hired"] += 1
+            h.employed[i] = hired
+        wage[i] = model.labour.destination_wage * skill_wage(model, h.skill[i]) * (
+            lab.irregular_wage_factor if irregular else 1.0)
+        earnings = wage[i] if h.employed[i] else 0.0
+        sent = ab.remittance_share * max(0.0, earnings - ab.living_cost_usd)
+        model.remittances_in[i] = sent * (1.0 - pol.transfer_cost)
+        add(model, "remittance_fees", t, int(h.origin[i]), amount=sent * pol.transfer_cost)
+        migrant_count[irregular] += 1
+        employed_count[irregular] += bool(h.employed[i])
+
+    city = [i for i in range(h.n) if h.status[i] == IN_CITY]
+    city_employed = 0
+    for i in city:
+        works = float(draws[i, 0]) < lab.city_employment_rate
+        h.employed[i] = works
+        city_employed += works
+        earnings = model.world.city_wage * skill_wage(model, h.skill[i]) if works else 0.0
+        sent = ab.city_remittance_share * max(0.0, earnings - ab.city_living_cost_usd)
+        model.remittances_in[i] = sent * (1.0 - ab.domestic_transfer_cost)
+        add(model, "remittance_fees", t, int(h.origin[i]), amount=sent * ab.domestic_transfer_cost)
+    for i in range(h.n):
+        add(model, "remittances", t, int(h.origin[i]), amount=float(model.remittances_in[i]))
+
+    rate = model.recorder["migrant_employment_rate"]
+    rate[t, P_INTERNAL] = city_employed / len(city) if city else math.nan
+    for k, pathway in ((0, P_REGULAR), (1, P_IRREGULAR)):
+        rate[t, pathway] = employed_count[k] / migrant_count[k] if migrant_count[k] else math.nan
+        model.expected_employment[k] = ((employed_count[k] + PRIOR_WEIGHT * PRIOR_EMPLOYMENT[k])
+                                        / (migrant_count[k] + PRIOR_WEIGHT))
+
+    reunited = set()
+    if pol.reunification_probability > 0:
+        u = model.streams["reunification"].random(h.n)
+        for i in abroad:
+            if (h.status[i] == ABROAD_REGULAR and h.employed[i] and t - int(h.since[i]) >= pol.reunification_min_months
+                    and wage[i] >= pol.reunification_min_wage and u[i] < pol.reunification_probability):
+                set_status(model, i, FAMILY_ABROAD, t)
+                h.contract_end[i] = NO_CONTRACT        # the family settles: the stay no longer has a set end
+                add(model, "emigrants", t, int(h.origin[i]), P_REGULAR, amount=int(h.size[i]) - 1.0)
+                add(model, "reunifications", t, int(h.origin[i]))
+                reunited.add(i)
+                log["reunifications"] += 1
+
+    for i in abroad:
+        if i in reunited:
+            continue
+        origin, x = int(h.origin[i]), float(draws[i, 1])
+        if h.status[i] == ABROAD_REGULAR:
+            end = int(h.contract_end[i])
+            if end != NO_CONTRACT and end <= t:
+                log["regular_contract_over"] += 1
+            elif x < p.regular.return_rate:
+                log["regular_voluntary_return"] += 1
+            else:
+                continue
+            come_home(model, i, t)
+            add(model, "returns", t, origin, P_REGULAR)
+        else:
+            if x < pol.deportation_rate:
+                add(model, "deportations", t, origin)
+                log["deportations"] += 1
+            elif x < pol.deportation_rate + p.irregular.return_rate:
+                log["irregular_voluntary_return"] += 1
+            else:
+                continue
+            come_home(model, i, t)
+            add(model, "returns", t, origin, P_IRREGULAR)
+    for i in city:
+        if float(draws[i, 1]) < ab.internal_return_rate:
+            come_home(model, i, t)
+            add(model, "returns", t, int(h.origin[i]), P_INTERNAL)
+            log["internal_returns"] += 1
+
+
+# --- 8. budgets ---------------------------------------------------------------------------------------------------
+
+def budgets(model) -> None:
+    """Income I (adults at origin x income per adult + remittances + cash); need z n (members at origin);
+    consumption need + k (I - need) when I covers need, else min(need, I + W); W' = max(0, W + I - c)."""
+    h, b = model.households, model.params.budget
+    consumption = np.zeros(h.n)
+    for i in range(h.n):
+        income = (adults_at_origin(h, i) * float(model.income_per_adult[i]) + float(model.remittances_in[i])
+                  + float(model.cash[i]))
+        need = b.subsistence_usd * persons_at_origin(h, i)
+        wealth = float(h.wealth[i])
+        if income - need >= 0:
+            consumption[i] = need + b.consumption_share_of_surplus * (income - need)
+        else:
+            consumption[i] = min(need, income + wealth)
+        h.wealth[i] = max(0.0, wealth + income - consumption[i])
+    model.consumption = consumption
+
+
+# --- 9. recording -------------------------------------------------------------------------------------------------
+
+def record(model, t: int) -> None:
+    h, r, n_o = model.households, model.recorder, model.world.n_origins
+    pathway_of = {IN_CITY: P_INTERNAL, ABROAD_REGULAR: P_REGULAR, ABROAD_IRREGULAR: P_IRREGULAR}
+    for name in ("population", "families_abroad", "in_transit", "visa_queue"):
+        r[name][t] = 0.0
+    r["migrants_away"][t] = 0.0
+    consumption = [0.0] * n_o
+    wealth = [0.0] * n_o
+    households_at_origin = [0] * n_o
+    for i in range(h.n):
+        origin, status = int(h.origin[i]), int(h.status[i])
+        r["population"][t, origin] += persons_at_origin(h, i)
+        if status == FAMILY_ABROAD:
+            r["families_abroad"][t, origin] += int(h.size[i])
+        else:
+            wealth[origin] += float(h.wealth[i])
+            households_at_origin[origin] += 1
+        if status in pathway_of:
+            r["migrants_away"][t, origin, pathway_of[status]] += 1
+        r["in_transit"][t, origin] += status == IN_TRANSIT
+        r["visa_queue"][t, origin] += status == WAITING
+        consumption[origin] += float(model.consumption[i])
+    for origin in range(n_o):
+        r["consumption_per_capita"][t, origin] = consumption[origin] / max(r["population"][t, origin], 1)
+        r["wealth_mean"][t, origin] = wealth[origin] / max(households_at_origin[origin], 1)
+    r["shock_loss"][t] = model.climate.region_loss
+    r["labour_demand"][t] = model.labour.demand
+    r["vacancies"][t] = model.labour.vacancies
+    r["destination_wage"][t] = model.labour.destination_wage
+    for j, iv in enumerate(model.interventions):
+        r["intervention_cost"][t, j] = iv.cost(model)
