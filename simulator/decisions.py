@@ -6,7 +6,10 @@ Fernandez-Huertas Moraga 2016). With `y_i` the monthly income of an adult at ori
 the household's expected monthly income under each option is
 
     Y_stay = a_i y_i
-    Y_j    = (a_i - 1) y_i + e_j (w_j - c_j)      for a move j, with employment rate e_j, wage w_j, living cost c_j
+    Y_j    = (a_i - 1) y_i + e_j max(0, s_i f_j w_j - c_j)    for a move j
+
+with employment rate `e_j`, wage `w_j` (city or destination), the household's skill multiplier `s_i`, the irregular
+wage factor `f_j` (1 for the city and a regular visa), and living cost `c_j`. Incomes enter as `ln max(Y, 1)`.
 
 and the utilities are
 
@@ -16,7 +19,7 @@ and the utilities are
     U_irregular = b_y ln Y_irr - b_c C_irr / (12 Y_stay) - b_r r_i q d - b_i h + b_n n_abroad + asc_irr
 
 with `m_i` the remembered shock loss, `C_j` the up-front cost (so `C_j / 12 Y_stay` is years of household income),
-`W` the expected visa wait in months and `p_i` the household's patience, `n` the share of the district's households
+`W` the expected visa wait in months (capped at 1,200) and `p_i` the household's patience, `n` the share of the district's households
 with a member already in the city or abroad (network), `d` the death and `h` the interception probability of an
 irregular journey, `q` the perceived/true risk ratio and `r_i` the household's risk aversion.
 
@@ -25,8 +28,10 @@ Choice is nested logit (McFadden 1978): the two international options share a ne
 irregular route rather than in proportion to every option's share, as the multinomial logit's independence of
 irrelevant alternatives would force. It is sampled with Gumbel noise (`choose`), over the options that are open:
 eligible (a regular visa needs skill) and affordable (liquidity constraint: `C_j <= wealth + credit * assets`). A
-household whose best option among the eligible ones is a move it cannot afford, and which therefore stays, is
-*trapped* (involuntary immobility; Carling 2002, Black et al. 2011).
+household is *trapped* (involuntary immobility; Carling 2002, Black et al. 2011) when the option it draws among the
+eligible ones, ignoring what it can afford, is a move, while with the same noise under the liquidity constraint it
+stays: it wanted to move and could not pay. (Under the nested logit, closing an unaffordable option of the nest can
+also tip the upper stage to staying; such households are counted as trapped too, since the closure made them stay.)
 """
 
 from __future__ import annotations

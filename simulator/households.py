@@ -48,8 +48,8 @@ class Households:
     adaptation: np.ndarray       # float32, share of climate losses averted (set by interventions)
     asset_protection: np.ndarray  # float32, share of asset losses averted at shock onset (early warning)
     income_boost: np.ndarray     # float32, relative gain in origin income (local employment programmes)
-    shock_memory: np.ndarray     # float32, remembered loss fraction of farm income
-    status: np.ndarray           # int8, one of AT_HOME..IN_CITY
+    shock_memory: np.ndarray     # float32, remembered loss, share of origin income (climate.household_loss)
+    status: np.ndarray           # int8, one of AT_HOME..FAMILY_ABROAD
     since: np.ndarray            # int32, step at which the current status began
     queue_key: np.ndarray        # float64, visa queue order (application step + random tie-break)
     employed: np.ndarray         # bool, the migrant away has a job

@@ -166,7 +166,8 @@ class EarlyWarning(Intervention):
     let them protect a share `asset_protection` of their assets when a shock strikes (livestock moved, stocks
     stored), and `cash_usd` once in the month a shock starts in their district, before its losses reach their
     budget. Cost: `system_cost_per_household_usd_year` / 12 a month per covered household, plus the cash times
-    (1 + `admin_share`).
+    (1 + `admin_share`). Interventions act after the climate in the monthly order, so asset protection covers shocks
+    from the month after the start to the month of the end; the cash is paid in the month of onset.
     """
 
     coverage: float = prob(0.7, "share of households in the target regions")

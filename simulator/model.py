@@ -225,8 +225,8 @@ class MigrationModel(mesa.Model):
             risk_perception=pol.risk_perception)
         u = utilities(terms, p.decisions)
         eligible = np.ones_like(u, dtype=bool)
-        eligible[:, REGULAR] = (((h.skill[idx] >= pol.min_skill) & (pol.quota_per_year >= 1)
-                                 & (pol.processing_per_month > 0)) | (pol.seasonal_quota_per_year >= 1))
+        eligible[:, REGULAR] = (((h.skill[idx] >= pol.min_skill) & (pol.quota_per_year > 0)
+                                 & (pol.processing_per_month > 0)) | (pol.seasonal_quota_per_year > 0))
         budget = h.wealth[idx] + p.decisions.credit_fraction * h.assets[idx]
         affordable = cost <= budget[:, None]
         choice, trapped = decide(u, eligible, affordable, gumbel(draws[idx, :5]), p.decisions.nest_lambda)
@@ -394,6 +394,7 @@ class MigrationModel(mesa.Model):
         h.since[joined] = t
         h.contract_end[joined] = NO_CONTRACT   # the family settles
         self.recorder.count("emigrants", t, h.origin[joined], P_REGULAR, weights=h.size[joined] - 1.0)
+        self.recorder.count("arrivals", t, h.origin[joined], P_REGULAR, weights=h.size[joined] - 1.0)
         self.recorder.count("reunifications", t, h.origin[joined])
         return reg[~np.isin(reg, joined)]
 
@@ -416,7 +417,7 @@ class MigrationModel(mesa.Model):
             r["migrants_away"][t, :, pathway] = np.bincount(h.origin, h.status == status, n_o)
         r["in_transit"][t] = np.bincount(h.origin, h.status == IN_TRANSIT, n_o)
         r["visa_queue"][t] = np.bincount(h.origin, h.status == WAITING, n_o)
-        r["consumption_per_capita"][t] = (np.bincount(h.origin, self.consumption, n_o)
+        r["consumption_per_capita"][t] = (np.bincount(h.origin, np.where(family, 0.0, self.consumption), n_o)
                                           / np.maximum(r["population"][t], 1))
         home = ~family
         r["wealth_mean"][t] = (np.bincount(h.origin, np.where(home, h.wealth, 0.0), n_o)

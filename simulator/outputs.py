@@ -65,7 +65,8 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "labour_demand": (("time",), "destination labour-demand index", "1"),
     "vacancies": (("time",), "new jobs open to migrants at the destination in the month", "jobs"),
     "destination_wage": (("time",), "destination monthly wage, low skill, regular status", "USD/month"),
-    "migrant_employment_rate": (("time", "pathway"), "share of migrants away with a job, end of month", "1"),
+    "migrant_employment_rate": (("time", "pathway"), "share of migrants away with a job in the month (before the "
+                                                     "month's returns)", "1"),
     "emigrants_by_group": (("time", "pathway", "sex", "age_group", "skill"),
                            "migrant departures by sex and age group of the household head and skill of the migrant "
                            "(family members joining a migrant are not included)", "persons"),

@@ -38,6 +38,14 @@ def prob(default: float, units: str = "probability", source: str = "assumption")
     return param(default, units, 0.0, 1.0, source)
 
 
+SETTING = "policy setting (chosen by the user, not an estimate)"
+
+
+def setting(default: Any, units: str, lo: float = -INF, hi: float = INF, integer: bool = False) -> Any:
+    """A policy design choice (start year, coverage, factor...): its default is an example, not an estimate."""
+    return param(default, units, lo, hi, SETTING, integer)
+
+
 @dataclass
 class DecisionParams:
     """Random-utility choice of stay / internal / regular / irregular (see decisions.py, docs/ODD.md section 7)."""
@@ -97,7 +105,8 @@ class LabourParams:
     irregular_hire_factor: float = prob(0.5, "hiring rate of irregular relative to regular migrants",
                                         "assumption")
     irregular_wage_factor: float = prob(0.7, "wage of irregular relative to regular migrants",
-                                        "assumption; cf. Borjas 2017 ILR Review")
+                                        "assumption; cf. Borjas & Cassidy 2019 Labour Econ (undocumented wage "
+                                        "penalty), here also informal, lower-paid jobs")
     city_employment_rate: float = prob(0.8, "employment probability of internal migrants", "assumption")
 
 
@@ -151,7 +160,7 @@ class AbroadParams:
 
 @dataclass
 class BudgetParams:
-    """Household budget update (see households.py: update_budgets)."""
+    """Household budget update (see budgets.py: update_budgets)."""
 
     subsistence_usd: float = param(45.0, "USD per person per month",
                                    0, INF, "assumption; cf. World Bank $2.15/day poverty line")

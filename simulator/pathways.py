@@ -2,7 +2,8 @@
 
 Regular: an applicant pays the fee up front and joins the queue, ordered by application month with a random
 tie-break. Each month the pathway decides `k = min(queue, capacity, quota left this year)` applications, first come
-first served, and every decided application is granted (eligibility was checked at application). A household that has
+first served, among applicants eligible by skill now (eligibility is checked at application and again when a place
+comes up, so applicants who lost eligibility, e.g. when a programme widening it ended, wait until they give up). A household that has
 waited longer than `max_wait * p_i` (its patience) gives up; its fee is lost and it may choose again, irregularly too.
 
 Irregular: a household pays the smuggler fee and its migrant is in transit for `journey_months`; the journey then ends
@@ -19,21 +20,28 @@ import numpy as np
 
 @dataclass
 class RegularQueue:
-    """Capacity book-keeping of the regular pathway: visas issued this year, fractional processing carried over.
+    """Capacity book-keeping of a regular pathway: places issued this year, fractions carried over.
 
-    Unused processing capacity is lost at the end of the month (staff time does not keep), except its fractional
-    part, which carries so that a capacity of 0.5 a month decides one application every two months.
+    The annual quota is in whole places; the fraction of a place left unused at the end of a year carries into the
+    next (at most one place), so a quota of 0.6 a year issues three places in five years. Unused processing capacity
+    is lost at the end of the month (staff time does not keep), except its fractional part, which carries so that a
+    capacity of 0.5 a month decides one application every two months.
     """
 
     issued_this_year: int = 0
     processing_credit: float = 0.0
+    quota_carry: float = 0.0      # fraction of a place carried from earlier years
+    last_quota: float = 0.0       # the annual quota in force last month
 
     def capacity(self, month_of_year: int, quota_per_year: float, processing_per_month: float) -> int:
         """Applications that can be decided this month; the quota year starts in month 0 (January)."""
         if month_of_year == 0:
+            unused = self.last_quota + self.quota_carry - self.issued_this_year
+            self.quota_carry = unused - np.floor(unused) if unused > 0 else 0.0
             self.issued_this_year = 0
+        self.last_quota = quota_per_year
         self.processing_credit += processing_per_month
-        quota_left = max(0.0, np.floor(quota_per_year + 1e-9) - self.issued_this_year)
+        quota_left = max(0.0, np.floor(quota_per_year + self.quota_carry + 1e-9) - self.issued_this_year)
         return int(min(np.floor(self.processing_credit), quota_left))
 
     def use(self, k: int) -> None:

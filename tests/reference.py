@@ -164,10 +164,13 @@ class QueueBook:
 
     def places(self, month_of_year: int, quota_per_year: float, processing_per_month: float) -> int:
         q = self.queue
-        if month_of_year == 0:
+        if month_of_year == 0:   # a new quota year: carry the unused fraction of a place (at most one)
+            unused = q.last_quota + q.quota_carry - q.issued_this_year
+            q.quota_carry = unused - math.floor(unused) if unused > 0 else 0.0
             q.issued_this_year = 0
+        q.last_quota = quota_per_year
         q.processing_credit += processing_per_month
-        quota_left = max(0.0, math.floor(quota_per_year + 1e-9) - q.issued_this_year)
+        quota_left = max(0.0, math.floor(quota_per_year + q.quota_carry + 1e-9) - q.issued_this_year)
         return int(min(math.floor(q.processing_credit), quota_left))
 
     def decided(self, k: int) -> None:
@@ -241,8 +244,8 @@ def households_decide(model, t: int, log: StepLog) -> None:
     capacity = min(pol.processing_per_month, pol.quota_per_year / 12.0) + pol.seasonal_quota_per_year / 12.0
     wait_months = (queue_length + 1) / capacity if capacity > 0 else math.inf
     wait_years = min(wait_months, MAX_WAIT_MONTHS) / 12.0
-    ordinary_open = pol.quota_per_year >= 1 and pol.processing_per_month > 0
-    seasonal_open = pol.seasonal_quota_per_year >= 1
+    ordinary_open = pol.quota_per_year > 0 and pol.processing_per_month > 0
+    seasonal_open = pol.seasonal_quota_per_year > 0
     e_reg, e_irr = float(model.expected_employment[0]), float(model.expected_employment[1])
 
     choices: dict[int, tuple[int, bool, list[float]]] = {}   # household -> (choice, trapped, costs)
@@ -507,6 +510,7 @@ def migrants_away(model, t: int, log: StepLog) -> None:
                 set_status(model, i, FAMILY_ABROAD, t)
                 h.contract_end[i] = NO_CONTRACT        # the family settles: the stay no longer has a set end
                 add(model, "emigrants", t, int(h.origin[i]), P_REGULAR, amount=int(h.size[i]) - 1.0)
+                add(model, "arrivals", t, int(h.origin[i]), P_REGULAR, amount=int(h.size[i]) - 1.0)
                 add(model, "reunifications", t, int(h.origin[i]))
                 reunited.add(i)
                 log["reunifications"] += 1
@@ -581,11 +585,11 @@ def record(model, t: int) -> None:
         else:
             wealth[origin] += float(h.wealth[i])
             households_at_origin[origin] += 1
+            consumption[origin] += float(model.consumption[i])   # people abroad are not in the population
         if status in pathway_of:
             r["migrants_away"][t, origin, pathway_of[status]] += 1
         r["in_transit"][t, origin] += status == IN_TRANSIT
         r["visa_queue"][t, origin] += status == WAITING
-        consumption[origin] += float(model.consumption[i])
     for origin in range(n_o):
         r["consumption_per_capita"][t, origin] = consumption[origin] / max(r["population"][t, origin], 1)
         r["wealth_mean"][t, origin] = wealth[origin] / max(households_at_origin[origin], 1)
