@@ -4,6 +4,7 @@
     python run.py scenario=obj5_more_places seed=3  # one simulation of one scenario
     python run.py scenario=baseline climate_outlook=severe model.regular.fee_usd=800
     python run.py -m scenario=baseline,combined seed='range(0,5)'   # a Hydra sweep, merged with a report
+    python run.py -m hydra/launcher=cores scenario=baseline,combined seed='range(0,5)'   # the same on all cores
     python run.py --cfg job                         # print the resolved config without running
 
 Outputs go to outputs/comparisons/<time>/ (comparison.nc, report.md, figures), outputs/runs/<time>_<scenario>_seed<n>/
@@ -106,7 +107,9 @@ def main(cfg: DictConfig) -> None:
         if unknown:   # keys appended with `+key=value` are not in the schema and would be silently ignored
             raise ConfigError(unknown[0], OmegaConf.select(cfg, unknown[0]), "a key of the schema (see "
                               "`python run.py --cfg job`); misspelt keys cannot be added with '+'")
-        cache_dir = Path(run_cfg.compare.cache_dir or Path(hc.runtime.cwd) / "outputs" / "cache")
+        # the folder the command was run from: a relative cache_dir names the same folder in every job, whatever the
+        # working folder of the launcher's worker process (or hydra.job.chdir=true)
+        cache_dir = Path(hc.runtime.cwd) / (run_cfg.compare.cache_dir or Path("outputs") / "cache")
         path = job(run_cfg, OmegaConf.to_yaml(cfg, resolve=True), output_dir, hc.mode == RunMode.MULTIRUN,
                    cache_dir)
     except InputError as exc:
