@@ -32,7 +32,7 @@ import numpy as np
 from simulator.errors import ConfigError
 from simulator.households import FAMILY_ABROAD
 from simulator.labour import skill_multiplier
-from simulator.params import INF, check_value, param, prob
+from simulator.params import INF, check_value, param, prob, setting
 
 if TYPE_CHECKING:
     from simulator.model import MigrationModel
@@ -55,8 +55,8 @@ class Intervention:
 
     name: ClassVar[str] = "intervention"
     objective: ClassVar[str] = ""
-    start_year: float = param(0.0, "years after the start of the run", 0, INF)
-    end_year: float = param(INF, "years after the start of the run (inf = never ends)", 0, INF)
+    start_year: float = setting(0.0, "years after the start of the run", 0, INF)
+    end_year: float = setting(INF, "years after the start of the run (inf = never ends)", 0, INF)
 
     _on: ClassVar[bool] = False
 
@@ -103,7 +103,7 @@ class Adaptation(Intervention):
     `upkeep_per_household_usd_year` / 12 a month.
     """
 
-    coverage: float = prob(0.5, "share of households in the target regions")
+    coverage: float = setting(0.5, "share of households in the target regions", 0, 1)
     efficacy: float = prob(0.5, "share of climate losses averted",
                            "assumption; cf. Global Commission on Adaptation 2019 (benefit-cost 2-10)")
     cost_per_household_usd: float = param(300.0, "USD per household, once", 0, INF, "assumption")
@@ -141,8 +141,8 @@ class SocialProtection(Intervention):
 
     transfer_usd: float = param(40.0, "USD per household per month", 0, INF,
                                 "assumption; cf. WFP/World Bank shock-responsive safety nets")
-    wealth_threshold_usd: float = param(200.0, "USD liquid wealth below which households qualify", 0, INF)
-    min_loss: float = prob(0.05, "district shock loss share that triggers payments")
+    wealth_threshold_usd: float = setting(200.0, "USD liquid wealth below which households qualify", 0, INF)
+    min_loss: float = setting(0.05, "district shock loss share that triggers payments", 0, 1)
     admin_share: float = param(0.1, "administration cost per USD transferred", 0, INF, "assumption")
 
     def apply(self, model: MigrationModel) -> None:
@@ -170,7 +170,7 @@ class EarlyWarning(Intervention):
     from the month after the start to the month of the end; the cash is paid in the month of onset.
     """
 
-    coverage: float = prob(0.7, "share of households in the target regions")
+    coverage: float = setting(0.7, "share of households in the target regions", 0, 1)
     asset_protection: float = prob(0.3, "share of asset losses averted by acting on a warning",
                                    "assumption; cf. WMO/Global Commission on Adaptation 2019 on early warning")
     cash_usd: float = param(60.0, "USD per covered household per shock onset", 0, INF,
@@ -215,7 +215,7 @@ class LocalJobs(Intervention):
     month per participant, plus `training_cost_usd` once per person trained.
     """
 
-    coverage: float = prob(0.3, "share of households in the target regions")
+    coverage: float = setting(0.3, "share of households in the target regions", 0, 1)
     income_gain: float = param(0.2, "relative rise in origin earnings of participants", 0, 10,
                                "assumption; cf. cash-for-work and graduation programme evaluations")
     skill_upgrade: float = prob(0.2, "share of participants who gain one skill level at the start")
@@ -257,12 +257,16 @@ class LocalJobs(Intervention):
 class QuotaExpansion(Intervention):
     """More regular places (Objective 5 (a)-(d)): the annual quota times `factor`, and processing capacity with it.
 
-    Cost: `cost_per_visa_usd` for each visa issued beyond what the base quota allows (administration, matching).
+    Cost: `cost_per_visa_usd` for each ordinary visa issued in a quota year beyond the base quota (administration,
+    matching).
     """
 
-    factor: float = param(2.0, "multiplier of the annual quota", 0, INF)
+    factor: float = setting(2.0, "multiplier of the annual quota", 0, INF)
     scale_processing: bool = True
     cost_per_visa_usd: float = param(500.0, "USD of public cost per additional visa", 0, INF, "assumption")
+
+    def initialize(self, model: MigrationModel) -> None:
+        self._charged = 0   # visas beyond the base quota charged so far this quota year
 
     def apply(self, model: MigrationModel) -> None:
         model.policy.quota_per_year *= self.factor
@@ -270,11 +274,15 @@ class QuotaExpansion(Intervention):
             model.policy.processing_per_month *= self.factor
 
     def cost(self, model: MigrationModel) -> float:
+        """Visas issued this quota year beyond the base quota, not yet charged, times the cost per visa."""
+        if model.t % 12 == 0:
+            self._charged = 0
         if not self.active(model.t):
             return 0.0
-        issued = model.recorder["visas_issued"][model.t].sum()
-        extra_share = max(0.0, 1.0 - 1.0 / self.factor) if self.factor > 0 else 0.0
-        return issued * extra_share * self.cost_per_visa_usd
+        base = np.floor(model.params.regular.quota_per_1000_per_year * model.households.n / 1000.0 + 1e-9)
+        extra = max(0, model.queue.issued_this_year - int(base)) - self._charged
+        self._charged += extra
+        return extra * self.cost_per_visa_usd
 
 
 @register("faster_processing", objective="5")
@@ -282,10 +290,11 @@ class QuotaExpansion(Intervention):
 class FasterProcessing(Intervention):
     """Shorter waiting (Objective 5 (f)): processing capacity times `factor`, within the quota.
 
-    Cost: `cost_per_application_usd` for each application decided beyond base capacity.
+    Cost: `cost_per_application_usd` for each ordinary application decided in a month beyond the base monthly
+    capacity.
     """
 
-    factor: float = param(2.0, "multiplier of monthly processing capacity", 0, INF)
+    factor: float = setting(2.0, "multiplier of monthly processing capacity", 0, INF)
     cost_per_application_usd: float = param(100.0, "USD per additional application decided", 0, INF,
                                             "assumption")
 
@@ -293,10 +302,11 @@ class FasterProcessing(Intervention):
         model.policy.processing_per_month *= self.factor
 
     def cost(self, model: MigrationModel) -> float:
+        """Ordinary applications decided this month beyond the base monthly capacity, times their cost."""
         if not self.active(model.t):
             return 0.0
-        issued = model.recorder["visas_issued"][model.t].sum()
-        return issued * max(0.0, 1.0 - 1.0 / self.factor) * self.cost_per_application_usd if self.factor else 0.0
+        base = model.params.regular.processing_per_1000_per_month * model.households.n / 1000.0
+        return max(0.0, len(model.granted_ordinary) - base) * self.cost_per_application_usd
 
 
 @register("fee_subsidy", objective="5")
@@ -307,7 +317,7 @@ class FeeSubsidy(Intervention):
     Cost: the subsidy for every application lodged.
     """
 
-    share: float = prob(0.5, "share of the regular fee paid by the programme")
+    share: float = setting(0.5, "share of the regular fee paid by the programme", 0, 1)
 
     def apply(self, model: MigrationModel) -> None:
         self._subsidy = model.policy.regular_fee * self.share
@@ -323,10 +333,10 @@ class FeeSubsidy(Intervention):
 @dataclass
 class SkillEligibility(Intervention):
     """Regular pathways for all skill levels (Objective 5 (d); Objective 18 on skills recognition): the lowest
-    eligible skill level becomes `min_skill`. Cost: `cost_per_visa_usd` for each visa issued to a migrant below the
-    base eligibility (recognition of skills, matching)."""
+    eligible skill level becomes `min_skill`. Cost: `cost_per_visa_usd` for each ordinary visa issued to a migrant
+    below the base eligibility (recognition of skills, matching)."""
 
-    min_skill: int = param(0, "lowest eligible skill level (0 low, 1 mid, 2 high)", 0, 3, integer=True)
+    min_skill: int = setting(0, "lowest eligible skill level (0 low, 1 mid, 2 high)", 0, 3, integer=True)
     cost_per_visa_usd: float = param(150.0, "USD per visa to a newly eligible migrant", 0, INF, "assumption")
 
     def apply(self, model: MigrationModel) -> None:
@@ -335,9 +345,8 @@ class SkillEligibility(Intervention):
     def cost(self, model: MigrationModel) -> float:
         if not self.active(model.t):
             return 0.0
-        base = model.params.regular.min_skill
-        regular = model.recorder["emigrants_by_group"][model.t, 1]   # pathway index 1 = regular
-        return float(regular[:, :, :base].sum()) * self.cost_per_visa_usd
+        newly_eligible = model.households.skill[model.granted_ordinary] < model.params.regular.min_skill
+        return float(newly_eligible.sum()) * self.cost_per_visa_usd
 
 
 @register("seasonal_scheme", objective="5")
@@ -347,8 +356,7 @@ class SeasonalScheme(Intervention):
     `stay_months` with return built in; returning workers may apply again. Places go, first come first served, to
     applicants not served by the ordinary quota. Cost: `cost_per_place_usd` per seasonal visa issued."""
 
-    places_per_1000_per_year: float = param(4.0, "seasonal places per 1,000 origin households per year", 0, INF,
-                                            "assumption")
+    places_per_1000_per_year: float = setting(4.0, "seasonal places per 1,000 origin households per year", 0, INF)
     stay_months: int = param(6, "months of a seasonal stay", 1, 120,
                              "assumption; cf. seasonal worker schemes of 6-9 months", integer=True)
     cost_per_place_usd: float = param(300.0, "USD of public cost per seasonal visa", 0, INF, "assumption")
@@ -373,9 +381,8 @@ class HumanitarianVisas(Intervention):
     visa, travel and a stay of `stay_months` (0 = no set end) are covered. Cost: `cost_per_visa_usd` per visa.
     """
 
-    places_per_1000_per_year: float = param(2.0, "visas per 1,000 origin households per year", 0, INF,
-                                            "assumption")
-    min_loss: float = prob(0.15, "remembered loss (share of income) that qualifies a household")
+    places_per_1000_per_year: float = setting(2.0, "visas per 1,000 origin households per year", 0, INF)
+    min_loss: float = setting(0.15, "remembered loss (share of income) that qualifies a household", 0, 1)
     stay_months: int = param(24, "months of stay (0 = no set end)", 0, 1200, "assumption", integer=True)
     cost_per_visa_usd: float = param(1500.0, "USD per visa (processing, travel, reception)", 0, INF,
                                      "assumption")
@@ -432,7 +439,7 @@ class Enforcement(Intervention):
     1,000 origin households a month.
     """
 
-    interception_factor: float = param(1.5, "multiplier of interception probability", 0, INF)
+    interception_factor: float = setting(1.5, "multiplier of interception probability", 0, INF)
     fee_factor: float = param(1.2, "multiplier of the smuggler fee", 0, INF)
     risk_factor: float = param(1.3, "multiplier of death probability per journey", 0, INF)
     deportation_factor: float = param(2.0, "multiplier of the deportation rate", 0, INF)
@@ -459,7 +466,7 @@ class RemittanceCost(Intervention):
     """
 
     transfer_cost: float = prob(0.03, "fee as share of amount sent", "SDG target 10.c")
-    cost_usd_month: float = param(0.0, "USD per month", 0, INF)
+    cost_usd_month: float = setting(0.0, "USD per month", 0, INF)
 
     def apply(self, model: MigrationModel) -> None:
         model.policy.transfer_cost = min(model.policy.transfer_cost, self.transfer_cost)
@@ -478,7 +485,7 @@ class InformationCampaign(Intervention):
     `cost_per_household_usd_year` / 12 a month per household reached.
     """
 
-    reach: float = prob(0.5, "share of households reached")
+    reach: float = setting(0.5, "share of households reached", 0, 1)
     cost_per_household_usd_year: float = param(3.0, "USD per household reached per year", 0, INF,
                                                "assumption; cf. IOM 2018 review of information campaigns")
 

@@ -106,6 +106,7 @@ class MigrationModel(mesa.Model):
         self.climate = Climate(self.world, self.params.climate, self.climate_outlook, self.streams["climate"])
         self.labour = Labour(self.world, self.params.labour, self.labour_outlook, n, self.streams["labour"])
         self.queue = RegularQueue()            # the ordinary regular pathway
+        self.granted_ordinary = np.empty(0, np.int64)   # households granted an ordinary visa this month
         self.seasonal_queue = RegularQueue()   # seasonal/circular places (when a scheme is open)
         self.humanitarian_queue = RegularQueue()
         self.policy = Policy.from_params(self.params, n)
@@ -283,6 +284,7 @@ class MigrationModel(mesa.Model):
         k = self.queue.capacity(t % 12, pol.quota_per_year, pol.processing_per_month)
         granted = eligible[first_in_queue(h.queue_key[eligible], k)]
         self.queue.use(len(granted))
+        self.granted_ordinary = granted   # read by interventions that pay per visa
         stay = t + pol.regular_stay_months if pol.regular_stay_months > 0 else NO_CONTRACT
         self._grant(granted, stay)
         if pol.seasonal_quota_per_year > 0:

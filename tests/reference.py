@@ -390,6 +390,7 @@ def regular_queue(model, t: int, log: StepLog) -> None:
     places = book.places(t % 12, pol.quota_per_year, pol.processing_per_month)
     granted = in_queue_order([i for i in waiting if int(h.skill[i]) >= pol.min_skill])[:places]
     book.decided(len(granted))
+    model.granted_ordinary = np.array(granted, dtype=np.int64)   # read by interventions that pay per visa
     for i in granted:
         grant_visa(model, i, t, t + pol.regular_stay_months if pol.regular_stay_months > 0 else NO_CONTRACT)
         log["visas"] += 1
