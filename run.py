@@ -57,6 +57,7 @@ class SweepReport(Callback):
             ds, reference = merge_sweep(folder)
         except FileNotFoundError:
             return   # every job failed: their messages were printed already
+        ds.attrs["config"] = OmegaConf.to_yaml(config, resolve=False)   # the sweep's own config and overrides
         write_netcdf(ds, folder / "sweep.nc")
         if ds.sizes["seed"] > 1 and ds.sizes["scenario"] > 1:
             write_report(ds, folder, baseline=reference)
