@@ -1,0 +1,973 @@
+"""Throughput, build time and memory of the migration simulator, against a naive per-agent Mesa implementation.
+
+Usage (from the repository root):
+
+    python benchmarks/benchmark.py                          # sizes 10k, 100k, 1M; 3 repeats of 24 months
+    python benchmarks/benchmark.py --sizes 10000 100000 1000000 10000000 --repeats 3
+    python benchmarks/benchmark.py --profile --sizes 1000000   # profile one run at the largest size (in process):
+        # cProfile top 25, time and memory per process, single-operation costs, and, if numba is installed,
+        # a fused one-pass prototype of the decision checked against the fast path's choices
+    python benchmarks/benchmark.py --plot docs/performance_throughput.png   # figure from benchmarks/results.json
+    python benchmarks/benchmark.py --report                   # the table again, from benchmarks/results.json
+
+Every measurement of the benchmark table runs in a fresh child process (`--child`, internal), so that each run
+starts from a clean heap and its peak RSS is its own:
+
+- fast path (`--steps` months for N up to 1M, `--large-steps` above):
+  `MigrationModel(n_households=N, years=steps/12, rng=seed)` built with the model's default
+  `agent_view_limit` (Mesa `Household` views only up to that many households), then `steps` calls of `model.step()`
+  (all nine processes, recording and Mesa's DataCollector included). Throughput = N * steps / time in `step()`.
+  For N up to `--view-max` the build is also measured with the other view setting (views off, or on), so that both
+  build times and the cost of the views are reported.
+- naive model (benchmarks/naive_model.py) for N up to `--naive-max`, over `--naive-steps` months; the speed ratio is
+  the fast path's throughput over the same first months divided by the naive throughput, both medians.
+- peak memory: the high-water mark of the child's resident set (`VmHWM` in /proc/self/status) after the run, minus
+  the median of children that only import the package. `ru_maxrss` is recorded as well but is not used: on Linux a
+  child started with vfork/exec inherits the parent's maxrss, so it can report the parent's peak instead of its own.
+
+The figures are printed as a table and written to benchmarks/results.json (a `profile` section, if present, is
+kept). Timings are wall-clock on whatever else the machine is running: the table gives the median with min-max,
+and the CPU share of each run (process CPU time / wall time while stepping) shows when it was contended.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime as _dt
+import gc
+import hashlib
+import io
+import json
+import math
+import os
+import platform
+import pstats
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results.json"
+TARGET_THROUGHPUT = 5_000_000   # household-steps per second at 1M households, one core
+TARGET_BYTES = 200              # bytes per household at peak
+TARGET_N = 1_000_000
+SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+CHECK_KEYS = ("internal", "regular", "irregular", "applications", "visas_issued", "trapped", "interceptions",
+              "deaths", "returns", "remittances_kusd", "population_end")
+
+
+# --- small helpers -----------------------------------------------------------------------------------------------
+
+def proc_status_bytes(field: str) -> int:
+    """A memory field of /proc/self/status (VmHWM, VmRSS) in bytes."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise KeyError(field)
+
+
+def stats(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "values": values}
+
+
+def fmt_rate(x: float | None) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{x / 1e6:.2f} M" if x >= 1e6 else f"{x / 1e3:.0f} k"
+
+
+def fmt_mb(x: float | None) -> str:
+    return "-" if x is None else f"{x / 2**20:,.0f} MiB"
+
+
+def least_squares(xs: list[float], ys: list[float]) -> tuple[float, float]:
+    """Slope and intercept of the least-squares line y = a x + b."""
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx if sxx else float("nan")
+    return slope, my - slope * mx
+
+
+def machine_info() -> dict:
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = {}
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                key, value = line.split(":", 1)
+                if key in ("MemTotal", "MemAvailable"):
+                    mem[key] = int(value.split()[0]) * 1024
+    except OSError:
+        pass
+    import numpy
+    return {"cpu": cpu, "logical_cpus": os.cpu_count(), "ram_bytes": mem.get("MemTotal"),
+            "ram_available_bytes": mem.get("MemAvailable"), "kernel": platform.release(),
+            "python": platform.python_version(), "numpy": numpy.__version__, "platform": platform.platform()}
+
+
+def code_state() -> dict:
+    """Git commit, whether simulator/ has uncommitted changes, and a hash of the simulator sources measured."""
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "simulator").glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return {"commit": git("rev-parse", "HEAD"), "simulator_uncommitted_changes": bool(git("status", "--porcelain",
+                                                                                          "simulator")),
+            "simulator_sha256": digest.hexdigest()[:16]}
+
+
+# --- child processes ---------------------------------------------------------------------------------------------
+
+def recorder_summary(recorder, months: int) -> dict:
+    """Totals over the first `months` months, to check that the naive model does the same work."""
+    e = recorder["emigrants"][:months].sum(axis=(0, 1))
+    return {"internal": float(e[0]), "regular": float(e[1]), "irregular": float(e[2]),
+            "applications": float(recorder["applications"][:months].sum()),
+            "visas_issued": float(recorder["visas_issued"][:months].sum()),
+            "trapped": float(recorder["trapped"][:months].sum()),
+            "interceptions": float(recorder["interceptions"][:months].sum()),
+            "deaths": float(recorder["deaths"][:months].sum()),
+            "returns": float(recorder["returns"][:months].sum()),
+            "remittances_kusd": float(recorder["remittances"][:months].sum()) / 1e3,
+            "population_end": float(recorder["population"][months - 1].sum())}
+
+
+def model_array_bytes(model) -> int:
+    """Bytes of the per-household numpy arrays the model keeps between steps (columns and model-level arrays)."""
+    import numpy as np
+    n = model.households.n
+    arrays = list(vars(model.households).values()) + list(vars(model).values())
+    seen, total = set(), 0
+    for a in arrays:
+        if isinstance(a, np.ndarray) and a.ndim >= 1 and a.shape[0] == n and id(a) not in seen:
+            seen.add(id(a))
+            total += a.nbytes
+    return total
+
+
+def child(spec: dict) -> dict:
+    """Run one measurement in this (fresh) process and return its figures."""
+    kind, n, steps, seed = spec["kind"], spec.get("n", 0), spec.get("steps", 0), spec.get("seed", 0)
+    t0 = time.perf_counter()
+    import inspect
+
+    import mesa
+    import numpy as np
+    import simulator
+    from simulator import MigrationModel
+    out = {"import_s": time.perf_counter() - t0}
+    if kind == "import":
+        out["agent_view_limit_default"] = inspect.signature(MigrationModel).parameters["agent_view_limit"].default
+        out["versions"] = {"mesa": mesa.__version__, "numpy": np.__version__, "simulator": simulator.__version__}
+    elif kind in ("fast", "naive"):
+        years = steps / 12.0
+        gc.collect()
+        t0 = time.perf_counter()
+        if kind == "fast":
+            kwargs = {} if spec["views"] == "default" else {"agent_view_limit": 0 if spec["views"] == "off" else n}
+            model = MigrationModel(n_households=n, years=years, rng=seed, **kwargs)
+        else:
+            sys.path.insert(0, str(HERE))
+            from naive_model import NaiveMigrationModel
+            model = NaiveMigrationModel(n_households=n, years=years, rng=seed)
+        out["build_s"] = time.perf_counter() - t0
+        out["agents"] = len(model.agents)
+        out["rss_after_build"] = proc_status_bytes("VmRSS")
+        step_s = []
+        import resource
+        ru0 = resource.getrusage(resource.RUSAGE_SELF)
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        step_cpu_s = []
+        for _ in range(steps):
+            s0, c0 = time.perf_counter(), time.process_time()
+            model.step()
+            step_s.append(time.perf_counter() - s0)
+            step_cpu_s.append(time.process_time() - c0)
+        wall = time.perf_counter() - wall0
+        out["step_s"], out["step_cpu_s"] = step_s, step_cpu_s
+        out["cpu_share"] = (time.process_time() - cpu0) / wall if wall > 0 else float("nan")
+        ru1 = resource.getrusage(resource.RUSAGE_SELF)
+        out["user_s"], out["sys_s"] = ru1.ru_utime - ru0.ru_utime, ru1.ru_stime - ru0.ru_stime
+        out["minor_faults"] = ru1.ru_minflt - ru0.ru_minflt
+        out["summary"] = recorder_summary(model.recorder, spec.get("check_months", steps))
+        if kind == "fast":
+            out["state_bytes"] = model_array_bytes(model)
+    else:
+        raise ValueError(kind)
+    out["vm_hwm"] = proc_status_bytes("VmHWM")
+    import resource
+    out["ru_maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return out
+
+
+CHILD_ENV: dict[str, str] = {}
+
+
+def run_child(spec: dict) -> dict:
+    env = dict(os.environ, **SINGLE_THREAD, **CHILD_ENV)
+    load = os.getloadavg()[0]
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        return {"error": (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]}
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["load_before"] = load
+    return result
+
+
+# --- the benchmark -----------------------------------------------------------------------------------------------
+
+def summarise_fast(runs: list[dict], n: int, steps: int, k: int | None, baseline: float) -> dict:
+    ok = [r for r in runs if "error" not in r]
+    if not ok:
+        return {"error": runs[0]["error"]}
+    out = {"repeats": len(ok), "steps": steps, "agents": ok[0]["agents"],
+           "build_s": stats([r["build_s"] for r in ok]),
+           "throughput": stats([n * steps / sum(r["step_s"]) for r in ok]),
+           "throughput_per_cpu_s": stats([n * steps / (r["user_s"] + r["sys_s"]) for r in ok]),
+           "step_ms": stats([1e3 * sum(r["step_s"]) / steps for r in ok]),
+           "first_step_ms": stats([1e3 * r["step_s"][0] for r in ok]),
+           "cpu_share": stats([r["cpu_share"] for r in ok]),
+           "sys_share_of_cpu": stats([r["sys_s"] / max(r["user_s"] + r["sys_s"], 1e-9) for r in ok]),
+           "minor_faults_per_step": stats([r["minor_faults"] / steps for r in ok]),
+           "peak_rss": stats([r["vm_hwm"] for r in ok]),
+           "rss_after_build": stats([r["rss_after_build"] for r in ok]),
+           "ru_maxrss": stats([r["ru_maxrss"] for r in ok]),
+           "load_before": [r["load_before"] for r in ok]}
+    out["peak_net_bytes"] = out["peak_rss"]["median"] - baseline
+    out["bytes_per_household"] = out["peak_net_bytes"] / n
+    out["after_build_bytes_per_household"] = (out["rss_after_build"]["median"] - baseline) / n
+    if "state_bytes" in ok[0]:
+        out["state_bytes_per_household"] = ok[0]["state_bytes"] / n
+    if k:
+        out["throughput_first_months"] = stats([n * k / sum(r["step_s"][:k]) for r in ok])
+        out["throughput_first_months_per_cpu_s"] = stats([n * k / sum(r["step_cpu_s"][:k]) for r in ok])
+    out["summary"] = ok[0]["summary"]
+    return out
+
+
+def benchmark(args: argparse.Namespace) -> dict:
+    started = time.time()
+    meta = {"date": _dt.datetime.now().isoformat(timespec="seconds"),
+            "command": "python " + " ".join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]),
+            "machine": machine_info(), "code": code_state(), "load_average_start": os.getloadavg(),
+            "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
+                         if k not in ("child", "plot", "profile")}}
+    say(f"machine: {meta['machine']['cpu']}, {meta['machine']['logical_cpus']} logical CPUs, "
+        f"load average {meta['load_average_start'][0]:.2f}")
+
+    imports = [run_child({"kind": "import"}) for _ in range(args.repeats)]
+    bad = [r for r in imports if "error" in r]
+    if bad:
+        raise SystemExit(f"cannot import the simulator in a child process: {bad[0]['error']}")
+    baseline = statistics.median(r["vm_hwm"] for r in imports)
+    limit = imports[0]["agent_view_limit_default"]
+    meta["versions"] = imports[0]["versions"]
+    meta["agent_view_limit_default"] = limit
+    say(f"import-only child: peak RSS {fmt_mb(baseline)} (median of {len(imports)}); "
+        f"default agent_view_limit = {limit:,}")
+
+    rows, per_household = [], None
+    for n in sorted(args.sizes):
+        steps = args.steps if n <= TARGET_N else args.large_steps
+        available = machine_info().get("ram_available_bytes") or 0
+        guess = baseline + n * (per_household or 600.0)
+        if available and guess > 0.7 * available:
+            say(f"N={n:,}: skipped, expected peak {fmt_mb(guess)} exceeds 70% of available memory "
+                f"{fmt_mb(available)}")
+            rows.append({"n": n, "skipped": f"expected peak {guess / 2**30:.1f} GiB > 70% of available memory"})
+            continue
+        default_views = n <= limit
+        variant = ("off" if default_views else "on") if n <= args.view_max else None
+        naive_k = min(args.naive_steps, steps) if n <= args.naive_max else None
+        runs = {"default": [], "variant": [], "naive": []}
+        for rep in range(args.repeats):
+            seed = args.seed + rep
+            r = run_child({"kind": "fast", "n": n, "steps": steps, "seed": seed, "views": "default",
+                           "check_months": naive_k or steps})
+            runs["default"].append(r)
+            msg = (f"N={n:,} repeat {rep + 1}/{args.repeats}: " + (r["error"] if "error" in r else
+                   f"fast {fmt_rate(n * steps / sum(r['step_s']))} hh-steps/s, build {r['build_s']:.2f} s, "
+                   f"peak {fmt_mb(r['vm_hwm'])}, CPU share {r['cpu_share']:.2f}"))
+            if variant:
+                r = run_child({"kind": "fast", "n": n, "steps": steps, "seed": seed, "views": variant})
+                runs["variant"].append(r)
+                msg += "" if "error" in r else f"; views {variant}: build {r['build_s']:.2f} s"
+            if naive_k:
+                r = run_child({"kind": "naive", "n": n, "steps": naive_k, "seed": seed})
+                runs["naive"].append(r)
+                msg += (f"; naive: {r['error']}" if "error" in r else
+                        f"; naive {fmt_rate(n * naive_k / sum(r['step_s']))} hh-steps/s")
+            say(msg)
+        fast = summarise_fast(runs["default"], n, steps, naive_k, baseline)
+        row = {"n": n, "steps": steps, "views_default": "on" if default_views else "off", "fast": fast}
+        if variant:
+            row["fast_views_" + variant] = summarise_fast(runs["variant"], n, steps, None, baseline)
+        if naive_k:
+            ok = [r for r in runs["naive"] if "error" not in r]
+            if ok:
+                naive = {"repeats": len(ok), "steps": naive_k, "build_s": stats([r["build_s"] for r in ok]),
+                         "throughput": stats([n * naive_k / sum(r["step_s"]) for r in ok]),
+                         "throughput_per_cpu_s": stats([n * naive_k / sum(r["step_cpu_s"]) for r in ok]),
+                         "cpu_share": stats([r["cpu_share"] for r in ok]),
+                         "peak_rss": stats([r["vm_hwm"] for r in ok]), "summary": ok[0]["summary"]}
+                naive["bytes_per_household"] = (naive["peak_rss"]["median"] - baseline) / n
+                row["naive"] = naive
+                if "throughput_first_months" in fast:
+                    pairs = [f / s for f, s in zip(fast["throughput_first_months"]["values"],
+                                                   naive["throughput"]["values"])]
+                    row["ratio"] = {"median": fast["throughput_first_months"]["median"]
+                                    / naive["throughput"]["median"], "min": min(pairs), "max": max(pairs),
+                                    "months": naive_k,
+                                    "per_cpu_s": fast["throughput_first_months_per_cpu_s"]["median"]
+                                    / naive["throughput_per_cpu_s"]["median"]}
+            else:
+                row["naive"] = {"error": runs["naive"][0]["error"]}
+        if "bytes_per_household" in fast:
+            per_household = max(per_household or 0.0, fast["bytes_per_household"])
+        rows.append(row)
+
+    measured = [r for r in rows if "fast" in r and "peak_rss" in r["fast"]]
+    fits = {}
+    if len(measured) >= 2:
+        xs = [r["n"] for r in measured]
+        slope, intercept = least_squares(xs, [r["fast"]["peak_rss"]["median"] for r in measured])
+        fits["default_views"] = {"slope_bytes_per_household": slope, "intercept_bytes": intercept, "sizes": xs}
+        off = [(r["n"], (r["fast"] if r["views_default"] == "off" else r.get("fast_views_off", {}))
+                .get("peak_rss", {}).get("median")) for r in measured]
+        off = [(x, y) for x, y in off if y is not None]
+        if len(off) >= 2:
+            slope, intercept = least_squares([x for x, _ in off], [y for _, y in off])
+            fits["views_off"] = {"slope_bytes_per_household": slope, "intercept_bytes": intercept,
+                                 "sizes": [x for x, _ in off]}
+    at_target = next((r for r in measured if r["n"] == TARGET_N), None)
+    targets = {"throughput_hh_steps_per_s": TARGET_THROUGHPUT, "bytes_per_household": TARGET_BYTES, "at_n": TARGET_N}
+    if at_target:
+        f = at_target["fast"]
+        targets["measured_throughput"] = f["throughput"]["median"]
+        targets["measured_bytes_per_household"] = f["bytes_per_household"]
+        targets["throughput_met"] = f["throughput"]["median"] >= TARGET_THROUGHPUT
+        targets["memory_met"] = f["bytes_per_household"] <= TARGET_BYTES
+    meta["load_average_end"] = os.getloadavg()
+    meta["elapsed_s"] = time.time() - started
+    return {"meta": meta, "import_peak_rss": stats([r["vm_hwm"] for r in imports]), "rows": rows,
+            "memory_fit": fits, "targets": targets}
+
+
+def print_report(res: dict) -> None:
+    meta, rows = res["meta"], res["rows"]
+    m = meta["machine"]
+    print()
+    print(f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, {m['ram_bytes'] / 2**30:.1f} GiB RAM; "
+          f"Python {m['python']}, numpy {m['numpy']}, Mesa {meta['versions']['mesa']}")
+    print(f"Code: commit {meta['code']['commit'][:10]}, simulator sources {meta['code']['simulator_sha256']}"
+          + (" (uncommitted changes)" if meta['code']['simulator_uncommitted_changes'] else ""))
+    print(f"Load average {meta['load_average_start'][0]:.2f} at start, {meta['load_average_end'][0]:.2f} at end; "
+          f"{meta['elapsed_s']:.0f} s in all. Import-only child peak RSS {fmt_mb(res['import_peak_rss']['median'])}.")
+    print(f"Default agent_view_limit = {meta['agent_view_limit_default']:,} (* marks the default view setting).")
+    print()
+    head = (f"{'N':>11} {'months':>6} {'build, views off':>17} {'build, views on':>16} "
+            f"{'fast hh-steps/s: median [min-max]':>34} {'CPU':>5} {'per CPU-s':>9} {'peak RSS':>10} {'B/hh':>6} "
+            f"{'naive hh-steps/s':>17} {'fast/naive':>17}")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        if "skipped" in r:
+            print(f"{r['n']:>11,} skipped: {r['skipped']}")
+            continue
+        f = r["fast"]
+        if "error" in f:
+            print(f"{r['n']:>11,} fast path failed: {f['error']}")
+            continue
+        builds = {r["views_default"]: f["build_s"]["median"]}
+        for v in ("on", "off"):
+            if "fast_views_" + v in r and "build_s" in r["fast_views_" + v]:
+                builds[v] = r["fast_views_" + v]["build_s"]["median"]
+        b = {v: (f"{builds[v]:.3f} s" + ("*" if v == r["views_default"] else " ") if v in builds else "-")
+             for v in ("off", "on")}
+        t = f["throughput"]
+        tp = f"{fmt_rate(t['median'])} [{fmt_rate(t['min'])}-{fmt_rate(t['max'])}]"
+        naive, ratio = "-", "-"
+        if "naive" in r and "throughput" in r["naive"]:
+            nt = r["naive"]["throughput"]
+            naive = f"{fmt_rate(nt['median'])} ({r['naive']['steps']} mo)"
+            ra = r.get("ratio")
+            if ra:
+                ratio = f"{ra['median']:.0f}x [{ra['min']:.0f}-{ra['max']:.0f}]"
+        print(f"{r['n']:>11,} {r['steps']:>6} {b['off']:>17} {b['on']:>16} {tp:>34} "
+              f"{f['cpu_share']['median']:>5.2f} {fmt_rate(f['throughput_per_cpu_s']['median']):>9} "
+              f"{fmt_mb(f['peak_rss']['median']):>10} "
+              f"{f['bytes_per_household']:>6.0f} {naive:>17} {ratio:>17}")
+    print()
+    print("hh-steps/s: households x months simulated per second of model.step() (all nine processes, recording "
+          "included).")
+    print("CPU: process CPU time / wall time while stepping (below 1: the run shared its core). per CPU-s: "
+          "household-steps per second of the process's own CPU time (user + system), median.")
+    print("B/hh: (peak RSS - import-only peak RSS) / N. fast/naive: fast throughput over the naive model's months "
+          "/ naive throughput [range over paired repeats].")
+    for r in rows:
+        if r.get("ratio"):
+            print(f"N={r['n']:,}: fast/naive over the first {r['ratio']['months']} months {r['ratio']['median']:.1f}x "
+                  f"by wall time, {r['ratio']['per_cpu_s']:.1f}x by CPU time")
+    for key, label in (("views_off", "views off"), ("default_views", "default view setting")):
+        fit = res["memory_fit"].get(key)
+        if fit:
+            print(f"Peak RSS slope ({label}, least squares over N = {', '.join(f'{x:,}' for x in fit['sizes'])}): "
+                  f"{fit['slope_bytes_per_household']:.0f} bytes/household, intercept "
+                  f"{fmt_mb(fit['intercept_bytes'])}")
+    for r in rows:
+        f = r.get("fast", {})
+        if "state_bytes_per_household" in f:
+            print(f"N={r['n']:,}: arrays kept between steps {f['state_bytes_per_household']:.0f} B/hh; RSS after "
+                  f"build {f['after_build_bytes_per_household']:.0f} B/hh; peak {f['bytes_per_household']:.0f} B/hh; "
+                  f"first month {f['first_step_ms']['median']:.0f} ms vs mean {f['step_ms']['median']:.0f} ms; "
+                  f"kernel (sys) time {100 * f['sys_share_of_cpu']['median']:.0f}% of CPU time, "
+                  f"{f['minor_faults_per_step']['median']:,.0f} page faults per month")
+        if "naive" in r and "bytes_per_household" in r["naive"]:
+            print(f"N={r['n']:,}: naive model peak {r['naive']['bytes_per_household']:.0f} B/hh, "
+                  f"build {r['naive']['build_s']['median']:.2f} s")
+    small = next((r for r in reversed(rows) if "naive" in r and "summary" in r["naive"]), None)
+    if small:
+        fs, ns = small["fast"]["summary"], small["naive"]["summary"]
+        print(f"\nSame work check, N={small['n']:,}, first {small['naive']['steps']} months, seed "
+              f"{res['meta']['settings']['seed']} (same population and shocks, different household draws):")
+        print("  " + "  ".join(f"{k} {fs[k]:,.0f}/{ns[k]:,.0f}" for k in CHECK_KEYS) + "   (fast/naive)")
+    print()
+    t = res["targets"]
+    if "measured_throughput" in t:
+        print(f"\nTargets at N={t['at_n']:,}: >= {t['throughput_hh_steps_per_s'] / 1e6:.0f} M hh-steps/s: "
+              f"{fmt_rate(t['measured_throughput'])} -> {'met' if t['throughput_met'] else 'NOT met'}; "
+              f"<= {t['bytes_per_household']} B/hh at peak: {t['measured_bytes_per_household']:.0f} -> "
+              f"{'met' if t['memory_met'] else 'NOT met'}")
+
+
+# --- profile -----------------------------------------------------------------------------------------------------
+
+PROCESSES = ("hit_by_climate", "labour.step", "apply_interventions", "decide", "process_visas", "resolve_journeys",
+             "update_migrants", "update_budgets", "record", "datacollector.collect")
+
+
+def instrument_processes(model) -> tuple[dict[str, list[float]], dict[str, int]]:
+    """Wrap the model's process methods (on this instance only): wall time of every call, and, while tracemalloc
+    is tracing, the peak memory each call allocates above what was allocated when it started."""
+    times: dict[str, list[float]] = {}
+    peaks: dict[str, int] = {}
+    for name in PROCESSES:
+        owner, attr = (model, name) if "." not in name else (getattr(model, name.split(".")[0]), name.split(".")[1])
+        fn = getattr(owner, attr, None)
+        if fn is None:
+            continue
+        times[name] = []
+
+        def wrapper(*a, _fn=fn, _name=name, **kw):
+            tracing = tracemalloc.is_tracing()
+            if tracing:
+                start = tracemalloc.get_traced_memory()[0]
+                tracemalloc.reset_peak()
+            s0 = time.perf_counter()
+            try:
+                return _fn(*a, **kw)
+            finally:
+                times[_name].append(time.perf_counter() - s0)
+                if tracing:
+                    top = tracemalloc.get_traced_memory()[1]
+                    peaks[_name] = max(peaks.get(_name, 0), top - start)
+                    peaks["(absolute)"] = max(peaks.get("(absolute)", 0), top)
+        setattr(owner, attr, wrapper)
+    return times, peaks
+
+
+def micro(fn, repeat: int = 9) -> tuple[float, float]:
+    """(best, median) seconds of `fn()` over `repeat` calls after one warm-up call; the best is the least disturbed
+    by other load on the machine."""
+    fn()
+    out = []
+    for _ in range(repeat):
+        s0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - s0)
+    return min(out), statistics.median(out)
+
+
+def profile(args: argparse.Namespace) -> dict:
+    import numpy as np
+    import simulator.model as model_module
+    from simulator import MigrationModel
+    n = max(args.sizes)
+    steps = args.steps if n <= TARGET_N else args.large_steps
+    say(f"profile: N={n:,}, {steps} months, seed {args.seed}")
+    model = MigrationModel(n_households=n, years=steps / 12.0, rng=args.seed)
+    prof = cProfile.Profile()
+    wall0 = time.perf_counter()
+    prof.enable()
+    for _ in range(steps):
+        model.step()
+    prof.disable()
+    wall = time.perf_counter() - wall0
+    st = pstats.Stats(prof)
+    out = {"n": n, "steps": steps, "wall_s": wall, "throughput_under_profiler": n * steps / wall}
+    print(f"cProfile run: {wall:.1f} s for {steps} months ({fmt_rate(n * steps / wall)} household-steps/s under the "
+          f"profiler)")
+    for key in ("cumulative", "tottime"):
+        buf = io.StringIO()
+        pstats.Stats(prof, stream=buf).sort_stats(key).print_stats(25)
+        print(f"\n=== cProfile, N={n:,}, {steps} months, top 25 by {key} time ===")
+        print("\n".join(line for line in buf.getvalue().splitlines() if line.strip()))
+    entries = []
+    for (file, line, func), (cc, nc, tt, ct, _) in st.stats.items():
+        if file == "~":
+            short = func
+        elif file.startswith(str(ROOT)):
+            short = f"{os.path.relpath(file, ROOT)}:{line}({func})"
+        else:
+            short = f"{'/'.join(Path(file).parts[-2:])}:{line}({func})"
+        entries.append({"function": short, "ncalls": nc, "tottime_s": tt, "cumtime_s": ct})
+    out["top_cumulative"] = sorted(entries, key=lambda e: -e["cumtime_s"])[:25]
+    out["top_tottime"] = sorted(entries, key=lambda e: -e["tottime_s"])[:25]
+    del model, prof, st
+    gc.collect()
+
+    # wall time of each process without the profiler, on a fresh model; capture the inputs of the choice
+    model = MigrationModel(n_households=n, years=(steps + 2) / 12.0, rng=args.seed)
+    times, peaks = instrument_processes(model)
+    captured = {}
+    decide_fn = getattr(model_module, "decide", None)
+    if decide_fn is not None:
+        def spy(*a, **kw):
+            captured["args"], captured["kwargs"] = a, kw
+            return decide_fn(*a, **kw)
+        model_module.decide = spy
+    step_s = []
+    cpu0 = time.process_time()
+    try:
+        for _ in range(steps):
+            s0 = time.perf_counter()
+            model.step()
+            step_s.append(time.perf_counter() - s0)
+    finally:
+        if decide_fn is not None:
+            model_module.decide = decide_fn
+    total = sum(step_s)
+    out["cpu_share"] = (time.process_time() - cpu0) / total
+    out["step_ms_median"] = 1e3 * statistics.median(step_s)
+    out["step_ms_mean"] = 1e3 * total / steps
+    out["processes"] = {k: {"ms_per_step_median": 1e3 * statistics.median(v), "ms_per_step_mean": 1e3 * sum(v) / steps,
+                            "share": sum(v) / total} for k, v in times.items() if v}
+    print(f"\n=== wall time per process (no profiler), N={n:,}, {steps} months: mean step "
+          f"{out['step_ms_mean']:.0f} ms, median {out['step_ms_median']:.0f} ms, CPU share {out['cpu_share']:.2f} ===")
+    for k, v in out["processes"].items():
+        print(f"  {k:<24} {v['ms_per_step_mean']:8.1f} ms/step (median {v['ms_per_step_median']:7.1f})  "
+              f"{100 * v['share']:5.1f}%")
+    other = total - sum(sum(v) for v in times.values())
+    print(f"  {'(rest of step)':<24} {1e3 * other / steps:8.1f} ms/step  {100 * other / total:5.1f}%")
+
+    # memory: one more month under tracemalloc (numpy reports its allocations to it)
+    for v in times.values():
+        v.clear()
+    tracemalloc.start()
+    start = tracemalloc.get_traced_memory()[0]
+    model.step()
+    step_peak = max(tracemalloc.get_traced_memory()[1], peaks.pop("(absolute)", 0)) - start
+    tracemalloc.stop()
+    out["state_bytes_per_household"] = model_array_bytes(model) / n
+    out["step_peak_alloc_bytes_per_household"] = step_peak / n
+    out["process_peak_alloc_bytes_per_household"] = {k: v / n for k, v in peaks.items()}
+    print(f"\n=== memory allocated within one month above the model's state, N={n:,} (tracemalloc) ===")
+    print(f"  arrays kept between steps: {out['state_bytes_per_household']:.0f} B/household; peak allocated "
+          f"during the step: {step_peak / n:.0f} B/household")
+    for k, v in peaks.items():
+        print(f"  {k:<24} peak {v / n:6.0f} B/household")
+
+    # costs of single operations on the end state, the candidates for optimisation
+    h = model.households
+    status, origin = h.status, h.origin
+    n_o = int(origin.max()) + 1
+    rng = np.random.default_rng(0)
+    idx = np.flatnonzero(status == 0)
+    k = len(idx)
+    c3 = rng.standard_normal((k, 3))                    # C order, as np.column_stack returns
+    f3 = np.asfortranarray(c3)                           # the same values in F order
+    c2, f2 = np.ascontiguousarray(c3[:, :2]), np.asfortranarray(c3[:, :2])
+    closed = rng.random((k, 2)) < 0.86                   # share of closed international options seen in the model
+    inf2, floor2 = np.where(closed, -np.inf, c2), np.where(closed, -700.0, c2)
+    income64 = np.abs(c3) * 100.0 + 1.0
+    income32 = income64.astype(np.float32)
+    status_mask = np.zeros(8, bool)
+    status_mask[[3, 4, 6]] = True
+    ops = {
+        "random((N,6), float32): decision uniforms of every household": lambda: rng.random((n, 6), dtype=np.float32),
+        "random(N) + random((N,2)), float32: journey and abroad uniforms of every household":
+            lambda: (rng.random(n, dtype=np.float32), rng.random((n, 2), dtype=np.float32)),
+        "gumbel -log(-log(clip(u))) on (deciders,5) float32 uniforms":
+            lambda: -np.log(-np.log(np.clip(rng.random((k, 5), dtype=np.float32), 1e-12, 1 - 1e-7))),
+        "np.log on (deciders,3) float64 (log incomes in utilities)": lambda: np.log(income64),
+        "np.log on the same values in float32": lambda: np.log(income32),
+        "np.exp on (deciders,2) float64, closed options at -inf (as the nest terms)": lambda: np.exp(inf2),
+        "np.exp on the same with closed options at -700 instead": lambda: np.exp(floor2),
+        "column_stack of 4 float64 columns (deciders)": lambda: np.column_stack([c3[:, 0], c3[:, 1], c3[:, 2],
+                                                                                  c3[:, 0]]),
+        "argmax over axis 1, (deciders,3) float64, C order (after column_stack)": lambda: c3.argmax(axis=1),
+        "argmax over axis 1, the same values in F order": lambda: f3.argmax(axis=1),
+        "max over axis 1, (deciders,2) float64, C order": lambda: c2.max(axis=1),
+        "max over axis 1, the same values in F order": lambda: f2.max(axis=1),
+        "sum over axis 1, (deciders,2) float64, C order": lambda: c2.sum(axis=1),
+        "sum over axis 1, the same values in F order": lambda: f2.sum(axis=1),
+        "np.isin(status, 3 codes)": lambda: np.isin(status, (3, 4, 6)),
+        "lookup table mask[status] for the same codes": lambda: status_mask[status],
+        "np.bincount(origin, status == s, n_o): one count by origin with bool weights":
+            lambda: np.bincount(origin, status == 5, n_o),
+        "8 x bincount(origin, status == s), one per status":
+            lambda: [np.bincount(origin, status == s, n_o) for s in range(8)],
+        "1 x bincount(origin * 8 + status): every status by origin at once":
+            lambda: np.bincount(origin.astype(np.intp) * 8 + status, minlength=8 * n_o),
+        "households.people_at_origin()": h.people_at_origin,
+    }
+    if "args" in captured:
+        from simulator import decisions
+        u, eligible, affordable, noise = captured["args"][:4]
+        lam = captured["args"][4] if len(captured["args"]) > 4 else captured["kwargs"].get("nest_lambda", 1.0)
+        wanted_move = np.flatnonzero(decisions.choose(u, eligible, noise, lam) != decisions.STAY)
+        out["deciders"] = int(len(u))
+        out["deciders_wanting_to_move"] = int(len(wanted_move))
+        ops["decisions.decide(): choose() on all deciders twice (affordable, eligible)"] = \
+            lambda: decisions.decide(u, eligible, affordable, noise, lam)
+        ops["choose() on all deciders once (eligible), then only on the rows that want to move"] = lambda: (
+            decisions.choose(u, eligible, noise, lam),
+            decisions.choose(u[wanted_move], eligible[wanted_move] & affordable[wanted_move], noise[wanted_move],
+                             lam))
+        ops["decisions.gumbel on the deciders' uniforms"] = lambda: decisions.gumbel(
+            rng.random((len(u), noise.shape[1]), dtype=np.float32))
+    out["deciders_at_end"] = int(len(idx))
+    out["operations_ms"] = {}
+    print(f"\n=== single operations at N={n:,} (end state: {len(idx):,} households at home): best and median "
+          f"of 9 calls ===")
+    for name, fn in ops.items():
+        best, med = micro(fn)
+        out["operations_ms"][name] = {"best": 1e3 * best, "median": 1e3 * med}
+        print(f"  {1e3 * best:8.2f} ms {1e3 * med:8.2f} ms  {name}")
+    if "deciders_wanting_to_move" in out:
+        print(f"  (last month: {out['deciders']:,} deciders, {out['deciders_wanting_to_move']:,} whose choice among "
+              f"eligible options is a move)")
+    out["fused_decision"] = fused_decision_prototype(model, model_module,
+                                                     out["processes"].get("decide", {}).get("ms_per_step_mean"))
+    return out
+
+
+# --- a fused decision kernel (prototype, needs numba) ------------------------------------------------------------
+
+FUSED_SOURCE = """
+import math
+import numpy as np
+import numba as nb
+
+
+@nb.njit
+def gumbel32(u):
+    u = np.float32(min(max(u, np.float32(1e-12)), np.float32(1.0 - 1e-7)))
+    return np.float32(-math.log(np.float32(-math.log(u))))
+
+
+@nb.njit
+def nested(u0, u1, u2, u3, open1, open2, open3, e0, e1, e2, e3, e4, lam):
+    s2 = u2 / lam if open2 else -np.inf
+    s3 = u3 / lam if open3 else -np.inf
+    top = max(s2, s3)
+    iv = lam * (top + math.log(math.exp(s2 - top) + math.exp(s3 - top))) if top > -np.inf else -np.inf
+    best = 0
+    v = u0 + e0
+    if open1 and u1 + e1 > v:
+        best = 1
+        v = u1 + e1
+    if iv + e2 > v:
+        return 2 if s2 + e3 >= s3 + e4 else 3
+    return best
+
+
+@nb.njit
+def decide_all(status, adults, origin, skill, farm, loss, boost, memory, patience, risk, wealth, assets, skill_mult,
+               draws, origin_wage, degradation, cost_to_city, cost_to_dest, per_origin, sc, income, choice, trapped):
+    (dest_w, city_w, e_city, e_reg, e_irr, living, city_living, irr_f, fee, smug, wait, b_y, b_c, b_r, b_i, b_w, b_n,
+     b_s, asc_int, asc_reg, asc_irr, credit, min_skill, reg_open, seasonal_open, death, intercept, q, lam) = sc
+    n = status.shape[0]
+    n_o = per_origin.shape[0]
+    city = np.zeros(n_o)
+    abroad = np.zeros(n_o)
+    for i in range(n):
+        s = status[i]
+        if s == 5:
+            city[origin[i]] += 1.0
+        elif s == 3 or s == 4 or s == 6:
+            abroad[origin[i]] += 1.0
+    net_city = city / per_origin
+    net_abroad = abroad / per_origin
+    wait_years = min(wait, 1200.0) / 12.0
+    for i in range(n):
+        o = origin[i]
+        sm = skill_mult[i]
+        y = max(0.0, origin_wage[o] * sm * (1.0 + np.float64(boost[i])) * (1.0 - farm[i] * degradation[o] - loss[i]))
+        income[i] = y
+        trapped[i] = False
+        if status[i] != 0 or adults[i] < 1:
+            choice[i] = -1
+            continue
+        a = np.float64(adults[i])
+        y_stay = a * y
+        rest = (a - 1.0) * y
+        dw = dest_w * sm
+        y_int = rest + e_city * max(0.0, city_w * sm - city_living)
+        y_reg = rest + e_reg * max(0.0, dw - living)
+        y_irr = rest + e_irr * max(0.0, dw * irr_f - living)
+        c_int = cost_to_city[o]
+        c_reg = fee + cost_to_dest[o]
+        per_year = 12.0 * max(y_stay, 1.0)
+        u0 = b_y * math.log(max(y_stay, 1.0)) - b_s * np.float64(memory[i])
+        u1 = b_y * math.log(max(y_int, 1.0)) - b_c * (c_int / per_year) + b_n * net_city[o] + asc_int
+        u2 = (b_y * math.log(max(y_reg, 1.0)) - b_c * (c_reg / per_year) - b_w * wait_years / np.float64(patience[i])
+              + b_n * net_abroad[o] + asc_reg)
+        u3 = (b_y * math.log(max(y_irr, 1.0)) - b_c * (smug / per_year) - b_r * np.float64(risk[i]) * q * death
+              - b_i * intercept + b_n * net_abroad[o] + asc_irr)
+        e0 = gumbel32(draws[i, 0])
+        e1 = gumbel32(draws[i, 1])
+        e2 = gumbel32(draws[i, 2])
+        e3 = gumbel32(draws[i, 3])
+        e4 = gumbel32(draws[i, 4])
+        eligible_regular = (skill[i] >= min_skill and reg_open > 0) or seasonal_open > 0
+        wanted = nested(u0, u1, u2, u3, True, eligible_regular, True, e0, e1, e2, e3, e4, lam)
+        if wanted == 0:      # staying among the eligible options: staying among the affordable ones too
+            choice[i] = 0
+            continue
+        budget = wealth[i] + credit * assets[i]
+        c = nested(u0, u1, u2, u3, c_int <= budget, eligible_regular and c_reg <= budget, smug <= budget,
+                   e0, e1, e2, e3, e4, lam)
+        choice[i] = c
+        trapped[i] = c == 0
+"""
+
+
+def fused_decision_prototype(model, model_module, decide_ms: float | None = None) -> dict:
+    """Time the decision of one month (process 4 up to the choice: network shares, income, utilities, Gumbel terms,
+    nested-logit choice among the eligible and among the affordable options, trapped) as one compiled pass per
+    household, on the model's state at the start of its next `decide()`, and check that it chooses exactly as the
+    fast path. A prototype for docs/performance.md (it restates the equations of decisions.py and model.decide);
+    skipped when numba is not installed."""
+    print("\n=== fused decision kernel (prototype) ===")
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        print("  numba is not installed: skipped")
+        return {"skipped": "numba not installed"}
+    import copy
+    import types
+
+    import numpy as np
+    kernel = types.ModuleType("fused_decision")
+    exec(compile(FUSED_SOURCE, "fused_decision", "exec"), kernel.__dict__)
+    m = model
+    if m.t >= m.n_steps:
+        return {"skipped": "no month left on the model"}
+    m.hit_by_climate()
+    m.labour.step(m.t)
+    m.apply_interventions()
+    h, p, pol, w = m.households, m.params, m.policy, m.world
+    lab, ab, d = p.labour, p.abroad, p.decisions
+    draws = copy.deepcopy(m.streams["decisions"]).random((h.n, 6), dtype=np.float32)   # the uniforms decide() draws
+    capacity = min(pol.processing_per_month, pol.quota_per_year / 12.0) + pol.seasonal_quota_per_year / 12.0
+    wait = (np.count_nonzero(h.status == 1) + 1) / capacity if capacity > 0 else np.inf
+    scalars = tuple(float(x) for x in (
+        m.labour.destination_wage, w.city_wage, lab.city_employment_rate, m.expected_employment[0],
+        m.expected_employment[1], ab.living_cost_usd, ab.city_living_cost_usd, lab.irregular_wage_factor,
+        pol.regular_fee, pol.smuggler_fee, wait, d.beta_income, d.beta_cost, d.beta_risk, d.beta_interception,
+        d.beta_wait, d.beta_network, d.beta_shock, d.asc_internal, d.asc_regular, d.asc_irregular,
+        d.credit_fraction, pol.min_skill, (pol.quota_per_year > 0) and (pol.processing_per_month > 0),
+        pol.seasonal_quota_per_year > 0, pol.death_probability, pol.interception_probability, pol.risk_perception,
+        getattr(d, "nest_lambda", 1.0)))
+    arrays = (h.status, h.adults, h.origin, h.skill, h.farm_dependence, m.loss, h.income_boost, h.shock_memory,
+              h.patience, h.risk_aversion, h.wealth, h.assets, m.skill_mult, draws, m.labour.origin_wage,
+              m.climate.degradation, w.cost_to_city, w.cost_to_destination,
+              np.maximum(m.households_per_origin, 1).astype(np.float64))
+    arrays = tuple(a.copy() for a in arrays)   # decide() below changes the state
+    n = h.n
+    income, choice, trapped = np.empty(n), np.empty(n, np.int8), np.zeros(n, bool)
+    # the fast path's own choice this month, for the comparison
+    result = {}
+    decide_fn = model_module.decide
+
+    def spy(*a, **kw):
+        r = decide_fn(*a, **kw)
+        result["choice"], result["trapped"] = r
+        return r
+    model_module.decide = spy
+    try:
+        s0 = time.perf_counter()
+        m.decide()
+        fast_ms = 1e3 * (time.perf_counter() - s0)
+    finally:
+        model_module.decide = decide_fn
+    deciders = np.flatnonzero((arrays[0] == 0) & (arrays[1] >= 1))
+    s0 = time.perf_counter()
+    kernel.decide_all(*arrays, scalars, income, choice, trapped)
+    compile_s = time.perf_counter() - s0
+    best, med = micro(lambda: kernel.decide_all(*arrays, scalars, income, choice, trapped))
+    mismatches = int(np.count_nonzero(choice[deciders] != result["choice"]))
+    trapped_mismatches = int(np.count_nonzero(trapped[deciders] != result["trapped"]))
+    income_diff = float(np.max(np.abs(income - m.income_per_adult)))
+    out = {"numba": numba.__version__, "deciders": int(len(deciders)), "compile_s": compile_s,
+           "kernel_ms_best": 1e3 * best, "kernel_ms_median": 1e3 * med, "fast_decide_ms_this_month": fast_ms,
+           "choice_mismatches": mismatches, "trapped_mismatches": trapped_mismatches,
+           "income_max_abs_diff": income_diff}
+    print(f"  numba {numba.__version__}; first call (compilation) {compile_s:.1f} s")
+    rng = np.random.default_rng(0)
+    draws_best, _ = micro(lambda: rng.random((n, 6), dtype=np.float32))
+    out["draws_ms_best"] = 1e3 * draws_best
+    print(f"  fused kernel: {1e3 * best:.1f} ms best, {1e3 * med:.1f} ms median of 9 (plus the uniforms it reads, drawn "
+          f"before it as in decide(): {1e3 * draws_best:.1f} ms)")
+    if decide_ms:
+        print(f"  the fast path's decide(): {decide_ms:.1f} ms a month on average in the timed run above (draws and "
+              f"the movers' bookkeeping included)")
+    print(f"  same choices: {len(deciders) - mismatches:,} of {len(deciders):,} deciders; trapped differs for "
+          f"{trapped_mismatches}; income per adult max abs difference {income_diff:g}")
+    return out
+
+
+# --- plot --------------------------------------------------------------------------------------------------------
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+    rows = [r for r in results["rows"] if "fast" in r and "throughput" in r["fast"]]
+    fig, ax = plt.subplots(figsize=(7, 5.5))
+    xs = [r["n"] for r in rows]
+    med = [r["fast"]["throughput"]["median"] / 1e6 for r in rows]
+    lo = [m - r["fast"]["throughput"]["min"] / 1e6 for m, r in zip(med, rows)]
+    hi = [r["fast"]["throughput"]["max"] / 1e6 - m for m, r in zip(med, rows)]
+    ax.errorbar(xs, med, yerr=[lo, hi], marker="o", capsize=4,
+                label=f"fast path (numpy columns), median and min-max of {rows[0]['fast']['repeats']} runs")
+    nv = [r for r in rows if "naive" in r and "throughput" in r["naive"]]
+    nmed = []
+    if nv:
+        nmed = [r["naive"]["throughput"]["median"] / 1e6 for r in nv]
+        nlo = [m - r["naive"]["throughput"]["min"] / 1e6 for m, r in zip(nmed, nv)]
+        nhi = [r["naive"]["throughput"]["max"] / 1e6 - m for m, r in zip(nmed, nv)]
+        ax.errorbar([r["n"] for r in nv], nmed, yerr=[nlo, nhi], marker="s", capsize=4,
+                    label="naive per-agent Mesa model (benchmarks/naive_model.py), median and min-max")
+    for x, y, r in zip(xs, med, rows):
+        label = f"{y:.2f} M" + (f" ({r['steps']}-month runs)" if r["steps"] != rows[0]["steps"] else "")
+        ax.annotate(label, (x, y), textcoords="offset points", xytext=(6, 6), fontsize=8)
+    for r, y in zip(nv, nmed):
+        ax.annotate(f"{1e3 * y:.0f} k", (r["n"], y), textcoords="offset points", xytext=(6, 6), fontsize=8)
+    ax.axhline(TARGET_THROUGHPUT / 1e6, color="grey", linestyle="--",
+               label="target: 5 M household-steps/s at 1M households")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_xlabel("households N (log scale)")
+    ax.set_ylabel("throughput (million household-steps per second, log scale)")
+    ax.set_title("Simulation throughput against population size\n(one household-step = one household, one month)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1, frameon=False)
+    m = results["meta"]["machine"]
+    fig.text(0.99, 0.01, f"{m['cpu']}, {m['logical_cpus']} shared vCPUs; {results['meta']['date'][:10]}",
+             ha="right", va="bottom", fontsize=7, color="grey")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    say(f"wrote {path}")
+
+
+# --- command line ------------------------------------------------------------------------------------------------
+
+def say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def load_results(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000], help="households N")
+    ap.add_argument("--repeats", type=int, default=3, help="fresh runs per size (median, min, max)")
+    ap.add_argument("--steps", type=int, default=24, help="months per fast-path run for N <= 1,000,000")
+    ap.add_argument("--large-steps", type=int, default=6, help="months per fast-path run for N > 1,000,000")
+    ap.add_argument("--naive-max", type=int, default=100_000, help="largest N for the naive model")
+    ap.add_argument("--naive-steps", type=int, default=6, help="months per naive run")
+    ap.add_argument("--view-max", type=int, default=100_000,
+                    help="largest N at which the build is measured with both view settings")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the first repeat (repeat r uses seed + r)")
+    ap.add_argument("--output", type=Path, default=RESULTS, help="JSON file for the figures")
+    ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                    help="environment variable for the measured child processes (repeatable), e.g. "
+                         "MALLOC_MMAP_MAX_=0 to test the allocator's effect")
+    ap.add_argument("--profile", action="store_true",
+                    help="only profile one fast-path run at the largest N (cProfile top 25 by cumulative and by "
+                         "total time, wall time and memory per process, single-operation costs, a fused decision "
+                         "kernel if numba is installed); stored under 'profile'")
+    ap.add_argument("--plot", type=Path, metavar="PNG", help="only draw throughput against N from --output")
+    ap.add_argument("--report", action="store_true", help="only print the table again from --output")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(json.loads(args.child))))
+        return
+    if args.plot:
+        plot(load_results(args.output), args.plot)
+        return
+    if args.report:
+        print_report(load_results(args.output))
+        return
+    if args.repeats < 1 or args.steps < 1 or args.large_steps < 1 or args.naive_steps < 1:
+        ap.error("--repeats and the step counts must be at least 1")
+    for item in args.env:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            ap.error(f"--env expects KEY=VALUE, got {item!r}")
+        CHILD_ENV[key] = value
+    previous = load_results(args.output)
+    if args.profile:
+        for k, v in SINGLE_THREAD.items():
+            os.environ.setdefault(k, v)
+        prof = profile(args)
+        prof["date"] = _dt.datetime.now().isoformat(timespec="seconds")
+        prof["code"] = code_state()
+        prof["load_average"] = os.getloadavg()
+        prof["python_executable"] = sys.executable
+        previous["profile"] = prof
+        args.output.write_text(json.dumps(previous, indent=1))
+        say(f"wrote the profile into {args.output}")
+        return
+    res = benchmark(args)
+    if "profile" in previous:
+        res["profile"] = previous["profile"]
+    print_report(res)
+    args.output.write_text(json.dumps(res, indent=1))
+    say(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,469 @@
+"""A deliberately naive, per-household Mesa implementation of one month of `simulator.model.MigrationModel`.
+
+This is the reference against which the column-based fast path is timed: one `mesa.Agent` per household holding its
+state as plain Python attributes, `model.agents.do(...)` once per process, and per-agent Python arithmetic for every
+rule (the equations of simulator/decisions.py, pathways.py, abroad.py, budgets.py and climate.py). It does the same
+work per household as the fast path's `step()`:
+
+1. climate: asset destruction at shock onset, the household's income loss and its shock memory;
+2. labour markets (region level);
+3. policy rebuilt from the parameters, transfers reset;
+4. decisions: origin income per adult; for households at home with an adult, the four utilities, five Gumbel
+   terms, eligibility and affordability, the two-stage nested-logit choice (once among the affordable options, once
+   among the eligible ones, to find who is trapped), payment and departure (with the departure counts by origin,
+   pathway, sex, age group and skill);
+5. regular pathway: give-ups, then visas first come, first served within quota and processing capacity;
+6. irregular journeys: death, interception or arrival;
+7. migrants away: employment, remittances net of fees, returns and deportations; expected employment updated;
+8. budgets: income, consumption, savings;
+9. recording of the month's flows and stocks into the same `Recorder` arrays, and Mesa's DataCollector.
+
+Like the fast path (common random numbers), every household draws its uniforms every month whatever its status:
+6 for the decision, 1 for the journey, 2 for the migrant abroad. The draws come from Python's `random` (Mesa's
+`model.random`), so the naive model does not reproduce the fast path's random numbers; it starts from the same
+synthesized population (`simulator.households.synthesize`) and shares the region-level climate and labour objects
+(a handful of regions, not per-household work), so with the same seed both face the same shocks and their totals agree
+up to household-level sampling noise.
+
+It covers the step under the model parameters with no interventions (the `baseline` scenario, which is what the
+benchmark times): the seasonal, humanitarian and family-reunification channels are closed there and do no work in
+either implementation.
+
+Example:
+    >>> m = NaiveMigrationModel(n_households=200, years=1, rng=3)
+    >>> for _ in range(3): m.step()
+    >>> m.t
+    3
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from bisect import bisect_right
+from typing import Any
+
+import mesa
+import numpy as np
+
+from simulator.climate import Climate, ClimateOutlook
+from simulator.labour import Labour, LabourOutlook
+from simulator.outputs import AGE_EDGES, Recorder
+from simulator.params import ModelParams
+from simulator.pathways import RegularQueue
+from simulator.policy import Policy
+from simulator.regions import default_world_path, load_world
+from simulator.households import synthesize
+from simulator.rng import Streams
+
+AT_HOME, WAITING, IN_TRANSIT, ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY, FAMILY_ABROAD = range(7)
+AWAY = frozenset((IN_TRANSIT, ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY))
+NO_CONTRACT = -1
+STAY, INTERNAL, REGULAR, IRREGULAR = range(4)
+P_INTERNAL, P_REGULAR, P_IRREGULAR = range(3)
+PRIOR_EMPLOYMENT = (0.9, 0.6)
+PRIOR_WEIGHT = 10.0
+MAX_WAIT_MONTHS = 1200.0
+
+
+def gumbel(u: float) -> float:
+    """Standard Gumbel draw from a uniform, clipped as in simulator.decisions.gumbel."""
+    u = min(max(u, 1e-12), 1.0 - 1e-7)
+    return -math.log(-math.log(u))
+
+
+def nested_choice(u_stay: float, u_int: float, u_reg: float, u_irr: float, open_int: bool, open_reg: bool,
+                  open_irr: bool, e: tuple[float, ...], lam: float) -> int:
+    """The option sampled by the two-stage nested logit of simulator.decisions.choose, for one household: upper stage
+    stay / city / international nest (inclusive value), lower stage regular / irregular within the nest."""
+    s_reg = u_reg / lam if open_reg else -math.inf
+    s_irr = u_irr / lam if open_irr else -math.inf
+    top = max(s_reg, s_irr)
+    iv = lam * (top + math.log(math.exp(s_reg - top) + math.exp(s_irr - top))) if top > -math.inf else -math.inf
+    best, value = STAY, u_stay + e[0]
+    if open_int and u_int + e[1] > value:
+        best, value = INTERNAL, u_int + e[1]
+    if iv + e[2] > value:
+        return REGULAR if s_reg + e[3] >= s_irr + e[4] else IRREGULAR
+    return best
+
+
+class NaiveHousehold(mesa.Agent):
+    """One household; every attribute a Python scalar. One method per process of the month."""
+
+    def __init__(self, model: NaiveMigrationModel, origin: int, size: int, adults: int, head_female: bool,
+                 head_age: float, skill: int, wealth: float, assets: float, farm: float, risk: float,
+                 patience: float) -> None:
+        super().__init__(model)
+        self.origin, self.size, self.adults = origin, size, adults
+        self.head_female, self.head_age, self.skill = head_female, head_age, skill
+        self.wealth, self.assets = wealth, assets
+        self.farm_dependence, self.risk_aversion, self.patience = farm, risk, patience
+        self.adaptation = self.asset_protection = self.income_boost = 0.0
+        self.shock_memory = 0.0
+        self.status, self.since, self.queue_key = AT_HOME, 0, 0.0
+        self.employed, self.contract_end, self.trips, self.dead = False, NO_CONTRACT, 0, 0
+        self.skill_mult = model.skill_wage[skill]
+        self.loss = self.income_per_adult = self.remittances_in = self.cash = self.consumption = 0.0
+
+    # --- process 1: climate ------------------------------------------------------------------------------------
+    def suffer_climate(self) -> None:
+        m = self.model
+        o = self.origin
+        if m.any_onset:
+            self.assets *= 1.0 - (m.asset_loss_ratio * m.onset_intensity[o] * self.farm_dependence
+                                  * (1.0 - self.adaptation) * (1.0 - self.asset_protection))
+        self.loss = self.farm_dependence * m.region_loss[o] * (1.0 - self.adaptation)
+        self.shock_memory = max(m.memory_persistence * self.shock_memory, self.loss)
+
+    # --- process 4: decide -------------------------------------------------------------------------------------
+    def decide(self) -> None:
+        m = self.model
+        rand = m.random.random
+        d0, d1, d2, d3, d4, d5 = rand(), rand(), rand(), rand(), rand(), rand()   # every household, every month
+        self.cash = 0.0
+        o = self.origin
+        sm = self.skill_mult
+        y = max(0.0, m.origin_wage[o] * sm * (1.0 + self.income_boost)
+                * (1.0 - self.farm_dependence * m.degradation[o] - self.loss))
+        self.income_per_adult = y
+        if self.status != AT_HOME or self.adults < 1:
+            return
+        p = m.params.decisions
+        a = float(self.adults)
+        income_stay = a * y
+        stay_rest = (a - 1.0) * y
+        dest_wage = m.destination_wage * sm
+        y_int = stay_rest + m.city_employment * max(0.0, m.city_wage * sm - m.city_living_cost)
+        y_reg = stay_rest + m.expected_employment[0] * max(0.0, dest_wage - m.living_cost)
+        y_irr = stay_rest + m.expected_employment[1] * max(0.0, dest_wage * m.irregular_wage_factor - m.living_cost)
+        c_int = m.cost_to_city[o]
+        c_reg = m.policy.regular_fee + m.cost_to_destination[o]
+        c_irr = m.policy.smuggler_fee
+        per_year = 12.0 * max(income_stay, 1.0)
+        u_stay = p.beta_income * math.log(max(income_stay, 1.0)) - p.beta_shock * self.shock_memory
+        u_int = (p.beta_income * math.log(max(y_int, 1.0)) - p.beta_cost * c_int / per_year
+                 + p.beta_network * m.network_city[o] + p.asc_internal)
+        u_reg = (p.beta_income * math.log(max(y_reg, 1.0)) - p.beta_cost * c_reg / per_year
+                 - p.beta_wait * m.wait_years / self.patience + p.beta_network * m.network_abroad[o] + p.asc_regular)
+        u_irr = (p.beta_income * math.log(max(y_irr, 1.0)) - p.beta_cost * c_irr / per_year
+                 - p.beta_risk * self.risk_aversion * m.policy.risk_perception * m.policy.death_probability
+                 - p.beta_interception * m.policy.interception_probability
+                 + p.beta_network * m.network_abroad[o] + p.asc_irregular)
+        e = (gumbel(d0), gumbel(d1), gumbel(d2), gumbel(d3), gumbel(d4))
+        budget = self.wealth + p.credit_fraction * self.assets
+        lam = p.nest_lambda
+        regular_open = m.regular_open[self.skill]
+        choice = nested_choice(u_stay, u_int, u_reg, u_irr, c_int <= budget, regular_open and c_reg <= budget,
+                               c_irr <= budget, e, lam)
+        wanted = nested_choice(u_stay, u_int, u_reg, u_irr, True, regular_open, True, e, lam)
+        t = m.t
+        if wanted != STAY and choice == STAY:
+            m.month["trapped"][o] += 1
+        if choice == INTERNAL:
+            self.pay(c_int)
+            self.depart(P_INTERNAL, IN_CITY)
+            m.month["arrivals"][o][P_INTERNAL] += 1
+        elif choice == REGULAR:
+            self.pay(c_reg)
+            self.status, self.since, self.queue_key = WAITING, t, t + d5
+            m.month["applications"][o] += 1
+        elif choice == IRREGULAR:
+            self.pay(c_irr)
+            self.depart(P_IRREGULAR, IN_TRANSIT)
+
+    def pay(self, amount: float) -> None:
+        from_wealth = min(self.wealth, amount)
+        self.wealth -= from_wealth
+        self.assets = max(0.0, self.assets - (amount - from_wealth))
+
+    def depart(self, pathway: int, status: int) -> None:
+        m = self.model
+        self.status, self.since, self.employed, self.contract_end = status, m.t, False, NO_CONTRACT
+        self.trips += 1
+        m.month["emigrants"][self.origin][pathway] += 1
+        sex = 0 if self.head_female else 1
+        m.by_group[pathway][sex][bisect_right(AGE_EDGES, self.head_age)][self.skill] += 1
+
+    # --- process 5: regular pathway ----------------------------------------------------------------------------
+    def wait_for_visa(self) -> None:
+        if self.status != WAITING:
+            return
+        m = self.model
+        if m.t - self.since > m.policy.max_wait_months * self.patience:
+            self.status, self.since = AT_HOME, m.t
+            m.month["gave_up"][self.origin] += 1
+        elif self.skill >= m.policy.min_skill:
+            m.visa_candidates.append(self)
+
+    def grant_visa(self, contract_end: int) -> None:
+        m = self.model
+        self.depart(P_REGULAR, ABROAD_REGULAR)
+        self.employed = True
+        self.contract_end = contract_end
+        m.month["visas_issued"][self.origin] += 1
+        m.month["arrivals"][self.origin][P_REGULAR] += 1
+
+    # --- process 6: irregular journeys -------------------------------------------------------------------------
+    def travel(self) -> None:
+        m = self.model
+        u = m.random.random()   # every household, every month
+        if self.status != IN_TRANSIT or m.t - self.since < m.journey_months:
+            return
+        o, d, h = self.origin, m.policy.death_probability, m.policy.interception_probability
+        if u < d:
+            self.size -= 1
+            self.adults -= 1
+            self.dead += 1
+            self.status, self.since = AT_HOME, m.t
+            m.month["deaths"][o] += 1
+        elif u < d + (1.0 - d) * h:
+            self.status, self.since = AT_HOME, m.t
+            m.month["interceptions"][o] += 1
+        else:
+            self.status, self.since, self.employed = ABROAD_IRREGULAR, m.t, False
+            m.month["arrivals"][o][P_IRREGULAR] += 1
+
+    # --- process 7: migrants away ------------------------------------------------------------------------------
+    def work_away(self) -> None:
+        m = self.model
+        rand = m.random.random
+        u0, u1 = rand(), rand()   # every household, every month
+        self.remittances_in = 0.0
+        status, o = self.status, self.origin
+        if status == ABROAD_REGULAR or status == ABROAD_IRREGULAR:
+            irregular = status == ABROAD_IRREGULAR
+            hire = m.hire_probability * (m.irregular_hire_factor if irregular else 1.0)
+            if self.employed:
+                self.employed = u0 >= m.separation_rate
+            else:
+                self.employed = u0 < hire
+            k = 1 if irregular else 0
+            m.abroad_count[k] += 1
+            wage = m.destination_wage * self.skill_mult * (m.irregular_wage_factor if irregular else 1.0)
+            if self.employed:
+                m.abroad_employed[k] += 1
+                sent = m.remittance_share * max(0.0, wage - m.living_cost)
+            else:
+                sent = 0.0
+            self.remittances_in = sent * (1.0 - m.policy.transfer_cost)
+            m.month["remittance_fees"][o] += sent * m.policy.transfer_cost
+            if irregular:
+                if u1 < m.policy.deportation_rate:
+                    m.month["deportations"][o] += 1
+                    self.come_home(P_IRREGULAR)
+                elif u1 < m.policy.deportation_rate + m.irregular_return_rate:
+                    self.come_home(P_IRREGULAR)
+            elif (0 <= self.contract_end <= m.t) or u1 < m.regular_return_rate:
+                self.come_home(P_REGULAR)
+        elif status == IN_CITY:
+            self.employed = u0 < m.city_employment
+            m.city_count += 1
+            if self.employed:
+                m.city_employed += 1
+                sent = m.city_remittance_share * max(0.0, m.city_wage * self.skill_mult - m.city_living_cost)
+            else:
+                sent = 0.0
+            self.remittances_in = sent * (1.0 - m.domestic_transfer_cost)
+            m.month["remittance_fees"][o] += sent * m.domestic_transfer_cost
+            if u1 < m.internal_return_rate:
+                self.come_home(P_INTERNAL)
+        m.month["remittances"][o] += self.remittances_in
+
+    def come_home(self, pathway: int) -> None:
+        self.status, self.since, self.employed, self.contract_end = AT_HOME, self.model.t, False, NO_CONTRACT
+        self.model.month["returns"][self.origin][pathway] += 1
+
+    # --- process 8: budgets ------------------------------------------------------------------------------------
+    def budget(self) -> None:
+        m = self.model
+        if self.status == FAMILY_ABROAD:
+            adults_away, persons_away = self.adults, self.size
+        else:
+            adults_away = persons_away = 1 if self.status in AWAY else 0
+        income = max(self.adults - adults_away, 0) * self.income_per_adult + self.remittances_in + self.cash
+        need = m.subsistence * (self.size - persons_away)
+        surplus = income - need
+        if surplus >= 0:
+            consumption = need + m.consumption_share * surplus
+        else:
+            consumption = min(need, income + self.wealth)
+        self.consumption = consumption
+        self.wealth = max(0.0, self.wealth + income - consumption)
+
+    # --- process 9: recording ----------------------------------------------------------------------------------
+    def record(self) -> None:
+        m = self.model
+        o, status = self.origin, self.status
+        s = m.stocks
+        if status == FAMILY_ABROAD:
+            s["families_abroad"][o] += self.size
+        else:
+            s["population"][o] += self.size - (1 if status in AWAY else 0)
+            s["wealth_home"][o] += self.wealth
+            s["households_home"][o] += 1
+            if status == IN_CITY:
+                s["migrants_away"][o][P_INTERNAL] += 1
+            elif status == ABROAD_REGULAR:
+                s["migrants_away"][o][P_REGULAR] += 1
+            elif status == ABROAD_IRREGULAR:
+                s["migrants_away"][o][P_IRREGULAR] += 1
+            elif status == IN_TRANSIT:
+                s["in_transit"][o] += 1
+            elif status == WAITING:
+                s["visa_queue"][o] += 1
+            s["consumption"][o] += self.consumption
+
+
+class NaiveMigrationModel(mesa.Model):
+    """The monthly step of MigrationModel (no interventions), written per agent. See the module docstring."""
+
+    def __init__(self, n_households: int = 5000, years: float = 20, rng: int = 0, params: ModelParams | None = None,
+                 world: Any = None) -> None:
+        super().__init__(rng=int(rng))
+        self.params = p = params or ModelParams()
+        self.world = w = world or load_world(default_world_path())
+        self.n_steps = max(1, int(round(years * 12)))
+        self.t = 0
+        streams = Streams(int(rng))
+        n_o = w.n_origins
+        # region-level state, shared with the fast path: a few regions, no per-household work
+        self.climate = Climate(w, p.climate, ClimateOutlook(), streams["climate"])
+        self.labour = Labour(w, p.labour, LabourOutlook(), n_households, streams["labour"])
+        self.queue = RegularQueue()
+        self.policy = Policy.from_params(p, n_households)
+        self.recorder = Recorder(self.n_steps, w.origins, ())
+        # constants as Python scalars and lists, as a per-agent implementation would hold them
+        lab, ab, b = p.labour, p.abroad, p.budget
+        self.skill_wage = (1.0, lab.skill_wage_mid, lab.skill_wage_high)
+        self.cost_to_city = w.cost_to_city.tolist()
+        self.cost_to_destination = w.cost_to_destination.tolist()
+        self.city_wage, self.city_employment = float(w.city_wage), lab.city_employment_rate
+        self.city_living_cost, self.living_cost = ab.city_living_cost_usd, ab.living_cost_usd
+        self.irregular_wage_factor, self.irregular_hire_factor = lab.irregular_wage_factor, lab.irregular_hire_factor
+        self.separation_rate = lab.job_separation_rate
+        self.remittance_share, self.city_remittance_share = ab.remittance_share, ab.city_remittance_share
+        self.domestic_transfer_cost, self.internal_return_rate = ab.domestic_transfer_cost, ab.internal_return_rate
+        self.regular_return_rate, self.irregular_return_rate = p.regular.return_rate, p.irregular.return_rate
+        self.journey_months = p.irregular.journey_months
+        self.asset_loss_ratio, self.memory_persistence = p.climate.asset_loss_ratio, p.decisions.shock_memory
+        self.subsistence, self.consumption_share = b.subsistence_usd, b.consumption_share_of_surplus
+        self.expected_employment = list(PRIOR_EMPLOYMENT)
+
+        h = synthesize(w, p, int(n_households), streams["population"])   # the fast path's initial population
+        self.households_per_origin = [0] * n_o
+        for row in zip(h.origin.tolist(), h.size.tolist(), h.adults.tolist(), h.head_female.tolist(),
+                       h.head_age.tolist(), h.skill.tolist(), h.wealth.tolist(), h.assets.tolist(),
+                       h.farm_dependence.tolist(), h.risk_aversion.tolist(), h.patience.tolist()):
+            NaiveHousehold(self, *row)
+            self.households_per_origin[row[0]] += 1
+        self.datacollector = mesa.DataCollector(model_reporters={
+            "departures_internal": lambda m: m._last("emigrants", P_INTERNAL),
+            "departures_regular": lambda m: m._last("emigrants", P_REGULAR),
+            "departures_irregular": lambda m: m._last("emigrants", P_IRREGULAR),
+            "deaths": lambda m: m._last("deaths"), "trapped": lambda m: m._last("trapped"),
+            "visa_queue": lambda m: m._last("visa_queue"),
+            "population_at_origin": lambda m: m.population_at_origin,
+            "remittances_usd": lambda m: m._last("remittances")})
+        self.population_at_origin = float(h.people_at_origin().sum())
+        self.datacollector.collect(self)
+
+    def _last(self, name: str, pathway: int | None = None) -> float:
+        if self.t == 0:
+            return 0.0
+        data = self.recorder[name][self.t - 1]
+        return float(data[:, pathway].sum() if pathway is not None else data.sum())
+
+    def step(self) -> None:
+        n_o = self.world.n_origins
+        by_origin = ("trapped", "applications", "gave_up", "visas_issued", "deaths", "interceptions",
+                     "deportations", "remittances", "remittance_fees")
+        by_pathway = ("emigrants", "arrivals", "returns")
+        self.month = {k: [0.0] * n_o for k in by_origin}
+        self.month.update({k: [[0.0] * 3 for _ in range(n_o)] for k in by_pathway})
+        self.by_group = [[[[0] * 3 for _ in range(3)] for _ in range(2)] for _ in range(3)]
+        t, agents = self.t, self.agents
+
+        # 1. climate
+        c = self.climate
+        c.step(t)
+        self.any_onset = bool(c.onset.any())
+        self.onset_intensity, self.region_loss = c.region_onset_intensity.tolist(), c.region_loss.tolist()
+        agents.do("suffer_climate")
+        # 2. labour markets
+        self.labour.step(t)
+        self.origin_wage, self.degradation = self.labour.origin_wage.tolist(), c.degradation.tolist()
+        self.destination_wage = float(self.labour.destination_wage)
+        # 3. policy (no interventions)
+        self.policy = pol = Policy.from_params(self.params, len(agents))
+        # 4. decisions: district networks and the visa queue as they stand before anyone decides
+        city, abroad, queue = [0] * n_o, [0] * n_o, 0
+        for a in agents:
+            if a.status == IN_CITY:
+                city[a.origin] += 1
+            elif a.status in (ABROAD_REGULAR, ABROAD_IRREGULAR, FAMILY_ABROAD):
+                abroad[a.origin] += 1
+            elif a.status == WAITING:
+                queue += 1
+        per_origin = [max(k, 1) for k in self.households_per_origin]
+        self.network_city = [city[o] / per_origin[o] for o in range(n_o)]
+        self.network_abroad = [abroad[o] / per_origin[o] for o in range(n_o)]
+        capacity = min(pol.processing_per_month, pol.quota_per_year / 12.0) + pol.seasonal_quota_per_year / 12.0
+        wait = (queue + 1) / capacity if capacity > 0 else math.inf
+        self.wait_years = min(wait, MAX_WAIT_MONTHS) / 12.0
+        open_ = (pol.quota_per_year > 0) and (pol.processing_per_month > 0)
+        self.regular_open = [(s >= pol.min_skill and open_) or pol.seasonal_quota_per_year > 0 for s in range(3)]
+        agents.do("decide")
+        # 5. regular pathway
+        self.visa_candidates = []
+        agents.do("wait_for_visa")
+        k = self.queue.capacity(t % 12, pol.quota_per_year, pol.processing_per_month)
+        granted = heapq.nsmallest(k, self.visa_candidates, key=lambda a: a.queue_key) if k > 0 else []
+        self.queue.use(len(granted))
+        stay = t + pol.regular_stay_months if pol.regular_stay_months > 0 else NO_CONTRACT
+        for a in granted:
+            a.grant_visa(stay)
+        # 6. irregular journeys
+        agents.do("travel")
+        # 7. migrants away: hiring probability from the unemployed as they stand
+        u_reg = u_irr = 0
+        for a in agents:
+            if not a.employed:
+                if a.status == ABROAD_REGULAR:
+                    u_reg += 1
+                elif a.status == ABROAD_IRREGULAR:
+                    u_irr += 1
+        seekers = u_reg + self.irregular_hire_factor * u_irr
+        self.hire_probability = 1.0 if seekers <= 0 else min(1.0, self.labour.vacancies / seekers)
+        self.abroad_count, self.abroad_employed = [0, 0], [0, 0]
+        self.city_count = self.city_employed = 0
+        agents.do("work_away")
+        rate = self.recorder["migrant_employment_rate"]
+        rate[t, P_INTERNAL] = self.city_employed / self.city_count if self.city_count else np.nan
+        for k, pathway in ((0, P_REGULAR), (1, P_IRREGULAR)):
+            n, e = self.abroad_count[k], self.abroad_employed[k]
+            rate[t, pathway] = e / n if n else np.nan
+            self.expected_employment[k] = (e + PRIOR_WEIGHT * PRIOR_EMPLOYMENT[k]) / (n + PRIOR_WEIGHT)
+        # 8. budgets
+        agents.do("budget")
+        # 9. recording
+        self.stocks = {k: [0.0] * n_o for k in ("population", "families_abroad", "in_transit", "visa_queue",
+                                                 "consumption", "wealth_home", "households_home")}
+        self.stocks["migrants_away"] = [[0.0] * 3 for _ in range(n_o)]
+        agents.do("record")
+        r, s = self.recorder, self.stocks
+        for name, values in self.month.items():
+            r[name][t] = values
+        r["emigrants_by_group"][t] = self.by_group
+        for name in ("population", "families_abroad", "in_transit", "visa_queue", "migrants_away"):
+            r[name][t] = s[name]
+        r["consumption_per_capita"][t] = [s["consumption"][o] / max(s["population"][o], 1) for o in range(n_o)]
+        r["wealth_mean"][t] = [s["wealth_home"][o] / max(s["households_home"][o], 1) for o in range(n_o)]
+        r["shock_loss"][t] = self.region_loss
+        r["labour_demand"][t] = self.labour.demand
+        r["vacancies"][t] = self.labour.vacancies
+        r["destination_wage"][t] = self.destination_wage
+        self.population_at_origin = float(sum(s["population"]))
+        self.t += 1
+        self.running = self.t < self.n_steps
+        self.datacollector.collect(self)
