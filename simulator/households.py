@@ -54,7 +54,7 @@ class Households:
     queue_key: np.ndarray        # float64, visa queue order (application step + random tie-break)
     employed: np.ndarray         # bool, the migrant away has a job
     contract_end: np.ndarray     # int32, step at which a regular stay ends (NO_CONTRACT: no set end)
-    trips: np.ndarray            # int16, completed departures of the household
+    trips: np.ndarray            # int16, departures of the household's migrants (journeys under way included)
     dead: np.ndarray             # int16, members who died on a journey
 
     @property

@@ -61,11 +61,11 @@ class DecisionParams:
     beta_shock: float = param(2.0, "utility of staying lost per unit remembered shock loss fraction", 0, INF,
                               "Cattaneo et al. 2019 REEP (direction); size: assumption")
     asc_internal: float = param(-6.0, "utility (alternative-specific constant, per month)", -50, 50,
-                                "assumption, set so internal moves are ~2-4% of households a year")
+                                "assumption (order of magnitude of internal moves)")
     asc_regular: float = param(-6.5, "utility (alternative-specific constant, per month)", -50, 50,
-                               "assumption, set so regular applications are ~1% of households a year")
+                               "assumption (order of magnitude of applications)")
     asc_irregular: float = param(-6.5, "utility (alternative-specific constant, per month)", -50, 50,
-                                 "assumption, set so irregular departures are ~0.5% of households a year")
+                                 "assumption (order of magnitude of irregular departures)")
     nest_lambda: float = param(0.5, "nested-logit dissimilarity of the international nest (1 = multinomial logit)",
                                0.05, 1.0, "assumption; cf. Bertoli & Fernandez-Huertas Moraga 2013 J Dev Econ")
     credit_fraction: float = prob(0.3, "share of assets that can be borrowed against or sold to pay for a move",
