@@ -159,6 +159,10 @@ def decide(u: np.ndarray, eligible: np.ndarray, affordable: np.ndarray, noise: n
         trapped: True where the option sampled among the eligible ones (same noise) is a move, yet the household
             stays.
     """
-    choice = choose(u, eligible & affordable, noise, nest_lambda)
     wanted = choose(u, eligible, noise, nest_lambda)
+    # A household that stays with every eligible option open stays when some close too (closing options only lowers
+    # the internal and nest terms of the upper stage), so the constrained choice is drawn only for the others.
+    choice = np.full(len(wanted), STAY)
+    movers = np.flatnonzero(wanted != STAY)
+    choice[movers] = choose(u[movers], (eligible & affordable)[movers], noise[movers], nest_lambda)
     return choice, (wanted != STAY) & (choice == STAY)
