@@ -183,3 +183,10 @@ def test_early_warning_protects_assets_and_pays_at_shock_onset():
 def test_information_campaign_moves_beliefs_toward_the_truth():
     kw = {"decisions.risk_perception": 0.2, "decisions.asc_irregular": -5.0}
     assert_positive(-paired(total("emigrants", pathway="irregular"), {"information_campaign": {"reach": 1.0}}, **kw))
+
+
+def test_faster_processing_shortens_the_queue_where_processing_binds():
+    kw = {"regular.quota_per_1000_per_year": 40.0, "regular.processing_per_1000_per_month": 0.3}
+    spec = {"faster_processing": {"factor": 3.0}}
+    assert_positive(-paired(lambda ds: float(ds.visa_queue.sum("origin").mean()), spec, **kw))
+    assert_positive(paired(total("visas_issued"), spec, **kw))
