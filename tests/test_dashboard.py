@@ -1,0 +1,361 @@
+"""The trainer dashboard (simulator/dashboard.py): the slider-built model and its baseline twin, the presets, the
+figures, and the page itself in a browser.
+
+The browser test starts the dashboard with the documented command on a free localhost port and drives it with
+Playwright and Debian's chromium (never a downloaded browser): it steps, changes levers, resets, and checks that the
+charts change and that no request leaves the machine. It is skipped only when chromium or playwright is missing
+(CI installs both). Run with UPDATE_DASHBOARD_SCREENSHOT=1 to also refresh docs/dashboard.png for the README.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import pytest
+
+from simulator.climate import ClimateOutlook
+from simulator.dashboard import (BASELINES, CHARTS, CUSTOM, LEVERS, PRESETS, SAME_OUTLOOK, TODAY, DashboardModel,
+                                 chart_png, exposed_districts, model_params, summary_html)
+from simulator.errors import ConfigError
+from simulator.interventions import Enforcement
+from simulator.labour import LabourOutlook
+from simulator.scenarios import load_outlook
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL = {"n_households": 400, "years": 2}
+REQUIRED_PRESETS = ("drought year", "double the quota", "adaptation first", "enforcement only")
+
+
+def by_name(model: DashboardModel) -> dict:
+    return {iv.name: iv for iv in model.interventions}
+
+
+# --- the model ----------------------------------------------------------------------------------------------------
+
+def test_constructible_with_defaults_and_signature_matches_the_sliders():
+    model = DashboardModel()
+    assert model.interventions == [] and model.households.n == LEVERS["n_households"].default == 3000
+    assert model.climate_outlook == ClimateOutlook() and model.labour_outlook == LabourOutlook()
+    assert model.baseline.households.n == model.households.n and model.baseline.seed == model.seed == 42
+    params = inspect.signature(DashboardModel.__init__).parameters
+    assert all(p.kind is p.POSITIONAL_OR_KEYWORD for name, p in params.items() if name != "self")   # no **kwargs
+    for name, lever in LEVERS.items():
+        assert params[name].default == lever.default, name
+    assert params["preset"].default == CUSTOM and params["baseline"].default == SAME_OUTLOOK
+    sliders = model_params()
+    assert set(sliders) == set(params) - {"self"}
+    for name, spec in sliders.items():   # what SolaraViz passes back on Reset rebuilds the same model
+        assert spec["value"] == params[name].default
+
+
+def test_mesa_accepts_the_model_parameters():
+    pytest.importorskip("solara", reason="the dashboard extra is not installed: pip install -e '.[dashboard]'")
+    from mesa.visualization.solara_viz import _check_model_params
+    _check_model_params(DashboardModel.__init__, model_params())   # raises on a missing or unknown parameter
+
+
+@pytest.mark.parametrize("lever, value, intervention, field, expected", [
+    ("quota_factor", 2.0, "quota_expansion", "factor", 2.0),
+    ("quota_factor", 0.5, "quota_expansion", "factor", 0.5),
+    ("processing_factor", 3.0, "faster_processing", "factor", 3.0),
+    ("fee_subsidy", 0.5, "fee_subsidy", "share", 0.5),
+    ("enforcement", 2.0, "enforcement", "interception_factor", 2.0),
+    ("enforcement", 2.0, "enforcement", "cost_per_1000_usd_month", 4000.0),
+    ("adaptation_coverage", 0.6, "adaptation", "coverage", 0.6),
+    ("cash_transfer_usd", 40.0, "social_protection", "transfer_usd", 40.0),
+    ("seasonal_places", 4.0, "seasonal_scheme", "places_per_1000_per_year", 4.0),
+    ("humanitarian_places", 2.0, "humanitarian_visas", "places_per_1000_per_year", 2.0),
+])
+def test_each_slider_switches_on_its_intervention(lever, value, intervention, field, expected):
+    model = DashboardModel(**SMALL, **{lever: value})
+    ivs = by_name(model)
+    assert list(ivs) == [intervention]
+    assert getattr(ivs[intervention], field) == expected
+    assert ivs[intervention].start_year == LEVERS["policy_start_year"].default
+    assert model.baseline.interventions == []
+
+
+def test_enforcement_level_one_is_the_shipped_intervention_and_start_year_applies_to_all():
+    model = DashboardModel(**SMALL, enforcement=1.0, quota_factor=2.0, policy_start_year=3)
+    enforcement, default = by_name(model)["enforcement"], Enforcement()
+    for field in ("interception_factor", "fee_factor", "risk_factor", "deportation_factor",
+                  "cost_per_1000_usd_month"):
+        assert getattr(enforcement, field) == pytest.approx(getattr(default, field)), field
+    assert {iv.start_year for iv in model.interventions} == {3.0}
+
+
+def test_adaptation_targets_the_exposed_districts():
+    model = DashboardModel(**SMALL, adaptation_coverage=1.0)
+    regions = by_name(model)["adaptation"].regions
+    assert regions == exposed_districts(model.world) == ["Delta Coast", "Dry Plateau", "River Valley"]
+
+
+def test_sliders_map_to_the_outlooks():
+    assert DashboardModel(**SMALL, climate_severity=1.0).climate_outlook == load_outlook("climate", "severe")
+    assert DashboardModel(**SMALL, climate_severity=-1.0).climate_outlook == load_outlook("climate", "mild")
+    assert DashboardModel(**SMALL, labour_demand=1.0).labour_outlook == load_outlook("labour", "boom")
+    assert DashboardModel(**SMALL, labour_demand=-1.0).labour_outlook == load_outlook("labour", "bust")
+    halfway = DashboardModel(**SMALL, climate_severity=0.5).climate_outlook
+    severe = load_outlook("climate", "severe")
+    assert halfway.frequency_multiplier == pytest.approx((1 + severe.frequency_multiplier) / 2)
+    extreme = DashboardModel(**SMALL, climate_severity=2.0).climate_outlook
+    assert extreme.intensity_multiplier == pytest.approx(1 + 2 * (severe.intensity_multiplier - 1))
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"quota_factor": -1.0}, "quota_factor"), ({"climate_severity": 5.0}, "climate_severity"),
+    ({"policy_start_year": 1.5}, "policy_start_year"), ({"preset": "no such preset"}, "preset"),
+    ({"baseline": "yesterday"}, "baseline"), ({"fee_subsidy": True}, "fee_subsidy"),
+])
+def test_bad_values_fail_naming_the_lever(kwargs, field):
+    with pytest.raises(ConfigError, match=re.escape(field)):
+        DashboardModel(**SMALL, **kwargs)
+
+
+def test_baseline_twin_has_the_same_climate_shocks_and_steps_in_lockstep():
+    model = DashboardModel(n_households=600, years=4, climate_severity=1.0, labour_demand=0.5,
+                           adaptation_coverage=0.6, quota_factor=2.0, enforcement=1.0, cash_transfer_usd=40.0,
+                           policy_start_year=0, seed=7)
+    twin = model.baseline
+    assert twin.climate_outlook == model.climate_outlook and twin.labour_outlook == model.labour_outlook
+    assert np.array_equal(twin.households.wealth, model.households.wealth)   # the same population
+    while model.running:
+        model.step()
+        assert twin.t == model.t
+    r, b = model.recorder.data, twin.recorder.data
+    assert r["shock_loss"].sum() > 0, "no shock in four years: the comparison below would prove nothing"
+    for name in ("shock_loss", "labour_demand", "vacancies"):
+        assert np.array_equal(r[name], b[name]), name
+    assert not np.array_equal(r["emigrants"], b["emigrants"])   # while the policy changes the flows
+
+
+def test_without_levers_the_twin_is_identical():
+    model = DashboardModel(n_households=600, years=2, climate_severity=1.0, seed=3)
+    while model.running:
+        model.step()
+    for name in ("emigrants", "trapped", "deaths", "remittances", "visa_queue"):
+        assert np.array_equal(model.recorder[name], model.baseline.recorder[name]), name
+
+
+def test_todays_baseline_keeps_todays_climate_and_labour():
+    model = DashboardModel(**SMALL, climate_severity=2.0, labour_demand=-1.0, baseline=TODAY)
+    assert model.baseline.climate_outlook == ClimateOutlook()
+    assert model.baseline.labour_outlook == LabourOutlook()
+    assert model.climate_outlook.frequency_multiplier > 1
+
+
+# --- presets ------------------------------------------------------------------------------------------------------
+
+def test_presets_are_valid():
+    assert set(REQUIRED_PRESETS) <= set(PRESETS)
+    assert model_params()["preset"]["values"] == list(PRESETS)
+    for name, preset in PRESETS.items():
+        assert preset.explanation and "\n" not in preset.explanation and len(preset.explanation) < 300, name
+        for lever, value in preset.levers.items():
+            if lever == "baseline":
+                assert value in BASELINES
+                continue
+            spec = LEVERS[lever]
+            assert spec.lo <= value <= spec.hi and value != spec.default, (name, lever)
+            steps = (value - spec.lo) / spec.step
+            assert steps == pytest.approx(round(steps)), (name, lever)   # a value the slider can show
+        model = DashboardModel(**SMALL, preset=name)
+        model.step()
+        changed = bool(model.spec or model.climate_outlook != ClimateOutlook()
+                   or model.labour_outlook != LabourOutlook() or model.levers["baseline"] != SAME_OUTLOOK)
+        assert changed == (name != CUSTOM), name
+        assert model.from_preset == set(preset.levers)
+    assert DashboardModel(**SMALL, preset="drought year").climate_outlook.frequency_multiplier > 1
+
+
+def test_a_preset_sets_only_the_levers_left_at_their_defaults():
+    model = DashboardModel(**SMALL, preset="double the quota", quota_factor=3.0, fee_subsidy=0.5)
+    assert by_name(model)["quota_expansion"].factor == 3.0
+    assert by_name(model)["fee_subsidy"].share == 0.5
+    assert model.from_preset == set()
+    model = DashboardModel(**SMALL, preset="adaptation first", enforcement=1.0)
+    assert set(by_name(model)) == {"adaptation", "social_protection", "enforcement"}
+
+
+# --- figures and summary ------------------------------------------------------------------------------------------
+
+def test_charts_and_summary_follow_the_steps():
+    model = DashboardModel(years=2, preset="enforcement only", policy_start_year=0)
+    before = {name: chart_png(model, name) for name in CHARTS}
+    assert all(png.startswith(b"\x89PNG") for png in before.values())
+    assert "Month <b>0</b> of 24" in summary_html(model)
+    for _ in range(3):
+        model.step()
+    after = {name: chart_png(model, name) for name in CHARTS}
+    assert [name for name in CHARTS if after[name] == before[name]] == []
+    text = summary_html(model)
+    assert "Month <b>3</b> of 24" in text and "Preset: enforcement only." in text
+    assert "Enforcement 1 (0 today, 1 reinforced, 3 maximal) [preset]" in text
+
+
+# --- the page in a browser ----------------------------------------------------------------------------------------
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def is_local(url: str) -> bool:
+    """True for a URL served by this machine (a blob: URL is judged by the origin it names; data: has no host)."""
+    if url.startswith("data:") or url == "about:blank":
+        return True
+    if url.startswith("blob:"):
+        url = url[len("blob:"):]
+    return urlparse(url).hostname in LOCAL_HOSTS
+
+
+@pytest.fixture
+def dashboard_url(tmp_path):
+    """The dashboard started with the README's command on a free port; stopped afterwards."""
+    pytest.importorskip("solara", reason="the dashboard extra is not installed: pip install -e '.[dashboard]'")
+    port = free_port()
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "MPLBACKEND": "Agg"}
+    log = (tmp_path / "solara.log").open("w")
+    server = subprocess.Popen([sys.executable, "-m", "solara", "run", "simulator/dashboard.py", "--host", "127.0.0.1",
+                               "--port", str(port), "--production", "--no-check-version", "--no-open"],
+                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the dashboard did not start:\n{(tmp_path / 'solara.log').read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+
+
+@pytest.fixture
+def browser():
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (CI installs it: apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (dashboard extra)")
+    with sync_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+def summary_month(page) -> int:
+    match = re.search(r"Month (\d+) of", page.locator(".dashboard-summary").inner_text())
+    return int(match.group(1)) if match else -1
+
+
+def wait_for_month(page, month: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while summary_month(page) != month:
+        assert time.monotonic() < deadline, f"the summary never showed month {month}"
+        page.wait_for_timeout(100)
+
+
+def wait_for_new_image(page, chart: str, old: str, timeout: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout
+    while (src := page.locator(f"img.chart-{chart}").get_attribute("src")) == old:
+        assert time.monotonic() < deadline, f"the {chart} chart did not change"
+        page.wait_for_timeout(100)
+    return src
+
+
+def cost_so_far(page) -> float:
+    row = page.locator(".dashboard-summary tr", has_text="cost of interventions").inner_text()
+    return float(row.split("\t")[1].replace(",", ""))
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick `option` in the SolaraViz select labelled `label`."""
+    page.locator(".v-select", has_text=label).locator("[role=button]").click()
+    page.locator(".menuable__content__active .v-list-item", has_text=option).click()
+
+
+@pytest.mark.slow
+def test_dashboard_in_a_browser(dashboard_url, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    requests: list[str] = []
+    failed: list[str] = []   # e.g. an asset the server would have to fetch from a CDN
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("response", lambda response: failed.append(response.url) if response.status >= 400 else None)
+    page.on("websocket", lambda ws: requests.append(ws.url))
+    page.goto(dashboard_url)
+    step = page.get_by_role("button", name="Step", exact=True)
+    step.wait_for(timeout=30_000)
+    page.locator("img.chart-cost").wait_for(timeout=30_000)
+    wait_for_month(page, 0)
+    charts = {name: page.locator(f"img.chart-{name}").get_attribute("src") for name in CHARTS}
+
+    for month in (1, 2):   # step: the month advances and every chart is redrawn
+        step.click()
+        wait_for_month(page, month)
+    for name in CHARTS:
+        charts[name] = wait_for_new_image(page, name, charts[name])
+    assert cost_so_far(page) == 0
+
+    # change levers: a preset from the select, the policy start from its slider (keyboard), then Reset
+    choose(page, "Preset", "enforcement only")
+    page.get_by_role("slider", name="Policy starts").press("Home")   # 0: from the first month
+    page.get_by_role("button", name="Reset", exact=True).click()
+    wait_for_month(page, 0)
+    summary = page.locator(".dashboard-summary")
+    assert "Preset: enforcement only." in summary.inner_text()
+    assert "Policy starts 0" in summary.inner_text()
+    started = time.monotonic()
+    step.click()
+    wait_for_month(page, 1)
+    step_seconds = time.monotonic() - started
+    assert cost_so_far(page) > 0
+    charts["cost"] = wait_for_new_image(page, "cost", charts["cost"])
+    page.screenshot(path=tmp_path / "dashboard.png")
+
+    if os.environ.get("UPDATE_DASHBOARD_SCREENSHOT"):   # the README's picture: a preset played for four years
+        choose(page, "Preset", "double the quota")
+        page.get_by_role("slider", name="Policy starts").press("ArrowRight")   # back to 1
+        page.get_by_role("button", name="Reset", exact=True).click()
+        wait_for_month(page, 0)
+        page.get_by_role("button", name="▶").click()
+        while summary_month(page) < 48:
+            page.wait_for_timeout(200)
+        page.get_by_role("button", name="❚❚").click()
+        page.set_viewport_size({"width": 1500, "height": 1300})
+        page.wait_for_timeout(1500)
+        page.screenshot(path=ROOT / "docs" / "dashboard.png")
+
+    outside = [url for url in requests if not is_local(url)]
+    assert requests and outside == [], f"requests left the machine: {outside[:5]}"
+    assert failed == [], f"resources the server could not serve: {failed[:5]}"
+    assert step_seconds < 10
