@@ -6,6 +6,8 @@
     python run.py -m scenario=baseline,combined seed='range(0,5)'   # a Hydra sweep, merged with a report
     python run.py -m hydra/launcher=cores scenario=baseline,combined seed='range(0,5)'   # the same on all cores
     python run.py --cfg job                         # print the resolved config without running
+    python run.py experiment=sensitivity            # Morris and Sobol' sensitivity analysis (outputs/sensitivity/)
+    python run.py experiment=calibrate              # fit parameters to target moments (outputs/calibration/)
 
 Outputs go to outputs/comparisons/<time>/ (comparison.nc, report.md, figures), outputs/runs/<time>_<scenario>_seed<n>/
 (results.nc, figures) or outputs/sweeps/<time>/ (a folder per run, sweep.nc, report.md). Finished runs are kept in
@@ -72,8 +74,23 @@ def remove_if_only_hydra_files(folder: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def experiment(cfg: RunConfig, output_dir: Path, multirun: bool, cache_dir: Path) -> Path:
+    """`mode: sensitivity` or `mode: calibrate` (simulator/sensitivity.py, simulator/calibration.py)."""
+    if multirun:
+        raise ConfigError("mode", cfg.mode, "mode run in a sweep (-m); a sensitivity analysis or calibration runs its "
+                                            "samples in parallel itself: start it without -m")
+    if cfg.mode == "sensitivity":
+        from simulator.sensitivity import run_sensitivity, write_sensitivity
+        return write_sensitivity(run_sensitivity(cfg, cache_dir, progress=cfg.progress), output_dir)
+    from simulator.calibration import run_calibration, write_calibration
+    return write_calibration(run_calibration(cfg, cache_dir, progress=cfg.progress), output_dir)
+
+
 def job(cfg: RunConfig, config_text: str, output_dir: Path, multirun: bool, cache_dir: Path) -> Path:
     """Run what the config asks for and return the main output file."""
+    if cfg.mode != "run":
+        validate_run(cfg)
+        return experiment(cfg, output_dir, multirun, cache_dir)
     if cfg.scenario is None and not multirun:
         c = cfg.compare
         validate_run(dataclasses.replace(cfg, scenario=c.baseline))

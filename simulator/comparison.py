@@ -37,7 +37,8 @@ from simulator.regions import default_world_path
 from simulator.runner import simulate
 from simulator.scenarios import load_scenario
 
-NOT_IN_KEY = ("progress", "figures", "agent_view_limit")   # settings that cannot change a run's numbers
+# settings that cannot change a single run's numbers (the experiment around the run, display options)
+NOT_IN_KEY = ("progress", "figures", "agent_view_limit", "compare", "mode", "sensitivity", "calibration")
 
 
 def run_key(cfg: RunConfig) -> str:

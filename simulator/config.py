@@ -32,6 +32,74 @@ class CompareConfig:
 
 
 @dataclass
+class SensitivityParameter:
+    """An uncertain model parameter of a sensitivity analysis (simulator/sensitivity.py) and how it is sampled."""
+
+    name: str = ""                   # dotted name as on the command line, e.g. model.irregular.death_probability
+    bounds: list[float] = field(default_factory=list)   # [lower, upper], inside the parameter's allowed range
+    dist: str = "uniform"            # uniform, normal or lognormal; normal and lognormal are truncated to bounds
+    mean: Optional[float] = None     # normal: mean; lognormal: median (None = middle / geometric middle of bounds)
+    sd: Optional[float] = None       # normal: standard deviation; lognormal: standard deviation of the log
+
+
+@dataclass
+class SensitivityConfig:
+    """`mode: sensitivity` (python run.py experiment=sensitivity): Morris screening and Sobol' indices (SALib) of
+    `outputs` over `parameters`; every sample runs under seeds 0..seeds-1 (the same for all) and is averaged."""
+
+    parameters: list[SensitivityParameter] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=lambda: ["irregular", "deaths", "trapped", "regular_share"])
+    methods: list[str] = field(default_factory=lambda: ["morris", "sobol"])
+    seeds: int = 2                   # seeds per sample, averaged (common random numbers)
+    morris_trajectories: int = 10    # r: r x (parameters + 1) samples
+    morris_levels: int = 4           # p: grid levels of each parameter (even)
+    sobol_samples: int = 64          # N, a power of 2: N x (parameters + 2) samples
+    bootstrap: int = 1000            # bootstrap resamples for the confidence intervals
+    confidence: float = 0.95         # level of the confidence intervals
+    sample_seed: int = 0             # seed of the Morris and Sobol' designs (the same seed, the same samples)
+    workers: int = 0                 # parallel processes; 0 = all cores
+
+
+@dataclass
+class CalibrationParameter:
+    """A model parameter fitted by the calibration (simulator/calibration.py), searched within `bounds`."""
+
+    name: str = ""                   # dotted name as on the command line, e.g. model.decisions.asc_internal
+    bounds: list[float] = field(default_factory=list)   # [lower, upper], inside the parameter's allowed range
+    start: Optional[float] = None    # starting value; None = the parameter's value in this config
+
+
+@dataclass
+class MomentTarget:
+    """A target moment of the calibration: a name of simulator/calibration.py MOMENTS and its value in its units."""
+
+    name: str = ""
+    value: float = 0.0
+    weight: float = 1.0              # weight of its squared relative error in the objective
+
+
+@dataclass
+class CalibrationConfig:
+    """`mode: calibrate` (python run.py experiment=calibrate): fit `parameters` to `targets` by minimising the weighted
+    sum of squared relative errors; every candidate runs under seeds 0..seeds-1 (the same for all)."""
+
+    parameters: list[CalibrationParameter] = field(default_factory=list)
+    targets: list[MomentTarget] = field(default_factory=list)
+    seeds: int = 4                   # seeds per candidate, pooled (common random numbers)
+    burn_in_years: float = 2.0       # years at the start of each run left out of the moments
+    method: str = "nelder-mead"      # nelder-mead or differential-evolution
+    max_evaluations: int = 80        # candidates evaluated at most (each is `seeds` runs)
+    x_tolerance: float = 0.01        # Nelder-Mead: stop when the simplex spans less than this share of each range
+    f_tolerance: float = 1e-4        # ... and the objective varies less than this across it
+    popsize: int = 8                 # differential-evolution: candidates per generation and parameter
+    optimizer_seed: int = 0          # differential-evolution: seed of its initial population and mutations
+    workers: int = 0                 # parallel processes; 0 = all cores
+
+
+MODES = ("run", "sensitivity", "calibrate")
+
+
+@dataclass
 class RunConfig:
     """One simulation: scenario, outlooks, size, length, seed, and every model parameter."""
 
@@ -46,8 +114,11 @@ class RunConfig:
     agent_view_limit: int = 100_000         # create Household Mesa agents only up to this many households
     progress: bool = True                   # progress bar on stderr for runs longer than a few seconds
     figures: bool = True                    # write PNG figures next to results.nc
+    mode: str = "run"                       # run (the comparison or one run), sensitivity or calibrate
     model: ModelParams = field(default_factory=ModelParams)
     compare: CompareConfig = field(default_factory=CompareConfig)
+    sensitivity: SensitivityConfig = field(default_factory=SensitivityConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
 
 
 FIRST_YEAR, LAST_YEAR = 1800, 2250   # calendar dates are stored as datetime64[ns] (valid 1678-2262)
@@ -80,6 +151,8 @@ def validate_run(cfg: RunConfig) -> None:
     if isinstance(cfg.n_households, bool) or not isinstance(cfg.n_households, int) or cfg.n_households < 1:
         raise ConfigError("n_households", cfg.n_households, "an integer of at least 1")
     check_calendar(cfg.start_year, cfg.years)
+    if cfg.mode not in MODES:
+        raise ConfigError("mode", cfg.mode, f"one of {', '.join(MODES)}")
     if cfg.agent_view_limit < 0:
         raise ConfigError("agent_view_limit", cfg.agent_view_limit, "an integer of at least 0")
     validate(cfg.model, "model")

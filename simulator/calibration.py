@@ -1,0 +1,446 @@
+"""Calibration: fit model parameters to target moments with a bounded optimiser (scipy.optimize).
+
+The parameters to fit are `CalibrationParameter` entries (simulator/config.py): a model parameter by its dotted
+command-line name, the bounds searched (inside the parameter's allowed range) and a start. The targets are
+`MomentTarget` entries: a moment of MOMENTS below, its target value in the moment's units and a weight.
+
+Objective. For parameter values `theta`, each candidate is run under seeds `0 .. seeds-1` (common random numbers: the
+same seeds, hence the same shocks and household draws, for every candidate), and each moment `m_k(theta)` is computed
+from the runs pooled over the seeds (the sum of its numerators over the sum of its denominators), leaving out the
+first `burn_in_years` of each run. The objective is the weighted sum of squared relative errors
+
+    J(theta) = sum_k w_k * ((m_k(theta) - t_k) / t_k) ** 2,
+
+a deterministic function of `theta` (the same seeds every time), so a deterministic optimiser can work on it. A
+candidate whose moment is undefined (no international departures at all, for a share) gets J = PENALTY.
+
+Search. Each parameter is mapped to [0, 1] (`u = (theta - lower) / (upper - lower)`), so that every direction is on
+the same scale, and searched there within bounds:
+
+- `nelder-mead` (default): scipy.optimize.minimize with bounds, from the start, with an initial simplex stepping a
+  quarter of each range; stops when the simplex spans less than `x_tolerance` of each range and the objective varies
+  less than `f_tolerance` across it, or after `max_evaluations` candidates.
+- `differential-evolution`: scipy.optimize.differential_evolution, a global search; each generation of `popsize` x
+  parameters candidates is run as one parallel batch; about `max_evaluations` candidates in all.
+
+Every run goes through the result cache of simulator/comparison.py (`run_all`): an interrupted calibration rerun with
+the same settings replays the candidates it finished from the cache and simulates only the rest.
+
+Example (one parameter, a tiny world, its own output as the target):
+    >>> import tempfile
+    >>> from simulator.config import (CalibrationConfig, CalibrationParameter, MomentTarget, RunConfig)
+    >>> cfg = RunConfig(n_households=100, years=2, progress=False, calibration=CalibrationConfig(
+    ...     parameters=[CalibrationParameter("model.decisions.asc_internal", [-8.0, -4.0], start=-6.5)],
+    ...     targets=[MomentTarget("internal_move_rate", 40.0)], seeds=1, burn_in_years=0, max_evaluations=6,
+    ...     workers=1))
+    >>> with tempfile.TemporaryDirectory() as cache:
+    ...     result = run_calibration(cfg, cache, progress=False)
+    >>> result["evaluations"] <= 6 and result["objective"] <= result["objective_at_start"]
+    True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import xarray as xr  # noqa: E402
+import yaml  # noqa: E402
+from scipy import optimize  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from simulator import __version__  # noqa: E402
+from simulator.config import RunConfig, validate_run  # noqa: E402
+from simulator.errors import ConfigError  # noqa: E402
+from simulator.params import ModelParams, iter_params  # noqa: E402
+from simulator.sensitivity import (MODEL_PARAMETERS, check_bounds, check_count, check_entries,  # noqa: E402
+                                   experiment_base, parameter_meta, read_all, run_cached, with_values)
+
+PENALTY = 1e6   # objective of a candidate whose moments are undefined
+METHODS = ("nelder-mead", "differential-evolution")
+
+
+# --- moments --------------------------------------------------------------------------------------------------------
+
+
+def _after(ds: xr.Dataset, burn_in_months: int) -> xr.Dataset:
+    return ds.isel(time=slice(burn_in_months, None))
+
+
+def _household_years(ds: xr.Dataset) -> float:
+    return float(ds.attrs["n_households"]) * ds.sizes["time"] / 12.0
+
+
+def _departures(ds: xr.Dataset, pathway: str) -> float:
+    return float(ds["emigrants"].sel(pathway=pathway).sum())
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A summary statistic of runs: numerator / denominator x scale, pooled over runs.
+
+    `parts(ds)` gives (numerator, denominator) of one run (already cut to the months after the burn-in).
+    """
+
+    name: str
+    label: str
+    units: str
+    definition: str
+    parts: Callable[[xr.Dataset], tuple[float, float]]
+    scale: float = 1.0
+
+
+MOMENTS: dict[str, Moment] = {m.name: m for m in (
+    Moment("internal_move_rate", "annual internal move rate", "moves per 1,000 origin households per year",
+           "departures to the domestic city (emigrants, pathway internal) per year, per 1,000 households simulated",
+           lambda ds: (_departures(ds, "internal"), _household_years(ds)), 1000.0),
+    Moment("regular_departures_per_1000", "annual regular departures", "departures per 1,000 origin households "
+           "per year", "departures on a regular visa (emigrants, pathway regular) per year, per 1,000 households "
+           "simulated", lambda ds: (_departures(ds, "regular"), _household_years(ds)), 1000.0),
+    Moment("irregular_departures_per_1000", "annual irregular departures", "departures per 1,000 origin "
+           "households per year", "irregular departures (emigrants, pathway irregular) per year, per 1,000 "
+           "households simulated", lambda ds: (_departures(ds, "irregular"), _household_years(ds)), 1000.0),
+    Moment("applications_per_1000", "annual regular visa applications", "applications per 1,000 origin households "
+           "per year", "regular visa applications lodged per year, per 1,000 households simulated",
+           lambda ds: (float(ds["applications"].sum()), _household_years(ds)), 1000.0),
+    Moment("irregular_share", "irregular share of international departures", "%",
+           "irregular departures / (regular + irregular departures), in percent",
+           lambda ds: (_departures(ds, "irregular"), _departures(ds, "regular") + _departures(ds, "irregular")),
+           100.0),
+    Moment("remittances_per_migrant", "remittances per migrant per month", "USD per migrant per month",
+           "remittances received at origin net of fees (all pathways) over migrant-months away (migrants_away, all "
+           "pathways, end of each month)",
+           lambda ds: (float(ds["remittances"].sum()), float(ds["migrants_away"].sum())), 1.0),
+    Moment("trapped_share", "trapped households", "% of households in an average month",
+           "households that wanted to move and could not afford to (trapped), per household simulated and month, "
+           "in percent", lambda ds: (float(ds["trapped"].sum()), _household_years(ds) * 12.0), 100.0),
+)}
+
+
+def run_parts(path: Path, burn_in_months: int) -> dict[str, tuple[float, float]]:
+    """(numerator, denominator) of every moment for one cached run, after the burn-in."""
+    with xr.open_dataset(path, engine="netcdf4") as ds:
+        cut = _after(ds, burn_in_months)
+        return {name: m.parts(cut) for name, m in MOMENTS.items()}
+
+
+class _Parts:   # picklable for parallel reading
+    def __init__(self, burn_in_months: int) -> None:
+        self.burn_in_months = burn_in_months
+
+    def __call__(self, path: Path) -> dict[str, tuple[float, float]]:
+        return run_parts(path, self.burn_in_months)
+
+
+def pooled(parts: Sequence[dict[str, tuple[float, float]]]) -> dict[str, float]:
+    """Each moment from runs pooled: the sum of the numerators over the sum of the denominators, scaled."""
+    out = {}
+    for name, m in MOMENTS.items():
+        num = sum(p[name][0] for p in parts)
+        den = sum(p[name][1] for p in parts)
+        out[name] = m.scale * num / den if den > 0 else math.nan
+    return out
+
+
+def burn_in_months(cfg: RunConfig) -> int:
+    return int(round(12 * cfg.calibration.burn_in_years))
+
+
+def simulated_moments(cfg: RunConfig, values: dict[str, float], cache_dir: str | Path,
+                      progress: bool = False) -> dict[str, float]:
+    """Every moment at parameter `values`, pooled over seeds 0..calibration.seeds-1, runs through the cache."""
+    base = experiment_base(cfg)
+    configs = [with_values(base, values, seed) for seed in range(cfg.calibration.seeds)]
+    paths = run_cached(configs, cache_dir, cfg.calibration.workers, progress)
+    return pooled(read_all(_Parts(burn_in_months(cfg)), paths, cfg.calibration.workers))
+
+
+def objective(moments: dict[str, float], targets: Sequence[Any]) -> float:
+    """Weighted sum of squared relative errors of `moments` against `targets` (MomentTarget entries)."""
+    total = 0.0
+    for t in targets:
+        m = moments[t.name]
+        if not math.isfinite(m):
+            return PENALTY
+        total += t.weight * ((m - t.value) / t.value) ** 2
+    return total
+
+
+# --- validation -----------------------------------------------------------------------------------------------------
+
+
+def current_value(cfg: RunConfig, name: str) -> float:
+    """The value of model parameter `name` in `cfg`."""
+    obj: Any = cfg
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return float(obj)
+
+
+def validate_calibration(cfg: RunConfig) -> None:
+    """Check the calibration settings of `cfg`; raise ConfigError naming the first bad one."""
+    c = cfg.calibration
+    check_entries("calibration.parameters", c.parameters)
+    for i, p in enumerate(c.parameters):
+        where = f"calibration.parameters[{i}]"
+        meta = parameter_meta(f"{where}.name", p.name)
+        lo, hi = check_bounds(f"{where}.bounds", p.name, p.bounds)
+        if p.start is None:
+            value = current_value(cfg, p.name)
+            if not lo <= value <= hi:
+                raise ConfigError(f"{where}.start", None, f"a start within the bounds [{lo:g}, {hi:g}] "
+                                  f"({meta['units']}): the config's value {value:g} is outside them")
+        elif (isinstance(p.start, bool) or not isinstance(p.start, (int, float))
+              or not lo <= p.start <= hi):
+            raise ConfigError(f"{where}.start", p.start, f"null or a value within the bounds [{lo:g}, {hi:g}] "
+                              f"({meta['units']})")
+    check_entries("calibration.targets", c.targets)
+    for i, t in enumerate(c.targets):
+        where = f"calibration.targets[{i}]"
+        if t.name not in MOMENTS:
+            raise ConfigError(f"{where}.name", t.name, f"one of {', '.join(MOMENTS)}")
+        if isinstance(t.value, bool) or not isinstance(t.value, (int, float)) or not (
+                math.isfinite(t.value) and t.value > 0):
+            raise ConfigError(f"{where}.value", t.value, f"a number above 0 ({MOMENTS[t.name].units}); errors are "
+                              "relative to it")
+        if isinstance(t.weight, bool) or not isinstance(t.weight, (int, float)) or not (
+                math.isfinite(t.weight) and t.weight >= 0):
+            raise ConfigError(f"{where}.weight", t.weight, "a number of at least 0")
+    if not any(t.weight > 0 for t in c.targets):
+        raise ConfigError("calibration.targets", [t.name for t in c.targets], "at least one target of weight > 0")
+    check_count("calibration.seeds", c.seeds, 1)
+    if (isinstance(c.burn_in_years, bool) or not isinstance(c.burn_in_years, (int, float))
+            or not 0 <= c.burn_in_years or int(round(12 * c.burn_in_years)) >= int(round(12 * cfg.years))):
+        raise ConfigError("calibration.burn_in_years", c.burn_in_years, f"a number of years in [0, years = "
+                          f"{cfg.years:g}) that leaves at least one month to measure")
+    if c.method not in METHODS:
+        raise ConfigError("calibration.method", c.method, f"one of {', '.join(METHODS)}")
+    check_count("calibration.max_evaluations", c.max_evaluations, 1)
+    for key in ("x_tolerance", "f_tolerance"):
+        value = getattr(c, key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+            raise ConfigError(f"calibration.{key}", value, "a number in [0, 1)")
+    check_count("calibration.popsize", c.popsize, 2)
+    if c.method == "differential-evolution" and c.popsize * len(c.parameters) < 5:
+        raise ConfigError("calibration.popsize", c.popsize, f"at least {math.ceil(5 / len(c.parameters))} so that a "
+                          "generation has 5 or more candidates")
+    check_count("calibration.optimizer_seed", c.optimizer_seed, 0)
+    check_count("calibration.workers", c.workers, 0)
+
+
+# --- the search -----------------------------------------------------------------------------------------------------
+
+
+def run_calibration(cfg: RunConfig, cache_dir: str | Path, progress: bool = True) -> dict[str, Any]:
+    """Fit `cfg.calibration.parameters` to its targets; return the result as a JSON-ready dict.
+
+    The dict has the fitted values (`parameters`), each moment's target, fitted value and relative error
+    (`moments`), the objective at the start and at the fit, the number of candidates evaluated and runs, the
+    optimiser's report and the trace of every candidate.
+    """
+    validate_calibration(cfg)
+    c = cfg.calibration
+    base = experiment_base(cfg)
+    validate_run(base)
+    started = time.perf_counter()
+    names = [p.name for p in c.parameters]
+    lo = np.array([float(p.bounds[0]) for p in c.parameters])
+    hi = np.array([float(p.bounds[1]) for p in c.parameters])
+    start = np.array([current_value(cfg, p.name) if p.start is None else float(p.start) for p in c.parameters])
+    seeds = list(range(c.seeds))
+    parts_of = _Parts(burn_in_months(cfg))
+    memo: dict[tuple[float, ...], tuple[float, dict[str, float]]] = {}
+    trace: list[dict[str, Any]] = []
+    bar = tqdm(total=c.max_evaluations, desc="calibration", unit="candidate", disable=not progress)
+
+    def theta_of(u: np.ndarray) -> tuple[float, ...]:
+        return tuple(float(x) for x in np.clip(lo + np.clip(u, 0.0, 1.0) * (hi - lo), lo, hi))
+
+    def evaluate(thetas: Sequence[tuple[float, ...]]) -> None:
+        """Run every new candidate (all seeds, one parallel batch) and record its moments and objective."""
+        new = list(dict.fromkeys(t for t in thetas if t not in memo))
+        if not new:
+            return
+        configs = [with_values(base, dict(zip(names, t)), seed) for t in new for seed in seeds]
+        parts = read_all(parts_of, run_cached(configs, cache_dir, c.workers, progress=False), c.workers)
+        for i, theta in enumerate(new):
+            moments = pooled(parts[i * len(seeds):(i + 1) * len(seeds)])
+            value = objective(moments, c.targets)
+            memo[theta] = (value, moments)
+            trace.append({"evaluation": len(trace) + 1, "values": dict(zip(names, theta)), "objective": value})
+            bar.update()
+            bar.set_postfix(best=f"{min(memo.values(), key=lambda v: v[0])[0]:.4g}")
+
+    def f(u: np.ndarray) -> float:
+        theta = theta_of(u)
+        evaluate([theta])
+        return memo[theta][0]
+
+    u0 = (start - lo) / (hi - lo)
+    start_theta = theta_of(u0)
+    evaluate([start_theta])
+    d = len(names)
+    if c.method == "nelder-mead":
+        simplex = [u0]
+        for j in range(d):
+            step = np.zeros(d)
+            step[j] = 0.25 if u0[j] + 0.25 <= 1.0 else -0.25
+            simplex.append(u0 + step)
+        res = optimize.minimize(f, u0, method="Nelder-Mead", bounds=[(0.0, 1.0)] * d,
+                                options={"initial_simplex": np.array(simplex), "maxfev": c.max_evaluations,
+                                         "xatol": c.x_tolerance, "fatol": c.f_tolerance})
+        iterations = int(res.nit)
+    else:
+        def batch(func: Callable[[np.ndarray], float], us: Any) -> list[float]:
+            us = list(us)
+            evaluate([theta_of(np.asarray(u)) for u in us])   # one parallel batch; the calls below hit the memo
+            return [func(u) for u in us]
+
+        generations = max(0, c.max_evaluations // (c.popsize * d) - 1)
+        res = optimize.differential_evolution(f, [(0.0, 1.0)] * d, popsize=c.popsize, maxiter=generations,
+                                              seed=c.optimizer_seed, workers=batch, updating="deferred",
+                                              polish=False, tol=0.0, atol=c.f_tolerance, x0=u0,
+                                              init="latinhypercube")
+        iterations = int(res.nit)
+    bar.close()
+    best_theta = min(memo, key=lambda t: memo[t][0])   # the best candidate evaluated (the optimiser's, or better)
+    best, moments = memo[best_theta]
+    start_value, start_moments = memo[start_theta]
+    meta = MODEL_PARAMETERS
+    return {
+        "title": "Migration flow calibration", "simulator_version": __version__,
+        "parameters": [{"name": n, "units": meta[n]["units"], "bounds": [float(a), float(b)], "start": float(s),
+                        "fitted": float(v)}
+                       for n, a, b, s, v in zip(names, lo, hi, start_theta, best_theta)],
+        "moments": [{"name": t.name, "label": MOMENTS[t.name].label, "units": MOMENTS[t.name].units,
+                     "definition": MOMENTS[t.name].definition, "target": float(t.value), "weight": float(t.weight),
+                     "fitted": moments[t.name], "relative_error": (moments[t.name] - t.value) / t.value,
+                     "at_start": start_moments[t.name]} for t in c.targets],
+        "other_moments": {k: v for k, v in moments.items() if k not in {t.name for t in c.targets}},
+        "objective": best, "objective_at_start": start_value,
+        "evaluations": len(memo), "runs": len(memo) * len(seeds),
+        "optimizer": {"method": c.method, "converged": bool(res.success), "message": str(res.message),
+                      "iterations": iterations, "function_calls": int(res.nfev)},
+        "seeds": seeds, "burn_in_years": c.burn_in_years,
+        "run_settings": {k: v for k, v in dataclasses.asdict(base).items()
+                         if k not in ("model", "compare", "sensitivity", "calibration", "seed", "mode", "progress",
+                                      "figures", "agent_view_limit")},
+        "model": calibrated_model(cfg, dict(zip(names, best_theta))),
+        "settings": dataclasses.asdict(c),
+        "trace": trace,
+        "elapsed_seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+# --- outputs --------------------------------------------------------------------------------------------------------
+
+
+def calibrated_model(cfg: RunConfig, fitted: dict[str, float]) -> dict[str, Any]:
+    """The model parameters of the calibrated model that differ from the defaults (the fitted ones always), nested."""
+    model = with_values(cfg, fitted).model
+    defaults = {name: value for name, value, _ in iter_params(ModelParams())}
+    out: dict[str, Any] = {}
+    for name, value, _ in iter_params(model):
+        if f"model.{name}" in fitted or value != defaults[name]:
+            group, key = name.split(".", 1)
+            out.setdefault(group, {})[key] = value
+    return out
+
+
+def overrides(result: dict[str, Any]) -> list[str]:
+    """The calibrated model as command-line overrides, `model.group.key=value`."""
+    return [f"model.{group}.{key}={value!r}" for group, keys in result["model"].items() for key, value in keys.items()]
+
+
+def calibrated_yaml(result: dict[str, Any], folder: Path) -> str:
+    """A Hydra experiment file (`# @package _global_`) that sets the calibrated model."""
+    run = result["run_settings"]
+    body: dict[str, Any] = {k: run[k] for k in ("world", "climate_outlook", "labour_outlook") if run.get(k)}
+    body["model"] = result["model"]
+    header = ("# @package _global_\n"
+              f"# The calibrated model: python run.py --config-dir {folder} experiment=calibrated [other overrides]\n"
+              f"# Fitted by `python run.py experiment=calibrate` (objective {result['objective']:.4g}, "
+              f"{result['evaluations']} candidates; see calibration.json). Model parameters not listed keep their "
+              "defaults.\n")
+    return header + yaml.safe_dump(body, sort_keys=False)
+
+
+def _num(x: float) -> str:
+    if not math.isfinite(x):
+        return "n/a"
+    return f"{x:,.1f}" if abs(x) >= 100 else f"{x:,.3f}" if abs(x) >= 1 else f"{x:.4g}"
+
+
+def summary(result: dict[str, Any], folder: Path) -> str:
+    """A Markdown summary: the fit, each moment against its target, and how to run the calibrated model."""
+    run = result["run_settings"]
+    opt = result["optimizer"]
+    lines = ["# Calibration", "",
+             f"- Runs: scenario {run['scenario']}, {run['n_households']} households, {run['years']:g} years, world "
+             f"{run['world'] or 'default'}; moments after a burn-in of {result['burn_in_years']:g} years, pooled over "
+             f"seeds {result['seeds'][0]}-{result['seeds'][-1]} (the same for every candidate)",
+             f"- Optimiser: {opt['method']}, {result['evaluations']} candidates ({result['runs']} runs), "
+             f"{'converged' if opt['converged'] else 'not converged'}: {opt['message']}; "
+             f"{result['elapsed_seconds']} s",
+             f"- Objective (weighted sum of squared relative errors): {result['objective']:.4g} "
+             f"(at the start: {result['objective_at_start']:.4g})", "",
+             "## Fitted parameters", "", "| parameter | units | bounds | start | fitted |", "|---|---|---|---|---|"]
+    for p in result["parameters"]:
+        lines.append(f"| {p['name']} | {p['units']} | [{p['bounds'][0]:g}, {p['bounds'][1]:g}] | "
+                     f"{_num(p['start'])} | {_num(p['fitted'])} |")
+    lines += ["", "## Moments", "", "| moment | units | target | fitted | relative error | at start | weight |",
+              "|---|---|---|---|---|---|---|"]
+    for m in result["moments"]:
+        lines.append(f"| {m['name']} | {m['units']} | {_num(m['target'])} | {_num(m['fitted'])} | "
+                     f"{100 * m['relative_error']:+.1f}% | {_num(m['at_start'])} | {m['weight']:g} |")
+    lines += ["", "Definitions:", ""] + [f"- `{m['name']}`: {m['definition']}." for m in result["moments"]]
+    lines += ["", "## The calibrated model", "",
+              "As a Hydra experiment (`experiment/calibrated.yaml` in this folder), e.g. the main job or one run:", "",
+              "```bash", f"python run.py --config-dir {folder} experiment=calibrated",
+              f"python run.py --config-dir {folder} experiment=calibrated scenario=baseline", "```", "",
+              "or as overrides:", "", "```bash", "python run.py " + " ".join(overrides(result)), "```"]
+    return "\n".join(lines) + "\n"
+
+
+def trace_figure(result: dict[str, Any], path: Path) -> Path:
+    """The objective of every candidate in the order evaluated, and the best so far."""
+    values = np.array([t["objective"] for t in result["trace"]])
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    x = np.arange(1, len(values) + 1)
+    ax.plot(x, values, "o", markersize=3, color="tab:blue", alpha=0.6, label="candidate")
+    ax.plot(x, np.minimum.accumulate(values), color="tab:red", label="best so far")
+    if np.all(values > 0):
+        ax.set_yscale("log")
+    ax.set_xlabel("candidate (in the order evaluated)")
+    ax.set_ylabel("objective (weighted sum of squared relative errors)")
+    ax.set_title(f"Calibration: {result['optimizer']['method']}, {len(values)} candidates")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_calibration(result: dict[str, Any], folder: str | Path) -> Path:
+    """Write calibration.json, calibration.md, calibration_trace.png and experiment/calibrated.yaml into `folder`;
+    return the path of calibration.json."""
+    folder = Path(folder).resolve()
+    (folder / "experiment").mkdir(parents=True, exist_ok=True)
+    path = folder / "calibration.json"
+    path.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+    (folder / "calibration.md").write_text(summary(result, folder), encoding="utf-8")
+    (folder / "experiment" / "calibrated.yaml").write_text(calibrated_yaml(result, folder), encoding="utf-8")
+    trace_figure(result, folder / "calibration_trace.png")
+    return path
