@@ -137,14 +137,12 @@ def load_results(folder: str | Path, name: str = "results.nc") -> xr.Dataset:
     """Read every `name` file under `folder` and combine them along `scenario` and `seed`.
 
     Each run's `scenario` and `seed` attributes become coordinates; a single run comes back with both dims of
-    length one. Attributes that differ between runs (such as the config) are dropped from the combined dataset.
+    length one. Runs with different interventions share the union of them (zero cost where absent). Attributes
+    that differ between runs (such as the config) are dropped from the combined dataset.
     """
+    from simulator.comparison import combine   # comparison builds on this module
+
     files = sorted(Path(folder).rglob(name))
     if not files:
         raise FileNotFoundError(f"no {name} under {folder}")
-    runs = []
-    for file in files:
-        with xr.open_dataset(file, engine="netcdf4") as ds:
-            ds = ds.load()
-        runs.append(ds.expand_dims(scenario=[ds.attrs["scenario"]], seed=[int(ds.attrs["seed"])]))
-    return xr.combine_by_coords(runs, combine_attrs="drop_conflicts")
+    return combine(files)

@@ -74,3 +74,14 @@ def test_load_results_on_an_empty_folder_fails(tmp_path):
 
 def test_config_attribute_is_text(ds):
     json.dumps(dict(ds.attrs))   # every attribute is plain text or a number
+
+
+def test_load_results_combines_runs_with_different_interventions(tmp_path):
+    from simulator import build_interventions
+    write_netcdf(MigrationModel(n_households=200, years=1, rng=0, scenario="base").run(), tmp_path / "a" / "results.nc")
+    policy = MigrationModel(n_households=200, years=1, rng=0, scenario="more",
+                            interventions=build_interventions({"quota_expansion": {}})).run()
+    write_netcdf(policy, tmp_path / "b" / "results.nc")
+    combined = load_results(tmp_path)
+    assert combined["intervention"].values.tolist() == ["quota_expansion"]
+    assert float(combined.intervention_cost.sel(scenario="base").sum()) == 0
