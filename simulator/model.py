@@ -119,6 +119,7 @@ class MigrationModel(mesa.Model):
         self.cash = np.zeros(n)             # transfers received this month, USD (set by interventions)
         self.remittances_in = np.zeros(n)   # remittances received this month, USD
         self.consumption = np.zeros(n)
+        self.persons_home = self.households.people_at_origin()   # members living at origin, per household
         self.income_per_adult = np.zeros(n)
         self.expected_employment = np.array(PRIOR_EMPLOYMENT)
         self.recorder = Recorder(self.n_steps, self.world.origins, tuple(names))
@@ -405,13 +406,14 @@ class MigrationModel(mesa.Model):
         h, b = self.households, self.params.budget
         adults_home = np.maximum(h.adults - h.adults_away(), 0)
         income = adults_home * self.income_per_adult + self.remittances_in + self.cash
-        h.wealth, self.consumption = update_budgets(h.wealth, income, h.people_at_origin(), b.subsistence_usd,
+        self.persons_home = h.people_at_origin()   # statuses do not change again this month: reused by record()
+        h.wealth, self.consumption = update_budgets(h.wealth, income, self.persons_home, b.subsistence_usd,
                                                     b.consumption_share_of_surplus)
 
     def record(self) -> None:
         """Process 9: the month's stocks, labour market and intervention costs into the preallocated arrays."""
         h, r, t, n_o = self.households, self.recorder, self.t, self.world.n_origins
-        r["population"][t] = np.bincount(h.origin, h.people_at_origin(), n_o)
+        r["population"][t] = np.bincount(h.origin, self.persons_home, n_o)
         family = h.status == FAMILY_ABROAD
         r["families_abroad"][t] = np.bincount(h.origin, np.where(family, h.size, 0), n_o)
         for status, pathway in ((IN_CITY, P_INTERNAL), (ABROAD_REGULAR, P_REGULAR),
@@ -501,7 +503,7 @@ class MigrationModel(mesa.Model):
 
     @property
     def population_at_origin(self) -> float:
-        return float(self.households.people_at_origin().sum())
+        return float(self.persons_home.sum())
 
 
 def _with_overrides(params: ModelParams, overrides: dict[str, Any]) -> ModelParams:

@@ -578,6 +578,7 @@ def record(model, t: int) -> None:
     consumption = [0.0] * n_o
     wealth = [0.0] * n_o
     households_at_origin = [0] * n_o
+    model.persons_home = np.array([persons_at_origin(h, i) for i in range(h.n)])   # read by the DataCollector
     for i in range(h.n):
         origin, status = int(h.origin[i]), int(h.status[i])
         r["population"][t, origin] += persons_at_origin(h, i)
