@@ -9,13 +9,20 @@ the share `k` consumed out of surplus: assumption.)
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 
+@numba.njit(cache=True)
 def update_budgets(wealth: np.ndarray, income: np.ndarray, persons_home: np.ndarray, subsistence: float,
                    consumption_share: float) -> tuple[np.ndarray, np.ndarray]:
-    """Return (wealth after the month, consumption in the month), USD per household."""
-    need = subsistence * persons_home
-    surplus = income - need
-    consumption = np.where(surplus >= 0, need + consumption_share * surplus, np.minimum(need, income + wealth))
-    return np.maximum(0.0, wealth + income - consumption), consumption
+    """Return (wealth after the month, consumption in the month), USD per household (compiled: one pass)."""
+    new_wealth = np.empty(wealth.shape[0])
+    consumption = np.empty(wealth.shape[0])
+    for i in range(wealth.shape[0]):
+        need = subsistence * persons_home[i]
+        surplus = income[i] - need
+        c = need + consumption_share * surplus if surplus >= 0 else min(need, income[i] + wealth[i])
+        consumption[i] = c
+        new_wealth[i] = max(0.0, wealth[i] + income[i] - c)
+    return new_wealth, consumption

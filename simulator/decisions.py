@@ -36,8 +36,10 @@ also tip the upper stage to staying; such households are counted as trapped too,
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from simulator.params import DecisionParams
@@ -74,14 +76,15 @@ def utilities(t: OptionTerms, p: DecisionParams) -> np.ndarray:
     ln_move = np.log(np.maximum(t.income_move, 1.0))
     years_of_income = t.cost / (12.0 * np.maximum(t.income_stay, 1.0))[:, None]
     wait_years = min(t.wait_months, MAX_WAIT_MONTHS) / 12.0
+    memory, patience, risk = (np.asarray(x, np.float64) for x in (t.shock_memory, t.patience, t.risk_aversion))
     u = np.empty((len(t.income_stay), 4))
-    u[:, STAY] = p.beta_income * ln_stay - p.beta_shock * t.shock_memory
+    u[:, STAY] = p.beta_income * ln_stay - p.beta_shock * memory
     u[:, INTERNAL] = (p.beta_income * ln_move[:, 0] - p.beta_cost * years_of_income[:, INTERNAL]
                       + p.beta_network * t.network_city + p.asc_internal)
     u[:, REGULAR] = (p.beta_income * ln_move[:, 1] - p.beta_cost * years_of_income[:, REGULAR]
-                     - p.beta_wait * wait_years / t.patience + p.beta_network * t.network_abroad + p.asc_regular)
+                     - p.beta_wait * wait_years / patience + p.beta_network * t.network_abroad + p.asc_regular)
     u[:, IRREGULAR] = (p.beta_income * ln_move[:, 2] - p.beta_cost * years_of_income[:, IRREGULAR]
-                       - p.beta_risk * t.risk_aversion * t.risk_perception * t.death_probability
+                       - p.beta_risk * risk * t.risk_perception * t.death_probability
                        - p.beta_interception * t.interception_probability
                        + p.beta_network * t.network_abroad + p.asc_irregular)
     return u
@@ -166,3 +169,152 @@ def decide(u: np.ndarray, eligible: np.ndarray, affordable: np.ndarray, noise: n
     movers = np.flatnonzero(wanted != STAY)
     choice[movers] = choose(u[movers], (eligible & affordable)[movers], noise[movers], nest_lambda)
     return choice, (wanted != STAY) & (choice == STAY)
+
+
+# --- the month's decision as one compiled pass per household ------------------------------------------------------
+#
+# `decide_households` is what the model runs (process 4). It states the equations above once more, for one household
+# at a time, so that a million households decide in one pass over their columns with no temporary arrays: income at
+# origin (labour.origin_income_per_adult), incomes and costs of the options, `utilities`, the Gumbel terms of
+# `gumbel`, the nested-logit choice of `choose` among the eligible options and, for those who would move, among the
+# eligible and affordable ones, as in `decide`. tests/test_decisions.py checks that both statements give the same
+# incomes, choices and trapped households.
+
+@numba.njit(cache=True)
+def _gumbel32(u: np.float32) -> np.float32:
+    """`gumbel` for one float32 uniform, in float32 arithmetic as the array version."""
+    u = min(max(u, np.float32(1e-12)), np.float32(1.0 - 1e-7))
+    return np.float32(-math.log(np.float32(-math.log(u))))
+
+
+@numba.njit(cache=True)
+def _nested_choice(u0: float, u1: float, u2: float, u3: float, open1: bool, open2: bool, open3: bool,
+                   e0: float, e1: float, e2: float, e3_u: np.float32, e4_u: np.float32, lam: float) -> int:
+    """`choose` for one household: upper stage over stay, internal and the nest's inclusive value, then the lower
+    stage within the nest (its Gumbel terms are transformed from the uniforms `e3_u`, `e4_u` only if it is reached).
+    Ties go to the first option, as numpy's argmax."""
+    s2 = u2 / lam if open2 else -np.inf
+    s3 = u3 / lam if open3 else -np.inf
+    top = max(s2, s3)
+    iv = lam * (top + math.log(math.exp(s2 - top) + math.exp(s3 - top))) if top > -np.inf else -np.inf
+    best = STAY
+    v = u0 + e0
+    if open1 and u1 + e1 > v:
+        best = INTERNAL
+        v = u1 + e1
+    if iv + e2 > v:
+        return REGULAR if s2 + _gumbel32(e3_u) >= s3 + _gumbel32(e4_u) else IRREGULAR
+    return best
+
+
+@numba.njit(cache=True)
+def _decide_kernel(status, adults, origin, skill, farm, loss, boost, memory, patience, risk, wealth, assets,
+                   skill_mult, uniforms, origin_wage, degradation, cost_to_city, cost_to_destination, network_city,
+                   network_abroad, scalars, income, choice, trapped):
+    (destination_wage, city_wage, e_city, e_regular, e_irregular, living_cost, city_living_cost, irregular_factor,
+     regular_fee, smuggler_fee, wait_years, beta_income, beta_cost, beta_risk, beta_interception, beta_wait,
+     beta_network, beta_shock, asc_internal, asc_regular, asc_irregular, credit, min_skill, ordinary_open,
+     seasonal_open, death, interception, perception, lam) = scalars
+    for i in range(status.shape[0]):
+        o = origin[i]
+        sm = skill_mult[i]
+        y = max(0.0, origin_wage[o] * sm * (1.0 + np.float64(boost[i]))
+                * (1.0 - farm[i] * degradation[o] - loss[i]))
+        income[i] = y
+        trapped[i] = False
+        if status[i] != 0 or adults[i] < 1:   # AT_HOME with a working-age adult
+            choice[i] = -1
+            continue
+        a = np.float64(adults[i])
+        y_stay = a * y
+        rest = (a - 1.0) * y
+        dest = destination_wage * sm
+        y_int = rest + e_city * max(0.0, city_wage * sm - city_living_cost)
+        y_reg = rest + e_regular * max(0.0, dest - living_cost)
+        y_irr = rest + e_irregular * max(0.0, dest * irregular_factor - living_cost)
+        c_int = cost_to_city[o]
+        c_reg = regular_fee + cost_to_destination[o]
+        per_year = 12.0 * max(y_stay, 1.0)
+        u0 = beta_income * math.log(max(y_stay, 1.0)) - beta_shock * np.float64(memory[i])
+        u1 = (beta_income * math.log(max(y_int, 1.0)) - beta_cost * (c_int / per_year)
+              + beta_network * network_city[o] + asc_internal)
+        u2 = (beta_income * math.log(max(y_reg, 1.0)) - beta_cost * (c_reg / per_year)
+              - beta_wait * wait_years / np.float64(patience[i]) + beta_network * network_abroad[o] + asc_regular)
+        u3 = (beta_income * math.log(max(y_irr, 1.0)) - beta_cost * (smuggler_fee / per_year)
+              - beta_risk * np.float64(risk[i]) * perception * death - beta_interception * interception
+              + beta_network * network_abroad[o] + asc_irregular)
+        e0 = _gumbel32(uniforms[i, 0])
+        e1 = _gumbel32(uniforms[i, 1])
+        e2 = _gumbel32(uniforms[i, 2])
+        regular_eligible = (skill[i] >= min_skill and ordinary_open > 0) or seasonal_open > 0
+        wanted = _nested_choice(u0, u1, u2, u3, True, regular_eligible, True, e0, e1, e2, uniforms[i, 3],
+                                uniforms[i, 4], lam)
+        if wanted == STAY:   # stays with every eligible option open: stays when some close too (see `decide`)
+            choice[i] = STAY
+            continue
+        budget = wealth[i] + credit * assets[i]
+        c = _nested_choice(u0, u1, u2, u3, c_int <= budget, regular_eligible and c_reg <= budget,
+                           smuggler_fee <= budget, e0, e1, e2, uniforms[i, 3], uniforms[i, 4], lam)
+        choice[i] = c
+        trapped[i] = c == STAY
+
+
+@dataclass(frozen=True)
+class MonthTerms:
+    """The option-level figures of one month, the same for every household (USD, months, probabilities)."""
+
+    destination_wage: float      # w_t, low skill, regular status, USD/month
+    city_wage: float             # USD/month
+    employment: tuple[float, float, float]   # e_j expected by households: city, regular, irregular
+    living_cost: float           # at the destination, USD/month
+    city_living_cost: float      # USD/month
+    irregular_wage_factor: float
+    regular_fee: float           # USD, visa fee in force
+    smuggler_fee: float          # USD
+    wait_months: float           # expected regular visa wait W (may be inf)
+    min_skill: int               # skill needed for an ordinary visa
+    ordinary_open: bool          # quota and processing capacity above zero
+    seasonal_open: bool          # a seasonal scheme has places (open to any skill)
+    death_probability: float
+    interception_probability: float
+    risk_perception: float
+
+
+def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray, skill: np.ndarray,
+                      farm_dependence: np.ndarray, loss: np.ndarray, income_boost: np.ndarray,
+                      shock_memory: np.ndarray, patience: np.ndarray, risk_aversion: np.ndarray,
+                      wealth: np.ndarray, assets: np.ndarray, skill_mult: np.ndarray, uniforms: np.ndarray,
+                      origin_wage: np.ndarray, degradation: np.ndarray, cost_to_city: np.ndarray,
+                      cost_to_destination: np.ndarray, network_city: np.ndarray, network_abroad: np.ndarray,
+                      month: MonthTerms, p: DecisionParams,
+                      income_per_adult: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every household's decision this month, in one compiled pass (the same rules as `decide`).
+
+    Per-household arrays are the household columns (`simulator.households.Households`) and the model's `loss` and
+    `skill_mult`; `uniforms` is the month's (n, 6) float32 draws, of which columns 0-4 feed the Gumbel terms.
+    Per-origin arrays are indexed by `origin`; the network shares are those of `OptionTerms`.
+
+    Writes the monthly income of an adult at origin (labour.origin_income_per_adult) of every household into
+    `income_per_adult`. Returns `choice` (int8: an option code, or -1 for a household that does not decide: not at
+    home, or without a working-age adult) and `trapped` (bool).
+    """
+    n = len(status)
+    if uniforms.shape != (n, 6) or uniforms.dtype != np.float32 or income_per_adult.shape != (n,):
+        raise ValueError("uniforms must be float32 of shape (n, 6) and income_per_adult of shape (n,), "
+                         f"n = {n}: got {uniforms.dtype} {uniforms.shape} and {income_per_adult.shape}")
+    scalars = (float(month.destination_wage), float(month.city_wage), *map(float, month.employment),
+               float(month.living_cost), float(month.city_living_cost), float(month.irregular_wage_factor),
+               float(month.regular_fee), float(month.smuggler_fee), min(month.wait_months, MAX_WAIT_MONTHS) / 12.0,
+               p.beta_income, p.beta_cost, p.beta_risk, p.beta_interception, p.beta_wait, p.beta_network,
+               p.beta_shock, p.asc_internal, p.asc_regular, p.asc_irregular, p.credit_fraction,
+               float(month.min_skill), float(month.ordinary_open), float(month.seasonal_open),
+               float(month.death_probability), float(month.interception_probability), float(month.risk_perception),
+               p.nest_lambda)
+    choice = np.empty(n, np.int8)
+    trapped = np.empty(n, np.bool_)
+    _decide_kernel(status, adults, origin, skill, farm_dependence, loss, income_boost, shock_memory, patience,
+                   risk_aversion, wealth, assets, skill_mult, uniforms, origin_wage, degradation,
+                   np.asarray(cost_to_city, np.float64), np.asarray(cost_to_destination, np.float64),
+                   np.asarray(network_city, np.float64), np.asarray(network_abroad, np.float64),
+                   tuple(map(float, scalars)), income_per_adult, choice, trapped)
+    return choice, trapped

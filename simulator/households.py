@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import mesa
+import numba
 import numpy as np
 
 from simulator.params import ModelParams
@@ -26,7 +27,9 @@ from simulator.regions import World
 # regular migrant abroad (family reunification) and no longer lives at origin.
 AT_HOME, WAITING, IN_TRANSIT, ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY, FAMILY_ABROAD = range(7)
 STATUS_NAMES = ("at_home", "waiting", "in_transit", "abroad_regular", "abroad_irregular", "in_city", "family_abroad")
+N_STATUSES = len(STATUS_NAMES)
 AWAY = (IN_TRANSIT, ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY)   # statuses in which the migrant is not at origin
+_IS_AWAY = np.isin(np.arange(N_STATUSES), AWAY)   # lookup table by status code
 NO_CONTRACT = -1   # `contract_end` of a stay with no set end
 
 
@@ -63,7 +66,7 @@ class Households:
 
     def away(self) -> np.ndarray:
         """Boolean mask: the migrant member is away from the origin (in transit, abroad or in the city)."""
-        return np.isin(self.status, AWAY)
+        return _IS_AWAY[self.status]
 
     def persons_away(self) -> np.ndarray:
         """Members not living at origin: the migrant, or the whole household once reunited abroad."""
@@ -76,6 +79,15 @@ class Households:
     def people_at_origin(self) -> np.ndarray:
         """Members living at origin, per household."""
         return self.size - self.persons_away()
+
+
+@numba.njit(cache=True)
+def status_by_origin(origin: np.ndarray, status: np.ndarray, n_origins: int) -> np.ndarray:
+    """Households by origin and status, (n_origins, N_STATUSES) int64, counted in one pass."""
+    counts = np.zeros((n_origins, N_STATUSES), np.int64)
+    for i in range(origin.shape[0]):
+        counts[origin[i], status[i]] += 1
+    return counts
 
 
 def synthesize(world: World, params: ModelParams, n: int, rng: np.random.Generator) -> Households:

@@ -28,14 +28,14 @@ from simulator.abroad import (hiring_probability, remittances, returns_irregular
                               update_employment)
 from simulator.budgets import update_budgets
 from simulator.climate import Climate, ClimateOutlook, destroy_assets, household_loss, remember_shocks
-from simulator.decisions import INTERNAL, IRREGULAR, REGULAR, OptionTerms, decide, gumbel, utilities
+from simulator.decisions import INTERNAL, IRREGULAR, REGULAR, MonthTerms, decide_households
 from simulator.config import check_calendar
 from simulator.errors import ConfigError
 from simulator.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, FAMILY_ABROAD, IN_CITY, IN_TRANSIT,
-                                  NO_CONTRACT, WAITING, Household, synthesize)
+                                  NO_CONTRACT, WAITING, Household, status_by_origin, synthesize)
 from simulator.interventions import Intervention
-from simulator.labour import Labour, LabourOutlook, origin_income_per_adult, skill_multiplier
-from simulator.outputs import AGE_EDGES, Recorder, to_dataset
+from simulator.labour import Labour, LabourOutlook, skill_multiplier
+from simulator.outputs import AGE_EDGES, Recorder, sums_by_origin, to_dataset
 from simulator.params import ModelParams, validate
 from simulator.pathways import RegularQueue, first_in_queue, gives_up, journey_outcomes
 from simulator.policy import Policy
@@ -193,64 +193,50 @@ class MigrationModel(mesa.Model):
         """Process 4: households at home with an adult choose among the open options (decisions.py)."""
         h, p, pol, w, t = self.households, self.params, self.policy, self.world, self.t
         draws = self.streams["decisions"].random((h.n, 6), dtype=np.float32)  # every household, every month (CRN)
-        self.income_per_adult = origin_income_per_adult(self.labour.origin_wage, h.origin, self.skill_mult,
-                                                        h.farm_dependence, self.climate.degradation, self.loss,
-                                                        h.income_boost)
-        idx = np.flatnonzero((h.status == AT_HOME) & (h.adults >= 1))
-        o, y, adults = h.origin[idx], self.income_per_adult[idx], h.adults[idx].astype(np.float64)
+        counts = status_by_origin(h.origin, h.status, w.n_origins)
+        per_origin = np.maximum(self.households_per_origin, 1)
         lab, ab = p.labour, p.abroad
-        sm = self.skill_mult[idx]
-        dest_wage = self.labour.destination_wage * sm
-        income_stay = adults * y
-        stay_rest = (adults - 1) * y
-        e_city = lab.city_employment_rate
-        e_reg, e_irr = self.expected_employment
-        income_move = np.column_stack([
-            stay_rest + e_city * np.maximum(0.0, w.city_wage * sm - ab.city_living_cost_usd),
-            stay_rest + e_reg * np.maximum(0.0, dest_wage - ab.living_cost_usd),
-            stay_rest + e_irr * np.maximum(0.0, dest_wage * lab.irregular_wage_factor - ab.living_cost_usd)])
-        cost = np.column_stack([np.zeros(len(idx)), w.cost_to_city[o],
-                                pol.regular_fee + w.cost_to_destination[o], np.full(len(idx), pol.smuggler_fee)])
         monthly_capacity = (min(pol.processing_per_month, pol.quota_per_year / 12.0)
                             + pol.seasonal_quota_per_year / 12.0)
-        queue = np.count_nonzero(h.status == WAITING)
-        wait = (queue + 1) / monthly_capacity if monthly_capacity > 0 else np.inf
-        away_city = np.bincount(h.origin, h.status == IN_CITY, w.n_origins)
-        away_abroad = np.bincount(h.origin, np.isin(h.status, (ABROAD_REGULAR, ABROAD_IRREGULAR, FAMILY_ABROAD)),
-                                  w.n_origins)
-        per_origin = np.maximum(self.households_per_origin, 1)
-        terms = OptionTerms(
-            income_stay=income_stay, income_move=income_move, cost=cost, shock_memory=h.shock_memory[idx],
-            network_city=(away_city / per_origin)[o], network_abroad=(away_abroad / per_origin)[o],
-            wait_months=wait, patience=h.patience[idx], risk_aversion=h.risk_aversion[idx],
-            death_probability=pol.death_probability, interception_probability=pol.interception_probability,
-            risk_perception=pol.risk_perception)
-        u = utilities(terms, p.decisions)
-        eligible = np.ones_like(u, dtype=bool)
-        eligible[:, REGULAR] = (((h.skill[idx] >= pol.min_skill) & (pol.quota_per_year > 0)
-                                 & (pol.processing_per_month > 0)) | (pol.seasonal_quota_per_year > 0))
-        budget = h.wealth[idx] + p.decisions.credit_fraction * h.assets[idx]
-        affordable = cost <= budget[:, None]
-        choice, trapped = decide(u, eligible, affordable, gumbel(draws[idx, :5]), p.decisions.nest_lambda)
+        queue = int(counts[:, WAITING].sum())
+        month = MonthTerms(
+            destination_wage=self.labour.destination_wage, city_wage=w.city_wage,
+            employment=(lab.city_employment_rate, *self.expected_employment), living_cost=ab.living_cost_usd,
+            city_living_cost=ab.city_living_cost_usd, irregular_wage_factor=lab.irregular_wage_factor,
+            regular_fee=pol.regular_fee, smuggler_fee=pol.smuggler_fee,
+            wait_months=(queue + 1) / monthly_capacity if monthly_capacity > 0 else np.inf,
+            min_skill=pol.min_skill, ordinary_open=pol.quota_per_year > 0 and pol.processing_per_month > 0,
+            seasonal_open=pol.seasonal_quota_per_year > 0, death_probability=pol.death_probability,
+            interception_probability=pol.interception_probability, risk_perception=pol.risk_perception)
+        choice, trapped = decide_households(
+            h.status, h.adults, h.origin, h.skill, h.farm_dependence, self.loss, h.income_boost, h.shock_memory,
+            h.patience, h.risk_aversion, h.wealth, h.assets, self.skill_mult, draws, self.labour.origin_wage,
+            self.climate.degradation, w.cost_to_city, w.cost_to_destination,
+            network_city=counts[:, IN_CITY] / per_origin,
+            network_abroad=counts[:, [ABROAD_REGULAR, ABROAD_IRREGULAR, FAMILY_ABROAD]].sum(axis=1) / per_origin,
+            month=month, p=p.decisions, income_per_adult=self.income_per_adult)
+        # from here on, only the households that move or are trapped (a few percent)
+        idx = np.flatnonzero((choice > 0) | trapped)
+        choice, trapped = choice[idx], trapped[idx]
         if pol.humanitarian_per_year > 0:
             self.grant_humanitarian_visas(idx, choice, trapped)
             trapped &= choice != HUMANITARIAN
-        self.recorder.count("trapped", t, o[trapped])
+        self.recorder.count("trapped", t, h.origin[idx[trapped]])
 
         movers = idx[choice == INTERNAL]
-        self._pay(movers, cost[choice == INTERNAL, INTERNAL])
+        self._pay(movers, w.cost_to_city[h.origin[movers]])
         self._depart(movers, P_INTERNAL, IN_CITY)
         self.recorder.count("arrivals", t, h.origin[movers], P_INTERNAL)
 
         applicants = idx[choice == REGULAR]
-        self._pay(applicants, cost[choice == REGULAR, REGULAR])
+        self._pay(applicants, pol.regular_fee + w.cost_to_destination[h.origin[applicants]])
         h.status[applicants] = WAITING
         h.since[applicants] = t
         h.queue_key[applicants] = t + draws[applicants, 5].astype(np.float64)
         self.recorder.count("applications", t, h.origin[applicants])
 
         smuggled = idx[choice == IRREGULAR]
-        self._pay(smuggled, cost[choice == IRREGULAR, IRREGULAR])
+        self._pay(smuggled, np.full(len(smuggled), pol.smuggler_fee))
         self._depart(smuggled, P_IRREGULAR, IN_TRANSIT)
 
     def grant_humanitarian_visas(self, idx: np.ndarray, choice: np.ndarray, trapped: np.ndarray) -> None:
@@ -405,7 +391,9 @@ class MigrationModel(mesa.Model):
         """Process 8: income at origin plus remittances and transfers, less consumption, into savings."""
         h, b = self.households, self.params.budget
         adults_home = np.maximum(h.adults - h.adults_away(), 0)
-        income = adults_home * self.income_per_adult + self.remittances_in + self.cash
+        income = adults_home * self.income_per_adult
+        income += self.remittances_in
+        income += self.cash
         self.persons_home = h.people_at_origin()   # statuses do not change again this month: reused by record()
         h.wealth, self.consumption = update_budgets(h.wealth, income, self.persons_home, b.subsistence_usd,
                                                     b.consumption_share_of_surplus)
@@ -413,19 +401,18 @@ class MigrationModel(mesa.Model):
     def record(self) -> None:
         """Process 9: the month's stocks, labour market and intervention costs into the preallocated arrays."""
         h, r, t, n_o = self.households, self.recorder, self.t, self.world.n_origins
-        r["population"][t] = np.bincount(h.origin, self.persons_home, n_o)
-        family = h.status == FAMILY_ABROAD
-        r["families_abroad"][t] = np.bincount(h.origin, np.where(family, h.size, 0), n_o)
+        counts = status_by_origin(h.origin, h.status, n_o)
+        sums = sums_by_origin(h.origin, h.status, FAMILY_ABROAD, self.persons_home, h.size, self.consumption,
+                              h.wealth, n_o)
+        r["population"][t] = sums[:, 0]
+        r["families_abroad"][t] = sums[:, 1]
         for status, pathway in ((IN_CITY, P_INTERNAL), (ABROAD_REGULAR, P_REGULAR),
                                 (ABROAD_IRREGULAR, P_IRREGULAR)):
-            r["migrants_away"][t, :, pathway] = np.bincount(h.origin, h.status == status, n_o)
-        r["in_transit"][t] = np.bincount(h.origin, h.status == IN_TRANSIT, n_o)
-        r["visa_queue"][t] = np.bincount(h.origin, h.status == WAITING, n_o)
-        r["consumption_per_capita"][t] = (np.bincount(h.origin, np.where(family, 0.0, self.consumption), n_o)
-                                          / np.maximum(r["population"][t], 1))
-        home = ~family
-        r["wealth_mean"][t] = (np.bincount(h.origin, np.where(home, h.wealth, 0.0), n_o)
-                               / np.maximum(np.bincount(h.origin, home, n_o), 1))
+            r["migrants_away"][t, :, pathway] = counts[:, status]
+        r["in_transit"][t] = counts[:, IN_TRANSIT]
+        r["visa_queue"][t] = counts[:, WAITING]
+        r["consumption_per_capita"][t] = sums[:, 2] / np.maximum(r["population"][t], 1)
+        r["wealth_mean"][t] = sums[:, 3] / np.maximum(sums[:, 4], 1)
         r["shock_loss"][t] = self.climate.region_loss
         r["labour_demand"][t] = self.labour.demand
         r["vacancies"][t] = self.labour.vacancies

@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 import xarray as xr
 
@@ -94,6 +95,25 @@ class Recorder:
             self.data[name][t] += counts
         else:
             self.data[name][t, :, pathway] += counts
+
+
+@numba.njit(cache=True)
+def sums_by_origin(origin: np.ndarray, status: np.ndarray, living_abroad: int, persons_home: np.ndarray,
+                   size: np.ndarray, consumption: np.ndarray, wealth: np.ndarray, n_origins: int) -> np.ndarray:
+    """The month's per-origin sums in one pass, (n_origins, 5) float64: people at origin, members of households
+    living abroad (status `living_abroad`), then over the households living at origin: consumption, wealth, and
+    their number."""
+    sums = np.zeros((n_origins, 5))
+    for i in range(origin.shape[0]):
+        o = origin[i]
+        sums[o, 0] += persons_home[i]
+        if status[i] != living_abroad:
+            sums[o, 2] += consumption[i]
+            sums[o, 3] += wealth[i]
+            sums[o, 4] += 1.0
+        else:
+            sums[o, 1] += size[i]
+    return sums
 
 
 def to_dataset(recorder: Recorder, start_year: int, n_steps: int, attrs: dict[str, Any]) -> xr.Dataset:
