@@ -15,14 +15,12 @@ import numpy as np
 
 @numba.njit(cache=True)
 def update_budgets(wealth: np.ndarray, income: np.ndarray, persons_home: np.ndarray, subsistence: float,
-                   consumption_share: float) -> tuple[np.ndarray, np.ndarray]:
-    """Return (wealth after the month, consumption in the month), USD per household (compiled: one pass)."""
-    new_wealth = np.empty(wealth.shape[0])
-    consumption = np.empty(wealth.shape[0])
+                   consumption_share: float, new_wealth: np.ndarray, consumption: np.ndarray) -> None:
+    """Write the wealth after the month into `new_wealth` and the month's consumption into `consumption`, USD per
+    household, in one pass. `new_wealth` may be `wealth` itself (updated in place)."""
     for i in range(wealth.shape[0]):
         need = subsistence * persons_home[i]
         surplus = income[i] - need
         c = need + consumption_share * surplus if surplus >= 0 else min(need, income[i] + wealth[i])
         consumption[i] = c
         new_wealth[i] = max(0.0, wealth[i] + income[i] - c)
-    return new_wealth, consumption

@@ -318,3 +318,49 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
                    np.asarray(network_city, np.float64), np.asarray(network_abroad, np.float64),
                    tuple(map(float, scalars)), income_per_adult, choice, trapped)
     return choice, trapped
+
+
+def decide_households_arrays(status: np.ndarray, adults: np.ndarray, origin: np.ndarray, skill: np.ndarray,
+                             farm_dependence: np.ndarray, loss: np.ndarray, income_boost: np.ndarray,
+                             shock_memory: np.ndarray, patience: np.ndarray, risk_aversion: np.ndarray,
+                             wealth: np.ndarray, assets: np.ndarray, skill_mult: np.ndarray, uniforms: np.ndarray,
+                             origin_wage: np.ndarray, degradation: np.ndarray, cost_to_city: np.ndarray,
+                             cost_to_destination: np.ndarray, network_city: np.ndarray, network_abroad: np.ndarray,
+                             month: MonthTerms, p: DecisionParams,
+                             income_per_adult: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`decide_households` written with the array functions of this module (`utilities`, `gumbel`, `decide`): the
+    readable statement of the month's decision, against which the compiled pass is tested and benchmarked. Same
+    arguments and results; it allocates a dozen temporary arrays per deciding household."""
+    from simulator.labour import origin_income_per_adult   # labour does not import this module
+
+    income_per_adult[:] = origin_income_per_adult(origin_wage, origin, skill_mult, farm_dependence, degradation,
+                                                  loss, income_boost)
+    idx = np.flatnonzero((status == 0) & (adults >= 1))
+    o, y, a = origin[idx], income_per_adult[idx], adults[idx].astype(np.float64)
+    sm = skill_mult[idx]
+    e_city, e_regular, e_irregular = month.employment
+    rest = (a - 1) * y
+    dest = month.destination_wage * sm
+    income_move = np.column_stack([
+        rest + e_city * np.maximum(0.0, month.city_wage * sm - month.city_living_cost),
+        rest + e_regular * np.maximum(0.0, dest - month.living_cost),
+        rest + e_irregular * np.maximum(0.0, dest * month.irregular_wage_factor - month.living_cost)])
+    cost = np.column_stack([np.zeros(len(idx)), np.asarray(cost_to_city, np.float64)[o],
+                            month.regular_fee + np.asarray(cost_to_destination, np.float64)[o],
+                            np.full(len(idx), month.smuggler_fee)])
+    terms = OptionTerms(
+        income_stay=a * y, income_move=income_move, cost=cost, shock_memory=shock_memory[idx],
+        network_city=np.asarray(network_city, np.float64)[o], network_abroad=np.asarray(network_abroad, np.float64)[o],
+        wait_months=month.wait_months, patience=patience[idx], risk_aversion=risk_aversion[idx],
+        death_probability=month.death_probability, interception_probability=month.interception_probability,
+        risk_perception=month.risk_perception)
+    u = utilities(terms, p)
+    eligible = np.ones_like(u, dtype=bool)
+    eligible[:, REGULAR] = (skill[idx] >= month.min_skill) & month.ordinary_open | month.seasonal_open
+    affordable = cost <= (wealth[idx] + p.credit_fraction * assets[idx])[:, None]
+    chosen, stuck = decide(u, eligible, affordable, gumbel(uniforms[idx, :5]), p.nest_lambda)
+    choice = np.full(len(status), -1, np.int8)
+    choice[idx] = chosen
+    trapped = np.zeros(len(status), bool)
+    trapped[idx] = stuck
+    return choice, trapped

@@ -78,6 +78,8 @@ class MigrationModel(mesa.Model):
         **overrides: dotted parameter overrides, e.g. `**{"irregular.death_probability": 0.02}`.
     """
 
+    decision_block = 65_536   # households per block of the decision (process 4); results do not depend on it
+
     def __init__(self, n_households: int = 5000, years: float = 20, rng: Any = None,
                  world: World | str | Path | None = None, params: ModelParams | None = None,
                  interventions: Iterable[Intervention] = (), climate_outlook: ClimateOutlook | None = None,
@@ -192,7 +194,6 @@ class MigrationModel(mesa.Model):
     def decide(self) -> None:
         """Process 4: households at home with an adult choose among the open options (decisions.py)."""
         h, p, pol, w, t = self.households, self.params, self.policy, self.world, self.t
-        draws = self.streams["decisions"].random((h.n, 6), dtype=np.float32)  # every household, every month (CRN)
         counts = status_by_origin(h.origin, h.status, w.n_origins)
         per_origin = np.maximum(self.households_per_origin, 1)
         lab, ab = p.labour, p.abroad
@@ -208,16 +209,28 @@ class MigrationModel(mesa.Model):
             min_skill=pol.min_skill, ordinary_open=pol.quota_per_year > 0 and pol.processing_per_month > 0,
             seasonal_open=pol.seasonal_quota_per_year > 0, death_probability=pol.death_probability,
             interception_probability=pol.interception_probability, risk_perception=pol.risk_perception)
-        choice, trapped = decide_households(
-            h.status, h.adults, h.origin, h.skill, h.farm_dependence, self.loss, h.income_boost, h.shock_memory,
-            h.patience, h.risk_aversion, h.wealth, h.assets, self.skill_mult, draws, self.labour.origin_wage,
-            self.climate.degradation, w.cost_to_city, w.cost_to_destination,
-            network_city=counts[:, IN_CITY] / per_origin,
-            network_abroad=counts[:, [ABROAD_REGULAR, ABROAD_IRREGULAR, FAMILY_ABROAD]].sum(axis=1) / per_origin,
-            month=month, p=p.decisions, income_per_adult=self.income_per_adult)
-        # from here on, only the households that move or are trapped (a few percent)
-        idx = np.flatnonzero((choice > 0) | trapped)
-        choice, trapped = choice[idx], trapped[idx]
+        network_city = counts[:, IN_CITY] / per_origin
+        network_abroad = counts[:, [ABROAD_REGULAR, ABROAD_IRREGULAR, FAMILY_ABROAD]].sum(axis=1) / per_origin
+        # Households decide in blocks of rows. Every household draws 6 uniforms every month (common random numbers):
+        # drawn block after block into one buffer, they are the numbers one (n, 6) draw would give, so results do
+        # not depend on the block size. Only households that move or are trapped (a few percent) are kept.
+        stream, block = self.streams["decisions"], max(1, int(self.decision_block))
+        uniforms = np.empty((min(block, h.n), 6), np.float32)
+        kept: list[tuple[np.ndarray, ...]] = []
+        for start in range(0, h.n, block):
+            rows = slice(start, min(start + block, h.n))
+            u = uniforms[: rows.stop - start]
+            stream.random(out=u, dtype=np.float32)
+            choice, trapped = decide_households(
+                h.status[rows], h.adults[rows], h.origin[rows], h.skill[rows], h.farm_dependence[rows],
+                self.loss[rows], h.income_boost[rows], h.shock_memory[rows], h.patience[rows],
+                h.risk_aversion[rows], h.wealth[rows], h.assets[rows], self.skill_mult[rows], u,
+                self.labour.origin_wage, self.climate.degradation, w.cost_to_city, w.cost_to_destination,
+                network_city, network_abroad, month=month, p=p.decisions,
+                income_per_adult=self.income_per_adult[rows])
+            rel = np.flatnonzero((choice > 0) | trapped)
+            kept.append((rel + start, choice[rel], trapped[rel], u[rel, 5].astype(np.float64)))
+        idx, choice, trapped, tie_break = (np.concatenate(parts) for parts in zip(*kept))
         if pol.humanitarian_per_year > 0:
             self.grant_humanitarian_visas(idx, choice, trapped)
             trapped &= choice != HUMANITARIAN
@@ -232,7 +245,7 @@ class MigrationModel(mesa.Model):
         self._pay(applicants, pol.regular_fee + w.cost_to_destination[h.origin[applicants]])
         h.status[applicants] = WAITING
         h.since[applicants] = t
-        h.queue_key[applicants] = t + draws[applicants, 5].astype(np.float64)
+        h.queue_key[applicants] = t + tie_break[choice == REGULAR]
         self.recorder.count("applications", t, h.origin[applicants])
 
         smuggled = idx[choice == IRREGULAR]
@@ -395,8 +408,8 @@ class MigrationModel(mesa.Model):
         income += self.remittances_in
         income += self.cash
         self.persons_home = h.people_at_origin()   # statuses do not change again this month: reused by record()
-        h.wealth, self.consumption = update_budgets(h.wealth, income, self.persons_home, b.subsistence_usd,
-                                                    b.consumption_share_of_surplus)
+        update_budgets(h.wealth, income, self.persons_home, b.subsistence_usd, b.consumption_share_of_surplus,
+                       h.wealth, self.consumption)
 
     def record(self) -> None:
         """Process 9: the month's stocks, labour market and intervention costs into the preallocated arrays."""

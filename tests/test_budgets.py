@@ -7,7 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from simulator.budgets import update_budgets
+from simulator.budgets import update_budgets as update_in_place
+
+
+def update_budgets(wealth, income, persons, subsistence, share):
+    """(wealth after the month, consumption), leaving `wealth` as it was."""
+    new, consumption = np.empty_like(wealth), np.empty_like(wealth)
+    update_in_place(wealth, income, persons, subsistence, share, new, consumption)
+    return new, consumption
 
 money = st.floats(0, 1e6, allow_nan=False)
 N = 16
@@ -37,3 +44,12 @@ def test_more_income_never_lowers_wealth_or_consumption(wealth, income, extra, p
     w1, c1 = update_budgets(np.array([wealth]), np.array([income]), np.array([persons]), 45.0, 0.9)
     w2, c2 = update_budgets(np.array([wealth]), np.array([income + extra]), np.array([persons]), 45.0, 0.9)
     assert w2[0] >= w1[0] - 1e-6 and c2[0] >= c1[0] - 1e-6
+
+
+def test_wealth_can_be_updated_in_place():
+    wealth, income, persons = np.array([100.0, 0.0, 50.0]), np.array([300.0, 10.0, 0.0]), np.array([2, 3, 1])
+    expected, consumption = update_budgets(wealth, income, persons, 45.0, 0.9)
+    out = np.empty(3)
+    update_in_place(wealth, income, persons, 45.0, 0.9, wealth, out)
+    np.testing.assert_array_equal(wealth, expected)
+    np.testing.assert_array_equal(out, consumption)

@@ -142,3 +142,69 @@ def test_two_stage_gumbel_sampling_matches_the_nested_logit_probabilities(lam, c
 def test_staying_must_be_open():
     with pytest.raises(ValueError, match="staying"):
         choice_probabilities(np.zeros((1, 4)), np.array([[False, True, True, True]]))
+
+
+# --- the compiled pass against the array statement ------------------------------------------------------------------
+
+BUSY_DECISIONS = {"decisions.asc_internal": -3.0, "decisions.asc_regular": -2.0, "decisions.asc_irregular": 0.0,
+                  "regular.fee_usd": 300.0, "irregular.smuggler_fee_usd": 400.0, "regular.max_wait_months": 3.0}
+
+
+@pytest.mark.parametrize("nest_lambda,interventions", [
+    (0.5, {}),
+    (1.0, {"seasonal_scheme": {}, "humanitarian_visas": {"min_loss": 0.05}, "local_jobs": {"income_gain": 0.2}}),
+    (0.2, {"skill_eligibility": {}, "adaptation": {"coverage": 0.5}, "fee_subsidy": {"share": 0.5}}),
+])
+def test_compiled_decision_equals_the_array_statement(monkeypatch, nest_lambda, interventions):
+    """Every month of a run, on the model's own inputs, `decide_households` (what the model runs) gives exactly the
+    incomes, choices and trapped households of `decide_households_arrays` (the equations written with this module's
+    array functions). Both compute in float64 from the same float32 Gumbel terms; a difference would need a
+    near-tie within a few float32 ulps (about 1e-7), not met by these seeds (and it would show here as a failure,
+    not be absorbed by a tolerance)."""
+    import simulator.model as model_module
+    from simulator import MigrationModel, build_interventions
+    from simulator.climate import ClimateOutlook
+    from simulator.decisions import decide_households, decide_households_arrays
+
+    seen = {"deciders": 0, "moves": 0, "trapped": 0, "regular": 0, "irregular": 0, "internal": 0}
+
+    def both(*args, **kw):
+        income_arrays = np.full_like(kw["income_per_adult"], np.nan)
+        choice, trapped = decide_households(*args, **kw)
+        expected_choice, expected_trapped = decide_households_arrays(*args, **{**kw, "income_per_adult":
+                                                                                  income_arrays})
+        np.testing.assert_array_equal(kw["income_per_adult"], income_arrays)
+        np.testing.assert_array_equal(choice, expected_choice)
+        np.testing.assert_array_equal(trapped, expected_trapped)
+        seen["deciders"] += np.count_nonzero(choice >= 0)
+        seen["moves"] += np.count_nonzero(choice > 0)
+        seen["trapped"] += np.count_nonzero(trapped)
+        for name, code in (("internal", INTERNAL), ("regular", REGULAR), ("irregular", IRREGULAR)):
+            seen[name] += np.count_nonzero(choice == code)
+        return choice, trapped
+
+    monkeypatch.setattr(model_module, "decide_households", both)
+    model = MigrationModel(n_households=5000, years=2, rng=9, interventions=build_interventions(interventions),
+                           climate_outlook=ClimateOutlook(frequency_multiplier=8.0),
+                           **{**BUSY_DECISIONS, "decisions.nest_lambda": nest_lambda})
+    model.run()
+    assert seen["deciders"] > 10_000 and min(seen.values()) > 20, seen   # every outcome was compared
+
+
+def test_compiled_decision_checks_its_arrays():
+    from simulator.decisions import MonthTerms, decide_households
+
+    n = 3
+    month = MonthTerms(1600.0, 250.0, (0.9, 0.9, 0.6), 700.0, 150.0, 0.7, 500.0, 3000.0, 12.0, 1, True, False,
+                       0.01, 0.3, 1.0)
+    cols = [np.zeros(n, np.int8), np.ones(n, np.int16), np.zeros(n, np.int16), np.zeros(n, np.int8)]
+    f32, f64 = np.zeros(n, np.float32), np.zeros(n)
+    args = cols + [f32, f64, f32, f32, f32 + 1, f32 + 1, f64, f64, f64 + 1]
+    per_origin = [np.array([100.0]), np.array([0.0]), np.array([30.0]), np.array([450.0]), np.array([0.1]),
+                  np.array([0.1])]
+    with pytest.raises(ValueError, match="uniforms must be float32 of shape"):
+        decide_households(*args, np.zeros((n, 6)), *per_origin, month=month, p=DecisionParams(),
+                          income_per_adult=np.zeros(n))
+    choice, trapped = decide_households(*args, np.full((n, 6), 0.5, np.float32), *per_origin, month=month,
+                                        p=DecisionParams(), income_per_adult=np.zeros(n))
+    assert choice.dtype == np.int8 and trapped.dtype == np.bool_ and (choice >= 0).all()

@@ -152,3 +152,15 @@ def test_stepping_past_the_end_fails():
     assert not model.running
     with pytest.raises(RuntimeError, match="over"):
         model.step()
+
+
+def test_results_do_not_depend_on_the_decision_block_size():
+    """Households decide block by block (MigrationModel.decision_block); the uniforms drawn block after block are
+    those of one draw for all, so any block size gives the same run."""
+    runs = []
+    for block in (MigrationModel.decision_block, 1_000, 777):
+        model = MigrationModel(n_households=3000, years=2, rng=12)
+        model.decision_block = block
+        runs.append(model.run())
+    for ds in runs[1:]:
+        xr.testing.assert_identical(ds, runs[0])
