@@ -175,6 +175,12 @@ def child(spec: dict) -> dict:
     import simulator
     from simulator import MigrationModel
     out = {"import_s": time.perf_counter() - t0}
+    # Every child first runs one month of a 100-household model: this loads the compiled kernels (numba, from its
+    # cache; compiling them if the cache is empty), a fixed cost per process that is reported apart and is part of
+    # the baseline memory, not of the per-household figures.
+    t0 = time.perf_counter()
+    MigrationModel(n_households=100, years=1 / 12, rng=0, agent_view_limit=0).run()
+    out["warmup_s"] = time.perf_counter() - t0
     if kind == "import":
         out["agent_view_limit_default"] = inspect.signature(MigrationModel).parameters["agent_view_limit"].default
         out["versions"] = {"mesa": mesa.__version__, "numpy": np.__version__, "simulator": simulator.__version__}
@@ -211,6 +217,25 @@ def child(spec: dict) -> dict:
         out["summary"] = recorder_summary(model.recorder, spec.get("check_months", steps))
         if kind == "fast":
             out["state_bytes"] = model_array_bytes(model)
+    elif kind == "sweep":
+        import tempfile
+
+        import xarray as xr
+        from simulator.comparison import run_all, run_configs
+        from simulator.config import RunConfig
+        base = RunConfig(n_households=n, years=steps / 12.0, progress=False)
+        configs = run_configs(base, spec["scenarios"], seeds=range(spec["seeds"]))
+        with tempfile.TemporaryDirectory() as cache:
+            t0 = time.perf_counter()
+            paths = run_all(configs, cache, workers=spec["workers"], progress=False)
+            out["elapsed_s"] = time.perf_counter() - t0
+            digest = hashlib.sha256()
+            for path in paths:
+                with xr.open_dataset(path, engine="netcdf4") as ds:
+                    for name in sorted(ds.data_vars):
+                        digest.update(np.ascontiguousarray(ds[name].values).tobytes())
+            out["results_sha256"] = digest.hexdigest()
+        out["runs"] = len(configs)
     else:
         raise ValueError(kind)
     out["vm_hwm"] = proc_status_bytes("VmHWM")
@@ -451,6 +476,9 @@ def print_report(res: dict) -> None:
         print(f"\nSame work check, N={small['n']:,}, first {small['naive']['steps']} months, seed "
               f"{res['meta']['settings']['seed']} (same population and shocks, different household draws):")
         print("  " + "  ".join(f"{k} {fs[k]:,.0f}/{ns[k]:,.0f}" for k in CHECK_KEYS) + "   (fast/naive)")
+    if "sweep" in res:
+        print()
+        print_sweep(res["sweep"])
     print()
     t = res["targets"]
     if "measured_throughput" in t:
@@ -458,6 +486,46 @@ def print_report(res: dict) -> None:
               f"{fmt_rate(t['measured_throughput'])} -> {'met' if t['throughput_met'] else 'NOT met'}; "
               f"<= {t['bytes_per_household']} B/hh at peak: {t['measured_bytes_per_household']:.0f} -> "
               f"{'met' if t['memory_met'] else 'NOT met'}")
+
+
+# --- sweep scaling -------------------------------------------------------------------------------------------------
+
+def sweep_scaling(args: argparse.Namespace) -> dict:
+    """The same sweep (scenarios x seeds, each run `--sweep-households` households over `--sweep-months` months) run
+    by `simulator.comparison.run_all` on 1 and on 2 worker processes, each time in a fresh process with an empty
+    cache, alternating the order; the time is that of `run_all` (worker start-up included). The results of every
+    run are hashed, to show they do not depend on the number of workers."""
+    spec = {"kind": "sweep", "n": args.sweep_households, "steps": args.sweep_months,
+            "scenarios": ["baseline", "obj5_more_places"], "seeds": args.sweep_seeds}
+    runs: dict[int, list[dict]] = {1: [], 2: []}
+    for rep in range(args.repeats):
+        for workers in ((1, 2) if rep % 2 == 0 else (2, 1)):
+            r = run_child(dict(spec, workers=workers))
+            if "error" in r:
+                raise SystemExit(f"sweep on {workers} worker(s) failed: {r['error']}")
+            runs[workers].append(r)
+            say(f"sweep repeat {rep + 1}/{args.repeats}, {workers} worker(s): {r['runs']} runs in "
+                f"{r['elapsed_s']:.1f} s")
+    out = {"households": args.sweep_households, "months": args.sweep_months, "runs": runs[1][0]["runs"],
+           "scenarios": spec["scenarios"], "seeds": args.sweep_seeds, "logical_cpus": os.cpu_count(),
+           "elapsed_s": {str(w): stats([r["elapsed_s"] for r in v]) for w, v in runs.items()},
+           "identical_results": len({r["results_sha256"] for v in runs.values() for r in v}) == 1}
+    out["speedup"] = out["elapsed_s"]["1"]["median"] / out["elapsed_s"]["2"]["median"]
+    pairs = [a["elapsed_s"] / b["elapsed_s"] for a, b in zip(runs[1], runs[2])]
+    out["speedup_min"], out["speedup_max"] = min(pairs), max(pairs)
+    print_sweep(out)
+    return out
+
+
+def print_sweep(sw: dict) -> None:
+    one, two = sw["elapsed_s"]["1"], sw["elapsed_s"]["2"]
+    print(f"Sweep of {sw['runs']} runs ({len(sw['scenarios'])} scenarios x {sw['seeds']} seeds, "
+          f"{sw['households']:,} households x {sw['months']} months each), median [min-max] of "
+          f"{len(one['values'])} fresh processes each:")
+    print(f"  1 worker  {one['median']:.1f} s [{one['min']:.1f}-{one['max']:.1f}]")
+    print(f"  2 workers {two['median']:.1f} s [{two['min']:.1f}-{two['max']:.1f}]")
+    print(f"  speed-up on 2 workers {sw['speedup']:.2f}x (paired repeats {sw['speedup_min']:.2f}-"
+          f"{sw['speedup_max']:.2f}x); results identical on 1 and 2 workers: {sw['identical_results']}")
 
 
 # --- profile -----------------------------------------------------------------------------------------------------
@@ -515,6 +583,7 @@ def profile(args: argparse.Namespace) -> dict:
     n = max(args.sizes)
     steps = args.steps if n <= TARGET_N else args.large_steps
     say(f"profile: N={n:,}, {steps} months, seed {args.seed}")
+    MigrationModel(n_households=100, years=1 / 12, rng=0, agent_view_limit=0).run()   # load the compiled kernels
     model = MigrationModel(n_households=n, years=steps / 12.0, rng=args.seed)
     prof = cProfile.Profile()
     wall0 = time.perf_counter()
@@ -546,26 +615,15 @@ def profile(args: argparse.Namespace) -> dict:
     del model, prof, st
     gc.collect()
 
-    # wall time of each process without the profiler, on a fresh model; capture the inputs of the choice
+    # wall time of each process without the profiler, on a fresh model
     model = MigrationModel(n_households=n, years=(steps + 2) / 12.0, rng=args.seed)
     times, peaks = instrument_processes(model)
-    captured = {}
-    decide_fn = getattr(model_module, "decide", None)
-    if decide_fn is not None:
-        def spy(*a, **kw):
-            captured["args"], captured["kwargs"] = a, kw
-            return decide_fn(*a, **kw)
-        model_module.decide = spy
     step_s = []
     cpu0 = time.process_time()
-    try:
-        for _ in range(steps):
-            s0 = time.perf_counter()
-            model.step()
-            step_s.append(time.perf_counter() - s0)
-    finally:
-        if decide_fn is not None:
-            model_module.decide = decide_fn
+    for _ in range(steps):
+        s0 = time.perf_counter()
+        model.step()
+        step_s.append(time.perf_counter() - s0)
     total = sum(step_s)
     out["cpu_share"] = (time.process_time() - cpu0) / total
     out["step_ms_median"] = 1e3 * statistics.median(step_s)
@@ -597,254 +655,71 @@ def profile(args: argparse.Namespace) -> dict:
     for k, v in peaks.items():
         print(f"  {k:<24} peak {v / n:6.0f} B/household")
 
-    # costs of single operations on the end state, the candidates for optimisation
+    # costs of single operations on the state at the end of the run, and the compiled decision against its array
+    # statement on the same inputs (one month's decision of every household in one block)
+    from simulator import decisions
+    from simulator.households import status_by_origin
+    from simulator.outputs import sums_by_origin
     h = model.households
     status, origin = h.status, h.origin
-    n_o = int(origin.max()) + 1
+    n_o = model.world.n_origins
     rng = np.random.default_rng(0)
-    idx = np.flatnonzero(status == 0)
-    k = len(idx)
-    c3 = rng.standard_normal((k, 3))                    # C order, as np.column_stack returns
-    f3 = np.asfortranarray(c3)                           # the same values in F order
-    c2, f2 = np.ascontiguousarray(c3[:, :2]), np.asfortranarray(c3[:, :2])
-    closed = rng.random((k, 2)) < 0.86                   # share of closed international options seen in the model
-    inf2, floor2 = np.where(closed, -np.inf, c2), np.where(closed, -700.0, c2)
-    income64 = np.abs(c3) * 100.0 + 1.0
-    income32 = income64.astype(np.float32)
-    status_mask = np.zeros(8, bool)
-    status_mask[[3, 4, 6]] = True
+    captured = {}
+    kernel = model_module.decide_households
+
+    def spy(*a, **kw):
+        captured["args"], captured["kwargs"] = a, dict(kw, income_per_adult=kw["income_per_adult"].copy())
+        return kernel(*a, **kw)
+    model.decision_block = n
+    model_module.decide_households = spy
+    try:
+        if model.t < model.n_steps:
+            model.step()
+    finally:
+        model_module.decide_households = kernel
+    buffer = np.empty((min(n, 65_536), 6), np.float32)
+
+    def draws_in_blocks():
+        for start in range(0, n, len(buffer)):
+            rng.random(out=buffer[: min(len(buffer), n - start)], dtype=np.float32)
     ops = {
-        "random((N,6), float32): decision uniforms of every household": lambda: rng.random((n, 6), dtype=np.float32),
-        "random(N) + random((N,2)), float32: journey and abroad uniforms of every household":
-            lambda: (rng.random(n, dtype=np.float32), rng.random((n, 2), dtype=np.float32)),
-        "gumbel -log(-log(clip(u))) on (deciders,5) float32 uniforms":
-            lambda: -np.log(-np.log(np.clip(rng.random((k, 5), dtype=np.float32), 1e-12, 1 - 1e-7))),
-        "np.log on (deciders,3) float64 (log incomes in utilities)": lambda: np.log(income64),
-        "np.log on the same values in float32": lambda: np.log(income32),
-        "np.exp on (deciders,2) float64, closed options at -inf (as the nest terms)": lambda: np.exp(inf2),
-        "np.exp on the same with closed options at -700 instead": lambda: np.exp(floor2),
-        "column_stack of 4 float64 columns (deciders)": lambda: np.column_stack([c3[:, 0], c3[:, 1], c3[:, 2],
-                                                                                  c3[:, 0]]),
-        "argmax over axis 1, (deciders,3) float64, C order (after column_stack)": lambda: c3.argmax(axis=1),
-        "argmax over axis 1, the same values in F order": lambda: f3.argmax(axis=1),
-        "max over axis 1, (deciders,2) float64, C order": lambda: c2.max(axis=1),
-        "max over axis 1, the same values in F order": lambda: f2.max(axis=1),
-        "sum over axis 1, (deciders,2) float64, C order": lambda: c2.sum(axis=1),
-        "sum over axis 1, the same values in F order": lambda: f2.sum(axis=1),
-        "np.isin(status, 3 codes)": lambda: np.isin(status, (3, 4, 6)),
-        "lookup table mask[status] for the same codes": lambda: status_mask[status],
-        "np.bincount(origin, status == s, n_o): one count by origin with bool weights":
-            lambda: np.bincount(origin, status == 5, n_o),
-        "8 x bincount(origin, status == s), one per status":
+        "the month's decision uniforms, (N, 6) float32, drawn in blocks of 65,536 rows into one buffer":
+            draws_in_blocks,
+        "status_by_origin (compiled): every status by origin in one pass": lambda: status_by_origin(origin, status,
+                                                                                                   n_o),
+        "8 x np.bincount(origin, status == s): the same counts with numpy":
             lambda: [np.bincount(origin, status == s, n_o) for s in range(8)],
-        "1 x bincount(origin * 8 + status): every status by origin at once":
-            lambda: np.bincount(origin.astype(np.intp) * 8 + status, minlength=8 * n_o),
+        "sums_by_origin (compiled): population, families, consumption, wealth by origin": lambda: sums_by_origin(
+            origin, status, 6, model.persons_home, h.size, model.consumption, h.wealth, n_o),
         "households.people_at_origin()": h.people_at_origin,
     }
     if "args" in captured:
-        from simulator import decisions
-        u, eligible, affordable, noise = captured["args"][:4]
-        lam = captured["args"][4] if len(captured["args"]) > 4 else captured["kwargs"].get("nest_lambda", 1.0)
-        wanted_move = np.flatnonzero(decisions.choose(u, eligible, noise, lam) != decisions.STAY)
-        out["deciders"] = int(len(u))
-        out["deciders_wanting_to_move"] = int(len(wanted_move))
-        ops["decisions.decide(): choose() on all deciders twice (affordable, eligible)"] = \
-            lambda: decisions.decide(u, eligible, affordable, noise, lam)
-        ops["choose() on all deciders once (eligible), then only on the rows that want to move"] = lambda: (
-            decisions.choose(u, eligible, noise, lam),
-            decisions.choose(u[wanted_move], eligible[wanted_move] & affordable[wanted_move], noise[wanted_move],
-                             lam))
-        ops["decisions.gumbel on the deciders' uniforms"] = lambda: decisions.gumbel(
-            rng.random((len(u), noise.shape[1]), dtype=np.float32))
-    out["deciders_at_end"] = int(len(idx))
+        a, kw = captured["args"], captured["kwargs"]
+        choice, trapped = kernel(*a, **kw)
+        income = kw["income_per_adult"].copy()
+        kw_arrays = dict(kw, income_per_adult=np.empty_like(income))
+        expected_choice, expected_trapped = decisions.decide_households_arrays(*a, **kw_arrays)
+        out["decision_check"] = {
+            "deciders": int(np.count_nonzero(choice >= 0)), "movers": int(np.count_nonzero(choice > 0)),
+            "trapped": int(np.count_nonzero(trapped)),
+            "choice_mismatches": int(np.count_nonzero(choice != expected_choice)),
+            "trapped_mismatches": int(np.count_nonzero(trapped != expected_trapped)),
+            "income_max_abs_diff": float(np.max(np.abs(income - kw_arrays["income_per_adult"])))}
+        ops["decide_households (compiled, what the model runs): every household's decision, one pass"] = \
+            lambda: kernel(*a, **kw)
+        ops["decide_households_arrays (the array statement, numpy): the same decision"] = \
+            lambda: decisions.decide_households_arrays(*a, **kw_arrays)
     out["operations_ms"] = {}
-    print(f"\n=== single operations at N={n:,} (end state: {len(idx):,} households at home): best and median "
-          f"of 9 calls ===")
+    print(f"\n=== single operations at N={n:,}: best and median of 9 calls ===")
     for name, fn in ops.items():
         best, med = micro(fn)
         out["operations_ms"][name] = {"best": 1e3 * best, "median": 1e3 * med}
         print(f"  {1e3 * best:8.2f} ms {1e3 * med:8.2f} ms  {name}")
-    if "deciders_wanting_to_move" in out:
-        print(f"  (last month: {out['deciders']:,} deciders, {out['deciders_wanting_to_move']:,} whose choice among "
-              f"eligible options is a move)")
-    out["fused_decision"] = fused_decision_prototype(model, model_module,
-                                                     out["processes"].get("decide", {}).get("ms_per_step_mean"))
-    return out
-
-
-# --- a fused decision kernel (prototype, needs numba) ------------------------------------------------------------
-
-FUSED_SOURCE = """
-import math
-import numpy as np
-import numba as nb
-
-
-@nb.njit
-def gumbel32(u):
-    u = np.float32(min(max(u, np.float32(1e-12)), np.float32(1.0 - 1e-7)))
-    return np.float32(-math.log(np.float32(-math.log(u))))
-
-
-@nb.njit
-def nested(u0, u1, u2, u3, open1, open2, open3, e0, e1, e2, e3, e4, lam):
-    s2 = u2 / lam if open2 else -np.inf
-    s3 = u3 / lam if open3 else -np.inf
-    top = max(s2, s3)
-    iv = lam * (top + math.log(math.exp(s2 - top) + math.exp(s3 - top))) if top > -np.inf else -np.inf
-    best = 0
-    v = u0 + e0
-    if open1 and u1 + e1 > v:
-        best = 1
-        v = u1 + e1
-    if iv + e2 > v:
-        return 2 if s2 + e3 >= s3 + e4 else 3
-    return best
-
-
-@nb.njit
-def decide_all(status, adults, origin, skill, farm, loss, boost, memory, patience, risk, wealth, assets, skill_mult,
-               draws, origin_wage, degradation, cost_to_city, cost_to_dest, per_origin, sc, income, choice, trapped):
-    (dest_w, city_w, e_city, e_reg, e_irr, living, city_living, irr_f, fee, smug, wait, b_y, b_c, b_r, b_i, b_w, b_n,
-     b_s, asc_int, asc_reg, asc_irr, credit, min_skill, reg_open, seasonal_open, death, intercept, q, lam) = sc
-    n = status.shape[0]
-    n_o = per_origin.shape[0]
-    city = np.zeros(n_o)
-    abroad = np.zeros(n_o)
-    for i in range(n):
-        s = status[i]
-        if s == 5:
-            city[origin[i]] += 1.0
-        elif s == 3 or s == 4 or s == 6:
-            abroad[origin[i]] += 1.0
-    net_city = city / per_origin
-    net_abroad = abroad / per_origin
-    wait_years = min(wait, 1200.0) / 12.0
-    for i in range(n):
-        o = origin[i]
-        sm = skill_mult[i]
-        y = max(0.0, origin_wage[o] * sm * (1.0 + np.float64(boost[i])) * (1.0 - farm[i] * degradation[o] - loss[i]))
-        income[i] = y
-        trapped[i] = False
-        if status[i] != 0 or adults[i] < 1:
-            choice[i] = -1
-            continue
-        a = np.float64(adults[i])
-        y_stay = a * y
-        rest = (a - 1.0) * y
-        dw = dest_w * sm
-        y_int = rest + e_city * max(0.0, city_w * sm - city_living)
-        y_reg = rest + e_reg * max(0.0, dw - living)
-        y_irr = rest + e_irr * max(0.0, dw * irr_f - living)
-        c_int = cost_to_city[o]
-        c_reg = fee + cost_to_dest[o]
-        per_year = 12.0 * max(y_stay, 1.0)
-        u0 = b_y * math.log(max(y_stay, 1.0)) - b_s * np.float64(memory[i])
-        u1 = b_y * math.log(max(y_int, 1.0)) - b_c * (c_int / per_year) + b_n * net_city[o] + asc_int
-        u2 = (b_y * math.log(max(y_reg, 1.0)) - b_c * (c_reg / per_year) - b_w * wait_years / np.float64(patience[i])
-              + b_n * net_abroad[o] + asc_reg)
-        u3 = (b_y * math.log(max(y_irr, 1.0)) - b_c * (smug / per_year) - b_r * np.float64(risk[i]) * q * death
-              - b_i * intercept + b_n * net_abroad[o] + asc_irr)
-        e0 = gumbel32(draws[i, 0])
-        e1 = gumbel32(draws[i, 1])
-        e2 = gumbel32(draws[i, 2])
-        e3 = gumbel32(draws[i, 3])
-        e4 = gumbel32(draws[i, 4])
-        eligible_regular = (skill[i] >= min_skill and reg_open > 0) or seasonal_open > 0
-        wanted = nested(u0, u1, u2, u3, True, eligible_regular, True, e0, e1, e2, e3, e4, lam)
-        if wanted == 0:      # staying among the eligible options: staying among the affordable ones too
-            choice[i] = 0
-            continue
-        budget = wealth[i] + credit * assets[i]
-        c = nested(u0, u1, u2, u3, c_int <= budget, eligible_regular and c_reg <= budget, smug <= budget,
-                   e0, e1, e2, e3, e4, lam)
-        choice[i] = c
-        trapped[i] = c == 0
-"""
-
-
-def fused_decision_prototype(model, model_module, decide_ms: float | None = None) -> dict:
-    """Time the decision of one month (process 4 up to the choice: network shares, income, utilities, Gumbel terms,
-    nested-logit choice among the eligible and among the affordable options, trapped) as one compiled pass per
-    household, on the model's state at the start of its next `decide()`, and check that it chooses exactly as the
-    fast path. A prototype for docs/performance.md (it restates the equations of decisions.py and model.decide);
-    skipped when numba is not installed."""
-    print("\n=== fused decision kernel (prototype) ===")
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        print("  numba is not installed: skipped")
-        return {"skipped": "numba not installed"}
-    import copy
-    import types
-
-    import numpy as np
-    kernel = types.ModuleType("fused_decision")
-    exec(compile(FUSED_SOURCE, "fused_decision", "exec"), kernel.__dict__)
-    m = model
-    if m.t >= m.n_steps:
-        return {"skipped": "no month left on the model"}
-    m.hit_by_climate()
-    m.labour.step(m.t)
-    m.apply_interventions()
-    h, p, pol, w = m.households, m.params, m.policy, m.world
-    lab, ab, d = p.labour, p.abroad, p.decisions
-    draws = copy.deepcopy(m.streams["decisions"]).random((h.n, 6), dtype=np.float32)   # the uniforms decide() draws
-    capacity = min(pol.processing_per_month, pol.quota_per_year / 12.0) + pol.seasonal_quota_per_year / 12.0
-    wait = (np.count_nonzero(h.status == 1) + 1) / capacity if capacity > 0 else np.inf
-    scalars = tuple(float(x) for x in (
-        m.labour.destination_wage, w.city_wage, lab.city_employment_rate, m.expected_employment[0],
-        m.expected_employment[1], ab.living_cost_usd, ab.city_living_cost_usd, lab.irregular_wage_factor,
-        pol.regular_fee, pol.smuggler_fee, wait, d.beta_income, d.beta_cost, d.beta_risk, d.beta_interception,
-        d.beta_wait, d.beta_network, d.beta_shock, d.asc_internal, d.asc_regular, d.asc_irregular,
-        d.credit_fraction, pol.min_skill, (pol.quota_per_year > 0) and (pol.processing_per_month > 0),
-        pol.seasonal_quota_per_year > 0, pol.death_probability, pol.interception_probability, pol.risk_perception,
-        getattr(d, "nest_lambda", 1.0)))
-    arrays = (h.status, h.adults, h.origin, h.skill, h.farm_dependence, m.loss, h.income_boost, h.shock_memory,
-              h.patience, h.risk_aversion, h.wealth, h.assets, m.skill_mult, draws, m.labour.origin_wage,
-              m.climate.degradation, w.cost_to_city, w.cost_to_destination,
-              np.maximum(m.households_per_origin, 1).astype(np.float64))
-    arrays = tuple(a.copy() for a in arrays)   # decide() below changes the state
-    n = h.n
-    income, choice, trapped = np.empty(n), np.empty(n, np.int8), np.zeros(n, bool)
-    # the fast path's own choice this month, for the comparison
-    result = {}
-    decide_fn = model_module.decide
-
-    def spy(*a, **kw):
-        r = decide_fn(*a, **kw)
-        result["choice"], result["trapped"] = r
-        return r
-    model_module.decide = spy
-    try:
-        s0 = time.perf_counter()
-        m.decide()
-        fast_ms = 1e3 * (time.perf_counter() - s0)
-    finally:
-        model_module.decide = decide_fn
-    deciders = np.flatnonzero((arrays[0] == 0) & (arrays[1] >= 1))
-    s0 = time.perf_counter()
-    kernel.decide_all(*arrays, scalars, income, choice, trapped)
-    compile_s = time.perf_counter() - s0
-    best, med = micro(lambda: kernel.decide_all(*arrays, scalars, income, choice, trapped))
-    mismatches = int(np.count_nonzero(choice[deciders] != result["choice"]))
-    trapped_mismatches = int(np.count_nonzero(trapped[deciders] != result["trapped"]))
-    income_diff = float(np.max(np.abs(income - m.income_per_adult)))
-    out = {"numba": numba.__version__, "deciders": int(len(deciders)), "compile_s": compile_s,
-           "kernel_ms_best": 1e3 * best, "kernel_ms_median": 1e3 * med, "fast_decide_ms_this_month": fast_ms,
-           "choice_mismatches": mismatches, "trapped_mismatches": trapped_mismatches,
-           "income_max_abs_diff": income_diff}
-    print(f"  numba {numba.__version__}; first call (compilation) {compile_s:.1f} s")
-    rng = np.random.default_rng(0)
-    draws_best, _ = micro(lambda: rng.random((n, 6), dtype=np.float32))
-    out["draws_ms_best"] = 1e3 * draws_best
-    print(f"  fused kernel: {1e3 * best:.1f} ms best, {1e3 * med:.1f} ms median of 9 (plus the uniforms it reads, drawn "
-          f"before it as in decide(): {1e3 * draws_best:.1f} ms)")
-    if decide_ms:
-        print(f"  the fast path's decide(): {decide_ms:.1f} ms a month on average in the timed run above (draws and "
-              f"the movers' bookkeeping included)")
-    print(f"  same choices: {len(deciders) - mismatches:,} of {len(deciders):,} deciders; trapped differs for "
-          f"{trapped_mismatches}; income per adult max abs difference {income_diff:g}")
+    if "decision_check" in out:
+        c = out["decision_check"]
+        print(f"  compiled against array statement: {c['deciders']:,} deciders ({c['movers']:,} move, "
+              f"{c['trapped']:,} trapped); choices differ for {c['choice_mismatches']}, trapped for "
+              f"{c['trapped_mismatches']}; income per adult max abs difference {c['income_max_abs_diff']:g}")
     return out
 
 
@@ -926,8 +801,14 @@ def main(argv: list[str] | None = None) -> None:
                          "MALLOC_MMAP_MAX_=0 to test the allocator's effect")
     ap.add_argument("--profile", action="store_true",
                     help="only profile one fast-path run at the largest N (cProfile top 25 by cumulative and by "
-                         "total time, wall time and memory per process, single-operation costs, a fused decision "
-                         "kernel if numba is installed); stored under 'profile'")
+                         "total time, wall time and memory per process, single-operation costs, the compiled "
+                         "decision against its array statement); stored under 'profile'")
+    ap.add_argument("--sweep", action="store_true",
+                    help="only measure a sweep on 1 and 2 worker processes (speed-up, identical results); "
+                         "stored under 'sweep'")
+    ap.add_argument("--sweep-households", type=int, default=200_000, help="households per run of --sweep")
+    ap.add_argument("--sweep-months", type=int, default=60, help="months per run of --sweep")
+    ap.add_argument("--sweep-seeds", type=int, default=4, help="seeds per scenario of --sweep (2 scenarios)")
     ap.add_argument("--plot", type=Path, metavar="PNG", help="only draw throughput against N from --output")
     ap.add_argument("--report", action="store_true", help="only print the table again from --output")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -949,6 +830,14 @@ def main(argv: list[str] | None = None) -> None:
             ap.error(f"--env expects KEY=VALUE, got {item!r}")
         CHILD_ENV[key] = value
     previous = load_results(args.output)
+    if args.sweep:
+        sweep = sweep_scaling(args)
+        sweep["date"] = _dt.datetime.now().isoformat(timespec="seconds")
+        sweep["code"] = code_state()
+        previous["sweep"] = sweep
+        args.output.write_text(json.dumps(previous, indent=1))
+        say(f"wrote the sweep figures into {args.output}")
+        return
     if args.profile:
         for k, v in SINGLE_THREAD.items():
             os.environ.setdefault(k, v)
@@ -962,8 +851,9 @@ def main(argv: list[str] | None = None) -> None:
         say(f"wrote the profile into {args.output}")
         return
     res = benchmark(args)
-    if "profile" in previous:
-        res["profile"] = previous["profile"]
+    for kept in ("profile", "sweep"):
+        if kept in previous:
+            res[kept] = previous[kept]
     print_report(res)
     args.output.write_text(json.dumps(res, indent=1))
     say(f"wrote {args.output}")
