@@ -5,8 +5,9 @@ Usage (from the repository root):
     python benchmarks/benchmark.py                          # sizes 10k, 100k, 1M; 3 repeats of 24 months
     python benchmarks/benchmark.py --sizes 10000 100000 1000000 10000000 --repeats 3
     python benchmarks/benchmark.py --profile --sizes 1000000   # profile one run at the largest size (in process):
-        # cProfile top 25, time and memory per process, single-operation costs, and, if numba is installed,
-        # a fused one-pass prototype of the decision checked against the fast path's choices
+        # cProfile top 25, time and memory per process, single-operation costs, and the compiled decision
+        # against its array statement (time, and a check that both choose the same)
+    python benchmarks/benchmark.py --sweep                   # a sweep on 1 and on 2 worker processes
     python benchmarks/benchmark.py --plot docs/performance_throughput.png   # figure from benchmarks/results.json
     python benchmarks/benchmark.py --report                   # the table again, from benchmarks/results.json
 
@@ -22,8 +23,10 @@ starts from a clean heap and its peak RSS is its own:
 - naive model (benchmarks/naive_model.py) for N up to `--naive-max`, over `--naive-steps` months; the speed ratio is
   the fast path's throughput over the same first months divided by the naive throughput, both medians.
 - peak memory: the high-water mark of the child's resident set (`VmHWM` in /proc/self/status) after the run, minus
-  the median of children that only import the package. `ru_maxrss` is recorded as well but is not used: on Linux a
-  child started with vfork/exec inherits the parent's maxrss, so it can report the parent's peak instead of its own.
+  the median of children that only import the package and load the compiled kernels (every child runs one month of
+  a 100-household model first; its time is reported as the kernel load). `ru_maxrss` is recorded as well but is not
+  used: on Linux a child started with vfork/exec inherits the parent's maxrss, so it can report the parent's peak
+  instead of its own.
 
 The figures are printed as a table and written to benchmarks/results.json (a `profile` section, if present, is
 kept). Timings are wall-clock on whatever else the machine is running: the table gives the median with min-max,
@@ -183,7 +186,9 @@ def child(spec: dict) -> dict:
     out["warmup_s"] = time.perf_counter() - t0
     if kind == "import":
         out["agent_view_limit_default"] = inspect.signature(MigrationModel).parameters["agent_view_limit"].default
-        out["versions"] = {"mesa": mesa.__version__, "numpy": np.__version__, "simulator": simulator.__version__}
+        import numba
+        out["versions"] = {"mesa": mesa.__version__, "numpy": np.__version__, "numba": numba.__version__,
+                           "simulator": simulator.__version__}
     elif kind in ("fast", "naive"):
         years = steps / 12.0
         gc.collect()
@@ -266,7 +271,7 @@ def summarise_fast(runs: list[dict], n: int, steps: int, k: int | None, baseline
     if not ok:
         return {"error": runs[0]["error"]}
     out = {"repeats": len(ok), "steps": steps, "agents": ok[0]["agents"],
-           "build_s": stats([r["build_s"] for r in ok]),
+           "build_s": stats([r["build_s"] for r in ok]), "warmup_s": stats([r["warmup_s"] for r in ok]),
            "throughput": stats([n * steps / sum(r["step_s"]) for r in ok]),
            "throughput_per_cpu_s": stats([n * steps / (r["user_s"] + r["sys_s"]) for r in ok]),
            "step_ms": stats([1e3 * sum(r["step_s"]) / steps for r in ok]),
@@ -403,12 +408,17 @@ def print_report(res: dict) -> None:
     m = meta["machine"]
     print()
     print(f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, {m['ram_bytes'] / 2**30:.1f} GiB RAM; "
-          f"Python {m['python']}, numpy {m['numpy']}, Mesa {meta['versions']['mesa']}")
+          f"Python {m['python']}, numpy {m['numpy']}, numba {meta['versions'].get('numba', '-')}, "
+          f"Mesa {meta['versions']['mesa']}")
     print(f"Code: commit {meta['code']['commit'][:10]}, simulator sources {meta['code']['simulator_sha256']}"
           + (" (uncommitted changes)" if meta['code']['simulator_uncommitted_changes'] else ""))
     print(f"Load average {meta['load_average_start'][0]:.2f} at start, {meta['load_average_end'][0]:.2f} at end; "
           f"{meta['elapsed_s']:.0f} s in all. Import-only child peak RSS {fmt_mb(res['import_peak_rss']['median'])}.")
     print(f"Default agent_view_limit = {meta['agent_view_limit_default']:,} (* marks the default view setting).")
+    loads = [r["fast"]["warmup_s"]["median"] for r in rows if "warmup_s" in r.get("fast", {})]
+    if loads:
+        print(f"Kernel load (one month of a 100-household model in each fresh process, before measuring): median "
+              f"{statistics.median(loads):.2f} s.")
     print()
     head = (f"{'N':>11} {'months':>6} {'build, views off':>17} {'build, views on':>16} "
             f"{'fast hh-steps/s: median [min-max]':>34} {'CPU':>5} {'per CPU-s':>9} {'peak RSS':>10} {'B/hh':>6} "
