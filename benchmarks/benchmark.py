@@ -181,8 +181,9 @@ def child(spec: dict) -> dict:
     # Every child first runs one month of a 100-household model: this loads the compiled kernels (numba, from its
     # cache; compiling them if the cache is empty), a fixed cost per process that is reported apart and is part of
     # the baseline memory, not of the per-household figures.
+    threads = spec.get("threads", 1)
     t0 = time.perf_counter()
-    MigrationModel(n_households=100, years=1 / 12, rng=0, agent_view_limit=0).run()
+    MigrationModel(n_households=100, years=1 / 12, rng=0, agent_view_limit=0, threads=threads).run()
     out["warmup_s"] = time.perf_counter() - t0
     if kind == "import":
         out["agent_view_limit_default"] = inspect.signature(MigrationModel).parameters["agent_view_limit"].default
@@ -195,7 +196,7 @@ def child(spec: dict) -> dict:
         t0 = time.perf_counter()
         if kind == "fast":
             kwargs = {} if spec["views"] == "default" else {"agent_view_limit": 0 if spec["views"] == "off" else n}
-            model = MigrationModel(n_households=n, years=years, rng=seed, **kwargs)
+            model = MigrationModel(n_households=n, years=years, rng=seed, threads=threads, **kwargs)
         else:
             sys.path.insert(0, str(HERE))
             from naive_model import NaiveMigrationModel
@@ -305,7 +306,7 @@ def benchmark(args: argparse.Namespace) -> dict:
     say(f"machine: {meta['machine']['cpu']}, {meta['machine']['logical_cpus']} logical CPUs, "
         f"load average {meta['load_average_start'][0]:.2f}")
 
-    imports = [run_child({"kind": "import"}) for _ in range(args.repeats)]
+    imports = [run_child({"kind": "import", "threads": args.threads}) for _ in range(args.repeats)]
     bad = [r for r in imports if "error" in r]
     if bad:
         raise SystemExit(f"cannot import the simulator in a child process: {bad[0]['error']}")
@@ -333,13 +334,14 @@ def benchmark(args: argparse.Namespace) -> dict:
         for rep in range(args.repeats):
             seed = args.seed + rep
             r = run_child({"kind": "fast", "n": n, "steps": steps, "seed": seed, "views": "default",
-                           "check_months": naive_k or steps})
+                           "check_months": naive_k or steps, "threads": args.threads})
             runs["default"].append(r)
             msg = (f"N={n:,} repeat {rep + 1}/{args.repeats}: " + (r["error"] if "error" in r else
                    f"fast {fmt_rate(n * steps / sum(r['step_s']))} hh-steps/s, build {r['build_s']:.2f} s, "
                    f"peak {fmt_mb(r['vm_hwm'])}, CPU share {r['cpu_share']:.2f}"))
             if variant:
-                r = run_child({"kind": "fast", "n": n, "steps": steps, "seed": seed, "views": variant})
+                r = run_child({"kind": "fast", "n": n, "steps": steps, "seed": seed, "views": variant,
+                               "threads": args.threads})
                 runs["variant"].append(r)
                 msg += "" if "error" in r else f"; views {variant}: build {r['build_s']:.2f} s"
             if naive_k:
@@ -414,7 +416,8 @@ def print_report(res: dict) -> None:
           + (" (uncommitted changes)" if meta['code']['simulator_uncommitted_changes'] else ""))
     print(f"Load average {meta['load_average_start'][0]:.2f} at start, {meta['load_average_end'][0]:.2f} at end; "
           f"{meta['elapsed_s']:.0f} s in all. Import-only child peak RSS {fmt_mb(res['import_peak_rss']['median'])}.")
-    print(f"Default agent_view_limit = {meta['agent_view_limit_default']:,} (* marks the default view setting).")
+    print(f"Default agent_view_limit = {meta['agent_view_limit_default']:,} (* marks the default view setting). "
+          f"Threads of the decision: {meta['settings'].get('threads', 1)}.")
     loads = [r["fast"]["warmup_s"]["median"] for r in rows if "warmup_s" in r.get("fast", {})]
     if loads:
         print(f"Kernel load (one month of a 100-household model in each fresh process, before measuring): median "
@@ -804,6 +807,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--naive-steps", type=int, default=6, help="months per naive run")
     ap.add_argument("--view-max", type=int, default=100_000,
                     help="largest N at which the build is measured with both view settings")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="threads of the model's household decision (MigrationModel(threads=...)) in the fast runs")
     ap.add_argument("--seed", type=int, default=0, help="seed of the first repeat (repeat r uses seed + r)")
     ap.add_argument("--output", type=Path, default=RESULTS, help="JSON file for the figures")
     ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",

@@ -335,7 +335,7 @@ def run_calibration(cfg: RunConfig, cache_dir: str | Path, progress: bool = True
         "seeds": seeds, "burn_in_years": c.burn_in_years,
         "run_settings": {k: v for k, v in dataclasses.asdict(base).items()
                          if k not in ("model", "compare", "sensitivity", "calibration", "seed", "mode", "progress",
-                                      "figures", "agent_view_limit")},
+                                      "figures", "agent_view_limit", "threads")},
         "model": calibrated_model(cfg, dict(zip(names, best_theta))),
         "settings": dataclasses.asdict(c),
         "trace": trace,

@@ -38,7 +38,8 @@ from simulator.runner import simulate
 from simulator.scenarios import load_scenario
 
 # settings that cannot change a single run's numbers (the experiment around the run, display options)
-NOT_IN_KEY = ("progress", "figures", "agent_view_limit", "compare", "mode", "sensitivity", "calibration")
+NOT_IN_KEY = ("progress", "figures", "agent_view_limit", "threads", "compare", "mode", "sensitivity",
+              "calibration")
 
 
 def run_key(cfg: RunConfig) -> str:

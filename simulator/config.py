@@ -14,6 +14,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional
 
+import numba
+
 from simulator.errors import ConfigError
 from simulator.params import ModelParams, validate
 
@@ -112,6 +114,7 @@ class RunConfig:
     years: float = 20.0
     start_year: int = 2025
     agent_view_limit: int = 100_000         # create Household Mesa agents only up to this many households
+    threads: int = 1                        # threads for the household decision; same results for any number
     progress: bool = True                   # progress bar on stderr for runs longer than a few seconds
     figures: bool = True                    # write PNG figures next to results.nc
     mode: str = "run"                       # run (the comparison or one run), sensitivity or calibrate
@@ -122,6 +125,14 @@ class RunConfig:
 
 
 FIRST_YEAR, LAST_YEAR = 1800, 2250   # calendar dates are stored as datetime64[ns] (valid 1678-2262)
+
+
+def check_threads(threads: object) -> None:
+    """Raise ConfigError unless `threads` is a number of threads numba can run here (1 to its thread count)."""
+    most = numba.config.NUMBA_NUM_THREADS
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= most:
+        raise ConfigError("threads", threads, f"an integer from 1 to {most} (the threads numba can use on this "
+                                              f"machine; NUMBA_NUM_THREADS raises the limit)")
 
 
 def check_calendar(start_year: object, years: object) -> None:
@@ -155,6 +166,7 @@ def validate_run(cfg: RunConfig) -> None:
         raise ConfigError("mode", cfg.mode, f"one of {', '.join(MODES)}")
     if cfg.agent_view_limit < 0:
         raise ConfigError("agent_view_limit", cfg.agent_view_limit, "an integer of at least 0")
+    check_threads(cfg.threads)
     validate(cfg.model, "model")
     c = cfg.compare
     if isinstance(c.seeds, bool) or not isinstance(c.seeds, int) or c.seeds < 1:

@@ -207,15 +207,17 @@ def _nested_choice(u0: float, u1: float, u2: float, u3: float, open1: bool, open
     return best
 
 
-@numba.njit(cache=True)
-def _decide_kernel(status, adults, origin, skill, farm, loss, boost, memory, patience, risk, wealth, assets,
-                   skill_mult, uniforms, origin_wage, degradation, cost_to_city, cost_to_destination, network_city,
-                   network_abroad, scalars, income, choice, trapped):
+def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patience, risk, wealth, assets,
+                 skill_mult, uniforms, origin_wage, degradation, cost_to_city, cost_to_destination, network_city,
+                 network_abroad, scalars, income, choice, trapped):
+    """Every household's income at origin, choice and trapped flag, written into `income`, `choice`, `trapped`.
+    Compiled twice below: on one thread, and with the households shared among numba's threads (each writes only
+    its own rows, so the results are the same for any number of threads)."""
     (destination_wage, city_wage, e_city, e_regular, e_irregular, living_cost, city_living_cost, irregular_factor,
      regular_fee, smuggler_fee, wait_years, beta_income, beta_cost, beta_risk, beta_interception, beta_wait,
      beta_network, beta_shock, asc_internal, asc_regular, asc_irregular, credit, min_skill, ordinary_open,
      seasonal_open, death, interception, perception, lam) = scalars
-    for i in range(status.shape[0]):
+    for i in numba.prange(status.shape[0]):
         o = origin[i]
         sm = skill_mult[i]
         y = max(0.0, origin_wage[o] * sm * (1.0 + np.float64(boost[i]))
@@ -259,6 +261,11 @@ def _decide_kernel(status, adults, origin, skill, farm, loss, boost, memory, pat
         trapped[i] = c == STAY
 
 
+_decide_kernel = numba.njit(cache=True)(_decide_rows)   # prange runs as range: no threading layer is started
+# Compiled on first use in each process (not cached: numba's cache would not tell it from the one-thread version)
+_decide_kernel_threads = numba.njit(parallel=True)(_decide_rows)
+
+
 @dataclass(frozen=True)
 class MonthTerms:
     """The option-level figures of one month, the same for every household (USD, months, probabilities)."""
@@ -286,8 +293,8 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
                       wealth: np.ndarray, assets: np.ndarray, skill_mult: np.ndarray, uniforms: np.ndarray,
                       origin_wage: np.ndarray, degradation: np.ndarray, cost_to_city: np.ndarray,
                       cost_to_destination: np.ndarray, network_city: np.ndarray, network_abroad: np.ndarray,
-                      month: MonthTerms, p: DecisionParams,
-                      income_per_adult: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                      month: MonthTerms, p: DecisionParams, income_per_adult: np.ndarray,
+                      threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Every household's decision this month, in one compiled pass (the same rules as `decide`).
 
     Per-household arrays are the household columns (`simulator.households.Households`) and the model's `loss` and
@@ -296,7 +303,8 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
 
     Writes the monthly income of an adult at origin (labour.origin_income_per_adult) of every household into
     `income_per_adult`. Returns `choice` (int8: an option code, or -1 for a household that does not decide: not at
-    home, or without a working-age adult) and `trapped` (bool).
+    home, or without a working-age adult) and `trapped` (bool). With `threads` above 1 the households are shared
+    among that many of numba's threads; the results are the same.
     """
     n = len(status)
     if uniforms.shape != (n, 6) or uniforms.dtype != np.float32 or income_per_adult.shape != (n,):
@@ -312,11 +320,14 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
                p.nest_lambda)
     choice = np.empty(n, np.int8)
     trapped = np.empty(n, np.bool_)
-    _decide_kernel(status, adults, origin, skill, farm_dependence, loss, income_boost, shock_memory, patience,
-                   risk_aversion, wealth, assets, skill_mult, uniforms, origin_wage, degradation,
-                   np.asarray(cost_to_city, np.float64), np.asarray(cost_to_destination, np.float64),
-                   np.asarray(network_city, np.float64), np.asarray(network_abroad, np.float64),
-                   tuple(map(float, scalars)), income_per_adult, choice, trapped)
+    kernel = _decide_kernel
+    if threads > 1:
+        numba.set_num_threads(threads)
+        kernel = _decide_kernel_threads
+    kernel(status, adults, origin, skill, farm_dependence, loss, income_boost, shock_memory, patience, risk_aversion,
+           wealth, assets, skill_mult, uniforms, origin_wage, degradation, np.asarray(cost_to_city, np.float64),
+           np.asarray(cost_to_destination, np.float64), np.asarray(network_city, np.float64),
+           np.asarray(network_abroad, np.float64), tuple(map(float, scalars)), income_per_adult, choice, trapped)
     return choice, trapped
 
 
@@ -326,11 +337,12 @@ def decide_households_arrays(status: np.ndarray, adults: np.ndarray, origin: np.
                              wealth: np.ndarray, assets: np.ndarray, skill_mult: np.ndarray, uniforms: np.ndarray,
                              origin_wage: np.ndarray, degradation: np.ndarray, cost_to_city: np.ndarray,
                              cost_to_destination: np.ndarray, network_city: np.ndarray, network_abroad: np.ndarray,
-                             month: MonthTerms, p: DecisionParams,
-                             income_per_adult: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                             month: MonthTerms, p: DecisionParams, income_per_adult: np.ndarray,
+                             threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """`decide_households` written with the array functions of this module (`utilities`, `gumbel`, `decide`): the
     readable statement of the month's decision, against which the compiled pass is tested and benchmarked. Same
-    arguments and results; it allocates a dozen temporary arrays per deciding household."""
+    arguments and results (`threads` is accepted and ignored: numpy runs on one); it allocates a dozen temporary
+    arrays per deciding household."""
     from simulator.labour import origin_income_per_adult   # labour does not import this module
 
     income_per_adult[:] = origin_income_per_adult(origin_wage, origin, skill_mult, farm_dependence, degradation,

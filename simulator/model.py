@@ -29,7 +29,7 @@ from simulator.abroad import (hiring_probability, remittances, returns_irregular
 from simulator.budgets import update_budgets
 from simulator.climate import Climate, ClimateOutlook, destroy_assets, household_loss, remember_shocks
 from simulator.decisions import INTERNAL, IRREGULAR, REGULAR, MonthTerms, decide_households
-from simulator.config import check_calendar
+from simulator.config import check_calendar, check_threads
 from simulator.errors import ConfigError
 from simulator.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, FAMILY_ABROAD, IN_CITY, IN_TRANSIT,
                                   NO_CONTRACT, WAITING, Household, status_by_origin, synthesize)
@@ -72,8 +72,10 @@ class MigrationModel(mesa.Model):
         climate_outlook, labour_outlook: the climate and labour future (multipliers on the world's figures).
         start_year: calendar year of the first month.
         scenario: a label recorded in the outputs (as `scenario_name`: Mesa 3.5 reserves `scenario`).
-        agent_view_limit: create `Household` Mesa agents only up to this many households (views cost ~360 bytes
-            and ~6 us each); the model computes the same either way.
+        agent_view_limit: create `Household` Mesa agents only up to this many households (views cost ~500 bytes
+            and ~7 us each); the model computes the same either way.
+        threads: threads for the household decision (numba), from 1 to the cores numba can use; the results are
+            the same for any number. Sweeps run one model per core instead, so the default is 1.
         config: the resolved run config, recorded in the outputs' attributes.
         **overrides: dotted parameter overrides, e.g. `**{"irregular.death_probability": 0.02}`.
     """
@@ -84,12 +86,14 @@ class MigrationModel(mesa.Model):
                  world: World | str | Path | None = None, params: ModelParams | None = None,
                  interventions: Iterable[Intervention] = (), climate_outlook: ClimateOutlook | None = None,
                  labour_outlook: LabourOutlook | None = None, start_year: int = 2025, scenario: str = "custom",
-                 agent_view_limit: int = 100_000, config: str = "", **overrides: Any) -> None:
+                 agent_view_limit: int = 100_000, threads: int = 1, config: str = "", **overrides: Any) -> None:
         seed = resolve_seed(rng)
         super().__init__(rng=seed)
         if isinstance(n_households, bool) or not isinstance(n_households, (int, np.integer)) or n_households < 1:
             raise ConfigError("n_households", n_households, "an integer of at least 1")
         check_calendar(start_year, years)
+        check_threads(threads)
+        self.threads = int(threads)
         self.seed, self.scenario_name, self.start_year, self.config = seed, scenario, int(start_year), config
         self.params = _with_overrides(params or ModelParams(), overrides)
         validate(self.params)
@@ -227,7 +231,7 @@ class MigrationModel(mesa.Model):
                 h.risk_aversion[rows], h.wealth[rows], h.assets[rows], self.skill_mult[rows], u,
                 self.labour.origin_wage, self.climate.degradation, w.cost_to_city, w.cost_to_destination,
                 network_city, network_abroad, month=month, p=p.decisions,
-                income_per_adult=self.income_per_adult[rows])
+                income_per_adult=self.income_per_adult[rows], threads=self.threads)
             rel = np.flatnonzero((choice > 0) | trapped)
             kept.append((rel + start, choice[rel], trapped[rel], u[rel, 5].astype(np.float64)))
         idx, choice, trapped, tie_break = (np.concatenate(parts) for parts in zip(*kept))

@@ -463,7 +463,7 @@ def run_sensitivity(cfg: RunConfig, cache_dir: str | Path, progress: bool = True
         "settings": json.dumps(dataclasses.asdict(s), default=str),
         "run_settings": json.dumps({k: v for k, v in dataclasses.asdict(base).items()
                                     if k not in ("model", "compare", "sensitivity", "calibration", "seed", "mode",
-                                                 "progress", "figures", "agent_view_limit")}, default=str),
+                                                 "progress", "figures", "agent_view_limit", "threads")}, default=str),
         "model": json.dumps(dataclasses.asdict(base.model)),
         "elapsed_seconds": round(time.perf_counter() - started, 1)})
     return ds

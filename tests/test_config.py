@@ -237,6 +237,7 @@ def test_wrong_type_fails_at_compose_time_naming_key_and_value():
     ("years=0", "years", "0", "(0, 225]"),
     ("years=501", "years", "501", "(0, 225]"),
     ("agent_view_limit=-1", "agent_view_limit", "-1", "at least 0"),
+    ("threads=0", "threads", "0", "an integer from 1 to"),
 ])
 def test_bad_value_gives_config_error_naming_field_value_and_range(override, field, value, allowed):
     run_cfg = run_config("scenario=baseline", override)

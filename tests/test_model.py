@@ -8,6 +8,7 @@ import pytest
 import xarray as xr
 
 from simulator import MigrationModel, build_interventions
+from simulator.errors import ConfigError
 from simulator.households import AWAY, IN_TRANSIT
 from simulator.outputs import write_netcdf
 
@@ -164,3 +165,21 @@ def test_results_do_not_depend_on_the_decision_block_size():
         runs.append(model.run())
     for ds in runs[1:]:
         xr.testing.assert_identical(ds, runs[0])
+
+
+def test_results_do_not_depend_on_the_number_of_threads():
+    """The decision's households can be shared among numba's threads (`threads`); each writes only its own rows."""
+    import numba
+
+    most = numba.config.NUMBA_NUM_THREADS
+    if most < 2:
+        pytest.skip("numba can use one thread only on this machine")
+    runs = [MigrationModel(n_households=3000, years=2, rng=13, threads=k).run() for k in sorted({1, 2, most})]
+    for ds in runs[1:]:
+        xr.testing.assert_identical(ds, runs[0])
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, True, 10_000])
+def test_a_bad_thread_count_names_the_field(threads):
+    with pytest.raises(ConfigError, match=r"threads.*an integer from 1 to"):
+        MigrationModel(n_households=100, years=1, rng=0, threads=threads)
