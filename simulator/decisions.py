@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from simulator.households import AT_HOME
 from simulator.params import DecisionParams
 
 STAY, INTERNAL, REGULAR, IRREGULAR = range(4)
@@ -224,7 +225,7 @@ def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patie
                 * (1.0 - farm[i] * degradation[o] - loss[i]))
         income[i] = y
         trapped[i] = False
-        if status[i] != 0 or adults[i] < 1:   # AT_HOME with a working-age adult
+        if status[i] != AT_HOME or adults[i] < 1:   # only households at home with a working-age adult decide
             choice[i] = -1
             continue
         a = np.float64(adults[i])
@@ -298,7 +299,8 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
     """Every household's decision this month, in one compiled pass (the same rules as `decide`).
 
     Per-household arrays are the household columns (`simulator.households.Households`) and the model's `loss` and
-    `skill_mult`; `uniforms` is the month's (n, 6) float32 draws, of which columns 0-4 feed the Gumbel terms.
+    `skill_mult`; `uniforms` holds these households' (n, 6) float32 draws of the month, of which columns 0-4 feed
+    the Gumbel terms.
     Per-origin arrays are indexed by `origin`; the network shares are those of `OptionTerms`.
 
     Writes the monthly income of an adult at origin (labour.origin_income_per_adult) of every household into
@@ -310,14 +312,12 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
     if uniforms.shape != (n, 6) or uniforms.dtype != np.float32 or income_per_adult.shape != (n,):
         raise ValueError("uniforms must be float32 of shape (n, 6) and income_per_adult of shape (n,), "
                          f"n = {n}: got {uniforms.dtype} {uniforms.shape} and {income_per_adult.shape}")
-    scalars = (float(month.destination_wage), float(month.city_wage), *map(float, month.employment),
-               float(month.living_cost), float(month.city_living_cost), float(month.irregular_wage_factor),
-               float(month.regular_fee), float(month.smuggler_fee), min(month.wait_months, MAX_WAIT_MONTHS) / 12.0,
-               p.beta_income, p.beta_cost, p.beta_risk, p.beta_interception, p.beta_wait, p.beta_network,
-               p.beta_shock, p.asc_internal, p.asc_regular, p.asc_irregular, p.credit_fraction,
-               float(month.min_skill), float(month.ordinary_open), float(month.seasonal_open),
-               float(month.death_probability), float(month.interception_probability), float(month.risk_perception),
-               p.nest_lambda)
+    scalars = (month.destination_wage, month.city_wage, *month.employment, month.living_cost,
+               month.city_living_cost, month.irregular_wage_factor, month.regular_fee, month.smuggler_fee,
+               min(month.wait_months, MAX_WAIT_MONTHS) / 12.0, p.beta_income, p.beta_cost, p.beta_risk,
+               p.beta_interception, p.beta_wait, p.beta_network, p.beta_shock, p.asc_internal, p.asc_regular,
+               p.asc_irregular, p.credit_fraction, month.min_skill, month.ordinary_open, month.seasonal_open,
+               month.death_probability, month.interception_probability, month.risk_perception, p.nest_lambda)
     choice = np.empty(n, np.int8)
     trapped = np.empty(n, np.bool_)
     kernel = _decide_kernel
@@ -347,7 +347,7 @@ def decide_households_arrays(status: np.ndarray, adults: np.ndarray, origin: np.
 
     income_per_adult[:] = origin_income_per_adult(origin_wage, origin, skill_mult, farm_dependence, degradation,
                                                   loss, income_boost)
-    idx = np.flatnonzero((status == 0) & (adults >= 1))
+    idx = np.flatnonzero((status == AT_HOME) & (adults >= 1))
     o, y, a = origin[idx], income_per_adult[idx], adults[idx].astype(np.float64)
     sm = skill_mult[idx]
     e_city, e_regular, e_irregular = month.employment
