@@ -12,34 +12,51 @@
 Outputs go to outputs/comparisons/<time>/ (comparison.nc, report.md, figures), outputs/runs/<time>_<scenario>_seed<n>/
 (results.nc, figures) or outputs/sweeps/<time>/ (a folder per run, sweep.nc, report.md). Finished runs are kept in
 outputs/cache/ so that an interrupted comparison or sweep resumes where it stopped when the same command is rerun.
-Bad input (an unknown key, a value out of range, a malformed world table) stops with one message naming the field,
-the value and what is allowed.
+Every job the command would run is composed and checked before any of them starts: bad input (an unknown key, a value
+of the wrong type or out of range, a malformed world table, a run too large for this machine's memory) stops with one
+line naming the field, the value and what is allowed, exit code 2, and leaves no folder behind. Ctrl-C (or SIGTERM)
+stops the job and its workers with one line and exit code 130 (143); the same command then resumes it. A job folder
+holds INCOMPLETE.txt until its job has finished, so a job killed outright is marked as such.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import dataclasses
+import difflib
 import logging
+import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 
 import hydra
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
 
+from simulator.cache import ResultCache
 from simulator.comparison import cached_run, compare, merge_sweep
 from simulator.config import RunConfig, unknown_keys, validate_run
 from simulator.errors import ConfigError, InputError
 from simulator.outputs import write_netcdf
 from simulator.plotting import save_figures
+from simulator.processes import mark_job_process
 from simulator.report import write_report
-from simulator.runner import save_run, simulate
+from simulator.runner import check_run, save_run, simulate
 
+ROOT = Path(__file__).resolve().parent
 ConfigStore.instance().store(name="run_schema", node=RunConfig)
+
+INCOMPLETE = "INCOMPLETE.txt"   # in a job folder until its job has finished
+FAILED = "FAILED.txt"           # in the folder of a sweep's job that stopped on bad input, with the message
+EXIT_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 2, 130, 143
 
 
 def run_folder(scenario: str | None, seed: int, now: str) -> str:
@@ -47,14 +64,55 @@ def run_folder(scenario: str | None, seed: int, now: str) -> str:
     return f"comparisons/{now}" if scenario is None else f"runs/{now}_{Path(str(scenario)).stem}_seed{seed}"
 
 
+def unique_folder(path: str) -> str:
+    """`path`, or `path_2`, `path_3`... if that folder exists: the folder is created here, so that two jobs started
+    in the same second never share one. As a resolver (`hydra.run.dir`), its answer is cached in the config, as
+    Hydra caches `now`."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    candidate, n = path, 1
+    while True:
+        try:
+            Path(candidate).mkdir()
+            return candidate
+        except FileExistsError:
+            n += 1
+            candidate = f"{path}_{n}"
+
+
 OmegaConf.register_new_resolver("run_folder", run_folder, replace=True)
+OmegaConf.register_new_resolver("unique_folder", unique_folder, replace=True, use_cache=True)
 
 
 class SweepReport(Callback):
-    """After a Hydra sweep (-m), merge its runs into sweep.nc and write the report next to them."""
+    """Before a Hydra sweep (-m), give it a folder of its own; after it, merge its runs into sweep.nc and write the
+    report next to them, or, if any job did not finish, say which, why and what to do (no sweep.nc, exit code 2)."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        hydra_overrides = list(config.hydra.overrides.hydra)
+        if any(o.startswith("hydra.sweep.dir=") for o in hydra_overrides):
+            return   # the user's own folder
+        try:
+            folder = unique_folder(str(config.hydra.sweep.dir))
+        except OSError:
+            return   # the launcher's own attempt fails next, and says why (cli)
+        # every job's config is composed again from these overrides, in this process or on a cluster's node
+        with read_write(config.hydra), open_dict(config.hydra):
+            config.hydra.sweep.dir = folder
+            config.hydra.overrides.hydra = [*hydra_overrides, f"hydra.sweep.dir={folder}"]
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         folder = Path(config.hydra.sweep.dir)
+        unfinished = sorted(p.parent for p in folder.glob(f"*/{INCOMPLETE}"))
+        if unfinished:
+            reasons = [(p / FAILED).read_text(encoding="utf-8").strip() if (p / FAILED).is_file()
+                       else "it stopped before finishing" for p in unfinished]
+            finished = len(list(folder.glob("*/results.nc")))
+            print(f"error: {len(unfinished)} job(s) of the sweep did not finish: "
+                  + "; ".join(f"{p.name}: {why}" for p, why in zip(unfinished, reasons))
+                  + f". The {finished} finished run(s) are kept in the result cache: fix the input and run the same "
+                    f"command again, and only the missing runs are computed (no sweep.nc was written)",
+                  file=sys.stderr)
+            raise SystemExit(EXIT_INPUT)
         try:
             ds, reference = merge_sweep(folder)
         except FileNotFoundError:
@@ -66,19 +124,18 @@ class SweepReport(Callback):
         print(f"wrote {folder / 'sweep.nc'}")
 
 
-def remove_if_only_hydra_files(folder: Path) -> None:
-    """Remove a run folder that holds nothing but what Hydra wrote on starting the job (no half-made runs are left
-    behind); a folder with anything else in it, such as a user's folder given as hydra.run.dir, is kept."""
+def clean_up(folder: Path) -> None:
+    """Remove a job folder that holds nothing but what Hydra wrote on starting the job and our INCOMPLETE mark (no
+    half-made runs are left behind); a folder with anything else in it, such as a user's folder given as
+    hydra.run.dir, is kept (without the mark)."""
+    (folder / INCOMPLETE).unlink(missing_ok=True)
     hydra_files = {".hydra", f"{HydraConfig.get().job.name}.log"}
     if folder.is_dir() and {p.name for p in folder.iterdir()} <= hydra_files:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def experiment(cfg: RunConfig, output_dir: Path, multirun: bool, cache_dir: Path) -> Path:
+def experiment(cfg: RunConfig, output_dir: Path, cache_dir: Path) -> Path:
     """`mode: sensitivity` or `mode: calibrate` (simulator/sensitivity.py, simulator/calibration.py)."""
-    if multirun:
-        raise ConfigError("mode", cfg.mode, "mode run in a sweep (-m); a sensitivity analysis or calibration runs its "
-                                            "samples in parallel itself: start it without -m")
     if cfg.mode == "sensitivity":
         from simulator.sensitivity import run_sensitivity, write_sensitivity
         return write_sensitivity(run_sensitivity(cfg, cache_dir, progress=cfg.progress), output_dir)
@@ -86,11 +143,28 @@ def experiment(cfg: RunConfig, output_dir: Path, multirun: bool, cache_dir: Path
     return write_calibration(run_calibration(cfg, cache_dir, progress=cfg.progress), output_dir)
 
 
+def check_job(cfg: RunConfig, multirun: bool) -> None:
+    """Every check of the job that needs no simulation (see runner.check_run), for each run it would make."""
+    if cfg.mode != "run":
+        if multirun:
+            raise ConfigError("mode", cfg.mode, "mode run in a sweep (-m); a sensitivity analysis or calibration "
+                                                "runs its samples in parallel itself: start it without -m")
+        validate_run(cfg)
+    elif cfg.scenario is None and not multirun:
+        c = cfg.compare
+        validate_run(dataclasses.replace(cfg, scenario=c.baseline))
+        at_once = min(c.workers or os.cpu_count() or 1, len(c.scenarios) * c.seeds)
+        for scenario in c.scenarios:
+            check_run(dataclasses.replace(cfg, scenario=scenario), runs_at_once=at_once)
+    else:
+        check_run(dataclasses.replace(cfg, scenario=cfg.scenario or "baseline"))
+
+
 def job(cfg: RunConfig, config_text: str, output_dir: Path, multirun: bool, cache_dir: Path) -> Path:
     """Run what the config asks for and return the main output file."""
     if cfg.mode != "run":
-        validate_run(cfg)
-        return experiment(cfg, output_dir, multirun, cache_dir)
+        check_job(cfg, multirun)
+        return experiment(cfg, output_dir, cache_dir)
     if cfg.scenario is None and not multirun:
         c = cfg.compare
         validate_run(dataclasses.replace(cfg, scenario=c.baseline))
@@ -114,28 +188,210 @@ def job(cfg: RunConfig, config_text: str, output_dir: Path, multirun: bool, cach
     return save_run(simulate(cfg, config_text), output_dir, figures=cfg.figures)
 
 
+def run_config(cfg: DictConfig) -> RunConfig:
+    """The typed config, refusing keys added with `+key=value` (they are not in the schema and would be ignored)."""
+    run_cfg: RunConfig = OmegaConf.to_object(cfg)
+    unknown = unknown_keys(OmegaConf.to_container(cfg), run_cfg)
+    if unknown:
+        raise ConfigError(unknown[0], OmegaConf.select(cfg, unknown[0]), "a key of the schema (see "
+                          "`python run.py --cfg job`); misspelt keys cannot be added with '+'")
+    return run_cfg
+
+
+def cache_folder(cwd: Path, cfg: RunConfig) -> Path:
+    """The result cache under the folder the command was run from: a relative cache_dir names the same folder in
+    every job, whatever the working folder of the launcher's worker process (or hydra.job.chdir=true)."""
+    return cwd / (cfg.compare.cache_dir or Path("outputs") / "cache")
+
+
 @hydra.main(version_base="1.3", config_path="configs", config_name="config")
 def main(cfg: DictConfig) -> None:
     logging.getLogger("MESA").setLevel(logging.WARNING)   # Mesa logs every step at INFO
     hc = HydraConfig.get()
     output_dir = Path(hc.runtime.output_dir)
+    multirun = hc.mode == RunMode.MULTIRUN
+    (output_dir / INCOMPLETE).write_text(
+        "This job has not finished: it is running, or it was stopped before writing its results. Runs that finished "
+        "are kept in the result cache; run the same command again to resume.\n", encoding="utf-8")
     try:
-        run_cfg: RunConfig = OmegaConf.to_object(cfg)
-        unknown = unknown_keys(OmegaConf.to_container(cfg), run_cfg)
-        if unknown:   # keys appended with `+key=value` are not in the schema and would be silently ignored
-            raise ConfigError(unknown[0], OmegaConf.select(cfg, unknown[0]), "a key of the schema (see "
-                              "`python run.py --cfg job`); misspelt keys cannot be added with '+'")
-        # the folder the command was run from: a relative cache_dir names the same folder in every job, whatever the
-        # working folder of the launcher's worker process (or hydra.job.chdir=true)
-        cache_dir = Path(hc.runtime.cwd) / (run_cfg.compare.cache_dir or Path("outputs") / "cache")
-        path = job(run_cfg, OmegaConf.to_yaml(cfg, resolve=True), output_dir, hc.mode == RunMode.MULTIRUN,
-                   cache_dir)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        remove_if_only_hydra_files(output_dir)
-        sys.exit(2)
+        run_cfg = run_config(cfg)
+        path = job(run_cfg, OmegaConf.to_yaml(cfg, resolve=True), output_dir, multirun,
+                   cache_folder(Path(hc.runtime.cwd), run_cfg))
+    except (InputError, OSError) as exc:
+        text = message(exc, sys.argv[1:])
+        if text is None:   # an OSError that is not about a file: not the user's input
+            clean_up(output_dir)
+            raise
+        if not multirun:
+            clean_up(output_dir)
+            print(f"error: {text}", file=sys.stderr)
+            sys.exit(EXIT_INPUT)   # SystemExit passes Hydra by, which would add lines of its own to an exception
+        # one job of a sweep: say why in its folder and let the other jobs go on (SweepReport sums up)
+        print(f"error: {output_dir.name}: {text}", file=sys.stderr)
+        with contextlib.suppress(OSError):
+            (output_dir / FAILED).write_text(f"{text}\n", encoding="utf-8")
+        return
+    except BaseException:
+        clean_up(output_dir)
+        raise
+    (output_dir / INCOMPLETE).unlink(missing_ok=True)
     print(f"wrote {path}")
 
 
+# --- the command line: checks before anything runs, and one line for every way it can stop -----------------------
+
+
+def preflight(argv: list[str]) -> None:
+    """Compose the config of every job the command would run, as Hydra will, and check each (`check_job`) before
+    any starts: a bad value in the fifth job of a sweep stops the command before the first.
+
+    Hydra composes the config of each distinct set of group choices (`experiment=...`, `hydra/launcher=...`); the
+    values of plain keys are then set on a copy with Hydra's own parser of values, and jobs that differ only in their
+    seed are checked once, each seed on its own (a sweep over 100 seeds costs one check, not 100).
+    """
+    from hydra import compose, initialize_config_dir
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra._internal.utils import get_args_parser
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    args = get_args_parser().parse_args(argv)
+    if args.help or args.hydra_help or args.cfg or args.info or args.shell_completion or args.experimental_rerun:
+        return   # Hydra prints something and runs nothing
+    if args.config_path or args.config_dir or args.config_name:
+        return   # another config tree: Hydra's own checks apply
+    parser = OverridesParser.create()
+    jobs = [list(args.overrides)]
+    if args.multirun:
+        parsed = parser.parse_overrides(list(args.overrides))
+        jobs = [job for batch in BasicSweeper.split_arguments(parsed, max_batch_size=None) for job in batch]
+    plain = set(schema_keys())
+    composed: dict[tuple[str, ...], DictConfig] = {}
+    checked: dict[tuple[str, ...], RunConfig] = {}
+    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3", job_name="run"):
+        for job_overrides in jobs:
+            parsed = parser.parse_overrides(job_overrides)
+            rest = tuple(o for o, p in zip(job_overrides, parsed) if p.key_or_group != "seed")
+            if rest not in checked:
+                values = [p for p in parsed if p.key_or_group in plain and p.is_add() is False
+                          and p.is_delete() is False and p.key_or_group != "seed"]
+                groups = tuple(o for o, p in zip(job_overrides, parsed) if p not in values)
+                if groups not in composed:
+                    composed[groups] = compose(config_name="config", overrides=list(groups))
+                cfg = copy.deepcopy(composed[groups])
+                for p in values:
+                    OmegaConf.update(cfg, p.key_or_group, p.value(), merge=True)
+                checked[rest] = run_config(cfg)
+                check_job(checked[rest], args.multirun)
+            for p in parsed:
+                if p.key_or_group == "seed":
+                    validate_run(dataclasses.replace(checked[rest], seed=p.value()))
+    for cfg in checked.values():   # comparisons, sweeps and experiments keep their runs in the result cache
+        if args.multirun or cfg.scenario is None or cfg.mode != "run":
+            ResultCache(cache_folder(Path.cwd(), cfg)).check_writable()
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def schema_keys(node: object = None, prefix: str = "") -> list[str]:
+    """Every dotted key of the run config's schema."""
+    node = RunConfig() if node is None else node
+    keys = []
+    for f in dataclasses.fields(node):
+        value = getattr(node, f.name)
+        keys += schema_keys(value, f"{prefix}{f.name}.") if dataclasses.is_dataclass(value) else [prefix + f.name]
+    return keys
+
+
+def override_value(argv: list[str], key: str) -> str | None:
+    """The value `key` is given on the command line (the last one given, as Hydra takes), if it is."""
+    for arg in reversed(argv):
+        name, sep, value = arg.lstrip("+~").partition("=")
+        if sep and name == key:
+            return value
+    return None
+
+
+TYPES = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false", "String": "a string"}
+
+
+def message(exc: BaseException, argv: list[str]) -> str | None:
+    """Our one-line message for an error of the user's input, or None for anything else (a bug: a traceback)."""
+    for cause in chain(exc):
+        if isinstance(cause, InputError):
+            return str(cause)
+        if isinstance(cause, OSError) and cause.filename:
+            return (f"cannot write {cause.filename}: {cause.strerror or cause}; choose a folder you can write to, "
+                    f"e.g. with hydra.run.dir=... (one run or comparison), hydra.sweep.dir=... (a sweep) or "
+                    f"compare.cache_dir=... (the result cache)")
+    cause = exc.__cause__ if isinstance(exc, ConfigCompositionException) else exc
+    if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and getattr(cause, "full_key", None):
+        key = str(cause.full_key)
+        close = difflib.get_close_matches(key, schema_keys(), n=3, cutoff=0.6)
+        hint = f"a key of the config, such as {' or '.join(close)}" if close else "a key of the config"
+        return str(ConfigError(key, override_value(argv, key), f"{hint} (`python run.py --cfg job` lists them all)"))
+    if isinstance(cause, ValidationError) and getattr(cause, "full_key", None):
+        key, text = str(cause.full_key), str(cause.msg or cause).splitlines()[0]
+        allowed = next((v for k, v in TYPES.items() if f"converted to {k}" in text), None)
+        if allowed is None and "is not a subclass of" in text:
+            allowed = f"its keys set one by one, e.g. {key}.<key>=<value> (see `python run.py --cfg job`)"
+        value = cause.value if cause.value is not None else override_value(argv, key)
+        return str(ConfigError(key, value, allowed or text))
+    if isinstance(exc, MissingConfigException):
+        group = getattr(exc, "missing_cfg_file", "") or ""
+        options = getattr(exc, "options", None)
+        name, _, choice = str(group).rpartition("/")
+        if name and options:
+            return str(ConfigError(name, choice, f"one of {', '.join(sorted(options))}"))
+        return str(exc).splitlines()[0]
+    if isinstance(exc, OverrideParseException):
+        return (f"the command line cannot be read: {str(exc).splitlines()[0]} (an override reads key=value; a "
+                f"sweep (-m) lists values as key=a,b or key='range(0,5)')")
+    if isinstance(exc, (ConfigCompositionException, OverrideParseException)):
+        return str(exc).splitlines()[0]
+    return None
+
+
+def chain(exc: BaseException) -> list[BaseException]:
+    """The exception and those it was raised from (Hydra and OmegaConf wrap ours in theirs)."""
+    found = []
+    while exc is not None and exc not in found:
+        found.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return found
+
+
+def cli() -> None:
+    """`python run.py ...`: checks every job, then runs them with Hydra; ends in one line on bad input (exit 2) or
+    interruption (exit 130, or 143 for SIGTERM). HYDRA_FULL_ERROR=1 shows full tracebacks instead."""
+    argv = sys.argv[1:]
+    debug = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    os.environ["HYDRA_FULL_ERROR"] = "1"   # Hydra's errors reach us as exceptions
+    mark_job_process()                      # worker processes stop when this one is gone
+    # workers stopped by Ctrl-C leave semaphores that multiprocessing's resource tracker removes, saying so in a
+    # warning at exit: the removal is what should happen, the warning only adds lines after ours
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"),
+                                                          "ignore:resource_tracker:UserWarning"]))
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        preflight(argv)
+        main()
+    except KeyboardInterrupt as exc:
+        print("interrupted: the runs that finished are kept in the result cache; run the same command to resume",
+              file=sys.stderr)
+        sys.exit(EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED)
+    except Exception as exc:
+        text = None if debug else message(exc, argv)
+        if text is None:
+            raise
+        print(f"error: {text}", file=sys.stderr)
+        sys.exit(EXIT_INPUT)
+
+
 if __name__ == "__main__":
-    main()
+    cli()

@@ -1,9 +1,10 @@
 """Scenario comparisons: many scenarios x seeds, run in parallel, cached, and combined into one dataset.
 
 Every run is identified by a key: a hash of everything that determines its result (the run config, the scenario
-and outlook files as loaded, the world tables, the simulator version). A finished run is stored once under
-`<cache>/<key>/results.nc` (written atomically), so an interrupted comparison or sweep keeps the runs it finished, and
-rerunning the same command skips them. Each run is seeded by its own config, so results do not depend on the number of
+and outlook files as loaded, the world tables, the simulator version, the model's code). A finished run is stored
+once under `<cache>/<key>/results.nc` with a checksum in its index (simulator/cache.py, both written atomically), so
+an interrupted comparison or sweep keeps the runs it finished, rerunning the same command skips them, and a damaged
+entry is computed again. Each run is seeded by its own config, so results do not depend on the number of
 workers or the launcher.
 
 Example:
@@ -31,10 +32,11 @@ from joblib import Parallel, delayed
 from tqdm import tqdm
 
 from simulator import __version__
-from simulator.config import RunConfig, validate_run
-from simulator.outputs import write_netcdf
+from simulator.cache import ResultCache, code_fingerprint
+from simulator.config import RunConfig
+from simulator.processes import mark_job_process, watch_parent
 from simulator.regions import default_world_path
-from simulator.runner import simulate
+from simulator.runner import check_run, simulate
 from simulator.scenarios import load_scenario
 
 # settings that cannot change a single run's numbers (the experiment around the run, display options)
@@ -43,22 +45,26 @@ NOT_IN_KEY = ("progress", "figures", "agent_view_limit", "threads", "compare", "
 
 
 def run_key(cfg: RunConfig) -> str:
-    """A 16-hex-digit key of everything that determines the run's results."""
+    """A 16-hex-digit key of everything that determines the run's results: its settings, the scenario and outlook
+    files as loaded, the world tables, the simulator version and the model's code (`cache.code_fingerprint`)."""
     settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in NOT_IN_KEY}
     scenario = load_scenario(cfg.scenario, climate_outlook=cfg.climate_outlook, labour_outlook=cfg.labour_outlook)
     world = Path(cfg.world) if cfg.world else default_world_path()
     tables = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(world.glob("*.csv"))}
     text = json.dumps({"settings": settings, "scenario": repr(scenario), "world": tables,
-                       "version": __version__}, sort_keys=True, default=str)
+                       "version": __version__, "code": code_fingerprint()}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def cached_run(cfg: RunConfig, cache_dir: str | Path, config_text: str = "") -> Path:
-    """Path of the run's results in the cache, simulating it first unless it is already there."""
-    path = Path(cache_dir) / run_key(cfg) / "results.nc"
-    if not path.is_file():
-        write_netcdf(simulate(cfg, config_text), path)
-    return path
+    """Path of the run's verified results in the cache, simulating it first unless a whole entry is there."""
+    cache, key = ResultCache(cache_dir), run_key(cfg)
+    return cache.get(key) or _compute(cfg, cache, key, config_text)
+
+
+def _compute(cfg: RunConfig, cache: ResultCache, key: str, config_text: str = "") -> Path:
+    watch_parent()   # in a worker process: stop if the job that started it is gone
+    return cache.put(key, simulate(cfg, config_text))
 
 
 def run_configs(base: RunConfig, scenarios: Sequence[str], seeds: Sequence[int]) -> list[RunConfig]:
@@ -73,21 +79,31 @@ def _config_text(cfg: RunConfig) -> str:
 
 def run_all(configs: Sequence[RunConfig], cache_dir: str | Path, workers: int = 0,
             progress: bool = True) -> list[Path]:
-    """Run every config not yet in the cache, in parallel over `workers` processes (0 = all cores)."""
-    for cfg in configs:
-        validate_run(cfg)
-        load_scenario(cfg.scenario, climate_outlook=cfg.climate_outlook, labour_outlook=cfg.labour_outlook)
-    n_jobs = workers or os.cpu_count() or 1
-    paths = [Path(cache_dir) / run_key(cfg) / "results.nc" for cfg in configs]
-    todo = [(cfg, path) for cfg, path in zip(configs, paths) if not path.is_file()]
+    """Run every config not yet in the cache, in parallel over `workers` processes (0 = all cores).
+
+    Every run is checked before any starts (`runner.check_run`: config, scenario and world files, interventions
+    against the world, memory for the runs at once), so bad input stops the job before it has spent anything.
+    A damaged cache entry is computed again, with a warning.
+    """
+    cache = ResultCache(cache_dir)
+    keys = [run_key(cfg) for cfg in configs]
+    todo = [(cfg, key) for cfg, key in zip(configs, keys) if cache.get(key) is None]
+    n_jobs = min(workers or os.cpu_count() or 1, max(len(todo), 1))
+    checked = set()
+    for cfg, _ in todo:
+        what = _config_text(dataclasses.replace(cfg, seed=0))   # the seed cannot make a run invalid
+        if what not in checked:
+            check_run(cfg, runs_at_once=n_jobs)
+            checked.add(what)
     if todo:
-        jobs = (delayed(cached_run)(cfg, cache_dir, _config_text(cfg)) for cfg, _ in todo)
-        runner = Parallel(n_jobs=min(n_jobs, len(todo)), return_as="generator_unordered")
+        mark_job_process()   # the workers stop if this process is killed
+        jobs = (delayed(_compute)(cfg, cache, key, _config_text(cfg)) for cfg, key in todo)
+        runner = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
         with tqdm(total=len(configs), initial=len(configs) - len(todo), unit="run", desc="runs",
                   file=sys.stderr, disable=not progress) as bar:
             for _ in runner(jobs):
                 bar.update()
-    return paths
+    return [cache.path(key) for key in keys]
 
 
 def _read(path: Path) -> xr.Dataset:

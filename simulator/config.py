@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -125,6 +126,60 @@ class RunConfig:
 
 
 FIRST_YEAR, LAST_YEAR = 1800, 2250   # calendar dates are stored as datetime64[ns] (valid 1678-2262)
+MAX_SEED = 2**31 - 1                 # seeds are stored in the outputs as integers every NetCDF reader can hold
+
+# Memory a run needs, measured on the default world (peak RSS; docs/performance.md): about 190 MB of interpreter,
+# libraries and compiled kernels, 165-210 B per household at 1-3 million households, and about 600 B per Household
+# Mesa agent (created up to agent_view_limit). Rounded up, so that the estimate errs on the safe side.
+MEMORY_BASE_BYTES = 300e6
+MEMORY_PER_HOUSEHOLD_BYTES = 220.0
+MEMORY_PER_AGENT_BYTES = 600.0
+
+
+def run_memory_bytes(n_households: int, agent_view_limit: int) -> float:
+    """Estimated peak memory of one run, in bytes."""
+    return (MEMORY_BASE_BYTES + MEMORY_PER_HOUSEHOLD_BYTES * n_households
+            + MEMORY_PER_AGENT_BYTES * min(n_households, agent_view_limit))
+
+
+def available_memory_bytes() -> float | None:
+    """Memory this process can still use: the system's available memory, or the container's limit if lower; None
+    where neither can be read."""
+    found = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    found.append(float(line.split()[1]) * 1024)
+    except OSError:
+        try:
+            found.append(float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")))
+        except (ValueError, OSError, AttributeError):
+            pass
+    try:   # cgroup v2 limit of this container
+        limit = open("/sys/fs/cgroup/memory.max", encoding="ascii").read().strip()
+        used = open("/sys/fs/cgroup/memory.current", encoding="ascii").read().strip()
+        if limit.isdigit() and used.isdigit():
+            found.append(float(int(limit) - int(used)))
+    except OSError:
+        pass
+    return min(found) if found else None
+
+
+def check_memory(n_households: int, agent_view_limit: int, runs_at_once: int = 1) -> None:
+    """Raise ConfigError if `runs_at_once` runs of this size would not fit in the memory available now."""
+    available = available_memory_bytes()
+    need = runs_at_once * run_memory_bytes(n_households, agent_view_limit)
+    if available is None or need <= available:
+        return
+    per_run = available / max(runs_at_once, 1)
+    most = int(max(0.0, per_run - MEMORY_BASE_BYTES - MEMORY_PER_AGENT_BYTES * min(n_households, agent_view_limit))
+               / MEMORY_PER_HOUSEHOLD_BYTES)
+    at_once = f" for each of {runs_at_once} runs at once (fewer with compare.workers)" if runs_at_once > 1 else ""
+    raise ConfigError("n_households", n_households,
+                      f"at most about {most:,} households{at_once} on this machine: {runs_at_once * n_households:,} "
+                      f"households need about {need / 1e9:.1f} GB of memory and {available / 1e9:.1f} GB are "
+                      f"available")
 
 
 def check_threads(threads: object) -> None:
@@ -157,8 +212,8 @@ def unknown_keys(data: object, obj: object, prefix: str = "") -> list[str]:
 
 def validate_run(cfg: RunConfig) -> None:
     """Check the run-level values and every model parameter; raise ConfigError naming the first bad one."""
-    if isinstance(cfg.seed, bool) or not isinstance(cfg.seed, int) or cfg.seed < 0:
-        raise ConfigError("seed", cfg.seed, "a non-negative integer")
+    if isinstance(cfg.seed, bool) or not isinstance(cfg.seed, int) or not 0 <= cfg.seed <= MAX_SEED:
+        raise ConfigError("seed", cfg.seed, f"a non-negative integer of at most {MAX_SEED}")
     if isinstance(cfg.n_households, bool) or not isinstance(cfg.n_households, int) or cfg.n_households < 1:
         raise ConfigError("n_households", cfg.n_households, "an integer of at least 1")
     check_calendar(cfg.start_year, cfg.years)

@@ -23,6 +23,10 @@ class ConfigError(InputError):
         self.field, self.value, self.allowed = field, value, allowed
         super().__init__(f"{field} = {value!r} is not allowed: expected {allowed}")
 
+    def __reduce__(self) -> tuple:
+        # rebuilt from its three parts, so that an error raised in a worker process reaches the parent intact
+        return type(self), (self.field, self.value, self.allowed)
+
 
 class WorldError(InputError):
     """A world table is missing, malformed, or inconsistent."""

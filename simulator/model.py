@@ -54,8 +54,9 @@ def resolve_seed(rng: Any) -> int:
         return int(np.random.SeedSequence().entropy % 2**63)
     if isinstance(rng, np.random.Generator):
         return int(rng.integers(2**63))
-    if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0:
-        raise ConfigError("seed", rng, "a non-negative integer")
+    if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or not 0 <= rng < 2**63:
+        raise ConfigError("seed", rng, "a non-negative integer below 2**63 (the outputs store it as a 64-bit "
+                                       "integer)")
     return int(rng)
 
 

@@ -9,13 +9,14 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
 import xarray as xr
 from tqdm import tqdm
 
-from simulator.config import RunConfig, validate_run
+from simulator.config import RunConfig, check_memory, validate_run
 from simulator.errors import ConfigError
 from simulator.model import MigrationModel
 from simulator.outputs import write_netcdf
@@ -25,9 +26,29 @@ from simulator.scenarios import load_scenario
 PROGRESS_DELAY_S = 3.0   # show a progress bar only for runs that last longer than this
 
 
+CHECK_HOUSEHOLDS = 64   # households of the model `check_run` builds: enough to bind every intervention to the world
+
+
 def build_model(cfg: RunConfig, config_text: str = "") -> MigrationModel:
-    """Validate `cfg`, read its scenario and world, and construct the model."""
+    """Validate `cfg`, read its scenario and world, check that the run fits in memory, and construct the model."""
     validate_run(cfg)
+    check_memory(cfg.n_households, cfg.agent_view_limit)
+    return _construct(cfg, config_text)
+
+
+def check_run(cfg: RunConfig, runs_at_once: int = 1) -> None:
+    """Every check of a run short of simulating it: the config, the scenario and world files, the interventions
+    against the world (a district they name must exist), and the memory `runs_at_once` such runs need together.
+
+    Raises:
+        InputError: the first problem found, as the run itself would raise it.
+    """
+    validate_run(cfg)
+    check_memory(cfg.n_households, cfg.agent_view_limit, runs_at_once)
+    _construct(dataclasses.replace(cfg, n_households=min(cfg.n_households, CHECK_HOUSEHOLDS)))
+
+
+def _construct(cfg: RunConfig, config_text: str = "") -> MigrationModel:
     if cfg.scenario is None:
         raise ConfigError("scenario", None, "a scenario name or path for a single run (run.py compares the "
                           "packages of compare.scenarios when scenario is null)")
