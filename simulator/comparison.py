@@ -58,12 +58,15 @@ def run_key(cfg: RunConfig) -> str:
 
 def cached_run(cfg: RunConfig, cache_dir: str | Path, config_text: str = "") -> Path:
     """Path of the run's verified results in the cache, simulating it first unless a whole entry is there."""
-    cache, key = ResultCache(cache_dir), run_key(cfg)
-    return cache.get(key) or _compute(cfg, cache, key, config_text)
+    cache = ResultCache(cache_dir)
+    return cache.get(run_key(cfg)) or _compute(cfg, cache, config_text)
 
 
-def _compute(cfg: RunConfig, cache: ResultCache, key: str, config_text: str = "") -> Path:
+def _compute(cfg: RunConfig, cache: ResultCache, config_text: str = "") -> Path:
+    """Simulate and store the run under its key as the inputs are now (a world table edited since the job started
+    files it under a new key; `sensitivity.run_cached` then makes the runs filed under old keys again)."""
     watch_parent()   # in a worker process: stop if the job that started it is gone
+    key = run_key(cfg)
     return cache.put(key, simulate(cfg, config_text))
 
 
@@ -97,7 +100,7 @@ def run_all(configs: Sequence[RunConfig], cache_dir: str | Path, workers: int = 
             checked.add(what)
     if todo:
         mark_job_process()   # the workers stop if this process is killed
-        jobs = (delayed(_compute)(cfg, cache, key, _config_text(cfg)) for cfg, key in todo)
+        jobs = (delayed(_compute)(cfg, cache, _config_text(cfg)) for cfg, _ in todo)
         runner = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
         with tqdm(total=len(configs), initial=len(configs) - len(todo), unit="run", desc="runs",
                   file=sys.stderr, disable=not progress) as bar:

@@ -32,7 +32,7 @@ import numpy as np
 from simulator.errors import ConfigError
 from simulator.households import FAMILY_ABROAD
 from simulator.labour import skill_multiplier
-from simulator.params import INF, check_value, param, prob, setting
+from simulator.params import INF, PER_1000_MAX, USD_MAX, YEARS_MAX, check_value, param, prob, setting
 
 if TYPE_CHECKING:
     from simulator.model import MigrationModel
@@ -55,10 +55,19 @@ class Intervention:
 
     name: ClassVar[str] = "intervention"
     objective: ClassVar[str] = ""
-    start_year: float = setting(0.0, "years after the start of the run", 0, INF)
-    end_year: float = setting(INF, "years after the start of the run (inf = never ends)", 0, INF)
+    start_year: float = setting(0.0, "years after the start of the run", 0, YEARS_MAX)
+    end_year: float = setting(INF, "years after the start of the run (inf = never ends)", 0, YEARS_MAX, or_inf=True)
 
     _on: ClassVar[bool] = False
+
+    def __post_init__(self) -> None:
+        """Refuse parameters out of their declared ranges (inf and nan included), however the object is built."""
+        for f in dataclasses.fields(self):
+            if "units" in f.metadata:
+                check_value(f"interventions.{self.name}.{f.name}", getattr(self, f.name), f.metadata)
+        if self.end_year <= self.start_year:
+            raise ConfigError(f"interventions.{self.name}.end_year", self.end_year,
+                              f"a year after start_year = {self.start_year}")
 
     def active(self, t: int) -> bool:
         return self.start_year * 12 <= t < self.end_year * 12
@@ -106,8 +115,8 @@ class Adaptation(Intervention):
     coverage: float = setting(0.5, "share of households in the target regions", 0, 1)
     efficacy: float = prob(0.5, "share of climate losses averted",
                            "assumption; cf. Global Commission on Adaptation 2019 (benefit-cost 2-10)")
-    cost_per_household_usd: float = param(300.0, "USD per household, once", 0, INF, "assumption")
-    upkeep_per_household_usd_year: float = param(15.0, "USD per household per year", 0, INF, "assumption")
+    cost_per_household_usd: float = param(300.0, "USD per household, once", 0, USD_MAX, "assumption")
+    upkeep_per_household_usd_year: float = param(15.0, "USD per household per year", 0, USD_MAX, "assumption")
     regions: list[str] = field(default_factory=list)
 
     def initialize(self, model: MigrationModel) -> None:
@@ -139,11 +148,12 @@ class SocialProtection(Intervention):
     below `wealth_threshold_usd` receives `transfer_usd` a month. Cost: transfers times (1 + `admin_share`).
     """
 
-    transfer_usd: float = param(40.0, "USD per household per month", 0, INF,
+    transfer_usd: float = param(40.0, "USD per household per month", 0, USD_MAX,
                                 "assumption; cf. WFP/World Bank shock-responsive safety nets")
-    wealth_threshold_usd: float = setting(200.0, "USD liquid wealth below which households qualify", 0, INF)
+    wealth_threshold_usd: float = setting(200.0, "USD liquid wealth below which households qualify", 0, USD_MAX)
     min_loss: float = setting(0.05, "district shock loss share that triggers payments", 0, 1)
-    admin_share: float = param(0.1, "administration cost per USD transferred", 0, INF, "assumption")
+    admin_share: float = param(0.1, "administration cost per USD transferred", 0, 10,
+                               "assumption")   # 10: a programme that spends ten times what it pays out
 
     def apply(self, model: MigrationModel) -> None:
         h = model.households
@@ -173,11 +183,12 @@ class EarlyWarning(Intervention):
     coverage: float = setting(0.7, "share of households in the target regions", 0, 1)
     asset_protection: float = prob(0.3, "share of asset losses averted by acting on a warning",
                                    "assumption; cf. WMO/Global Commission on Adaptation 2019 on early warning")
-    cash_usd: float = param(60.0, "USD per covered household per shock onset", 0, INF,
+    cash_usd: float = param(60.0, "USD per covered household per shock onset", 0, USD_MAX,
                             "assumption; cf. anticipatory cash pilots (FAO, WFP)")
-    system_cost_per_household_usd_year: float = param(2.0, "USD per covered household per year", 0, INF,
+    system_cost_per_household_usd_year: float = param(2.0, "USD per covered household per year", 0, USD_MAX,
                                                       "assumption")
-    admin_share: float = param(0.1, "administration cost per USD transferred", 0, INF, "assumption")
+    admin_share: float = param(0.1, "administration cost per USD transferred", 0, 10,
+                               "assumption")   # 10: a programme that spends ten times what it pays out
     regions: list[str] = field(default_factory=list)
 
     def initialize(self, model: MigrationModel) -> None:
@@ -219,9 +230,9 @@ class LocalJobs(Intervention):
     income_gain: float = param(0.2, "relative rise in origin earnings of participants", 0, 10,
                                "assumption; cf. cash-for-work and graduation programme evaluations")
     skill_upgrade: float = prob(0.2, "share of participants who gain one skill level at the start")
-    cost_per_participant_usd_month: float = param(15.0, "USD per participant household per month", 0, INF,
+    cost_per_participant_usd_month: float = param(15.0, "USD per participant household per month", 0, USD_MAX,
                                                   "assumption")
-    training_cost_usd: float = param(400.0, "USD per person trained", 0, INF, "assumption")
+    training_cost_usd: float = param(400.0, "USD per person trained", 0, USD_MAX, "assumption")
     regions: list[str] = field(default_factory=list)
 
     def initialize(self, model: MigrationModel) -> None:
@@ -261,9 +272,9 @@ class QuotaExpansion(Intervention):
     matching).
     """
 
-    factor: float = setting(2.0, "multiplier of the annual quota", 0, INF)
+    factor: float = setting(2.0, "multiplier of the annual quota", 0, 1000)   # a quota of 1 per 1,000 covers all
     scale_processing: bool = True
-    cost_per_visa_usd: float = param(500.0, "USD of public cost per additional visa", 0, INF, "assumption")
+    cost_per_visa_usd: float = param(500.0, "USD of public cost per additional visa", 0, USD_MAX, "assumption")
 
     def initialize(self, model: MigrationModel) -> None:
         self._charged = 0   # visas beyond the base quota charged so far this quota year
@@ -294,8 +305,8 @@ class FasterProcessing(Intervention):
     capacity.
     """
 
-    factor: float = setting(2.0, "multiplier of monthly processing capacity", 0, INF)
-    cost_per_application_usd: float = param(100.0, "USD per additional application decided", 0, INF,
+    factor: float = setting(2.0, "multiplier of monthly processing capacity", 0, 1000)
+    cost_per_application_usd: float = param(100.0, "USD per additional application decided", 0, USD_MAX,
                                             "assumption")
 
     def apply(self, model: MigrationModel) -> None:
@@ -337,7 +348,7 @@ class SkillEligibility(Intervention):
     below the base eligibility (recognition of skills, matching)."""
 
     min_skill: int = setting(0, "lowest eligible skill level (0 low, 1 mid, 2 high)", 0, 3, integer=True)
-    cost_per_visa_usd: float = param(150.0, "USD per visa to a newly eligible migrant", 0, INF, "assumption")
+    cost_per_visa_usd: float = param(150.0, "USD per visa to a newly eligible migrant", 0, USD_MAX, "assumption")
 
     def apply(self, model: MigrationModel) -> None:
         model.policy.min_skill = min(model.policy.min_skill, self.min_skill)
@@ -356,10 +367,11 @@ class SeasonalScheme(Intervention):
     `stay_months` with return built in; returning workers may apply again. Places go, first come first served, to
     applicants not served by the ordinary quota. Cost: `cost_per_place_usd` per seasonal visa issued."""
 
-    places_per_1000_per_year: float = setting(4.0, "seasonal places per 1,000 origin households per year", 0, INF)
+    places_per_1000_per_year: float = setting(4.0, "seasonal places per 1,000 origin households per year", 0,
+                                              PER_1000_MAX)
     stay_months: int = param(6, "months of a seasonal stay", 1, 120,
                              "assumption; cf. seasonal worker schemes of 6-9 months", integer=True)
-    cost_per_place_usd: float = param(300.0, "USD of public cost per seasonal visa", 0, INF, "assumption")
+    cost_per_place_usd: float = param(300.0, "USD of public cost per seasonal visa", 0, USD_MAX, "assumption")
 
     def apply(self, model: MigrationModel) -> None:
         model.policy.seasonal_quota_per_year += self.places_per_1000_per_year * model.households.n / 1000.0
@@ -381,10 +393,10 @@ class HumanitarianVisas(Intervention):
     visa, travel and a stay of `stay_months` (0 = no set end) are covered. Cost: `cost_per_visa_usd` per visa.
     """
 
-    places_per_1000_per_year: float = setting(2.0, "visas per 1,000 origin households per year", 0, INF)
+    places_per_1000_per_year: float = setting(2.0, "visas per 1,000 origin households per year", 0, PER_1000_MAX)
     min_loss: float = setting(0.15, "remembered loss (share of income) that qualifies a household", 0, 1)
     stay_months: int = param(24, "months of stay (0 = no set end)", 0, 1200, "assumption", integer=True)
-    cost_per_visa_usd: float = param(1500.0, "USD per visa (processing, travel, reception)", 0, INF,
+    cost_per_visa_usd: float = param(1500.0, "USD per visa (processing, travel, reception)", 0, USD_MAX,
                                      "assumption")
 
     def apply(self, model: MigrationModel) -> None:
@@ -411,8 +423,8 @@ class FamilyReunification(Intervention):
 
     monthly_rate: float = prob(0.02, "per month, for an eligible household", "assumption")
     min_months_abroad: int = param(24, "months", 0, 1200, "assumption", integer=True)
-    income_requirement_usd: float = param(1500.0, "USD/month the migrant must earn", 0, INF, "assumption")
-    cost_per_family_usd: float = param(800.0, "USD of public cost per family reunited", 0, INF, "assumption")
+    income_requirement_usd: float = param(1500.0, "USD/month the migrant must earn", 0, USD_MAX, "assumption")
+    cost_per_family_usd: float = param(800.0, "USD of public cost per family reunited", 0, USD_MAX, "assumption")
 
     def apply(self, model: MigrationModel) -> None:
         p = model.policy
@@ -439,11 +451,14 @@ class Enforcement(Intervention):
     1,000 origin households a month.
     """
 
-    interception_factor: float = setting(1.5, "multiplier of interception probability", 0, INF)
-    fee_factor: float = param(1.2, "multiplier of the smuggler fee", 0, INF)
-    risk_factor: float = param(1.3, "multiplier of death probability per journey", 0, INF)
-    deportation_factor: float = param(2.0, "multiplier of the deportation rate", 0, INF)
-    cost_per_1000_usd_month: float = param(2000.0, "USD per 1,000 origin households per month", 0, INF,
+    # factors up to 100: the probabilities they multiply are capped at 1 and a smuggler fee 100 times dearer is no
+    # longer paid by anyone
+    interception_factor: float = setting(1.5, "multiplier of interception probability", 0, 100)
+    fee_factor: float = param(1.2, "multiplier of the smuggler fee", 0, 100)
+    risk_factor: float = param(1.3, "multiplier of death probability per journey", 0, 100)
+    deportation_factor: float = param(2.0, "multiplier of the deportation rate", 0, 100)
+    cost_per_1000_usd_month: float = param(2000.0, "USD per 1,000 origin households per month", 0,
+                                           1000 * USD_MAX,   # USD_MAX per household
                                            "assumption")
 
     def apply(self, model: MigrationModel) -> None:
@@ -466,7 +481,7 @@ class RemittanceCost(Intervention):
     """
 
     transfer_cost: float = prob(0.03, "fee as share of amount sent", "SDG target 10.c")
-    cost_usd_month: float = setting(0.0, "USD per month", 0, INF)
+    cost_usd_month: float = setting(0.0, "USD per month", 0, 1000 * USD_MAX)   # a whole programme's budget
 
     def apply(self, model: MigrationModel) -> None:
         model.policy.transfer_cost = min(model.policy.transfer_cost, self.transfer_cost)
@@ -486,7 +501,7 @@ class InformationCampaign(Intervention):
     """
 
     reach: float = setting(0.5, "share of households reached", 0, 1)
-    cost_per_household_usd_year: float = param(3.0, "USD per household reached per year", 0, INF,
+    cost_per_household_usd_year: float = param(3.0, "USD per household reached per year", 0, USD_MAX,
                                                "assumption; cf. IOM 2018 review of information campaigns")
 
     def apply(self, model: MigrationModel) -> None:
@@ -544,9 +559,5 @@ def build_interventions(spec: dict[str, dict[str, Any] | None] | None) -> list[I
                 raise ConfigError(where, value, "true or false")
             elif key == "regions" and not (isinstance(value, list) and all(isinstance(r, str) for r in value)):
                 raise ConfigError(where, value, "a list of origin names")
-        iv = cls(**values)
-        if iv.end_year <= iv.start_year:
-            raise ConfigError(f"interventions.{name}.end_year", iv.end_year,
-                              f"a year after start_year = {iv.start_year}")
-        result.append(iv)
+        result.append(cls(**values))   # checks every range, and end_year after start_year
     return result

@@ -7,6 +7,16 @@ live in the world tables (`scenarios/worlds/`), not here.
 
 "assumption" marks an illustrative value chosen by the authors; such values are the first candidates for calibration.
 
+Every range is finite (only an intervention's `end_year` may also be `inf`, "never ends") and refuses inf and nan.
+The upper limits are far beyond the values the model is meant for, and chosen so that every output stays finite for
+any combination of values inside the ranges, over the longest run the calendar allows (450 years, 1800-2250). The
+binding chain is the destination wage `w m_w D^e` (labour.py): with the labour outlook's `demand_multiplier` <= 100
+and `demand_trend` <= 0.5 a year (scenarios.OUTLOOK_RANGES), a cycle amplitude <= 1 and log-demand noise of sd <= 0.2
+a month (at persistence 1 a random walk, whose ten standard deviations after 450 years are e^147, about 1e64), the
+demand index `D` stays below 1e150, so `wage_demand_elasticity` <= 1 keeps wages (with the world tables' wages up to
+USD_MAX), remittances and savings summed over millions of households and months below 1e200. Origin wages grow at
+most 1.5^450 (about 1e79) times.
+
 Example:
     >>> p = ModelParams()
     >>> p.irregular.death_probability
@@ -25,12 +35,23 @@ from simulator.errors import ConfigError
 
 INF = math.inf
 
+# Upper limits shared by many parameters (and by the world tables, simulator/regions.py)
+USD_MAX = 1e6           # USD: a wage (a month), price, cost or transfer per person, household, migrant, visa or journey
+BETA_MAX = 100.0        # utility per unit of a term: a hundredth of the unit already moves the odds by e (one logit)
+PER_1000_MAX = 1000.0   # per 1,000 origin households, a year or a month: every household once in the period
+YEARS_MAX = 1000.0      # years after the start of a run: later than the end of any run (the calendar ends in 2250)
 
-def param(default: Any, units: str, lo: float = -INF, hi: float = INF, source: str = "assumption",
-          integer: bool = False) -> Any:
-    """A parameter field: default, units, inclusive allowed range [lo, hi] and source of the default."""
+
+def param(default: Any, units: str, lo: float, hi: float, source: str = "assumption", integer: bool = False,
+          or_inf: bool = False) -> Any:
+    """A parameter field: default, units, inclusive allowed range [lo, hi] (finite) and source of the default.
+
+    `or_inf`: `inf` is allowed too, as a sentinel (an intervention's `end_year`: never ends).
+    """
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+        raise ValueError(f"the range of a parameter must be finite: got [{lo}, {hi}] ({units})")
     return field(default=default, metadata={"units": units, "lo": lo, "hi": hi, "source": source,
-                                            "integer": integer})
+                                            "integer": integer, "or_inf": or_inf})
 
 
 def prob(default: float, units: str = "probability", source: str = "assumption") -> Any:
@@ -41,24 +62,26 @@ def prob(default: float, units: str = "probability", source: str = "assumption")
 SETTING = "policy setting (chosen by the user, not an estimate)"
 
 
-def setting(default: Any, units: str, lo: float = -INF, hi: float = INF, integer: bool = False) -> Any:
+def setting(default: Any, units: str, lo: float, hi: float, integer: bool = False, or_inf: bool = False) -> Any:
     """A policy design choice (start year, coverage, factor...): its default is an example, not an estimate."""
-    return param(default, units, lo, hi, SETTING, integer)
+    return param(default, units, lo, hi, SETTING, integer, or_inf)
 
 
 @dataclass
 class DecisionParams:
     """Random-utility choice of stay / internal / regular / irregular (see decisions.py, docs/ODD.md section 7)."""
 
-    beta_income: float = param(1.0, "utility per unit log USD/month", 0, INF,
+    beta_income: float = param(1.0, "utility per unit log USD/month", 0, BETA_MAX,
                                "Grogger & Hanson 2011 J Dev Econ (log-income RUM); scale: assumption")
-    beta_cost: float = param(1.5, "utility per year of household income paid up front", 0, INF, "assumption")
-    beta_risk: float = param(20.0, "utility per unit perceived death probability", 0, INF, "assumption")
-    beta_interception: float = param(1.0, "utility per unit interception probability", 0, INF, "assumption")
-    beta_wait: float = param(0.5, "utility per year of expected waiting", 0, INF, "assumption")
-    beta_network: float = param(3.0, "utility per unit share of district households with a member away", 0, INF,
-                                "Munshi 2003 QJE; McKenzie & Rapoport 2010 REStat (direction); size: assumption")
-    beta_shock: float = param(2.0, "utility of staying lost per unit remembered shock loss fraction", 0, INF,
+    beta_cost: float = param(1.5, "utility per year of household income paid up front", 0, BETA_MAX, "assumption")
+    # 1,000 (ten times BETA_MAX): a perceived death risk of 1 in 1,000 already moves the odds by e (one logit)
+    beta_risk: float = param(20.0, "utility per unit perceived death probability", 0, 10 * BETA_MAX, "assumption")
+    beta_interception: float = param(1.0, "utility per unit interception probability", 0, BETA_MAX, "assumption")
+    beta_wait: float = param(0.5, "utility per year of expected waiting", 0, BETA_MAX, "assumption")
+    beta_network: float = param(3.0, "utility per unit share of district households with a member away", 0,
+                                BETA_MAX, "Munshi 2003 QJE; McKenzie & Rapoport 2010 REStat (direction); size: "
+                                          "assumption")
+    beta_shock: float = param(2.0, "utility of staying lost per unit remembered shock loss fraction", 0, BETA_MAX,
                               "Cattaneo et al. 2019 REEP (direction); size: assumption")
     asc_internal: float = param(-6.0, "utility (alternative-specific constant, per month)", -50, 50,
                                 "assumption (order of magnitude of internal moves)")
@@ -80,8 +103,8 @@ class DecisionParams:
 class ClimateParams:
     """Sudden shocks (hazards.csv gives return periods, intensities, durations) and slow-onset decline."""
 
-    intensity_concentration: float = param(8.0, "Beta concentration of shock intensity (a+b)", 0.1, INF,
-                                           "assumption")
+    intensity_concentration: float = param(8.0, "Beta concentration of shock intensity (a+b)", 0.1, 10_000,
+                                           "assumption")   # above ~1,000 every shock has its mean intensity
     asset_loss_ratio: float = prob(0.5, "share of farm assets lost per unit shock intensity", "assumption")
     adaptation_efficacy_cap: float = prob(0.9, "largest share of a loss that adaptation can avert",
                                           "assumption; cf. Hallegatte et al. 2017 Unbreakable, World Bank")
@@ -91,16 +114,19 @@ class ClimateParams:
 class LabourParams:
     """Destination demand and wages; origin wages (see labour.py)."""
 
-    demand_cycle_years: float = param(7.0, "years per destination business cycle", 0.5, INF,
-                                      "assumption; cf. NBER cycle durations")
+    demand_cycle_years: float = param(7.0, "years per destination business cycle", 0.5, YEARS_MAX,
+                                      "assumption; cf. NBER cycle durations")   # longer than a run: no cycle
     demand_cycle_amplitude: float = prob(0.15, "relative amplitude of the demand cycle", "assumption")
-    demand_noise_sd: float = param(0.03, "sd of monthly log demand innovations", 0, 1, "assumption")
+    demand_noise_sd: float = param(0.03, "sd of monthly log demand innovations", 0, 0.2,
+                                   "assumption")   # 20% a month: several times the volatility of vacancy series
     demand_noise_persistence: float = prob(0.9, "AR(1) coefficient of log demand noise", "assumption")
-    wage_demand_elasticity: float = param(0.3, "elasticity of destination wage to demand index", 0, 5, "assumption")
+    wage_demand_elasticity: float = param(0.3, "elasticity of destination wage to demand index", 0, 1,
+                                          "assumption")   # 1: wages move one for one with demand (they move less)
     origin_wage_growth: float = param(0.02, "per year", -0.5, 0.5,
                                       "assumption; cf. World Bank WDI real wage growth, low-income countries")
-    skill_wage_mid: float = param(1.3, "wage multiplier, mid vs low skill", 0, INF, "assumption")
-    skill_wage_high: float = param(1.8, "wage multiplier, high vs low skill", 0, INF, "assumption")
+    # 10: ten times the low-skill wage, several times the largest returns to education measured
+    skill_wage_mid: float = param(1.3, "wage multiplier, mid vs low skill", 0, 10, "assumption")
+    skill_wage_high: float = param(1.8, "wage multiplier, high vs low skill", 0, 10, "assumption")
     job_separation_rate: float = prob(0.02, "per month", "assumption; cf. OECD job tenure statistics")
     irregular_hire_factor: float = prob(0.5, "hiring rate of irregular relative to regular migrants",
                                         "assumption")
@@ -114,16 +140,16 @@ class LabourParams:
 class RegularPathwayParams:
     """Visas, quotas, labour schemes (see pathways.py). Rates are per 1,000 origin households, so they scale."""
 
-    quota_per_1000_per_year: float = param(4.0, "visas per 1,000 origin households per year", 0, INF,
+    quota_per_1000_per_year: float = param(4.0, "visas per 1,000 origin households per year", 0, PER_1000_MAX,
                                            "assumption")
     processing_per_1000_per_month: float = param(0.5, "applications decided per 1,000 origin households/month",
-                                                 0, INF, "assumption")
-    fee_usd: float = param(1200.0, "USD per application (visa, recruitment, travel)", 0, INF,
+                                                 0, PER_1000_MAX, "assumption")
+    fee_usd: float = param(1200.0, "USD per application (visa, recruitment, travel)", 0, USD_MAX,
                            "KNOMAD/ILO recruitment cost surveys (about 1-5 months of destination earnings)")
     min_skill: int = param(1, "lowest eligible skill level (0 low, 1 mid, 2 high)", 0, 3,
                            "assumption", integer=True)
-    max_wait_months: float = param(24.0, "months a household of average patience waits before giving up", 0, INF,
-                                   "assumption")
+    max_wait_months: float = param(24.0, "months a household of average patience waits before giving up", 0,
+                                   1200, "assumption")   # 100 years, the cap on expected waits (decisions.py)
     stay_months: int = param(36, "months of a regular stay before return (0 = permanent)", 0, 10_000,
                              "assumption; cf. typical 2-3 year temporary worker contracts", integer=True)
     return_rate: float = prob(0.004, "per month, voluntary early return", "assumption")
@@ -133,7 +159,7 @@ class RegularPathwayParams:
 class IrregularPathwayParams:
     """Smuggled journeys (see pathways.py)."""
 
-    smuggler_fee_usd: float = param(3000.0, "USD per journey", 0, INF,
+    smuggler_fee_usd: float = param(3000.0, "USD per journey", 0, USD_MAX,
                                     "UNODC 2018 Global Study on Smuggling of Migrants (hundreds to >10,000 USD)")
     interception_probability: float = prob(0.3, "probability per journey", "assumption")
     death_probability: float = prob(0.01, "probability per journey",
@@ -147,12 +173,13 @@ class IrregularPathwayParams:
 class AbroadParams:
     """Migrants away: living costs, remittances and their transfer cost, internal returns."""
 
-    living_cost_usd: float = param(700.0, "USD/month spent by a migrant abroad", 0, INF, "assumption")
+    living_cost_usd: float = param(700.0, "USD/month spent by a migrant abroad", 0, USD_MAX, "assumption")
     remittance_share: float = prob(0.5, "share of earnings net of living cost sent home",
                                    "assumption; cf. World Bank/KNOMAD Migration and Development Briefs")
     transfer_cost: float = prob(0.064, "fee as share of amount sent",
                                 "World Bank Remittance Prices Worldwide (global average ~6.4%, 2023)")
-    city_living_cost_usd: float = param(120.0, "USD/month spent by an internal migrant", 0, INF, "assumption")
+    city_living_cost_usd: float = param(120.0, "USD/month spent by an internal migrant", 0, USD_MAX,
+                                        "assumption")
     city_remittance_share: float = prob(0.4, "share of net city earnings sent home", "assumption")
     domestic_transfer_cost: float = prob(0.02, "fee as share of amount sent (mobile money)", "assumption")
     internal_return_rate: float = prob(0.02, "per month", "assumption (circular internal migration is common)")
@@ -163,7 +190,7 @@ class BudgetParams:
     """Household budget update (see budgets.py: update_budgets)."""
 
     subsistence_usd: float = param(45.0, "USD per person per month",
-                                   0, INF, "assumption; cf. World Bank $2.15/day poverty line")
+                                   0, USD_MAX, "assumption; cf. World Bank $2.15/day poverty line")
     consumption_share_of_surplus: float = prob(0.95, "share of income above subsistence consumed",
                                                "assumption")
 
@@ -194,15 +221,20 @@ class ModelParams:
 
 
 def check_value(name: str, value: Any, meta: dict[str, Any]) -> None:
-    """Raise ConfigError unless `value` fits the range and kind declared in a field's metadata."""
-    lo, hi, integer = meta["lo"], meta["hi"], meta["integer"]
+    """Raise ConfigError unless `value` fits the range and kind declared in a field's metadata.
+
+    inf, -inf and nan are refused (inf is allowed where the metadata says `or_inf`).
+    """
+    lo, hi, integer, or_inf = meta["lo"], meta["hi"], meta["integer"], meta.get("or_inf", False)
     kind = "an integer" if integer else "a number"
-    allowed = f"{kind} in [{lo:g}, {hi:g}] ({meta['units']})"
+    allowed = f"{kind} in [{lo:g}, {hi:g}]{' or inf' if or_inf else ''} ({meta['units']})"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(name, value, allowed)
-    if integer and int(value) != value:
+    if isinstance(value, float) and not math.isfinite(value):
+        if or_inf and value == INF:
+            return
         raise ConfigError(name, value, allowed)
-    if not (lo <= value <= hi) or math.isnan(value):
+    if (integer and int(value) != value) or not (lo <= value <= hi):
         raise ConfigError(name, value, allowed)
 
 

@@ -8,7 +8,9 @@ A world is a folder of three CSV files (see scenarios/worlds/default/README.md f
 - `hazards.csv`: sudden-onset hazards by origin: return period, mean intensity (share of farm income lost while the
   shock lasts) and duration.
 
-This version supports exactly one city and one international destination; any number of origins.
+This version supports exactly one city and one international destination; any number of origins. The tables are
+comma-separated UTF-8 text, each column named once in the header; every number must be finite and within the range
+given below (wide limits that keep every output finite, see simulator/params.py).
 
 Example:
     >>> from simulator.regions import default_world_path, load_world
@@ -20,35 +22,43 @@ Example:
 from __future__ import annotations
 
 import csv
+import io
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from simulator.errors import WorldError
+from simulator.params import PER_1000_MAX, USD_MAX
 
 KINDS = ("origin", "city", "destination")
+TEXT_CSV = "a comma-separated table saved as UTF-8 text (in a spreadsheet program: CSV UTF-8)"
 
-# column -> (type, lo, hi, required for which kinds)
+# column -> (type, lo, hi, required for which kinds); every range is inclusive and finite
 REGION_COLUMNS: dict[str, tuple[type, float, float, tuple[str, ...]]] = {
-    "households_share": (float, 0.0, math.inf, ("origin",)),
+    "households_share": (float, 0.0, 1e9, ("origin",)),   # normalized, so household counts work too (1e9: a country)
     "household_size_mean": (float, 1.0, 30.0, ("origin",)),
-    "wage_usd": (float, 0.0, math.inf, KINDS),
-    "wealth_median_usd": (float, 0.0, math.inf, ("origin",)),
+    "wage_usd": (float, 0.0, USD_MAX, KINDS),                # a million USD a month
+    "wealth_median_usd": (float, 0.0, 10 * USD_MAX, ("origin",)),   # ten million USD per household
     "wealth_sigma": (float, 0.0, 5.0, ("origin",)),
-    "assets_median_usd": (float, 0.0, math.inf, ("origin",)),
+    "assets_median_usd": (float, 0.0, 10 * USD_MAX, ("origin",)),
     "farm_dependence": (float, 0.0, 1.0, ("origin",)),
     "skill_share_mid": (float, 0.0, 1.0, ("origin",)),
     "skill_share_high": (float, 0.0, 1.0, ("origin",)),
     "female_head_share": (float, 0.0, 1.0, ("origin",)),
     "degradation_per_year": (float, 0.0, 1.0, ("origin",)),
-    "vacancies_per_1000": (float, 0.0, math.inf, ("destination",)),
-    "x": (float, -math.inf, math.inf, ()),
-    "y": (float, -math.inf, math.inf, ()),
+    "vacancies_per_1000": (float, 0.0, PER_1000_MAX, ("destination",)),   # a job for every household every month
+    "x": (float, -1e9, 1e9, ()),   # map units: degrees or projected metres (the Earth is 4e7 m around)
+    "y": (float, -1e9, 1e9, ()),
 }
-ROUTE_COLUMNS = {"travel_cost_usd": (float, 0.0, math.inf), "distance_km": (float, 0.0, math.inf)}
-HAZARD_COLUMNS = {"return_period_years": (float, 0.0, math.inf), "mean_intensity": (float, 0.0, 1.0),
+ROUTE_COLUMNS = {"travel_cost_usd": (float, 0.0, USD_MAX),
+                 "distance_km": (float, 0.0, 50_000.0)}   # more than once around the Earth (40,075 km)
+# return period: at 0.01 year (4 days) a hazard already starts in every month it is idle, so shorter ones change
+# nothing (and a period near 0 would overflow the onset rate); a hazard rarer than 10,000 years does not occur in a run
+HAZARD_COLUMNS = {"return_period_years": (float, 0.01, 10_000.0),
+                  "mean_intensity": (float, 0.0, 1.0),
                   "duration_months": (int, 1, 120)}
 
 
@@ -95,19 +105,47 @@ def default_world_path() -> Path:
     return Path(__file__).resolve().parent.parent / "scenarios" / "worlds" / "default"
 
 
+def _read_text(path: Path) -> str:
+    """The text of a world table; a file that is missing, cannot be read or is not UTF-8 text is a WorldError."""
+    try:
+        raw = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        raise WorldError(f"{path}: file not found (a world folder needs regions.csv, routes.csv, hazards.csv)") \
+            from None
+    except OSError as exc:   # a folder where the file should be, no permission, an I/O error
+        raise WorldError(f"{path}: the file cannot be read ({exc.strerror or exc}): expected {TEXT_CSV}") from None
+    try:
+        text = raw.decode("utf-8-sig")   # -sig: tables saved by spreadsheet programs may start with a byte-order mark
+    except UnicodeDecodeError as exc:
+        position = exc.start + len(raw) - len(exc.object)
+        raise WorldError(f"{path}: byte 0x{exc.object[exc.start]:02x} at position {position} is not UTF-8 text (a "
+                         f"binary file, or text saved in another encoding): expected {TEXT_CSV}") from None
+    if "\x00" in text:
+        raise WorldError(f"{path}: the file holds NUL bytes, as binary files do: expected {TEXT_CSV}")
+    return text
+
+
 def _read_table(path: Path, allow_empty: bool = False) -> list[dict[str, str]]:
-    if not path.is_file():
-        raise WorldError(f"{path}: file not found (a world folder needs regions.csv, routes.csv, hazards.csv)")
-    with path.open(newline="", encoding="utf-8-sig") as handle:   # -sig: tables saved by spreadsheet programs
-        lines = [line for line in handle if line.strip() and not line.lstrip().startswith("#")]
+    """The data rows of a world table, cells stripped of spaces; comment (#) and blank lines are skipped."""
+    text = _read_text(path)
+    lines = [line for line in io.StringIO(text, newline="") if line.strip() and not line.lstrip().startswith("#")]
     reader = csv.DictReader(lines)
     if not lines:
         raise WorldError(f"{path.name}: the file is empty; it needs a header row")
+    seen: set[str] = set()
+    for name in (c.strip() for c in reader.fieldnames or []):
+        if name in seen and name:
+            raise WorldError(f"{path.name}: column '{name}' appears more than once in the header row; each column "
+                             f"must appear once")
+        seen.add(name)
     rows = []
-    for row in reader:
-        if None in row:
-            raise WorldError(f"{path.name} row {reader.line_num - 1}: more cells than the header has columns")
-        rows.append({k.strip(): (v or "").strip() for k, v in row.items()})
+    try:
+        for row in reader:
+            if None in row:
+                raise WorldError(f"{path.name} row {reader.line_num - 1}: more cells than the header has columns")
+            rows.append({k.strip(): (v or "").strip() for k, v in row.items()})
+    except csv.Error as exc:
+        raise WorldError(f"{path.name} row {reader.line_num - 1}: {exc}: expected {TEXT_CSV}") from None
     if not rows and not allow_empty:
         raise WorldError(f"{path.name}: the table has no rows")
     return rows
@@ -137,7 +175,7 @@ def _cell(table: str, row_no: int, row: dict[str, str], column: str, kind: type,
         what = "an integer" if kind is int else "a number"
         raise WorldError(f"{table} row {row_no}: {column} = {text!r} is not allowed: expected {what} "
                          f"in [{lo:g}, {hi:g}]") from None
-    if not math.isfinite(value) or not (lo <= value <= hi):
+    if not (lo <= value <= hi) or not math.isfinite(value):   # range first: an int of 400 digits is no float
         raise WorldError(f"{table} row {row_no}: {column} = {text!r} is not allowed: expected a finite value "
                          f"in [{lo:g}, {hi:g}]")
     return value
@@ -150,7 +188,7 @@ def load_world(path: str | Path) -> World:
         WorldError: naming the file, row, column, value and what is allowed.
     """
     folder = Path(path)
-    if not folder.is_dir():
+    if not os.path.isdir(folder):   # False, rather than an error, for a folder that cannot be looked into
         raise WorldError(f"world = '{path}' is not a folder: expected a folder with regions.csv, routes.csv, "
                          f"hazards.csv")
     regions = _read_table(folder / "regions.csv")
@@ -203,8 +241,8 @@ def load_world(path: str | Path) -> World:
         if (origin, to) not in cost:
             raise WorldError(f"routes.csv row {i}: route '{origin}' -> '{to}' is not allowed: expected an origin "
                              f"of {list(origins)} to '{city}' or '{destination}'")
-        cost[origin, to] = _cell("routes.csv", i, row, "travel_cost_usd", float, 0, math.inf, True)
-        distance[origin, to] = _cell("routes.csv", i, row, "distance_km", float, 0, math.inf, True)
+        cost[origin, to] = _cell("routes.csv", i, row, "travel_cost_usd", *ROUTE_COLUMNS["travel_cost_usd"], True)
+        distance[origin, to] = _cell("routes.csv", i, row, "distance_km", *ROUTE_COLUMNS["distance_km"], True)
     missing = [f"{o} -> {t}" for (o, t), v in cost.items() if v is None]
     if missing:
         raise WorldError(f"routes.csv: missing routes {missing}; every origin needs a route to the city and to "
@@ -220,12 +258,9 @@ def load_world(path: str | Path) -> World:
                              f"{list(origins)}")
         h_origin.append(origins.index(region))
         h_name.append(row.get("hazard", "") or "hazard")
-        h_rp.append(_cell("hazards.csv", i, row, "return_period_years", float, 0, math.inf, True))
-        h_int.append(_cell("hazards.csv", i, row, "mean_intensity", float, 0, 1, True))
-        h_dur.append(_cell("hazards.csv", i, row, "duration_months", int, 1, 120, True))
-        if h_rp[-1] <= 0:
-            raise WorldError(f"hazards.csv row {i}: return_period_years = {h_rp[-1]!r} is not allowed: expected "
-                             f"a number above 0")
+        h_rp.append(_cell("hazards.csv", i, row, "return_period_years", *HAZARD_COLUMNS["return_period_years"], True))
+        h_int.append(_cell("hazards.csv", i, row, "mean_intensity", *HAZARD_COLUMNS["mean_intensity"], True))
+        h_dur.append(_cell("hazards.csv", i, row, "duration_months", *HAZARD_COLUMNS["duration_months"], True))
 
     coordinates = {n: (values[n]["x"], values[n]["y"]) for n in kinds
                    if values[n]["x"] is not None and values[n]["y"] is not None}

@@ -9,7 +9,9 @@ A scenario file `scenarios/<name>.yaml` reads:
       quota_expansion: {factor: 2.0, start_year: 1}
       fee_subsidy: {share: 0.5, start_year: 1}
 
-Outlook files hold the multipliers of `ClimateOutlook` or `LabourOutlook`, and a description.
+Outlook files hold the multipliers of `ClimateOutlook` or `LabourOutlook`, and a description. Scenario and outlook
+files are YAML saved as UTF-8 text; a file that cannot be read, or holds something else, stops with a ConfigError
+naming the file and what is expected.
 
 Example:
     >>> s = load_scenario("baseline")
@@ -33,8 +35,11 @@ from simulator.labour import LabourOutlook
 from simulator.params import check_value, param
 
 SCENARIO_KEYS = ("description", "climate_outlook", "labour_outlook", "interventions")
+# allowed (lowest, highest) of each outlook field; every output stays finite for any values within them over the
+# longest run (simulator/params.py explains the limits). demand_trend: a change of labour demand per year, at most
+# +50% (beyond any sustained boom; compounded over a 450-year run the limit is what keeps wages finite) and -90%.
 OUTLOOK_RANGES = {"frequency_multiplier": (0, 100), "intensity_multiplier": (0, 100),
-                  "degradation_multiplier": (0, 100), "demand_multiplier": (0, 100), "demand_trend": (-0.9, 10),
+                  "degradation_multiplier": (0, 100), "demand_multiplier": (0, 100), "demand_trend": (-0.9, 0.5),
                   "wage_multiplier": (0, 100)}
 
 
@@ -59,11 +64,29 @@ def available(folder: Path | None = None) -> list[str]:
     return sorted(p.stem for p in (folder or scenarios_dir()).glob("*.yaml"))
 
 
-def _read_yaml(path: Path, what: str) -> dict[str, Any]:
+def _read_yaml(path: Path, what: str) -> dict[str, Any] | None:
+    """The mapping held by the YAML file `path`, or None if there is no such file (the caller says which files
+    exist). Other content, or a file that cannot be read or decoded, is a ConfigError on `what` naming the file and
+    what is expected."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:   # a folder, no permission, an I/O error
+        raise ConfigError(what, str(path), f"a readable YAML file of UTF-8 text (reading it failed: "
+                                           f"{exc.strerror or exc})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(what, str(path), f"a YAML file of UTF-8 text (byte 0x{raw[exc.start]:02x} at position "
+                                           f"{exc.start} is not UTF-8: is it a binary file, or saved in another "
+                                           f"encoding?)") from None
+    if "\x00" in text:
+        raise ConfigError(what, str(path), "a YAML file of UTF-8 text (it holds NUL bytes, as binary files do)")
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(what, str(path), f"valid YAML ({exc})") from None
+        raise ConfigError(what, str(path), f"valid YAML ({' '.join(str(exc).split())})") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -71,22 +94,30 @@ def _read_yaml(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
+def check_outlook(outlook: ClimateOutlook | LabourOutlook, where: str) -> None:
+    """Raise ConfigError unless every field of `outlook` is a number within its OUTLOOK_RANGES (inf and nan are
+    refused); `where` names the outlook in the message, e.g. "climate_outlook severe"."""
+    for f in dataclasses.fields(outlook):
+        lo, hi = OUTLOOK_RANGES[f.name]
+        check_value(f"{where}: {f.name}", getattr(outlook, f.name), param(0.0, "multiplier", lo, hi).metadata)
+
+
 def load_outlook(kind: str, name: str, folder: Path | None = None) -> ClimateOutlook | LabourOutlook:
     """Read scenarios/outlooks/<kind>/<name>.yaml into a ClimateOutlook or LabourOutlook."""
     cls = {"climate": ClimateOutlook, "labour": LabourOutlook}[kind]
     where = (folder or scenarios_dir()) / "outlooks" / kind
     path = where / f"{name}.yaml"
-    if not path.is_file():
-        raise ConfigError(f"{kind}_outlook", name, f"one of {sorted(p.stem for p in where.glob('*.yaml'))}")
     data = _read_yaml(path, f"{kind}_outlook")
+    if data is None:
+        raise ConfigError(f"{kind}_outlook", name, f"one of {sorted(p.stem for p in where.glob('*.yaml'))}")
     data.pop("description", None)
     valid = [f.name for f in dataclasses.fields(cls)]
     for key, value in data.items():
         if key not in valid:
             raise ConfigError(f"{kind}_outlook {name}: {key}", value, f"one of the keys {valid + ['description']}")
-        lo, hi = OUTLOOK_RANGES[key]
-        check_value(f"{kind}_outlook {name}: {key}", value, param(0.0, "multiplier", lo, hi).metadata)
-    return cls(**data)
+    outlook = cls(**data)
+    check_outlook(outlook, f"{kind}_outlook {name}")
+    return outlook
 
 
 def load_scenario(name: str, folder: Path | None = None, climate_outlook: str | None = None,
@@ -94,9 +125,9 @@ def load_scenario(name: str, folder: Path | None = None, climate_outlook: str | 
     """Read a scenario by name (scenarios/<name>.yaml) or path; outlook names given here replace the file's."""
     folder = folder or scenarios_dir()
     path = Path(name) if name.endswith((".yaml", ".yml")) else folder / f"{name}.yaml"
-    if not path.is_file():
-        raise ConfigError("scenario", name, f"one of {available(folder)} or a path to a .yaml file")
     data = _read_yaml(path, "scenario")
+    if data is None:
+        raise ConfigError("scenario", name, f"one of {available(folder)} or a path to a .yaml file")
     for key in data:
         if key not in SCENARIO_KEYS:
             raise ConfigError(f"scenario {path.stem}: {key}", data[key], f"one of the keys {list(SCENARIO_KEYS)}")

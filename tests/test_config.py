@@ -1,13 +1,18 @@
 """Configuration: the Hydra config composes against the schema, every scenario and outlook builds a model, every
-model parameter can be set from the command line, and bad keys or values fail with a message naming them."""
+model parameter can be set from the command line, and bad keys or values fail with a message naming them. Every value
+inside the declared ranges gives finite outputs; inf, nan and files that are not readable UTF-8 text are refused."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+import xarray as xr
 import yaml
 from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
@@ -15,13 +20,19 @@ from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from simulator import MigrationModel, build_interventions
+from simulator.climate import ClimateOutlook
 from simulator.config import RunConfig, unknown_keys, validate_run
 from simulator.errors import ConfigError
 from simulator.interventions import REGISTRY
-from simulator.params import ModelParams, RegularPathwayParams, iter_params
+from simulator.labour import LabourOutlook
+from simulator.outputs import PATHWAYS
+from simulator.params import USD_MAX, ModelParams, RegularPathwayParams, iter_params, param
 from simulator.regions import load_world
 from simulator.runner import build_model
-from simulator.scenarios import load_scenario
+from simulator.scenarios import OUTLOOK_RANGES, load_outlook, load_scenario
+
+from conftest import make_world
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "configs"
@@ -224,7 +235,7 @@ def test_wrong_type_fails_at_compose_time_naming_key_and_value():
 # --- bad values: a ConfigError naming the field, the value and the allowed range ----------------------------------
 
 @pytest.mark.parametrize("override,field,value,allowed", [
-    ("model.regular.quota_per_1000_per_year=-1", "model.regular.quota_per_1000_per_year", "-1", "[0, inf]"),
+    ("model.regular.quota_per_1000_per_year=-1", "model.regular.quota_per_1000_per_year", "-1", "[0, 1000]"),
     ("model.irregular.death_probability=1.5", "model.irregular.death_probability", "1.5", "[0, 1]"),
     ("model.irregular.interception_probability=-0.1", "model.irregular.interception_probability", "-0.1",
      "[0, 1]"),
@@ -353,8 +364,11 @@ def test_unknown_intervention_parameter_lists_the_valid_ones(tmp_path):
 @pytest.mark.parametrize("name,key,value,allowed", [
     ("fee_subsidy", "share", 1.5, "[0, 1]"),
     ("adaptation", "coverage", -0.2, "[0, 1]"),
-    ("quota_expansion", "factor", -1, "[0, inf]"),
-    ("quota_expansion", "start_year", -1, "[0, inf]"),
+    ("quota_expansion", "factor", -1, "[0, 1000]"),
+    ("quota_expansion", "start_year", -1, "[0, 1000]"),
+    ("quota_expansion", "factor", math.inf, "[0, 1000]"),
+    ("enforcement", "fee_factor", math.nan, "[0, 100]"),
+    ("social_protection", "end_year", -math.inf, "[0, 1000] or inf"),
     ("remittance_cost", "transfer_cost", 2, "[0, 1]"),
     ("quota_expansion", "scale_processing", "yes", "true or false"),
     ("adaptation", "regions", "Delta Coast", "a list of origin names"),
@@ -449,4 +463,242 @@ def test_labour_outlook_value_out_of_range(tmp_path):
     outlook_folder(tmp_path, {}, labour={"demand_trend": -2.0})
     with pytest.raises(ConfigError) as info:
         load_scenario(scenario_file(tmp_path, {"climate_outlook": "hot", "labour_outlook": "steady"}))
-    assert "demand_trend = -2.0" in str(info.value) and "[-0.9, 10]" in str(info.value)
+    assert "demand_trend = -2.0" in str(info.value) and "[-0.9, 0.5]" in str(info.value)
+
+
+# --- every value inside the ranges gives finite outputs; inf and nan are refused ------------------------------------
+
+def assert_finite_outputs(ds: xr.Dataset) -> None:
+    """Every output variable is finite, but `migrant_employment_rate`, which is NaN by definition exactly in the
+    months when no migrant of the pathway is away as it is measured (docs/ODD.md, section 4.11): those away at the
+    end of the month, those who came home during it and, on the regular pathway, those whose family joined them
+    abroad (who were still counted) are then all zero; otherwise the rate is a share in [0, 1]."""
+    for name, var in ds.data_vars.items():
+        if name != "migrant_employment_rate":
+            assert np.isfinite(var.values).all(), (name, var.values[~np.isfinite(var.values)][:5])
+    present = (ds["migrants_away"] + ds["returns"]).sum("origin").transpose("time", "pathway").values
+    present[:, PATHWAYS.index("regular")] += ds["reunifications"].sum("origin").values
+    rate = ds["migrant_employment_rate"].transpose("time", "pathway").values
+    np.testing.assert_array_equal(np.isnan(rate), present == 0)
+    assert ((rate >= 0) & (rate <= 1))[present > 0].all()
+
+
+def tiny_run(**kw) -> xr.Dataset:
+    return MigrationModel(n_households=200, years=1, rng=0, agent_view_limit=0, **kw).run()
+
+
+SMALLEST = 5e-324   # the smallest positive number: a divisor close to 0 must not overflow
+
+
+def bound(meta: dict, which: str) -> float | int:
+    """The lower ("lo") or upper ("hi") end of a declared range, of the declared kind, or SMALLEST ("tiny")."""
+    return SMALLEST if which == "tiny" else (int if meta["integer"] else float)(meta[which])
+
+
+def ends(meta: dict) -> tuple[str, ...]:
+    """Where to try a range: its two ends, and the smallest positive number if a range of numbers starts at 0."""
+    return ("lo", "hi") + (("tiny",) if meta["lo"] == 0 and not meta["integer"] else ())
+
+
+META = {name: meta for name, _, meta in PARAMS}
+BOUNDS = [pytest.param(name, which, id=f"{name}-{which}") for name, meta in META.items() for which in ends(meta)]
+NON_FINITE = [pytest.param(v, id=repr(v)) for v in (math.inf, -math.inf, math.nan)]
+
+
+def test_every_declared_range_is_finite():
+    for name, _, meta in PARAMS:
+        assert math.isfinite(meta["lo"]) and math.isfinite(meta["hi"]) and meta["lo"] < meta["hi"], name
+    with pytest.raises(ValueError, match="finite"):
+        param(1.0, "USD", 0, math.inf)
+
+
+@pytest.mark.parametrize("name,which", BOUNDS)
+def test_every_model_parameter_at_either_end_of_its_range_gives_finite_outputs(name, which):
+    """One parameter at a time at an end of its range (or at SMALLEST), the others at their defaults."""
+    assert_finite_outputs(tiny_run(**{name: bound(META[name], which)}))
+
+
+@pytest.mark.parametrize("value", NON_FINITE)
+@pytest.mark.parametrize("name", [name for name, _, _ in PARAMS])
+def test_every_model_parameter_refuses_inf_and_nan(name, value):
+    with pytest.raises(ConfigError) as info:
+        MigrationModel(n_households=10, **{name: value})
+    assert info.value.field == f"model.{name}"
+    assert f"model.{name} = {value!r} is not allowed: expected a" in str(info.value)
+    assert f"[{META[name]['lo']:g}, {META[name]['hi']:g}]" in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["regular.stay_months", "regular.fee_usd"])
+@pytest.mark.parametrize("value", [10**400, -10**400, 1e308, -1e308], ids=["1e400", "-1e400", "1e308", "-1e308"])
+def test_huge_values_are_refused(name, value):
+    """Integers beyond any float and floats near the largest one (an integer parameter and a number)."""
+    with pytest.raises(ConfigError) as info:
+        MigrationModel(n_households=10, **{name: value})
+    assert info.value.field == f"model.{name}" and info.value.value == value
+
+
+def test_the_smallest_and_the_largest_values_together_give_finite_outputs():
+    for which in ("lo", "hi"):
+        values = {name: bound(meta, which) for name, meta in META.items()}
+        outlooks = {"climate_outlook": ClimateOutlook(*(OUTLOOK_RANGES[f.name][which == "hi"]
+                                                         for f in dataclasses.fields(ClimateOutlook))),
+                    "labour_outlook": LabourOutlook(*(OUTLOOK_RANGES[f.name][which == "hi"]
+                                                      for f in dataclasses.fields(LabourOutlook)))}
+        assert_finite_outputs(tiny_run(**outlooks, **values))
+
+
+@pytest.mark.slow
+def test_the_values_that_make_incomes_largest_stay_finite_over_the_longest_run():
+    """Wages, their growth and everything that adds to savings at the top of their ranges, everything that takes
+    from them at the bottom, for the 450 years the calendar allows (about 8 s): wages and savings pass 1e50, so the
+    growth the limits allow is exercised, and every output stays finite (simulator/params.py explains why)."""
+    top = {name: bound(meta, "hi") for name, meta in META.items() if name.split(".")[0] in ("decisions", "labour")}
+    nothing_lost = {name: 0.0 for name in (
+        "labour.job_separation_rate", "abroad.living_cost_usd", "abroad.city_living_cost_usd", "abroad.transfer_cost",
+        "abroad.domestic_transfer_cost", "abroad.internal_return_rate", "budget.subsistence_usd",
+        "budget.consumption_share_of_surplus", "regular.return_rate", "regular.fee_usd", "irregular.smuggler_fee_usd",
+        "irregular.death_probability", "irregular.interception_probability", "irregular.deportation_rate",
+        "irregular.return_rate", "climate.asset_loss_ratio")}
+    values = {**top, **nothing_lost, "decisions.nest_lambda": 0.05, "regular.stay_months": 0,
+              "regular.quota_per_1000_per_year": 1000.0, "regular.processing_per_1000_per_month": 1000.0,
+              "regular.min_skill": 0, "population.risk_aversion_sd": 5.0, "population.patience_sd": 5.0}
+    world = dataclasses.replace(
+        make_world(wage=USD_MAX, wealth=10 * USD_MAX, destination_wage=USD_MAX, vacancies_per_1000=1000.0,
+                   degradation=0.0),
+        city_wage=USD_MAX, assets_median=np.full(2, 10 * USD_MAX), wealth_sigma=np.full(2, 5.0),
+        household_size_mean=np.full(2, 30.0))
+    cash = build_interventions({
+        "social_protection": {"transfer_usd": USD_MAX, "min_loss": 0.0, "wealth_threshold_usd": USD_MAX,
+                              "admin_share": 10.0},
+        "local_jobs": {"coverage": 1.0, "income_gain": 10.0, "cost_per_participant_usd_month": USD_MAX}})
+    ds = MigrationModel(n_households=50, years=450, start_year=1800, rng=0, world=world, interventions=cash,
+                        agent_view_limit=0, climate_outlook=ClimateOutlook(100.0, 100.0, 0.0),
+                        labour_outlook=LabourOutlook(100.0, OUTLOOK_RANGES["demand_trend"][1], 100.0),
+                        **values).run()
+    assert_finite_outputs(ds)
+    assert float(ds["destination_wage"].max()) > 1e50 and float(ds["wealth_mean"].max()) > 1e50
+
+
+# --- outlook multipliers --------------------------------------------------------------------------------------------
+
+OUTLOOK_FIELDS = [(kind, f.name) for kind, cls in (("climate", ClimateOutlook), ("labour", LabourOutlook))
+                  for f in dataclasses.fields(cls)]
+
+
+def test_every_outlook_field_has_a_finite_range():
+    assert sorted(OUTLOOK_RANGES) == sorted(name for _, name in OUTLOOK_FIELDS)
+    assert all(math.isfinite(lo) and math.isfinite(hi) and lo < hi for lo, hi in OUTLOOK_RANGES.values())
+
+
+@pytest.mark.parametrize("kind,key,which", [
+    pytest.param(kind, key, which, id=f"{key}-{which}") for kind, key in OUTLOOK_FIELDS
+    for which in ("lo", "hi") + (("tiny",) if OUTLOOK_RANGES[key][0] == 0 else ())])
+def test_every_outlook_field_at_either_end_of_its_range_gives_finite_outputs(tmp_path, kind, key, which):
+    lo, hi = OUTLOOK_RANGES[key]
+    value = {"lo": float(lo), "hi": float(hi), "tiny": SMALLEST}[which]
+    climate, labour = ({key: value}, None) if kind == "climate" else ({}, {key: value})
+    outlook_folder(tmp_path, climate, labour)
+    loaded = load_scenario(scenario_file(tmp_path, {"climate_outlook": "hot", "labour_outlook": "steady"}))
+    assert getattr(getattr(loaded, f"{kind}_outlook"), key) == value
+    assert_finite_outputs(tiny_run(climate_outlook=loaded.climate_outlook, labour_outlook=loaded.labour_outlook))
+
+
+@pytest.mark.parametrize("text", [".inf", "-.inf", ".nan"])
+@pytest.mark.parametrize("kind,key", OUTLOOK_FIELDS)
+def test_every_outlook_field_refuses_inf_and_nan(tmp_path, kind, key, text):
+    path = tmp_path / "outlooks" / kind / "odd.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(f"{key}: {text}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_outlook(kind, "odd", tmp_path)
+    lo, hi = OUTLOOK_RANGES[key]
+    message = str(info.value)
+    assert info.value.field == f"{kind}_outlook odd: {key}"
+    assert f"{key} = {yaml.safe_load(text)!r} is not allowed" in message and f"[{lo:g}, {hi:g}]" in message
+
+
+# --- scenario and outlook files that are not UTF-8 text, or cannot be read ----------------------------------------
+
+NOT_TEXT = [pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "byte 0x89 at position 0", id="binary"),
+            pytest.param("description: été\n".encode("utf-16"), "is not UTF-8", id="utf-16"),
+            pytest.param("description: x\n".encode("latin-1") + b"\xe9\n", "is not UTF-8", id="latin-1"),
+            pytest.param(b"description: x\x00\n", "NUL bytes", id="nul-bytes")]
+
+
+def make_unreadable(path: Path) -> None:
+    """Make the file `path` unreadable to this process through the operating system, so that opening it raises a real
+    PermissionError. Removing its permissions does for an ordinary user; root reads any file regardless, so for root
+    the path becomes a link to a file the kernel refuses to let even root read (a write-only kernel setting)."""
+    path.write_text("description: unreadable\n", encoding="utf-8")
+    path.chmod(0)
+    if not os.access(path, os.R_OK):
+        return
+    path.unlink()
+    for target in (Path("/proc/sys/vm/compact_memory"), Path("/proc/sys/vm/drop_caches")):
+        try:
+            target.open("rb").close()
+        except PermissionError:
+            path.symlink_to(target)
+            return
+        except OSError:
+            continue
+    pytest.skip("no file this process cannot read (root, without a write-only kernel setting to point at)")
+
+
+def unreadable(path: Path, how: str) -> Path:
+    """`path` made unreadable: a folder where the file should be, or a file without read permission."""
+    if how == "folder":
+        path.mkdir(parents=True)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        make_unreadable(path)
+        with pytest.raises(PermissionError):
+            path.open("rb")
+    return path
+
+
+@pytest.mark.parametrize("content,detail", NOT_TEXT)
+def test_scenario_file_that_is_not_utf8_text(tmp_path, content, detail):
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as info:
+        load_scenario(str(path))
+    message = str(info.value)
+    assert type(info.value) is ConfigError and info.value.field == "scenario" and str(path) in message
+    assert "expected a YAML file of UTF-8 text" in message and detail in message
+
+
+@pytest.mark.parametrize("how", ["folder", "permission"])
+def test_scenario_file_that_cannot_be_read(tmp_path, how):
+    path = unreadable(tmp_path / "locked.yaml", how)
+    with pytest.raises(ConfigError) as info:
+        load_scenario(str(path))
+    message = str(info.value)
+    assert type(info.value) is ConfigError and info.value.field == "scenario" and str(path) in message
+    assert "expected a readable YAML file of UTF-8 text" in message
+
+
+@pytest.mark.parametrize("how", ["binary", "folder", "permission"])
+@pytest.mark.parametrize("kind", ["climate", "labour"])
+def test_outlook_file_that_is_not_text_or_cannot_be_read(tmp_path, kind, how):
+    path = tmp_path / "outlooks" / kind / "odd.yaml"
+    other, default = ("labour", "steady") if kind == "climate" else ("climate", "current")
+    write_yaml(tmp_path / "outlooks" / other / f"{default}.yaml", {})   # the scenario's other outlook, readable
+    if how == "binary":
+        path.parent.mkdir(parents=True)
+        path.write_bytes(NOT_TEXT[0].values[0])
+    else:
+        unreadable(path, how)
+    with pytest.raises(ConfigError) as info:
+        load_scenario(scenario_file(tmp_path, {f"{kind}_outlook": "odd"}))
+    message = str(info.value)
+    assert type(info.value) is ConfigError and info.value.field == f"{kind}_outlook" and str(path) in message
+    assert "YAML file of UTF-8 text" in message
+
+
+def test_a_yaml_error_is_one_line(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("description: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_scenario(str(path))
+    assert "\n" not in str(info.value) and "line 1" in str(info.value)

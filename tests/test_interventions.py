@@ -1,4 +1,5 @@
-"""Interventions move their levers in the expected direction and account for their costs.
+"""Interventions move their levers in the expected direction and account for their costs; every parameter value
+inside the declared ranges gives finite outputs, and inf and nan are refused.
 
 Effects are measured as paired differences against the baseline over the same seeds (common random numbers), and
 asserted to be more than 3 standard errors of the mean difference away from zero in the expected direction (a false
@@ -7,11 +8,17 @@ alarm under no effect about once in 700 runs for a normal mean; 8 seeds).
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import numpy as np
 import pytest
 
 from simulator import MigrationModel, build_interventions
+from simulator.errors import ConfigError
 from simulator.interventions import REGISTRY
+
+from test_config import assert_finite_outputs, bound, ends
 
 SEEDS = range(8)
 SMALL = dict(n_households=1500, years=6)
@@ -190,3 +197,45 @@ def test_faster_processing_shortens_the_queue_where_processing_binds():
     spec = {"faster_processing": {"factor": 3.0}}
     assert_positive(-paired(lambda ds: float(ds.visa_queue.sum("origin").mean()), spec, **kw))
     assert_positive(paired(total("visas_issued"), spec, **kw))
+
+
+# --- every parameter value inside the ranges gives finite outputs; inf and nan are refused -------------------------
+
+FIELDS = [(name, f) for name, cls in sorted(REGISTRY.items()) for f in dataclasses.fields(cls) if "units" in f.metadata]
+
+
+def test_every_intervention_parameter_has_a_finite_range():
+    assert {name for name, _ in FIELDS} == set(REGISTRY)
+    for name, f in FIELDS:
+        assert math.isfinite(f.metadata["lo"]) and math.isfinite(f.metadata["hi"]), (name, f.name)
+        assert f.metadata["lo"] <= f.default <= f.metadata["hi"] or (f.default == math.inf and f.metadata["or_inf"])
+
+
+@pytest.mark.parametrize("name,field,which", [pytest.param(name, f.name, which, id=f"{name}.{f.name}-{which}")
+                                              for name, f in FIELDS for which in ends(f.metadata)])
+def test_every_intervention_parameter_at_either_end_of_its_range_gives_finite_outputs(name, field, which):
+    """One parameter at a time at an end of its range (or at the smallest positive number), the others at their
+    defaults; every intervention is active from the start of the run."""
+    value = bound(next(f for n, f in FIELDS if n == name and f.name == field).metadata, which)
+    if field == "end_year" and which == "lo":   # 0: not after start_year = 0, so it is refused
+        with pytest.raises(ConfigError, match=f"interventions.{name}.end_year = 0"):
+            build_interventions({name: {field: value}})
+        return
+    ivs = build_interventions({name: {field: value}})
+    assert getattr(ivs[0], field) == value
+    ds = MigrationModel(n_households=200, years=1, rng=0, agent_view_limit=0, interventions=ivs).run()
+    assert_finite_outputs(ds)
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan], ids=repr)
+@pytest.mark.parametrize("name,field", [pytest.param(name, f.name, id=f"{name}.{f.name}") for name, f in FIELDS])
+def test_every_intervention_parameter_refuses_inf_and_nan(name, field, value):
+    if field == "end_year" and value == math.inf:   # the default: the intervention never ends
+        assert build_interventions({name: {field: value}})[0].end_year == math.inf
+        return
+    where = f"interventions.{name}.{field}"
+    for build in (lambda: build_interventions({name: {field: value}}),   # from a scenario or config
+                  lambda: REGISTRY[name](**{field: value})):              # from Python
+        with pytest.raises(ConfigError) as info:
+            build()
+        assert info.value.field == where and f"{where} = {value!r} is not allowed" in str(info.value)

@@ -1,17 +1,22 @@
-"""World tables: the default world loads, and each malformed table fails with a WorldError naming the file, the row
-or column, and the value."""
+"""World tables: the default world loads, every value inside the columns' ranges gives finite outputs, and each
+malformed table (a value out of range, inf or nan, a column named twice, a file that is not UTF-8 text or cannot be
+read) fails with a WorldError naming the file, the row or column, and the value."""
 
 from __future__ import annotations
 
 import csv
+import math
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from simulator import MigrationModel
 from simulator.errors import InputError, WorldError
-from simulator.regions import KINDS, load_world
+from simulator.regions import HAZARD_COLUMNS, KINDS, REGION_COLUMNS, ROUTE_COLUMNS, load_world
+
+from test_config import assert_finite_outputs, unreadable
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WORLD = ROOT / "scenarios" / "worlds" / "default"
@@ -58,7 +63,7 @@ def row_of(file: str, **match: str) -> int:
 def world_error(folder: Path) -> str:
     with pytest.raises(WorldError) as info:
         load_world(folder)
-    assert isinstance(info.value, InputError)
+    assert type(info.value) is WorldError and isinstance(info.value, InputError)
     return str(info.value)
 
 
@@ -194,10 +199,10 @@ def test_optional_column_may_be_missing(world, file, column):
 
 
 @pytest.mark.parametrize("file,match,column,text,allowed", [
-    ("regions.csv", {"name": "Delta Coast"}, "wage_usd", "abc", "a number in [0, inf]"),
-    ("regions.csv", {"name": "Highlands"}, "households_share", "15%", "a number in [0, inf]"),
+    ("regions.csv", {"name": "Delta Coast"}, "wage_usd", "abc", "a number in [0, 1e+06]"),
+    ("regions.csv", {"name": "Highlands"}, "households_share", "15%", "a number in [0, 1e+09]"),
     ("routes.csv", {"origin": "River Valley", "to": "Northland"}, "travel_cost_usd", "cheap",
-     "a number in [0, inf]"),
+     "a number in [0, 1e+06]"),
     ("hazards.csv", {"region": "Dry Plateau"}, "duration_months", "eight", "an integer in [1, 120]"),
     ("hazards.csv", {"region": "Dry Plateau"}, "duration_months", "8.5", "an integer in [1, 120]"),
 ])
@@ -211,12 +216,12 @@ def test_non_numeric_cell(world, file, match, column, text, allowed):
 
 @pytest.mark.parametrize("file,match,column,text,allowed", [
     ("regions.csv", {"name": "Dry Plateau"}, "farm_dependence", "1.5", "[0, 1]"),
-    ("regions.csv", {"name": "Delta Coast"}, "wage_usd", "-110", "[0, inf]"),
-    ("regions.csv", {"name": "Capital"}, "wage_usd", "-250", "[0, inf]"),
-    ("regions.csv", {"name": "Northland"}, "vacancies_per_1000", "-0.8", "[0, inf]"),
+    ("regions.csv", {"name": "Delta Coast"}, "wage_usd", "-110", "[0, 1e+06]"),
+    ("regions.csv", {"name": "Capital"}, "wage_usd", "-250", "[0, 1e+06]"),
+    ("regions.csv", {"name": "Northland"}, "vacancies_per_1000", "-0.8", "[0, 1000]"),
     ("regions.csv", {"name": "Market Town"}, "household_size_mean", "0.5", "[1, 30]"),
     ("regions.csv", {"name": "Highlands"}, "wealth_sigma", "nan", "[0, 5]"),
-    ("routes.csv", {"origin": "Highlands", "to": "Capital"}, "distance_km", "-380", "[0, inf]"),
+    ("routes.csv", {"origin": "Highlands", "to": "Capital"}, "distance_km", "-380", "[0, 50000]"),
     ("hazards.csv", {"region": "River Valley", "hazard": "flood"}, "mean_intensity", "1.2", "[0, 1]"),
     ("hazards.csv", {"region": "Highlands"}, "duration_months", "0", "[1, 120]"),
 ])
@@ -324,12 +329,12 @@ def test_hazard_for_an_unknown_region(world, region):
     assert "Delta Coast" in message
 
 
-@pytest.mark.parametrize("text", ["0", "0.0"])
+@pytest.mark.parametrize("text", ["0", "0.0", "5e-324"])
 def test_zero_return_period(world, text):
     row = row_of("hazards.csv", region="Dry Plateau")
     edit(world, "hazards.csv", row, return_period_years=text)
     message = world_error(world)
-    assert f"hazards.csv row {row}: return_period_years = 0" in message and "above 0" in message
+    assert f"hazards.csv row {row}: return_period_years = {text!r}" in message and "[0.01, 10000]" in message
 
 
 def test_negative_return_period(world):
@@ -358,3 +363,97 @@ def test_table_saved_with_a_byte_order_mark_loads(world):
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     assert load_world(world).origins == load_world(DEFAULT_WORLD).origins
 
+
+
+# --- every value inside the ranges gives finite outputs; inf, nan and huge values are refused ---------------------
+
+COLUMNS = ([("regions.csv", c, lo, hi) for c, (_, lo, hi, _) in REGION_COLUMNS.items()]
+           + [("routes.csv", c, lo, hi) for c, (_, lo, hi) in ROUTE_COLUMNS.items()]
+           + [("hazards.csv", c, lo, hi) for c, (_, lo, hi) in HAZARD_COLUMNS.items()])
+
+
+def set_column(folder: Path, file: str, column: str, text: str) -> None:
+    """Set `column` to `text` in every row of a table that has a value there (rows of other kinds keep it empty).
+    Where the tables' rules need it, the related cells follow: the other skill share becomes 0 (the two sum to at
+    most 1); a zero households_share is set in the first origin only (the origins' shares must sum above 0)."""
+    header, rows = read_table(folder / file)
+    targets = [r for r in rows if r.get(column, "") != ""]
+    if column == "households_share" and float(text) == 0:
+        targets = targets[:1]
+    for row in targets:
+        row[column] = text
+        other = {"skill_share_mid": "skill_share_high", "skill_share_high": "skill_share_mid"}.get(column)
+        if other and float(text) > 0.5:
+            row[other] = "0"
+    write_table(folder / file, header, rows)
+
+
+def test_every_numeric_column_has_a_finite_range():
+    assert all(math.isfinite(lo) and math.isfinite(hi) and lo < hi for _, _, lo, hi in COLUMNS)
+    assert {c for _, c, _, _ in COLUMNS} >= {"wage_usd", "travel_cost_usd", "return_period_years"}
+
+
+@pytest.mark.parametrize("file,column,which", [pytest.param(f, c, w, id=f"{c}-{w}") for f, c, lo, _ in COLUMNS
+                                               for w in ("lo", "hi") + (("tiny",) if lo == 0 else ())])
+def test_every_numeric_column_at_either_end_of_its_range_gives_finite_outputs(world, file, column, which):
+    """At the lower and the upper end of the range, and at the smallest positive number where the range starts at 0
+    (a divisor close to 0 must not overflow)."""
+    lo, hi = next((lo, hi) for f, c, lo, hi in COLUMNS if (f, c) == (file, column))
+    value = {"lo": lo, "hi": hi, "tiny": 5e-324}[which]
+    set_column(world, file, column, repr(value))
+    ds = MigrationModel(n_households=200, years=1, rng=0, world=world, agent_view_limit=0).run()
+    assert_finite_outputs(ds)
+
+
+@pytest.mark.parametrize("text", ["inf", "-inf", "nan", "1e308", "-1e308", "9" * 400], ids=lambda t: t[:6])
+@pytest.mark.parametrize("file,column", [pytest.param(f, c, id=c) for f, c, _, _ in COLUMNS])
+def test_non_finite_or_huge_value_is_refused(world, file, column, text):
+    lo, hi = next((lo, hi) for f, c, lo, hi in COLUMNS if (f, c) == (file, column))
+    _, rows = read_table(world / file)
+    row = next(i for i, r in enumerate(rows, start=1) if r.get(column, "") != "")
+    edit(world, file, row, **{column: text})
+    message = world_error(world)
+    assert f"{file} row {row}: {column} = {text!r} is not allowed" in message
+    assert f"[{lo:g}, {hi:g}]" in message
+
+
+# --- tables that are not UTF-8 text, cannot be read, or name a column twice ---------------------------------------
+
+NOT_TEXT = [pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "byte 0x89 at position 0", id="binary"),
+            pytest.param("name,kind\nÉté,origin\n".encode("utf-16"), "is not UTF-8 text", id="utf-16"),
+            pytest.param("name,kind\nÉté,origin\n".encode("latin-1"), "byte 0xc9 at position 10", id="latin-1"),
+            pytest.param(b"name,kind\x00\n", "NUL bytes", id="nul-bytes")]
+EXPECTED = "expected a comma-separated table saved as UTF-8 text"
+
+
+@pytest.mark.parametrize("content,detail", NOT_TEXT)
+@pytest.mark.parametrize("file", FILES)
+def test_table_that_is_not_utf8_text(world, file, content, detail):
+    (world / file).write_bytes(content)
+    message = world_error(world)
+    assert message.startswith(f"{world / file}: ") and detail in message and EXPECTED in message
+
+
+@pytest.mark.parametrize("how", ["folder", "permission"])
+@pytest.mark.parametrize("file", FILES)
+def test_table_that_cannot_be_read(world, file, how):
+    (world / file).unlink()
+    unreadable(world / file, how)
+    message = world_error(world)
+    assert message.startswith(f"{world / file}: the file cannot be read") and EXPECTED in message
+
+
+@pytest.mark.parametrize("file,column,spelling", [
+    ("regions.csv", "wage_usd", "wage_usd"), ("regions.csv", "name", " name "),
+    ("routes.csv", "travel_cost_usd", "travel_cost_usd"), ("hazards.csv", "mean_intensity", "mean_intensity "),
+])
+def test_column_named_twice_in_the_header(world, file, column, spelling):
+    """The second copy holds the same values, so only the header is wrong (spaces around a name do not count)."""
+    header, rows = read_table(world / file)
+    with (world / file).open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header + [spelling])
+        writer.writerows([[row[c] for c in header] + [row[column]] for row in rows])
+    message = world_error(world)
+    assert message == (f"{file}: column '{column}' appears more than once in the header row; each column must "
+                       f"appear once")
