@@ -90,7 +90,11 @@ class SweepReport(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         hydra_overrides = list(config.hydra.overrides.hydra)
         if any(o.startswith("hydra.sweep.dir=") for o in hydra_overrides):
-            return   # the user's own folder
+            # the user's own folder, perhaps of an earlier attempt at this sweep: its jobs run again now
+            for mark in (INCOMPLETE, FAILED):
+                for path in Path(config.hydra.sweep.dir).glob(f"*/{mark}"):
+                    path.unlink(missing_ok=True)
+            return
         try:
             folder = unique_folder(str(config.hydra.sweep.dir))
         except OSError:

@@ -21,7 +21,9 @@ def hiring_probability(vacancies: float, unemployed_regular: int, unemployed_irr
                        irregular_hire_factor: float) -> float:
     """Monthly hiring probability of an unemployed regular migrant: `min(1, V / (U_reg + f U_irr))`."""
     seekers = unemployed_regular + irregular_hire_factor * unemployed_irregular
-    return 1.0 if seekers <= 0 else float(min(1.0, vacancies / seekers))
+    # Divide only when there are more seekers than vacancies: with a tiny (subnormal) hire factor and only irregular
+    # seekers, `vacancies / seekers` would overflow to inf (and warn); the probability is 1 either way.
+    return 1.0 if seekers <= vacancies else float(vacancies / seekers)
 
 
 def update_employment(employed: np.ndarray, irregular: np.ndarray, uniform: np.ndarray, separation_rate: float,
