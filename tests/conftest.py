@@ -7,6 +7,8 @@ import pytest
 
 from simulator.regions import World
 
+pytest.register_assert_rewrite("sweeps")   # the sweep checks shared by launcher and cluster tests explain failures
+
 
 def make_world(n_origins: int = 2, wage: float = 100.0, wealth: float = 300.0, farm: float = 0.6,
                return_period: float | None = 5.0, intensity: float = 0.4, destination_wage: float = 1600.0,

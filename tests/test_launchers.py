@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 import xarray as xr
 
-pytest.register_assert_rewrite("sweeps")   # its checks explain their failures
 from sweeps import N_JOBS, ROOT, check_sweep, launched_with, plugin, run_sweep  # noqa: E402
 
 pytestmark = pytest.mark.slow
