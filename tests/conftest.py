@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+import fcntl
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from simulator.regions import World
 
 pytest.register_assert_rewrite("sweeps")   # the sweep checks shared by launcher and cluster tests explain failures
+
+MACHINE_LOCK = Path(tempfile.gettempdir()) / "migration-simulator-tests.lock"
+
+
+@pytest.fixture(autouse=True)
+def one_at_a_time_on_this_machine(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests marked `exclusive` (they start Ray clusters or submit to the machine's Slurm cluster) hold a lock on a
+    file in the temporary folder, so that two test suites run at once on one machine (as .ci/run runs those of two
+    Python versions) never run two of them together; other tests do not wait."""
+    if request.node.get_closest_marker("exclusive") is None:
+        yield
+        return
+    with open(MACHINE_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def make_world(n_origins: int = 2, wage: float = 100.0, wealth: float = 300.0, farm: float = 0.6,

@@ -168,6 +168,7 @@ def ray_cluster(ray_command):
             shutil.rmtree(node.temp_dir, ignore_errors=True)
 
 
+@pytest.mark.exclusive
 def test_a_ray_cluster_of_two_nodes_gives_the_basic_launchers_sweep(ray_command, basic_sweep, ray_cluster, tmp_path):
     result, folder = run_sweep(tmp_path, "ray_cluster", "hydra/launcher=ray_cluster",
                                f"hydra.launcher.ray.init.address={ray_cluster.address}", env=ray_cluster.env)
@@ -231,6 +232,7 @@ def slurm_tasks(array: str) -> list[dict[str, str]]:
     return [dict(field.split("=", 1) for field in line.split() if "=" in field) for line in shown.stdout.splitlines()]
 
 
+@pytest.mark.exclusive
 def test_a_slurm_cluster_gives_the_basic_launchers_sweep(slurm_partition, basic_sweep, tmp_path):
     folder = tmp_path / "slurm"
     try:

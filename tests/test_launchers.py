@@ -55,6 +55,7 @@ def test_submitit_jobs_give_the_basic_launchers_sweep(tmp_path, basic_sweep):
     xr.testing.assert_equal(ds, basic_sweep)
 
 
+@pytest.mark.exclusive
 def test_ray_on_this_machine_gives_the_basic_launchers_sweep(tmp_path, basic_sweep, ray_temp_dir):
     plugin("hydra_plugins.hydra_ray_launcher")
     plugin("ray")
