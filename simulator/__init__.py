@@ -11,13 +11,7 @@ Example:
     ['internal', 'irregular', 'regular']
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("migration-simulator")
-except PackageNotFoundError:   # running from a source tree that was not installed
-    __version__ = "0.1.0+source"
-
+from simulator.version import __version__
 from simulator.model import MigrationModel  # noqa: E402
 from simulator.households import Household  # noqa: E402
 from simulator.regions import World, load_world, default_world_path  # noqa: E402

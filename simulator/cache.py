@@ -29,7 +29,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from simulator import __version__
+from simulator.version import __version__
 from simulator.outputs import write_netcdf
 
 RESULTS, INDEX = "results.nc", "entry.json"

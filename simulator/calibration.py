@@ -60,7 +60,7 @@ import yaml  # noqa: E402
 from scipy import optimize  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from simulator import __version__  # noqa: E402
+from simulator.version import __version__  # noqa: E402
 from simulator.config import RunConfig, validate_run  # noqa: E402
 from simulator.errors import ConfigError  # noqa: E402
 from simulator.params import ModelParams, iter_params  # noqa: E402

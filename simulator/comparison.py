@@ -31,7 +31,7 @@ import xarray as xr
 from joblib import Parallel, delayed
 from tqdm import tqdm
 
-from simulator import __version__
+from simulator.version import __version__
 from simulator.cache import ResultCache, code_fingerprint
 from simulator.config import RunConfig
 from simulator.processes import mark_job_process, watch_parent
@@ -133,6 +133,19 @@ def combine(paths: Sequence[Path]) -> xr.Dataset:
     """Runs combined along `scenario` and `seed` (their attributes become coordinates)."""
     runs = [_read(path) for path in paths]
     return stack_runs(runs, [str(ds.attrs["scenario"]) for ds in runs])
+
+
+def load_results(folder: str | Path, name: str = "results.nc") -> xr.Dataset:
+    """Read every `name` file under `folder` and combine them along `scenario` and `seed`.
+
+    Each run's `scenario` and `seed` attributes become coordinates; a single run comes back with both dims of
+    length one. Runs with different interventions share the union of them (zero cost where absent). Attributes
+    that differ between runs (such as the config) are dropped from the combined dataset.
+    """
+    files = sorted(Path(folder).rglob(name))
+    if not files:
+        raise FileNotFoundError(f"no {name} under {folder}")
+    return combine(files)
 
 
 def compare(base: RunConfig, scenarios: Sequence[str], seeds: Sequence[int], cache_dir: str | Path,

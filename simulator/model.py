@@ -17,13 +17,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
 import xarray as xr
 
-from simulator import __version__
+from simulator.version import __version__
 from simulator.abroad import (hiring_probability, remittances, returns_irregular, returns_regular,
                               update_employment)
 from simulator.budgets import update_budgets
@@ -33,7 +33,6 @@ from simulator.config import check_calendar, check_threads
 from simulator.errors import ConfigError
 from simulator.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, FAMILY_ABROAD, IN_CITY, IN_TRANSIT,
                                   NO_CONTRACT, WAITING, Household, status_by_origin, synthesize)
-from simulator.interventions import Intervention
 from simulator.labour import Labour, LabourOutlook, skill_multiplier
 from simulator.outputs import AGE_EDGES, Recorder, sums_by_origin, to_dataset
 from simulator.params import ModelParams, validate
@@ -41,6 +40,9 @@ from simulator.pathways import RegularQueue, first_in_queue, gives_up, journey_o
 from simulator.policy import Policy
 from simulator.regions import World, default_world_path, load_world
 from simulator.rng import Streams
+
+if TYPE_CHECKING:   # interventions (the policy layer) build on this module
+    from simulator.interventions import Intervention
 
 P_INTERNAL, P_REGULAR, P_IRREGULAR = range(3)    # index along the output `pathway` dim
 HUMANITARIAN = 4   # a choice code beyond decisions.OPTIONS: the household took a humanitarian visa instead

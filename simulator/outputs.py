@@ -151,18 +151,3 @@ def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
-
-
-def load_results(folder: str | Path, name: str = "results.nc") -> xr.Dataset:
-    """Read every `name` file under `folder` and combine them along `scenario` and `seed`.
-
-    Each run's `scenario` and `seed` attributes become coordinates; a single run comes back with both dims of
-    length one. Runs with different interventions share the union of them (zero cost where absent). Attributes
-    that differ between runs (such as the config) are dropped from the combined dataset.
-    """
-    from simulator.comparison import combine   # comparison builds on this module
-
-    files = sorted(Path(folder).rglob(name))
-    if not files:
-        raise FileNotFoundError(f"no {name} under {folder}")
-    return combine(files)

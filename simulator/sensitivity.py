@@ -59,7 +59,7 @@ import xarray as xr  # noqa: E402
 from joblib import Parallel, delayed  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from simulator import __version__  # noqa: E402
+from simulator.version import __version__  # noqa: E402
 from simulator.comparison import run_all  # noqa: E402
 from simulator.config import (CalibrationConfig, CompareConfig, RunConfig, SensitivityConfig,  # noqa: E402
                               SensitivityParameter, validate_run)

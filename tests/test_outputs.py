@@ -9,7 +9,8 @@ import pytest
 import xarray as xr
 
 from simulator import MigrationModel, __version__
-from simulator.outputs import VARIABLES, load_results, write_netcdf
+from simulator.comparison import load_results
+from simulator.outputs import VARIABLES, write_netcdf
 
 
 @pytest.fixture(scope="module")
