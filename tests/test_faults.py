@@ -62,12 +62,19 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def as_in_a_terminal() -> None:
+    """In the child before it starts: Ctrl-C's signal handled as in a job started from a terminal. A test suite
+    started in the background of a script (as .ci/run starts its two suites) inherits SIGINT ignored, and a program
+    rightly keeps an ignored SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def stop_part_way(cwd: Path, args: list[str], how: signal.Signals, running: str = ""
                   ) -> tuple[subprocess.CompletedProcess, set[int]]:
     """Start `python run.py <args>` in `cwd`, send it `how` once FINISHED runs are in its cache (and a file matching
     the glob `running` exists under cwd), and return how it ended and the worker processes it had."""
     proc = subprocess.Popen([*RUN, *args], cwd=cwd, env=environment(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=as_in_a_terminal)
     cache, workers = cwd / "outputs" / "cache", set()
 
     def ready() -> bool:
