@@ -1,0 +1,161 @@
+"""Convert a version-1 world folder (regions.csv, routes.csv, hazards.csv) into version-2 tables.
+
+    python -m simulator.world.convert scenarios/worlds/default my_world --households 3000000
+
+Version 1 gave households as shares and kept the regular pathway, the irregular route, living costs and remittance
+costs in the model parameters. The version-2 tables hold them all, so the conversion takes:
+
+- households: `--households` (the country's number of households) split by `households_share` (largest remainders,
+  so the districts sum to it exactly);
+- the destination's and city's mid- and high-skill wages: `model.labour.skill_wage_mid/high` times the low-skill
+  wage; living and remittance costs: `model.abroad` (city: `city_living_cost_usd`, `domestic_transfer_cost`);
+- vacancies: `vacancies_per_1000` times households / 1,000;
+- one labour-scheme channel `ordinary` from `model.regular` (rates per 1,000 households times households / 1,000)
+  and one irregular route `smuggled` from `model.irregular`;
+
+all from the default parameters (simulator/params.py), the values a version-1 run used unless its config changed
+them. Every place needs map coordinates in version 2: a region without `x` and `y` stops the conversion.
+The new folder is written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from simulator.errors import InputError, WorldError
+from simulator.params import ModelParams
+from simulator.regions import load_world
+from simulator.world.tables import FILES, HOUSEHOLDS_MAX, PLACE_COLUMNS, load_corridors
+
+
+def split_households(shares: np.ndarray, total: int) -> np.ndarray:
+    """Whole households per district in proportion to `shares`, summing to `total` (largest remainders).
+
+    >>> split_households(np.array([0.5, 0.25, 0.25]), 7).tolist()
+    [3, 2, 2]
+    """
+    exact = shares / shares.sum() * total
+    whole = np.floor(exact).astype(np.int64)
+    order = np.argsort(-(exact - whole), kind="stable")
+    whole[order[: total - int(whole.sum())]] += 1
+    return whole
+
+
+def convert(source: str | Path, target: str | Path, households: int, params: ModelParams | None = None) -> Path:
+    """Write the version-2 tables of the version-1 world `source` into the new folder `target`; returns it."""
+    if isinstance(households, bool) or not isinstance(households, (int, np.integer)) or not \
+            1 <= households <= HOUSEHOLDS_MAX:
+        raise InputError(f"households = {households!r} is not allowed: expected an integer in [1, "
+                         f"{HOUSEHOLDS_MAX:g}]")
+    target = Path(target)
+    if target.exists():
+        raise WorldError(f"{target}: the folder exists: expected a new folder (nothing is overwritten)")
+    p = params or ModelParams()
+    w = load_world(source)
+    missing = [n for n in (*w.origins, w.city, w.destination) if n not in w.coordinates]
+    if missing:
+        raise WorldError(f"{Path(source) / 'regions.csv'}: region '{missing[0]}' has no x, y: a version-2 world "
+                         f"needs map coordinates for every place; add them, then convert")
+    per_origin = split_households(w.households_share, int(households))
+    scale = int(households) / 1000.0
+    lab, ab, reg, irr = p.labour, p.abroad, p.regular, p.irregular
+
+    columns = ["name", "kind", *PLACE_COLUMNS]
+    places = []
+    for k, o in enumerate(w.origins):
+        places.append({"name": o, "kind": "origin", "households": int(per_origin[k]),
+                       "household_size_mean": w.household_size_mean[k], "wage_usd": w.wage[k],
+                       "wealth_median_usd": w.wealth_median[k], "wealth_sigma": w.wealth_sigma[k],
+                       "assets_median_usd": w.assets_median[k], "farm_dependence": w.farm_dependence[k],
+                       "skill_share_mid": w.skill_share_mid[k], "skill_share_high": w.skill_share_high[k],
+                       "female_head_share": w.female_head_share[k],
+                       "degradation_per_year": w.degradation_per_year[k]})
+    for name, kind, wage, living, remit in ((w.city, "city", w.city_wage, ab.city_living_cost_usd,
+                                             ab.domestic_transfer_cost),
+                                            (w.destination, "destination", w.destination_wage, ab.living_cost_usd,
+                                             ab.transfer_cost)):
+        places.append({"name": name, "kind": kind, "wage_usd": wage, "wage_mid_usd": wage * lab.skill_wage_mid,
+                       "wage_high_usd": wage * lab.skill_wage_high, "living_cost_usd": living,
+                       "remittance_cost_share": remit})
+    places[-1]["vacancies_per_month"] = w.vacancies_per_1000 * scale
+    for row in places:
+        row["x"], row["y"] = w.coordinates[row["name"]]
+
+    routes = []
+    for k, o in enumerate(w.origins):
+        routes.append({"name": f"{o} to {w.city}", "kind": "internal", "from": o, "to": w.city,
+                       "travel_cost_usd": w.cost_to_city[k], "distance_km": w.distance_to_city[k]})
+        routes.append({"name": f"{o} to {w.destination}", "kind": "regular", "from": o, "to": w.destination,
+                       "travel_cost_usd": w.cost_to_destination[k], "distance_km": w.distance_to_destination[k]})
+    routes.append({"name": "smuggled", "kind": "irregular", "from": "*", "to": w.destination,
+                   "travel_cost_usd": irr.smuggler_fee_usd, "distance_km": float(np.mean(w.distance_to_destination)),
+                   "duration_months": irr.journey_months, "interception_probability": irr.interception_probability,
+                   "death_probability": irr.death_probability})
+    channels = [{"name": "ordinary", "destination": w.destination, "kind": "labour_scheme",
+                 "quota_per_year": reg.quota_per_1000_per_year * scale,
+                 "processing_per_month": reg.processing_per_1000_per_month * scale, "fee_usd": reg.fee_usd,
+                 "min_skill": min(reg.min_skill, 2), "stay_months": reg.stay_months,
+                 "max_wait_months": max(1, round(reg.max_wait_months))}]
+    hazards = [{"district": w.origins[o], "hazard": name, "return_period_years": rp, "mean_intensity": mi,
+                "duration_months": d}
+               for o, name, rp, mi, d in zip(w.hazard_origin, w.hazard_name, w.hazard_return_period,
+                                             w.hazard_mean_intensity, w.hazard_duration)]
+    tables = {
+        "places.csv": (columns, places),
+        "routes.csv": (["name", "kind", "from", "to", "travel_cost_usd", "distance_km", "duration_months",
+                        "interception_probability", "death_probability"], routes),
+        "channels.csv": (["name", "destination", "kind", "quota_per_year", "processing_per_month", "fee_usd",
+                          "min_skill", "stay_months", "max_wait_months"], channels),
+        "hazards.csv": (["district", "hazard", "return_period_years", "mean_intensity", "duration_months"], hazards),
+    }
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        for file in FILES:
+            header, rows = tables[file]
+            with open(staging / file, "w", newline="", encoding="utf-8") as f:
+                f.write(f"# converted from the version-1 world '{w.name}' with --households {households} and the "
+                        f"default model parameters (python -m simulator.world.convert)\n")
+                writer = csv.DictWriter(f, header)
+                writer.writeheader()
+                writer.writerows({k: _text(v) for k, v in row.items()} for row in rows)
+        load_corridors(staging)   # what was written loads
+        os.rename(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def _text(value: object) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.10g}"
+    return str(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m simulator.world.convert", description=__doc__.split("\n")[0])
+    parser.add_argument("source", help="a version-1 world folder (regions.csv, routes.csv, hazards.csv)")
+    parser.add_argument("target", help="the new folder for the version-2 tables (must not exist)")
+    parser.add_argument("--households", type=int, required=True,
+                        help="the number of households living in the origin districts together")
+    args = parser.parse_args(argv)
+    try:
+        out = convert(args.source, args.target, args.households)
+    except InputError as exc:
+        print(f"python -m simulator.world.convert: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {out} ({', '.join(FILES)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,341 @@
+"""Read and check a version-2 world folder: places, routes, channels and hazards (ARCHITECTURE.md section 1).
+
+Every column is described in scenarios/worlds/corridors/README.md. Every problem is a `WorldError` naming the file,
+the row, the column, the value and what is allowed; the first problem found stops the load.
+
+Example:
+    >>> from simulator.world import load_corridors
+    >>> world = load_corridors(corridors_world_path())
+    >>> len(world.cities) >= 2 and len(world.destinations) >= 3
+    True
+    >>> {'free_movement', 'labour_scheme'} <= {c.kind for c in world.channels}
+    True
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simulator.errors import WorldError
+from simulator.params import USD_MAX
+from simulator.regions import HAZARD_COLUMNS, _cell, _read_table
+from simulator.world.channels import CHANNEL_KINDS, COLUMNS as CHANNEL_COLUMNS
+
+FILES = ("places.csv", "routes.csv", "channels.csv", "hazards.csv")
+PLACE_KINDS = ("origin", "city", "destination")
+ROUTE_KINDS = ("internal", "regular", "irregular", "onward")
+ABROAD = ("city", "destination")
+EVERY_ORIGIN = "*"
+HOUSEHOLDS_MAX = 1e9   # households in one district: more than any country has
+
+# column -> (type, lo, hi, kinds that must give it); every range inclusive and finite
+PLACE_COLUMNS: dict[str, tuple[type, float, float, tuple[str, ...]]] = {
+    "households": (int, 0, HOUSEHOLDS_MAX, ("origin",)),
+    "household_size_mean": (float, 1.0, 30.0, ("origin",)),
+    "wage_usd": (float, 0.0, USD_MAX, PLACE_KINDS),
+    "wage_mid_usd": (float, 0.0, USD_MAX, ABROAD),
+    "wage_high_usd": (float, 0.0, USD_MAX, ABROAD),
+    "living_cost_usd": (float, 0.0, USD_MAX, ABROAD),
+    "remittance_cost_share": (float, 0.0, 1.0, ABROAD),
+    "vacancies_per_month": (float, 0.0, HOUSEHOLDS_MAX, ("destination",)),
+    "demand_cycle_amplitude": (float, 0.0, 1.0, ()),
+    "demand_peak_month": (int, 1, 12, ()),
+    "wealth_median_usd": (float, 0.0, 10 * USD_MAX, ("origin",)),
+    "wealth_sigma": (float, 0.0, 5.0, ("origin",)),
+    "assets_median_usd": (float, 0.0, 10 * USD_MAX, ("origin",)),
+    "farm_dependence": (float, 0.0, 1.0, ("origin",)),
+    "skill_share_mid": (float, 0.0, 1.0, ("origin",)),
+    "skill_share_high": (float, 0.0, 1.0, ("origin",)),
+    "female_head_share": (float, 0.0, 1.0, ("origin",)),
+    "degradation_per_year": (float, 0.0, 1.0, ("origin",)),
+    "x": (float, -1e9, 1e9, PLACE_KINDS),
+    "y": (float, -1e9, 1e9, PLACE_KINDS),
+}
+ORIGIN_COLUMNS = ("households", "household_size_mean", "wage_usd", "wealth_median_usd", "wealth_sigma",
+                  "assets_median_usd", "farm_dependence", "skill_share_mid", "skill_share_high", "female_head_share",
+                  "degradation_per_year")
+# column -> (type, lo, hi, value when empty: None = required for every route)
+ROUTE_COLUMNS: dict[str, tuple[type, float, float, float | None]] = {
+    "travel_cost_usd": (float, 0.0, USD_MAX, None),
+    "distance_km": (float, 0.0, 50_000.0, None),     # more than once around the Earth (40,075 km)
+    "duration_months": (int, 0, 24, 0.0),
+    "interception_probability": (float, 0.0, 1.0, 0.0),
+    "death_probability": (float, 0.0, 1.0, 0.0),
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    """How migrants go from a place to another. `origins` holds the origin indices it serves (internal, regular and
+    irregular routes), or is empty for an onward route, which starts in the city `source`."""
+
+    name: str
+    kind: str
+    source: str
+    to: str
+    origins: tuple[int, ...]
+    travel_cost_usd: float       # USD per migrant, one way (irregular: the smuggler's fee)
+    distance_km: float
+    duration_months: int         # months from departure to the journey's outcome (0: the same month)
+    interception_probability: float   # per journey
+    death_probability: float          # per journey
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A regular channel of a destination: a registered kind and its settings (channels.CHANNEL_KINDS)."""
+
+    name: str
+    destination: str
+    kind: str
+    settings: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Corridors:
+    """A version-2 world: origins as per-origin arrays, cities and destinations ("abroad places", cities first) as
+    per-place arrays, routes and channels as records, hazards as per-hazard arrays."""
+
+    name: str
+    origins: tuple[str, ...]
+    cities: tuple[str, ...]
+    destinations: tuple[str, ...]
+    origin: dict[str, np.ndarray]     # ORIGIN_COLUMNS -> array over origins
+    wage: np.ndarray                  # (abroad place, skill 0-2) USD/month
+    living_cost: np.ndarray           # (abroad place,) USD/month
+    remittance_cost_share: np.ndarray
+    vacancies_per_month: np.ndarray   # (abroad place,) jobs/month; 0 for cities without a figure
+    demand_cycle_amplitude: np.ndarray
+    demand_peak_month: np.ndarray     # 1-12; 1 where none is given
+    routes: tuple[Route, ...]
+    channels: tuple[Channel, ...]
+    hazard_origin: np.ndarray
+    hazard_name: tuple[str, ...]
+    hazard_return_period: np.ndarray  # years
+    hazard_mean_intensity: np.ndarray
+    hazard_duration: np.ndarray       # months
+    coordinates: dict[str, tuple[float, float]]
+
+    @property
+    def abroad(self) -> tuple[str, ...]:
+        """Cities then destinations: the places migrants live in while away (the outputs' `destination` dim)."""
+        return (*self.cities, *self.destinations)
+
+    @property
+    def households(self) -> int:
+        return int(self.origin["households"].sum())
+
+    def route_cost(self, kind: str) -> np.ndarray:
+        """(origin, city) travel costs of the internal routes, or (origin, destination) of the regular routes."""
+        targets = self.cities if kind == "internal" else self.destinations
+        cost = np.zeros((len(self.origins), len(targets)))
+        for r in self.routes:
+            if r.kind == kind:
+                cost[list(r.origins), targets.index(r.to)] = r.travel_cost_usd
+        return cost
+
+
+def corridors_world_path() -> Path:
+    """The illustrative corridors world shipped in scenarios/worlds/corridors."""
+    return Path(__file__).resolve().parents[2] / "scenarios" / "worlds" / "corridors"
+
+
+def load_corridors(path: str | Path) -> Corridors:
+    """Read and check a version-2 world folder.
+
+    Raises:
+        WorldError: naming the file, row, column, value and what is allowed.
+    """
+    folder = Path(path)
+    if not os.path.isdir(folder):
+        raise WorldError(f"world = '{path}' is not a folder: expected a folder with {', '.join(FILES)}")
+    missing = [f for f in FILES if not (folder / f).exists()]
+    if missing:
+        hint = (" (this is a version-1 world: convert it with `python -m simulator.world.convert "
+                f"{folder} NEW_FOLDER --households N`)" if (folder / "regions.csv").exists() else "")
+        raise WorldError(f"{folder / missing[0]}: file not found: a version-2 world folder needs "
+                         f"{', '.join(FILES)}{hint}")
+    kinds, values = _places(_read_table(folder / "places.csv"))
+    origins = tuple(n for n, k in kinds.items() if k == "origin")
+    cities = tuple(n for n, k in kinds.items() if k == "city")
+    destinations = tuple(n for n, k in kinds.items() if k == "destination")
+    abroad = (*cities, *destinations)
+    routes = _routes(_read_table(folder / "routes.csv"), origins, cities, destinations)
+    channels = _channels(_read_table(folder / "channels.csv", allow_empty=True), destinations)
+    hazards = _hazards(_read_table(folder / "hazards.csv", allow_empty=True), origins)
+
+    def over(names: tuple[str, ...], column: str, empty: float = 0.0) -> np.ndarray:
+        return np.array([empty if values[n][column] is None else values[n][column] for n in names], np.float64)
+
+    origin = {c: over(origins, c) for c in ORIGIN_COLUMNS}
+    origin["households"] = origin["households"].astype(np.int64)
+    return Corridors(
+        name=folder.name, origins=origins, cities=cities, destinations=destinations, origin=origin,
+        wage=np.stack([over(abroad, "wage_usd"), over(abroad, "wage_mid_usd"), over(abroad, "wage_high_usd")], 1),
+        living_cost=over(abroad, "living_cost_usd"), remittance_cost_share=over(abroad, "remittance_cost_share"),
+        vacancies_per_month=over(abroad, "vacancies_per_month"),
+        demand_cycle_amplitude=over(abroad, "demand_cycle_amplitude"),
+        demand_peak_month=over(abroad, "demand_peak_month", 1.0).astype(np.int64),
+        routes=routes, channels=channels, **hazards,
+        coordinates={n: (values[n]["x"], values[n]["y"]) for n in kinds})
+
+
+def _places(rows: list[dict[str, str]]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    for column in ("name", "kind"):
+        if column not in rows[0]:
+            raise WorldError(f"places.csv: missing column '{column}'")
+    kinds: dict[str, str] = {}
+    values: dict[str, dict[str, Any]] = {}
+    for i, row in enumerate(rows, start=1):
+        name, kind = row["name"], row["kind"]
+        if not name:
+            raise WorldError(f"places.csv row {i}: name is empty")
+        if name == EVERY_ORIGIN:
+            raise WorldError(f"places.csv row {i}: name = '{name}' is not allowed: '*' means every origin in "
+                             f"routes.csv")
+        if name in kinds:
+            raise WorldError(f"places.csv row {i}: name = '{name}' appears twice; names must be unique")
+        if kind not in PLACE_KINDS:
+            raise WorldError(f"places.csv row {i}: kind = '{kind}' is not allowed: expected one of "
+                             f"{list(PLACE_KINDS)}")
+        kinds[name] = kind
+        values[name] = {c: _cell("places.csv", i, row, c, t, lo, hi, kind in need)
+                        for c, (t, lo, hi, need) in PLACE_COLUMNS.items()}
+        mid, high = values[name]["skill_share_mid"], values[name]["skill_share_high"]
+        if kind == "origin" and mid + high > 1:
+            raise WorldError(f"places.csv row {i} ({name}): skill_share_mid + skill_share_high = {mid + high:g} "
+                             f"is not allowed: expected at most 1")
+    for kind in PLACE_KINDS:
+        if kind not in kinds.values():
+            raise WorldError(f"places.csv: no rows of kind '{kind}'; at least one is needed")
+    if sum(values[n]["households"] for n, k in kinds.items() if k == "origin") <= 0:
+        raise WorldError("places.csv: the origins' households sum to 0; at least one household is needed")
+    return kinds, values
+
+
+def _routes(rows: list[dict[str, str]], origins: tuple[str, ...], cities: tuple[str, ...],
+            destinations: tuple[str, ...]) -> tuple[Route, ...]:
+    for column in ("name", "kind", "from", "to", "travel_cost_usd", "distance_km"):
+        if column not in rows[0]:
+            raise WorldError(f"routes.csv: missing column '{column}'")
+    targets = {"internal": cities, "regular": destinations, "irregular": destinations, "onward": destinations}
+    names: set[str] = set()
+    parsed: list[tuple[int, dict[str, str], dict[str, float]]] = []
+    for i, row in enumerate(rows, start=1):
+        name, kind, source, to = row["name"], row["kind"], row["from"], row["to"]
+        if not name:
+            raise WorldError(f"routes.csv row {i}: name is empty")
+        if name in names:
+            raise WorldError(f"routes.csv row {i}: name = '{name}' appears twice; route names must be unique")
+        names.add(name)
+        if kind not in ROUTE_KINDS:
+            raise WorldError(f"routes.csv row {i} ({name}): kind = '{kind}' is not allowed: expected one of "
+                             f"{list(ROUTE_KINDS)}")
+        sources = cities if kind == "onward" else (EVERY_ORIGIN, *origins)
+        if source not in sources:
+            raise WorldError(f"routes.csv row {i} ({name}): from = '{source}' is not allowed for a route of kind "
+                             f"'{kind}': expected one of {list(sources)}")
+        if to not in targets[kind]:
+            raise WorldError(f"routes.csv row {i} ({name}): to = '{to}' is not allowed for a route of kind "
+                             f"'{kind}': expected one of {list(targets[kind])}")
+        settings = {}
+        for column, (t, lo, hi, empty) in ROUTE_COLUMNS.items():
+            required = empty is None or (kind == "irregular" and column.endswith("probability"))
+            value = _cell("routes.csv", i, row, column, t, lo, hi, required)
+            settings[column] = empty if value is None else value
+        if settings["interception_probability"] + settings["death_probability"] > 1:
+            raise WorldError(f"routes.csv row {i} ({name}): interception_probability + death_probability = "
+                             f"{settings['interception_probability'] + settings['death_probability']:g} is not "
+                             f"allowed: expected at most 1 (the outcomes of one journey)")
+        parsed.append((i, row, settings))
+
+    # a row naming an origin overrides the '*' row of the same kind and destination for that origin
+    named = {(row["kind"], row["from"], row["to"]) for _, row, _ in parsed if row["from"] != EVERY_ORIGIN}
+    seen: dict[tuple[str, str, str], int] = {}
+    routes = []
+    for i, row, settings in parsed:
+        kind, source, to = row["kind"], row["from"], row["to"]
+        if kind in ("internal", "regular"):
+            key = (kind, source, to)
+            if key in seen:
+                raise WorldError(f"routes.csv row {i} ({row['name']}): a {kind} route from '{source}' to '{to}' "
+                                 f"is already given in row {seen[key]}; give each once")
+            seen[key] = i
+        if kind == "onward":
+            served: tuple[int, ...] = ()
+        elif source == EVERY_ORIGIN:
+            served = tuple(k for k, o in enumerate(origins)
+                           if kind == "irregular" or (kind, o, to) not in named)
+        else:
+            served = (origins.index(source),)
+        routes.append(Route(row["name"], kind, source, to, served, settings["travel_cost_usd"],
+                            settings["distance_km"], int(settings["duration_months"]),
+                            settings["interception_probability"], settings["death_probability"]))
+    for kind, places in (("internal", cities), ("regular", destinations)):
+        covered = {(o, r.to) for r in routes if r.kind == kind for o in r.origins}
+        gaps = [f"{o} -> {p}" for k, o in enumerate(origins) for p in places if (k, p) not in covered]
+        if gaps:
+            raise WorldError(f"routes.csv: no {kind} route {gaps[0]}" + (f" (and {len(gaps) - 1} more)"
+                             if len(gaps) > 1 else "") + f"; every origin needs a {kind} route to every "
+                             f"{'city' if kind == 'internal' else 'destination'} (from = '*' covers every origin)")
+    return tuple(routes)
+
+
+def _channels(rows: list[dict[str, str]], destinations: tuple[str, ...]) -> tuple[Channel, ...]:
+    if rows:
+        for column in ("name", "destination", "kind"):
+            if column not in rows[0]:
+                raise WorldError(f"channels.csv: missing column '{column}'")
+    channels: list[Channel] = []
+    for i, row in enumerate(rows, start=1):
+        name, destination, kind = row["name"], row["destination"], row["kind"]
+        if not name:
+            raise WorldError(f"channels.csv row {i}: name is empty")
+        if any(c.name == name for c in channels):
+            raise WorldError(f"channels.csv row {i}: name = '{name}' appears twice; channel names must be unique")
+        if destination not in destinations:
+            raise WorldError(f"channels.csv row {i} ({name}): destination = '{destination}' is not allowed: "
+                             f"expected one of {list(destinations)}")
+        spec = CHANNEL_KINDS.get(kind)
+        if spec is None:
+            raise WorldError(f"channels.csv row {i} ({name}): kind = '{kind}' is not allowed: expected one of "
+                             f"{sorted(CHANNEL_KINDS)}")
+        settings: dict[str, float] = {}
+        for column, (t, lo, hi) in CHANNEL_COLUMNS.items():
+            given = row.get(column, "")
+            if column not in spec.columns:
+                if given:
+                    raise WorldError(f"channels.csv row {i} ({name}): {column} = {given!r} is not allowed for a "
+                                     f"channel of kind '{kind}': leave it empty (the kind takes "
+                                     f"{list(spec.columns)})")
+                continue
+            value = _cell("channels.csv", i, row, column, t, lo, hi, column in spec.required)
+            settings[column] = spec.optional[column] if value is None else value
+        channels.append(Channel(name, destination, kind, settings))
+    return tuple(channels)
+
+
+def _hazards(rows: list[dict[str, str]], origins: tuple[str, ...]) -> dict[str, Any]:
+    if rows:
+        for column in ("district", *HAZARD_COLUMNS):
+            if column not in rows[0]:
+                raise WorldError(f"hazards.csv: missing column '{column}'")
+    out: dict[str, list] = {"origin": [], "name": [], "rp": [], "intensity": [], "duration": []}
+    for i, row in enumerate(rows, start=1):
+        if row["district"] not in origins:
+            raise WorldError(f"hazards.csv row {i}: district = '{row['district']}' is not allowed: expected one of "
+                             f"{list(origins)}")
+        out["origin"].append(origins.index(row["district"]))
+        out["name"].append(row.get("hazard", "") or "hazard")
+        for key, column in (("rp", "return_period_years"), ("intensity", "mean_intensity"),
+                            ("duration", "duration_months")):
+            out[key].append(_cell("hazards.csv", i, row, column, *HAZARD_COLUMNS[column], True))
+    return {"hazard_origin": np.array(out["origin"], np.int64), "hazard_name": tuple(out["name"]),
+            "hazard_return_period": np.array(out["rp"], np.float64),
+            "hazard_mean_intensity": np.array(out["intensity"], np.float64),
+            "hazard_duration": np.array(out["duration"], np.int64)}
