@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import mesa
 import numpy as np
@@ -41,8 +41,19 @@ from simulator.policy import Policy
 from simulator.regions import World, default_world_path, load_world
 from simulator.rng import Streams
 
-if TYPE_CHECKING:   # interventions (the policy layer) build on this module
-    from simulator.interventions import Intervention
+
+
+class Intervention(Protocol):
+    """What the model asks of an intervention (the policy layer's classes, simulator.interventions, provide it):
+    declared here so that the model does not import the layer built on it."""
+
+    name: str
+
+    def initialize(self, model: MigrationModel) -> None: ...
+
+    def step(self, model: MigrationModel) -> None: ...
+
+    def cost(self, model: MigrationModel) -> float: ...
 
 P_INTERNAL, P_REGULAR, P_IRREGULAR = range(3)    # index along the output `pathway` dim
 HUMANITARIAN = 4   # a choice code beyond decisions.OPTIONS: the household took a humanitarian visa instead

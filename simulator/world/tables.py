@@ -23,7 +23,7 @@ import numpy as np
 
 from simulator.errors import WorldError
 from simulator.params import USD_MAX
-from simulator.regions import HAZARD_COLUMNS, _cell, _read_table
+from simulator.regions import HAZARD_COLUMNS, REGION_COLUMNS, _cell, _read_table
 from simulator.world.channels import CHANNEL_KINDS, COLUMNS as CHANNEL_COLUMNS
 
 FILES = ("places.csv", "routes.csv", "channels.csv", "hazards.csv")
@@ -36,8 +36,7 @@ HOUSEHOLDS_MAX = 1e9   # households in one district: more than any country has
 # column -> (type, lo, hi, kinds that must give it); every range inclusive and finite
 PLACE_COLUMNS: dict[str, tuple[type, float, float, tuple[str, ...]]] = {
     "households": (int, 0, HOUSEHOLDS_MAX, ("origin",)),
-    "household_size_mean": (float, 1.0, 30.0, ("origin",)),
-    "wage_usd": (float, 0.0, USD_MAX, PLACE_KINDS),
+    **{c: REGION_COLUMNS[c] for c in ("household_size_mean", "wage_usd")},   # as in version 1
     "wage_mid_usd": (float, 0.0, USD_MAX, ABROAD),
     "wage_high_usd": (float, 0.0, USD_MAX, ABROAD),
     "living_cost_usd": (float, 0.0, USD_MAX, ABROAD),
@@ -45,16 +44,11 @@ PLACE_COLUMNS: dict[str, tuple[type, float, float, tuple[str, ...]]] = {
     "vacancies_per_month": (float, 0.0, HOUSEHOLDS_MAX, ("destination",)),
     "demand_cycle_amplitude": (float, 0.0, 1.0, ()),
     "demand_peak_month": (int, 1, 12, ()),
-    "wealth_median_usd": (float, 0.0, 10 * USD_MAX, ("origin",)),
-    "wealth_sigma": (float, 0.0, 5.0, ("origin",)),
-    "assets_median_usd": (float, 0.0, 10 * USD_MAX, ("origin",)),
-    "farm_dependence": (float, 0.0, 1.0, ("origin",)),
-    "skill_share_mid": (float, 0.0, 1.0, ("origin",)),
-    "skill_share_high": (float, 0.0, 1.0, ("origin",)),
-    "female_head_share": (float, 0.0, 1.0, ("origin",)),
-    "degradation_per_year": (float, 0.0, 1.0, ("origin",)),
-    "x": (float, -1e9, 1e9, PLACE_KINDS),
-    "y": (float, -1e9, 1e9, PLACE_KINDS),
+    **{c: REGION_COLUMNS[c] for c in ("wealth_median_usd", "wealth_sigma", "assets_median_usd", "farm_dependence",
+                                      "skill_share_mid", "skill_share_high", "female_head_share",
+                                      "degradation_per_year")},   # origin columns as in version 1
+    "x": (*REGION_COLUMNS["x"][:3], PLACE_KINDS),   # required for every place in version 2
+    "y": (*REGION_COLUMNS["y"][:3], PLACE_KINDS),
 }
 ORIGIN_COLUMNS = ("households", "household_size_mean", "wage_usd", "wealth_median_usd", "wealth_sigma",
                   "assets_median_usd", "farm_dependence", "skill_share_mid", "skill_share_high", "female_head_share",
