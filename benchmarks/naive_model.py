@@ -2,16 +2,18 @@
 
 This is the reference against which the column-based fast path is timed: one `mesa.Agent` per household holding its
 state as plain Python attributes, `model.agents.do(...)` once per process, and per-agent Python arithmetic for every
-rule (the equations of simulator/decisions.py, pathways.py, abroad.py, budgets.py and climate.py). It does the same
+rule (the equations of simulator/decisions.py, through the test suite's oracle, and of pathways.py, abroad.py,
+budgets.py and climate.py). It does the same
 work per household as the fast path's `step()`:
 
 1. climate: asset destruction at shock onset, the household's income loss and its shock memory;
 2. labour markets (region level);
 3. policy rebuilt from the parameters, transfers reset;
-4. decisions: origin income per adult; for households at home with an adult, the four utilities, five Gumbel
-   terms, eligibility and affordability, the two-stage nested-logit choice (once among the affordable options, once
-   among the eligible ones, to find who is trapped), payment and departure (with the departure counts by origin,
-   pathway, sex, age group and skill);
+4. decisions: the month's options table (`simulator.model.version1_options`, region level), then for every
+   household the naive oracle of the test suite (`reference_decision` in tests/reference.py): origin income per
+   adult; for households at home with an adult, the utilities, Gumbel terms, eligibility and affordability, the
+   two-stage nested-logit choice (among the eligible options, then among the affordable ones, to find who is
+   trapped); then payment and departure (with the departure counts by origin, pathway, sex, age group and skill);
 5. regular pathway: give-ups, then visas first come, first served within quota and processing capacity;
 6. irregular journeys: death, interception or arrival;
 7. migrants away: employment, remittances net of fees, returns and deportations; expected employment updated;
@@ -40,7 +42,9 @@ from __future__ import annotations
 
 import heapq
 import math
+import sys
 from bisect import bisect_right
+from pathlib import Path
 from typing import Any
 
 import mesa
@@ -52,9 +56,13 @@ from simulator.outputs import AGE_EDGES, Recorder
 from simulator.params import ModelParams
 from simulator.pathways import RegularQueue
 from simulator.policy import Policy
+from simulator.model import version1_options
 from simulator.regions import default_world_path, load_world
 from simulator.households import synthesize
 from simulator.rng import Streams
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from reference import OptionRows, reference_decision  # noqa: E402  (the test suite's naive oracle)
 
 AT_HOME, WAITING, IN_TRANSIT, ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY, FAMILY_ABROAD = range(7)
 AWAY = frozenset((IN_TRANSIT, ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY))
@@ -64,28 +72,6 @@ P_INTERNAL, P_REGULAR, P_IRREGULAR = range(3)
 PRIOR_EMPLOYMENT = (0.9, 0.6)
 PRIOR_WEIGHT = 10.0
 MAX_WAIT_MONTHS = 1200.0
-
-
-def gumbel(u: float) -> float:
-    """Standard Gumbel draw from a uniform, clipped as in simulator.decisions.gumbel."""
-    u = min(max(u, 1e-12), 1.0 - 1e-7)
-    return -math.log(-math.log(u))
-
-
-def nested_choice(u_stay: float, u_int: float, u_reg: float, u_irr: float, open_int: bool, open_reg: bool,
-                  open_irr: bool, e: tuple[float, ...], lam: float) -> int:
-    """The option sampled by the two-stage nested logit of simulator.decisions.choose, for one household: upper stage
-    stay / city / international nest (inclusive value), lower stage regular / irregular within the nest."""
-    s_reg = u_reg / lam if open_reg else -math.inf
-    s_irr = u_irr / lam if open_irr else -math.inf
-    top = max(s_reg, s_irr)
-    iv = lam * (top + math.log(math.exp(s_reg - top) + math.exp(s_irr - top))) if top > -math.inf else -math.inf
-    best, value = STAY, u_stay + e[0]
-    if open_int and u_int + e[1] > value:
-        best, value = INTERNAL, u_int + e[1]
-    if iv + e[2] > value:
-        return REGULAR if s_reg + e[3] >= s_irr + e[4] else IRREGULAR
-    return best
 
 
 class NaiveHousehold(mesa.Agent):
@@ -118,58 +104,35 @@ class NaiveHousehold(mesa.Agent):
 
     # --- process 4: decide -------------------------------------------------------------------------------------
     def decide(self) -> None:
+        """The month's decision by the naive per-household oracle of tests/reference.py (`reference_decision`),
+        over the month's options table; then payment and departure, or the application."""
         m = self.model
         rand = m.random.random
-        d0, d1, d2, d3, d4, d5 = rand(), rand(), rand(), rand(), rand(), rand()   # every household, every month
+        uniforms = [rand() for _ in range(m.uniforms_per_household)]   # every household, every month
         self.cash = 0.0
         o = self.origin
-        sm = self.skill_mult
-        y = max(0.0, m.origin_wage[o] * sm * (1.0 + self.income_boost)
-                * (1.0 - self.farm_dependence * m.degradation[o] - self.loss))
+        y, choice, trapped = reference_decision(
+            m.option_rows, m.params.decisions, m.policy.risk_perception, m.origin_wage, m.degradation, m.network,
+            status=self.status, adults=self.adults, origin=o, skill=self.skill, skill_mult=self.skill_mult,
+            farm=self.farm_dependence, loss=self.loss, boost=self.income_boost, memory=self.shock_memory,
+            patience=self.patience, risk=self.risk_aversion, wealth=self.wealth, assets=self.assets,
+            uniforms=uniforms)
         self.income_per_adult = y
-        if self.status != AT_HOME or self.adults < 1:
-            return
-        p = m.params.decisions
-        a = float(self.adults)
-        income_stay = a * y
-        stay_rest = (a - 1.0) * y
-        dest_wage = m.destination_wage * sm
-        y_int = stay_rest + m.city_employment * max(0.0, m.city_wage * sm - m.city_living_cost)
-        y_reg = stay_rest + m.expected_employment[0] * max(0.0, dest_wage - m.living_cost)
-        y_irr = stay_rest + m.expected_employment[1] * max(0.0, dest_wage * m.irregular_wage_factor - m.living_cost)
-        c_int = m.cost_to_city[o]
-        c_reg = m.policy.regular_fee + m.cost_to_destination[o]
-        c_irr = m.policy.smuggler_fee
-        per_year = 12.0 * max(income_stay, 1.0)
-        u_stay = p.beta_income * math.log(max(income_stay, 1.0)) - p.beta_shock * self.shock_memory
-        u_int = (p.beta_income * math.log(max(y_int, 1.0)) - p.beta_cost * c_int / per_year
-                 + p.beta_network * m.network_city[o] + p.asc_internal)
-        u_reg = (p.beta_income * math.log(max(y_reg, 1.0)) - p.beta_cost * c_reg / per_year
-                 - p.beta_wait * m.wait_years / self.patience + p.beta_network * m.network_abroad[o] + p.asc_regular)
-        u_irr = (p.beta_income * math.log(max(y_irr, 1.0)) - p.beta_cost * c_irr / per_year
-                 - p.beta_risk * self.risk_aversion * m.policy.risk_perception * m.policy.death_probability
-                 - p.beta_interception * m.policy.interception_probability
-                 + p.beta_network * m.network_abroad[o] + p.asc_irregular)
-        e = (gumbel(d0), gumbel(d1), gumbel(d2), gumbel(d3), gumbel(d4))
-        budget = self.wealth + p.credit_fraction * self.assets
-        lam = p.nest_lambda
-        regular_open = m.regular_open[self.skill]
-        choice = nested_choice(u_stay, u_int, u_reg, u_irr, c_int <= budget, regular_open and c_reg <= budget,
-                               c_irr <= budget, e, lam)
-        wanted = nested_choice(u_stay, u_int, u_reg, u_irr, True, regular_open, True, e, lam)
-        t = m.t
-        if wanted != STAY and choice == STAY:
+        if trapped:
             m.month["trapped"][o] += 1
-        if choice == INTERNAL:
-            self.pay(c_int)
+        if choice <= 0:
+            return
+        rows = m.option_rows
+        k = choice - 1
+        self.pay(rows.cost[o][k])
+        pathway = rows.pathway[k]
+        if pathway == P_INTERNAL:
             self.depart(P_INTERNAL, IN_CITY)
             m.month["arrivals"][o][P_INTERNAL] += 1
-        elif choice == REGULAR:
-            self.pay(c_reg)
-            self.status, self.since, self.queue_key = WAITING, t, t + d5
+        elif pathway == P_REGULAR:
+            self.status, self.since, self.queue_key = WAITING, m.t, m.t + uniforms[-1]
             m.month["applications"][o] += 1
-        elif choice == IRREGULAR:
-            self.pay(c_irr)
+        else:
             self.depart(P_IRREGULAR, IN_TRANSIT)
 
     def pay(self, amount: float) -> None:
@@ -406,13 +369,11 @@ class NaiveMigrationModel(mesa.Model):
             elif a.status == WAITING:
                 queue += 1
         per_origin = [max(k, 1) for k in self.households_per_origin]
-        self.network_city = [city[o] / per_origin[o] for o in range(n_o)]
-        self.network_abroad = [abroad[o] / per_origin[o] for o in range(n_o)]
-        capacity = min(pol.processing_per_month, pol.quota_per_year / 12.0) + pol.seasonal_quota_per_year / 12.0
-        wait = (queue + 1) / capacity if capacity > 0 else math.inf
-        self.wait_years = min(wait, MAX_WAIT_MONTHS) / 12.0
-        open_ = (pol.quota_per_year > 0) and (pol.processing_per_month > 0)
-        self.regular_open = [(s >= pol.min_skill and open_) or pol.seasonal_quota_per_year > 0 for s in range(3)]
+        self.network = [[city[o] / per_origin[o], abroad[o] / per_origin[o]] for o in range(n_o)]
+        options = version1_options(self.world, self.params, pol, self.destination_wage, self.expected_employment,
+                                   queue)
+        self.option_rows = OptionRows(options)
+        self.uniforms_per_household = options.uniforms_per_household
         agents.do("decide")
         # 5. regular pathway
         self.visa_candidates = []

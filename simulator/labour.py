@@ -55,14 +55,3 @@ def skill_multiplier(skill: np.ndarray, params: LabourParams) -> np.ndarray:
     """Wage multiplier by skill level: 1 (low), `skill_wage_mid`, `skill_wage_high`."""
     return np.array([1.0, params.skill_wage_mid, params.skill_wage_high])[skill]
 
-
-def origin_income_per_adult(wage: np.ndarray, origin: np.ndarray, skill_mult: np.ndarray,
-                            farm_dependence: np.ndarray, degradation: np.ndarray, loss: np.ndarray,
-                            boost: np.ndarray) -> np.ndarray:
-    """Monthly income of a working adult at origin, USD: `max(0, w_r s_i (1 + b_i) (1 - farm_i deg_r - loss_i))`.
-
-    Slow-onset degradation `deg_r` lowers the farm part of income; `loss_i` (climate.household_loss) is the share of
-    income lost to current shocks; `b_i` is the gain from a local employment programme.
-    """
-    return np.maximum(0.0, wage[origin] * skill_mult * (1.0 + boost.astype(np.float64))
-                      * (1.0 - farm_dependence * degradation[origin] - loss))

@@ -28,7 +28,7 @@ from simulator.abroad import (hiring_probability, remittances, returns_irregular
                               update_employment)
 from simulator.budgets import update_budgets
 from simulator.climate import Climate, ClimateOutlook, destroy_assets, household_loss, remember_shocks
-from simulator.decisions import INTERNAL, IRREGULAR, REGULAR, MonthTerms, decide_households
+from simulator.decisions import Options, decide_households
 from simulator.config import check_calendar, check_threads
 from simulator.errors import ConfigError
 from simulator.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, FAMILY_ABROAD, IN_CITY, IN_TRANSIT,
@@ -56,7 +56,7 @@ class Intervention(Protocol):
     def cost(self, model: MigrationModel) -> float: ...
 
 P_INTERNAL, P_REGULAR, P_IRREGULAR = range(3)    # index along the output `pathway` dim
-HUMANITARIAN = 4   # a choice code beyond decisions.OPTIONS: the household took a humanitarian visa instead
+HUMANITARIAN = -2  # a choice code outside the options': the household took a humanitarian visa instead
 PRIOR_EMPLOYMENT = (0.9, 0.6)   # expected employment of regular / irregular migrants before any are abroad
 PRIOR_WEIGHT = 10.0             # pseudo-migrants behind that prior: assumption
 
@@ -209,31 +209,28 @@ class MigrationModel(mesa.Model):
         for iv in self.interventions:
             iv.step(self)
 
+    def month_options(self, counts: np.ndarray) -> Options:
+        """The month's options (see `version1_options`); `counts` are the households by origin and status before
+        anyone decides."""
+        return version1_options(self.world, self.params, self.policy, self.labour.destination_wage,
+                                self.expected_employment, int(counts[:, WAITING].sum()))
+
     def decide(self) -> None:
         """Process 4: households at home with an adult choose among the open options (decisions.py)."""
         h, p, pol, w, t = self.households, self.params, self.policy, self.world, self.t
         counts = status_by_origin(h.origin, h.status, w.n_origins)
         per_origin = np.maximum(self.households_per_origin, 1)
-        lab, ab = p.labour, p.abroad
-        monthly_capacity = (min(pol.processing_per_month, pol.quota_per_year / 12.0)
-                            + pol.seasonal_quota_per_year / 12.0)
-        queue = int(counts[:, WAITING].sum())
-        month = MonthTerms(
-            destination_wage=self.labour.destination_wage, city_wage=w.city_wage,
-            employment=(lab.city_employment_rate, *self.expected_employment), living_cost=ab.living_cost_usd,
-            city_living_cost=ab.city_living_cost_usd, irregular_wage_factor=lab.irregular_wage_factor,
-            regular_fee=pol.regular_fee, smuggler_fee=pol.smuggler_fee,
-            wait_months=(queue + 1) / monthly_capacity if monthly_capacity > 0 else np.inf,
-            min_skill=pol.min_skill, ordinary_open=pol.quota_per_year > 0 and pol.processing_per_month > 0,
-            seasonal_open=pol.seasonal_quota_per_year > 0, death_probability=pol.death_probability,
-            interception_probability=pol.interception_probability, risk_perception=pol.risk_perception)
-        network_city = counts[:, IN_CITY] / per_origin
-        network_abroad = counts[:, [ABROAD_REGULAR, ABROAD_IRREGULAR, FAMILY_ABROAD]].sum(axis=1) / per_origin
-        # Households decide in blocks of rows. Every household draws 6 uniforms every month (common random numbers):
-        # drawn block after block into one buffer, they are the numbers one (n, 6) draw would give, so results do
-        # not depend on the block size. Only households that move or are trapped (a few percent) are kept.
+        options = self.month_options(counts)
+        network = np.column_stack([
+            counts[:, IN_CITY] / per_origin,
+            counts[:, [ABROAD_REGULAR, ABROAD_IRREGULAR, FAMILY_ABROAD]].sum(axis=1) / per_origin])
+        # Households decide in blocks of rows. Every household draws the same number of uniforms every month
+        # (common random numbers): drawn block after block into one buffer, they are the numbers one (n, width)
+        # draw would give, so results do not depend on the block size. Only households that move or are trapped
+        # (a few percent) are kept. The last column is the queue tie-break.
         stream, block = self.streams["decisions"], max(1, int(self.decision_block))
-        uniforms = np.empty((min(block, h.n), 6), np.float32)
+        width = options.uniforms_per_household
+        uniforms = np.empty((min(block, h.n), width), np.float32)
         kept: list[tuple[np.ndarray, ...]] = []
         for start in range(0, h.n, block):
             rows = slice(start, min(start + block, h.n))
@@ -243,32 +240,31 @@ class MigrationModel(mesa.Model):
                 h.status[rows], h.adults[rows], h.origin[rows], h.skill[rows], h.farm_dependence[rows],
                 self.loss[rows], h.income_boost[rows], h.shock_memory[rows], h.patience[rows],
                 h.risk_aversion[rows], h.wealth[rows], h.assets[rows], self.skill_mult[rows], u,
-                self.labour.origin_wage, self.climate.degradation, w.cost_to_city, w.cost_to_destination,
-                network_city, network_abroad, month=month, p=p.decisions,
-                income_per_adult=self.income_per_adult[rows], threads=self.threads)
+                self.labour.origin_wage, self.climate.degradation, network, options, p.decisions,
+                pol.risk_perception, income_per_adult=self.income_per_adult[rows], threads=self.threads)
             rel = np.flatnonzero((choice > 0) | trapped)
-            kept.append((rel + start, choice[rel], trapped[rel], u[rel, 5].astype(np.float64)))
+            kept.append((rel + start, choice[rel], trapped[rel], u[rel, width - 1].astype(np.float64)))
         idx, choice, trapped, tie_break = (np.concatenate(parts) for parts in zip(*kept))
         if pol.humanitarian_per_year > 0:
             self.grant_humanitarian_visas(idx, choice, trapped)
             trapped &= choice != HUMANITARIAN
         self.recorder.count("trapped", t, h.origin[idx[trapped]])
 
-        movers = idx[choice == INTERNAL]
-        self._pay(movers, w.cost_to_city[h.origin[movers]])
-        self._depart(movers, P_INTERNAL, IN_CITY)
-        self.recorder.count("arrivals", t, h.origin[movers], P_INTERNAL)
-
-        applicants = idx[choice == REGULAR]
-        self._pay(applicants, pol.regular_fee + w.cost_to_destination[h.origin[applicants]])
-        h.status[applicants] = WAITING
-        h.since[applicants] = t
-        h.queue_key[applicants] = t + tie_break[choice == REGULAR]
-        self.recorder.count("applications", t, h.origin[applicants])
-
-        smuggled = idx[choice == IRREGULAR]
-        self._pay(smuggled, np.full(len(smuggled), pol.smuggler_fee))
-        self._depart(smuggled, P_IRREGULAR, IN_TRANSIT)
+        for k in range(options.n):
+            took = choice == k + 1
+            movers = idx[took]
+            self._pay(movers, options.cost[h.origin[movers], k])
+            pathway = options.pathway[k]
+            if pathway == P_INTERNAL:
+                self._depart(movers, P_INTERNAL, IN_CITY)
+                self.recorder.count("arrivals", t, h.origin[movers], P_INTERNAL)
+            elif pathway == P_REGULAR:   # an application: the household waits for a place
+                h.status[movers] = WAITING
+                h.since[movers] = t
+                h.queue_key[movers] = t + tie_break[took]
+                self.recorder.count("applications", t, h.origin[movers])
+            else:
+                self._depart(movers, P_IRREGULAR, IN_TRANSIT)
 
     def grant_humanitarian_visas(self, idx: np.ndarray, choice: np.ndarray, trapped: np.ndarray) -> None:
         """Objective 5 (g): households hard hit by a disaster that want to leave (chose a move, or are trapped) are
@@ -522,6 +518,34 @@ class MigrationModel(mesa.Model):
     @property
     def population_at_origin(self) -> float:
         return float(self.persons_home.sum())
+
+
+def version1_options(world: World, params: ModelParams, policy: Policy, destination_wage: float,
+                     expected_employment: Any, queue_length: int) -> Options:
+    """The month's options (decisions.Options) of a version-1 world: the city, the regular pathway (ordinary visas,
+    and seasonal places when a scheme is open) and the irregular route; the international options share one nest.
+
+    The expected wait is the queue (`queue_length` households waiting, plus the applicant) over the monthly capacity
+    `min(processing, quota / 12) + seasonal quota / 12`; the expected employment of regular and irregular migrants
+    is the model's running estimate (`expected_employment`)."""
+    p, pol, w = params, policy, world
+    lab, ab, dp = p.labour, p.abroad, p.decisions
+    monthly_capacity = min(pol.processing_per_month, pol.quota_per_year / 12.0) + pol.seasonal_quota_per_year / 12.0
+    wait = (queue_length + 1) / monthly_capacity if monthly_capacity > 0 else np.inf
+    ordinary_open = pol.quota_per_year > 0 and pol.processing_per_month > 0
+    seasonal_open = pol.seasonal_quota_per_year > 0   # seasonal places are open to every skill level
+    return Options.build(
+        ("city", "regular pathway", "irregular route"), pathway=(P_INTERNAL, P_REGULAR, P_IRREGULAR),
+        place=(0, 1, 1), nest=(1, 2, 2), nest_lambda=(1.0, 1.0, dp.nest_lambda),
+        wage=(w.city_wage, destination_wage, destination_wage), wage_factor=(1.0, 1.0, lab.irregular_wage_factor),
+        living_cost=(ab.city_living_cost_usd, ab.living_cost_usd, ab.living_cost_usd),
+        employment=(lab.city_employment_rate, *expected_employment),
+        cost=np.column_stack([w.cost_to_city, pol.regular_fee + w.cost_to_destination,
+                              np.full(w.n_origins, pol.smuggler_fee)]),
+        wait_months=(0.0, wait, 0.0), death=(0.0, 0.0, pol.death_probability),
+        interception=(0.0, 0.0, pol.interception_probability),
+        asc=(dp.asc_internal, dp.asc_regular, dp.asc_irregular), network=(0, 1, 1),
+        min_skill=(0, 0 if seasonal_open else pol.min_skill, 0), open_=(True, ordinary_open or seasonal_open, True))
 
 
 def _with_overrides(params: ModelParams, overrides: dict[str, Any]) -> ModelParams:

@@ -601,3 +601,138 @@ def record(model, t: int) -> None:
     r["destination_wage"][t] = model.labour.destination_wage
     for j, iv in enumerate(model.interventions):
         r["intervention_cost"][t, j] = iv.cost(model)
+
+
+# --- the decision over an options table (several cities, destinations, channels and routes) ----------------------
+#
+# The same rule as `households_decide` above, for any table of options (simulator.decisions.Options), one household
+# at a time, written from the docstring of simulator/decisions.py. tests/test_decisions.py requires the compiled
+# kernel to give the same incomes, choices and trapped flags, household by household; the naive Mesa model of
+# benchmarks/naive_model.py decides with it.
+
+class OptionRows:
+    """An options table as plain Python lists (read once a month, then per household): the columns of
+    `simulator.decisions.Options`, the options of each nest in option order (nest 0, staying, has none), and the
+    uniform column of the lower-stage term of each option in a nest of several (after one column per nest)."""
+
+    def __init__(self, options) -> None:
+        for name in ("pathway", "nest", "nest_lambda", "wage", "wage_factor", "living_cost", "employment",
+                     "wait_months", "death", "interception", "asc", "network", "min_skill", "open"):
+            setattr(self, name, getattr(options, name).tolist())
+        self.cost = options.cost.tolist()   # [origin][option]
+        self.n = len(options.names)
+        self.members: list[list[int]] = [[] for _ in self.nest_lambda]
+        for k in range(self.n):
+            self.members[self.nest[k]].append(k)
+        column, self.lower = len(self.nest_lambda), {}
+        for k in range(self.n):
+            if len(self.members[self.nest[k]]) > 1:
+                self.lower[k] = column
+                column += 1
+
+
+def option_utilities(rows: OptionRows, p, risk_perception: float, origin_wage, degradation, network, *,
+                     origin: int, adults: int, skill_mult: float, farm: float, loss: float, boost: float,
+                     memory: float, patience: float, risk: float) -> tuple[float, float, list[float]]:
+    """Income of an adult at origin, utility of staying and of each option (the equations of decisions.py)."""
+    y = max(0.0, float(origin_wage[origin]) * skill_mult * (1.0 + boost)
+            * (1.0 - farm * float(degradation[origin]) - loss))
+    y_stay = adults * y
+    rest = (adults - 1) * y
+    yearly = 12.0 * max(y_stay, 1.0)
+    u_stay = p.beta_income * math.log(max(y_stay, 1.0)) - p.beta_shock * memory
+    utility = []
+    for k in range(rows.n):
+        earned = max(0.0, rows.wage[k] * skill_mult * rows.wage_factor[k] - rows.living_cost[k])
+        y_k = rest + rows.employment[k] * earned
+        wait_years = min(rows.wait_months[k], MAX_WAIT_MONTHS) / 12.0
+        utility.append(p.beta_income * math.log(max(y_k, 1.0))
+                       - p.beta_cost * rows.cost[origin][k] / yearly
+                       - p.beta_wait * wait_years / patience
+                       - p.beta_risk * risk * risk_perception * rows.death[k]
+                       - p.beta_interception * rows.interception[k]
+                       + p.beta_network * float(network[origin][rows.network[k]])
+                       + rows.asc[k])
+    return y, u_stay, utility
+
+
+def nested_logit_probabilities(rows: OptionRows, u_stay: float, utility: list[float],
+                               allowed: list[bool]) -> list[float]:
+    """Choice probabilities: staying first, then each option (0 where not allowed).
+
+    Upper stage over staying and each nest with an allowed option, with weight `exp(U_stay)`, `exp(U_k)` for a
+    nest of one option, `exp(IV_n)` with `IV_n = lambda_n ln sum_k exp(U_k / lambda_n)` otherwise; within a nest,
+    `exp(U_k / lambda_n) / sum_m exp(U_m / lambda_n)`."""
+    upper = [("stay", u_stay)]
+    for n, ks in enumerate(rows.members):
+        ks = [k for k in ks if allowed[k]]
+        if ks:
+            lam = rows.nest_lambda[n] if len(rows.members[n]) > 1 else 1.0
+            upper.append((n, lam * math.log(sum(math.exp(utility[k] / lam) for k in ks))))
+    top = max(v for _, v in upper)
+    weight = {key: math.exp(v - top) for key, v in upper}
+    total = sum(weight.values())
+    probabilities = [weight["stay"] / total] + [0.0] * len(utility)
+    for n, ks in enumerate(rows.members):
+        ks = [k for k in ks if allowed[k]]
+        if not ks:
+            continue
+        lam = rows.nest_lambda[n] if len(rows.members[n]) > 1 else 1.0
+        within = [math.exp(utility[k] / lam) for k in ks]
+        for k, w in zip(ks, within):
+            probabilities[k + 1] = weight[n] / total * w / sum(within)
+    return probabilities
+
+
+def nested_logit_draw(rows: OptionRows, u_stay: float, utility: list[float], allowed: list[bool], uniforms) -> int:
+    """The sampled choice (0 = stay, k + 1 = option k): upper stage `argmax(U_stay + e_0, V_n + e_n)` with
+    `V_n = U_k` for a nest of one option and `IV_n` otherwise (nests with no allowed option take no part), then
+    `argmax_k U_k / lambda_n + e_k` within the winning nest. Ties go to the earlier nest and option."""
+    best, best_value = None, u_stay + gumbel(uniforms[0])
+    for n, ks in enumerate(rows.members):
+        open_ks = [k for k in ks if allowed[k]]
+        if not open_ks:
+            continue
+        if len(ks) == 1:
+            value = utility[ks[0]] + gumbel(uniforms[n])
+        else:
+            lam = rows.nest_lambda[n]
+            top = max(utility[k] / lam for k in open_ks)
+            value = lam * (top + math.log(sum(math.exp(utility[k] / lam - top) for k in open_ks))) \
+                + gumbel(uniforms[n])
+        if value > best_value:
+            best, best_value = n, value
+    if best is None:
+        return 0
+    ks = [k for k in rows.members[best] if allowed[k]]
+    if len(rows.members[best]) == 1:
+        return ks[0] + 1
+    lam = rows.nest_lambda[best]
+    winner, top = None, -math.inf
+    for k in ks:
+        value = utility[k] / lam + gumbel(uniforms[rows.lower[k]])
+        if value > top:
+            winner, top = k, value
+    return winner + 1
+
+
+def reference_decision(rows: OptionRows, p, risk_perception: float, origin_wage, degradation, network, *,
+                       status: int, adults: int, origin: int, skill: int, skill_mult: float, farm: float,
+                       loss: float, boost: float, memory: float, patience: float, risk: float, wealth: float,
+                       assets: float, uniforms) -> tuple[float, int, bool]:
+    """(income of an adult at origin, choice, trapped) of one household: -1 if it does not decide (not at home, or
+    no working-age adult); otherwise the draw among the eligible options and, if that is a move, among the
+    eligible options it can pay for; trapped if it wanted to move and stays."""
+    income, u_stay, utility = option_utilities(
+        rows, p, risk_perception, origin_wage, degradation, network, origin=origin, adults=adults,
+        skill_mult=skill_mult, farm=farm, loss=loss, boost=boost, memory=memory, patience=patience, risk=risk)
+    if status != AT_HOME or adults < 1:
+        return income, -1, False
+    eligible = [rows.open[k] and skill >= rows.min_skill[k] for k in range(rows.n)]
+    wanted = nested_logit_draw(rows, u_stay, utility, eligible, uniforms)
+    if wanted == 0:
+        return income, 0, False
+    budget = wealth + p.credit_fraction * assets
+    affordable = [eligible[k] and rows.cost[origin][k] <= budget for k in range(rows.n)]
+    choice = nested_logit_draw(rows, u_stay, utility, affordable, uniforms)
+    return income, choice, choice == 0

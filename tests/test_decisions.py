@@ -1,210 +1,227 @@
-"""The decision rule (decisions.py): probabilities, liquidity constraint, comparative statics, sampling."""
+"""The decision rule (decisions.py) over options as data: agreement with the naive oracle (tests/reference.py) on
+worlds of several cities, destinations, channels and routes; sampling against the nested-logit probabilities; the
+liquidity constraint and trapped households; substitution (diversion) when a destination closes; input checks."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
-from simulator.decisions import (INTERNAL, IRREGULAR, REGULAR, STAY, OptionTerms, choice_probabilities, choose,
-                                 decide, gumbel, utilities)
+from simulator.decisions import NO_DECISION, STAY, Options, decide_households
 from simulator.params import DecisionParams
 
+from reference import OptionRows, nested_logit_probabilities, option_utilities, reference_decision
 
-def terms(n: int = 1, **kw) -> OptionTerms:
-    """Option terms of `n` identical households; keyword arguments replace single terms."""
-    base = dict(income_stay=np.full(n, 240.0), income_move=np.tile([300.0, 800.0, 450.0], (n, 1)),
-                cost=np.tile([0.0, 30.0, 1600.0, 3000.0], (n, 1)), shock_memory=np.zeros(n),
-                network_city=np.full(n, 0.05), network_abroad=np.full(n, 0.02), wait_months=12.0,
-                patience=np.ones(n), risk_aversion=np.ones(n), death_probability=0.01,
-                interception_probability=0.3, risk_perception=1.0)
-    base.update(kw)
-    return OptionTerms(**base)
-
-
-def probs(params: DecisionParams | None = None, open_=None, **kw) -> np.ndarray:
-    u = utilities(terms(**kw), params or DecisionParams())
-    return choice_probabilities(u, np.ones_like(u, bool) if open_ is None else open_)
+N_ORIGINS = 3
+# a corridor world's month: two cities, a labour scheme and a seasonal scheme to one destination, work visas and a
+# deadly sea route to a second, free movement and an overland route to a neighbour
+NAMES = ("Capital", "Port City", "Gulfland labour scheme", "Gulfland seasonal", "Northland work visa",
+         "Northland sea crossing", "Neighbourland free movement", "Neighbourland overland")
+PATHWAY = (0, 0, 1, 1, 1, 2, 1, 2)
+PLACE = (0, 1, 2, 2, 3, 3, 4, 4)
 
 
-finite = st.floats(-30, 30, allow_nan=False)
+def corridor_options(nest=(1, 1, 2, 2, 2, 2, 2, 2), nest_lambda=(1.0, 0.8, 0.5), open_=(True,) * 8,
+                     min_skill=(0, 0, 0, 0, 2, 0, 0, 0), cost_scale=1.0, asc_shift=0.0, **replace) -> Options:
+    travel = np.array([[20.0, 60.0, 3500.0, 1200.0, 900.0, 4000.0, 80.0, 300.0],
+                       [40.0, 30.0, 3600.0, 1300.0, 950.0, 4000.0, 60.0, 250.0],
+                       [35.0, 50.0, 3400.0, 1100.0, 1000.0, 4000.0, 120.0, 350.0]]) * cost_scale
+    columns = dict(pathway=PATHWAY, place=PLACE, nest=nest, nest_lambda=nest_lambda,
+                   wage=(260.0, 240.0, 900.0, 700.0, 2400.0, 2400.0, 450.0, 450.0),
+                   wage_factor=(1.0, 1.0, 1.0, 1.0, 1.0, 0.6, 1.0, 0.8),
+                   living_cost=(150.0, 140.0, 350.0, 300.0, 1100.0, 1100.0, 200.0, 200.0),
+                   employment=(0.85, 0.8, 0.97, 0.99, 0.9, 0.5, 0.75, 0.6), cost=travel,
+                   wait_months=(0.0, 0.0, 14.0, 5.0, 30.0, 0.0, 0.0, 0.0),
+                   death=(0.0, 0.0, 0.0, 0.0, 0.0, 0.015, 0.0, 0.002),
+                   interception=(0.0, 0.0, 0.0, 0.0, 0.0, 0.3, 0.0, 0.1),
+                   asc=tuple(a + asc_shift for a in (-4.0, -4.5, -4.0, -4.2, -5.0, -4.0, -4.5, -4.5)),
+                   network=(0, 0, 1, 1, 2, 2, 3, 3), min_skill=min_skill, open_=open_)
+    columns.update(replace)
+    return Options.build(NAMES, **columns)
 
 
-@settings(max_examples=300, deadline=None)
-@given(u=arrays(np.float64, (7, 4), elements=finite), open_=arrays(bool, (7, 4)), lam=st.floats(0.05, 1.0))
-def test_probabilities_sum_to_one_and_closed_options_are_zero(u, open_, lam):
-    open_[:, STAY] = True
-    p = choice_probabilities(u, open_, lam)
-    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-9)
-    assert (p[~open_] == 0).all() and (p >= 0).all()
-    assert (p[open_] > 0).all() or np.ptp(u) / lam > 20   # open options have positive probability unless underflow
+def households(n: int, seed: int, wealth_scale: float = 2000.0) -> dict[str, np.ndarray]:
+    """`n` households of varied origin, size, skill, shocks, preferences and wealth (some of them away)."""
+    rng = np.random.default_rng(seed)
+    return dict(status=np.where(rng.random(n) < 0.9, 0, 3).astype(np.int8),
+                adults=rng.integers(0, 4, n).astype(np.int16), origin=rng.integers(0, N_ORIGINS, n).astype(np.int16),
+                skill=rng.integers(0, 3, n).astype(np.int8), farm_dependence=rng.random(n),
+                loss=rng.random(n) * 0.3 * (rng.random(n) < 0.2), income_boost=(rng.random(n) * 0.2).astype(np.float32),
+                shock_memory=(rng.random(n) * 0.4).astype(np.float32),
+                patience=rng.lognormal(0, 0.3, n).astype(np.float32),
+                risk_aversion=rng.lognormal(0, 0.3, n).astype(np.float32),
+                wealth=rng.exponential(wealth_scale, n) * np.where(rng.random(n) < 0.3, 20.0, 1.0),
+                assets=rng.exponential(2 * wealth_scale, n),
+                skill_mult=np.array([1.0, 1.5, 2.2])[rng.integers(0, 3, n)])
 
 
-@settings(max_examples=200, deadline=None)
-@given(u=arrays(np.float64, (7, 4), elements=finite), open_=arrays(bool, (7, 4)))
-def test_nested_logit_with_lambda_one_is_the_multinomial_logit(u, open_):
-    open_[:, STAY] = True
-    z = np.where(open_, u, -np.inf)
-    mnl = np.exp(z - z.max(axis=1, keepdims=True))
-    mnl /= mnl.sum(axis=1, keepdims=True)
-    np.testing.assert_allclose(choice_probabilities(u, open_, 1.0), mnl, rtol=1e-9, atol=1e-300)
+ORIGIN_WAGE = np.array([110.0, 95.0, 130.0])
+DEGRADATION = np.array([0.0, 0.05, 0.1])
+NETWORK = np.array([[0.05, 0.03, 0.01, 0.02], [0.08, 0.01, 0.00, 0.05], [0.02, 0.06, 0.03, 0.00]])
 
 
-def test_a_better_regular_pathway_draws_mainly_from_the_irregular_route():
-    """Within the nest (lambda < 1), raising U_regular lowers P(irregular) by a larger share than P(stay)."""
-    base = np.array([[3.0, 0.0, 0.0, 0.0]])
-    better = base + [[0, 0, 0.5, 0]]
-    open_ = np.ones((1, 4), bool)
-    p0, p1 = choice_probabilities(base, open_, 0.5), choice_probabilities(better, open_, 0.5)
-    assert p1[0, IRREGULAR] / p0[0, IRREGULAR] < p1[0, STAY] / p0[0, STAY] < 1
-    m0, m1 = choice_probabilities(base, open_, 1.0), choice_probabilities(better, open_, 1.0)
-    np.testing.assert_allclose(m1[0, IRREGULAR] / m0[0, IRREGULAR], m1[0, STAY] / m0[0, STAY])   # IIA
+def run_kernel(options: Options, h: dict, uniforms: np.ndarray, p: DecisionParams | None = None,
+               risk_perception: float = 1.0, threads: int = 1, **replace) -> tuple[np.ndarray, ...]:
+    h = {**h, **replace}
+    income = np.full(len(h["status"]), np.nan)
+    choice, trapped = decide_households(
+        h["status"], h["adults"], h["origin"], h["skill"], h["farm_dependence"], h["loss"], h["income_boost"],
+        h["shock_memory"], h["patience"], h["risk_aversion"], h["wealth"], h["assets"], h["skill_mult"], uniforms,
+        ORIGIN_WAGE, DEGRADATION, NETWORK, options, p or DecisionParams(), risk_perception,
+        income_per_adult=income, threads=threads)
+    return choice, trapped, income
 
 
-@settings(max_examples=200, deadline=None)
-@given(u=arrays(np.float64, (5, 4), elements=finite), open_=arrays(bool, (5, 4)),
-       noise=arrays(np.float64, (5, 5), elements=st.floats(-5, 5)), lam=st.floats(0.05, 1.0))
-def test_choice_is_always_open_and_trapped_only_when_a_move_was_wanted(u, open_, noise, lam):
-    eligible = open_.copy()
-    eligible[:, STAY] = True
-    affordable = np.ones_like(eligible)
-    affordable[:, 1:] = noise[:, 1:4] > 0
-    choice, trapped = decide(u, eligible, affordable, noise, lam)
-    assert (eligible & affordable)[np.arange(5), choice].all()
-    wanted = choose(u, eligible, noise, lam)
-    assert (trapped == ((wanted != STAY) & (choice == STAY))).all()
+def oracle(options: Options, h: dict, uniforms: np.ndarray, p: DecisionParams | None = None,
+           risk_perception: float = 1.0) -> tuple[np.ndarray, ...]:
+    p = p or DecisionParams()
+    table = OptionRows(options)
+    rows = [reference_decision(
+        table, p, risk_perception, ORIGIN_WAGE, DEGRADATION, NETWORK, status=int(h["status"][i]),
+        adults=int(h["adults"][i]), origin=int(h["origin"][i]), skill=int(h["skill"][i]),
+        skill_mult=float(h["skill_mult"][i]), farm=float(h["farm_dependence"][i]), loss=float(h["loss"][i]),
+        boost=float(h["income_boost"][i]), memory=float(h["shock_memory"][i]), patience=float(h["patience"][i]),
+        risk=float(h["risk_aversion"][i]), wealth=float(h["wealth"][i]), assets=float(h["assets"][i]),
+        uniforms=uniforms[i]) for i in range(len(h["status"]))]
+    income, choice, trapped = (np.array(column) for column in zip(*rows))
+    return choice, trapped, income
 
 
-def test_unaffordable_option_has_probability_zero():
-    u = utilities(terms(), DecisionParams())
-    budget = 1000.0   # pays the city (30) but neither the visa (1,600) nor the smuggler (3,000)
-    affordable = terms().cost <= budget
-    p = choice_probabilities(u, affordable)
-    assert p[0, REGULAR] == 0 and p[0, IRREGULAR] == 0
-    assert p[0, STAY] > 0 and p[0, INTERNAL] > 0
-
-
-def test_raising_a_fee_lowers_that_pathways_share():
-    cheap = probs(cost=np.array([[0.0, 30.0, 1000.0, 3000.0]]))
-    dear = probs(cost=np.array([[0.0, 30.0, 2000.0, 3000.0]]))
-    assert dear[0, REGULAR] < cheap[0, REGULAR]
-    assert dear[0, IRREGULAR] > cheap[0, IRREGULAR]   # substitution toward the other options (IIA)
-    assert dear[0, STAY] > cheap[0, STAY]
-
-
-def test_larger_network_raises_migration():
-    small = probs(network_abroad=np.array([0.0]), network_city=np.array([0.0]))
-    large = probs(network_abroad=np.array([0.2]), network_city=np.array([0.2]))
-    assert large[0, STAY] < small[0, STAY]
-    assert large[0, REGULAR] > small[0, REGULAR] and large[0, IRREGULAR] > small[0, IRREGULAR]
-
-
-def test_larger_shock_lowers_the_utility_of_staying():
-    p = DecisionParams()
-    calm = utilities(terms(shock_memory=np.array([0.0])), p)
-    hit = utilities(terms(shock_memory=np.array([0.4])), p)
-    assert hit[0, STAY] < calm[0, STAY]
-    np.testing.assert_array_equal(hit[0, 1:], calm[0, 1:])
-    assert probs(shock_memory=np.array([0.4]))[0, STAY] < probs(shock_memory=np.array([0.0]))[0, STAY]
-
-
-def test_risk_and_waiting_lower_their_options():
-    assert probs(death_probability=0.05)[0, IRREGULAR] < probs(death_probability=0.01)[0, IRREGULAR]
-    assert probs(interception_probability=0.6)[0, IRREGULAR] < probs()[0, IRREGULAR]
-    assert probs(wait_months=48.0)[0, REGULAR] < probs(wait_months=6.0)[0, REGULAR]
-    assert probs(patience=np.array([2.0]), wait_months=48.0)[0, REGULAR] > probs(wait_months=48.0)[0, REGULAR]
-
-
-@pytest.mark.parametrize("lam,closed", [(1.0, REGULAR), (0.5, None), (0.3, INTERNAL), (0.5, IRREGULAR)])
-def test_two_stage_gumbel_sampling_matches_the_nested_logit_probabilities(lam, closed):
-    """Frequencies of the sampled choice match the analytic probabilities.
-
-    n = 200,000 draws of one household: each frequency has standard error sqrt(p (1 - p) / n) <= 0.0012; the
-    tolerance is 5 standard errors (a false alarm about once in 3 million runs per option).
-    """
-    n = 200_000
-    u = np.tile([0.0, 0.5, -0.3, 0.2], (n, 1))
-    open_ = np.ones_like(u, bool)
-    if closed is not None:
-        open_[:, closed] = False
-    rng = np.random.default_rng(5)
-    choice = choose(u, open_, gumbel(rng.random((n, 5), dtype=np.float32)), lam)
-    freq = np.bincount(choice, minlength=4) / n
-    p = choice_probabilities(u[:1], open_[:1], lam)[0]
-    se = np.sqrt(p * (1 - p) / n)
-    if closed is not None:
-        assert freq[closed] == 0
-    assert (np.abs(freq - p) <= 5 * se + 1e-12).all(), (freq, p)
-
-
-def test_staying_must_be_open():
-    with pytest.raises(ValueError, match="staying"):
-        choice_probabilities(np.zeros((1, 4)), np.array([[False, True, True, True]]))
-
-
-# --- the compiled pass against the array statement ------------------------------------------------------------------
-
-BUSY_DECISIONS = {"decisions.asc_internal": -3.0, "decisions.asc_regular": -2.0, "decisions.asc_irregular": 0.0,
-                  "regular.fee_usd": 300.0, "irregular.smuggler_fee_usd": 400.0, "regular.max_wait_months": 3.0}
-
-
-@pytest.mark.parametrize("nest_lambda,interventions", [
-    (0.5, {}),
-    (1.0, {"seasonal_scheme": {}, "humanitarian_visas": {"min_loss": 0.05}, "local_jobs": {"income_gain": 0.2}}),
-    (0.2, {"skill_eligibility": {}, "adaptation": {"coverage": 0.5}, "fee_subsidy": {"share": 0.5}}),
+@pytest.mark.parametrize("case", [
+    dict(),   # two nests: the cities, and every international option
+    dict(nest=(1, 2, 3, 3, 4, 4, 5, 5), nest_lambda=(1.0, 1.0, 1.0, 0.4, 0.6, 0.3)),   # a nest per destination
+    dict(nest=(1, 2, 3, 4, 5, 6, 7, 8), nest_lambda=(1.0,) * 9),   # the multinomial logit
+    dict(open_=(True, False, True, False, False, True, True, True), min_skill=(0, 0, 1, 0, 2, 0, 0, 2)),
+    dict(nest=(1, 1, 2, 2, 2, 2, 2, 2), nest_lambda=(1.0, 1.0, 0.3, 0.7)),   # nest 3 is empty
 ])
-def test_compiled_decision_equals_the_array_statement(monkeypatch, nest_lambda, interventions):
-    """Every month of a run, on the model's own inputs, `decide_households` (what the model runs) gives exactly the
-    incomes, choices and trapped households of `decide_households_arrays` (the equations written with this module's
-    array functions). Both compute in float64 from the same float32 Gumbel terms; a difference would need a
-    near-tie within a few float32 ulps (about 1e-7), not met by these seeds (and it would show here as a failure,
-    not be absorbed by a tolerance)."""
-    import simulator.model as model_module
-    from simulator import MigrationModel, build_interventions
-    from simulator.climate import ClimateOutlook
-    from simulator.decisions import decide_households, decide_households_arrays
-
-    seen = {"deciders": 0, "moves": 0, "trapped": 0, "regular": 0, "irregular": 0, "internal": 0}
-
-    def both(*args, **kw):
-        income_arrays = np.full_like(kw["income_per_adult"], np.nan)
-        choice, trapped = decide_households(*args, **kw)
-        expected_choice, expected_trapped = decide_households_arrays(*args, **{**kw, "income_per_adult":
-                                                                                  income_arrays})
-        np.testing.assert_array_equal(kw["income_per_adult"], income_arrays)
-        np.testing.assert_array_equal(choice, expected_choice)
-        np.testing.assert_array_equal(trapped, expected_trapped)
-        seen["deciders"] += np.count_nonzero(choice >= 0)
-        seen["moves"] += np.count_nonzero(choice > 0)
-        seen["trapped"] += np.count_nonzero(trapped)
-        for name, code in (("internal", INTERNAL), ("regular", REGULAR), ("irregular", IRREGULAR)):
-            seen[name] += np.count_nonzero(choice == code)
-        return choice, trapped
-
-    monkeypatch.setattr(model_module, "decide_households", both)
-    model = MigrationModel(n_households=5000, years=2, rng=9, interventions=build_interventions(interventions),
-                           climate_outlook=ClimateOutlook(frequency_multiplier=8.0),
-                           **{**BUSY_DECISIONS, "decisions.nest_lambda": nest_lambda})
-    model.run()
-    assert seen["deciders"] > 10_000 and min(seen.values()) > 20, seen   # every outcome was compared
+def test_the_kernel_agrees_with_the_naive_oracle_household_by_household(case):
+    """On 6,000 households and a month of eight options in five places, the compiled kernel (one and two threads)
+    and the per-household oracle of tests/reference.py give the same income, choice and trapped flag for every
+    household, exactly: both compute in float64 from the same float32 Gumbel terms, in the same order."""
+    options = corridor_options(**{"asc_shift": 2.0, **case})
+    h = households(6000, seed=len(str(case)), wealth_scale=400.0)
+    uniforms = np.random.default_rng(1).random((6000, options.uniforms_per_household), dtype=np.float32)
+    choice, trapped, income = run_kernel(options, h, uniforms)
+    expected_choice, expected_trapped, expected_income = oracle(options, h, uniforms)
+    np.testing.assert_array_equal(choice, expected_choice)
+    np.testing.assert_array_equal(trapped, expected_trapped)
+    np.testing.assert_array_equal(income, expected_income)
+    for threads in (2,):
+        again = run_kernel(options, h, uniforms, threads=threads)
+        for a, b in zip(again, (choice, trapped, income)):
+            np.testing.assert_array_equal(a, b)
+    taken = np.bincount(choice[choice > 0], minlength=options.n + 1)[1:]
+    assert (taken[options.open] > 0).all() and (taken[~options.open] == 0).all(), taken   # every open option taken
+    assert trapped.sum() > 20 and (choice == NO_DECISION).sum() > 0 and (choice == STAY).sum() > 0
 
 
-def test_compiled_decision_checks_its_arrays():
-    from simulator.decisions import MonthTerms, decide_households
+def frequencies(options: Options, n: int = 200_000, seed: int = 5, **h_kw) -> tuple[np.ndarray, np.ndarray]:
+    """Choice shares of `n` identical households (origin 0, two adults, low skill, rich enough for every option),
+    with the nested-logit probabilities of the oracle beside them."""
+    h = {k: np.repeat(v[:1], n) for k, v in households(1, seed=0).items()}
+    h.update(status=np.zeros(n, np.int8), adults=np.full(n, 2, np.int16), origin=np.zeros(n, np.int16),
+             skill=np.zeros(n, np.int8), wealth=np.full(n, 1e6), **h_kw)
+    uniforms = np.random.default_rng(seed).random((n, options.uniforms_per_household), dtype=np.float32)
+    choice, _, _ = run_kernel(options, h, uniforms)
+    freq = np.bincount(choice, minlength=options.n + 1) / n
+    table = OptionRows(options)
+    _, u_stay, utility = option_utilities(
+        table, DecisionParams(), 1.0, ORIGIN_WAGE, DEGRADATION, NETWORK, origin=0, adults=2,
+        skill_mult=float(h["skill_mult"][0]), farm=float(h["farm_dependence"][0]), loss=float(h["loss"][0]),
+        boost=float(h["income_boost"][0]), memory=float(h["shock_memory"][0]), patience=float(h["patience"][0]),
+        risk=float(h["risk_aversion"][0]))
+    allowed = [bool(options.open[k]) and 0 >= options.min_skill[k] for k in range(options.n)]
+    return freq, np.array(nested_logit_probabilities(table, u_stay, utility, allowed))
 
-    n = 3
-    month = MonthTerms(1600.0, 250.0, (0.9, 0.9, 0.6), 700.0, 150.0, 0.7, 500.0, 3000.0, 12.0, 1, True, False,
-                       0.01, 0.3, 1.0)
-    cols = [np.zeros(n, np.int8), np.ones(n, np.int16), np.zeros(n, np.int16), np.zeros(n, np.int8)]
-    f32, f64 = np.zeros(n, np.float32), np.zeros(n)
-    args = cols + [f32, f64, f32, f32, f32 + 1, f32 + 1, f64, f64, f64 + 1]
-    per_origin = [np.array([100.0]), np.array([0.0]), np.array([30.0]), np.array([450.0]), np.array([0.1]),
-                  np.array([0.1])]
-    with pytest.raises(ValueError, match="uniforms must be float32 of shape"):
-        decide_households(*args, np.zeros((n, 6)), *per_origin, month=month, p=DecisionParams(),
-                          income_per_adult=np.zeros(n))
-    choice, trapped = decide_households(*args, np.full((n, 6), 0.5, np.float32), *per_origin, month=month,
-                                        p=DecisionParams(), income_per_adult=np.zeros(n))
-    assert choice.dtype == np.int8 and trapped.dtype == np.bool_ and (choice >= 0).all()
+
+@pytest.mark.parametrize("case", [
+    dict(asc_shift=3.0),
+    dict(asc_shift=3.0, nest=(1, 2, 3, 3, 4, 4, 5, 5), nest_lambda=(1.0, 1.0, 1.0, 0.3, 0.5, 0.8)),
+    dict(asc_shift=3.5, open_=(True, False, True, True, False, True, True, False), nest_lambda=(1.0, 0.3, 0.2)),
+])
+def test_sampled_choices_match_the_nested_logit_probabilities(case):
+    """Frequencies of the kernel's choice over 200,000 identical households match the analytic nested-logit
+    probabilities. Each frequency has standard error sqrt(p (1 - p) / n) <= 0.0012; the tolerance is 5 standard
+    errors (a false alarm about once in 3 million runs per option)."""
+    freq, p = frequencies(corridor_options(**case))
+    assert p.sum() == pytest.approx(1.0) and (p[1:][~corridor_options(**case).open] == 0).all()
+    se = np.sqrt(p * (1 - p) / 200_000)
+    assert (np.abs(freq - p) <= 5 * se + 1e-12).all(), (freq.round(4), p.round(4))
+    assert (p[1:] > 0.005).sum() >= 3   # a spread of options is actually tested
+
+
+def test_closing_a_destination_diverts_its_flow_mainly_within_the_nest():
+    """Closing Northland's work visa (lambda = 0.5 for the international nest) raises every other international
+    option's share by a larger factor than staying's or the cities': substitution runs within the nest (the
+    nested logit's point; the multinomial logit would raise all in one proportion). On the analytic probabilities,
+    and on sampled frequencies with the sampling error stated."""
+    base = dict(min_skill=(0,) * 8, asc=(-1.0, -1.5, -1.0, -1.2, 1.0, -0.5, -1.5, -1.5))
+    open_ = np.ones(8, bool)
+    closed = open_.copy()
+    closed[4] = False
+    f0, p0 = frequencies(corridor_options(**base, open_=open_))
+    f1, p1 = frequencies(corridor_options(**base, open_=closed))
+    assert p0[5] > 0.01 and f1[5] == 0   # it was used; now nobody takes it
+    ratio = p1 / p0
+    international = [3, 4, 6, 7, 8]   # choice codes of the other international options
+    assert min(ratio[international]) > max(ratio[[0, 1, 2]]) > 1
+    np.testing.assert_allclose(ratio[international], ratio[3])   # within the nest: proportional (IIA inside)
+    # sampled: the sea crossing gains; the gain is > 5 standard errors of the difference of two shares
+    se = np.sqrt(p0[6] * (1 - p0[6]) / 200_000 + p1[6] * (1 - p1[6]) / 200_000)
+    assert f1[6] - f0[6] > 5 * se
+    mnl = dict(base, nest_lambda=(1.0, 1.0, 1.0))
+    _, q0 = frequencies(corridor_options(**mnl, open_=open_))
+    _, q1 = frequencies(corridor_options(**mnl, open_=closed))
+    np.testing.assert_allclose((q1 / q0)[[0, 1, 2, 3, 6]], (q1 / q0)[0])   # multinomial logit: one proportion
+
+
+def test_the_liquidity_constraint_traps_exactly_those_who_wanted_a_move_they_cannot_pay():
+    """With the same uniforms: the choice with unlimited wealth is what households want; a household is trapped iff
+    it wanted a move and stays; every move chosen is affordable; and no household with unlimited wealth is
+    trapped."""
+    options = corridor_options(asc_shift=2.0)
+    h = households(20_000, seed=3, wealth_scale=300.0)
+    uniforms = np.random.default_rng(2).random((20_000, options.uniforms_per_household), dtype=np.float32)
+    rich_choice, rich_trapped, _ = run_kernel(options, h, uniforms, wealth=np.full(20_000, np.inf))
+    choice, trapped, _ = run_kernel(options, h, uniforms)
+    assert not rich_trapped.any()
+    np.testing.assert_array_equal(trapped, (rich_choice > 0) & (choice == STAY))
+    moved = np.flatnonzero(choice > 0)
+    budget = h["wealth"] + DecisionParams().credit_fraction * h["assets"]
+    assert (options.cost[h["origin"][moved], choice[moved] - 1] <= budget[moved]).all()
+    assert trapped.sum() > 100 and len(moved) > 100
+    ineligible = (h["skill"] < 2) & (choice == 5)
+    assert not ineligible.any()   # the skilled work visa goes only to the skilled
+
+
+def test_a_rising_cost_risk_or_wait_lowers_that_option():
+    """Comparative statics of the utilities: each term lowers its own option's probability."""
+    def p(**kw):
+        return frequencies(corridor_options(asc_shift=3.0, **kw), n=1)[1]
+    base = p()
+    assert p(cost_scale=3.0)[3] < base[3]
+    assert p(death=(0, 0, 0, 0, 0, 0.05, 0, 0.002))[6] < base[6]
+    assert p(interception=(0, 0, 0, 0, 0, 0.6, 0, 0.1))[6] < base[6]
+    assert p(wait_months=(0, 0, 40, 5, 30, 0, 0, 0))[3] < base[3]
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("nest", (0, 1, 1, 2, 2, 2, 2, 2), "nest 0 is staying"),
+    ("nest", (1, 1, 2, 2, 2, 2, 2, 3), "expected nests 1 to 2"),
+    ("nest_lambda", (1.0, 0.0, 0.5), "in \\(0, 1\\]"),
+    ("nest_lambda", (0.5, 1.0, 0.5), "with 1 for nest 0"),
+    ("wage", (1.0,) * 7, "shape \\(7,\\)"),
+    ("death", (0, 0, 0, 0, 0, -0.1, 0, 0), "'death'"),
+    ("cost", np.zeros((3, 7)), "expected \\(n_origins, 8\\)"),
+])
+def test_a_malformed_options_table_fails_naming_the_column(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        corridor_options(**{field: value})
+
+
+def test_the_kernel_checks_its_arrays():
+    options = corridor_options()
+    h = households(10, seed=0)
+    with pytest.raises(ValueError, match=f"uniforms must be float32 of shape \\(n, {options.uniforms_per_household}"):
+        run_kernel(options, h, np.zeros((10, 6), np.float32))
+    assert options.uniforms_per_household == 3 + 8 + 1   # three nests, eight options in nests of several, tie-break
