@@ -50,6 +50,13 @@ numbers: the count depends on the world's options, never on who decides). Column
 then one column per option of each nest of several options, in option order, feeds its lower-stage term; the last
 column is the model's tie-break in queues. The Gumbel draw is `-ln(-ln u)` with u clipped to [1e-12, 1 - 1e-7].
 
+Screening (speed, not behaviour): most households stay in any month. Before computing every option's utility, the
+kernel bounds each nest's value from above with one logarithm per nest (the nest's lowest cost, wait and death risk
+and highest constant over its open options, and the household's highest income among them; plus
+`lambda_n ln(options)` for a nest of several). A household whose staying value beats every bound with the same
+Gumbel terms stays, exactly as the full computation would decide; the others are computed in full. The bounds
+carry a margin far above rounding, so no choice depends on the screening (the tests require identical choices).
+
 The naive per-household statement of this rule is `tests/reference.py`; the tests require the same choices.
 """
 
@@ -162,13 +169,17 @@ def _gumbel32(u: np.float32) -> np.float32:
     return np.float32(-math.log(np.float32(-math.log(u))))
 
 
+BOUND_MARGIN = 1e-9   # relative margin of the screening bounds: far above the rounding of the utilities (~1e-15)
+
+
 CHUNK = 1024   # households per chunk of the compiled pass (the unit shared among threads; one scratch per chunk)
 
 
 def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patience, risk, wealth, assets,
                  skill_mult, uniforms, origin_wage, degradation, network, wage, wage_factor, living_cost, employment,
                  cost, wait_years, death, interception, asc, network_column, min_skill, open_, nest_members,
-                 nest_start, lam, draw_column, scalars, income, choice, trapped):
+                 nest_start, lam, draw_column, nest_open, nest_cost, nest_wait, nest_death, nest_constant,
+                 nest_spread, scalars, income, choice, trapped):
     """Every household's income at origin, choice and trapped flag, written into `income`, `choice`, `trapped`.
     Households go in chunks of `CHUNK`; each chunk has one scratch row for the utilities, open flags and
     upper-stage Gumbel terms of the household in hand. Compiled twice below: on one thread, and with the chunks shared among numba's threads (each writes only
@@ -198,6 +209,36 @@ def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patie
             rest = (a - 1.0) * y
             per_year = 12.0 * max(y_stay, 1.0)
             u0 = beta_income * math.log(max(y_stay, 1.0)) - beta_shock * np.float64(memory[i])
+            # Screening, which most households pass: an upper bound on each nest's value from the nest's bounds of
+            # this month (the lowest cost from this origin, the lowest wait and death risk, the highest constant
+            # terms, over its open options) and the household's highest income among them, one logarithm per nest
+            # whatever its number of options; for a nest of several, plus lambda ln(options). If staying beats every
+            # bound with the same Gumbel terms, the household stays, as the exact choice would (the bounds exceed the
+            # exact values by a margin far above their rounding). Otherwise the utilities are computed exactly.
+            stay_value = u0 + _gumbel32(uniforms[i, 0])
+            may_move = False
+            for m in range(1, n_nests):
+                if not nest_open[m]:
+                    continue
+                earning = 0.0
+                for j in range(nest_start[m], nest_start[m + 1]):
+                    k = nest_members[j]
+                    if open_[k]:
+                        earning = max(earning, employment[k] * max(0.0, wage[k] * sm * wage_factor[k]
+                                                                    - living_cost[k]))
+                income_term = beta_income * math.log(max(rest + earning, 1.0))
+                cost_term = beta_cost * (nest_cost[o, m] / per_year)
+                wait_term = beta_wait * nest_wait[m] / np.float64(patience[i])
+                risk_term = beta_risk * np.float64(risk[i]) * perception * nest_death[m]
+                bound = income_term - cost_term - wait_term - risk_term + nest_constant[o, m]
+                bound += BOUND_MARGIN * (1.0 + abs(income_term) + cost_term + wait_term + risk_term
+                                         + abs(nest_constant[o, m])) + nest_spread[m]
+                if bound + _gumbel32(uniforms[i, m]) >= stay_value:
+                    may_move = True
+                    break
+            if not may_move:
+                choice[i] = STAY
+                continue
             for k in range(n_options):
                 y_k = rest + employment[k] * max(0.0, wage[k] * sm * wage_factor[k] - living_cost[k])
                 v = beta_income * math.log(max(y_k, 1.0)) - beta_cost * (cost[o, k] / per_year)
@@ -306,6 +347,7 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
     scalars = tuple(map(float, (p.beta_income, p.beta_cost, p.beta_risk, p.beta_interception, p.beta_wait,
                                 p.beta_network, p.beta_shock, p.credit_fraction, risk_perception)))
     wait_years = np.minimum(options.wait_months, MAX_WAIT_MONTHS) / 12.0
+    screen = _nest_bounds(options, network, p, nest_start, order)
     choice = np.empty(n, np.int8)
     trapped = np.empty(n, np.bool_)
     kernel = _decide_kernel
@@ -316,5 +358,34 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
            wealth, assets, skill_mult, uniforms, origin_wage, degradation, network, options.wage, options.wage_factor,
            options.living_cost, options.employment, options.cost, wait_years, options.death, options.interception,
            options.asc, options.network, options.min_skill, options.open, order.astype(np.int64), nest_start,
-           options.nest_lambda, options.draw_column, scalars, income_per_adult, choice, trapped)
+           options.nest_lambda, options.draw_column, *screen, scalars, income_per_adult, choice, trapped)
     return choice, trapped
+
+
+def _nest_bounds(options: Options, network: np.ndarray, p: DecisionParams, nest_start: np.ndarray,
+                 order: np.ndarray) -> tuple[np.ndarray, ...]:
+    """This month's screening bounds of each nest over its open options (see `_decide_rows`): whether it has an
+    open option; the lowest cost from each origin; the lowest wait (years) and death risk; from each origin, the
+    highest `b_n n_og(k) + asc_k - b_i h_k`; and `lambda ln(options)` plus a margin for a nest of several
+    (its inclusive value is at most its best utility plus that)."""
+    n_nests, n_origins = len(options.nest_lambda), options.cost.shape[0]
+    nest_open = np.zeros(n_nests, np.bool_)
+    nest_cost = np.zeros((n_origins, n_nests))
+    nest_wait, nest_death, nest_spread = np.zeros(n_nests), np.zeros(n_nests), np.zeros(n_nests)
+    nest_constant = np.zeros((n_origins, n_nests))
+    constant = (p.beta_network * network[:, options.network] + options.asc
+                - p.beta_interception * options.interception)   # (n_origins, n_options)
+    for m in range(1, n_nests):
+        members = order[nest_start[m]:nest_start[m + 1]]
+        members = members[options.open[members]]
+        if len(members) == 0:
+            continue
+        nest_open[m] = True
+        nest_cost[:, m] = options.cost[:, members].min(axis=1)
+        nest_wait[m] = np.minimum(options.wait_months[members], MAX_WAIT_MONTHS).min() / 12.0
+        nest_death[m] = options.death[members].min()
+        nest_constant[:, m] = constant[:, members].max(axis=1)
+        size = nest_start[m + 1] - nest_start[m]
+        if size > 1:
+            nest_spread[m] = options.nest_lambda[m] * np.log(size) * (1.0 + BOUND_MARGIN) + BOUND_MARGIN
+    return nest_open, nest_cost, nest_wait, nest_death, nest_constant, nest_spread
