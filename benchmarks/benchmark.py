@@ -836,7 +836,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--profile", action="store_true",
                     help="only profile one fast-path run at the largest N (cProfile top 25 by cumulative and by "
                          "total time, wall time and memory per process, single-operation costs, the compiled "
-                         "decision against its array statement); stored under 'profile'")
+                         "decision against the naive oracle on a sample); stored under 'profile'")
     ap.add_argument("--sweep", action="store_true",
                     help="only measure a sweep on 1 and 2 worker processes (speed-up, identical results); "
                          "stored under 'sweep'")
