@@ -36,6 +36,7 @@ and the CPU share of each run (process CPU time / wall time while stepping) show
 from __future__ import annotations
 
 import argparse
+import atexit
 import cProfile
 import datetime as _dt
 import gc
@@ -46,9 +47,11 @@ import math
 import os
 import platform
 import pstats
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -253,8 +256,12 @@ def child(spec: dict) -> dict:
 CHILD_ENV: dict[str, str] = {}
 
 
-def run_child(spec: dict) -> dict:
+def run_child(spec: dict, code: Path | None = None) -> dict:
+    """One measurement in a fresh process. With `code`, a folder holding another version's `simulator` package,
+    the child imports that version instead (it comes first on PYTHONPATH); the measuring code is this script's."""
     env = dict(os.environ, **SINGLE_THREAD, **CHILD_ENV)
+    if code is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(code), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     load = os.getloadavg()[0]
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)],
                           cwd=ROOT, env=env, capture_output=True, text=True)
@@ -263,6 +270,24 @@ def run_child(spec: dict) -> dict:
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     result["load_before"] = load
     return result
+
+
+def extract_commit(rev: str, into: Path) -> dict:
+    """The `simulator` package and `scenarios` folder (its default world) of commit `rev` of this repository,
+    written into `into` (git archive), so that children can import it; returns the commit's hash and subject. Fails with a clear message if `rev` is unknown."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--verify", f"{rev}^{{commit}}"], cwd=ROOT, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        subject = subprocess.run(["git", "log", "-1", "--format=%s", commit], cwd=ROOT, capture_output=True,
+                                 text=True, check=True).stdout.strip()
+        archive = subprocess.run(["git", "archive", "--format=tar", commit, "simulator", "scenarios"], cwd=ROOT,
+                                 capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise SystemExit(f"--against {rev}: not a commit of this repository ({e})") from None
+    import tarfile
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return {"rev": rev, "commit": commit, "subject": subject[:100]}
 
 
 # --- the benchmark -----------------------------------------------------------------------------------------------
@@ -316,6 +341,23 @@ def benchmark(args: argparse.Namespace) -> dict:
     meta["agent_view_limit_default"] = limit
     say(f"import-only child: peak RSS {fmt_mb(baseline)} (median of {len(imports)}); "
         f"default agent_view_limit = {limit:,}")
+    against, against_baseline = None, None
+    if args.against:
+        against = Path(tempfile.mkdtemp(prefix="benchmark-against-"))
+        atexit.register(shutil.rmtree, against, True)
+        meta["against"] = extract_commit(args.against, against)
+        # one unmeasured run first: numba compiles that commit's kernels into its (empty) cache
+        warm = run_child({"kind": "fast", "n": 2000, "steps": 13, "seed": 0, "views": "default",
+                          "threads": args.threads}, against)
+        if "error" in warm:
+            raise SystemExit(f"commit {args.against} fails to run: {warm['error']}")
+        imports = [run_child({"kind": "import", "threads": args.threads}, against) for _ in range(args.repeats)]
+        bad = [r for r in imports if "error" in r]
+        if bad:
+            raise SystemExit(f"cannot import commit {args.against} in a child process: {bad[0]['error']}")
+        against_baseline = statistics.median(r["vm_hwm"] for r in imports)
+        say(f"against commit {meta['against']['commit'][:10]} ({meta['against']['subject'][:60]}): import-only "
+            f"peak RSS {fmt_mb(against_baseline)}; each repeat runs it right after this version, same seed")
 
     rows, per_household = [], None
     for n in sorted(args.sizes):
@@ -330,7 +372,7 @@ def benchmark(args: argparse.Namespace) -> dict:
         default_views = n <= limit
         variant = ("off" if default_views else "on") if n <= args.view_max else None
         naive_k = min(args.naive_steps, steps) if n <= args.naive_max else None
-        runs = {"default": [], "variant": [], "naive": []}
+        runs = {"default": [], "variant": [], "naive": [], "against": []}
         for rep in range(args.repeats):
             seed = args.seed + rep
             r = run_child({"kind": "fast", "n": n, "steps": steps, "seed": seed, "views": "default",
@@ -339,6 +381,12 @@ def benchmark(args: argparse.Namespace) -> dict:
             msg = (f"N={n:,} repeat {rep + 1}/{args.repeats}: " + (r["error"] if "error" in r else
                    f"fast {fmt_rate(n * steps / sum(r['step_s']))} hh-steps/s, build {r['build_s']:.2f} s, "
                    f"peak {fmt_mb(r['vm_hwm'])}, CPU share {r['cpu_share']:.2f}"))
+            if against:
+                r = run_child({"kind": "fast", "n": n, "steps": steps, "seed": seed, "views": "default",
+                               "threads": args.threads}, against)
+                runs["against"].append(r)
+                msg += (f"; against: {r['error']}" if "error" in r else
+                        f"; against {fmt_rate(n * steps / sum(r['step_s']))} hh-steps/s, peak {fmt_mb(r['vm_hwm'])}")
             if variant:
                 r = run_child({"kind": "fast", "n": n, "steps": steps, "seed": seed, "views": variant,
                                "threads": args.threads})
@@ -354,6 +402,12 @@ def benchmark(args: argparse.Namespace) -> dict:
         row = {"n": n, "steps": steps, "views_default": "on" if default_views else "off", "fast": fast}
         if variant:
             row["fast_views_" + variant] = summarise_fast(runs["variant"], n, steps, None, baseline)
+        if against:
+            other = summarise_fast(runs["against"], n, steps, None, against_baseline)
+            row["against"] = other
+            if "throughput" in other and "throughput" in fast:
+                pairs = [a / b for a, b in zip(fast["throughput"]["values"], other["throughput"]["values"])]
+                row["against_ratio"] = {"median": statistics.median(pairs), "min": min(pairs), "max": max(pairs)}
         if naive_k:
             ok = [r for r in runs["naive"] if "error" not in r]
             if ok:
@@ -466,6 +520,20 @@ def print_report(res: dict) -> None:
         if r.get("ratio"):
             print(f"N={r['n']:,}: fast/naive over the first {r['ratio']['months']} months {r['ratio']['median']:.1f}x "
                   f"by wall time, {r['ratio']['per_cpu_s']:.1f}x by CPU time")
+    if "against" in meta:
+        a = meta["against"]
+        print(f"\nAgainst commit {a['commit'][:10]} ({a['rev']}: {a['subject']}), run right after this version in each "
+              f"repeat with the same seed:")
+        for r in rows:
+            o, ra = r.get("against", {}), r.get("against_ratio")
+            if "throughput" in o and ra:
+                t = o["throughput"]
+                print(f"  N={r['n']:,}: {fmt_rate(t['median'])} hh-steps/s [{fmt_rate(t['min'])}-{fmt_rate(t['max'])}], "
+                      f"peak {o['bytes_per_household']:.0f} B/hh; this version / that commit, paired repeats: "
+                      f"{ra['median']:.2f} [{ra['min']:.2f}-{ra['max']:.2f}] in throughput, "
+                      f"{r['fast']['bytes_per_household']:.0f} against {o['bytes_per_household']:.0f} B/hh")
+            elif "error" in o:
+                print(f"  N={r['n']:,}: failed: {o['error']}")
     for key, label in (("views_off", "views off"), ("default_views", "default view setting")):
         fit = res["memory_fit"].get(key)
         if fit:
@@ -826,6 +894,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--naive-steps", type=int, default=6, help="months per naive run")
     ap.add_argument("--view-max", type=int, default=100_000,
                     help="largest N at which the build is measured with both view settings")
+    ap.add_argument("--against", metavar="REV",
+                    help="also measure the simulator of another commit (e.g. a tag or hash) in the same run, each "
+                         "repeat right after this version's with the same seed: throughput and memory side by side, "
+                         "and their ratio over paired repeats")
     ap.add_argument("--threads", type=int, default=1,
                     help="threads of the model's household decision (MigrationModel(threads=...)) in the fast runs")
     ap.add_argument("--seed", type=int, default=0, help="seed of the first repeat (repeat r uses seed + r)")
