@@ -357,7 +357,8 @@ def benchmark(args: argparse.Namespace) -> dict:
             raise SystemExit(f"cannot import commit {args.against} in a child process: {bad[0]['error']}")
         against_baseline = statistics.median(r["vm_hwm"] for r in imports)
         say(f"against commit {meta['against']['commit'][:10]} ({meta['against']['subject'][:60]}): import-only "
-            f"peak RSS {fmt_mb(against_baseline)}; each repeat runs it right after this version, same seed")
+            f"peak RSS {fmt_mb(against_baseline)}; each repeat runs it beside this version (alternately after and "
+            f"before), same seed")
 
     rows, per_household = [], None
     for n in sorted(args.sizes):
@@ -375,6 +376,9 @@ def benchmark(args: argparse.Namespace) -> dict:
         runs = {"default": [], "variant": [], "naive": [], "against": []}
         for rep in range(args.repeats):
             seed = args.seed + rep
+            if against and rep % 2 == 1:   # the other commit first in every other repeat: no order advantage
+                other = run_child({"kind": "fast", "n": n, "steps": steps, "seed": seed, "views": "default",
+                                   "threads": args.threads}, against)
             r = run_child({"kind": "fast", "n": n, "steps": steps, "seed": seed, "views": "default",
                            "check_months": naive_k or steps, "threads": args.threads})
             runs["default"].append(r)
@@ -382,11 +386,13 @@ def benchmark(args: argparse.Namespace) -> dict:
                    f"fast {fmt_rate(n * steps / sum(r['step_s']))} hh-steps/s, build {r['build_s']:.2f} s, "
                    f"peak {fmt_mb(r['vm_hwm'])}, CPU share {r['cpu_share']:.2f}"))
             if against:
-                r = run_child({"kind": "fast", "n": n, "steps": steps, "seed": seed, "views": "default",
-                               "threads": args.threads}, against)
-                runs["against"].append(r)
-                msg += (f"; against: {r['error']}" if "error" in r else
-                        f"; against {fmt_rate(n * steps / sum(r['step_s']))} hh-steps/s, peak {fmt_mb(r['vm_hwm'])}")
+                if rep % 2 == 0:
+                    other = run_child({"kind": "fast", "n": n, "steps": steps, "seed": seed, "views": "default",
+                                       "threads": args.threads}, against)
+                runs["against"].append(other)
+                msg += (f"; against: {other['error']}" if "error" in other else
+                        f"; against {fmt_rate(n * steps / sum(other['step_s']))} hh-steps/s, "
+                        f"peak {fmt_mb(other['vm_hwm'])}")
             if variant:
                 r = run_child({"kind": "fast", "n": n, "steps": steps, "seed": seed, "views": variant,
                                "threads": args.threads})
@@ -522,8 +528,8 @@ def print_report(res: dict) -> None:
                   f"by wall time, {r['ratio']['per_cpu_s']:.1f}x by CPU time")
     if "against" in meta:
         a = meta["against"]
-        print(f"\nAgainst commit {a['commit'][:10]} ({a['rev']}: {a['subject']}), run right after this version in each "
-              f"repeat with the same seed:")
+        print(f"\nAgainst commit {a['commit'][:10]} ({a['rev']}: {a['subject']}), run beside this version in each "
+              f"repeat (alternately after and before it) with the same seed:")
         for r in rows:
             o, ra = r.get("against", {}), r.get("against_ratio")
             if "throughput" in o and ra:
@@ -895,9 +901,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--view-max", type=int, default=100_000,
                     help="largest N at which the build is measured with both view settings")
     ap.add_argument("--against", metavar="REV",
-                    help="also measure the simulator of another commit (e.g. a tag or hash) in the same run, each "
-                         "repeat right after this version's with the same seed: throughput and memory side by side, "
-                         "and their ratio over paired repeats")
+                    help="also measure the simulator of another commit (e.g. a tag or hash) in the same run, in "
+                         "every repeat beside this version's (alternately after and before it) with the same seed: "
+                         "throughput and memory side by side, and their ratio over paired repeats")
     ap.add_argument("--threads", type=int, default=1,
                     help="threads of the model's household decision (MigrationModel(threads=...)) in the fast runs")
     ap.add_argument("--seed", type=int, default=0, help="seed of the first repeat (repeat r uses seed + r)")
