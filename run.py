@@ -41,15 +41,15 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
 
-from simulator.cache import ResultCache
-from simulator.comparison import cached_run, compare, merge_sweep
+from simulator.experiments.cache import ResultCache
+from simulator.experiments.comparison import cached_run, compare, merge_sweep
 from simulator.config import RunConfig, unknown_keys, validate_run
 from simulator.errors import ConfigError, InputError
-from simulator.outputs import write_netcdf
-from simulator.plotting import save_figures
-from simulator.processes import mark_job_process
-from simulator.report import write_report
-from simulator.runner import check_run, save_run, simulate
+from simulator.model.outputs import write_netcdf
+from simulator.present.plotting import save_figures
+from simulator.experiments.processes import mark_job_process
+from simulator.present.report import write_report
+from simulator.experiments.runner import check_run, save_run, simulate
 
 ROOT = Path(__file__).resolve().parent
 ConfigStore.instance().store(name="run_schema", node=RunConfig)
@@ -139,11 +139,12 @@ def clean_up(folder: Path) -> None:
 
 
 def experiment(cfg: RunConfig, output_dir: Path, cache_dir: Path) -> Path:
-    """`mode: sensitivity` or `mode: calibrate` (simulator/sensitivity.py, simulator/calibration.py)."""
+    """`mode: sensitivity` or `mode: calibrate` (simulator/experiments/sensitivity.py,
+    simulator/experiments/calibration.py)."""
     if cfg.mode == "sensitivity":
-        from simulator.sensitivity import run_sensitivity, write_sensitivity
+        from simulator.experiments.sensitivity import run_sensitivity, write_sensitivity
         return write_sensitivity(run_sensitivity(cfg, cache_dir, progress=cfg.progress), output_dir)
-    from simulator.calibration import run_calibration, write_calibration
+    from simulator.experiments.calibration import run_calibration, write_calibration
     return write_calibration(run_calibration(cfg, cache_dir, progress=cfg.progress), output_dir)
 
 
@@ -189,7 +190,11 @@ def job(cfg: RunConfig, config_text: str, output_dir: Path, multirun: bool, cach
             with xr.open_dataset(path, engine="netcdf4") as ds:
                 save_figures(ds.load(), output_dir)
         return path
-    return save_run(simulate(cfg, config_text), output_dir, figures=cfg.figures)
+    ds = simulate(cfg, config_text)
+    path = save_run(ds, output_dir)
+    if cfg.figures:
+        save_figures(ds, output_dir)
+    return path
 
 
 def run_config(cfg: DictConfig) -> RunConfig:

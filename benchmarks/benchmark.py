@@ -230,7 +230,7 @@ def child(spec: dict) -> dict:
         import tempfile
 
         import xarray as xr
-        from simulator.comparison import run_all, run_configs
+        from simulator.experiments.comparison import run_all, run_configs
         from simulator.config import RunConfig
         base = RunConfig(n_households=n, years=steps / 12.0, progress=False)
         configs = run_configs(base, spec["scenarios"], seeds=range(spec["seeds"]))
@@ -274,7 +274,8 @@ def run_child(spec: dict, code: Path | None = None) -> dict:
 
 def extract_commit(rev: str, into: Path) -> dict:
     """The `simulator` package and `scenarios` folder (its default world) of commit `rev` of this repository,
-    written into `into` (git archive), so that children can import it; returns the commit's hash and subject. Fails with a clear message if `rev` is unknown."""
+    written into `into` (git archive), so that children can import it; returns the commit's hash and subject. Fails with
+    a clear message if `rev` is unknown."""
     try:
         commit = subprocess.run(["git", "rev-parse", "--verify", f"{rev}^{{commit}}"], cwd=ROOT, capture_output=True,
                                 text=True, check=True).stdout.strip()
@@ -534,7 +535,8 @@ def print_report(res: dict) -> None:
             o, ra = r.get("against", {}), r.get("against_ratio")
             if "throughput" in o and ra:
                 t = o["throughput"]
-                print(f"  N={r['n']:,}: {fmt_rate(t['median'])} hh-steps/s [{fmt_rate(t['min'])}-{fmt_rate(t['max'])}], "
+                print(f"  N={r['n']:,}: {fmt_rate(t['median'])} hh-steps/s "
+                      f"[{fmt_rate(t['min'])}-{fmt_rate(t['max'])}], "
                       f"peak {o['bytes_per_household']:.0f} B/hh; this version / that commit, paired repeats: "
                       f"{ra['median']:.2f} [{ra['min']:.2f}-{ra['max']:.2f}] in throughput, "
                       f"{r['fast']['bytes_per_household']:.0f} against {o['bytes_per_household']:.0f} B/hh")
@@ -578,9 +580,9 @@ def print_report(res: dict) -> None:
 # --- sweep scaling -------------------------------------------------------------------------------------------------
 
 def sweep_scaling(args: argparse.Namespace) -> dict:
-    """The same sweep (scenarios x seeds, each run `--sweep-households` households over `--sweep-months` months) run
-    by `simulator.comparison.run_all` on 1 and on 2 worker processes, each time in a fresh process with an empty
-    cache, alternating the order; the time is that of `run_all` (worker start-up included). The results of every
+    """The same sweep (scenarios x seeds, each run `--sweep-households` households over `--sweep-months` months) run by
+    `simulator.experiments.comparison.run_all` on 1 and on 2 worker processes, each time in a fresh process with an
+    empty cache, alternating the order; the time is that of `run_all` (worker start-up included). The results of every
     run are hashed, to show they do not depend on the number of workers."""
     spec = {"kind": "sweep", "n": args.sweep_households, "steps": args.sweep_months,
             "scenarios": ["baseline", "obj5_more_places"], "seeds": args.sweep_seeds}
@@ -665,7 +667,7 @@ def micro(fn, repeat: int = 9) -> tuple[float, float]:
 
 def profile(args: argparse.Namespace) -> dict:
     import numpy as np
-    import simulator.model as model_module
+    import simulator.model.migration as model_module
     from simulator import MigrationModel
     n = max(args.sizes)
     steps = args.steps if n <= TARGET_N else args.large_steps
@@ -745,8 +747,8 @@ def profile(args: argparse.Namespace) -> dict:
     # costs of single operations on the state at the end of the run, and the compiled decision against its array
     # statement on the same inputs (one month's decision of every household in one block)
     from simulator import decisions
-    from simulator.households import status_by_origin
-    from simulator.outputs import sums_by_origin
+    from simulator.model.households import status_by_origin
+    from simulator.model.outputs import sums_by_origin
     h = model.households
     status, origin = h.status, h.origin
     n_o = model.world.n_origins

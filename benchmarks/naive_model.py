@@ -1,15 +1,15 @@
-"""A deliberately naive, per-household Mesa implementation of one month of `simulator.model.MigrationModel`.
+"""A deliberately naive, per-household Mesa implementation of one month of `simulator.model.migration.MigrationModel`.
 
 This is the reference against which the column-based fast path is timed: one `mesa.Agent` per household holding its
 state as plain Python attributes, `model.agents.do(...)` once per process, and per-agent Python arithmetic for every
-rule (the equations of simulator/decisions.py, through the test suite's oracle, and of pathways.py, abroad.py,
+rule (the equations of simulator/model/decisions.py, through the test suite's oracle, and of pathways.py, abroad.py,
 budgets.py and climate.py). It does the same
 work per household as the fast path's `step()`:
 
 1. climate: asset destruction at shock onset, the household's income loss and its shock memory;
 2. labour markets (region level);
 3. policy rebuilt from the parameters, transfers reset;
-4. decisions: the month's options table (`simulator.model.version1_options`, region level), then for every
+4. decisions: the month's options table (`simulator.model.migration.version1_options`, region level), then for every
    household the naive oracle of the test suite (`reference_decision` in tests/reference.py): origin income per
    adult; for households at home with an adult, the utilities, Gumbel terms, eligibility and affordability, the
    two-stage nested-logit choice (among the eligible options, then among the affordable ones, to find who is
@@ -23,7 +23,7 @@ work per household as the fast path's `step()`:
 Like the fast path (common random numbers), every household draws its uniforms every month whatever its status:
 6 for the decision, 1 for the journey, 2 for the migrant abroad. The draws come from Python's `random` (Mesa's
 `model.random`), so the naive model does not reproduce the fast path's random numbers; it starts from the same
-synthesized population (`simulator.households.synthesize`) and shares the region-level climate and labour objects
+synthesized population (`simulator.model.households.synthesize`) and shares the region-level climate and labour objects
 (a handful of regions, not per-household work), so with the same seed both face the same shocks and their totals agree
 up to household-level sampling noise.
 
@@ -50,15 +50,15 @@ from typing import Any
 import mesa
 import numpy as np
 
-from simulator.climate import Climate, ClimateOutlook
-from simulator.labour import Labour, LabourOutlook
-from simulator.outputs import AGE_EDGES, Recorder
+from simulator.model.climate import Climate, ClimateOutlook
+from simulator.model.labour import Labour, LabourOutlook
+from simulator.model.outputs import AGE_EDGES, Recorder
 from simulator.params import ModelParams
-from simulator.pathways import RegularQueue
-from simulator.policy import Policy
-from simulator.model import version1_options
-from simulator.regions import default_world_path, load_world
-from simulator.households import synthesize
+from simulator.model.pathways import RegularQueue
+from simulator.model.levers import Policy
+from simulator.model.migration import version1_options
+from simulator.world.regions import default_world_path, load_world
+from simulator.model.households import synthesize
 from simulator.rng import Streams
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))

@@ -12,11 +12,11 @@ Example:
 """
 
 from simulator.version import __version__
-from simulator.model import MigrationModel  # noqa: E402
-from simulator.households import Household  # noqa: E402
-from simulator.regions import World, load_world, default_world_path  # noqa: E402
+from simulator.model.migration import MigrationModel  # noqa: E402
+from simulator.model.households import Household  # noqa: E402
+from simulator.world.regions import World, load_world, default_world_path  # noqa: E402
 from simulator.params import ModelParams  # noqa: E402
-from simulator.interventions import build_interventions, REGISTRY as INTERVENTIONS  # noqa: E402
+from simulator.policy.interventions import build_interventions, REGISTRY as INTERVENTIONS  # noqa: E402
 
 __all__ = ["MigrationModel", "Household", "World", "load_world", "default_world_path", "ModelParams",
            "build_interventions", "INTERVENTIONS", "__version__"]

@@ -36,7 +36,8 @@ class CompareConfig:
 
 @dataclass
 class SensitivityParameter:
-    """An uncertain model parameter of a sensitivity analysis (simulator/sensitivity.py) and how it is sampled."""
+    """An uncertain model parameter of a sensitivity analysis (simulator/experiments/sensitivity.py) and how it is
+    sampled."""
 
     name: str = ""                   # dotted name as on the command line, e.g. model.irregular.death_probability
     bounds: list[float] = field(default_factory=list)   # [lower, upper], inside the parameter's allowed range
@@ -65,7 +66,7 @@ class SensitivityConfig:
 
 @dataclass
 class CalibrationParameter:
-    """A model parameter fitted by the calibration (simulator/calibration.py), searched within `bounds`."""
+    """A model parameter fitted by the calibration (simulator/experiments/calibration.py), searched within `bounds`."""
 
     name: str = ""                   # dotted name as on the command line, e.g. model.decisions.asc_internal
     bounds: list[float] = field(default_factory=list)   # [lower, upper], inside the parameter's allowed range
@@ -74,7 +75,8 @@ class CalibrationParameter:
 
 @dataclass
 class MomentTarget:
-    """A target moment of the calibration: a name of simulator/calibration.py MOMENTS and its value in its units."""
+    """A target moment of the calibration: a name of simulator/experiments/calibration.py MOMENTS and its value in its
+    units."""
 
     name: str = ""
     value: float = 0.0

@@ -35,7 +35,7 @@ from simulator.errors import ConfigError
 
 INF = math.inf
 
-# Upper limits shared by many parameters (and by the world tables, simulator/regions.py)
+# Upper limits shared by many parameters (and by the world tables, simulator/world/regions.py)
 USD_MAX = 1e6           # USD: a wage (a month), price, cost or transfer per person, household, migrant, visa or journey
 BETA_MAX = 100.0        # utility per unit of a term: a hundredth of the unit already moves the odds by e (one logit)
 PER_1000_MAX = 1000.0   # per 1,000 origin households, a year or a month: every household once in the period

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulator.regions import World
+from simulator.world.regions import World
 
 pytest.register_assert_rewrite("sweeps")   # the sweep checks shared by launcher and cluster tests explain failures
 

@@ -33,10 +33,10 @@ from collections import Counter
 
 import numpy as np
 
-from simulator.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, FAMILY_ABROAD, IN_CITY, IN_TRANSIT,
-                                  NO_CONTRACT, WAITING)
-from simulator.outputs import AGE_EDGES
-from simulator.policy import Policy
+from simulator.model.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, FAMILY_ABROAD, IN_CITY, IN_TRANSIT,
+                                        NO_CONTRACT, WAITING)
+from simulator.model.outputs import AGE_EDGES
+from simulator.model.levers import Policy
 
 STAY, INTERNAL, REGULAR, IRREGULAR, HUMANITARIAN = range(5)   # options of a household (and a humanitarian visa)
 P_INTERNAL, P_REGULAR, P_IRREGULAR = range(3)                 # the `pathway` dimension of the outputs
@@ -605,14 +605,14 @@ def record(model, t: int) -> None:
 
 # --- the decision over an options table (several cities, destinations, channels and routes) ----------------------
 #
-# The same rule as `households_decide` above, for any table of options (simulator.decisions.Options), one household
-# at a time, written from the docstring of simulator/decisions.py. tests/test_decisions.py requires the compiled
+# The same rule as `households_decide` above, for any table of options (simulator.model.decisions.Options), one household
+# at a time, written from the docstring of simulator/model/decisions.py. tests/test_decisions.py requires the compiled
 # kernel to give the same incomes, choices and trapped flags, household by household; the naive Mesa model of
 # benchmarks/naive_model.py decides with it.
 
 class OptionRows:
     """An options table as plain Python lists (read once a month, then per household): the columns of
-    `simulator.decisions.Options`, the options of each nest in option order (nest 0, staying, has none), and the
+    `simulator.model.decisions.Options`, the options of each nest in option order (nest 0, staying, has none), and the
     uniform column of the lower-stage term of each option in a nest of several (after one column per nest)."""
 
     def __init__(self, options) -> None:

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from simulator.budgets import update_budgets as update_in_place
+from simulator.model.budgets import update_budgets as update_in_place
 
 
 def update_budgets(wealth, income, persons, subsistence, share):

@@ -14,9 +14,9 @@ import pytest
 import xarray as xr
 from joblib import Parallel, delayed
 
-import simulator.comparison as comparison
-from simulator.cache import INDEX, PACKAGE, ResultCache, code_fingerprint
-from simulator.comparison import compare, run_configs, run_key
+import simulator.experiments.comparison as comparison
+from simulator.experiments.cache import INDEX, PACKAGE, ResultCache, code_fingerprint
+from simulator.experiments.comparison import compare, run_configs, run_key
 from simulator.config import RunConfig
 from simulator.errors import ConfigError, WorldError
 
@@ -87,10 +87,10 @@ def test_fingerprint_covers_model_code_and_not_presentation(tmp_path):
     copy = tmp_path / "simulator"
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
     assert code_fingerprint(copy) == code_fingerprint()
-    report = copy / "report.py"
+    report = copy / "present" / "report.py"
     report.write_text(report.read_text(encoding="utf-8") + "\n# a presentation change\n", encoding="utf-8")
     assert code_fingerprint.__wrapped__(copy) == code_fingerprint()
-    rule = copy / "pathways.py"
+    rule = copy / "model" / "pathways.py"
     rule.write_text(rule.read_text(encoding="utf-8") + "\n# a rule changed\n", encoding="utf-8")
     assert code_fingerprint.__wrapped__(copy) != code_fingerprint()
 
@@ -127,7 +127,7 @@ def test_errors_cross_process_boundaries_intact():
 
 def test_every_run_is_checked_before_any_starts(tmp_path):
     """A world whose district a package names is renamed: the comparison stops before computing anything."""
-    from simulator.regions import default_world_path
+    from simulator.world.regions import default_world_path
     world = tmp_path / "renamed"
     shutil.copytree(default_world_path(), world)
     for table in world.glob("*.csv"):

@@ -1,5 +1,5 @@
-"""Calibration (simulator/calibration.py): the moments, the objective, the settings, recovering known parameters,
-resuming from the cache, and the command `python run.py experiment=calibrate` with the config it writes."""
+"""Calibration (simulator/experiments/calibration.py): the moments, the objective, the settings, recovering known
+parameters, resuming from the cache, and the command `python run.py experiment=calibrate` with the config it writes."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ import pytest
 import xarray as xr
 import yaml
 
-import simulator.comparison
-from simulator.calibration import (MOMENTS, PENALTY, objective, pooled, run_calibration, run_parts,
-                                   simulated_moments, validate_calibration, write_calibration)
+import simulator.experiments.comparison
+from simulator.experiments.calibration import (MOMENTS, PENALTY, objective, pooled, run_calibration, run_parts,
+                                               simulated_moments, validate_calibration, write_calibration)
 from simulator.config import CalibrationConfig, CalibrationParameter, MomentTarget, RunConfig
 from simulator.errors import ConfigError
-from simulator.outputs import write_netcdf
+from simulator.model.outputs import write_netcdf
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -179,7 +179,7 @@ def test_a_rerun_replays_the_candidates_from_the_cache(tmp_path, monkeypatch):
     def no_run(*args, **kwargs):
         raise AssertionError("simulated a candidate that was in the cache")
 
-    monkeypatch.setattr(simulator.comparison, "simulate", no_run)
+    monkeypatch.setattr(simulator.experiments.comparison, "simulate", no_run)
     again = run_calibration(quick(tmp_path), tmp_path, progress=False)
     assert again["trace"] == first["trace"]       # the objective is a deterministic function of the parameters
     assert again["parameters"] == first["parameters"]
@@ -187,13 +187,13 @@ def test_a_rerun_replays_the_candidates_from_the_cache(tmp_path, monkeypatch):
 
 def test_differential_evolution_runs_each_generation_as_one_batch(tmp_path, monkeypatch):
     batches = []
-    real = simulator.calibration.run_cached
+    real = simulator.experiments.calibration.run_cached
 
     def recorded(configs, *args, **kwargs):
         batches.append(len(configs))
         return real(configs, *args, **kwargs)
 
-    monkeypatch.setattr(simulator.calibration, "run_cached", recorded)
+    monkeypatch.setattr(simulator.experiments.calibration, "run_cached", recorded)
     result = run_calibration(quick(tmp_path, "differential-evolution"), tmp_path, progress=False)
     assert result["optimizer"]["method"] == "differential-evolution"
     assert result["evaluations"] <= 10 and max(batches) > 1

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from simulator.comparison import compare, merge_sweep, run_configs, run_key
+from simulator.experiments.comparison import compare, merge_sweep, run_configs, run_key
 from simulator.config import RunConfig
-from simulator.report import paired_effects, run_metrics, write_report
+from simulator.experiments.metrics import paired_effects, run_metrics
+from simulator.present.report import write_report
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = RunConfig(n_households=300, years=2, progress=False)
@@ -38,7 +39,7 @@ def test_comparison_has_the_contract_dims(comparison):
 
 
 def test_each_slice_equals_its_single_run(comparison):
-    from simulator.runner import simulate
+    from simulator.experiments.runner import simulate
     import dataclasses
     one = simulate(dataclasses.replace(SMALL, scenario="obj5_more_places", seed=1))
     got = comparison["emigrants"].sel(scenario="obj5_more_places", seed=1).transpose(*one["emigrants"].dims)

@@ -21,16 +21,16 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from simulator import MigrationModel, build_interventions
-from simulator.climate import ClimateOutlook
+from simulator.model.climate import ClimateOutlook
 from simulator.config import RunConfig, unknown_keys, validate_run
 from simulator.errors import ConfigError
-from simulator.interventions import REGISTRY
-from simulator.labour import LabourOutlook
-from simulator.outputs import PATHWAYS
+from simulator.policy.interventions import REGISTRY
+from simulator.model.labour import LabourOutlook
+from simulator.model.outputs import PATHWAYS
 from simulator.params import USD_MAX, ModelParams, RegularPathwayParams, iter_params, param
-from simulator.regions import load_world
-from simulator.runner import build_model
-from simulator.scenarios import OUTLOOK_RANGES, load_outlook, load_scenario
+from simulator.world.regions import load_world
+from simulator.experiments.runner import build_model
+from simulator.policy.scenarios import OUTLOOK_RANGES, load_outlook, load_scenario
 
 from conftest import make_world
 

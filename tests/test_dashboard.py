@@ -1,5 +1,5 @@
-"""The trainer dashboard (simulator/dashboard.py): the slider-built model and its baseline twin, the presets, the
-figures, and the page itself in a browser.
+"""The trainer dashboard (simulator/present/dashboard.py): the slider-built model and its baseline twin, the presets,
+the figures, and the page itself in a browser.
 
 The browser test starts the dashboard with the documented command on a free localhost port and drives it with
 Playwright and Debian's chromium (never a downloaded browser): it steps, changes levers, resets, and checks that the
@@ -25,13 +25,13 @@ from urllib.parse import urlparse
 import numpy as np
 import pytest
 
-from simulator.climate import ClimateOutlook
-from simulator.dashboard import (BASELINES, CHARTS, CUSTOM, LEVERS, PRESETS, SAME_OUTLOOK, TODAY, DashboardModel,
-                                 chart_png, exposed_districts, model_params, summary_html)
+from simulator.model.climate import ClimateOutlook
+from simulator.present.dashboard import (BASELINES, CHARTS, CUSTOM, LEVERS, PRESETS, SAME_OUTLOOK, TODAY,
+                                         DashboardModel, chart_png, exposed_districts, model_params, summary_html)
 from simulator.errors import ConfigError
-from simulator.interventions import Enforcement
-from simulator.labour import LabourOutlook
-from simulator.scenarios import load_outlook
+from simulator.policy.interventions import Enforcement
+from simulator.model.labour import LabourOutlook
+from simulator.policy.scenarios import load_outlook
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = {"n_households": 400, "years": 2}
@@ -234,8 +234,9 @@ def dashboard_url(tmp_path):
     port = free_port()
     env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "MPLBACKEND": "Agg"}
     log = (tmp_path / "solara.log").open("w")
-    server = subprocess.Popen([sys.executable, "-m", "solara", "run", "simulator/dashboard.py", "--host", "127.0.0.1",
-                               "--port", str(port), "--production", "--no-check-version", "--no-open"],
+    server = subprocess.Popen([sys.executable, "-m", "solara", "run", "simulator/present/dashboard.py",
+                               "--host", "127.0.0.1", "--port", str(port), "--production", "--no-check-version",
+                               "--no-open"],
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator.decisions import NO_DECISION, STAY, Options, decide_households
+from simulator.model.decisions import NO_DECISION, STAY, Options, decide_households
 from simulator.params import DecisionParams
 
 from reference import OptionRows, nested_logit_probabilities, option_utilities, reference_decision

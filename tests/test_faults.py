@@ -204,13 +204,13 @@ def test_a_sweep_with_a_failed_job_says_which_why_and_what_to_do(tmp_path, capsy
     from omegaconf import OmegaConf
 
     from simulator.config import RunConfig
-    from simulator.runner import save_run, simulate
+    from simulator.experiments.runner import save_run, simulate
 
     spec = importlib.util.spec_from_file_location("run_cli", ROOT / "run.py")
     cli = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(cli)
     done, failed = tmp_path / "0_seed=0", tmp_path / "1_seed=1"
-    save_run(simulate(RunConfig(n_households=100, years=1, progress=False)), done, figures=False)
+    save_run(simulate(RunConfig(n_households=100, years=1, progress=False)), done)
     failed.mkdir()
     (failed / cli.INCOMPLETE).write_text("running", encoding="utf-8")
     (failed / cli.FAILED).write_text("regions.csv row 2: farm_dependence = '1.5' is not allowed", encoding="utf-8")

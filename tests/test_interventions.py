@@ -16,7 +16,7 @@ import pytest
 
 from simulator import MigrationModel, build_interventions
 from simulator.errors import ConfigError
-from simulator.interventions import REGISTRY
+from simulator.policy.interventions import REGISTRY
 
 from test_config import assert_finite_outputs, bound, ends
 
@@ -133,7 +133,7 @@ def test_seasonal_migrants_come_home_when_their_stay_ends():
     seasonal = float(ds.seasonal_visas.sum())
     assert seasonal > 0
     h = model.households
-    from simulator.households import ABROAD_REGULAR
+    from simulator.model.households import ABROAD_REGULAR
     overdue = (h.status == ABROAD_REGULAR) & (h.contract_end >= 0) & (h.contract_end <= model.t - 1)
     assert not overdue.any()
 

@@ -1,6 +1,6 @@
-"""The package's imports form no circle (ARCHITECTURE.md section 2, decision 8): each module can be understood and
-tested from the modules it builds on. Imports for type annotations only (under `if TYPE_CHECKING:`) do not count;
-imports inside functions do."""
+"""The package's layers import downwards only and its imports form no circle (ARCHITECTURE.md section 2, decision 8,
+and section 4): each module can be understood and tested from the modules it builds on. Imports for type annotations
+only (under `if TYPE_CHECKING:`) do not count; imports inside functions do."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def imports(path: Path, modules: set[str]) -> set[str]:
         if id(node) in typing_only:
             continue
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "simulator":
-            for alias in node.names:   # `from simulator import model` imports the module simulator.model
+            for alias in node.names:   # `from simulator import model` imports the module simulator.model.migration
                 found.add(f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in modules else node.module)
         elif isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.split(".")[0] == "simulator"}
@@ -77,3 +77,37 @@ def test_the_package_imports_form_no_circle():
     modules = {module_name(f) for f in files}
     graph = {module_name(f): imports(f, modules) & modules for f in files}
     assert cycles(graph) == []
+
+
+# The layers, lowest first. The base modules (errors, version, params, config, rng) are below every layer; the
+# package's `__init__` is the facade over all of them and belongs to none.
+LAYERS = ("base", "world", "model", "policy", "experiments", "present")
+
+
+def layer(module: str) -> str | None:
+    parts = module.split(".")
+    if module == "simulator":
+        return None
+    return parts[1] if parts[1] in LAYERS else "base"
+
+
+def test_the_layers_import_downwards_only():
+    """world -> model -> policy -> experiments -> present: no module imports from a layer above its own."""
+    files = sorted(PACKAGE.rglob("*.py"))
+    modules = {module_name(f) for f in files}
+    assert {layer(m) for m in modules} - {None} == set(LAYERS)   # every layer is a folder with modules
+    upward = []
+    for f in files:
+        own = layer(module_name(f))
+        if own is None:
+            continue
+        for target in imports(f, modules) & modules:
+            if layer(target) is not None and LAYERS.index(layer(target)) > LAYERS.index(own):
+                upward.append(f"{module_name(f)} ({own}) imports {target} ({layer(target)})")
+    assert upward == []
+
+
+def test_the_layer_check_sees_an_upward_import():
+    assert layer("simulator.model.migration") == "model" and layer("simulator.params") == "base"
+    assert layer("simulator.world") == "world" and layer("simulator.world.tables") == "world"
+    assert LAYERS.index(layer("simulator.present.report")) > LAYERS.index(layer("simulator.model.outputs"))

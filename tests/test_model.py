@@ -9,8 +9,8 @@ import xarray as xr
 
 from simulator import MigrationModel, build_interventions
 from simulator.errors import ConfigError
-from simulator.households import AWAY, IN_TRANSIT
-from simulator.outputs import write_netcdf
+from simulator.model.households import AWAY, IN_TRANSIT
+from simulator.model.outputs import write_netcdf
 
 from conftest import make_world
 

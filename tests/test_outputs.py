@@ -9,8 +9,8 @@ import pytest
 import xarray as xr
 
 from simulator import MigrationModel, __version__
-from simulator.comparison import load_results
-from simulator.outputs import VARIABLES, write_netcdf
+from simulator.experiments.comparison import load_results
+from simulator.model.outputs import VARIABLES, write_netcdf
 
 
 @pytest.fixture(scope="module")

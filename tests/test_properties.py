@@ -7,8 +7,8 @@ months, a seed, random values of the parameters that drive flows, random climate
 package of registered interventions with random parameters, start and end. Every value is drawn from a range chosen
 here; `test_drawn_ranges_are_inside_the_declared_ranges` checks those ranges against the declared ones. Each case's
 outputs must satisfy four properties, whose docstrings state the identities derived from the processes of
-simulator/model.py: people are conserved, stocks change by their flows, flows fit their stocks and capacities, and
-counts are whole and amounts finite.
+simulator/model/migration.py: people are conserved, stocks change by their flows, flows fit their stocks and capacities,
+and counts are whole and amounts finite.
 
 Notation, by origin and month `t`: stocks are taken at the end of the month, `X[t-1]` is the stock at the end of
 the previous month, and before the first month every stock is 0 except the people at origin, `population[-1]`, all
@@ -46,13 +46,13 @@ from hypothesis import HealthCheck, example, given, seed, settings
 from hypothesis import strategies as st
 
 from simulator import MigrationModel, build_interventions
-from simulator.climate import ClimateOutlook
-from simulator.interventions import REGISTRY
-from simulator.labour import LabourOutlook
-from simulator.outputs import PATHWAYS, VARIABLES
+from simulator.model.climate import ClimateOutlook
+from simulator.policy.interventions import REGISTRY
+from simulator.model.labour import LabourOutlook
+from simulator.model.outputs import PATHWAYS, VARIABLES
 from simulator.params import ModelParams
-from simulator.regions import HAZARD_COLUMNS, REGION_COLUMNS, ROUTE_COLUMNS, World
-from simulator.scenarios import OUTLOOK_RANGES
+from simulator.world.regions import HAZARD_COLUMNS, REGION_COLUMNS, ROUTE_COLUMNS, World
+from simulator.policy.scenarios import OUTLOOK_RANGES
 
 from conftest import make_world
 

@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 from simulator import MigrationModel, build_interventions
-from simulator.climate import ClimateOutlook
+from simulator.model.climate import ClimateOutlook
 
 from reference import StepLog, reference_step
 

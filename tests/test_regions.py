@@ -14,7 +14,7 @@ import pytest
 
 from simulator import MigrationModel
 from simulator.errors import InputError, WorldError
-from simulator.regions import HAZARD_COLUMNS, KINDS, REGION_COLUMNS, ROUTE_COLUMNS, load_world
+from simulator.world.regions import HAZARD_COLUMNS, KINDS, REGION_COLUMNS, ROUTE_COLUMNS, load_world
 
 from test_config import assert_finite_outputs, unreadable
 

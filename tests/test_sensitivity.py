@@ -1,5 +1,5 @@
-"""Global sensitivity analysis (simulator/sensitivity.py): the parameter space, the designs and indices, resuming, and
-the command `python run.py experiment=sensitivity`."""
+"""Global sensitivity analysis (simulator/experiments/sensitivity.py): the parameter space, the designs and indices,
+resuming, and the command `python run.py experiment=sensitivity`."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 import xarray as xr
 
-import simulator.comparison
-from simulator.comparison import run_key
+import simulator.experiments.comparison
+from simulator.experiments.comparison import run_key
 from simulator.config import RunConfig, SensitivityConfig, SensitivityParameter
 from simulator.errors import ConfigError
-from simulator.regions import default_world_path
-from simulator.sensitivity import (analyse, morris_design, noise_share, run_cached, run_sensitivity, sobol_design,
-                                   to_values, validate_sensitivity, write_sensitivity)
+from simulator.world.regions import default_world_path
+from simulator.experiments.sensitivity import (analyse, morris_design, noise_share, run_cached, run_sensitivity,
+                                               sobol_design, to_values, validate_sensitivity, write_sensitivity)
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -147,7 +147,7 @@ def tiny(cache: Path) -> RunConfig:
 def test_a_small_analysis_resumes_after_an_interruption_and_writes_its_outputs(tmp_path, monkeypatch):
     cfg = tiny(tmp_path / "cache")
     total = 2 * (2 * 3 + 4 * 4)   # seeds x (Morris r (d + 1) + Sobol' N (d + 2)) = 44 runs
-    real = simulator.comparison.simulate
+    real = simulator.experiments.comparison.simulate
     calls = []
 
     def interrupted(*args, **kwargs):
@@ -156,7 +156,7 @@ def test_a_small_analysis_resumes_after_an_interruption_and_writes_its_outputs(t
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(simulator.comparison, "simulate", interrupted)
+    monkeypatch.setattr(simulator.experiments.comparison, "simulate", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_sensitivity(cfg, tmp_path / "cache", progress=False)
     assert len(list((tmp_path / "cache").glob("*/results.nc"))) == 15
@@ -166,7 +166,7 @@ def test_a_small_analysis_resumes_after_an_interruption_and_writes_its_outputs(t
         return real(*args, **kwargs)
 
     calls.clear()
-    monkeypatch.setattr(simulator.comparison, "simulate", counted)
+    monkeypatch.setattr(simulator.experiments.comparison, "simulate", counted)
     ds = run_sensitivity(cfg, tmp_path / "cache", progress=False)
     assert len(calls) == total - 15                                  # the finished runs are not run again
     calls.clear()
@@ -203,7 +203,7 @@ def test_runs_made_while_the_world_changes_are_made_again_from_the_world_as_it_i
     shutil.copytree(default_world_path(), world)
     cfg = RunConfig(n_households=50, years=0.5, progress=False, world=str(world), figures=False)
     configs = [dataclasses.replace(cfg, seed=seed) for seed in range(4)]
-    real = simulator.comparison.simulate
+    real = simulator.experiments.comparison.simulate
     calls = []
 
     def editing(*args, **kwargs):
@@ -212,7 +212,7 @@ def test_runs_made_while_the_world_changes_are_made_again_from_the_world_as_it_i
             (world / "hazards.csv").write_text((world / "hazards.csv").read_text() + "\n")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(simulator.comparison, "simulate", editing)
+    monkeypatch.setattr(simulator.experiments.comparison, "simulate", editing)
     paths = run_cached(configs, tmp_path / "cache", workers=1, progress=False)
     assert all(path.is_file() for path in paths)
     assert paths == [tmp_path / "cache" / run_key(c) / "results.nc" for c in configs]   # keys of the world as it is

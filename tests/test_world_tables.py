@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from simulator.errors import WorldError
-from simulator.regions import default_world_path, load_world
+from simulator.world.regions import default_world_path, load_world
 from simulator.world import CHANNEL_KINDS, load_corridors
 from simulator.world.convert import convert
 from simulator.world.tables import corridors_world_path

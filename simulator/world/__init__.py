@@ -4,7 +4,7 @@ A version-2 world folder holds `places.csv`, `routes.csv`, `channels.csv` and `h
 described in scenarios/worlds/corridors/README.md). `load_corridors` reads and checks one; `convert` writes the
 version-2 tables of a version-1 world (`python -m simulator.world.convert OLD NEW --households N`).
 
-The model still runs on version-1 worlds (`simulator.regions`); the tables here are the world format the corridors
+The model still runs on version-1 worlds (`simulator.world.regions`); the tables here are the world format the corridors
 model is built on (ARCHITECTURE.md section 1).
 """
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from simulator.errors import InputError, WorldError
 from simulator.params import ModelParams
-from simulator.regions import load_world
+from simulator.world.regions import load_world
 from simulator.world.tables import FILES, HOUSEHOLDS_MAX, PLACE_COLUMNS, load_corridors
 
 

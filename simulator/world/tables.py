@@ -23,7 +23,7 @@ import numpy as np
 
 from simulator.errors import WorldError
 from simulator.params import USD_MAX
-from simulator.regions import HAZARD_COLUMNS, REGION_COLUMNS, _cell, _read_table
+from simulator.world.regions import HAZARD_COLUMNS, REGION_COLUMNS, _cell, _read_table
 from simulator.world.channels import CHANNEL_KINDS, COLUMNS as CHANNEL_COLUMNS
 
 FILES = ("places.csv", "routes.csv", "channels.csv", "hazards.csv")

@@ -17,10 +17,10 @@ import numpy as np
 from scipy import stats
 
 from simulator import MigrationModel, build_interventions
-from simulator.climate import ClimateOutlook
-from simulator.households import ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, IN_CITY, NO_CONTRACT
+from simulator.model.climate import ClimateOutlook
+from simulator.model.households import ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, IN_CITY, NO_CONTRACT
 from simulator.params import DecisionParams
-from simulator.regions import World, default_world_path, load_world
+from simulator.world.regions import World, default_world_path, load_world
 
 SEEDS = tuple(range(8))   # the same eight seeds in every arm of every experiment
 Z = 3.0                   # a paired mean difference must lie this many standard errors from zero (see `Paired`)

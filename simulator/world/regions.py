@@ -13,7 +13,7 @@ comma-separated UTF-8 text, each column named once in the header; every number m
 given below (wide limits that keep every output finite, see simulator/params.py).
 
 Example:
-    >>> from simulator.regions import default_world_path, load_world
+    >>> from simulator.world.regions import default_world_path, load_world
     >>> world = load_world(default_world_path())
     >>> world.n_origins > 1
     True
@@ -102,7 +102,7 @@ class World:
 
 def default_world_path() -> Path:
     """The illustrative default world shipped in scenarios/worlds/default."""
-    return Path(__file__).resolve().parent.parent / "scenarios" / "worlds" / "default"
+    return Path(__file__).resolve().parents[2] / "scenarios" / "worlds" / "default"
 
 
 def _read_text(path: Path) -> str:

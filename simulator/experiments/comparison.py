@@ -1,11 +1,11 @@
 """Scenario comparisons: many scenarios x seeds, run in parallel, cached, and combined into one dataset.
 
-Every run is identified by a key: a hash of everything that determines its result (the run config, the scenario
-and outlook files as loaded, the world tables, the simulator version, the model's code). A finished run is stored
-once under `<cache>/<key>/results.nc` with a checksum in its index (simulator/cache.py, both written atomically), so
-an interrupted comparison or sweep keeps the runs it finished, rerunning the same command skips them, and a damaged
-entry is computed again. Each run is seeded by its own config, so results do not depend on the number of
-workers or the launcher.
+Every run is identified by a key: a hash of everything that determines its result (the run config, the scenario and
+outlook files as loaded, the world tables, the simulator version, the model's code). A finished run is stored once under
+`<cache>/<key>/results.nc` with a checksum in its index (simulator/experiments/cache.py, both written atomically), so an
+interrupted comparison or sweep keeps the runs it finished, rerunning the same command skips them, and a damaged entry
+is computed again. Each run is seeded by its own config, so results do not depend on the number of workers or the
+launcher.
 
 Example:
     >>> import tempfile
@@ -32,12 +32,12 @@ from joblib import Parallel, delayed
 from tqdm import tqdm
 
 from simulator.version import __version__
-from simulator.cache import ResultCache, code_fingerprint
+from simulator.experiments.cache import ResultCache, code_fingerprint
 from simulator.config import RunConfig
-from simulator.processes import mark_job_process, watch_parent
-from simulator.regions import default_world_path
-from simulator.runner import check_run, simulate
-from simulator.scenarios import load_scenario
+from simulator.experiments.processes import mark_job_process, watch_parent
+from simulator.world.regions import default_world_path
+from simulator.experiments.runner import check_run, simulate
+from simulator.policy.scenarios import load_scenario
 
 # settings that cannot change a single run's numbers (the experiment around the run, display options)
 NOT_IN_KEY = ("progress", "figures", "agent_view_limit", "threads", "compare", "mode", "sensitivity",

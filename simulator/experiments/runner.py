@@ -18,10 +18,9 @@ from tqdm import tqdm
 
 from simulator.config import RunConfig, check_memory, validate_run
 from simulator.errors import ConfigError
-from simulator.model import MigrationModel
-from simulator.outputs import write_netcdf
-from simulator.plotting import save_figures
-from simulator.scenarios import load_scenario
+from simulator.model.migration import MigrationModel
+from simulator.model.outputs import write_netcdf
+from simulator.policy.scenarios import load_scenario
 
 PROGRESS_DELAY_S = 3.0   # show a progress bar only for runs that last longer than this
 
@@ -68,9 +67,6 @@ def simulate(cfg: RunConfig, config_text: str = "") -> xr.Dataset:
         return model.run(progress=lambda done: bar.update(done - bar.n))
 
 
-def save_run(ds: xr.Dataset, folder: str | Path, figures: bool = True) -> Path:
-    """Write `results.nc` (atomically) and, optionally, the standard PNG figures into `folder`."""
-    path = write_netcdf(ds, Path(folder) / "results.nc")
-    if figures:
-        save_figures(ds, folder)
-    return path
+def save_run(ds: xr.Dataset, folder: str | Path) -> Path:
+    """Write `results.nc` into `folder`, atomically (figures are the presentation layer's: plotting.save_figures)."""
+    return write_netcdf(ds, Path(folder) / "results.nc")

@@ -21,7 +21,7 @@ import numba
 import numpy as np
 
 from simulator.params import ModelParams
-from simulator.regions import World
+from simulator.world.regions import World
 
 # Where the household's migrant member is (`Households.status`); FAMILY_ABROAD: the whole household has joined its
 # regular migrant abroad (family reunification) and no longer lives at origin.

@@ -8,8 +8,9 @@ irregular migrants, so that expected hires never exceed vacancies. Internal migr
 amount less the transfer cost `tc`, and the fee `tc * sent` is recorded (SDG indicator 10.c.1).
 
 Returns: a regular migrant returns when the stay ends (set at departure: `stay_months` for an ordinary visa, shorter
-for a seasonal scheme, none for a permanent one) or earlier at the voluntary return rate; an irregular migrant is deported at the deportation rate or returns at the voluntary rate; an internal
-migrant returns at the internal return rate.
+for a seasonal scheme, none for a permanent one) or earlier at the voluntary return rate; an irregular migrant is
+deported at the deportation rate or returns at the voluntary rate; an internal migrant returns at the internal return
+rate.
 """
 
 from __future__ import annotations

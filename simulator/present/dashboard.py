@@ -4,7 +4,7 @@ Start it from the repository root (it needs the `dashboard` extra: `pip install 
 http://127.0.0.1:8765 in a browser on the same machine. It needs no internet connection:
 
     export SOLARA_TELEMETRY_MIXPANEL_ENABLE=False   # no usage reports
-    solara run simulator/dashboard.py --host 127.0.0.1 --port 8765 --production --no-check-version
+    solara run simulator/present/dashboard.py --host 127.0.0.1 --port 8765 --production --no-check-version
 
 `DashboardModel` is a `MigrationModel` built from plain numbers (what the sliders produce): the climate and labour
 outlooks, the policy levers, the number of households, the length of the run and a seed. It steps a second model,
@@ -45,14 +45,14 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from simulator.climate import ClimateOutlook
+from simulator.model.climate import ClimateOutlook
 from simulator.errors import ConfigError
-from simulator.interventions import build_interventions
-from simulator.labour import LabourOutlook
-from simulator.model import P_INTERNAL, P_IRREGULAR, P_REGULAR, MigrationModel
-from simulator.outputs import PATHWAYS
-from simulator.regions import World, default_world_path, load_world
-from simulator.scenarios import load_outlook
+from simulator.policy.interventions import build_interventions
+from simulator.model.labour import LabourOutlook
+from simulator.model.migration import P_INTERNAL, P_IRREGULAR, P_REGULAR, MigrationModel
+from simulator.model.outputs import PATHWAYS
+from simulator.world.regions import World, default_world_path, load_world
+from simulator.policy.scenarios import load_outlook
 
 os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")   # no usage reports from the server
 

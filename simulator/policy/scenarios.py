@@ -5,7 +5,7 @@ A scenario file `scenarios/<name>.yaml` reads:
     description: Double regular places and halve visa fees.
     climate_outlook: current        # scenarios/outlooks/climate/current.yaml
     labour_outlook: steady          # scenarios/outlooks/labour/steady.yaml
-    interventions:                  # registered names (simulator.interventions) and their parameters
+    interventions:                  # registered names (simulator.policy.interventions) and their parameters
       quota_expansion: {factor: 2.0, start_year: 1}
       fee_subsidy: {share: 0.5, start_year: 1}
 
@@ -28,10 +28,10 @@ from typing import Any
 
 import yaml
 
-from simulator.climate import ClimateOutlook
+from simulator.model.climate import ClimateOutlook
 from simulator.errors import ConfigError
-from simulator.interventions import Intervention, build_interventions
-from simulator.labour import LabourOutlook
+from simulator.policy.interventions import Intervention, build_interventions
+from simulator.model.labour import LabourOutlook
 from simulator.params import check_value, param
 
 SCENARIO_KEYS = ("description", "climate_outlook", "labour_outlook", "interventions")
@@ -56,7 +56,7 @@ class Scenario:
 
 def scenarios_dir() -> Path:
     """The scenarios folder shipped with the project."""
-    return Path(__file__).resolve().parent.parent / "scenarios"
+    return Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def available(folder: Path | None = None) -> list[str]:

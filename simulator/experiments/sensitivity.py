@@ -13,14 +13,14 @@ for normal and lognormal parameters, a move across the whole range of quantiles.
 
 Every sample is a `RunConfig` with those parameter values set, run under seeds `0 .. seeds-1` (common random numbers:
 the same seeds, hence the same shocks and household draws, for every sample) through the result cache and parallel
-runner of simulator/comparison.py (`run_all`), and its outputs are averaged over the seeds. The designs are seeded
-(`sample_seed`), so an interrupted analysis rerun with the same settings draws the same samples, finds the runs it
-finished in the cache and runs only the others.
+runner of simulator/experiments/comparison.py (`run_all`), and its outputs are averaged over the seeds. The designs are
+seeded (`sample_seed`), so an interrupted analysis rerun with the same settings draws the same samples, finds the runs
+it finished in the cache and runs only the others.
 
-Outputs are whole-run outcomes of simulator/report.py `run_metrics` (OUTPUTS below). Shares are pooled over the
-seeds of a sample (the share of the summed departures), so that a seed without international departures does not leave
-the sample undefined. Seed noise left after averaging is reported as `noise_share` (see `noise_share`): the share of
-the variance of the sample means across the design that is noise. A share near 1 means that the output's variation
+Outputs are whole-run outcomes of simulator/experiments/metrics.py `run_metrics` (OUTPUTS below). Shares are pooled over
+the seeds of a sample (the share of the summed departures), so that a seed without international departures does not
+leave the sample undefined. Seed noise left after averaging is reported as `noise_share` (see `noise_share`): the share
+of the variance of the sample means across the design that is noise. A share near 1 means that the output's variation
 over the design is mostly noise and its indices are not reliable: run more seeds or households.
 
 Example (a tiny analysis: 1 parameter, 1 output):
@@ -60,12 +60,12 @@ from joblib import Parallel, delayed  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from simulator.version import __version__  # noqa: E402
-from simulator.comparison import run_all  # noqa: E402
+from simulator.experiments.comparison import run_all  # noqa: E402
 from simulator.config import (CalibrationConfig, CompareConfig, RunConfig, SensitivityConfig,  # noqa: E402
                               SensitivityParameter, validate_run)
 from simulator.errors import ConfigError, InputError  # noqa: E402
 from simulator.params import ModelParams, iter_params  # noqa: E402
-from simulator.report import METRICS, run_metrics  # noqa: E402
+from simulator.experiments.metrics import METRICS, run_metrics  # noqa: E402
 
 # --- the parameter space --------------------------------------------------------------------------------------------
 
@@ -208,7 +208,7 @@ def experiment_base(cfg: RunConfig) -> RunConfig:
 
 def run_cached(configs: Sequence[RunConfig], cache_dir: str | Path, workers: int = 0,
                progress: bool = True) -> list[Path]:
-    """`run_all` (simulator/comparison.py), then check that every run is in the cache under its key.
+    """`run_all` (simulator/experiments/comparison.py), then check that every run is in the cache under its key.
 
     A run's key covers the world tables and scenario files: if one of them changes while the runs go on, the runs
     finished after the change are filed under new keys. `run_all` is then repeated, computing the keys anew, so that
@@ -247,7 +247,7 @@ SHARES = ("irregular_share", "regular_share")   # pooled over seeds: from the su
 
 
 def run_outputs(path: Path) -> dict[str, float]:
-    """The whole-run outcomes (simulator/report.py run_metrics) of one cached run, as floats."""
+    """The whole-run outcomes (simulator/experiments/metrics.py run_metrics) of one cached run, as floats."""
     with xr.open_dataset(path, engine="netcdf4") as ds:
         m = run_metrics(ds)
         return {name: float(m[name]) for name in m.data_vars}
@@ -404,7 +404,8 @@ def run_sensitivity(cfg: RunConfig, cache_dir: str | Path, progress: bool = True
 
     ds = xr.Dataset(coords={
         "parameter": ("parameter", names, {"long_name": "model parameter (dotted name as on the command line)"}),
-        "output": ("output", list(s.outputs), {"long_name": "whole-run outcome (simulator/sensitivity.py OUTPUTS)"}),
+        "output": ("output", list(s.outputs),
+                   {"long_name": "whole-run outcome (simulator/experiments/sensitivity.py OUTPUTS)"}),
         "seed": ("seed", seeds, {"long_name": "seed of a run (the same seeds for every sample)"})})
     ds = ds.assign_coords(
         lower=("parameter", [float(p.bounds[0]) for p in s.parameters], {"long_name": "lower bound sampled"}),
@@ -587,7 +588,7 @@ def summary(ds: xr.Dataset) -> str:
 
 def write_sensitivity(ds: xr.Dataset, folder: str | Path) -> Path:
     """Write sensitivity.nc, the figures and sensitivity.md into `folder`; return the path of sensitivity.nc."""
-    from simulator.outputs import write_netcdf
+    from simulator.model.outputs import write_netcdf
     folder = Path(folder)
     path = write_netcdf(ds, folder / "sensitivity.nc")
     figures(ds, folder)

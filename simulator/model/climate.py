@@ -1,13 +1,14 @@
 """Climate: sudden-onset shocks by region (return period, intensity, duration) and slow-onset decline.
 
-Process 1 of the step. Each hazard of the world's hazard table starts, when idle, with the monthly probability
-`p = 1 - exp(-f / (12 * T))` for return period `T` years and outlook frequency multiplier `f` (a Poisson process of
-rate f/T per year while idle; since a hazard cannot start again while its shock lasts, the realised rate is
-somewhat lower for long shocks: about `1 / (T/f + d/12)` a year for a shock lasting `d` months). Its intensity `I ~ Beta(m k, (1 - m) k)` (mean `m` from the table, concentration `k`), scaled by the
-outlook intensity multiplier and capped at 1, is the share of farm income lost for `duration_months`; at onset it
-also destroys a share `asset_loss_ratio * I` of farm assets. Households lose in proportion to their farm dependence,
-reduced by their adaptation: `loss_i = farm_i * L_r * (1 - a_i)` (Hallegatte et al. 2017, Unbreakable: losses scale
-with exposure and vulnerability). Slow-onset decline removes `degradation_per_year * f_d * years` of farm income.
+Process 1 of the step. Each hazard of the world's hazard table starts, when idle, with the monthly probability `p = 1 -
+exp(-f / (12 * T))` for return period `T` years and outlook frequency multiplier `f` (a Poisson process of rate f/T per
+year while idle; since a hazard cannot start again while its shock lasts, the realised rate is somewhat lower for long
+shocks: about `1 / (T/f + d/12)` a year for a shock lasting `d` months). Its intensity `I ~ Beta(m k, (1 - m) k)` (mean
+`m` from the table, concentration `k`), scaled by the outlook intensity multiplier and capped at 1, is the share of farm
+income lost for `duration_months`; at onset it also destroys a share `asset_loss_ratio * I` of farm assets. Households
+lose in proportion to their farm dependence, reduced by their adaptation: `loss_i = farm_i * L_r * (1 - a_i)`
+(Hallegatte et al. 2017, Unbreakable: losses scale with exposure and vulnerability). Slow-onset decline removes
+`degradation_per_year * f_d * years` of farm income.
 
 Draws come from the "climate" stream only, and every hazard draws its uniform and its intensity every month whether
 or not it starts, so the shock series is the same under every policy (common random numbers).
@@ -21,7 +22,7 @@ import numba
 import numpy as np
 
 from simulator.params import ClimateParams
-from simulator.regions import World
+from simulator.world.regions import World
 
 
 @dataclass

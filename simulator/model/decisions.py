@@ -69,7 +69,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from simulator.households import AT_HOME
+from simulator.model.households import AT_HOME
 from simulator.params import DecisionParams
 
 STAY = 0                   # the choice code of staying; option k of the table has choice code k + 1
@@ -181,9 +181,9 @@ def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patie
                  nest_start, lam, draw_column, nest_open, nest_cost, nest_wait, nest_death, nest_constant,
                  nest_spread, scalars, income, choice, trapped):
     """Every household's income at origin, choice and trapped flag, written into `income`, `choice`, `trapped`.
-    Households go in chunks of `CHUNK`; each chunk has one scratch row for the utilities, open flags and
-    upper-stage Gumbel terms of the household in hand. Compiled twice below: on one thread, and with the chunks shared among numba's threads (each writes only
-    its own rows, so the results are the same for any number of threads)."""
+    Households go in chunks of `CHUNK`; each chunk has one scratch row for the utilities, open flags and upper-stage
+    Gumbel terms of the household in hand. Compiled twice below: on one thread, and with the chunks shared among numba's
+    threads (each writes only its own rows, so the results are the same for any number of threads)."""
     (beta_income, beta_cost, beta_risk, beta_interception, beta_wait, beta_network, beta_shock, credit,
      perception) = scalars
     n_options = len(wage)
@@ -318,7 +318,7 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
                       threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Every household's decision this month, in one compiled pass (the equations of the module docstring).
 
-    Per-household arrays are the household columns (`simulator.households.Households`) and the model's `loss` and
+    Per-household arrays are the household columns (`simulator.model.households.Households`) and the model's `loss` and
     `skill_mult`; `uniforms` holds these households' float32 draws of the month, `options.uniforms_per_household`
     columns. `origin_wage` and `degradation` are per origin; `network` is (n_origins, networks): the share of each
     district's households with a member in each network.

@@ -4,7 +4,7 @@ An entry is a folder `<cache>/<key>/` holding `results.nc` and `entry.json`, the
 `results.nc`, the key and the simulator version. Both files are written atomically (a temporary file, then a rename),
 the index last, so an entry is either whole or absent. On every read the file's checksum is compared with its index: a
 truncated, emptied or altered file, or one without an index (a run killed while writing), is not used; the run is
-recomputed and a warning names the entry. The key (`simulator.comparison.run_key`) covers the run config, the
+recomputed and a warning names the entry. The key (`simulator.experiments.comparison.run_key`) covers the run config, the
 scenario and world files as loaded, the simulator version and a fingerprint of the model's code (`code_fingerprint`),
 so a changed rule never returns an old result.
 
@@ -30,17 +30,19 @@ from pathlib import Path
 import xarray as xr
 
 from simulator.version import __version__
-from simulator.outputs import write_netcdf
+from simulator.model.outputs import write_netcdf
 
 RESULTS, INDEX = "results.nc", "entry.json"
 
-# Modules that cannot change a run's numbers: the experiments around runs and the presentation of their results.
-# Every other module of the package is part of the code fingerprint (a new module is in it until listed here).
-NOT_MODEL_CODE = frozenset({"cache.py", "comparison.py", "sensitivity.py", "calibration.py", "plotting.py",
-                            "report.py", "dashboard.py"})
+# Modules that cannot change a run's numbers: the experiments around runs and the presentation of their results,
+# by their path in the package. Every other module is part of the code fingerprint (a new module is in it until listed
+# here); the experiments' runner stays in it, since it turns a config into a model.
+NOT_MODEL_CODE = frozenset({"experiments/cache.py", "experiments/comparison.py", "experiments/metrics.py",
+                            "experiments/sensitivity.py", "experiments/calibration.py", "present/__init__.py",
+                            "present/plotting.py", "present/report.py", "present/dashboard.py"})
 
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[1]   # the simulator package
 
 
 @functools.lru_cache(maxsize=4)
@@ -48,7 +50,7 @@ def code_fingerprint(package: Path = PACKAGE) -> str:
     """SHA-256 (16 hex digits) of the source of every module of `package` that determines a run's results."""
     digest = hashlib.sha256()
     for path in sorted(package.rglob("*.py")):
-        if path.name in NOT_MODEL_CODE:
+        if path.relative_to(package).as_posix() in NOT_MODEL_CODE:
             continue
         digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]

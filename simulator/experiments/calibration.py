@@ -23,8 +23,8 @@ the same scale, and searched there within bounds:
 - `differential-evolution`: scipy.optimize.differential_evolution, a global search; each generation of `popsize` x
   parameters candidates is run as one parallel batch; about `max_evaluations` candidates in all.
 
-Every run goes through the result cache of simulator/comparison.py (`run_all`): an interrupted calibration rerun with
-the same settings replays the candidates it finished from the cache and simulates only the rest.
+Every run goes through the result cache of simulator/experiments/comparison.py (`run_all`): an interrupted calibration
+rerun with the same settings replays the candidates it finished from the cache and simulates only the rest.
 
 Example (one parameter, a tiny world, its own output as the target):
     >>> import tempfile
@@ -64,8 +64,9 @@ from simulator.version import __version__  # noqa: E402
 from simulator.config import RunConfig, validate_run  # noqa: E402
 from simulator.errors import ConfigError  # noqa: E402
 from simulator.params import ModelParams, iter_params  # noqa: E402
-from simulator.sensitivity import (MODEL_PARAMETERS, check_bounds, check_count, check_entries,  # noqa: E402
-                                   experiment_base, parameter_meta, read_all, run_cached, with_values)
+from simulator.experiments.sensitivity import (MODEL_PARAMETERS, check_bounds, check_count,  # noqa: E402
+                                               check_entries, experiment_base, parameter_meta, read_all,
+                                               run_cached, with_values)
 
 PENALTY = 1e6   # objective of a candidate whose moments are undefined
 METHODS = ("nelder-mead", "differential-evolution")

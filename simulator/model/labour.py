@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator.params import LabourParams
-from simulator.regions import World
+from simulator.world.regions import World
 
 
 @dataclass

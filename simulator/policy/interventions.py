@@ -30,12 +30,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from simulator.errors import ConfigError
-from simulator.households import FAMILY_ABROAD
-from simulator.labour import skill_multiplier
+from simulator.model.households import FAMILY_ABROAD
+from simulator.model.labour import skill_multiplier
 from simulator.params import INF, PER_1000_MAX, USD_MAX, YEARS_MAX, check_value, param, prob, setting
 
 if TYPE_CHECKING:
-    from simulator.model import MigrationModel
+    from simulator.model.migration import MigrationModel
 
 REGISTRY: dict[str, type[Intervention]] = {}
 
@@ -105,10 +105,10 @@ class Intervention:
 class Adaptation(Intervention):
     """Climate adaptation (Objective 2 (i)): covered households avert a share of shock losses.
 
-    A share `coverage` of households in `regions` (all origins if empty), drawn at random, is covered from
-    `start_year`: their climate losses (income and assets) are cut by `efficacy` (capped by
-    `climate.adaptation_efficacy_cap`). Interventions act after the climate in the monthly order, so protection
-    covers shocks from the month after the start to the month of the end. Cost: `cost_per_household_usd` once per covered household at the start, plus
+    A share `coverage` of households in `regions` (all origins if empty), drawn at random, is covered from `start_year`:
+    their climate losses (income and assets) are cut by `efficacy` (capped by `climate.adaptation_efficacy_cap`).
+    Interventions act after the climate in the monthly order, so protection covers shocks from the month after the start
+    to the month of the end. Cost: `cost_per_household_usd` once per covered household at the start, plus
     `upkeep_per_household_usd_year` / 12 a month.
     """
 

@@ -12,7 +12,7 @@ it is reported as not measurable.
 Example:
     >>> import tempfile
     >>> from simulator.config import RunConfig
-    >>> from simulator.comparison import compare
+    >>> from simulator.experiments.comparison import compare
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     ds = compare(RunConfig(n_households=200, years=1), ["baseline", "obj5_more_places"], [0, 1, 2], tmp)
     ...     path = write_report(ds, tmp)
@@ -22,7 +22,6 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -31,72 +30,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
-from scipy import stats  # noqa: E402
 
-from simulator.plotting import _finish, _line, annual  # noqa: E402
-from simulator.scenarios import load_scenario  # noqa: E402
-
-
-@dataclass(frozen=True)
-class Metric:
-    """An outcome of a run, summed (or averaged) over the whole horizon, and which direction is an improvement."""
-
-    name: str
-    label: str
-    units: str
-    better: int   # +1 higher is better, -1 lower is better, 0 neither (a flow to watch, not a goal)
-
-
-METRICS = (
-    Metric("irregular", "irregular departures", "persons", -1),
-    Metric("regular", "regular departures", "persons", 0),
-    Metric("internal", "internal moves", "persons", 0),
-    Metric("irregular_share", "irregular share of international departures", "%", -1),
-    Metric("deaths", "deaths on irregular journeys", "persons", -1),
-    Metric("trapped", "trapped household-months", "household-months", -1),
-    Metric("remittances", "remittances received", "million USD", +1),
-    Metric("consumption", "consumption per person at origin", "USD/month", +1),
-    Metric("visa_wait_queue", "visa queue, mean", "applications", -1),
-    Metric("cost", "intervention cost", "million USD", 0),
-)
-
-
-def run_metrics(ds: xr.Dataset) -> xr.Dataset:
-    """Whole-horizon outcomes per run (keeps any `scenario`/`seed` dims)."""
-    flows = ds["emigrants"].sum(["time", "origin"])
-    international = flows.sel(pathway="regular") + flows.sel(pathway="irregular")
-    people = ds["population"].sum("origin")
-    return xr.Dataset({
-        "irregular": flows.sel(pathway="irregular", drop=True),
-        "regular": flows.sel(pathway="regular", drop=True),
-        "internal": flows.sel(pathway="internal", drop=True),
-        "irregular_share": 100 * flows.sel(pathway="irregular", drop=True) / international.where(international > 0),
-        "deaths": ds["deaths"].sum(["time", "origin"]),
-        "trapped": ds["trapped"].sum(["time", "origin"]),
-        "remittances": ds["remittances"].sum(["time", "origin"]) / 1e6,
-        "consumption": ((ds["consumption_per_capita"] * ds["population"]).sum("origin") / people).mean("time"),
-        "visa_wait_queue": ds["visa_queue"].sum("origin").mean("time"),
-        "cost": ds["intervention_cost"].sum(["time", "intervention"]) / 1e6,
-    })
-
-
-def paired_effects(ds: xr.Dataset, baseline: str = "baseline", level: float = 0.95) -> xr.Dataset:
-    """Mean paired difference (package - baseline, same seed) of each metric, with its confidence interval.
-
-    Returns a Dataset with dims (scenario, stat), stat in (mean, low, high, baseline), one variable per metric;
-    `baseline` is the baseline's mean level across seeds.
-    """
-    if baseline not in ds["scenario"].values:
-        raise ValueError(f"baseline = {baseline!r} is not among the scenarios {ds['scenario'].values.tolist()}")
-    m = run_metrics(ds)
-    diff = m - m.sel(scenario=baseline)
-    n = ds.sizes["seed"]
-    mean = diff.mean("seed")
-    se = diff.std("seed", ddof=1) / np.sqrt(n) if n > 1 else diff.mean("seed") * np.nan
-    half = stats.t.ppf(0.5 + level / 2, n - 1) * se if n > 1 else se
-    base = m.sel(scenario=baseline, drop=True).mean("seed").broadcast_like(mean)
-    return xr.concat([mean, mean - half, mean + half, base], dim="stat").assign_coords(
-        stat=["mean", "low", "high", "baseline"])
+from simulator.experiments.metrics import METRICS, paired_effects, run_metrics  # noqa: E402,F401
+from simulator.present.plotting import _finish, _line, annual  # noqa: E402
+from simulator.policy.scenarios import load_scenario  # noqa: E402
 
 
 def _fmt(x: float) -> str:

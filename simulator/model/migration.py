@@ -24,27 +24,26 @@ import numpy as np
 import xarray as xr
 
 from simulator.version import __version__
-from simulator.abroad import (hiring_probability, remittances, returns_irregular, returns_regular,
-                              update_employment)
-from simulator.budgets import update_budgets
-from simulator.climate import Climate, ClimateOutlook, destroy_assets, household_loss, remember_shocks
-from simulator.decisions import Options, decide_households
+from simulator.model.abroad import (hiring_probability, remittances, returns_irregular, returns_regular,
+                                    update_employment)
+from simulator.model.budgets import update_budgets
+from simulator.model.climate import Climate, ClimateOutlook, destroy_assets, household_loss, remember_shocks
+from simulator.model.decisions import Options, decide_households
 from simulator.config import check_calendar, check_threads
 from simulator.errors import ConfigError
-from simulator.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, FAMILY_ABROAD, IN_CITY, IN_TRANSIT,
-                                  NO_CONTRACT, WAITING, Household, status_by_origin, synthesize)
-from simulator.labour import Labour, LabourOutlook, skill_multiplier
-from simulator.outputs import AGE_EDGES, Recorder, sums_by_origin, to_dataset
+from simulator.model.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, FAMILY_ABROAD, IN_CITY, IN_TRANSIT,
+                                        NO_CONTRACT, WAITING, Household, status_by_origin, synthesize)
+from simulator.model.labour import Labour, LabourOutlook, skill_multiplier
+from simulator.model.outputs import AGE_EDGES, Recorder, sums_by_origin, to_dataset
 from simulator.params import ModelParams, validate
-from simulator.pathways import RegularQueue, first_in_queue, gives_up, journey_outcomes
-from simulator.policy import Policy
-from simulator.regions import World, default_world_path, load_world
+from simulator.model.pathways import RegularQueue, first_in_queue, gives_up, journey_outcomes
+from simulator.model.levers import Policy
+from simulator.world.regions import World, default_world_path, load_world
 from simulator.rng import Streams
 
 
-
 class Intervention(Protocol):
-    """What the model asks of an intervention (the policy layer's classes, simulator.interventions, provide it):
+    """What the model asks of an intervention (the policy layer's classes, simulator.policy.interventions, provide it):
     declared here so that the model does not import the layer built on it."""
 
     name: str
@@ -82,7 +81,7 @@ class MigrationModel(mesa.Model):
         rng: seed (int), numpy Generator, or None for a fresh seed; recorded in `self.seed` and in the outputs.
         world: a `World`, a path to a world folder, or None for the illustrative default world.
         params: model parameters (`ModelParams`); defaults when None.
-        interventions: active policy objects (see `simulator.interventions.build_interventions`).
+        interventions: active policy objects (see `simulator.policy.interventions.build_interventions`).
         climate_outlook, labour_outlook: the climate and labour future (multipliers on the world's figures).
         start_year: calendar year of the first month.
         scenario: a label recorded in the outputs (as `scenario_name`: Mesa 3.5 reserves `scenario`).
@@ -472,7 +471,7 @@ class MigrationModel(mesa.Model):
     # --- outputs -------------------------------------------------------------------------------------------------
 
     def dataset(self) -> xr.Dataset:
-        """The months simulated so far as a labelled Dataset (see simulator.outputs)."""
+        """The months simulated so far as a labelled Dataset (see simulator.model.outputs)."""
         attrs = {"title": "Migration flow simulation", "scenario": self.scenario_name, "seed": self.seed,
                  "simulator_version": __version__, "world": self.world.name,
                  "n_households": self.households.n, "initial_population": self.initial_population,
