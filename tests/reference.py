@@ -4,8 +4,10 @@
 writes every household rule again in plain Python: a loop over households, `math.log` and `math.exp`, an if/else per
 household. It calls none of the array functions of decisions.py, pathways.py, abroad.py or budgets.py, nor the
 model's own process methods; the equations follow the module docstrings. Region-level components are reused, since
-they are not per household: `model.climate.step(t)`, `model.labour.step(t)`, `Policy.from_params` and each
-intervention's `step()` and `cost()`.
+they are not per household: `model.climate.step(t)`, `model.labour.step(t)`, `Policy.from_params`, each
+intervention's `step()` and `cost()`, and the `Options` container (with its checks) for the month's options, whose
+figures the reference works out itself. The household decision is `reference_decision`, below, over any options
+table.
 
 Random numbers: the fast path draws whole-population arrays from named streams in a fixed order each month, and so
 does the reference, which then reads the entries household by household:
@@ -36,6 +38,7 @@ import numpy as np
 from simulator.model.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, FAMILY_ABROAD, IN_CITY, IN_TRANSIT,
                                         NO_CONTRACT, WAITING)
 from simulator.model.outputs import AGE_EDGES
+from simulator.model.decisions import Options
 from simulator.model.levers import Policy
 
 STAY, INTERNAL, REGULAR, IRREGULAR, HUMANITARIAN = range(5)   # options of a household (and a humanitarian visa)
@@ -221,13 +224,11 @@ def households_decide(model, t: int, log: StepLog) -> None:
     dp, lab, ab = p.decisions, p.labour, p.abroad
     n_origins = w.n_origins
 
-    income_per_adult = np.zeros(h.n)
+    income_per_adult = np.zeros(h.n)   # every household's, deciding or not (budgets use it)
     for i in range(h.n):
-        origin = int(h.origin[i])
-        income_per_adult[i] = max(0.0, float(model.labour.origin_wage[origin])
-                                  * skill_wage(model, h.skill[i]) * (1.0 + float(h.income_boost[i]))
-                                  * (1.0 - float(h.farm_dependence[i]) * float(model.climate.degradation[origin])
-                                     - float(model.loss[i])))
+        income_per_adult[i] = origin_income(model.labour.origin_wage, model.climate.degradation, int(h.origin[i]),
+                                            skill_wage(model, h.skill[i]), float(h.farm_dependence[i]),
+                                            float(model.loss[i]), float(h.income_boost[i]))
     model.income_per_adult = income_per_adult
 
     # what households see before anyone decides this month
@@ -243,48 +244,41 @@ def households_decide(model, t: int, log: StepLog) -> None:
         queue_length += status == WAITING
     capacity = min(pol.processing_per_month, pol.quota_per_year / 12.0) + pol.seasonal_quota_per_year / 12.0
     wait_months = (queue_length + 1) / capacity if capacity > 0 else math.inf
-    wait_years = min(wait_months, MAX_WAIT_MONTHS) / 12.0
     ordinary_open = pol.quota_per_year > 0 and pol.processing_per_month > 0
     seasonal_open = pol.seasonal_quota_per_year > 0
     e_reg, e_irr = float(model.expected_employment[0]), float(model.expected_employment[1])
+
+    # the month's options: the city, the regular pathway (ordinary visas to the skilled, seasonal places to anyone
+    # when a scheme is open) and the irregular route; the international options share a nest
+    options = Options.build(
+        ("city", "regular", "irregular"), pathway=(P_INTERNAL, P_REGULAR, P_IRREGULAR), place=(0, 1, 1),
+        nest=(1, 2, 2), nest_lambda=(1.0, 1.0, dp.nest_lambda),
+        wage=(w.city_wage, model.labour.destination_wage, model.labour.destination_wage),
+        wage_factor=(1.0, 1.0, lab.irregular_wage_factor),
+        living_cost=(ab.city_living_cost_usd, ab.living_cost_usd, ab.living_cost_usd),
+        employment=(lab.city_employment_rate, e_reg, e_irr),
+        cost=[[float(w.cost_to_city[o]), pol.regular_fee + float(w.cost_to_destination[o]), pol.smuggler_fee]
+              for o in range(n_origins)],
+        wait_months=(0.0, wait_months, 0.0), death=(0.0, 0.0, pol.death_probability),
+        interception=(0.0, 0.0, pol.interception_probability),
+        asc=(dp.asc_internal, dp.asc_regular, dp.asc_irregular), network=(0, 1, 1),
+        min_skill=(0, 0 if seasonal_open else pol.min_skill, 0), open_=(True, ordinary_open or seasonal_open, True))
+    rows = OptionRows(options)
+    network = [[in_city[o] / max(households_in[o], 1), abroad[o] / max(households_in[o], 1)] for o in range(n_origins)]
 
     choices: dict[int, tuple[int, bool, list[float]]] = {}   # household -> (choice, trapped, costs)
     for i in range(h.n):
         if h.status[i] != AT_HOME or h.adults[i] < 1:
             continue
         origin = int(h.origin[i])
-        s = skill_wage(model, h.skill[i])
-        y = income_per_adult[i]
-        adults = int(h.adults[i])
-        y_stay = adults * y
-        rest = (adults - 1) * y
-        dest = model.labour.destination_wage * s
-        y_move = [rest + lab.city_employment_rate * max(0.0, w.city_wage * s - ab.city_living_cost_usd),
-                  rest + e_reg * max(0.0, dest - ab.living_cost_usd),
-                  rest + e_irr * max(0.0, dest * lab.irregular_wage_factor - ab.living_cost_usd)]
-        costs = [0.0, float(w.cost_to_city[origin]), pol.regular_fee + float(w.cost_to_destination[origin]),
-                 pol.smuggler_fee]
-        yearly = 12.0 * max(y_stay, 1.0)                 # incomes are floored at 1 USD/month for the logs
-        n_city = in_city[origin] / max(households_in[origin], 1)
-        n_abroad = abroad[origin] / max(households_in[origin], 1)
-        utility = [
-            dp.beta_income * math.log(max(y_stay, 1.0)) - dp.beta_shock * float(h.shock_memory[i]),
-            (dp.beta_income * math.log(max(y_move[0], 1.0)) - dp.beta_cost * costs[INTERNAL] / yearly
-             + dp.beta_network * n_city + dp.asc_internal),
-            (dp.beta_income * math.log(max(y_move[1], 1.0)) - dp.beta_cost * costs[REGULAR] / yearly
-             - dp.beta_wait * wait_years / float(h.patience[i]) + dp.beta_network * n_abroad + dp.asc_regular),
-            (dp.beta_income * math.log(max(y_move[2], 1.0)) - dp.beta_cost * costs[IRREGULAR] / yearly
-             - dp.beta_risk * float(h.risk_aversion[i]) * pol.risk_perception * pol.death_probability
-             - dp.beta_interception * pol.interception_probability
-             + dp.beta_network * n_abroad + dp.asc_irregular)]
-        eligible = [True, True, (ordinary_open and int(h.skill[i]) >= pol.min_skill) or seasonal_open, True]
-        budget = float(h.wealth[i]) + dp.credit_fraction * float(h.assets[i])
-        open_ = [eligible[j] and costs[j] <= budget for j in range(4)]
-        noise = [gumbel(draws[i, j]) for j in range(5)]
-        choice = nested_logit_choice(utility, open_, noise, dp.nest_lambda, log)
-        wanted = nested_logit_choice(utility, eligible, noise, dp.nest_lambda, log)
-        trapped = wanted != STAY and choice == STAY
-        choices[i] = (choice, trapped, costs)
+        _, choice, trapped = reference_decision(
+            rows, dp, pol.risk_perception, model.labour.origin_wage, model.climate.degradation, network,
+            status=int(h.status[i]), adults=int(h.adults[i]), origin=origin, skill=int(h.skill[i]),
+            skill_mult=skill_wage(model, h.skill[i]), farm=float(h.farm_dependence[i]), loss=float(model.loss[i]),
+            boost=float(h.income_boost[i]), memory=float(h.shock_memory[i]), patience=float(h.patience[i]),
+            risk=float(h.risk_aversion[i]), wealth=float(h.wealth[i]), assets=float(h.assets[i]),
+            uniforms=draws[i], log=log)
+        choices[i] = (choice, trapped, [0.0, *rows.cost[origin]])
 
     if pol.humanitarian_per_year > 0:
         humanitarian_visas(model, t, choices, log)
@@ -311,25 +305,6 @@ def households_decide(model, t: int, log: StepLog) -> None:
             log["irregular_departures"] += 1
         elif choice == STAY:
             log["stay"] += 1
-
-
-def nested_logit_choice(utility: list[float], open_: list[bool], noise: list[float], lam: float,
-                        log: StepLog) -> int:
-    """Two-stage nested logit with five Gumbel draws: stay (e0), internal (e1) or the international nest (e2), whose
-    utility is its inclusive value `IV = lambda ln sum_k exp(U_k / lambda)` over the open international options;
-    within the nest, regular (e3) or irregular (e4) by `U_k / lambda + e_k`. Ties go to the earlier option."""
-    nest = [k for k in (REGULAR, IRREGULAR) if open_[k]]
-    upper = [(STAY, utility[STAY] + noise[0])]
-    if open_[INTERNAL]:
-        upper.append((INTERNAL, utility[INTERNAL] + noise[1]))
-    if nest:
-        top = max(utility[k] / lam for k in nest)
-        inclusive = lam * (top + math.log(sum(math.exp(utility[k] / lam - top) for k in nest)))
-        upper.append(("nest", inclusive + noise[2]))
-    winner = pick(upper, log)
-    if winner != "nest":
-        return winner
-    return pick([(k, utility[k] / lam + noise[3 + k - REGULAR]) for k in nest], log)
 
 
 def pick(candidates: list[tuple[object, float]], log: StepLog) -> object:
@@ -605,9 +580,10 @@ def record(model, t: int) -> None:
 
 # --- the decision over an options table (several cities, destinations, channels and routes) ----------------------
 #
-# The same rule as `households_decide` above, for any table of options (simulator.model.decisions.Options), one household
-# at a time, written from the docstring of simulator/model/decisions.py. tests/test_decisions.py requires the compiled
-# kernel to give the same incomes, choices and trapped flags, household by household; the naive Mesa model of
+# The decision rule for any table of options (simulator.model.decisions.Options: its data, not its rules), one
+# household at a time, written from the docstring of simulator/model/decisions.py; `households_decide` above applies
+# it to the version-1 world's three options. tests/test_decisions.py requires the compiled kernel to give the same
+# incomes, choices and trapped flags, household by household; the naive Mesa model of
 # benchmarks/naive_model.py decides with it.
 
 class OptionRows:
@@ -631,12 +607,18 @@ class OptionRows:
                 column += 1
 
 
+def origin_income(origin_wage, degradation, origin: int, skill_mult: float, farm: float, loss: float,
+                  boost: float) -> float:
+    """Monthly income of a working adult at origin: `max(0, w_o s_i (1 + b_i) (1 - farm_i deg_o - loss_i))`."""
+    return max(0.0, float(origin_wage[origin]) * skill_mult * (1.0 + boost)
+               * (1.0 - farm * float(degradation[origin]) - loss))
+
+
 def option_utilities(rows: OptionRows, p, risk_perception: float, origin_wage, degradation, network, *,
                      origin: int, adults: int, skill_mult: float, farm: float, loss: float, boost: float,
                      memory: float, patience: float, risk: float) -> tuple[float, float, list[float]]:
     """Income of an adult at origin, utility of staying and of each option (the equations of decisions.py)."""
-    y = max(0.0, float(origin_wage[origin]) * skill_mult * (1.0 + boost)
-            * (1.0 - farm * float(degradation[origin]) - loss))
+    y = origin_income(origin_wage, degradation, origin, skill_mult, farm, loss, boost)
     y_stay = adults * y
     rest = (adults - 1) * y
     yearly = 12.0 * max(y_stay, 1.0)
@@ -684,11 +666,14 @@ def nested_logit_probabilities(rows: OptionRows, u_stay: float, utility: list[fl
     return probabilities
 
 
-def nested_logit_draw(rows: OptionRows, u_stay: float, utility: list[float], allowed: list[bool], uniforms) -> int:
+def nested_logit_draw(rows: OptionRows, u_stay: float, utility: list[float], allowed: list[bool], uniforms,
+                      log: StepLog | None = None) -> int:
     """The sampled choice (0 = stay, k + 1 = option k): upper stage `argmax(U_stay + e_0, V_n + e_n)` with
     `V_n = U_k` for a nest of one option and `IV_n` otherwise (nests with no allowed option take no part), then
-    `argmax_k U_k / lambda_n + e_k` within the winning nest. Ties go to the earlier nest and option."""
-    best, best_value = None, u_stay + gumbel(uniforms[0])
+    `argmax_k U_k / lambda_n + e_k` within the winning nest. Ties go to the earlier nest and option. With a `log`,
+    the lead of each stage's winner over its runner-up is recorded (`StepLog.min_margin`)."""
+    log = log if log is not None else StepLog()
+    upper = [(None, u_stay + gumbel(uniforms[0]))]
     for n, ks in enumerate(rows.members):
         open_ks = [k for k in ks if allowed[k]]
         if not open_ks:
@@ -700,26 +685,21 @@ def nested_logit_draw(rows: OptionRows, u_stay: float, utility: list[float], all
             top = max(utility[k] / lam for k in open_ks)
             value = lam * (top + math.log(sum(math.exp(utility[k] / lam - top) for k in open_ks))) \
                 + gumbel(uniforms[n])
-        if value > best_value:
-            best, best_value = n, value
+        upper.append((n, value))
+    best = pick(upper, log)
     if best is None:
         return 0
     ks = [k for k in rows.members[best] if allowed[k]]
     if len(rows.members[best]) == 1:
         return ks[0] + 1
     lam = rows.nest_lambda[best]
-    winner, top = None, -math.inf
-    for k in ks:
-        value = utility[k] / lam + gumbel(uniforms[rows.lower[k]])
-        if value > top:
-            winner, top = k, value
-    return winner + 1
+    return pick([(k, utility[k] / lam + gumbel(uniforms[rows.lower[k]])) for k in ks], log) + 1
 
 
 def reference_decision(rows: OptionRows, p, risk_perception: float, origin_wage, degradation, network, *,
                        status: int, adults: int, origin: int, skill: int, skill_mult: float, farm: float,
                        loss: float, boost: float, memory: float, patience: float, risk: float, wealth: float,
-                       assets: float, uniforms) -> tuple[float, int, bool]:
+                       assets: float, uniforms, log: StepLog | None = None) -> tuple[float, int, bool]:
     """(income of an adult at origin, choice, trapped) of one household: -1 if it does not decide (not at home, or
     no working-age adult); otherwise the draw among the eligible options and, if that is a move, among the
     eligible options it can pay for; trapped if it wanted to move and stays."""
@@ -729,10 +709,10 @@ def reference_decision(rows: OptionRows, p, risk_perception: float, origin_wage,
     if status != AT_HOME or adults < 1:
         return income, -1, False
     eligible = [rows.open[k] and skill >= rows.min_skill[k] for k in range(rows.n)]
-    wanted = nested_logit_draw(rows, u_stay, utility, eligible, uniforms)
+    wanted = nested_logit_draw(rows, u_stay, utility, eligible, uniforms, log)
     if wanted == 0:
         return income, 0, False
     budget = wealth + p.credit_fraction * assets
     affordable = [eligible[k] and rows.cost[origin][k] <= budget for k in range(rows.n)]
-    choice = nested_logit_draw(rows, u_stay, utility, affordable, uniforms)
+    choice = nested_logit_draw(rows, u_stay, utility, affordable, uniforms, log)
     return income, choice, choice == 0
