@@ -102,6 +102,8 @@ class Options:
     min_skill: np.ndarray    # int64: the lowest skill level eligible
     open: np.ndarray         # bool: open this month
     draw_column: np.ndarray  # int64: the uniform column of the option's lower-stage term (-1 in a nest of one)
+    nest_members: np.ndarray  # int64: the options in nest order (option order within a nest)
+    nest_start: np.ndarray   # int64: nest n's options are nest_members[nest_start[n]:nest_start[n + 1]]
 
     @property
     def n(self) -> int:
@@ -151,7 +153,10 @@ class Options:
         draw = np.full(k, -1, np.int64)
         multi = np.flatnonzero(size[nest_] > 1)
         draw[multi] = len(lam) + np.arange(len(multi))
-        return cls(names=tuple(names), nest_lambda=lam, cost=cost, draw_column=draw, **out)
+        members = np.argsort(nest_, kind="stable").astype(np.int64)
+        start = np.concatenate([[0], np.cumsum(size)]).astype(np.int64)
+        return cls(names=tuple(names), nest_lambda=lam, cost=cost, draw_column=draw, nest_members=members,
+                   nest_start=start, **out)
 
 
 # --- the month's decision as one compiled pass per household ------------------------------------------------------
@@ -202,7 +207,7 @@ def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patie
             income[i] = y
             trapped[i] = False
             if status[i] != AT_HOME or adults[i] < 1:   # only households at home with a working-age adult decide
-                choice[i] = -1
+                choice[i] = NO_DECISION
                 continue
             a = np.float64(adults[i])
             y_stay = a * y
@@ -341,13 +346,10 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
     if options.cost.shape[0] != len(origin_wage):
         raise ValueError(f"options cost has {options.cost.shape[0]} rows: expected one per origin "
                          f"({len(origin_wage)})")
-    order = np.argsort(options.nest, kind="stable")
-    nest_start = np.searchsorted(options.nest[order], np.arange(len(options.nest_lambda) + 1)).astype(np.int64)
-    nest_start[0], nest_start[1] = 0, 0   # nest 0 is staying, which is not a row
     scalars = tuple(map(float, (p.beta_income, p.beta_cost, p.beta_risk, p.beta_interception, p.beta_wait,
                                 p.beta_network, p.beta_shock, p.credit_fraction, risk_perception)))
     wait_years = np.minimum(options.wait_months, MAX_WAIT_MONTHS) / 12.0
-    screen = _nest_bounds(options, network, p, nest_start, order)
+    screen = _nest_bounds(options, network, p)
     choice = np.empty(n, np.int8)
     trapped = np.empty(n, np.bool_)
     kernel = _decide_kernel
@@ -357,13 +359,12 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
     kernel(status, adults, origin, skill, farm_dependence, loss, income_boost, shock_memory, patience, risk_aversion,
            wealth, assets, skill_mult, uniforms, origin_wage, degradation, network, options.wage, options.wage_factor,
            options.living_cost, options.employment, options.cost, wait_years, options.death, options.interception,
-           options.asc, options.network, options.min_skill, options.open, order.astype(np.int64), nest_start,
+           options.asc, options.network, options.min_skill, options.open, options.nest_members, options.nest_start,
            options.nest_lambda, options.draw_column, *screen, scalars, income_per_adult, choice, trapped)
     return choice, trapped
 
 
-def _nest_bounds(options: Options, network: np.ndarray, p: DecisionParams, nest_start: np.ndarray,
-                 order: np.ndarray) -> tuple[np.ndarray, ...]:
+def _nest_bounds(options: Options, network: np.ndarray, p: DecisionParams) -> tuple[np.ndarray, ...]:
     """This month's screening bounds of each nest over its open options (see `_decide_rows`): whether it has an
     open option; the lowest cost from each origin; the lowest wait (years) and death risk; from each origin, the
     highest `b_n n_og(k) + asc_k - b_i h_k`; and `lambda ln(options)` plus a margin for a nest of several
@@ -375,8 +376,9 @@ def _nest_bounds(options: Options, network: np.ndarray, p: DecisionParams, nest_
     nest_constant = np.zeros((n_origins, n_nests))
     constant = (p.beta_network * network[:, options.network] + options.asc
                 - p.beta_interception * options.interception)   # (n_origins, n_options)
+    nest_start = options.nest_start
     for m in range(1, n_nests):
-        members = order[nest_start[m]:nest_start[m + 1]]
+        members = options.nest_members[nest_start[m]:nest_start[m + 1]]
         members = members[options.open[members]]
         if len(members) == 0:
             continue
