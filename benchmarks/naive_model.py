@@ -41,7 +41,6 @@ Example:
 from __future__ import annotations
 
 import heapq
-import math
 import sys
 from bisect import bisect_right
 from pathlib import Path
@@ -54,9 +53,10 @@ from simulator.model.climate import Climate, ClimateOutlook
 from simulator.model.labour import Labour, LabourOutlook
 from simulator.model.outputs import AGE_EDGES, Recorder
 from simulator.params import ModelParams
-from simulator.model.pathways import RegularQueue
+from simulator.model.channels import build_channels
 from simulator.model.levers import Policy
 from simulator.model.migration import version1_options
+from simulator.world.convert import version1_channels
 from simulator.world.regions import default_world_path, load_world
 from simulator.model.households import synthesize
 from simulator.rng import Streams
@@ -87,7 +87,7 @@ class NaiveHousehold(mesa.Agent):
         self.farm_dependence, self.risk_aversion, self.patience = farm, risk, patience
         self.adaptation = self.asset_protection = self.income_boost = 0.0
         self.shock_memory = 0.0
-        self.status, self.since, self.queue_key = AT_HOME, 0, 0.0
+        self.status, self.since, self.queue_key, self.channel = AT_HOME, 0, 0.0, -1
         self.employed, self.contract_end, self.trips, self.dead = False, NO_CONTRACT, 0, 0
         self.skill_mult = model.skill_wage[skill]
         self.loss = self.income_per_adult = self.remittances_in = self.cash = self.consumption = 0.0
@@ -131,6 +131,7 @@ class NaiveHousehold(mesa.Agent):
             m.month["arrivals"][o][P_INTERNAL] += 1
         elif pathway == P_REGULAR:
             self.status, self.since, self.queue_key = WAITING, m.t, m.t + uniforms[-1]
+            self.channel = m.option_channels[k].index   # the version-1 world's chosen channels all have queues
             m.month["applications"][o] += 1
         else:
             self.depart(P_IRREGULAR, IN_TRANSIT)
@@ -153,11 +154,12 @@ class NaiveHousehold(mesa.Agent):
         if self.status != WAITING:
             return
         m = self.model
-        if m.t - self.since > m.policy.max_wait_months * self.patience:
-            self.status, self.since = AT_HOME, m.t
+        settings = m.channels[self.channel].settings
+        if m.t - self.since > settings["max_wait_months"] * self.patience:
+            self.status, self.since, self.channel = AT_HOME, m.t, -1
             m.month["gave_up"][self.origin] += 1
-        elif self.skill >= m.policy.min_skill:
-            m.visa_candidates.append(self)
+        elif self.skill >= settings.get("min_skill", 0):
+            m.visa_candidates[self.channel].append(self)
 
     def grant_visa(self, contract_end: int) -> None:
         m = self.model
@@ -293,7 +295,7 @@ class NaiveMigrationModel(mesa.Model):
         # region-level state, shared with the fast path: a few regions, no per-household work
         self.climate = Climate(w, p.climate, ClimateOutlook(), streams["climate"])
         self.labour = Labour(w, p.labour, LabourOutlook(), n_households, streams["labour"])
-        self.queue = RegularQueue()
+        self.channels = build_channels(version1_channels(w.destination, p), scale=n_households / 1000.0)
         self.policy = Policy.from_params(p, n_households)
         self.recorder = Recorder(self.n_steps, w.origins, ())
         # constants as Python scalars and lists, as a per-agent implementation would hold them
@@ -359,31 +361,40 @@ class NaiveMigrationModel(mesa.Model):
         self.destination_wage = float(self.labour.destination_wage)
         # 3. policy (no interventions)
         self.policy = pol = Policy.from_params(self.params, len(agents))
+        for channel in self.channels:
+            channel.begin_month()
         # 4. decisions: district networks and the visa queue as they stand before anyone decides
-        city, abroad, queue = [0] * n_o, [0] * n_o, 0
+        city, abroad, queue = [0] * n_o, [0] * n_o, [0] * len(self.channels)
         for a in agents:
             if a.status == IN_CITY:
                 city[a.origin] += 1
             elif a.status in (ABROAD_REGULAR, ABROAD_IRREGULAR, FAMILY_ABROAD):
                 abroad[a.origin] += 1
             elif a.status == WAITING:
-                queue += 1
+                queue[a.channel] += 1
         per_origin = [max(k, 1) for k in self.households_per_origin]
         self.network = [[city[o] / per_origin[o], abroad[o] / per_origin[o]] for o in range(n_o)]
+        chosen = [(c, c.option_terms(queue[c.index])) for c in self.channels]
+        chosen = [(c, terms) for c, terms in chosen if terms is not None]
+        self.option_channels = [None, *(c for c, _ in chosen), None]
         options = version1_options(self.world, self.params, pol, self.destination_wage, self.expected_employment,
-                                   queue)
+                                   [(c.name, terms) for c, terms in chosen])
         self.option_rows = OptionRows(options)
         self.uniforms_per_household = options.uniforms_per_household
         agents.do("decide")
         # 5. regular pathway
-        self.visa_candidates = []
+        self.visa_candidates = [[] for _ in self.channels]
         agents.do("wait_for_visa")
-        k = self.queue.capacity(t % 12, pol.quota_per_year, pol.processing_per_month)
-        granted = heapq.nsmallest(k, self.visa_candidates, key=lambda a: a.queue_key) if k > 0 else []
-        self.queue.use(len(granted))
-        stay = t + pol.regular_stay_months if pol.regular_stay_months > 0 else NO_CONTRACT
-        for a in granted:
-            a.grant_visa(stay)
+        for channel, candidates in zip(self.channels, self.visa_candidates):
+            settings = channel.settings
+            if "processing_per_month" not in settings:   # offered channels: closed without interventions
+                continue
+            k = channel.queue.capacity(t % 12, settings["quota_per_year"], settings["processing_per_month"])
+            granted = heapq.nsmallest(k, candidates, key=lambda a: a.queue_key) if k > 0 else []
+            channel.queue.use(len(granted))
+            stay = int(settings["stay_months"])
+            for a in granted:
+                a.grant_visa(t + stay if stay > 0 else NO_CONTRACT)
         # 6. irregular journeys
         agents.do("travel")
         # 7. migrants away: hiring probability from the unemployed as they stand

@@ -17,6 +17,7 @@ from simulator.model.households import Household  # noqa: E402
 from simulator.world.regions import World, load_world, default_world_path  # noqa: E402
 from simulator.params import ModelParams  # noqa: E402
 from simulator.policy.interventions import build_interventions, REGISTRY as INTERVENTIONS  # noqa: E402
+import simulator.policy.channels  # noqa: E402,F401  (registers the rules of each kind of channel)
 
 __all__ = ["MigrationModel", "Household", "World", "load_world", "default_world_path", "ModelParams",
            "build_interventions", "INTERVENTIONS", "__version__"]

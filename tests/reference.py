@@ -4,20 +4,23 @@
 writes every household rule again in plain Python: a loop over households, `math.log` and `math.exp`, an if/else per
 household. It calls none of the array functions of decisions.py, pathways.py, abroad.py or budgets.py, nor the
 model's own process methods; the equations follow the module docstrings. Region-level components are reused, since
-they are not per household: `model.climate.step(t)`, `model.labour.step(t)`, `Policy.from_params`, each
-intervention's `step()` and `cost()`, and the `Options` container (with its checks) for the month's options, whose
-figures the reference works out itself. The household decision is `reference_decision`, below, over any options
-table.
+they are not per household: `model.climate.step(t)`, `model.labour.step(t)`, `Policy.from_params`, each channel's
+`begin_month()` (its settings back to the world's), each intervention's `step()` and `cost()`, and the `Options`
+container (with its checks) for the month's options, whose figures the reference works out itself. The rules of each
+kind of channel (simulator/policy/channels.py) are written again here from that module's docstring, reading the
+channels' settings and keeping their counts and queue book-keeping. The household decision is `reference_decision`,
+below, over any options table.
 
 Random numbers: the fast path draws whole-population arrays from named streams in a fixed order each month, and so
 does the reference, which then reads the entries household by household:
 
-- "decisions": `(n, 6)` float32 uniforms; columns 0-4 become Gumbel noise `-ln(-ln u)` (u clipped to
-  [1e-12, 1 - 1e-7]) for the two-stage nested-logit choice, column 5 is the visa queue tie-break;
-- "humanitarian": `n` float64 uniforms, only in months with humanitarian places;
+- "decisions": `(n, w)` float32 uniforms, `w` the options table's `uniforms_per_household`; all but the last
+  become Gumbel noise `-ln(-ln u)` (u clipped to [1e-12, 1 - 1e-7]) for the two-stage nested-logit choice, the last
+  is the visa queue tie-break;
+- "channel.<name>" of each humanitarian channel: `n` float64 uniforms, only in months with places;
 - "journeys": `n` float32 uniforms;
 - "abroad": `(n, 2)` float32 uniforms (column 0 employment, column 1 returns);
-- "reunification": `n` float64 uniforms, only in months in which family reunification is open.
+- "channel.<name>" of each family channel: `n` float64 uniforms, only in months in which it is open.
 
 Arithmetic is in float64 throughout; a float32 column (shock memory) is rounded once, when it is stored.
 
@@ -41,11 +44,11 @@ from simulator.model.outputs import AGE_EDGES
 from simulator.model.decisions import Options
 from simulator.model.levers import Policy
 
-STAY, INTERNAL, REGULAR, IRREGULAR, HUMANITARIAN = range(5)   # options of a household (and a humanitarian visa)
+STAY, INTERNAL = 0, 1            # choices of a household; then one per chosen channel, then the irregular route
+OFFER_TAKEN = -2                 # ... or the household took a channel's offer (a humanitarian visa)
 P_INTERNAL, P_REGULAR, P_IRREGULAR = range(3)                 # the `pathway` dimension of the outputs
 AWAY_FROM_ORIGIN = (IN_TRANSIT, ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY)   # the migrant member is away
-DECISION_COLUMNS = 6        # uniforms per household and month on the "decisions" stream
-QUEUE_COLUMN = 5            # ... of which the visa queue tie-break
+QUEUE_KINDS = ("labour_scheme", "seasonal")   # channels with a queue of applicants
 PRIOR_EMPLOYMENT = (0.9, 0.6)   # expected employment of regular / irregular migrants before any are abroad
 PRIOR_WEIGHT = 10.0             # pseudo-migrants behind that prior
 MAX_WAIT_MONTHS = 1200.0        # expected visa waits are capped at 100 years
@@ -142,6 +145,7 @@ def depart(model, i: int, pathway: int, status: int, t: int) -> None:
     set_status(model, i, status, t)
     h.employed[i] = False
     h.contract_end[i] = NO_CONTRACT
+    h.channel[i] = -1
     h.trips[i] += 1
     origin = int(h.origin[i])
     add(model, "emigrants", t, origin, pathway)
@@ -155,6 +159,7 @@ def come_home(model, i: int, t: int) -> None:
     set_status(model, i, AT_HOME, t)
     h.employed[i] = False
     h.contract_end[i] = NO_CONTRACT
+    h.channel[i] = -1
 
 
 class QueueBook:
@@ -211,6 +216,8 @@ def climate_hits_households(model, t: int) -> None:
 
 def policy_of_the_month(model) -> None:
     model.policy = Policy.from_params(model.params, model.households.n)
+    for channel in model.channels:
+        channel.begin_month()
     model.cash[:] = 0.0
     for iv in model.interventions:
         iv.step(model)
@@ -218,9 +225,23 @@ def policy_of_the_month(model) -> None:
 
 # --- 4. decisions -------------------------------------------------------------------------------------------------
 
+def chosen_channel_terms(channel, queue_length: int) -> tuple[float, float, int, bool] | None:
+    """(fee, expected wait, lowest skill, open) of a channel households choose, or None if it is offered instead:
+    a queue channel's wait is the queue (and the applicant) over its monthly capacity `min(processing, quota / 12)`;
+    free movement has no wait and no eligibility rule."""
+    s = channel.settings
+    if channel.kind in QUEUE_KINDS:
+        capacity = min(s["processing_per_month"], s["quota_per_year"] / 12.0)
+        wait = (queue_length + 1) / capacity if capacity > 0 else math.inf
+        return (s["fee_usd"] + s.get("recruitment_cost_usd", 0.0), wait, int(s.get("min_skill", 0)),
+                s["quota_per_year"] > 0 and s["processing_per_month"] > 0)
+    if channel.kind == "free_movement":
+        return s["fee_usd"], 0.0, 0, True
+    return None
+
+
 def households_decide(model, t: int, log: StepLog) -> None:
     h, p, pol, w = model.households, model.params, model.policy, model.world
-    draws = model.streams["decisions"].random((h.n, DECISION_COLUMNS), dtype=np.float32)
     dp, lab, ab = p.decisions, p.labour, p.abroad
     n_origins = w.n_origins
 
@@ -235,35 +256,38 @@ def households_decide(model, t: int, log: StepLog) -> None:
     households_in = [0] * n_origins
     in_city = [0] * n_origins
     abroad = [0] * n_origins
-    queue_length = 0
+    queue_length = [0] * len(model.channels)
     for i in range(h.n):
         origin, status = int(h.origin[i]), int(h.status[i])
         households_in[origin] += 1
         in_city[origin] += status == IN_CITY
         abroad[origin] += status in (ABROAD_REGULAR, ABROAD_IRREGULAR, FAMILY_ABROAD)
-        queue_length += status == WAITING
-    capacity = min(pol.processing_per_month, pol.quota_per_year / 12.0) + pol.seasonal_quota_per_year / 12.0
-    wait_months = (queue_length + 1) / capacity if capacity > 0 else math.inf
-    ordinary_open = pol.quota_per_year > 0 and pol.processing_per_month > 0
-    seasonal_open = pol.seasonal_quota_per_year > 0
+        if status == WAITING:
+            queue_length[int(h.channel[i])] += 1
     e_reg, e_irr = float(model.expected_employment[0]), float(model.expected_employment[1])
 
-    # the month's options: the city, the regular pathway (ordinary visas to the skilled, seasonal places to anyone
-    # when a scheme is open) and the irregular route; the international options share a nest
+    # the month's options: the city, each channel households choose (its fee, wait and eligibility) and the
+    # irregular route; the international options share a nest
+    chosen = [(c, terms) for c in model.channels
+              if (terms := chosen_channel_terms(c, queue_length[c.index])) is not None]
+    n = len(chosen)
+    dest_wage = model.labour.destination_wage
     options = Options.build(
-        ("city", "regular", "irregular"), pathway=(P_INTERNAL, P_REGULAR, P_IRREGULAR), place=(0, 1, 1),
-        nest=(1, 2, 2), nest_lambda=(1.0, 1.0, dp.nest_lambda),
-        wage=(w.city_wage, model.labour.destination_wage, model.labour.destination_wage),
-        wage_factor=(1.0, 1.0, lab.irregular_wage_factor),
-        living_cost=(ab.city_living_cost_usd, ab.living_cost_usd, ab.living_cost_usd),
-        employment=(lab.city_employment_rate, e_reg, e_irr),
-        cost=[[float(w.cost_to_city[o]), pol.regular_fee + float(w.cost_to_destination[o]), pol.smuggler_fee]
-              for o in range(n_origins)],
-        wait_months=(0.0, wait_months, 0.0), death=(0.0, 0.0, pol.death_probability),
-        interception=(0.0, 0.0, pol.interception_probability),
-        asc=(dp.asc_internal, dp.asc_regular, dp.asc_irregular), network=(0, 1, 1),
-        min_skill=(0, 0 if seasonal_open else pol.min_skill, 0), open_=(True, ordinary_open or seasonal_open, True))
+        ("city", *(c.name for c, _ in chosen), "irregular"), pathway=(P_INTERNAL, *[P_REGULAR] * n, P_IRREGULAR),
+        place=(0, *[1] * n, 1), nest=(1, *[2] * n, 2), nest_lambda=(1.0, 1.0, dp.nest_lambda),
+        wage=(w.city_wage, *[dest_wage] * n, dest_wage), wage_factor=(1.0, *[1.0] * n, lab.irregular_wage_factor),
+        living_cost=(ab.city_living_cost_usd, *[ab.living_cost_usd] * n, ab.living_cost_usd),
+        employment=(lab.city_employment_rate, *[e_reg] * n, e_irr),
+        cost=[[float(w.cost_to_city[o]), *[fee + float(w.cost_to_destination[o]) for _, (fee, *_) in chosen],
+               pol.smuggler_fee] for o in range(n_origins)],
+        wait_months=(0.0, *[terms[1] for _, terms in chosen], 0.0), death=(0.0, *[0.0] * n, pol.death_probability),
+        interception=(0.0, *[0.0] * n, pol.interception_probability),
+        asc=(dp.asc_internal, *[dp.asc_regular] * n, dp.asc_irregular), network=(0, *[1] * n, 1),
+        min_skill=(0, *[terms[2] for _, terms in chosen], 0), open_=(True, *[terms[3] for _, terms in chosen], True))
     rows = OptionRows(options)
+    irregular = n + 2
+    draws = model.streams["decisions"].random((h.n, options.uniforms_per_household), dtype=np.float32)
+    queue_column = options.uniforms_per_household - 1
     network = [[in_city[o] / max(households_in[o], 1), abroad[o] / max(households_in[o], 1)] for o in range(n_origins)]
 
     choices: dict[int, tuple[int, bool, list[float]]] = {}   # household -> (choice, trapped, costs)
@@ -280,8 +304,9 @@ def households_decide(model, t: int, log: StepLog) -> None:
             uniforms=draws[i], log=log)
         choices[i] = (choice, trapped, [0.0, *rows.cost[origin]])
 
-    if pol.humanitarian_per_year > 0:
-        humanitarian_visas(model, t, choices, log)
+    for channel in model.channels:
+        if channel.kind == "humanitarian":
+            humanitarian_visas(model, channel, t, choices, log)
 
     for i, (choice, trapped, costs) in choices.items():
         origin = int(h.origin[i])
@@ -293,14 +318,23 @@ def households_decide(model, t: int, log: StepLog) -> None:
             depart(model, i, P_INTERNAL, IN_CITY, t)
             add(model, "arrivals", t, origin, P_INTERNAL)
             log["internal"] += 1
-        elif choice == REGULAR:
-            pay(model, i, costs[REGULAR])
-            set_status(model, i, WAITING, t)
-            h.queue_key[i] = t + float(draws[i, QUEUE_COLUMN])
-            add(model, "applications", t, origin)
-            log["applications"] += 1
-        elif choice == IRREGULAR:
-            pay(model, i, costs[IRREGULAR])
+        elif 2 <= choice < irregular:
+            pay(model, i, costs[choice])
+            channel = chosen[choice - 2][0]
+            channel.applications += 1
+            if channel.kind in QUEUE_KINDS:
+                set_status(model, i, WAITING, t)
+                h.channel[i] = channel.index
+                h.queue_key[i] = t + float(draws[i, queue_column])
+                add(model, "applications", t, origin)
+                log["applications"] += 1
+            else:   # free movement: the migrant leaves at once, without a job offer
+                stay = int(channel.settings["stay_months"])
+                admit(model, i, t, channel, t + stay if stay > 0 else NO_CONTRACT, job_offer=False)
+                channel.granted = np.append(channel.granted, i)
+                log["free_movement"] += 1
+        elif choice == irregular:
+            pay(model, i, costs[irregular])
             depart(model, i, P_IRREGULAR, IN_TRANSIT, t)
             log["irregular_departures"] += 1
         elif choice == STAY:
@@ -319,73 +353,74 @@ def pick(candidates: list[tuple[object, float]], log: StepLog) -> object:
     return best
 
 
-def humanitarian_visas(model, t: int, choices: dict, log: StepLog) -> None:
+def humanitarian_visas(model, channel, t: int, choices: dict, log: StepLog) -> None:
     """Households that want to leave this month (chose a move or are trapped) and whose remembered loss reaches the
-    threshold are offered a humanitarian visa in random order, within the month's places; fee and travel are
-    covered, and the visa replaces the move they chose."""
-    h, pol = model.households, model.policy
-    places = QueueBook(model.humanitarian_queue).places(t % 12, pol.humanitarian_per_year,
-                                                         pol.humanitarian_per_year / 12.0)
-    priority = model.streams["humanitarian"].random(h.n)
+    channel's threshold are offered a humanitarian visa in random order, within the month's places (a twelfth of the
+    yearly quota); fee and travel are covered, and the visa replaces the move they chose."""
+    h, s = model.households, channel.settings
+    if s["quota_per_year"] <= 0:
+        return
+    book = QueueBook(channel.queue)
+    places = book.places(t % 12, s["quota_per_year"], s["quota_per_year"] / 12.0)
+    priority = model.streams[f"channel.{channel.name}"].random(h.n)
     candidates = [i for i, (choice, trapped, _) in choices.items()
-                  if float(h.shock_memory[i]) >= pol.humanitarian_min_loss and (choice != STAY or trapped)]
+                  if float(h.shock_memory[i]) >= s["min_loss"] and (choice > STAY or trapped)]
     chosen = sorted(candidates, key=lambda i: (priority[i], i))[:places]
-    QueueBook(model.humanitarian_queue).decided(len(chosen))
+    book.decided(len(chosen))
+    channel.granted = np.array(chosen, dtype=np.int64)
     for i in chosen:
-        choices[i] = (HUMANITARIAN, False, choices[i][2])
-        depart(model, i, P_REGULAR, ABROAD_REGULAR, t)
-        stay = pol.humanitarian_stay_months
-        h.contract_end[i] = t + stay if stay else NO_CONTRACT
+        choices[i] = (OFFER_TAKEN, False, choices[i][2])
+        stay = int(s["stay_months"])
+        admit(model, i, t, channel, t + stay if stay else NO_CONTRACT, job_offer=False)
         add(model, "humanitarian_visas", t, int(h.origin[i]))
-        add(model, "arrivals", t, int(h.origin[i]), P_REGULAR)
         log["humanitarian_visas"] += 1
 
 
 # --- 5. regular pathway -------------------------------------------------------------------------------------------
 
 def regular_queue(model, t: int, log: StepLog) -> None:
-    """Give-ups (`waited > max_wait * patience`), then ordinary visas to eligible applicants, first come first served
-    (application month + tie-break), within quota and processing capacity; then seasonal places to the rest."""
-    h, pol = model.households, model.policy
-    waiting = []
-    for i in range(h.n):
-        if h.status[i] != WAITING:
+    """For each queue channel, in the world's order: give-ups among its applicants (`waited > max_wait *
+    patience`), then places to eligible applicants, first come first served (application month + tie-break), within
+    its quota and processing capacity."""
+    h = model.households
+    for channel in model.channels:
+        if channel.kind not in QUEUE_KINDS:
             continue
-        if t - int(h.since[i]) > pol.max_wait_months * float(h.patience[i]):
-            set_status(model, i, AT_HOME, t)
-            add(model, "gave_up", t, int(h.origin[i]))
-            log["gave_up"] += 1
-        else:
-            waiting.append(i)
+        s = channel.settings
+        waiting = []
+        for i in range(h.n):
+            if h.status[i] != WAITING or int(h.channel[i]) != channel.index:
+                continue
+            if t - int(h.since[i]) > s["max_wait_months"] * float(h.patience[i]):
+                set_status(model, i, AT_HOME, t)
+                h.channel[i] = -1
+                add(model, "gave_up", t, int(h.origin[i]))
+                log["gave_up"] += 1
+            else:
+                waiting.append(i)
+        book = QueueBook(channel.queue)
+        places = book.places(t % 12, s["quota_per_year"], s["processing_per_month"])
+        eligible = [i for i in waiting if int(h.skill[i]) >= s.get("min_skill", 0)]
+        granted = sorted(eligible, key=lambda i: (float(h.queue_key[i]), i))[:places]
+        book.decided(len(granted))
+        channel.granted = np.array(granted, dtype=np.int64)   # read by interventions that pay per visa
+        stay = int(s["stay_months"])
+        for i in granted:
+            admit(model, i, t, channel, t + stay if stay > 0 else NO_CONTRACT, job_offer=True)
+            add(model, "visas_issued", t, int(h.origin[i]))
+            log["visas"] += 1
+            if channel.kind == "seasonal":
+                add(model, "seasonal_visas", t, int(h.origin[i]))
+                log["seasonal_visas"] += 1
 
-    def in_queue_order(households):
-        return sorted(households, key=lambda i: (float(h.queue_key[i]), i))
 
-    book = QueueBook(model.queue)
-    places = book.places(t % 12, pol.quota_per_year, pol.processing_per_month)
-    granted = in_queue_order([i for i in waiting if int(h.skill[i]) >= pol.min_skill])[:places]
-    book.decided(len(granted))
-    model.granted_ordinary = np.array(granted, dtype=np.int64)   # read by interventions that pay per visa
-    for i in granted:
-        grant_visa(model, i, t, t + pol.regular_stay_months if pol.regular_stay_months > 0 else NO_CONTRACT)
-        log["visas"] += 1
-    if pol.seasonal_quota_per_year > 0:
-        book = QueueBook(model.seasonal_queue)
-        places = book.places(t % 12, pol.seasonal_quota_per_year, pol.seasonal_quota_per_year / 12.0)
-        seasonal = in_queue_order([i for i in waiting if i not in granted])[:places]
-        book.decided(len(seasonal))
-        for i in seasonal:
-            grant_visa(model, i, t, t + pol.seasonal_stay_months)
-            add(model, "seasonal_visas", t, int(h.origin[i]))
-            log["seasonal_visas"] += 1
-
-
-def grant_visa(model, i: int, t: int, contract_end: int) -> None:
+def admit(model, i: int, t: int, channel, contract_end: int, job_offer: bool) -> None:
+    """The migrant of household i leaves by a regular channel; with a job offer it arrives employed."""
     h = model.households
     depart(model, i, P_REGULAR, ABROAD_REGULAR, t)
-    h.employed[i] = True            # regular labour migrants travel with a job offer
+    h.channel[i] = channel.index
+    h.employed[i] = job_offer
     h.contract_end[i] = contract_end
-    add(model, "visas_issued", t, int(h.origin[i]))
     add(model, "arrivals", t, int(h.origin[i]), P_REGULAR)
 
 
@@ -478,18 +513,29 @@ def migrants_away(model, t: int, log: StepLog) -> None:
                                         / (migrant_count[k] + PRIOR_WEIGHT))
 
     reunited = set()
-    if pol.reunification_probability > 0:
-        u = model.streams["reunification"].random(h.n)
-        for i in abroad:
-            if (h.status[i] == ABROAD_REGULAR and h.employed[i] and t - int(h.since[i]) >= pol.reunification_min_months
-                    and wage[i] >= pol.reunification_min_wage and u[i] < pol.reunification_probability):
-                set_status(model, i, FAMILY_ABROAD, t)
-                h.contract_end[i] = NO_CONTRACT        # the family settles: the stay no longer has a set end
-                add(model, "emigrants", t, int(h.origin[i]), P_REGULAR, amount=int(h.size[i]) - 1.0)
-                add(model, "arrivals", t, int(h.origin[i]), P_REGULAR, amount=int(h.size[i]) - 1.0)
-                add(model, "reunifications", t, int(h.origin[i]))
-                reunited.add(i)
-                log["reunifications"] += 1
+    for channel in model.channels:
+        s = channel.settings
+        if channel.kind != "family" or s["monthly_probability"] <= 0:
+            continue
+        u = model.streams[f"channel.{channel.name}"].random(h.n)
+        wanting = [i for i in abroad
+                   if i not in reunited and h.status[i] == ABROAD_REGULAR and h.employed[i]
+                   and model.channels[int(h.channel[i])].destination == channel.destination
+                   and t - int(h.since[i]) >= s["min_months_abroad"] and wage[i] >= s["min_wage_usd"]
+                   and u[i] < s["monthly_probability"]]
+        book = QueueBook(channel.queue)
+        places = book.places(t % 12, s["quota_per_year"], s["quota_per_year"] / 12.0)
+        joined = sorted(wanting, key=lambda i: (u[i], i))[:places]
+        book.decided(len(joined))
+        channel.granted = np.array(sorted(joined), dtype=np.int64)
+        for i in joined:
+            set_status(model, i, FAMILY_ABROAD, t)
+            h.contract_end[i] = NO_CONTRACT        # the family settles: the stay no longer has a set end
+            add(model, "emigrants", t, int(h.origin[i]), P_REGULAR, amount=int(h.size[i]) - 1.0)
+            add(model, "arrivals", t, int(h.origin[i]), P_REGULAR, amount=int(h.size[i]) - 1.0)
+            add(model, "reunifications", t, int(h.origin[i]))
+            reunited.add(i)
+            log["reunifications"] += 1
 
     for i in abroad:
         if i in reunited:

@@ -307,8 +307,17 @@ def with_fixed_cases(test: Callable) -> Callable:
 
 # --- running a case ----------------------------------------------------------------------------------------------
 
-LEVERS = ("quota_per_year", "processing_per_month", "seasonal_quota_per_year", "humanitarian_per_year",
-          "transfer_cost")
+def _setting(channel: str, name: str):
+    """The setting in force of the version-1 world's channel `channel` (simulator.world.convert.version1_channels)."""
+    return lambda model: next(c for c in model.channels if c.name == channel).settings[name]
+
+
+LEVERS = {"quota_per_year": _setting("ordinary", "quota_per_year"),
+          "processing_per_month": _setting("ordinary", "processing_per_month"),
+          "seasonal_quota_per_year": _setting("seasonal", "quota_per_year"),
+          "seasonal_processing_per_month": _setting("seasonal", "processing_per_month"),
+          "humanitarian_per_year": _setting("humanitarian", "quota_per_year"),
+          "transfer_cost": lambda model: model.policy.transfer_cost}
 
 
 @dataclass
@@ -351,8 +360,8 @@ def simulate(case: Case) -> Run:
     for t in range(model.n_steps):
         model.step()
         members_ever[t] = np.bincount(h.origin, weights=h.size + h.dead, minlength=n_o)
-        for name in LEVERS:
-            levers[name][t] = getattr(model.policy, name)
+        for name, lever in LEVERS.items():
+            levers[name][t] = lever(model)
     frame = model.datacollector.get_model_vars_dataframe()
     reporters = {name: frame[name].to_numpy(dtype=float) for name in frame.columns}
     return Run(case, model.dataset(), model.params, initial, households, members_ever, levers, reporters)
@@ -521,14 +530,15 @@ def flows_fit_the_stocks_and_capacities(run: Run) -> None:
             "returns[reg] + reunifications <= regular migrants abroad")
     at_most(run["seasonal_visas"], visas, "seasonal_visas <= visas_issued")
 
-    # capacities: the three books of pathways.RegularQueue, summed over origins
+    # capacities: the books (pathways.RegularQueue) of the ordinary, seasonal and humanitarian channels, summed over
+    # origins
     year = np.arange(run.case.months) // 12
     months = np.arange(1, run.case.months + 1)
     lev = run.levers
     ordinary = (visas - run["seasonal_visas"]).sum(axis=1)
     for granted, per_year, per_month, what in (
             (ordinary, lev["quota_per_year"], lev["processing_per_month"], "ordinary visas"),
-            (run["seasonal_visas"].sum(axis=1), lev["seasonal_quota_per_year"], lev["seasonal_quota_per_year"] / 12,
+            (run["seasonal_visas"].sum(axis=1), lev["seasonal_quota_per_year"], lev["seasonal_processing_per_month"],
              "seasonal visas"),
             (humanitarian.sum(axis=1), lev["humanitarian_per_year"], lev["humanitarian_per_year"] / 12,
              "humanitarian visas")):

@@ -117,10 +117,12 @@ def assert_models_agree(fast: MigrationModel, ref: MigrationModel, month: int, *
         np.testing.assert_allclose(getattr(fast, name), getattr(ref, name), **money,
                                    err_msg=f"model.{name} after month {month}")
     assert fast.policy == ref.policy
-    for queue in ("queue", "seasonal_queue", "humanitarian_queue"):
-        qf, qr = getattr(fast, queue), getattr(ref, queue)
-        assert qf.issued_this_year == qr.issued_this_year, f"{queue} after month {month}"
-        assert qf.processing_credit == pytest.approx(qr.processing_credit, rel=1e-12, abs=1e-12), queue
+    for cf, cr in zip(fast.channels, ref.channels, strict=True):
+        where = f"channel {cf.name!r} after month {month}"
+        assert cf.settings == cr.settings and cf.applications == cr.applications, where
+        np.testing.assert_array_equal(np.sort(cf.granted), np.sort(cr.granted), err_msg=where)
+        assert cf.queue.issued_this_year == cr.queue.issued_this_year, where
+        assert cf.queue.processing_credit == pytest.approx(cr.queue.processing_credit, rel=1e-12, abs=1e-12), where
     for name, data in fast.recorder.data.items():
         a, b = data[month], ref.recorder[name][month]
         where = f"output {name!r} of month {month}"

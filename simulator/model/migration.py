@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,6 +27,7 @@ from simulator.version import __version__
 from simulator.model.abroad import (hiring_probability, remittances, returns_irregular, returns_regular,
                                     update_employment)
 from simulator.model.budgets import update_budgets
+from simulator.model.channels import OptionTerms, build_channels
 from simulator.model.climate import Climate, ClimateOutlook, destroy_assets, household_loss, remember_shocks
 from simulator.model.decisions import Options, decide_households
 from simulator.config import check_calendar, check_threads
@@ -36,9 +37,11 @@ from simulator.model.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOM
 from simulator.model.labour import Labour, LabourOutlook, skill_multiplier
 from simulator.model.outputs import AGE_EDGES, Recorder, sums_by_origin, to_dataset
 from simulator.params import ModelParams, validate
-from simulator.model.pathways import RegularQueue, first_in_queue, gives_up, journey_outcomes
+from simulator.model.pathways import journey_outcomes
 from simulator.model.levers import Policy
+from simulator.world.convert import version1_channels
 from simulator.world.regions import World, default_world_path, load_world
+from simulator.world.tables import Channel as ChannelRow
 from simulator.rng import Streams
 
 
@@ -55,7 +58,6 @@ class Intervention(Protocol):
     def cost(self, model: MigrationModel) -> float: ...
 
 P_INTERNAL, P_REGULAR, P_IRREGULAR = range(3)    # index along the output `pathway` dim
-HUMANITARIAN = -2  # a choice code outside the options': the household took a humanitarian visa instead
 PRIOR_EMPLOYMENT = (0.9, 0.6)   # expected employment of regular / irregular migrants before any are abroad
 PRIOR_WEIGHT = 10.0             # pseudo-migrants behind that prior: assumption
 
@@ -90,16 +92,21 @@ class MigrationModel(mesa.Model):
         threads: threads for the household decision (numba), from 1 to the cores numba can use; the results are
             the same for any number. Sweeps run one model per core instead, so the default is 1.
         config: the resolved run config, recorded in the outputs' attributes.
+        channels: the destination's regular channels, rows as in a world's channels.csv
+            (simulator.world.tables.Channel) with quotas and processing per 1,000 households; None for the
+            version-1 channels built from the parameters (simulator.world.convert.version1_channels).
         **overrides: dotted parameter overrides, e.g. `**{"irregular.death_probability": 0.02}`.
     """
 
     decision_block = 65_536   # households per block of the decision (process 4); results do not depend on it
+    OFFER_TAKEN = -2          # a choice code outside the options': the household took a channel's offer instead
 
     def __init__(self, n_households: int = 5000, years: float = 20, rng: Any = None,
                  world: World | str | Path | None = None, params: ModelParams | None = None,
                  interventions: Iterable[Intervention] = (), climate_outlook: ClimateOutlook | None = None,
                  labour_outlook: LabourOutlook | None = None, start_year: int = 2025, scenario: str = "custom",
-                 agent_view_limit: int = 100_000, threads: int = 1, config: str = "", **overrides: Any) -> None:
+                 agent_view_limit: int = 100_000, threads: int = 1, config: str = "",
+                 channels: Iterable[ChannelRow] | None = None, **overrides: Any) -> None:
         seed = resolve_seed(rng)
         super().__init__(rng=seed)
         if isinstance(n_households, bool) or not isinstance(n_households, (int, np.integer)) or n_households < 1:
@@ -124,10 +131,10 @@ class MigrationModel(mesa.Model):
         self.skill_mult = skill_multiplier(self.households.skill, self.params.labour)
         self.climate = Climate(self.world, self.params.climate, self.climate_outlook, self.streams["climate"])
         self.labour = Labour(self.world, self.params.labour, self.labour_outlook, n, self.streams["labour"])
-        self.queue = RegularQueue()            # the ordinary regular pathway
-        self.granted_ordinary = np.empty(0, np.int64)   # households granted an ordinary visa this month
-        self.seasonal_queue = RegularQueue()   # seasonal/circular places (when a scheme is open)
-        self.humanitarian_queue = RegularQueue()
+        # the regular channels (simulator.model.channels), quotas per 1,000 households scaled to the population
+        rows = version1_channels(self.world.destination, self.params) if channels is None else list(channels)
+        self.channels = build_channels(rows, scale=n / 1000.0)
+        self.option_channels: list = []   # the channel of each of the month's options (None: not a channel)
         self.policy = Policy.from_params(self.params, n)
         self.interventions = list(interventions)
         names = [iv.name for iv in self.interventions]
@@ -202,24 +209,32 @@ class MigrationModel(mesa.Model):
         h.shock_memory = remember_shocks(h.shock_memory, self.loss, self.params.decisions.shock_memory)
 
     def apply_interventions(self) -> None:
-        """Process 3: rebuild the policy from the parameters, then let each intervention act."""
+        """Process 3: rebuild the policy from the parameters and the channels' settings from the world's, then let
+        each intervention act."""
         self.policy = Policy.from_params(self.params, self.households.n)
+        for channel in self.channels:
+            channel.begin_month()
         self.cash[:] = 0.0
         for iv in self.interventions:
             iv.step(self)
 
-    def month_options(self, counts: np.ndarray) -> Options:
-        """The month's options (see `version1_options`); `counts` are the households by origin and status before
-        anyone decides."""
+    def month_options(self) -> Options:
+        """The month's options (see `version1_options`), the regular ones those of the channels households choose
+        (their terms given the queue before anyone decides); sets `option_channels`."""
+        h = self.households
+        queues = np.bincount(h.channel[h.status == WAITING], minlength=len(self.channels))
+        chosen = [(c, c.option_terms(int(queues[c.index]))) for c in self.channels]
+        chosen = [(c, terms) for c, terms in chosen if terms is not None]
+        self.option_channels = [None, *(c for c, _ in chosen), None]
         return version1_options(self.world, self.params, self.policy, self.labour.destination_wage,
-                                self.expected_employment, int(counts[:, WAITING].sum()))
+                                self.expected_employment, [(c.name, terms) for c, terms in chosen])
 
     def decide(self) -> None:
         """Process 4: households at home with an adult choose among the open options (decisions.py)."""
         h, p, pol, w, t = self.households, self.params, self.policy, self.world, self.t
         counts = status_by_origin(h.origin, h.status, w.n_origins)
         per_origin = np.maximum(self.households_per_origin, 1)
-        options = self.month_options(counts)
+        options = self.month_options()
         network = np.column_stack([
             counts[:, IN_CITY] / per_origin,
             counts[:, [ABROAD_REGULAR, ABROAD_IRREGULAR, FAMILY_ABROAD]].sum(axis=1) / per_origin])
@@ -244,9 +259,9 @@ class MigrationModel(mesa.Model):
             rel = np.flatnonzero((choice > 0) | trapped)
             kept.append((rel + start, choice[rel], trapped[rel], u[rel, width - 1].astype(np.float64)))
         idx, choice, trapped, tie_break = (np.concatenate(parts) for parts in zip(*kept))
-        if pol.humanitarian_per_year > 0:
-            self.grant_humanitarian_visas(idx, choice, trapped)
-            trapped &= choice != HUMANITARIAN
+        for channel in self.channels:   # places offered to households that want to leave (humanitarian visas)
+            channel.offer(self, idx, choice, trapped)
+        trapped &= choice != self.OFFER_TAKEN
         self.recorder.count("trapped", t, h.origin[idx[trapped]])
 
         for k in range(options.n):
@@ -257,65 +272,35 @@ class MigrationModel(mesa.Model):
             if pathway == P_INTERNAL:
                 self._depart(movers, P_INTERNAL, IN_CITY)
                 self.recorder.count("arrivals", t, h.origin[movers], P_INTERNAL)
-            elif pathway == P_REGULAR:   # an application: the household waits for a place
-                h.status[movers] = WAITING
-                h.since[movers] = t
-                h.queue_key[movers] = t + tie_break[took]
-                self.recorder.count("applications", t, h.origin[movers])
+            elif pathway == P_REGULAR:   # the channel's rule: an application, or a departure
+                self.option_channels[k].apply(self, movers, tie_break[took])
             else:
                 self._depart(movers, P_IRREGULAR, IN_TRANSIT)
 
-    def grant_humanitarian_visas(self, idx: np.ndarray, choice: np.ndarray, trapped: np.ndarray) -> None:
-        """Objective 5 (g): households hard hit by a disaster that want to leave (chose a move, or are trapped) are
-        offered a humanitarian visa, within the places of the month, in random order; fee and travel are covered.
-        Those who take one are marked HUMANITARIAN in `choice` so that they do not also move another way."""
-        h, pol, t = self.households, self.policy, self.t
-        k = self.humanitarian_queue.capacity(t % 12, pol.humanitarian_per_year, pol.humanitarian_per_year / 12.0)
-        candidates = np.flatnonzero((h.shock_memory[idx] >= pol.humanitarian_min_loss) & ((choice != 0) | trapped))
-        priority = self.streams["humanitarian"].random(h.n)[idx[candidates]]
-        chosen = candidates[first_in_queue(priority, k)]
-        self.humanitarian_queue.use(len(chosen))
-        choice[chosen] = HUMANITARIAN
-        granted = idx[chosen]
-        self._depart(granted, P_REGULAR, ABROAD_REGULAR)
-        h.contract_end[granted] = t + pol.humanitarian_stay_months if pol.humanitarian_stay_months else NO_CONTRACT
-        self.recorder.count("humanitarian_visas", t, h.origin[granted])
-        self.recorder.count("arrivals", t, h.origin[granted], P_REGULAR)
-
     def process_visas(self) -> None:
-        """Process 5: applicants who waited too long give up; visas are issued first come, first served: ordinary
-        visas to eligible applicants within quota and processing capacity, then seasonal places (any skill) if a
-        scheme is open."""
-        h, pol, t = self.households, self.policy, self.t
-        waiting = np.flatnonzero(h.status == WAITING)
-        quit_ = waiting[gives_up(t - h.since[waiting], pol.max_wait_months, h.patience[waiting])]
-        h.status[quit_] = AT_HOME
-        h.since[quit_] = t
-        self.recorder.count("gave_up", t, h.origin[quit_])
-        waiting = np.flatnonzero(h.status == WAITING)
-        eligible = waiting[h.skill[waiting] >= pol.min_skill]
-        k = self.queue.capacity(t % 12, pol.quota_per_year, pol.processing_per_month)
-        granted = eligible[first_in_queue(h.queue_key[eligible], k)]
-        self.queue.use(len(granted))
-        self.granted_ordinary = granted   # read by interventions that pay per visa
-        stay = t + pol.regular_stay_months if pol.regular_stay_months > 0 else NO_CONTRACT
-        self._grant(granted, stay)
-        if pol.seasonal_quota_per_year > 0:
-            rest = np.setdiff1d(waiting, granted, assume_unique=True)
-            k = self.seasonal_queue.capacity(t % 12, pol.seasonal_quota_per_year, pol.seasonal_quota_per_year / 12.0)
-            seasonal = rest[first_in_queue(h.queue_key[rest], k)]
-            self.seasonal_queue.use(len(seasonal))
-            self._grant(seasonal, t + pol.seasonal_stay_months)
-            self.recorder.count("seasonal_visas", t, h.origin[seasonal])
+        """Process 5: each channel's rule, in the world's order: give-ups, then places granted within its quota and
+        processing capacity, first come first served (simulator.policy.channels)."""
+        for channel in self.channels:
+            channel.admit(self)
 
-    def _grant(self, granted: np.ndarray, contract_end: int) -> None:
-        """Applicants `granted` a visa leave with a job offer; their stay ends at `contract_end`."""
+    def admit(self, households: np.ndarray, channel: Any, contract_end: int, job_offer: bool) -> None:
+        """The migrants of `households` leave by a regular `channel` (which calls this); their stay ends at
+        `contract_end` (NO_CONTRACT: no set end); with a `job_offer` they arrive employed."""
         h, t = self.households, self.t
-        self._depart(granted, P_REGULAR, ABROAD_REGULAR)
-        h.employed[granted] = True   # regular labour migrants travel with a job offer
-        h.contract_end[granted] = contract_end
-        self.recorder.count("visas_issued", t, h.origin[granted])
-        self.recorder.count("arrivals", t, h.origin[granted], P_REGULAR)
+        self._depart(households, P_REGULAR, ABROAD_REGULAR)
+        h.channel[households] = channel.index
+        h.employed[households] = job_offer
+        h.contract_end[households] = contract_end
+        self.recorder.count("arrivals", t, h.origin[households], P_REGULAR)
+
+    def reunite(self, households: np.ndarray) -> None:
+        """The families of regular migrants of `households` join them abroad and settle (called by a channel)."""
+        h, t = self.households, self.t
+        h.status[households] = FAMILY_ABROAD
+        h.since[households] = t
+        h.contract_end[households] = NO_CONTRACT
+        self.recorder.count("emigrants", t, h.origin[households], P_REGULAR, weights=h.size[households] - 1.0)
+        self.recorder.count("arrivals", t, h.origin[households], P_REGULAR, weights=h.size[households] - 1.0)
 
     def resolve_journeys(self) -> None:
         """Process 6: journeys that have lasted `journey_months` end in death, interception or arrival."""
@@ -380,9 +365,12 @@ class MigrationModel(mesa.Model):
             self.expected_employment[k] = ((np.count_nonzero(emp[status_emp]) + PRIOR_WEIGHT * PRIOR_EMPLOYMENT[k])
                                            / (n_status + PRIOR_WEIGHT))
 
-        reg = abroad[~irregular]
-        if pol.reunification_probability > 0:
-            reg = self.reunite_families(reg, emp[~irregular], wage[~irregular])
+        reg, reg_employed, reg_wage = abroad[~irregular], emp[~irregular], wage[~irregular]
+        for channel in self.channels:   # rules for regular migrants abroad (family reunification)
+            still = channel.settle(self, reg, reg_employed, reg_wage)
+            if len(still) != len(reg):
+                keep = np.isin(reg, still, assume_unique=True)
+                reg, reg_employed, reg_wage = reg[keep], reg_employed[keep], reg_wage[keep]
         home_reg = reg[returns_regular(h.contract_end[reg], t, draws[reg, 1], p.regular.return_rate)]
         irr = abroad[irregular]
         deported, voluntary = returns_irregular(draws[irr, 1], pol.deportation_rate, p.irregular.return_rate)
@@ -393,25 +381,9 @@ class MigrationModel(mesa.Model):
             h.since[returned] = t
             h.employed[returned] = False
             h.contract_end[returned] = NO_CONTRACT
+            h.channel[returned] = -1
             self.recorder.count("returns", t, h.origin[returned], pathway)
         self.recorder.count("deportations", t, h.origin[irr[deported]])
-
-    def reunite_families(self, reg: np.ndarray, employed: np.ndarray, wage: np.ndarray) -> np.ndarray:
-        """Objective 5 (i): the household of a regular migrant who has stayed `reunification_min_months`, has a job
-        and earns at least the income requirement joins the migrant abroad with the monthly probability in force,
-        and settles there (the stay no longer has a set end).
-        Returns the regular migrants still abroad on their own."""
-        h, pol, t = self.households, self.policy, self.t
-        u = self.streams["reunification"].random(h.n)[reg]
-        eligible = employed & (t - h.since[reg] >= pol.reunification_min_months) & (wage >= pol.reunification_min_wage)
-        joined = reg[eligible & (u < pol.reunification_probability)]
-        h.status[joined] = FAMILY_ABROAD
-        h.since[joined] = t
-        h.contract_end[joined] = NO_CONTRACT   # the family settles
-        self.recorder.count("emigrants", t, h.origin[joined], P_REGULAR, weights=h.size[joined] - 1.0)
-        self.recorder.count("arrivals", t, h.origin[joined], P_REGULAR, weights=h.size[joined] - 1.0)
-        self.recorder.count("reunifications", t, h.origin[joined])
-        return reg[~np.isin(reg, joined)]
 
     def update_budgets(self) -> None:
         """Process 8: income at origin plus remittances and transfers, less consumption, into savings."""
@@ -462,6 +434,7 @@ class MigrationModel(mesa.Model):
         h.since[idx] = t
         h.employed[idx] = False
         h.contract_end[idx] = NO_CONTRACT
+        h.channel[idx] = -1
         h.trips[idx] += 1
         self.recorder.count("emigrants", t, h.origin[idx], pathway)
         sex = np.where(h.head_female[idx], 0, 1)
@@ -520,31 +493,30 @@ class MigrationModel(mesa.Model):
 
 
 def version1_options(world: World, params: ModelParams, policy: Policy, destination_wage: float,
-                     expected_employment: Any, queue_length: int) -> Options:
-    """The month's options (decisions.Options) of a version-1 world: the city, the regular pathway (ordinary visas,
-    and seasonal places when a scheme is open) and the irregular route; the international options share one nest.
+                     expected_employment: Any, regular: Sequence[tuple[str, OptionTerms]]) -> Options:
+    """The month's options (decisions.Options) of a version-1 world: the city, the destination's channels that
+    households choose (`regular`: each channel's name and terms, simulator.model.channels.OptionTerms) and the
+    irregular route; the international options share one nest.
 
-    The expected wait is the queue (`queue_length` households waiting, plus the applicant) over the monthly capacity
-    `min(processing, quota / 12) + seasonal quota / 12`; the expected employment of regular and irregular migrants
-    is the model's running estimate (`expected_employment`)."""
+    A channel's cost is its fee plus the travel to the destination; the expected employment of regular and irregular
+    migrants is the model's running estimate (`expected_employment`)."""
     p, pol, w = params, policy, world
     lab, ab, dp = p.labour, p.abroad, p.decisions
-    monthly_capacity = min(pol.processing_per_month, pol.quota_per_year / 12.0) + pol.seasonal_quota_per_year / 12.0
-    wait = (queue_length + 1) / monthly_capacity if monthly_capacity > 0 else np.inf
-    ordinary_open = pol.quota_per_year > 0 and pol.processing_per_month > 0
-    seasonal_open = pol.seasonal_quota_per_year > 0   # seasonal places are open to every skill level
+    n = len(regular)
+    names = tuple(name for name, _ in regular)
+    terms = [t for _, t in regular]
     return Options.build(
-        ("city", "regular pathway", "irregular route"), pathway=(P_INTERNAL, P_REGULAR, P_IRREGULAR),
-        place=(0, 1, 1), nest=(1, 2, 2), nest_lambda=(1.0, 1.0, dp.nest_lambda),
-        wage=(w.city_wage, destination_wage, destination_wage), wage_factor=(1.0, 1.0, lab.irregular_wage_factor),
-        living_cost=(ab.city_living_cost_usd, ab.living_cost_usd, ab.living_cost_usd),
-        employment=(lab.city_employment_rate, *expected_employment),
-        cost=np.column_stack([w.cost_to_city, pol.regular_fee + w.cost_to_destination,
+        ("city", *names, "irregular route"), pathway=(P_INTERNAL, *[P_REGULAR] * n, P_IRREGULAR),
+        place=(0, *[1] * n, 1), nest=(1, *[2] * n, 2), nest_lambda=(1.0, 1.0, dp.nest_lambda),
+        wage=(w.city_wage, *[destination_wage] * (n + 1)), wage_factor=(1.0, *[1.0] * n, lab.irregular_wage_factor),
+        living_cost=(ab.city_living_cost_usd, *[ab.living_cost_usd] * (n + 1)),
+        employment=(lab.city_employment_rate, *[expected_employment[0]] * n, expected_employment[1]),
+        cost=np.column_stack([w.cost_to_city, *[t.fee_usd + w.cost_to_destination for t in terms],
                               np.full(w.n_origins, pol.smuggler_fee)]),
-        wait_months=(0.0, wait, 0.0), death=(0.0, 0.0, pol.death_probability),
-        interception=(0.0, 0.0, pol.interception_probability),
-        asc=(dp.asc_internal, dp.asc_regular, dp.asc_irregular), network=(0, 1, 1),
-        min_skill=(0, 0 if seasonal_open else pol.min_skill, 0), open_=(True, ordinary_open or seasonal_open, True))
+        wait_months=(0.0, *[t.wait_months for t in terms], 0.0), death=(0.0, *[0.0] * n, pol.death_probability),
+        interception=(0.0, *[0.0] * n, pol.interception_probability),
+        asc=(dp.asc_internal, *[dp.asc_regular] * n, dp.asc_irregular), network=(0, *[1] * n, 1),
+        min_skill=(0, *[t.min_skill for t in terms], 0), open_=(True, *[t.open for t in terms], True))
 
 
 def _with_overrides(params: ModelParams, overrides: dict[str, Any]) -> ModelParams:

@@ -1,10 +1,9 @@
-"""Pathways: the regular visa queue (process 5) and irregular journeys (process 6), as pure array functions.
+"""Pathways as pure array functions: the capacity book of a regular channel, queue order and give-ups (process 5;
+the rules of each kind of channel that use them are in simulator/policy/channels.py), and irregular journeys
+(process 6).
 
-Regular: an applicant pays the fee up front and joins the queue, ordered by application month with a random tie-break.
-Each month the pathway decides `k = min(queue, capacity, quota left this year)` applications, first come first served,
-among applicants eligible by skill now (eligibility is checked at application and again when a place comes up, so
-applicants who lost eligibility, e.g. when a programme widening it ended, wait until they give up). A household that has
-waited longer than `max_wait * p_i` (its patience) gives up; its fee is lost and it may choose again, irregularly too.
+Regular: applicants wait in their channel's queue, ordered by application month with a random tie-break
+(`first_in_queue`); an applicant who has waited longer than `max_wait * p_i` (its patience) gives up (`gives_up`).
 
 Irregular: a household pays the smuggler fee and its migrant is in transit for `journey_months`; the journey then ends
 in death with probability `d`, else in interception (and return home) with probability `h`, else in arrival

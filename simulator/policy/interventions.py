@@ -5,7 +5,8 @@ the run), parameters with units and ranges, and three methods:
 
 - `initialize(model)`: once, when the model is built (draws from its own random stream, "intervention.<name>");
 - `apply(model)`: each month it is active, before households decide: adjust `model.policy` (the levers in force
-  this month) or household columns;
+  this month), the settings in force of regular channels (by name: `quota_expansion: {channel: ordinary}`; all
+  channels of the kinds it acts on by default) or household columns;
 - `cost(model)`: each month, after the step's processes, the USD it spent this month (recorded as
   `intervention_cost`).
 
@@ -31,6 +32,7 @@ import numpy as np
 
 from simulator.errors import ConfigError
 from simulator.model.households import FAMILY_ABROAD
+from simulator.model.channels import select
 from simulator.model.labour import skill_multiplier
 from simulator.params import INF, PER_1000_MAX, USD_MAX, YEARS_MAX, check_value, param, prob, setting
 
@@ -263,110 +265,141 @@ class LocalJobs(Intervention):
 
 # --- Objective 5: enhance availability and flexibility of pathways for regular migration ----------------------------
 
+@dataclass
+class OnChannels(Intervention):
+    """An intervention on regular channels: the one named `channel`, or every channel of the kinds it acts on
+    (`KINDS`) when `channel` is empty. The channels are found when the model is built (an unknown name stops the
+    run, listing the channels there are); the cost is read from their counts of the month (applications, places
+    granted, places issued this quota year), never from the model's recorder."""
+
+    KINDS: ClassVar[tuple[str, ...]] = ()
+    channel: str = ""
+
+    def initialize(self, model: MigrationModel) -> None:
+        self.channels = select(model.channels, self.channel, self.KINDS, f"interventions.{self.name}.channel")
+
+    def granted(self) -> int:
+        return sum(len(c.granted) for c in self.channels)
+
+
 @register("quota_expansion", objective="5")
 @dataclass
-class QuotaExpansion(Intervention):
-    """More regular places (Objective 5 (a)-(d)): the annual quota times `factor`, and processing capacity with it.
+class QuotaExpansion(OnChannels):
+    """More regular places (Objective 5 (a)-(d)): the annual quota of labour schemes times `factor`, and their
+    processing capacity with it.
 
-    Cost: `cost_per_visa_usd` for each ordinary visa issued in a quota year beyond the base quota (administration,
+    Cost: `cost_per_visa_usd` for each visa issued in a quota year beyond the channel's base quota (administration,
     matching).
     """
 
+    KINDS = ("labour_scheme",)
     factor: float = setting(2.0, "multiplier of the annual quota", 0, 1000)   # a quota of 1 per 1,000 covers all
     scale_processing: bool = True
     cost_per_visa_usd: float = param(500.0, "USD of public cost per additional visa", 0, USD_MAX, "assumption")
 
     def initialize(self, model: MigrationModel) -> None:
-        self._charged = 0   # visas beyond the base quota charged so far this quota year
+        super().initialize(model)
+        self._charged = [0] * len(self.channels)   # visas beyond the base quota charged so far this quota year
 
     def apply(self, model: MigrationModel) -> None:
-        model.policy.quota_per_year *= self.factor
-        if self.scale_processing:
-            model.policy.processing_per_month *= self.factor
+        for c in self.channels:
+            c.settings["quota_per_year"] *= self.factor
+            if self.scale_processing:
+                c.settings["processing_per_month"] *= self.factor
 
     def cost(self, model: MigrationModel) -> float:
         """Visas issued this quota year beyond the base quota, not yet charged, times the cost per visa."""
         if model.t % 12 == 0:
-            self._charged = 0
+            self._charged = [0] * len(self.channels)
         if not self.active(model.t):
             return 0.0
-        base = np.floor(model.params.regular.quota_per_1000_per_year * model.households.n / 1000.0 + 1e-9)
-        extra = max(0, model.queue.issued_this_year - int(base)) - self._charged
-        self._charged += extra
+        extra = 0
+        for j, c in enumerate(self.channels):
+            new = max(0, c.issued_this_year - int(np.floor(c.base["quota_per_year"] + 1e-9))) - self._charged[j]
+            self._charged[j] += new
+            extra += new
         return extra * self.cost_per_visa_usd
 
 
 @register("faster_processing", objective="5")
 @dataclass
-class FasterProcessing(Intervention):
-    """Shorter waiting (Objective 5 (f)): processing capacity times `factor`, within the quota.
+class FasterProcessing(OnChannels):
+    """Shorter waiting (Objective 5 (f)): processing capacity of labour schemes times `factor`, within the quota.
 
-    Cost: `cost_per_application_usd` for each ordinary application decided in a month beyond the base monthly
-    capacity.
+    Cost: `cost_per_application_usd` for each application decided in a month beyond the base monthly capacity.
     """
 
+    KINDS = ("labour_scheme",)
     factor: float = setting(2.0, "multiplier of monthly processing capacity", 0, 1000)
     cost_per_application_usd: float = param(100.0, "USD per additional application decided", 0, USD_MAX,
                                             "assumption")
 
     def apply(self, model: MigrationModel) -> None:
-        model.policy.processing_per_month *= self.factor
+        for c in self.channels:
+            c.settings["processing_per_month"] *= self.factor
 
     def cost(self, model: MigrationModel) -> float:
-        """Ordinary applications decided this month beyond the base monthly capacity, times their cost."""
+        """Applications decided this month beyond the base monthly capacity, times their cost."""
         if not self.active(model.t):
             return 0.0
-        base = model.params.regular.processing_per_1000_per_month * model.households.n / 1000.0
-        return max(0.0, len(model.granted_ordinary) - base) * self.cost_per_application_usd
+        extra = sum(max(0.0, len(c.granted) - c.base["processing_per_month"]) for c in self.channels)
+        return extra * self.cost_per_application_usd
 
 
 @register("fee_subsidy", objective="5")
 @dataclass
-class FeeSubsidy(Intervention):
-    """Lower fees (Objective 5; Objective 6 on recruitment costs): a share of the regular fee is paid publicly.
+class FeeSubsidy(OnChannels):
+    """Lower fees (Objective 5; Objective 6 on recruitment costs): a share of the fee of labour schemes and seasonal
+    places is paid publicly.
 
     Cost: the subsidy for every application lodged.
     """
 
+    KINDS = ("labour_scheme", "seasonal")
     share: float = setting(0.5, "share of the regular fee paid by the programme", 0, 1)
 
     def apply(self, model: MigrationModel) -> None:
-        self._subsidy = model.policy.regular_fee * self.share
-        model.policy.regular_fee -= self._subsidy
+        self._subsidy = [c.settings["fee_usd"] * self.share for c in self.channels]
+        for c, subsidy in zip(self.channels, self._subsidy):
+            c.settings["fee_usd"] -= subsidy
 
     def cost(self, model: MigrationModel) -> float:
         if not self.active(model.t):
             return 0.0
-        return model.recorder["applications"][model.t].sum() * self._subsidy
+        return float(sum(c.applications * subsidy for c, subsidy in zip(self.channels, self._subsidy)))
 
 
 @register("skill_eligibility", objective="5")
 @dataclass
-class SkillEligibility(Intervention):
+class SkillEligibility(OnChannels):
     """Regular pathways for all skill levels (Objective 5 (d); Objective 18 on skills recognition): the lowest
-    eligible skill level becomes `min_skill`. Cost: `cost_per_visa_usd` for each ordinary visa issued to a migrant
-    below the base eligibility (recognition of skills, matching)."""
+    eligible skill level of labour schemes becomes `min_skill`. Cost: `cost_per_visa_usd` for each visa issued to a
+    migrant below the channel's base eligibility (recognition of skills, matching)."""
 
+    KINDS = ("labour_scheme",)
     min_skill: int = setting(0, "lowest eligible skill level (0 low, 1 mid, 2 high)", 0, 3, integer=True)
     cost_per_visa_usd: float = param(150.0, "USD per visa to a newly eligible migrant", 0, USD_MAX, "assumption")
 
     def apply(self, model: MigrationModel) -> None:
-        model.policy.min_skill = min(model.policy.min_skill, self.min_skill)
+        for c in self.channels:
+            c.settings["min_skill"] = min(c.settings["min_skill"], self.min_skill)
 
     def cost(self, model: MigrationModel) -> float:
         if not self.active(model.t):
             return 0.0
-        newly_eligible = model.households.skill[model.granted_ordinary] < model.params.regular.min_skill
-        return float(newly_eligible.sum()) * self.cost_per_visa_usd
+        newly_eligible = sum(int((model.households.skill[c.granted] < c.base["min_skill"]).sum())
+                             for c in self.channels)
+        return float(newly_eligible) * self.cost_per_visa_usd
 
 
 @register("seasonal_scheme", objective="5")
 @dataclass
-class SeasonalScheme(Intervention):
-    """Seasonal and circular labour schemes (Objective 5 (d)): places a year open to every skill level, for stays of
-    `stay_months` with return built in; returning workers may apply again. Places go, first come first served, to
-    applicants not served by the ordinary quota. Cost: `cost_per_place_usd` per seasonal visa issued."""
+class SeasonalScheme(OnChannels):
+    """Seasonal and circular labour schemes (Objective 5 (d)): places a year added to seasonal channels, open to
+    every skill level, for stays of `stay_months` with return built in; returning workers may apply again; the
+    places are decided a twelfth a month. Cost: `cost_per_place_usd` per seasonal visa issued."""
 
+    KINDS = ("seasonal",)
     places_per_1000_per_year: float = setting(4.0, "seasonal places per 1,000 origin households per year", 0,
                                               PER_1000_MAX)
     stay_months: int = param(6, "months of a seasonal stay", 1, 120,
@@ -374,18 +407,21 @@ class SeasonalScheme(Intervention):
     cost_per_place_usd: float = param(300.0, "USD of public cost per seasonal visa", 0, USD_MAX, "assumption")
 
     def apply(self, model: MigrationModel) -> None:
-        model.policy.seasonal_quota_per_year += self.places_per_1000_per_year * model.households.n / 1000.0
-        model.policy.seasonal_stay_months = self.stay_months
+        places = self.places_per_1000_per_year * model.households.n / 1000.0
+        for c in self.channels:
+            c.settings["quota_per_year"] += places
+            c.settings["processing_per_month"] += places / 12.0
+            c.settings["stay_months"] = self.stay_months
 
     def cost(self, model: MigrationModel) -> float:
         if not self.active(model.t):
             return 0.0
-        return float(model.recorder["seasonal_visas"][model.t].sum()) * self.cost_per_place_usd
+        return float(self.granted()) * self.cost_per_place_usd
 
 
 @register("humanitarian_visas", objective="5")
 @dataclass
-class HumanitarianVisas(Intervention):
+class HumanitarianVisas(OnChannels):
     """Humanitarian visas for people compelled to leave by disasters (Objective 5 (g), (h)).
 
     Households whose remembered shock loss is at least `min_loss` and who want to leave this month (they chose a
@@ -393,6 +429,7 @@ class HumanitarianVisas(Intervention):
     visa, travel and a stay of `stay_months` (0 = no set end) are covered. Cost: `cost_per_visa_usd` per visa.
     """
 
+    KINDS = ("humanitarian",)
     places_per_1000_per_year: float = setting(2.0, "visas per 1,000 origin households per year", 0, PER_1000_MAX)
     min_loss: float = setting(0.15, "remembered loss (share of income) that qualifies a household", 0, 1)
     stay_months: int = param(24, "months of stay (0 = no set end)", 0, 1200, "assumption", integer=True)
@@ -400,20 +437,20 @@ class HumanitarianVisas(Intervention):
                                      "assumption")
 
     def apply(self, model: MigrationModel) -> None:
-        p = model.policy
-        p.humanitarian_per_year += self.places_per_1000_per_year * model.households.n / 1000.0
-        p.humanitarian_min_loss = self.min_loss
-        p.humanitarian_stay_months = self.stay_months
+        for c in self.channels:
+            c.settings["quota_per_year"] += self.places_per_1000_per_year * model.households.n / 1000.0
+            c.settings["min_loss"] = self.min_loss
+            c.settings["stay_months"] = self.stay_months
 
     def cost(self, model: MigrationModel) -> float:
         if not self.active(model.t):
             return 0.0
-        return float(model.recorder["humanitarian_visas"][model.t].sum()) * self.cost_per_visa_usd
+        return float(self.granted()) * self.cost_per_visa_usd
 
 
 @register("family_reunification", objective="5")
 @dataclass
-class FamilyReunification(Intervention):
+class FamilyReunification(OnChannels):
     """Family reunification for migrants at all skill levels (Objective 5 (i)).
 
     The household of a regular migrant abroad for at least `min_months_abroad`, employed and earning at least
@@ -421,21 +458,22 @@ class FamilyReunification(Intervention):
     Lowering the income requirement or the waiting period is the lever. Cost: `cost_per_family_usd` per family.
     """
 
+    KINDS = ("family",)
     monthly_rate: float = prob(0.02, "per month, for an eligible household", "assumption")
     min_months_abroad: int = param(24, "months", 0, 1200, "assumption", integer=True)
     income_requirement_usd: float = param(1500.0, "USD/month the migrant must earn", 0, USD_MAX, "assumption")
     cost_per_family_usd: float = param(800.0, "USD of public cost per family reunited", 0, USD_MAX, "assumption")
 
     def apply(self, model: MigrationModel) -> None:
-        p = model.policy
-        p.reunification_probability = self.monthly_rate
-        p.reunification_min_months = self.min_months_abroad
-        p.reunification_min_wage = self.income_requirement_usd
+        for c in self.channels:
+            c.settings["monthly_probability"] = self.monthly_rate
+            c.settings["min_months_abroad"] = self.min_months_abroad
+            c.settings["min_wage_usd"] = self.income_requirement_usd
 
     def cost(self, model: MigrationModel) -> float:
         if not self.active(model.t):
             return 0.0
-        return float(model.recorder["reunifications"][model.t].sum()) * self.cost_per_family_usd
+        return float(self.granted()) * self.cost_per_family_usd
 
 
 # --- Other levers the two objectives interact with --------------------------------------------------------------
@@ -557,6 +595,8 @@ def build_interventions(spec: dict[str, dict[str, Any] | None] | None) -> list[I
                 check_value(where, value, meta)
             elif fields[key].type in ("bool", bool) and not isinstance(value, bool):
                 raise ConfigError(where, value, "true or false")
+            elif key == "channel" and not isinstance(value, str):
+                raise ConfigError(where, value, "a channel name (empty: every channel of the kinds it acts on)")
             elif key == "regions" and not (isinstance(value, list) and all(isinstance(r, str) for r in value)):
                 raise ConfigError(where, value, "a list of origin names")
         result.append(cls(**values))   # checks every range, and end_year after start_year

@@ -33,7 +33,8 @@ import numpy as np
 from simulator.errors import InputError, WorldError
 from simulator.params import ModelParams
 from simulator.world.regions import load_world
-from simulator.world.tables import FILES, HOUSEHOLDS_MAX, PLACE_COLUMNS, load_corridors
+from simulator.world.channels import QUOTA_MAX
+from simulator.world.tables import FILES, HOUSEHOLDS_MAX, PLACE_COLUMNS, Channel, load_corridors
 
 
 def split_households(shares: np.ndarray, total: int) -> np.ndarray:
@@ -47,6 +48,35 @@ def split_households(shares: np.ndarray, total: int) -> np.ndarray:
     order = np.argsort(-(exact - whole), kind="stable")
     whole[order[: total - int(whole.sum())]] += 1
     return whole
+
+
+def version1_channels(destination: str, params: ModelParams) -> list[Channel]:
+    """The regular channels of a version-1 world, from the model parameters, quotas and processing per 1,000
+    households (the model scales them to the simulated households):
+
+    - `ordinary`, a labour scheme: `model.regular`;
+    - `seasonal`, closed (no places) unless an intervention opens it: a 6-month stay (assumption; seasonal worker
+      schemes run 6-9 months), the ordinary fee and patience;
+    - `humanitarian`, closed unless an intervention opens it: losses of 0.2 of income qualify (assumption), no set
+      end of stay;
+    - `family`, closed (probability 0) unless an intervention opens it: 24 months abroad (assumption), no income
+      requirement and no cap on places.
+    """
+    reg = params.regular
+    return [
+        Channel("ordinary", destination, "labour_scheme", {
+            "quota_per_year": reg.quota_per_1000_per_year, "processing_per_month": reg.processing_per_1000_per_month,
+            "fee_usd": reg.fee_usd, "recruitment_cost_usd": 0.0, "min_skill": reg.min_skill,
+            "stay_months": reg.stay_months, "max_wait_months": reg.max_wait_months}),
+        Channel("seasonal", destination, "seasonal", {
+            "quota_per_year": 0.0, "processing_per_month": 0.0, "fee_usd": reg.fee_usd, "recruitment_cost_usd": 0.0,
+            "min_skill": 0, "stay_months": 6, "max_wait_months": reg.max_wait_months}),
+        Channel("humanitarian", destination, "humanitarian", {
+            "quota_per_year": 0.0, "min_loss": 0.2, "fee_usd": 0.0, "stay_months": 0, "max_wait_months": 12}),
+        Channel("family", destination, "family", {
+            "quota_per_year": QUOTA_MAX, "min_months_abroad": 24, "min_wage_usd": 0.0, "monthly_probability": 0.0,
+            "fee_usd": 0.0}),
+    ]
 
 
 def convert(source: str | Path, target: str | Path, households: int, params: ModelParams | None = None) -> Path:

@@ -1,0 +1,154 @@
+"""The rules of each kind of regular channel (the kinds and their settings: simulator.world.channels).
+
+- **Labour scheme** and **seasonal** places (queue channels, Objective 5 a and c): a household that chooses the channel
+  pays its fee (and recruitment cost) and joins its queue, ordered by application month with a random tie-break. Each
+  month the channel decides `k = min(queue, processing capacity, quota left this year)` applications, first come first
+  served, among applicants eligible by skill now (eligibility is checked at application and again when a place comes
+  up). An applicant who has waited longer than `max_wait_months * p_i` (its patience) gives up; the fee is lost and
+  the household may choose again. A migrant admitted travels with a job offer for `stay_months` (0: no set end).
+  The capacity book-keeping is `simulator.model.pathways.RegularQueue`.
+- **Humanitarian** visas (Objective 5 g-h): households whose remembered shock loss reaches `min_loss` and who want to
+  leave this month (they chose a move, or are trapped by its cost) are offered a visa, in random order, within the
+  month's places (`quota_per_year / 12`, fractions carried); fee and travel are covered and the visa replaces the move
+  they chose; the stay is `stay_months` (0: no set end).
+- **Family** reunification (Objective 5 i): the household of a regular migrant at the channel's destination who has
+  stayed `min_months_abroad`, has a job and earns at least `min_wage_usd` joins the migrant with `monthly_probability`
+  a month, within the places of the month, and settles (the stay no longer has a set end).
+- **Free movement** (regional protocols, e.g. ECOWAS 1979): any household may go, paying `fee_usd`, with no quota, no
+  queue and no eligibility rule; the migrant looks for work on arrival.
+
+Each channel draws its random numbers from its own stream, "channel.<name>". Skills partnerships are declared in the
+world tables but have no rules yet: a world naming one stops with an error (simulator.model.channels.build_channels).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from simulator.model.channels import Channel, OptionTerms, register_channel
+from simulator.model.households import AT_HOME, NO_CONTRACT, WAITING
+from simulator.model.pathways import first_in_queue, gives_up
+
+if TYPE_CHECKING:
+    from simulator.model.migration import MigrationModel
+
+
+class QueueChannel(Channel):
+    """Places within a yearly quota and a monthly processing capacity, to eligible applicants in queue order."""
+
+    output = ""   # a recorder variable counting this kind's places, besides `visas_issued`
+
+    def option_terms(self, queue_length: int) -> OptionTerms:
+        s = self.settings
+        capacity = min(s["processing_per_month"], s["quota_per_year"] / 12.0)
+        return OptionTerms(fee_usd=s["fee_usd"] + s.get("recruitment_cost_usd", 0.0),
+                           wait_months=(queue_length + 1) / capacity if capacity > 0 else np.inf,
+                           min_skill=int(s.get("min_skill", 0)),
+                           open=s["quota_per_year"] > 0 and s["processing_per_month"] > 0)
+
+    def apply(self, model: MigrationModel, households: np.ndarray, tie_break: np.ndarray) -> None:
+        """The households lodge an application and wait for a place (their fee is paid by the model)."""
+        h, t = model.households, model.t
+        h.status[households] = WAITING
+        h.since[households] = t
+        h.channel[households] = self.index
+        h.queue_key[households] = t + tie_break
+        self.applications += len(households)
+        model.recorder.count("applications", t, h.origin[households])
+
+    def admit(self, model: MigrationModel) -> None:
+        h, s, t = model.households, self.settings, model.t
+        waiting = np.flatnonzero((h.status == WAITING) & (h.channel == self.index))
+        quit_ = gives_up(t - h.since[waiting], s["max_wait_months"], h.patience[waiting])
+        gave_up = waiting[quit_]
+        h.status[gave_up] = AT_HOME
+        h.since[gave_up] = t
+        h.channel[gave_up] = -1
+        model.recorder.count("gave_up", t, h.origin[gave_up])
+        waiting = waiting[~quit_]
+        eligible = waiting[h.skill[waiting] >= s.get("min_skill", 0)]
+        k = self.queue.capacity(t % 12, s["quota_per_year"], s["processing_per_month"])
+        self.granted = eligible[first_in_queue(h.queue_key[eligible], k)]
+        self.queue.use(len(self.granted))
+        stay = int(s["stay_months"])
+        model.admit(self.granted, self, t + stay if stay > 0 else NO_CONTRACT, job_offer=True)
+        model.recorder.count("visas_issued", t, h.origin[self.granted])
+        if self.output:
+            model.recorder.count(self.output, t, h.origin[self.granted])
+
+
+@register_channel
+class LabourScheme(QueueChannel):
+    kind = "labour_scheme"
+
+
+@register_channel
+class Seasonal(QueueChannel):
+    kind = "seasonal"
+    output = "seasonal_visas"
+
+
+@register_channel
+class Humanitarian(Channel):
+    kind = "humanitarian"
+
+    def offer(self, model: MigrationModel, idx: np.ndarray, choice: np.ndarray, trapped: np.ndarray) -> None:
+        """Visas to households of `idx` hard hit by a disaster that want to leave; those who take one are marked
+        `model.OFFER_TAKEN` in `choice`, so that they do not also move another way."""
+        h, s, t = model.households, self.settings, model.t
+        if s["quota_per_year"] <= 0:
+            return
+        k = self.queue.capacity(t % 12, s["quota_per_year"], s["quota_per_year"] / 12.0)
+        wanting = ((choice > 0) | trapped) & (choice != model.OFFER_TAKEN)   # not already admitted by another offer
+        candidates = np.flatnonzero((h.shock_memory[idx] >= s["min_loss"]) & wanting)
+        priority = model.streams[f"channel.{self.name}"].random(h.n)[idx[candidates]]
+        chosen = candidates[first_in_queue(priority, k)]
+        self.queue.use(len(chosen))
+        choice[chosen] = model.OFFER_TAKEN
+        self.granted = idx[chosen]
+        stay = int(s["stay_months"])
+        model.admit(self.granted, self, t + stay if stay > 0 else NO_CONTRACT, job_offer=False)
+        model.recorder.count("humanitarian_visas", t, h.origin[self.granted])
+
+
+@register_channel
+class Family(Channel):
+    kind = "family"
+
+    def settle(self, model: MigrationModel, regular: np.ndarray, employed: np.ndarray,
+               wage: np.ndarray) -> np.ndarray:
+        """Families of eligible regular migrants at this channel's destination (admitted by one of its channels;
+        rows `regular`, with their employment and wage) join them; returns the regular migrants still abroad on
+        their own."""
+        h, s, t = model.households, self.settings, model.t
+        if s["monthly_probability"] <= 0:
+            return regular
+        u = model.streams[f"channel.{self.name}"].random(h.n)[regular]
+        here = [c.index for c in model.channels if c.destination == self.destination]
+        eligible = (np.isin(h.channel[regular], here) & employed & (t - h.since[regular] >= s["min_months_abroad"])
+                    & (wage >= s["min_wage_usd"]))
+        wanting = np.flatnonzero(eligible & (u < s["monthly_probability"]))
+        k = self.queue.capacity(t % 12, s["quota_per_year"], s["quota_per_year"] / 12.0)
+        joined = wanting[first_in_queue(u[wanting], k)] if k < len(wanting) else wanting
+        self.queue.use(len(joined))
+        self.granted = regular[joined]
+        model.reunite(self.granted)
+        model.recorder.count("reunifications", t, h.origin[self.granted])
+        return np.delete(regular, joined)
+
+
+@register_channel
+class FreeMovement(Channel):
+    kind = "free_movement"
+
+    def option_terms(self, queue_length: int) -> OptionTerms:
+        return OptionTerms(fee_usd=self.settings["fee_usd"], wait_months=0.0, min_skill=0, open=True)
+
+    def apply(self, model: MigrationModel, households: np.ndarray, tie_break: np.ndarray) -> None:
+        """The households' migrants leave at once, without a job offer."""
+        self.applications += len(households)
+        self.granted = households
+        stay = int(self.settings["stay_months"])
+        model.admit(households, self, model.t + stay if stay > 0 else NO_CONTRACT, job_offer=False)

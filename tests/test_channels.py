@@ -1,0 +1,124 @@
+"""Regular channels as objects of a registered kind (simulator.model.channels, simulator.policy.channels): their
+places, queues and offers, interventions acting on them by name, and what closing one does to the others."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simulator import MigrationModel, build_interventions
+from simulator.errors import ConfigError
+from simulator.model.climate import ClimateOutlook
+from simulator.model.households import AT_HOME, WAITING
+from simulator.world.tables import Channel as Row
+
+# A busy world: households want to leave, so that quotas bind (decision constants raised; assumption for the test).
+BUSY = {"decisions.asc_internal": -3.0, "decisions.asc_regular": 0.0, "decisions.asc_irregular": -1.0,
+        "irregular.smuggler_fee_usd": 400.0, "regular.max_wait_months": 6.0}
+N = 20_000
+
+
+def scheme(name: str, quota: float, processing: float, fee: float = 300.0, min_skill: int = 0,
+           stay: int = 24) -> Row:
+    """A labour scheme with `quota` places a year and `processing` a month, per 1,000 households."""
+    return Row(name, "abroad", "labour_scheme", {"quota_per_year": quota, "processing_per_month": processing,
+                                                 "fee_usd": fee, "recruitment_cost_usd": 0.0, "min_skill": min_skill,
+                                                 "stay_months": stay, "max_wait_months": 6})
+
+
+def model(channels, years: float = 3, seed: int = 1, interventions=None, **extra) -> MigrationModel:
+    return MigrationModel(n_households=N, years=years, rng=seed, channels=channels,
+                          interventions=build_interventions(interventions or {}), **{**BUSY, **extra})
+
+
+def test_a_channel_never_grants_more_places_than_its_quota_and_processing_allow():
+    quota, processing = 3.0, 0.3     # per 1,000 households: 60 places a year, 6 decided a month
+    m = model([scheme("A", quota, processing), scheme("B", 1.0, 1.0)])
+    granted = {c.name: [] for c in m.channels}
+    while m.running:
+        m.step()
+        for c in m.channels:
+            granted[c.name].append(len(c.granted))
+    a = np.array(granted["A"])
+    assert a.max() <= processing * N / 1000 + 1            # the monthly capacity (a fraction carries: at most 1)
+    yearly = a.reshape(-1, 12).sum(axis=1)
+    assert (yearly <= quota * N / 1000 + 1).all()   # the quota, with at most one place carried from a year
+    assert yearly[-1] >= quota * N / 1000 - 1       # and it binds: the world is busy
+    b = np.array(granted["B"]).reshape(-1, 12).sum(axis=1)
+    assert (b <= 1.0 * N / 1000 + 1).all() and b[-1] >= N / 1000 - 1
+    ds = m.dataset()
+    assert ds.visas_issued.sum() == a.sum() + b.sum()
+
+
+def test_applicants_wait_in_the_queue_of_the_channel_they_chose():
+    m = model([scheme("A", 3.0, 0.2), scheme("B", 1.0, 1.0, min_skill=2)], years=1)
+    admitted_by_b = 0
+    for _ in range(6):
+        m.step()
+        h = m.households
+        assert set(np.unique(h.channel[h.status == WAITING])) == {0, 1}
+        granted = np.concatenate([c.granted for c in m.channels])
+        assert len(np.unique(granted)) == len(granted)     # no household is admitted twice
+        b = m.channels[1].granted
+        still_away = h.status[b] != AT_HOME   # not back home within the month (a voluntary return)
+        assert (h.channel[b][still_away] == 1).all() and (h.skill[b] == 2).all()
+        admitted_by_b += len(b)
+    assert admitted_by_b > 0
+
+
+def test_free_movement_has_no_queue():
+    free = Row("open border", "abroad", "free_movement", {"fee_usd": 20.0, "stay_months": 0})
+    m = model([free], years=2)
+    ds = m.run()
+    assert float(ds.visa_queue.sum()) == 0 and float(ds.gave_up.sum()) == 0 and float(ds.visas_issued.sum()) == 0
+    assert float(ds.emigrants.sel(pathway="regular").sum()) > 0          # people left by it
+    assert float(ds.arrivals.sel(pathway="regular").sum()) == float(ds.emigrants.sel(pathway="regular").sum())
+
+
+def test_interventions_act_on_the_channel_they_name_only():
+    m = model([scheme("A", 3.0, 0.2), scheme("B", 1.0, 1.0)], years=1,
+              interventions={"quota_expansion": {"channel": "B", "factor": 3.0}, "fee_subsidy": {"share": 0.5}})
+    m.step()
+    a, b = m.channels
+    assert a.settings["quota_per_year"] == a.base["quota_per_year"]
+    assert b.settings["quota_per_year"] == 3.0 * b.base["quota_per_year"]
+    assert a.settings["fee_usd"] == b.settings["fee_usd"] == 150.0    # no name: every channel of the kinds
+
+
+@pytest.mark.parametrize("name,message", [("C", "a channel of the world"), ("B", "labour_scheme")])
+def test_an_intervention_naming_a_channel_that_is_not_there_or_of_another_kind_stops(name, message):
+    seasonal = Row("B", "abroad", "seasonal", {"quota_per_year": 1.0, "processing_per_month": 1.0, "fee_usd": 0.0,
+                                               "stay_months": 6, "max_wait_months": 6})
+    with pytest.raises(ConfigError) as info:
+        model([scheme("A", 3.0, 0.2), seasonal], interventions={"quota_expansion": {"channel": name}})
+    assert "interventions.quota_expansion.channel" in str(info.value) and message in str(info.value)
+
+
+def test_a_kind_without_rules_in_the_model_stops_naming_the_channel():
+    partnership = Row("GSP", "abroad", "skills_partnership", {
+        "quota_per_year": 1.0, "processing_per_month": 1.0, "training_months": 12, "min_skill": 2,
+        "stay_months": 24, "max_wait_months": 12, "fee_usd": 0.0, "recruitment_cost_usd": 0.0})
+    with pytest.raises(ConfigError, match=r"channels\.GSP\.kind"):
+        model([partnership])
+
+
+def test_closing_a_channel_diverts_its_applicants_to_the_other_and_to_the_irregular_route():
+    """The same seeds with channel A open and closed (quota 0): more applications to B and more irregular departures
+    when A is closed. The effect is compared with its sampling error over paired seeds (mean difference over its
+    standard error, at least 3)."""
+    diffs = []
+    for seed in range(4):
+        runs = []
+        for quota_a in (3.0, 0.0):
+            m = model([scheme("A", quota_a, 0.3), scheme("B", 1.0, 0.1, fee=900.0)], seed=seed,
+                      climate_outlook=ClimateOutlook())
+            counts = {"B": 0, "irregular": 0.0}
+            while m.running:
+                m.step()
+                counts["B"] += m.channels[1].applications
+            counts["irregular"] = float(m.dataset().emigrants.sel(pathway="irregular").sum())
+            runs.append(counts)
+        diffs.append([runs[1]["B"] - runs[0]["B"], runs[1]["irregular"] - runs[0]["irregular"]])
+    d = np.array(diffs, float)
+    mean, se = d.mean(axis=0), d.std(axis=0, ddof=1) / np.sqrt(len(d))
+    assert (mean > 3 * np.maximum(se, 1e-9)).all(), (mean, se)
