@@ -208,11 +208,11 @@ def regular() -> Path:
 
 
 def deaths() -> Path:
-    r = V.regular_places()
+    r = V.journey_deaths()
     rate, lo, hi, k, m = r.deaths_per_1000
     print("Case 5  deaths per 1,000 irregular journeys (IOM Missing Migrants Project: about 1-50)")
     print(f"  model: {rate:.1f} per 1,000 (exact 95% CI {lo:.1f}-{hi:.1f}); {k} deaths in {m} journeys ended, "
-          f"pooled over {r.deaths.shape[0]} seeds x {len(r.factors)} quota arms")
+          f"pooled over {r.deaths.shape[0]} independent seeds")
 
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     ax.axhspan(1, 50, color="#fdae6b", alpha=0.3, label="range on real routes (IOM MMP): 1-50")

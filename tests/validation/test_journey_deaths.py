@@ -5,14 +5,14 @@ missingmigrants.iom.int, data since 2014). Deaths and disappearances per attempt
 from about 1 to about 50 per 1,000; on the Central Mediterranean, the deadliest sea route, IOM reported 1 death in 88
 attempts in 2016 and 1 in 36 in 2017 (IOM GMDAC briefing, 2017).
 
-Experiment (validation_experiments.regular_places, the runs of case 4): the default world with the default route
-risks, 5,000 households, 8 years, 8 seeds and four quota arms (the quota does not change the risk of a journey).
-Deaths per 1,000 irregular journeys that ended (death, interception or arrival), pooled over all runs.
+Experiment (validation_experiments.journey_deaths): the default world with the default route risks, 40,000
+households, 8 years, 8 independent seeds. Deaths per 1,000 irregular journeys that ended (death, interception or
+arrival), pooled over the runs.
 """
 
 import pytest
 
-from validation_experiments import regular_places
+from validation_experiments import journey_deaths
 
 pytestmark = pytest.mark.validation
 
@@ -22,7 +22,7 @@ OBSERVED = (1.0, 50.0)   # deaths per 1,000 attempts, range across routes and ye
 def test_deaths_per_thousand_journeys_lie_in_the_observed_range():
     """Order of magnitude. Tolerance: the whole exact (Poisson) 95% confidence interval of the pooled rate must lie
     within 1-50 per 1,000, so that the check holds despite the sampling error of a few deaths."""
-    rate, lo, hi, deaths, journeys = regular_places().deaths_per_1000
+    rate, lo, hi, deaths, journeys = journey_deaths().deaths_per_1000
     assert deaths > 0 and journeys > 0
     assert OBSERVED[0] <= lo and hi <= OBSERVED[1], (
         f"{rate:.1f} per 1,000 (95% CI {lo:.1f}-{hi:.1f}; {deaths} deaths in {journeys} journeys)")
