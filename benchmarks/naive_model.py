@@ -295,7 +295,8 @@ class NaiveMigrationModel(mesa.Model):
         # region-level state, shared with the fast path: a few regions, no per-household work
         self.climate = Climate(w, p.climate, ClimateOutlook(), streams["climate"])
         self.labour = Labour(w, p.labour, LabourOutlook(), n_households, streams["labour"])
-        self.channels = build_channels(version1_channels(w.destination, p), scale=n_households / 1000.0)
+        self.channels = build_channels(version1_channels(w.destination, p), scale=n_households / 1000.0,
+                                       destinations=(w.destination,))
         self.policy = Policy.from_params(p, n_households)
         self.recorder = Recorder(self.n_steps, w.origins, ())
         # constants as Python scalars and lists, as a per-agent implementation would hold them

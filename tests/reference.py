@@ -358,10 +358,10 @@ def humanitarian_visas(model, channel, t: int, choices: dict, log: StepLog) -> N
     channel's threshold are offered a humanitarian visa in random order, within the month's places (a twelfth of the
     yearly quota); fee and travel are covered, and the visa replaces the move they chose."""
     h, s = model.households, channel.settings
+    book = QueueBook(channel.queue)   # kept every month, open or closed
+    places = book.places(t % 12, s["quota_per_year"], s["quota_per_year"] / 12.0)
     if s["quota_per_year"] <= 0:
         return
-    book = QueueBook(channel.queue)
-    places = book.places(t % 12, s["quota_per_year"], s["quota_per_year"] / 12.0)
     priority = model.streams[f"channel.{channel.name}"].random(h.n)
     candidates = [i for i, (choice, trapped, _) in choices.items()
                   if float(h.shock_memory[i]) >= s["min_loss"] and (choice > STAY or trapped)]
@@ -515,7 +515,12 @@ def migrants_away(model, t: int, log: StepLog) -> None:
     reunited = set()
     for channel in model.channels:
         s = channel.settings
-        if channel.kind != "family" or s["monthly_probability"] <= 0:
+        if channel.kind != "family":
+            continue
+        book = QueueBook(channel.queue)   # kept every month, open or closed
+        places = book.places(t % 12, s["quota_per_year"], s["quota_per_year"] / 12.0)
+        if s["monthly_probability"] <= 0:
+            book.decided(0)
             continue
         u = model.streams[f"channel.{channel.name}"].random(h.n)
         wanting = [i for i in abroad
@@ -523,8 +528,6 @@ def migrants_away(model, t: int, log: StepLog) -> None:
                    and model.channels[int(h.channel[i])].destination == channel.destination
                    and t - int(h.since[i]) >= s["min_months_abroad"] and wage[i] >= s["min_wage_usd"]
                    and u[i] < s["monthly_probability"]]
-        book = QueueBook(channel.queue)
-        places = book.places(t % 12, s["quota_per_year"], s["quota_per_year"] / 12.0)
         joined = sorted(wanting, key=lambda i: (u[i], i))[:places]
         book.decided(len(joined))
         channel.granted = np.array(sorted(joined), dtype=np.int64)

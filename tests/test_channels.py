@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator import MigrationModel, build_interventions
+from simulator import MigrationModel, build_interventions, default_world_path, load_world
 from simulator.errors import ConfigError
 from simulator.model.climate import ClimateOutlook
 from simulator.model.households import AT_HOME, WAITING
@@ -16,12 +16,13 @@ from simulator.world.tables import Channel as Row
 BUSY = {"decisions.asc_internal": -3.0, "decisions.asc_regular": 0.0, "decisions.asc_irregular": -1.0,
         "irregular.smuggler_fee_usd": 400.0, "regular.max_wait_months": 6.0}
 N = 20_000
+DESTINATION = load_world(default_world_path()).destination
 
 
 def scheme(name: str, quota: float, processing: float, fee: float = 300.0, min_skill: int = 0,
            stay: int = 24) -> Row:
     """A labour scheme with `quota` places a year and `processing` a month, per 1,000 households."""
-    return Row(name, "abroad", "labour_scheme", {"quota_per_year": quota, "processing_per_month": processing,
+    return Row(name, DESTINATION, "labour_scheme", {"quota_per_year": quota, "processing_per_month": processing,
                                                  "fee_usd": fee, "recruitment_cost_usd": 0.0, "min_skill": min_skill,
                                                  "stay_months": stay, "max_wait_months": 6})
 
@@ -67,7 +68,7 @@ def test_applicants_wait_in_the_queue_of_the_channel_they_chose():
 
 
 def test_free_movement_has_no_queue():
-    free = Row("open border", "abroad", "free_movement", {"fee_usd": 20.0, "stay_months": 0})
+    free = Row("open border", DESTINATION, "free_movement", {"fee_usd": 20.0, "stay_months": 0})
     m = model([free], years=2)
     ds = m.run()
     assert float(ds.visa_queue.sum()) == 0 and float(ds.gave_up.sum()) == 0 and float(ds.visas_issued.sum()) == 0
@@ -87,7 +88,7 @@ def test_interventions_act_on_the_channel_they_name_only():
 
 @pytest.mark.parametrize("name,message", [("C", "a channel of the world"), ("B", "labour_scheme")])
 def test_an_intervention_naming_a_channel_that_is_not_there_or_of_another_kind_stops(name, message):
-    seasonal = Row("B", "abroad", "seasonal", {"quota_per_year": 1.0, "processing_per_month": 1.0, "fee_usd": 0.0,
+    seasonal = Row("B", DESTINATION, "seasonal", {"quota_per_year": 1.0, "processing_per_month": 1.0, "fee_usd": 0.0,
                                                "stay_months": 6, "max_wait_months": 6})
     with pytest.raises(ConfigError) as info:
         model([scheme("A", 3.0, 0.2), seasonal], interventions={"quota_expansion": {"channel": name}})
@@ -95,7 +96,7 @@ def test_an_intervention_naming_a_channel_that_is_not_there_or_of_another_kind_s
 
 
 def test_a_kind_without_rules_in_the_model_stops_naming_the_channel():
-    partnership = Row("GSP", "abroad", "skills_partnership", {
+    partnership = Row("GSP", DESTINATION, "skills_partnership", {
         "quota_per_year": 1.0, "processing_per_month": 1.0, "training_months": 12, "min_skill": 2,
         "stay_months": 24, "max_wait_months": 12, "fee_usd": 0.0, "recruitment_cost_usd": 0.0})
     with pytest.raises(ConfigError, match=r"channels\.GSP\.kind"):
@@ -122,3 +123,31 @@ def test_closing_a_channel_diverts_its_applicants_to_the_other_and_to_the_irregu
     d = np.array(diffs, float)
     mean, se = d.mean(axis=0), d.std(axis=0, ddof=1) / np.sqrt(len(d))
     assert (mean > 3 * np.maximum(se, 1e-9)).all(), (mean, se)
+
+
+def test_malformed_channel_rows_stop_naming_the_channel_and_the_setting():
+    good = scheme("A", 3.0, 0.2)
+    missing = Row("B", DESTINATION, "labour_scheme", {k: v for k, v in good.settings.items() if k != "max_wait_months"})
+    foreign = Row("B", DESTINATION, "labour_scheme", {**good.settings, "min_loss": 0.3})
+    negative = Row("B", DESTINATION, "labour_scheme", {**good.settings, "quota_per_year": -1.0})
+    elsewhere = Row("B", "Mars", "labour_scheme", good.settings)
+    for rows, field in (([good, missing], "channels.B.max_wait_months"), ([good, foreign], "channels.B.min_loss"),
+                        ([good, negative], "channels.B.quota_per_year"), ([good, elsewhere], "channels.B.destination"),
+                        ([good, good], "channels")):
+        with pytest.raises(ConfigError) as info:
+            model(rows, years=1)
+        assert info.value.field == field, (field, str(info.value))
+
+
+def test_an_intervention_with_no_channel_of_its_kinds_stops():
+    with pytest.raises(ConfigError, match="humanitarian"):
+        model([scheme("A", 3.0, 0.2)], years=1, interventions={"humanitarian_visas": {}})
+
+
+def test_places_an_intervention_adds_are_shared_among_the_channels_it_acts_on():
+    seasonal = [Row(name, DESTINATION, "seasonal", {"quota_per_year": 0.0, "processing_per_month": 0.0, "fee_usd": 0.0,
+                                                 "stay_months": 6, "max_wait_months": 6}) for name in ("S1", "S2")]
+    m = model([scheme("A", 3.0, 0.2), *seasonal], years=1,
+              interventions={"seasonal_scheme": {"places_per_1000_per_year": 4.0}})
+    m.step()
+    assert [c.settings["quota_per_year"] for c in m.channels[1:]] == [2.0 * N / 1000] * 2

@@ -20,7 +20,7 @@ Example:
     >>> row = Row("ordinary", "abroad", "labour_scheme", {"quota_per_year": 12.0, "processing_per_month": 2.0,
     ...           "fee_usd": 500.0, "min_skill": 1, "stay_months": 24, "max_wait_months": 12})
     >>> import simulator.policy.channels   # the kinds' rules
-    >>> [ordinary] = build_channels([row], scale=2.0)
+    >>> [ordinary] = build_channels([row], scale=2.0, destinations=("abroad",))
     >>> ordinary, ordinary.settings["quota_per_year"]
     (LabourScheme('ordinary', destination='abroad'), 24.0)
 """
@@ -115,16 +115,38 @@ def register_channel(cls: type[Channel]) -> type[Channel]:
     return cls
 
 
-def build_channels(rows: Iterable[ChannelRow], scale: float) -> list[Channel]:
-    """The model's channel objects for a world's channel rows, quotas and processing times `scale` (simulated
-    households per household of the world)."""
+def build_channels(rows: Iterable[ChannelRow], scale: float, destinations: tuple[str, ...]) -> list[Channel]:
+    """The model's channel objects for channel rows, their quotas and processing times `scale` (the simulated
+    households per household the rows' figures count: `n / 1000` for rows per 1,000 households).
+
+    Each row is checked first: a unique name, a destination among `destinations`, a kind whose rules the model has,
+    every setting its kind requires and none it does not take (simulator.world.channels; the kind's defaults fill
+    the optional settings left out), each a finite number. An error names the channel and the setting."""
     channels: list[Channel] = []
     for row in rows:
+        where = f"channels.{row.name}"
         cls = CHANNEL_CLASSES.get(row.kind)
         if cls is None:
-            raise ConfigError(f"channels.{row.name}.kind", row.kind,
+            raise ConfigError(f"{where}.kind", row.kind,
                               f"a kind whose rules the model has: {sorted(CHANNEL_CLASSES)}")
-        channels.append(cls(row, len(channels), scale))
+        if not row.name or any(c.name == row.name for c in channels):
+            raise ConfigError("channels", row.name, "a unique, non-empty name for each channel")
+        if row.destination not in destinations:
+            raise ConfigError(f"{where}.destination", row.destination, f"one of the destinations {list(destinations)}")
+        kind = CHANNEL_KINDS[row.kind]
+        settings = {**kind.optional, **row.settings}
+        for column in kind.required:
+            if column not in row.settings:
+                raise ConfigError(f"{where}.{column}", None, f"a value: a channel of kind {row.kind!r} requires "
+                                                             f"{list(kind.required)}")
+        for column, value in settings.items():
+            if column not in kind.columns:
+                raise ConfigError(f"{where}.{column}", value, f"no value: a channel of kind {row.kind!r} takes "
+                                                              f"{list(kind.columns)}")
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                    or not np.isfinite(value) or value < 0:
+                raise ConfigError(f"{where}.{column}", value, "a finite number of at least 0")
+        channels.append(cls(ChannelRow(row.name, row.destination, row.kind, settings), len(channels), scale))
     if len(channels) > np.iinfo(np.int8).max:
         raise ConfigError("channels", len(channels), f"at most {np.iinfo(np.int8).max} channels")
     return channels
@@ -134,7 +156,11 @@ def select(channels: list[Channel], name: str, kinds: tuple[str, ...], who: str)
     """The channel named `name` (which must be of one of `kinds`), or every channel of those kinds if `name` is
     empty; `who` names the setting in errors."""
     if not name:
-        return [c for c in channels if c.kind in kinds]
+        found = [c for c in channels if c.kind in kinds]
+        if not found:
+            raise ConfigError(who, name, f"the name of a channel of kind {' or '.join(kinds)}; the world has none "
+                                         f"(its channels: {[f'{c.name} ({c.kind})' for c in channels]})")
+        return found
     for c in channels:
         if c.name == name:
             if c.kind not in kinds:

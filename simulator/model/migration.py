@@ -92,9 +92,9 @@ class MigrationModel(mesa.Model):
         threads: threads for the household decision (numba), from 1 to the cores numba can use; the results are
             the same for any number. Sweeps run one model per core instead, so the default is 1.
         config: the resolved run config, recorded in the outputs' attributes.
-        channels: the destination's regular channels, rows as in a world's channels.csv
-            (simulator.world.tables.Channel) with quotas and processing per 1,000 households; None for the
-            version-1 channels built from the parameters (simulator.world.convert.version1_channels).
+        channels: the destination's regular channels, rows of simulator.world.tables.Channel (the settings of
+            their kind, as in a channels.csv) but with quotas and processing per 1,000 households, not absolute;
+            None for the version-1 channels built from the parameters (simulator.world.convert.version1_channels).
         **overrides: dotted parameter overrides, e.g. `**{"irregular.death_probability": 0.02}`.
     """
 
@@ -133,7 +133,7 @@ class MigrationModel(mesa.Model):
         self.labour = Labour(self.world, self.params.labour, self.labour_outlook, n, self.streams["labour"])
         # the regular channels (simulator.model.channels), quotas per 1,000 households scaled to the population
         rows = version1_channels(self.world.destination, self.params) if channels is None else list(channels)
-        self.channels = build_channels(rows, scale=n / 1000.0)
+        self.channels = build_channels(rows, scale=n / 1000.0, destinations=(self.world.destination,))
         self.option_channels: list = []   # the channel of each of the month's options (None: not a channel)
         self.policy = Policy.from_params(self.params, n)
         self.interventions = list(interventions)
@@ -165,7 +165,8 @@ class MigrationModel(mesa.Model):
 
         1. climate: sudden shocks start or continue, slow-onset decline advances; losses hit households
         2. labour markets: destination demand, vacancies and wages; origin wages
-        3. interventions adjust the policy in force (quotas, fees, enforcement, adaptation, cash...)
+        3. interventions adjust the policy in force (enforcement, smuggling, remittance cost...), the settings in
+           force of the regular channels (quotas, fees, eligibility...) and household columns (adaptation, cash...)
         4. households at home decide: stay, internal, regular (apply), irregular (depart); trapped recorded
         5. regular pathway: give-ups, then visas issued within quota and processing capacity
         6. irregular journeys resolve: death, interception (return home) or arrival

@@ -98,9 +98,9 @@ class Humanitarian(Channel):
         """Visas to households of `idx` hard hit by a disaster that want to leave; those who take one are marked
         `model.OFFER_TAKEN` in `choice`, so that they do not also move another way."""
         h, s, t = model.households, self.settings, model.t
+        k = self.queue.capacity(t % 12, s["quota_per_year"], s["quota_per_year"] / 12.0)   # the book, every month
         if s["quota_per_year"] <= 0:
             return
-        k = self.queue.capacity(t % 12, s["quota_per_year"], s["quota_per_year"] / 12.0)
         wanting = ((choice > 0) | trapped) & (choice != model.OFFER_TAKEN)   # not already admitted by another offer
         candidates = np.flatnonzero((h.shock_memory[idx] >= s["min_loss"]) & wanting)
         priority = model.streams[f"channel.{self.name}"].random(h.n)[idx[candidates]]
@@ -123,14 +123,15 @@ class Family(Channel):
         rows `regular`, with their employment and wage) join them; returns the regular migrants still abroad on
         their own."""
         h, s, t = model.households, self.settings, model.t
+        k = self.queue.capacity(t % 12, s["quota_per_year"], s["quota_per_year"] / 12.0)   # the book, every month
         if s["monthly_probability"] <= 0:
+            self.queue.use(0)
             return regular
         u = model.streams[f"channel.{self.name}"].random(h.n)[regular]
         here = [c.index for c in model.channels if c.destination == self.destination]
         eligible = (np.isin(h.channel[regular], here) & employed & (t - h.since[regular] >= s["min_months_abroad"])
                     & (wage >= s["min_wage_usd"]))
         wanting = np.flatnonzero(eligible & (u < s["monthly_probability"]))
-        k = self.queue.capacity(t % 12, s["quota_per_year"], s["quota_per_year"] / 12.0)
         joined = wanting[first_in_queue(u[wanting], k)] if k < len(wanting) else wanting
         self.queue.use(len(joined))
         self.granted = regular[joined]

@@ -349,8 +349,8 @@ class FasterProcessing(OnChannels):
 @register("fee_subsidy", objective="5")
 @dataclass
 class FeeSubsidy(OnChannels):
-    """Lower fees (Objective 5; Objective 6 on recruitment costs): a share of the fee of labour schemes and seasonal
-    places is paid publicly.
+    """Lower fees (Objective 5): a share of the fee (`fee_usd`, not the recruitment cost) of labour schemes and
+    seasonal places is paid publicly.
 
     Cost: the subsidy for every application lodged.
     """
@@ -395,9 +395,10 @@ class SkillEligibility(OnChannels):
 @register("seasonal_scheme", objective="5")
 @dataclass
 class SeasonalScheme(OnChannels):
-    """Seasonal and circular labour schemes (Objective 5 (d)): places a year added to seasonal channels, open to
-    every skill level, for stays of `stay_months` with return built in; returning workers may apply again; the
-    places are decided a twelfth a month. Cost: `cost_per_place_usd` per seasonal visa issued."""
+    """Seasonal and circular labour schemes (Objective 5 (d)): places a year added to seasonal channels (shared
+    equally among them when several are meant), open to the skill levels each channel admits (every level in a
+    version-1 world), for stays of `stay_months` with return built in; returning workers may apply again; the places
+    are decided a twelfth a month. Cost: `cost_per_place_usd` per seasonal visa issued."""
 
     KINDS = ("seasonal",)
     places_per_1000_per_year: float = setting(4.0, "seasonal places per 1,000 origin households per year", 0,
@@ -407,7 +408,7 @@ class SeasonalScheme(OnChannels):
     cost_per_place_usd: float = param(300.0, "USD of public cost per seasonal visa", 0, USD_MAX, "assumption")
 
     def apply(self, model: MigrationModel) -> None:
-        places = self.places_per_1000_per_year * model.households.n / 1000.0
+        places = self.places_per_1000_per_year * model.households.n / 1000.0 / len(self.channels)   # shared
         for c in self.channels:
             c.settings["quota_per_year"] += places
             c.settings["processing_per_month"] += places / 12.0
@@ -425,8 +426,9 @@ class HumanitarianVisas(OnChannels):
     """Humanitarian visas for people compelled to leave by disasters (Objective 5 (g), (h)).
 
     Households whose remembered shock loss is at least `min_loss` and who want to leave this month (they chose a
-    move, or are trapped by its cost) are offered a visa, in random order within `places_per_1000_per_year`; the
-    visa, travel and a stay of `stay_months` (0 = no set end) are covered. Cost: `cost_per_visa_usd` per visa.
+    move, or are trapped by its cost) are offered a visa, in random order within `places_per_1000_per_year` (shared
+    equally among the humanitarian channels meant); the visa, travel and a stay of `stay_months` (0 = no set end)
+    are covered. Cost: `cost_per_visa_usd` per visa.
     """
 
     KINDS = ("humanitarian",)
@@ -437,8 +439,9 @@ class HumanitarianVisas(OnChannels):
                                      "assumption")
 
     def apply(self, model: MigrationModel) -> None:
+        places = self.places_per_1000_per_year * model.households.n / 1000.0 / len(self.channels)   # shared
         for c in self.channels:
-            c.settings["quota_per_year"] += self.places_per_1000_per_year * model.households.n / 1000.0
+            c.settings["quota_per_year"] += places
             c.settings["min_loss"] = self.min_loss
             c.settings["stay_months"] = self.stay_months
 
