@@ -56,7 +56,8 @@ from simulator.params import ModelParams
 from simulator.model.channels import build_channels
 from simulator.model.levers import Policy
 from simulator.model.migration import version1_options
-from simulator.world.convert import version1_channels
+from simulator.model.routes import build_routes
+from simulator.world.convert import version1_channels, version1_routes
 from simulator.world.regions import default_world_path, load_world
 from simulator.model.households import synthesize
 from simulator.rng import Streams
@@ -87,7 +88,7 @@ class NaiveHousehold(mesa.Agent):
         self.farm_dependence, self.risk_aversion, self.patience = farm, risk, patience
         self.adaptation = self.asset_protection = self.income_boost = 0.0
         self.shock_memory = 0.0
-        self.status, self.since, self.queue_key, self.channel = AT_HOME, 0, 0.0, -1
+        self.status, self.since, self.queue_key, self.channel, self.route = AT_HOME, 0, 0.0, -1, -1
         self.employed, self.contract_end, self.trips, self.dead = False, NO_CONTRACT, 0, 0
         self.skill_mult = model.skill_wage[skill]
         self.loss = self.income_per_adult = self.remittances_in = self.cash = self.consumption = 0.0
@@ -135,6 +136,7 @@ class NaiveHousehold(mesa.Agent):
             m.month["applications"][o] += 1
         else:
             self.depart(P_IRREGULAR, IN_TRANSIT)
+            self.route = m.option_routes[k].index
 
     def pay(self, amount: float) -> None:
         from_wealth = min(self.wealth, amount)
@@ -173,9 +175,12 @@ class NaiveHousehold(mesa.Agent):
     def travel(self) -> None:
         m = self.model
         u = m.random.random()   # every household, every month
-        if self.status != IN_TRANSIT or m.t - self.since < m.journey_months:
+        if self.status != IN_TRANSIT:
             return
-        o, d, h = self.origin, m.policy.death_probability, m.policy.interception_probability
+        route = m.routes[self.route].settings
+        if m.t - self.since < route["duration_months"]:
+            return
+        o, d, h = self.origin, route["death_probability"], route["interception_probability"]
         if u < d:
             self.size -= 1
             self.adults -= 1
@@ -297,6 +302,7 @@ class NaiveMigrationModel(mesa.Model):
         self.labour = Labour(w, p.labour, LabourOutlook(), n_households, streams["labour"])
         self.channels = build_channels(version1_channels(w.destination, p), scale=n_households / 1000.0,
                                        destinations=(w.destination,))
+        self.routes = build_routes(version1_routes(w, p), destinations=(w.destination,))
         self.policy = Policy.from_params(p, n_households)
         self.recorder = Recorder(self.n_steps, w.origins, ())
         # constants as Python scalars and lists, as a per-agent implementation would hold them
@@ -311,7 +317,6 @@ class NaiveMigrationModel(mesa.Model):
         self.remittance_share, self.city_remittance_share = ab.remittance_share, ab.city_remittance_share
         self.domestic_transfer_cost, self.internal_return_rate = ab.domestic_transfer_cost, ab.internal_return_rate
         self.regular_return_rate, self.irregular_return_rate = p.regular.return_rate, p.irregular.return_rate
-        self.journey_months = p.irregular.journey_months
         self.asset_loss_ratio, self.memory_persistence = p.climate.asset_loss_ratio, p.decisions.shock_memory
         self.subsistence, self.consumption_share = b.subsistence_usd, b.consumption_share_of_surplus
         self.expected_employment = list(PRIOR_EMPLOYMENT)
@@ -364,6 +369,8 @@ class NaiveMigrationModel(mesa.Model):
         self.policy = pol = Policy.from_params(self.params, len(agents))
         for channel in self.channels:
             channel.begin_month()
+        for route in self.routes:
+            route.begin_month()
         # 4. decisions: district networks and the visa queue as they stand before anyone decides
         city, abroad, queue = [0] * n_o, [0] * n_o, [0] * len(self.channels)
         for a in agents:
@@ -377,9 +384,11 @@ class NaiveMigrationModel(mesa.Model):
         self.network = [[city[o] / per_origin[o], abroad[o] / per_origin[o]] for o in range(n_o)]
         chosen = [(c, c.option_terms(queue[c.index])) for c in self.channels]
         chosen = [(c, terms) for c, terms in chosen if terms is not None]
-        self.option_channels = [None, *(c for c, _ in chosen), None]
+        self.option_channels = [None, *(c for c, _ in chosen), *[None] * len(self.routes)]
+        self.option_routes = [None] * (1 + len(chosen)) + self.routes
         options = version1_options(self.world, self.params, pol, self.destination_wage, self.expected_employment,
-                                   [(c.name, terms) for c, terms in chosen])
+                                   [(c.name, terms) for c, terms in chosen],
+                                   [(r.name, r.settings) for r in self.routes])
         self.option_rows = OptionRows(options)
         self.uniforms_per_household = options.uniforms_per_household
         agents.do("decide")

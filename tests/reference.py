@@ -44,7 +44,7 @@ from simulator.model.outputs import AGE_EDGES
 from simulator.model.decisions import Options
 from simulator.model.levers import Policy
 
-STAY, INTERNAL = 0, 1            # choices of a household; then one per chosen channel, then the irregular route
+STAY, INTERNAL = 0, 1            # choices of a household; then one per chosen channel, then each irregular route
 OFFER_TAKEN = -2                 # ... or the household took a channel's offer (a humanitarian visa)
 P_INTERNAL, P_REGULAR, P_IRREGULAR = range(3)                 # the `pathway` dimension of the outputs
 AWAY_FROM_ORIGIN = (IN_TRANSIT, ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY)   # the migrant member is away
@@ -146,6 +146,7 @@ def depart(model, i: int, pathway: int, status: int, t: int) -> None:
     h.employed[i] = False
     h.contract_end[i] = NO_CONTRACT
     h.channel[i] = -1
+    h.route[i] = -1
     h.trips[i] += 1
     origin = int(h.origin[i])
     add(model, "emigrants", t, origin, pathway)
@@ -160,6 +161,7 @@ def come_home(model, i: int, t: int) -> None:
     h.employed[i] = False
     h.contract_end[i] = NO_CONTRACT
     h.channel[i] = -1
+    h.route[i] = -1
 
 
 class QueueBook:
@@ -218,6 +220,8 @@ def policy_of_the_month(model) -> None:
     model.policy = Policy.from_params(model.params, model.households.n)
     for channel in model.channels:
         channel.begin_month()
+    for route in model.routes:   # the route's settings back to the world's, its counts to 0
+        route.begin_month()
     model.cash[:] = 0.0
     for iv in model.interventions:
         iv.step(model)
@@ -266,26 +270,30 @@ def households_decide(model, t: int, log: StepLog) -> None:
             queue_length[int(h.channel[i])] += 1
     e_reg, e_irr = float(model.expected_employment[0]), float(model.expected_employment[1])
 
-    # the month's options: the city, each channel households choose (its fee, wait and eligibility) and the
-    # irregular route; the international options share a nest
+    # the month's options: the city, each channel households choose (its fee, wait and eligibility) and each
+    # irregular route (its smuggler's fee and risks in force); the international options share a nest
     chosen = [(c, terms) for c in model.channels
               if (terms := chosen_channel_terms(c, queue_length[c.index])) is not None]
-    n = len(chosen)
+    n, routes = len(chosen), [r.settings for r in model.routes]
+    m = len(routes)
     dest_wage = model.labour.destination_wage
     options = Options.build(
-        ("city", *(c.name for c, _ in chosen), "irregular"), pathway=(P_INTERNAL, *[P_REGULAR] * n, P_IRREGULAR),
-        place=(0, *[1] * n, 1), nest=(1, *[2] * n, 2), nest_lambda=(1.0, 1.0, dp.nest_lambda),
-        wage=(w.city_wage, *[dest_wage] * n, dest_wage), wage_factor=(1.0, *[1.0] * n, lab.irregular_wage_factor),
-        living_cost=(ab.city_living_cost_usd, *[ab.living_cost_usd] * n, ab.living_cost_usd),
-        employment=(lab.city_employment_rate, *[e_reg] * n, e_irr),
+        ("city", *(c.name for c, _ in chosen), *(r.name for r in model.routes)),
+        pathway=(P_INTERNAL, *[P_REGULAR] * n, *[P_IRREGULAR] * m),
+        place=(0, *[1] * (n + m)), nest=(1, *[2] * (n + m)), nest_lambda=(1.0, 1.0, dp.nest_lambda),
+        wage=(w.city_wage, *[dest_wage] * (n + m)), wage_factor=(1.0, *[1.0] * n, *[lab.irregular_wage_factor] * m),
+        living_cost=(ab.city_living_cost_usd, *[ab.living_cost_usd] * (n + m)),
+        employment=(lab.city_employment_rate, *[e_reg] * n, *[e_irr] * m),
         cost=[[float(w.cost_to_city[o]), *[fee + float(w.cost_to_destination[o]) for _, (fee, *_) in chosen],
-               pol.smuggler_fee] for o in range(n_origins)],
-        wait_months=(0.0, *[terms[1] for _, terms in chosen], 0.0), death=(0.0, *[0.0] * n, pol.death_probability),
-        interception=(0.0, *[0.0] * n, pol.interception_probability),
-        asc=(dp.asc_internal, *[dp.asc_regular] * n, dp.asc_irregular), network=(0, *[1] * n, 1),
-        min_skill=(0, *[terms[2] for _, terms in chosen], 0), open_=(True, *[terms[3] for _, terms in chosen], True))
+               *[r["travel_cost_usd"] for r in routes]] for o in range(n_origins)],
+        wait_months=(0.0, *[terms[1] for _, terms in chosen], *[0.0] * m),
+        death=(0.0, *[0.0] * n, *[r["death_probability"] for r in routes]),
+        interception=(0.0, *[0.0] * n, *[r["interception_probability"] for r in routes]),
+        asc=(dp.asc_internal, *[dp.asc_regular] * n, *[dp.asc_irregular] * m), network=(0, *[1] * (n + m)),
+        min_skill=(0, *[terms[2] for _, terms in chosen], *[0] * m),
+        open_=(True, *[terms[3] for _, terms in chosen], *[True] * m))
     rows = OptionRows(options)
-    irregular = n + 2
+    irregular = n + 2   # the choice of the first route
     draws = model.streams["decisions"].random((h.n, options.uniforms_per_household), dtype=np.float32)
     queue_column = options.uniforms_per_household - 1
     network = [[in_city[o] / max(households_in[o], 1), abroad[o] / max(households_in[o], 1)] for o in range(n_origins)]
@@ -333,9 +341,12 @@ def households_decide(model, t: int, log: StepLog) -> None:
                 admit(model, i, t, channel, t + stay if stay > 0 else NO_CONTRACT, job_offer=False)
                 channel.granted = np.append(channel.granted, i)
                 log["free_movement"] += 1
-        elif choice == irregular:
-            pay(model, i, costs[irregular])
+        elif choice >= irregular:
+            pay(model, i, costs[choice])
             depart(model, i, P_IRREGULAR, IN_TRANSIT, t)
+            route = model.routes[choice - irregular]
+            h.route[i] = route.index
+            route.departures += 1
             log["irregular_departures"] += 1
         elif choice == STAY:
             log["stay"] += 1
@@ -427,31 +438,40 @@ def admit(model, i: int, t: int, channel, contract_end: int, job_offer: bool) ->
 # --- 6. irregular journeys ----------------------------------------------------------------------------------------
 
 def journeys(model, t: int, log: StepLog) -> None:
-    """A journey that has lasted `journey_months` ends: `u < d` death; `u < d + (1 - d) h` interception; else
-    arrival."""
-    h, pol = model.households, model.policy
+    """A journey that has lasted its route's `duration_months` ends, with the route's probabilities in force:
+    `u < d` death; `u < d + (1 - d) h` interception; else arrival."""
+    h = model.households
     u = model.streams["journeys"].random(h.n, dtype=np.float32)
-    d, hp = pol.death_probability, pol.interception_probability
     for i in range(h.n):
-        if h.status[i] != IN_TRANSIT or t - int(h.since[i]) < model.params.irregular.journey_months:
+        if h.status[i] != IN_TRANSIT:
+            continue
+        route = model.routes[int(h.route[i])]
+        s = route.settings
+        if t - int(h.since[i]) < s["duration_months"]:
             continue
         origin = int(h.origin[i])
         x = float(u[i])
+        d, hp = s["death_probability"], s["interception_probability"]
         if x < d:
             h.size[i] -= 1
             h.adults[i] -= 1
             h.dead[i] += 1
             set_status(model, i, AT_HOME, t)
+            h.route[i] = -1
             add(model, "deaths", t, origin)
+            route.deaths += 1
             log["deaths"] += 1
         elif x < d + (1.0 - d) * hp:
             set_status(model, i, AT_HOME, t)
+            h.route[i] = -1
             add(model, "interceptions", t, origin)
+            route.interceptions += 1
             log["interceptions"] += 1
-        else:
+        else:   # arrives at the route's destination; the route stays on record while abroad
             set_status(model, i, ABROAD_IRREGULAR, t)
             h.employed[i] = False
             add(model, "arrivals", t, origin, P_IRREGULAR)
+            route.arrivals += 1
             log["irregular_arrivals"] += 1
 
 
@@ -623,6 +643,14 @@ def record(model, t: int) -> None:
     r["labour_demand"][t] = model.labour.demand
     r["vacancies"][t] = model.labour.vacancies
     r["destination_wage"][t] = model.labour.destination_wage
+    for channel in model.channels:
+        r["channel_applications"][t, channel.index] = channel.applications
+        r["channel_granted"][t, channel.index] = len(channel.granted)
+        r["channel_queue"][t, channel.index] = sum(1 for i in range(h.n) if h.status[i] == WAITING
+                                                   and h.channel[i] == channel.index)
+    for route in model.routes:
+        for name in ("departures", "arrivals", "interceptions", "deaths"):
+            r[f"route_{name}"][t, route.index] = getattr(route, name)
     for j, iv in enumerate(model.interventions):
         r["intervention_cost"][t, j] = iv.cost(model)
 

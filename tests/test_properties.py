@@ -569,9 +569,10 @@ def flows_fit_the_stocks_and_capacities(run: Run) -> None:
 
 
 PEOPLE = ("emigrants", "arrivals", "returns", "migrants_away", "families_abroad", "deaths", "interceptions",
-          "deportations", "in_transit", "population", "emigrants_by_group")
+          "deportations", "in_transit", "population", "emigrants_by_group", "route_departures", "route_arrivals",
+          "route_interceptions", "route_deaths")
 HOUSEHOLD_COUNTS = ("applications", "visas_issued", "seasonal_visas", "humanitarian_visas", "reunifications",
-                    "gave_up", "visa_queue", "trapped")
+                    "gave_up", "visa_queue", "trapped", "channel_applications", "channel_granted", "channel_queue")
 SHARES = ("shock_loss", "migrant_employment_rate")
 
 
@@ -641,6 +642,32 @@ def mesa_reporters_match_the_outputs(run: Run) -> None:
           "Mesa reporter population_at_origin")
 
 
+def channels_and_routes_add_up(run: Run) -> None:
+    """The per-channel and per-route outputs add up to the totals, month by month, over origins:
+
+        sum over routes of route_departures = emigrants[irr];  route_arrivals = arrivals[irr];
+        route_interceptions = interceptions;  route_deaths = deaths
+        sum over queue channels (labour schemes, seasonal) of channel_applications = applications;
+        of channel_granted = visas_issued;  of channel_queue = visa_queue
+        channel_granted of the seasonal channel = seasonal_visas; of the humanitarian channel = humanitarian_visas;
+        of the family channel = reunifications
+    """
+    routes = {"route_departures": run.path("emigrants", "irregular"),
+              "route_arrivals": run.path("arrivals", "irregular"), "route_interceptions": run["interceptions"],
+              "route_deaths": run["deaths"]}
+    for name, total in routes.items():
+        equal(run[name].sum(axis=1), total.sum(axis=1), f"{name} summed over routes")
+    channels = list(run.ds.channel.values)
+    queued = [channels.index(c) for c in ("ordinary", "seasonal")]   # the version-1 queue channels
+    for name, total in (("channel_applications", "applications"), ("channel_granted", "visas_issued"),
+                        ("channel_queue", "visa_queue")):
+        equal(run[name][:, queued].sum(axis=1), run[total].sum(axis=1), f"{name} of the queue channels = {total}")
+    for channel, total in (("seasonal", "seasonal_visas"), ("humanitarian", "humanitarian_visas"),
+                           ("family", "reunifications")):
+        equal(run["channel_granted"][:, channels.index(channel)], run[total].sum(axis=1),
+              f"channel_granted[{channel}] = {total}")
+
+
 FLOW_KINDS = {   # a kind of flow -> whether it happened in a run
     "internal departures": lambda r: r.path("emigrants", "internal").sum() > 0,
     "irregular departures": lambda r: r.path("emigrants", "irregular").sum() > 0,
@@ -662,7 +689,7 @@ FLOW_KINDS = {   # a kind of flow -> whether it happened in a run
 
 
 PROPERTIES = (people_are_conserved, stocks_change_by_their_flows, flows_fit_the_stocks_and_capacities,
-              counts_are_whole_and_amounts_finite, mesa_reporters_match_the_outputs)
+              counts_are_whole_and_amounts_finite, mesa_reporters_match_the_outputs, channels_and_routes_add_up)
 
 
 @pytest.mark.slow

@@ -26,6 +26,7 @@ import pytest
 
 from simulator import MigrationModel, build_interventions
 from simulator.model.climate import ClimateOutlook
+from simulator.world.tables import Route
 
 from reference import StepLog, reference_step
 
@@ -45,6 +46,7 @@ BUSY = {
     "abroad.internal_return_rate": 0.05,
 }
 SHOCKS = ClimateOutlook(frequency_multiplier=8.0)   # shocks in every district within the run
+EVERY_ORIGIN = tuple(range(5))   # the default world's five districts
 
 BASE_BRANCHES = ("stay", "internal", "internal_returns", "applications", "visas", "gave_up", "trapped",
                  "irregular_departures", "deaths", "interceptions", "irregular_arrivals", "deportations",
@@ -71,6 +73,12 @@ SCENARIOS = {
                        "fee_subsidy": {"share": 0.5}, "remittance_cost": {}, "social_protection": {}},
         overrides={"regular.stay_months": 0, "irregular.journey_months": 2, "decisions.risk_perception": 2.0},
         branches=BASE_BRANCHES + ("seasonal_visas", "humanitarian_visas", "reunifications")),
+    # two irregular routes of different durations and risks, enforcement on one of them by name
+    "two routes": dict(
+        interventions={"enforcement": {"route": "sea", "interception_factor": 2.0, "start_year": 1}},
+        overrides={}, branches=BASE_BRANCHES,
+        routes=[Route("sea", "irregular", "*", "Northland", EVERY_ORIGIN, 600.0, 3000.0, 3, 0.2, 0.15),
+                Route("land", "irregular", "*", "Northland", EVERY_ORIGIN, 150.0, 900.0, 0, 0.4, 0.02)]),
 }
 
 
@@ -82,7 +90,8 @@ def build(interventions: dict, overrides: dict, **extra) -> MigrationModel:
 
 def pair(scenario: str) -> tuple[MigrationModel, MigrationModel]:
     s = SCENARIOS[scenario]
-    return build(s["interventions"], s["overrides"]), build(s["interventions"], s["overrides"])
+    extra = {"routes": s["routes"]} if "routes" in s else {}
+    return build(s["interventions"], s["overrides"], **extra), build(s["interventions"], s["overrides"], **extra)
 
 
 # --- comparison -----------------------------------------------------------------------------------------------------
@@ -91,7 +100,9 @@ FLOAT32_DECAYED = {"shock_memory": 1e-5}
 MONEY = dict(rtol=1e-12, atol=1e-9)
 COUNTS = {"emigrants", "arrivals", "returns", "migrants_away", "families_abroad", "deaths", "interceptions",
           "deportations", "in_transit", "applications", "visas_issued", "seasonal_visas", "humanitarian_visas",
-          "reunifications", "gave_up", "visa_queue", "trapped", "population", "emigrants_by_group"}
+          "reunifications", "gave_up", "visa_queue", "trapped", "population", "emigrants_by_group",
+          "channel_applications", "channel_granted", "channel_queue", "route_departures", "route_arrivals",
+          "route_interceptions", "route_deaths"}
 
 
 def assert_households_agree(fast: MigrationModel, ref: MigrationModel, month: int, money: dict = MONEY) -> None:
@@ -123,6 +134,11 @@ def assert_models_agree(fast: MigrationModel, ref: MigrationModel, month: int, *
         np.testing.assert_array_equal(np.sort(cf.granted), np.sort(cr.granted), err_msg=where)
         assert cf.queue.issued_this_year == cr.queue.issued_this_year, where
         assert cf.queue.processing_credit == pytest.approx(cr.queue.processing_credit, rel=1e-12, abs=1e-12), where
+    for rf, rr in zip(fast.routes, ref.routes, strict=True):
+        where = f"route {rf.name!r} after month {month}"
+        assert rf.settings == rr.settings, where
+        assert [getattr(rf, k) for k in ("departures", "arrivals", "interceptions", "deaths")] == \
+            [getattr(rr, k) for k in ("departures", "arrivals", "interceptions", "deaths")], where
     for name, data in fast.recorder.data.items():
         a, b = data[month], ref.recorder[name][month]
         where = f"output {name!r} of month {month}"
@@ -181,6 +197,19 @@ def test_interventions_act_in_the_compared_runs():
         seen["families abroad"] += ref.recorder["families_abroad"][month].sum() > 0
     assert all(seen[k] > 0 for k in ("cash", "adaptation", "no adaptation", "income boost", "asset protection",
                                      "families abroad")), seen
+
+
+def test_both_routes_carry_journeys_in_the_compared_runs():
+    """The agreement on two routes is not vacuous: journeys begin and end on each, deaths on both, and enforcement on
+    the sea route alone changes its settings from the second year."""
+    fast, _, _ = run_both("two routes")
+    ds = fast.dataset()
+    for name in ("sea", "land"):
+        for variable in ("route_departures", "route_arrivals", "route_interceptions", "route_deaths"):
+            assert float(ds[variable].sel(route=name).sum()) > 0, (name, variable)
+    sea, land = fast.routes
+    assert sea.settings["interception_probability"] == 2 * sea.base["interception_probability"]
+    assert land.settings == land.base
 
 
 def test_reference_step_refuses_to_run_past_the_end():

@@ -56,6 +56,7 @@ class Households:
     since: np.ndarray            # int32, step at which the current status began
     queue_key: np.ndarray        # float64, visa queue order (application step + random tie-break)
     channel: np.ndarray          # int8, the channel applied to or admitted by (index in model.channels; -1: none)
+    route: np.ndarray            # int8, the irregular route of the journey or stay (index in model.routes; -1: none)
     employed: np.ndarray         # bool, the migrant away has a job
     contract_end: np.ndarray     # int32, step at which a regular stay ends (NO_CONTRACT: no set end)
     trips: np.ndarray            # int16, departures of the household's migrants (journeys under way included)
@@ -125,7 +126,7 @@ def synthesize(world: World, params: ModelParams, n: int, rng: np.random.Generat
         adaptation=np.zeros(n, np.float32), asset_protection=np.zeros(n, np.float32),
         income_boost=np.zeros(n, np.float32), shock_memory=np.zeros(n, np.float32),
         status=np.zeros(n, np.int8), since=np.zeros(n, np.int32), queue_key=np.zeros(n, np.float64),
-        channel=np.full(n, -1, np.int8), employed=np.zeros(n, bool), contract_end=np.full(n, NO_CONTRACT, np.int32),
+        channel=np.full(n, -1, np.int8), route=np.full(n, -1, np.int8), employed=np.zeros(n, bool), contract_end=np.full(n, NO_CONTRACT, np.int32),
         trips=np.zeros(n, np.int16), dead=np.zeros(n, np.int16),
     )
 

@@ -2,8 +2,8 @@
 
 Each step the policy is rebuilt from the model parameters, then every active intervention adjusts it (process 3).
 Interventions therefore never rewrite the parameters, and a lever returns to its parameter value when the
-intervention that moved it ends. The regular channels keep their own settings in force the same way
-(simulator.model.channels).
+intervention that moved it ends. The regular channels and the irregular routes keep their own settings in force the
+same way (simulator.model.channels, simulator.model.routes).
 """
 
 from __future__ import annotations
@@ -17,9 +17,6 @@ from simulator.params import ModelParams
 class Policy:
     """Lever values in force during one step."""
 
-    smuggler_fee: float               # USD per irregular journey
-    interception_probability: float   # per journey
-    death_probability: float          # per journey
     deportation_rate: float           # per month
     transfer_cost: float              # share of international remittances lost to fees
     risk_perception: float            # perceived / true risk of irregular journeys
@@ -28,7 +25,6 @@ class Policy:
     def from_params(cls, params: ModelParams, n_households: int) -> Policy:
         i = params.irregular
         return cls(
-            smuggler_fee=i.smuggler_fee_usd, interception_probability=i.interception_probability,
-            death_probability=i.death_probability, deportation_rate=i.deportation_rate,
+            deportation_rate=i.deportation_rate,
             transfer_cost=params.abroad.transfer_cost, risk_perception=params.decisions.risk_perception,
         )

@@ -39,9 +39,10 @@ from simulator.model.outputs import AGE_EDGES, Recorder, sums_by_origin, to_data
 from simulator.params import ModelParams, validate
 from simulator.model.pathways import journey_outcomes
 from simulator.model.levers import Policy
-from simulator.world.convert import version1_channels
+from simulator.model.routes import build_routes
+from simulator.world.convert import version1_channels, version1_routes
 from simulator.world.regions import World, default_world_path, load_world
-from simulator.world.tables import Channel as ChannelRow
+from simulator.world.tables import Channel as ChannelRow, Route as RouteRow
 from simulator.rng import Streams
 
 
@@ -95,6 +96,9 @@ class MigrationModel(mesa.Model):
         channels: the destination's regular channels, rows of simulator.world.tables.Channel (the settings of
             their kind, as in a channels.csv) but with quotas and processing per 1,000 households, not absolute;
             None for the version-1 channels built from the parameters (simulator.world.convert.version1_channels).
+        routes: the irregular routes to the destination, rows of simulator.world.tables.Route (rows of other kinds
+            are skipped); each must serve every origin. None for the version-1 route `smuggled` built from the
+            parameters (simulator.world.convert.version1_routes).
         **overrides: dotted parameter overrides, e.g. `**{"irregular.death_probability": 0.02}`.
     """
 
@@ -106,7 +110,8 @@ class MigrationModel(mesa.Model):
                  interventions: Iterable[Intervention] = (), climate_outlook: ClimateOutlook | None = None,
                  labour_outlook: LabourOutlook | None = None, start_year: int = 2025, scenario: str = "custom",
                  agent_view_limit: int = 100_000, threads: int = 1, config: str = "",
-                 channels: Iterable[ChannelRow] | None = None, **overrides: Any) -> None:
+                 channels: Iterable[ChannelRow] | None = None, routes: Iterable[RouteRow] | None = None,
+                 **overrides: Any) -> None:
         seed = resolve_seed(rng)
         super().__init__(rng=seed)
         if isinstance(n_households, bool) or not isinstance(n_households, (int, np.integer)) or n_households < 1:
@@ -135,6 +140,15 @@ class MigrationModel(mesa.Model):
         rows = version1_channels(self.world.destination, self.params) if channels is None else list(channels)
         self.channels = build_channels(rows, scale=n / 1000.0, destinations=(self.world.destination,))
         self.option_channels: list = []   # the channel of each of the month's options (None: not a channel)
+        # the irregular routes (simulator.model.routes); each serves every origin
+        rows = version1_routes(self.world, self.params) if routes is None else list(routes)
+        self.routes = build_routes(rows, destinations=(self.world.destination,))
+        for r in self.routes:
+            if sorted(r.origins) != list(range(self.world.n_origins)):
+                raise ConfigError(f"routes.{r.name}.from", [self.world.origins[o] for o in r.origins],
+                                  f"every origin {list(self.world.origins)} ('*'): the model takes irregular "
+                                  f"routes that serve every origin")
+        self.option_routes: list = []     # the irregular route of each of the month's options (None: not a route)
         self.policy = Policy.from_params(self.params, n)
         self.interventions = list(interventions)
         names = [iv.name for iv in self.interventions]
@@ -148,7 +162,8 @@ class MigrationModel(mesa.Model):
         self.persons_home = self.households.people_at_origin()   # members living at origin, per household
         self.income_per_adult = np.zeros(n)
         self.expected_employment = np.array(PRIOR_EMPLOYMENT)
-        self.recorder = Recorder(self.n_steps, self.world.origins, tuple(names))
+        self.recorder = Recorder(self.n_steps, self.world.origins, tuple(names),
+                                 channels=tuple(c.name for c in self.channels), routes=tuple(r.name for r in self.routes))
         if n <= agent_view_limit:
             Household.create_agents(self, n, row=np.arange(n))
         self.datacollector = mesa.DataCollector(model_reporters={
@@ -210,25 +225,30 @@ class MigrationModel(mesa.Model):
         h.shock_memory = remember_shocks(h.shock_memory, self.loss, self.params.decisions.shock_memory)
 
     def apply_interventions(self) -> None:
-        """Process 3: rebuild the policy from the parameters and the channels' settings from the world's, then let
-        each intervention act."""
+        """Process 3: rebuild the policy from the parameters and the settings of the channels and routes from the
+        world's, then let each intervention act."""
         self.policy = Policy.from_params(self.params, self.households.n)
         for channel in self.channels:
             channel.begin_month()
+        for route in self.routes:
+            route.begin_month()
         self.cash[:] = 0.0
         for iv in self.interventions:
             iv.step(self)
 
     def month_options(self) -> Options:
-        """The month's options (see `version1_options`), the regular ones those of the channels households choose
-        (their terms given the queue before anyone decides); sets `option_channels`."""
+        """The month's options (see `version1_options`): the city, the channels households choose (their terms given
+        the queue before anyone decides) and the irregular routes (their settings in force); sets `option_channels`
+        and `option_routes`."""
         h = self.households
         queues = np.bincount(h.channel[h.status == WAITING], minlength=len(self.channels))
         chosen = [(c, c.option_terms(int(queues[c.index]))) for c in self.channels]
         chosen = [(c, terms) for c, terms in chosen if terms is not None]
-        self.option_channels = [None, *(c for c, _ in chosen), None]
+        self.option_channels = [None, *(c for c, _ in chosen), *[None] * len(self.routes)]
+        self.option_routes = [None] * (1 + len(chosen)) + list(self.routes)
         return version1_options(self.world, self.params, self.policy, self.labour.destination_wage,
-                                self.expected_employment, [(c.name, terms) for c, terms in chosen])
+                                self.expected_employment, [(c.name, terms) for c, terms in chosen],
+                                [(r.name, r.settings) for r in self.routes])
 
     def decide(self) -> None:
         """Process 4: households at home with an adult choose among the open options (decisions.py)."""
@@ -275,8 +295,11 @@ class MigrationModel(mesa.Model):
                 self.recorder.count("arrivals", t, h.origin[movers], P_INTERNAL)
             elif pathway == P_REGULAR:   # the channel's rule: an application, or a departure
                 self.option_channels[k].apply(self, movers, tie_break[took])
-            else:
+            else:   # an irregular journey on the option's route
+                route = self.option_routes[k]
                 self._depart(movers, P_IRREGULAR, IN_TRANSIT)
+                h.route[movers] = route.index
+                route.departures += len(movers)
 
     def process_visas(self) -> None:
         """Process 5: each channel's rule, in the world's order: give-ups, then places granted within its quota and
@@ -304,23 +327,37 @@ class MigrationModel(mesa.Model):
         self.recorder.count("arrivals", t, h.origin[households], P_REGULAR, weights=h.size[households] - 1.0)
 
     def resolve_journeys(self) -> None:
-        """Process 6: journeys that have lasted `journey_months` end in death, interception or arrival."""
-        h, pol, t = self.households, self.policy, self.t
+        """Process 6: journeys that have lasted their route's `duration_months` end in death, interception or
+        arrival, with the route's probabilities in force this month."""
+        h, t = self.households, self.t
         u = self.streams["journeys"].random(h.n, dtype=np.float32)
-        ending = np.flatnonzero((h.status == IN_TRANSIT)
-                                & (t - h.since >= self.params.irregular.journey_months))
-        died, intercepted, arrived = journey_outcomes(u[ending], pol.death_probability,
-                                                      pol.interception_probability)
+        if not self.routes:
+            return
+        settings = {k: np.array([r.settings[k] for r in self.routes]) for k in ("duration_months", "death_probability",
+                                                                             "interception_probability")}
+        transit = np.flatnonzero(h.status == IN_TRANSIT)
+        route = h.route[transit]
+        ending = transit[t - h.since[transit] >= settings["duration_months"][route]]
+        route = h.route[ending]
+        died, intercepted, arrived = journey_outcomes(u[ending], settings["death_probability"][route],
+                                                      settings["interception_probability"][route])
+        n_routes = len(self.routes)
+        for r, dead_, back_, landed_ in zip(self.routes, np.bincount(route[died], minlength=n_routes),
+                                            np.bincount(route[intercepted], minlength=n_routes),
+                                            np.bincount(route[arrived], minlength=n_routes)):
+            r.deaths, r.interceptions, r.arrivals = int(dead_), int(back_), int(landed_)
         dead = ending[died]
         h.size[dead] -= 1
         h.adults[dead] -= 1
         h.dead[dead] += 1
         h.status[dead] = AT_HOME
         h.since[dead] = t
+        h.route[dead] = -1
         self.recorder.count("deaths", t, h.origin[dead])
         back = ending[intercepted]
         h.status[back] = AT_HOME
         h.since[back] = t
+        h.route[back] = -1
         self.recorder.count("interceptions", t, h.origin[back])
         landed = ending[arrived]
         h.status[landed] = ABROAD_IRREGULAR
@@ -383,6 +420,7 @@ class MigrationModel(mesa.Model):
             h.employed[returned] = False
             h.contract_end[returned] = NO_CONTRACT
             h.channel[returned] = -1
+            h.route[returned] = -1
             self.recorder.count("returns", t, h.origin[returned], pathway)
         self.recorder.count("deportations", t, h.origin[irr[deported]])
 
@@ -416,6 +454,14 @@ class MigrationModel(mesa.Model):
         r["labour_demand"][t] = self.labour.demand
         r["vacancies"][t] = self.labour.vacancies
         r["destination_wage"][t] = self.labour.destination_wage
+        for c, waiting in zip(self.channels, np.bincount(h.channel[h.status == WAITING],
+                                                         minlength=len(self.channels))):
+            r["channel_applications"][t, c.index] = c.applications
+            r["channel_granted"][t, c.index] = len(c.granted)
+            r["channel_queue"][t, c.index] = waiting
+        for route in self.routes:
+            for name in ("departures", "arrivals", "interceptions", "deaths"):
+                r[f"route_{name}"][t, route.index] = getattr(route, name)
         for j, iv in enumerate(self.interventions):
             r["intervention_cost"][t, j] = iv.cost(self)
 
@@ -436,6 +482,7 @@ class MigrationModel(mesa.Model):
         h.employed[idx] = False
         h.contract_end[idx] = NO_CONTRACT
         h.channel[idx] = -1
+        h.route[idx] = -1
         h.trips[idx] += 1
         self.recorder.count("emigrants", t, h.origin[idx], pathway)
         sex = np.where(h.head_female[idx], 0, 1)
@@ -494,30 +541,35 @@ class MigrationModel(mesa.Model):
 
 
 def version1_options(world: World, params: ModelParams, policy: Policy, destination_wage: float,
-                     expected_employment: Any, regular: Sequence[tuple[str, OptionTerms]]) -> Options:
+                     expected_employment: Any, regular: Sequence[tuple[str, OptionTerms]],
+                     irregular: Sequence[tuple[str, dict[str, float]]]) -> Options:
     """The month's options (decisions.Options) of a version-1 world: the city, the destination's channels that
     households choose (`regular`: each channel's name and terms, simulator.model.channels.OptionTerms) and the
-    irregular route; the international options share one nest.
+    irregular routes (`irregular`: each route's name and settings in force, simulator.model.routes); the
+    international options share one nest.
 
-    A channel's cost is its fee plus the travel to the destination; the expected employment of regular and irregular
-    migrants is the model's running estimate (`expected_employment`)."""
-    p, pol, w = params, policy, world
+    A channel's cost is its fee plus the travel to the destination, a route's its smuggler's fee; the expected
+    employment of regular and irregular migrants is the model's running estimate (`expected_employment`)."""
+    p, w = params, world
     lab, ab, dp = p.labour, p.abroad, p.decisions
-    n = len(regular)
-    names = tuple(name for name, _ in regular)
+    n, m = len(regular), len(irregular)
     terms = [t for _, t in regular]
+    routes = [r for _, r in irregular]
     return Options.build(
-        ("city", *names, "irregular route"), pathway=(P_INTERNAL, *[P_REGULAR] * n, P_IRREGULAR),
-        place=(0, *[1] * n, 1), nest=(1, *[2] * n, 2), nest_lambda=(1.0, 1.0, dp.nest_lambda),
-        wage=(w.city_wage, *[destination_wage] * (n + 1)), wage_factor=(1.0, *[1.0] * n, lab.irregular_wage_factor),
-        living_cost=(ab.city_living_cost_usd, *[ab.living_cost_usd] * (n + 1)),
-        employment=(lab.city_employment_rate, *[expected_employment[0]] * n, expected_employment[1]),
+        ("city", *(name for name, _ in regular), *(name for name, _ in irregular)),
+        pathway=(P_INTERNAL, *[P_REGULAR] * n, *[P_IRREGULAR] * m),
+        place=(0, *[1] * (n + m)), nest=(1, *[2] * (n + m)), nest_lambda=(1.0, 1.0, dp.nest_lambda),
+        wage=(w.city_wage, *[destination_wage] * (n + m)),
+        wage_factor=(1.0, *[1.0] * n, *[lab.irregular_wage_factor] * m),
+        living_cost=(ab.city_living_cost_usd, *[ab.living_cost_usd] * (n + m)),
+        employment=(lab.city_employment_rate, *[expected_employment[0]] * n, *[expected_employment[1]] * m),
         cost=np.column_stack([w.cost_to_city, *[t.fee_usd + w.cost_to_destination for t in terms],
-                              np.full(w.n_origins, pol.smuggler_fee)]),
-        wait_months=(0.0, *[t.wait_months for t in terms], 0.0), death=(0.0, *[0.0] * n, pol.death_probability),
-        interception=(0.0, *[0.0] * n, pol.interception_probability),
-        asc=(dp.asc_internal, *[dp.asc_regular] * n, dp.asc_irregular), network=(0, *[1] * n, 1),
-        min_skill=(0, *[t.min_skill for t in terms], 0), open_=(True, *[t.open for t in terms], True))
+                              *[np.full(w.n_origins, r["travel_cost_usd"]) for r in routes]]),
+        wait_months=(0.0, *[t.wait_months for t in terms], *[0.0] * m),
+        death=(0.0, *[0.0] * n, *[r["death_probability"] for r in routes]),
+        interception=(0.0, *[0.0] * n, *[r["interception_probability"] for r in routes]),
+        asc=(dp.asc_internal, *[dp.asc_regular] * n, *[dp.asc_irregular] * m), network=(0, *[1] * (n + m)),
+        min_skill=(0, *[t.min_skill for t in terms], *[0] * m), open_=(True, *[t.open for t in terms], *[True] * m))
 
 
 def _with_overrides(params: ModelParams, overrides: dict[str, Any]) -> ModelParams:

@@ -1,7 +1,7 @@
 """Recording (process 9) and outputs: preallocated arrays per step, turned into a labelled `xarray.Dataset`.
 
 The dataset follows the output contract (ARCHITECTURE.md section 3): dims `time` (with `date` and `year`
-coordinates), `origin` and `pathway`; variables `emigrants(time, origin, pathway)`, `deaths(time, origin)`,
+coordinates), `origin` and `pathway`, `channel` (the regular channels) and `route` (the irregular routes); variables `emigrants(time, origin, pathway)`, `deaths(time, origin)`,
 `trapped(time, origin)`, `population(time, origin)`, `remittances(time, origin)` and more, each with `long_name` and
 `units`. Attributes carry the resolved config, seed, scenario and simulator version. Files are NetCDF-4 (netCDF4
 engine, zlib), written atomically: to a temporary file in the same folder, then renamed.
@@ -72,16 +72,32 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
                            "migrant departures by sex and age group of the household head and skill of the migrant "
                            "(family members joining a migrant are not included)", "persons"),
     "intervention_cost": (("time", "intervention"), "cost of each intervention in the month", "USD"),
+    "channel_applications": (("time", "channel"), "applications lodged with each regular channel in the month",
+                             "applications"),
+    "channel_granted": (("time", "channel"), "places granted by each regular channel in the month (households "
+                                             "joining their migrant, for family reunification)", "households"),
+    "channel_queue": (("time", "channel"), "applications waiting for each regular channel, end of month",
+                      "applications"),
+    "route_departures": (("time", "route"), "irregular journeys begun on each route in the month", "persons"),
+    "route_arrivals": (("time", "route"), "irregular journeys on each route ending in arrival in the month",
+                       "persons"),
+    "route_interceptions": (("time", "route"), "irregular journeys on each route intercepted in the month (migrant "
+                                               "returned home)", "persons"),
+    "route_deaths": (("time", "route"), "deaths and missing on each irregular route in the month (SDG 10.7.3)",
+                     "persons"),
 }
 
 
 class Recorder:
     """Preallocated arrays, one per output variable, filled step by step."""
 
-    def __init__(self, n_steps: int, origins: tuple[str, ...], interventions: tuple[str, ...]) -> None:
+    def __init__(self, n_steps: int, origins: tuple[str, ...], interventions: tuple[str, ...],
+                 channels: tuple[str, ...] = (), routes: tuple[str, ...] = ()) -> None:
         sizes = {"time": n_steps, "origin": len(origins), "pathway": len(PATHWAYS), "sex": len(SEXES),
-                 "age_group": len(AGE_GROUPS), "skill": len(SKILLS), "intervention": len(interventions)}
+                 "age_group": len(AGE_GROUPS), "skill": len(SKILLS), "intervention": len(interventions),
+                 "channel": len(channels), "route": len(routes)}
         self.sizes, self.origins, self.interventions = sizes, origins, interventions
+        self.channels, self.routes = channels, routes
         self.data = {name: np.zeros(tuple(sizes[d] for d in dims)) for name, (dims, _, _) in VARIABLES.items()}
 
     def __getitem__(self, name: str) -> np.ndarray:
@@ -130,7 +146,9 @@ def to_dataset(recorder: Recorder, start_year: int, n_steps: int, attrs: dict[st
               "age_group": ("age_group", list(AGE_GROUPS), {"long_name": "age group of the household head"}),
               "skill": ("skill", list(SKILLS), {"long_name": "skill level of the migrant"}),
               "intervention": ("intervention", np.array(recorder.interventions, dtype=str),
-                               {"long_name": "intervention"})}
+                               {"long_name": "intervention"}),
+              "channel": ("channel", np.array(recorder.channels, dtype=str), {"long_name": "regular channel"}),
+              "route": ("route", np.array(recorder.routes, dtype=str), {"long_name": "irregular route"})}
     variables = {}
     for name, (dims, long_name, units) in VARIABLES.items():
         variables[name] = (dims, recorder.data[name][:n_steps], {"long_name": long_name, "units": units})

@@ -6,7 +6,8 @@ the run), parameters with units and ranges, and three methods:
 - `initialize(model)`: once, when the model is built (draws from its own random stream, "intervention.<name>");
 - `apply(model)`: each month it is active, before households decide: adjust `model.policy` (the levers in force
   this month), the settings in force of regular channels (by name: `quota_expansion: {channel: ordinary}`; all
-  channels of the kinds it acts on by default) or household columns;
+  channels of the kinds it acts on by default) and of irregular routes (`enforcement: {route: sea crossing}`; all
+  routes by default), or household columns;
 - `cost(model)`: each month, after the step's processes, the USD it spent this month (recorded as
   `intervention_cost`).
 
@@ -33,6 +34,7 @@ import numpy as np
 from simulator.errors import ConfigError
 from simulator.model.households import FAMILY_ABROAD
 from simulator.model.channels import select
+from simulator.model.routes import select_routes
 from simulator.model.labour import skill_multiplier
 from simulator.params import INF, PER_1000_MAX, USD_MAX, YEARS_MAX, check_value, param, prob, setting
 
@@ -486,12 +488,14 @@ class FamilyReunification(OnChannels):
 class Enforcement(Intervention):
     """Border enforcement (Objectives 9-11): more interceptions and deportations, dearer and riskier smuggling.
 
-    Interception probability times `interception_factor` (capped at 1), smuggler fee times `fee_factor` (smuggler
-    prices rise with enforcement: Gathmann 2008 J Public Econ), death probability times `risk_factor` (routes shift
-    to riskier paths: assumption), deportation rate times `deportation_factor`. Cost: `cost_per_1000_usd_month` per
-    1,000 origin households a month.
+    On the irregular route named `route` (every route when empty): interception probability times
+    `interception_factor` (capped at 1), smuggler fee times `fee_factor` (smuggler prices rise with enforcement:
+    Gathmann 2008 J Public Econ), death probability times `risk_factor` (journeys shift to riskier paths:
+    assumption); and the deportation rate times `deportation_factor`. Cost: `cost_per_1000_usd_month` per 1,000
+    origin households a month.
     """
 
+    route: str = ""   # the irregular route acted on (empty: every route)
     # factors up to 100: the probabilities they multiply are capped at 1 and a smuggler fee 100 times dearer is no
     # longer paid by anyone
     interception_factor: float = setting(1.5, "multiplier of interception probability", 0, 100)
@@ -502,11 +506,16 @@ class Enforcement(Intervention):
                                            1000 * USD_MAX,   # USD_MAX per household
                                            "assumption")
 
+    def initialize(self, model: MigrationModel) -> None:
+        self.routes = select_routes(model.routes, self.route, f"interventions.{self.name}.route")
+
     def apply(self, model: MigrationModel) -> None:
+        for r in self.routes:
+            s = r.settings
+            s["interception_probability"] = min(1.0, s["interception_probability"] * self.interception_factor)
+            s["travel_cost_usd"] *= self.fee_factor
+            s["death_probability"] = min(1.0, s["death_probability"] * self.risk_factor)
         p = model.policy
-        p.interception_probability = min(1.0, p.interception_probability * self.interception_factor)
-        p.smuggler_fee *= self.fee_factor
-        p.death_probability = min(1.0, p.death_probability * self.risk_factor)
         p.deportation_rate = min(1.0, p.deportation_rate * self.deportation_factor)
 
     def cost(self, model: MigrationModel) -> float:
@@ -600,6 +609,8 @@ def build_interventions(spec: dict[str, dict[str, Any] | None] | None) -> list[I
                 raise ConfigError(where, value, "true or false")
             elif key == "channel" and not isinstance(value, str):
                 raise ConfigError(where, value, "a channel name (empty: every channel of the kinds it acts on)")
+            elif key == "route" and not isinstance(value, str):
+                raise ConfigError(where, value, "an irregular route's name (empty: every route)")
             elif key == "regions" and not (isinstance(value, list) and all(isinstance(r, str) for r in value)):
                 raise ConfigError(where, value, "a list of origin names")
         result.append(cls(**values))   # checks every range, and end_year after start_year

@@ -32,9 +32,9 @@ import numpy as np
 
 from simulator.errors import InputError, WorldError
 from simulator.params import ModelParams
-from simulator.world.regions import load_world
+from simulator.world.regions import World, load_world
 from simulator.world.channels import QUOTA_MAX
-from simulator.world.tables import FILES, HOUSEHOLDS_MAX, PLACE_COLUMNS, Channel, load_corridors
+from simulator.world.tables import EVERY_ORIGIN, FILES, HOUSEHOLDS_MAX, PLACE_COLUMNS, Channel, Route, load_corridors
 
 
 def split_households(shares: np.ndarray, total: int) -> np.ndarray:
@@ -79,6 +79,16 @@ def version1_channels(destination: str, params: ModelParams) -> list[Channel]:
     ]
 
 
+def version1_routes(world: World, params: ModelParams) -> list[Route]:
+    """The irregular route of a version-1 world, from the parameters (`model.irregular`): one route `smuggled` from
+    every origin to the destination, with the smuggler's fee, interception and death probability per journey and
+    the journey's length in months; its distance is the districts' mean distance to the destination."""
+    irr = params.irregular
+    return [Route("smuggled", "irregular", EVERY_ORIGIN, world.destination, tuple(range(world.n_origins)),
+                  irr.smuggler_fee_usd, float(np.mean(world.distance_to_destination)), irr.journey_months,
+                  irr.interception_probability, irr.death_probability)]
+
+
 def convert(source: str | Path, target: str | Path, households: int, params: ModelParams | None = None) -> Path:
     """Write the version-2 tables of the version-1 world `source` into the new folder `target`; returns it."""
     if isinstance(households, bool) or not isinstance(households, (int, np.integer)) or not \
@@ -96,7 +106,7 @@ def convert(source: str | Path, target: str | Path, households: int, params: Mod
                          f"needs map coordinates for every place; add them, then convert")
     per_origin = split_households(w.households_share, int(households))
     scale = int(households) / 1000.0
-    lab, ab, reg, irr = p.labour, p.abroad, p.regular, p.irregular
+    lab, ab, reg = p.labour, p.abroad, p.regular
 
     columns = ["name", "kind", *PLACE_COLUMNS]
     places = []
@@ -125,10 +135,11 @@ def convert(source: str | Path, target: str | Path, households: int, params: Mod
                        "travel_cost_usd": w.cost_to_city[k], "distance_km": w.distance_to_city[k]})
         routes.append({"name": f"{o} to {w.destination}", "kind": "regular", "from": o, "to": w.destination,
                        "travel_cost_usd": w.cost_to_destination[k], "distance_km": w.distance_to_destination[k]})
-    routes.append({"name": "smuggled", "kind": "irregular", "from": "*", "to": w.destination,
-                   "travel_cost_usd": irr.smuggler_fee_usd, "distance_km": float(np.mean(w.distance_to_destination)),
-                   "duration_months": irr.journey_months, "interception_probability": irr.interception_probability,
-                   "death_probability": irr.death_probability})
+    for r in version1_routes(w, p):
+        routes.append({"name": r.name, "kind": r.kind, "from": r.source, "to": r.to,
+                       "travel_cost_usd": r.travel_cost_usd, "distance_km": r.distance_km,
+                       "duration_months": r.duration_months, "interception_probability": r.interception_probability,
+                       "death_probability": r.death_probability})
     channels = [{"name": "ordinary", "destination": w.destination, "kind": "labour_scheme",
                  "quota_per_year": reg.quota_per_1000_per_year * scale,
                  "processing_per_month": reg.processing_per_1000_per_month * scale, "fee_usd": reg.fee_usd,

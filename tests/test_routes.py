@@ -1,0 +1,136 @@
+"""Irregular routes as data (simulator.model.routes): each route an option of its own, its journeys resolved with its
+own duration and risks, its outputs, enforcement on one route by name, and substitution between routes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simulator import MigrationModel, build_interventions, default_world_path, load_world
+from simulator.errors import ConfigError
+from simulator.model.households import IN_TRANSIT
+from simulator.model.routes import build_routes
+from simulator.world.tables import Route
+
+WORLD = load_world(default_world_path())
+DESTINATION, EVERY = WORLD.destination, tuple(range(WORLD.n_origins))
+# Households keen to leave irregularly, so that every route carries journeys (decision constant raised: assumption
+# for the test).
+BUSY = {"decisions.asc_internal": -3.0, "decisions.asc_irregular": 0.5}
+N = 20_000
+
+
+def route(name: str, fee: float, months: int, interception: float, death: float, origins=EVERY) -> Route:
+    return Route(name, "irregular", "*", DESTINATION, origins, fee, 5000.0, months, interception, death)
+
+
+SEA, LAND = route("sea", 600.0, 3, 0.2, 0.1), route("land", 200.0, 1, 0.4, 0.0)
+
+
+def model(routes=(SEA, LAND), years: float = 3, seed: int = 2, interventions=None, **extra) -> MigrationModel:
+    return MigrationModel(n_households=N, years=years, rng=seed, routes=list(routes),
+                          interventions=build_interventions(interventions or {}), **{**BUSY, **extra})
+
+
+def test_each_route_resolves_its_journeys_after_its_own_duration_with_its_own_risks():
+    ds = model().run()
+    assert list(ds.route.values) == ["sea", "land"]
+    begun = ds.route_departures
+    ended = ds.route_arrivals + ds.route_interceptions + ds.route_deaths
+    assert (begun.sum("time") > 50).all()                  # both routes carry journeys
+    for name, months in (("sea", 3), ("land", 1)):
+        # every journey ends exactly `months` after it began (no other way out of transit)
+        np.testing.assert_array_equal(ended.sel(route=name).values[months:],
+                                      begun.sel(route=name).values[:-months], err_msg=name)
+        assert ended.sel(route=name).values[:months].sum() == 0, name
+    assert int(ds.route_deaths.sel(route="land").sum()) == 0    # a route without deaths has none
+    assert int(ds.route_deaths.sel(route="sea").sum()) > 0
+    # the routes' outputs add up to the pathway's totals
+    np.testing.assert_array_equal(begun.sum("route"), ds.emigrants.sel(pathway="irregular").sum("origin"))
+    np.testing.assert_array_equal(ds.route_arrivals.sum("route"), ds.arrivals.sel(pathway="irregular").sum("origin"))
+    np.testing.assert_array_equal(ds.route_deaths.sum("route"), ds.deaths.sum("origin"))
+    np.testing.assert_array_equal(ds.route_interceptions.sum("route"), ds.interceptions.sum("origin"))
+
+
+def test_outcomes_on_each_route_match_its_probabilities():
+    """Ended journeys split into deaths, interceptions and arrivals with the route's probabilities; each share is
+    within 4 binomial standard errors of its expectation (a false alarm about 1 in 16,000 per share)."""
+    ds = model(years=6).run()
+    for r in (SEA, LAND):
+        ended = ds.sel(route=r.name)
+        n = float((ended.route_arrivals + ended.route_interceptions + ended.route_deaths).sum())
+        expected = {"route_deaths": r.death_probability,
+                    "route_interceptions": (1 - r.death_probability) * r.interception_probability}
+        for name, p in expected.items():
+            share = float(ended[name].sum()) / n
+            assert abs(share - p) <= 4 * np.sqrt(p * (1 - p) / n) + 1e-12, (r.name, name, share, p, n)
+
+
+def test_migrants_in_transit_carry_their_route():
+    m = model(years=1)
+    for _ in range(4):
+        m.step()
+        h = m.households
+        on_route = h.route[h.status == IN_TRANSIT]
+        assert (on_route >= 0).all() and set(np.unique(on_route)) <= {0, 1}
+        assert (h.route[h.status == 0] == -1).all()   # at home: no route
+
+
+def test_enforcement_on_one_route_by_name_leaves_the_others_alone():
+    m = model(years=1, interventions={"enforcement": {"route": "sea", "fee_factor": 2.0,
+                                                      "interception_factor": 1.5, "risk_factor": 1.0}})
+    m.step()
+    sea, land = m.routes
+    assert sea.settings["travel_cost_usd"] == 2 * SEA.travel_cost_usd
+    assert sea.settings["interception_probability"] == pytest.approx(1.5 * SEA.interception_probability)
+    assert land.settings == land.base
+    every = model(years=1, interventions={"enforcement": {"fee_factor": 2.0}})
+    every.step()
+    assert [r.settings["travel_cost_usd"] for r in every.routes] == [1200.0, 400.0]
+
+
+def test_a_dearer_route_diverts_journeys_to_the_other():
+    """Common random numbers: the same households face the same draws, so raising the sea route's fee moves journeys
+    from it to the land route (and some to staying). With 20,000 households over 3 years the effects are tens of
+    journeys; the directions are what is asserted."""
+    base = model().run()
+    dear = model(interventions={"enforcement": {"route": "sea", "fee_factor": 5.0, "interception_factor": 1.0,
+                                                "risk_factor": 1.0, "deportation_factor": 1.0}}).run()
+    by_route = lambda ds: ds.route_departures.sum("time")   # noqa: E731
+    assert float(by_route(dear).sel(route="sea")) < float(by_route(base).sel(route="sea"))
+    assert float(by_route(dear).sel(route="land")) > float(by_route(base).sel(route="land"))
+
+
+def test_version1_world_has_one_route_from_the_parameters():
+    m = MigrationModel(n_households=100, years=1, rng=0, **{"irregular.death_probability": 0.02,
+                                                           "irregular.journey_months": 2})
+    [smuggled] = m.routes
+    assert smuggled.name == "smuggled" and smuggled.destination == DESTINATION
+    assert smuggled.base["death_probability"] == 0.02 and smuggled.base["duration_months"] == 2
+    assert smuggled.base["travel_cost_usd"] == m.params.irregular.smuggler_fee_usd
+
+
+@pytest.mark.parametrize("routes, message", [
+    ([SEA, SEA], "routes = 'sea' is not allowed: expected a unique"),
+    ([route("sea", 600.0, 3, 0.2, 1.5)], "routes.sea.death_probability = 1.5"),
+    ([route("sea", -1.0, 3, 0.2, 0.1)], "routes.sea.travel_cost_usd = -1"),
+    ([route("sea", 600.0, 2.5, 0.2, 0.1)], "routes.sea.duration_months = 2.5 is not allowed: expected a whole"),
+    ([Route("sea", "irregular", "*", "Elsewhere", EVERY, 600.0, 1.0, 1, 0.1, 0.1)],
+     "routes.sea.to = 'Elsewhere' is not allowed: expected one of the destinations"),
+    ([route("sea", 600.0, 3, 0.2, 0.1, origins=(0,))], "routes.sea.from"),
+])
+def test_bad_routes_stop_the_model_naming_the_route_and_setting(routes, message):
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("(", r"\(")):
+        MigrationModel(n_households=50, years=1, rng=0, routes=routes)
+
+
+def test_an_unknown_route_name_lists_the_routes():
+    with pytest.raises(ConfigError, match=r"interventions\.enforcement\.route = 'air'.*\['sea', 'land'\]"):
+        model(interventions={"enforcement": {"route": "air"}})
+    with pytest.raises(ConfigError, match=r"interventions\.enforcement\.route = 3"):
+        build_interventions({"enforcement": {"route": 3}})
+
+
+def test_other_route_kinds_are_not_irregular_routes():
+    rows = [Route("air", "regular", "*", DESTINATION, EVERY, 700.0, 8000.0, 0, 0.0, 0.0), SEA]
+    assert [r.name for r in build_routes(rows, destinations=(DESTINATION,))] == ["sea"]
