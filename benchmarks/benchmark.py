@@ -145,7 +145,8 @@ def code_state() -> dict:
 
 def recorder_summary(recorder, months: int) -> dict:
     """Totals over the first `months` months, to check that the naive model does the same work."""
-    e = recorder["emigrants"][:months].sum(axis=(0, 1))
+    emigrants = recorder["emigrants"][:months]   # pathway last, with or without a destination dim (older commits)
+    e = emigrants.reshape(-1, emigrants.shape[-1]).sum(axis=0)
     return {"internal": float(e[0]), "regular": float(e[1]), "irregular": float(e[2]),
             "applications": float(recorder["applications"][:months].sum()),
             "visas_issued": float(recorder["visas_issued"][:months].sum()),

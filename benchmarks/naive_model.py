@@ -285,6 +285,16 @@ class NaiveHousehold(mesa.Agent):
             s["consumption"][o] += self.consumption
 
 
+def by_destination(by_pathway: list[list[float]]) -> np.ndarray:
+    """(origin, pathway) counts as the outputs' (origin, destination, pathway): in a version-1 world internal moves go
+    to the city (destination 0) and the others to the destination (1)."""
+    values = np.asarray(by_pathway, dtype=float)
+    out = np.zeros((values.shape[0], 2, values.shape[1]))
+    out[:, 0, P_INTERNAL] = values[:, P_INTERNAL]
+    out[:, 1, P_REGULAR:] = values[:, P_REGULAR:]
+    return out
+
+
 class NaiveMigrationModel(mesa.Model):
     """The monthly step of MigrationModel (no interventions), written per agent. See the module docstring."""
 
@@ -304,7 +314,7 @@ class NaiveMigrationModel(mesa.Model):
                                        destinations=(w.destination,))
         self.routes = build_routes(version1_routes(w, p), destinations=(w.destination,))
         self.policy = Policy.from_params(p, n_households)
-        self.recorder = Recorder(self.n_steps, w.origins, ())
+        self.recorder = Recorder(self.n_steps, w.origins, (), (w.city, w.destination))
         # constants as Python scalars and lists, as a per-agent implementation would hold them
         lab, ab, b = p.labour, p.abroad, p.budget
         self.skill_wage = (1.0, lab.skill_wage_mid, lab.skill_wage_high)
@@ -343,7 +353,7 @@ class NaiveMigrationModel(mesa.Model):
         if self.t == 0:
             return 0.0
         data = self.recorder[name][self.t - 1]
-        return float(data[:, pathway].sum() if pathway is not None else data.sum())
+        return float(data[..., pathway].sum() if pathway is not None else data.sum())
 
     def step(self) -> None:
         n_o = self.world.n_origins
@@ -435,10 +445,11 @@ class NaiveMigrationModel(mesa.Model):
         agents.do("record")
         r, s = self.recorder, self.stocks
         for name, values in self.month.items():
-            r[name][t] = values
+            r[name][t] = by_destination(values) if name in ("emigrants", "arrivals", "returns") else values
         r["emigrants_by_group"][t] = self.by_group
-        for name in ("population", "families_abroad", "in_transit", "visa_queue", "migrants_away"):
+        for name in ("population", "families_abroad", "in_transit", "visa_queue"):
             r[name][t] = s[name]
+        r["migrants_away"][t] = by_destination(s["migrants_away"])
         r["consumption_per_capita"][t] = [s["consumption"][o] / max(s["population"][o], 1) for o in range(n_o)]
         r["wealth_mean"][t] = [s["wealth_home"][o] / max(s["households_home"][o], 1) for o in range(n_o)]
         r["shock_loss"][t] = self.region_loss

@@ -48,7 +48,7 @@ STAY, INTERNAL = 0, 1            # choices of a household; then one per chosen c
 OFFER_TAKEN = -2                 # ... or the household took a channel's offer (a humanitarian visa)
 P_INTERNAL, P_REGULAR, P_IRREGULAR = range(3)                 # the `pathway` dimension of the outputs
 AWAY_FROM_ORIGIN = (IN_TRANSIT, ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY)   # the migrant member is away
-QUEUE_KINDS = ("labour_scheme", "seasonal")   # channels with a queue of applicants
+QUEUE_KINDS = ("labour_scheme", "seasonal", "skills_partnership")   # channels with a queue of applicants
 PRIOR_EMPLOYMENT = (0.9, 0.6)   # expected employment of regular / irregular migrants before any are abroad
 PRIOR_WEIGHT = 10.0             # pseudo-migrants behind that prior
 MAX_WAIT_MONTHS = 1200.0        # expected visa waits are capped at 100 years
@@ -116,9 +116,17 @@ def gumbel(u: float) -> float:
     return -math.log(-math.log(u))
 
 
-def add(model, name: str, t: int, origin: int, pathway: int | None = None, amount: float = 1.0) -> None:
-    """Add `amount` to output variable `name` for step `t`, origin `origin` (and `pathway`)."""
-    if pathway is None:
+BY_DESTINATION = ("emigrants", "arrivals", "returns", "migrants_away")   # outputs by destination and pathway
+
+
+def add(model, name: str, t: int, origin: int, pathway: int | None = None, amount: float = 1.0,
+        place: int | None = None) -> None:
+    """Add `amount` to output variable `name` for step `t`, origin `origin` (and `pathway`; and `place`, the
+    destination, for the outputs by destination)."""
+    if name in BY_DESTINATION:
+        assert place is not None and place >= 0, f"{name} is counted by destination"
+        model.recorder[name][t, origin, place, pathway] += amount
+    elif pathway is None:
         model.recorder[name][t, origin] += amount
     else:
         model.recorder[name][t, origin, pathway] += amount
@@ -139,29 +147,34 @@ def pay(model, i: int, amount: float) -> None:
     h.assets[i] = max(0.0, float(h.assets[i]) - (amount - from_wealth))
 
 
-def depart(model, i: int, pathway: int, status: int, t: int) -> None:
-    """The migrant of household i leaves; counted by origin, and by sex and age of the head and skill."""
+def depart(model, i: int, pathway: int, status: int, t: int, place: int) -> None:
+    """The migrant of household i leaves for `place` (the city or destination, its index in `model.places`);
+    counted by origin and destination, and by sex and age of the head and skill."""
     h = model.households
     set_status(model, i, status, t)
+    h.place[i] = place
     h.employed[i] = False
     h.contract_end[i] = NO_CONTRACT
     h.channel[i] = -1
     h.route[i] = -1
     h.trips[i] += 1
     origin = int(h.origin[i])
-    add(model, "emigrants", t, origin, pathway)
+    add(model, "emigrants", t, origin, pathway, place=place)
     sex = 0 if h.head_female[i] else 1                      # female, male
     age_group = sum(1 for edge in AGE_EDGES if float(h.head_age[i]) >= edge)   # 18-34, 35-54, 55+
     model.recorder["emigrants_by_group"][t, pathway, sex, age_group, int(h.skill[i])] += 1
 
 
-def come_home(model, i: int, t: int) -> None:
+def come_home(model, i: int, t: int, pathway: int) -> None:
+    """The migrant of household i returns home, counted in `returns` at the place it returns from."""
     h = model.households
+    add(model, "returns", t, int(h.origin[i]), pathway, place=int(h.place[i]))
     set_status(model, i, AT_HOME, t)
     h.employed[i] = False
     h.contract_end[i] = NO_CONTRACT
     h.channel[i] = -1
     h.route[i] = -1
+    h.place[i] = -1
 
 
 class QueueBook:
@@ -237,7 +250,10 @@ def chosen_channel_terms(channel, queue_length: int) -> tuple[float, float, int,
     if channel.kind in QUEUE_KINDS:
         capacity = min(s["processing_per_month"], s["quota_per_year"] / 12.0)
         wait = (queue_length + 1) / capacity if capacity > 0 else math.inf
-        return (s["fee_usd"] + s.get("recruitment_cost_usd", 0.0), wait, int(s.get("min_skill", 0)),
+        lowest_skill = int(s.get("min_skill", 0))
+        if channel.kind == "skills_partnership":   # open to every skill; training, then the queue
+            wait, lowest_skill = s["training_months"] + wait, 0
+        return (s["fee_usd"] + s.get("recruitment_cost_usd", 0.0), wait, lowest_skill,
                 s["quota_per_year"] > 0 and s["processing_per_month"] > 0)
     if channel.kind == "free_movement":
         return s["fee_usd"], 0.0, 0, True
@@ -323,8 +339,8 @@ def households_decide(model, t: int, log: StepLog) -> None:
             log["trapped"] += 1
         if choice == INTERNAL:
             pay(model, i, costs[INTERNAL])
-            depart(model, i, P_INTERNAL, IN_CITY, t)
-            add(model, "arrivals", t, origin, P_INTERNAL)
+            depart(model, i, P_INTERNAL, IN_CITY, t, place=0)   # the version-1 world's city
+            add(model, "arrivals", t, origin, P_INTERNAL, place=0)
             log["internal"] += 1
         elif 2 <= choice < irregular:
             pay(model, i, costs[choice])
@@ -343,8 +359,8 @@ def households_decide(model, t: int, log: StepLog) -> None:
                 log["free_movement"] += 1
         elif choice >= irregular:
             pay(model, i, costs[choice])
-            depart(model, i, P_IRREGULAR, IN_TRANSIT, t)
             route = model.routes[choice - irregular]
+            depart(model, i, P_IRREGULAR, IN_TRANSIT, t, place=model.places.index(route.destination))
             h.route[i] = route.index
             route.departures += 1
             log["irregular_departures"] += 1
@@ -392,17 +408,24 @@ def humanitarian_visas(model, channel, t: int, choices: dict, log: StepLog) -> N
 def regular_queue(model, t: int, log: StepLog) -> None:
     """For each queue channel, in the world's order: give-ups among its applicants (`waited > max_wait *
     patience`), then places to eligible applicants, first come first served (application month + tie-break), within
-    its quota and processing capacity."""
+    its quota and processing capacity. In a skills partnership, applicants whose `training_months` end this month
+    reach `min_skill` first; the wait that counts towards giving up starts after the training, and only trained
+    applicants get places."""
     h = model.households
     for channel in model.channels:
         if channel.kind not in QUEUE_KINDS:
             continue
         s = channel.settings
+        training = int(s["training_months"]) if channel.kind == "skills_partnership" else 0
         waiting = []
         for i in range(h.n):
             if h.status[i] != WAITING or int(h.channel[i]) != channel.index:
                 continue
-            if t - int(h.since[i]) > s["max_wait_months"] * float(h.patience[i]):
+            if training and t - int(h.since[i]) == training and int(h.skill[i]) < s["min_skill"]:
+                h.skill[i] = int(s["min_skill"])
+                model.skill_mult[i] = skill_wage(model, h.skill[i])
+                log["trained"] += 1
+            if t - int(h.since[i]) - training > s["max_wait_months"] * float(h.patience[i]):
                 set_status(model, i, AT_HOME, t)
                 h.channel[i] = -1
                 add(model, "gave_up", t, int(h.origin[i]))
@@ -411,7 +434,7 @@ def regular_queue(model, t: int, log: StepLog) -> None:
                 waiting.append(i)
         book = QueueBook(channel.queue)
         places = book.places(t % 12, s["quota_per_year"], s["processing_per_month"])
-        eligible = [i for i in waiting if int(h.skill[i]) >= s.get("min_skill", 0)]
+        eligible = [i for i in waiting if int(h.skill[i]) >= s.get("min_skill", 0) and t - int(h.since[i]) >= training]
         granted = sorted(eligible, key=lambda i: (float(h.queue_key[i]), i))[:places]
         book.decided(len(granted))
         channel.granted = np.array(granted, dtype=np.int64)   # read by interventions that pay per visa
@@ -428,11 +451,12 @@ def regular_queue(model, t: int, log: StepLog) -> None:
 def admit(model, i: int, t: int, channel, contract_end: int, job_offer: bool) -> None:
     """The migrant of household i leaves by a regular channel; with a job offer it arrives employed."""
     h = model.households
-    depart(model, i, P_REGULAR, ABROAD_REGULAR, t)
+    place = model.places.index(channel.destination)
+    depart(model, i, P_REGULAR, ABROAD_REGULAR, t, place)
     h.channel[i] = channel.index
     h.employed[i] = job_offer
     h.contract_end[i] = contract_end
-    add(model, "arrivals", t, int(h.origin[i]), P_REGULAR)
+    add(model, "arrivals", t, int(h.origin[i]), P_REGULAR, place=place)
 
 
 # --- 6. irregular journeys ----------------------------------------------------------------------------------------
@@ -457,20 +481,20 @@ def journeys(model, t: int, log: StepLog) -> None:
             h.adults[i] -= 1
             h.dead[i] += 1
             set_status(model, i, AT_HOME, t)
-            h.route[i] = -1
+            h.route[i] = h.place[i] = -1
             add(model, "deaths", t, origin)
             route.deaths += 1
             log["deaths"] += 1
         elif x < d + (1.0 - d) * hp:
             set_status(model, i, AT_HOME, t)
-            h.route[i] = -1
+            h.route[i] = h.place[i] = -1
             add(model, "interceptions", t, origin)
             route.interceptions += 1
             log["interceptions"] += 1
         else:   # arrives at the route's destination; the route stays on record while abroad
             set_status(model, i, ABROAD_IRREGULAR, t)
             h.employed[i] = False
-            add(model, "arrivals", t, origin, P_IRREGULAR)
+            add(model, "arrivals", t, origin, P_IRREGULAR, place=int(h.place[i]))
             route.arrivals += 1
             log["irregular_arrivals"] += 1
 
@@ -554,8 +578,8 @@ def migrants_away(model, t: int, log: StepLog) -> None:
         for i in joined:
             set_status(model, i, FAMILY_ABROAD, t)
             h.contract_end[i] = NO_CONTRACT        # the family settles: the stay no longer has a set end
-            add(model, "emigrants", t, int(h.origin[i]), P_REGULAR, amount=int(h.size[i]) - 1.0)
-            add(model, "arrivals", t, int(h.origin[i]), P_REGULAR, amount=int(h.size[i]) - 1.0)
+            for name in ("emigrants", "arrivals"):   # the members other than the migrant, where it lives
+                add(model, name, t, int(h.origin[i]), P_REGULAR, amount=int(h.size[i]) - 1.0, place=int(h.place[i]))
             add(model, "reunifications", t, int(h.origin[i]))
             reunited.add(i)
             log["reunifications"] += 1
@@ -572,8 +596,7 @@ def migrants_away(model, t: int, log: StepLog) -> None:
                 log["regular_voluntary_return"] += 1
             else:
                 continue
-            come_home(model, i, t)
-            add(model, "returns", t, origin, P_REGULAR)
+            come_home(model, i, t, P_REGULAR)
         else:
             if x < pol.deportation_rate:
                 add(model, "deportations", t, origin)
@@ -582,12 +605,10 @@ def migrants_away(model, t: int, log: StepLog) -> None:
                 log["irregular_voluntary_return"] += 1
             else:
                 continue
-            come_home(model, i, t)
-            add(model, "returns", t, origin, P_IRREGULAR)
+            come_home(model, i, t, P_IRREGULAR)
     for i in city:
         if float(draws[i, 1]) < ab.internal_return_rate:
-            come_home(model, i, t)
-            add(model, "returns", t, int(h.origin[i]), P_INTERNAL)
+            come_home(model, i, t, P_INTERNAL)
             log["internal_returns"] += 1
 
 
@@ -633,7 +654,7 @@ def record(model, t: int) -> None:
             households_at_origin[origin] += 1
             consumption[origin] += float(model.consumption[i])   # people abroad are not in the population
         if status in pathway_of:
-            r["migrants_away"][t, origin, pathway_of[status]] += 1
+            r["migrants_away"][t, origin, int(h.place[i]), pathway_of[status]] += 1
         r["in_transit"][t, origin] += status == IN_TRANSIT
         r["visa_queue"][t, origin] += status == WAITING
     for origin in range(n_o):

@@ -8,6 +8,7 @@ import pytest
 
 from simulator import MigrationModel, build_interventions, default_world_path, load_world
 from simulator.errors import ConfigError
+from simulator.model.channels import CHANNEL_CLASSES
 from simulator.model.climate import ClimateOutlook
 from simulator.model.households import AT_HOME, WAITING
 from simulator.world.tables import Channel as Row
@@ -95,12 +96,47 @@ def test_an_intervention_naming_a_channel_that_is_not_there_or_of_another_kind_s
     assert "interventions.quota_expansion.channel" in str(info.value) and message in str(info.value)
 
 
-def test_a_kind_without_rules_in_the_model_stops_naming_the_channel():
-    partnership = Row("GSP", DESTINATION, "skills_partnership", {
-        "quota_per_year": 1.0, "processing_per_month": 1.0, "training_months": 12, "min_skill": 2,
-        "stay_months": 24, "max_wait_months": 12, "fee_usd": 0.0, "recruitment_cost_usd": 0.0})
+def partnership(training: int = 6, quota: float = 6.0, min_skill: int = 2) -> Row:
+    """A skills partnership training for `training` months to `min_skill`, `quota` places a year per 1,000 households."""
+    return Row("GSP", DESTINATION, "skills_partnership", {
+        "quota_per_year": quota, "processing_per_month": quota / 12, "training_months": training,
+        "min_skill": min_skill, "stay_months": 24, "max_wait_months": 12, "fee_usd": 100.0,
+        "recruitment_cost_usd": 0.0})
+
+
+def test_a_kind_without_rules_in_the_model_stops_naming_the_channel(monkeypatch):
+    monkeypatch.delitem(CHANNEL_CLASSES, "skills_partnership")
     with pytest.raises(ConfigError, match=r"channels\.GSP\.kind"):
-        model([partnership])
+        model([partnership()])
+
+
+def test_a_skills_partnership_trains_its_applicants_then_admits_them_with_the_skill_it_gave():
+    """Low-skilled households, whom a labour scheme of the same skill floor turns away, apply to the partnership; none
+    is admitted before `training_months`; each applicant reaches `min_skill` when its training ends, and the places
+    go to trained applicants."""
+    m = model([scheme("ordinary", 3.0, 0.25, min_skill=2), partnership(training=6)], years=2)
+    skill_at_start = m.households.skill.copy()
+    h, gsp = m.households, 1
+    first_application = None
+    admitted = []
+    while m.running:
+        m.step()
+        [scheme_, partner] = m.channels
+        if partner.applications and first_application is None:
+            first_application = m.t - 1
+        admitted.append(partner.granted.copy())
+        waiting = (h.status == WAITING) & (h.channel == gsp)
+        training = waiting & (m.t - 1 - h.since < 6)
+        trained = waiting & ~training
+        assert (h.skill[trained] == 2).all()            # trained applicants have the skill
+        np.testing.assert_array_equal(m.skill_mult[trained], m.params.labour.skill_wage_high)
+        assert (len(scheme_.granted) == 0) or (skill_at_start[scheme_.granted] == 2).all()
+    assert first_application is not None
+    assert all(len(g) == 0 for g in admitted[:first_application + 6])   # nobody before training ends
+    granted = np.concatenate(admitted)
+    assert len(granted) > 20
+    assert (h.skill[granted] == 2).all()
+    assert (skill_at_start[granted] < 2).mean() > 0.5   # most of them were not high-skilled before
 
 
 def test_closing_a_channel_diverts_its_applicants_to_the_other_and_to_the_irregular_route():

@@ -53,8 +53,8 @@ def test_a_tiny_run_writes_results_and_figures(tmp_path):
         assert path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     with xr.open_dataset(run_dir / "results.nc", engine="netcdf4") as ds:
         ds = ds.load()
-    assert ds["emigrants"].dims == ("time", "origin", "pathway")
-    assert {"time", "origin", "pathway"} <= set(ds.dims)
+    assert ds["emigrants"].dims == ("time", "origin", "destination", "pathway")
+    assert {"time", "origin", "destination", "pathway"} <= set(ds.dims)
     assert ds.sizes["time"] == 12
     for name in ("deaths", "trapped", "population", "remittances"):
         assert name in ds.data_vars and ds[name].dims[:2] == ("time", "origin"), name

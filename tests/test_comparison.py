@@ -28,7 +28,7 @@ def comparison(tmp_path_factory) -> xr.Dataset:
 
 def test_comparison_has_the_contract_dims(comparison):
     assert comparison["emigrants"].dims[:2] == ("scenario", "seed")
-    assert set(comparison["emigrants"].dims) == {"scenario", "seed", "time", "origin", "pathway"}
+    assert set(comparison["emigrants"].dims) == {"scenario", "seed", "time", "origin", "destination", "pathway"}
     for name in ("deaths", "trapped", "population", "remittances"):
         assert set(comparison[name].dims) == {"scenario", "seed", "time", "origin"}
     assert comparison["scenario"].values.tolist() == PACKAGES

@@ -476,7 +476,8 @@ def assert_finite_outputs(ds: xr.Dataset) -> None:
     for name, var in ds.data_vars.items():
         if name != "migrant_employment_rate":
             assert np.isfinite(var.values).all(), (name, var.values[~np.isfinite(var.values)][:5])
-    present = (ds["migrants_away"] + ds["returns"]).sum("origin").transpose("time", "pathway").values
+    present = (ds["migrants_away"] + ds["returns"]).sum(["origin", "destination"])
+    present = present.transpose("time", "pathway").values
     present[:, PATHWAYS.index("regular")] += ds["reunifications"].sum("origin").values
     rate = ds["migrant_employment_rate"].transpose("time", "pathway").values
     np.testing.assert_array_equal(np.isnan(rate), present == 0)

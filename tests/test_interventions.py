@@ -156,7 +156,7 @@ def test_family_reunification_moves_families_and_keeps_people_conserved():
                            **{"regular.stay_months": 0})
     ds = model.run()
     assert float(ds.reunifications.sum()) > 0 and float(ds.families_abroad[-1].sum()) > 0
-    total_people = (ds.population.sum("origin") + ds.migrants_away.sum(["origin", "pathway"])
+    total_people = (ds.population.sum("origin") + ds.migrants_away.sum(["origin", "destination", "pathway"])
                     + ds.in_transit.sum("origin") + ds.families_abroad.sum("origin")
                     + ds.deaths.sum("origin").cumsum("time"))
     assert (total_people == model.initial_population).all()

@@ -19,7 +19,8 @@ def ds() -> xr.Dataset:
 
 
 def test_contract_dims_and_variables(ds):
-    assert ds["emigrants"].dims == ("time", "origin", "pathway")
+    assert ds["emigrants"].dims == ("time", "origin", "destination", "pathway")
+    assert ds["destination"].values.tolist() == ["Capital", "Northland"]   # the city, then the destination
     for name in ("deaths", "trapped", "population", "remittances"):
         assert ds[name].dims == ("time", "origin")
     assert {"regular", "irregular"} <= set(ds.pathway.values.tolist())
@@ -61,7 +62,7 @@ def test_load_results_combines_scenarios_and_seeds(tmp_path):
             write_netcdf(run, tmp_path / f"{scenario}_{seed}" / "results.nc")
     combined = load_results(tmp_path)
     assert combined["emigrants"].dims[:2] == ("scenario", "seed") or set(combined["emigrants"].dims) >= {
-        "scenario", "seed", "time", "origin", "pathway"}
+        "scenario", "seed", "time", "origin", "destination", "pathway"}
     assert combined.sizes["scenario"] == 2 and combined.sizes["seed"] == 2
     one = MigrationModel(n_households=200, years=1, rng=2, scenario="b").run()
     np.testing.assert_array_equal(combined["emigrants"].sel(scenario="b", seed=2).transpose(*one.emigrants.dims),

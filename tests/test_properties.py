@@ -337,7 +337,10 @@ class Run:
 
     def __post_init__(self) -> None:
         assert tuple(self.ds.pathway.values) == PATHWAYS
-        self.values = {name: self.ds[name].values for name in self.ds.data_vars}   # plain arrays: checked often
+        # plain arrays, checked often; the outputs by destination summed over it (the version-1 variables, whose
+        # identities are checked here; `places_fit_the_pathways` checks the destination dim itself)
+        self.values = {name: (self.ds[name].sum("destination") if "destination" in self.ds[name].dims
+                              else self.ds[name]).values for name in self.ds.data_vars}
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.values[name]
@@ -642,6 +645,19 @@ def mesa_reporters_match_the_outputs(run: Run) -> None:
           "Mesa reporter population_at_origin")
 
 
+def places_fit_the_pathways(run: Run) -> None:
+    """The outputs by destination put each pathway where it leads: internal moves to and from the city, regular and
+    irregular moves to and from the destination (a version-1 world has one of each: `destination` = [city,
+    destination]); every other cell is 0."""
+    assert list(run.ds.destination.values) == [run.case.world.city, run.case.world.destination]
+    for name in ("emigrants", "arrivals", "returns", "migrants_away"):
+        values = run.ds[name].transpose("time", "origin", "destination", "pathway").values
+        internal, international = PATHWAYS.index("internal"), [PATHWAYS.index(p) for p in ("regular", "irregular")]
+        equal(values[:, :, 1, internal], 0 * values[:, :, 1, internal], f"{name}: no internal move abroad")
+        equal(values[:, :, 0, international], 0 * values[:, :, 0, international],
+              f"{name}: no international move to the city")
+
+
 def channels_and_routes_add_up(run: Run) -> None:
     """The per-channel and per-route outputs add up to the totals, month by month, over origins:
 
@@ -689,7 +705,8 @@ FLOW_KINDS = {   # a kind of flow -> whether it happened in a run
 
 
 PROPERTIES = (people_are_conserved, stocks_change_by_their_flows, flows_fit_the_stocks_and_capacities,
-              counts_are_whole_and_amounts_finite, mesa_reporters_match_the_outputs, channels_and_routes_add_up)
+              counts_are_whole_and_amounts_finite, mesa_reporters_match_the_outputs, channels_and_routes_add_up,
+              places_fit_the_pathways)
 
 
 @pytest.mark.slow

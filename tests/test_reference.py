@@ -26,7 +26,7 @@ import pytest
 
 from simulator import MigrationModel, build_interventions
 from simulator.model.climate import ClimateOutlook
-from simulator.world.tables import Route
+from simulator.world.tables import Channel, Route
 
 from reference import StepLog, reference_step
 
@@ -73,6 +73,15 @@ SCENARIOS = {
                        "fee_subsidy": {"share": 0.5}, "remittance_cost": {}, "social_protection": {}},
         overrides={"regular.stay_months": 0, "irregular.journey_months": 2, "decisions.risk_perception": 2.0},
         branches=BASE_BRANCHES + ("seasonal_visas", "humanitarian_visas", "reunifications")),
+    # a skills partnership that trains low-skilled applicants, beside the ordinary labour scheme
+    "skills partnership": dict(
+        interventions={}, overrides={}, branches=BASE_BRANCHES + ("trained",),
+        channels=[Channel("ordinary", "Northland", "labour_scheme", {
+                      "quota_per_year": 60.0, "processing_per_month": 5.0, "fee_usd": 300.0,
+                      "recruitment_cost_usd": 0.0, "min_skill": 1, "stay_months": 6, "max_wait_months": 3}),
+                  Channel("GSP", "Northland", "skills_partnership", {
+                      "quota_per_year": 40.0, "processing_per_month": 4.0, "training_months": 4, "min_skill": 2,
+                      "stay_months": 12, "max_wait_months": 3, "fee_usd": 50.0, "recruitment_cost_usd": 20.0})]),
     # two irregular routes of different durations and risks, enforcement on one of them by name
     "two routes": dict(
         interventions={"enforcement": {"route": "sea", "interception_factor": 2.0, "start_year": 1}},
@@ -90,7 +99,7 @@ def build(interventions: dict, overrides: dict, **extra) -> MigrationModel:
 
 def pair(scenario: str) -> tuple[MigrationModel, MigrationModel]:
     s = SCENARIOS[scenario]
-    extra = {"routes": s["routes"]} if "routes" in s else {}
+    extra = {key: s[key] for key in ("routes", "channels") if key in s}
     return build(s["interventions"], s["overrides"], **extra), build(s["interventions"], s["overrides"], **extra)
 
 

@@ -46,8 +46,11 @@ def test_each_route_resolves_its_journeys_after_its_own_duration_with_its_own_ri
     assert int(ds.route_deaths.sel(route="land").sum()) == 0    # a route without deaths has none
     assert int(ds.route_deaths.sel(route="sea").sum()) > 0
     # the routes' outputs add up to the pathway's totals
-    np.testing.assert_array_equal(begun.sum("route"), ds.emigrants.sel(pathway="irregular").sum("origin"))
-    np.testing.assert_array_equal(ds.route_arrivals.sum("route"), ds.arrivals.sel(pathway="irregular").sum("origin"))
+    by_time = ["origin", "destination"]
+    np.testing.assert_array_equal(begun.sum("route"), ds.emigrants.sel(pathway="irregular").sum(by_time))
+    np.testing.assert_array_equal(ds.route_arrivals.sum("route"), ds.arrivals.sel(pathway="irregular").sum(by_time))
+    # journeys lead to the routes' destination
+    assert float(ds.emigrants.sel(pathway="irregular", destination=DESTINATION).sum()) == float(begun.sum())
     np.testing.assert_array_equal(ds.route_deaths.sum("route"), ds.deaths.sum("origin"))
     np.testing.assert_array_equal(ds.route_interceptions.sum("route"), ds.interceptions.sum("origin"))
 

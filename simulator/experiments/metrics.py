@@ -42,7 +42,7 @@ METRICS = (
 
 def run_metrics(ds: xr.Dataset) -> xr.Dataset:
     """Whole-horizon outcomes per run (keeps any `scenario`/`seed` dims)."""
-    flows = ds["emigrants"].sum(["time", "origin"])
+    flows = ds["emigrants"].sum(["time", "origin", "destination"])
     international = flows.sel(pathway="regular") + flows.sel(pathway="irregular")
     people = ds["population"].sum("origin")
     return xr.Dataset({

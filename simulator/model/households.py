@@ -57,6 +57,8 @@ class Households:
     queue_key: np.ndarray        # float64, visa queue order (application step + random tie-break)
     channel: np.ndarray          # int8, the channel applied to or admitted by (index in model.channels; -1: none)
     route: np.ndarray            # int8, the irregular route of the journey or stay (index in model.routes; -1: none)
+    place: np.ndarray            # int8, the city or destination the migrant is in or travelling to (index in
+                                 # model.places: cities, then destinations; -1: at origin or waiting)
     employed: np.ndarray         # bool, the migrant away has a job
     contract_end: np.ndarray     # int32, step at which a regular stay ends (NO_CONTRACT: no set end)
     trips: np.ndarray            # int16, departures of the household's migrants (journeys under way included)
@@ -89,6 +91,18 @@ def status_by_origin(origin: np.ndarray, status: np.ndarray, n_origins: int) -> 
     counts = np.zeros((n_origins, N_STATUSES), np.int64)
     for i in range(origin.shape[0]):
         counts[origin[i], status[i]] += 1
+    return counts
+
+
+@numba.njit(cache=True)
+def status_by_origin_and_place(origin: np.ndarray, place: np.ndarray, status: np.ndarray, n_origins: int,
+                               n_places: int) -> np.ndarray:
+    """Households whose migrant is in or travelling to a place, by origin, place and status,
+    (n_origins, n_places, N_STATUSES) int64, counted in one pass (households with no place are left out)."""
+    counts = np.zeros((n_origins, n_places, N_STATUSES), np.int64)
+    for i in range(origin.shape[0]):
+        if place[i] >= 0:
+            counts[origin[i], place[i], status[i]] += 1
     return counts
 
 
@@ -126,7 +140,8 @@ def synthesize(world: World, params: ModelParams, n: int, rng: np.random.Generat
         adaptation=np.zeros(n, np.float32), asset_protection=np.zeros(n, np.float32),
         income_boost=np.zeros(n, np.float32), shock_memory=np.zeros(n, np.float32),
         status=np.zeros(n, np.int8), since=np.zeros(n, np.int32), queue_key=np.zeros(n, np.float64),
-        channel=np.full(n, -1, np.int8), route=np.full(n, -1, np.int8), employed=np.zeros(n, bool), contract_end=np.full(n, NO_CONTRACT, np.int32),
+        channel=np.full(n, -1, np.int8), route=np.full(n, -1, np.int8), place=np.full(n, -1, np.int8),
+        employed=np.zeros(n, bool), contract_end=np.full(n, NO_CONTRACT, np.int32),
         trips=np.zeros(n, np.int16), dead=np.zeros(n, np.int16),
     )
 

@@ -33,7 +33,8 @@ from simulator.model.decisions import Options, decide_households
 from simulator.config import check_calendar, check_threads
 from simulator.errors import ConfigError
 from simulator.model.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, FAMILY_ABROAD, IN_CITY, IN_TRANSIT,
-                                        NO_CONTRACT, WAITING, Household, status_by_origin, synthesize)
+                                        NO_CONTRACT, WAITING, Household, status_by_origin, status_by_origin_and_place,
+                                        synthesize)
 from simulator.model.labour import Labour, LabourOutlook, skill_multiplier
 from simulator.model.outputs import AGE_EDGES, Recorder, sums_by_origin, to_dataset
 from simulator.params import ModelParams, validate
@@ -136,6 +137,8 @@ class MigrationModel(mesa.Model):
         self.skill_mult = skill_multiplier(self.households.skill, self.params.labour)
         self.climate = Climate(self.world, self.params.climate, self.climate_outlook, self.streams["climate"])
         self.labour = Labour(self.world, self.params.labour, self.labour_outlook, n, self.streams["labour"])
+        # the places migrants go to, cities then destinations (the outputs' `destination` dim)
+        self.places = (self.world.city, self.world.destination)
         # the regular channels (simulator.model.channels), quotas per 1,000 households scaled to the population
         rows = version1_channels(self.world.destination, self.params) if channels is None else list(channels)
         self.channels = build_channels(rows, scale=n / 1000.0, destinations=(self.world.destination,))
@@ -162,8 +165,9 @@ class MigrationModel(mesa.Model):
         self.persons_home = self.households.people_at_origin()   # members living at origin, per household
         self.income_per_adult = np.zeros(n)
         self.expected_employment = np.array(PRIOR_EMPLOYMENT)
-        self.recorder = Recorder(self.n_steps, self.world.origins, tuple(names),
-                                 channels=tuple(c.name for c in self.channels), routes=tuple(r.name for r in self.routes))
+        self.recorder = Recorder(self.n_steps, self.world.origins, tuple(names), self.places,
+                                 channels=tuple(c.name for c in self.channels),
+                                 routes=tuple(r.name for r in self.routes))
         if n <= agent_view_limit:
             Household.create_agents(self, n, row=np.arange(n))
         self.datacollector = mesa.DataCollector(model_reporters={
@@ -291,13 +295,13 @@ class MigrationModel(mesa.Model):
             self._pay(movers, options.cost[h.origin[movers], k])
             pathway = options.pathway[k]
             if pathway == P_INTERNAL:
-                self._depart(movers, P_INTERNAL, IN_CITY)
-                self.recorder.count("arrivals", t, h.origin[movers], P_INTERNAL)
+                self._depart(movers, P_INTERNAL, IN_CITY, options.place[k])
+                self.recorder.count("arrivals", t, h.origin[movers], P_INTERNAL, destination=h.place[movers])
             elif pathway == P_REGULAR:   # the channel's rule: an application, or a departure
                 self.option_channels[k].apply(self, movers, tie_break[took])
-            else:   # an irregular journey on the option's route
+            else:   # an irregular journey on the option's route, to its destination
                 route = self.option_routes[k]
-                self._depart(movers, P_IRREGULAR, IN_TRANSIT)
+                self._depart(movers, P_IRREGULAR, IN_TRANSIT, options.place[k])
                 h.route[movers] = route.index
                 route.departures += len(movers)
 
@@ -311,11 +315,11 @@ class MigrationModel(mesa.Model):
         """The migrants of `households` leave by a regular `channel` (which calls this); their stay ends at
         `contract_end` (NO_CONTRACT: no set end); with a `job_offer` they arrive employed."""
         h, t = self.households, self.t
-        self._depart(households, P_REGULAR, ABROAD_REGULAR)
+        self._depart(households, P_REGULAR, ABROAD_REGULAR, self.places.index(channel.destination))
         h.channel[households] = channel.index
         h.employed[households] = job_offer
         h.contract_end[households] = contract_end
-        self.recorder.count("arrivals", t, h.origin[households], P_REGULAR)
+        self.recorder.count("arrivals", t, h.origin[households], P_REGULAR, destination=h.place[households])
 
     def reunite(self, households: np.ndarray) -> None:
         """The families of regular migrants of `households` join them abroad and settle (called by a channel)."""
@@ -323,8 +327,9 @@ class MigrationModel(mesa.Model):
         h.status[households] = FAMILY_ABROAD
         h.since[households] = t
         h.contract_end[households] = NO_CONTRACT
-        self.recorder.count("emigrants", t, h.origin[households], P_REGULAR, weights=h.size[households] - 1.0)
-        self.recorder.count("arrivals", t, h.origin[households], P_REGULAR, weights=h.size[households] - 1.0)
+        for name in ("emigrants", "arrivals"):   # the family members other than the migrant, where it lives
+            self.recorder.count(name, t, h.origin[households], P_REGULAR, weights=h.size[households] - 1.0,
+                                destination=h.place[households])
 
     def resolve_journeys(self) -> None:
         """Process 6: journeys that have lasted their route's `duration_months` end in death, interception or
@@ -353,17 +358,19 @@ class MigrationModel(mesa.Model):
         h.status[dead] = AT_HOME
         h.since[dead] = t
         h.route[dead] = -1
+        h.place[dead] = -1
         self.recorder.count("deaths", t, h.origin[dead])
         back = ending[intercepted]
         h.status[back] = AT_HOME
         h.since[back] = t
         h.route[back] = -1
+        h.place[back] = -1
         self.recorder.count("interceptions", t, h.origin[back])
         landed = ending[arrived]
         h.status[landed] = ABROAD_IRREGULAR
         h.since[landed] = t
         h.employed[landed] = False
-        self.recorder.count("arrivals", t, h.origin[landed], P_IRREGULAR)
+        self.recorder.count("arrivals", t, h.origin[landed], P_IRREGULAR, destination=h.place[landed])
 
     def update_migrants(self) -> None:
         """Process 7: employment abroad and in the city, remittances home, returns and deportations."""
@@ -421,7 +428,8 @@ class MigrationModel(mesa.Model):
             h.contract_end[returned] = NO_CONTRACT
             h.channel[returned] = -1
             h.route[returned] = -1
-            self.recorder.count("returns", t, h.origin[returned], pathway)
+            self.recorder.count("returns", t, h.origin[returned], pathway, destination=h.place[returned])
+            h.place[returned] = -1
         self.recorder.count("deportations", t, h.origin[irr[deported]])
 
     def update_budgets(self) -> None:
@@ -443,9 +451,10 @@ class MigrationModel(mesa.Model):
                               h.wealth, n_o)
         r["population"][t] = sums[:, 0]
         r["families_abroad"][t] = sums[:, 1]
+        where = status_by_origin_and_place(h.origin, h.place, h.status, n_o, len(self.places))
         for status, pathway in ((IN_CITY, P_INTERNAL), (ABROAD_REGULAR, P_REGULAR),
                                 (ABROAD_IRREGULAR, P_IRREGULAR)):
-            r["migrants_away"][t, :, pathway] = counts[:, status]
+            r["migrants_away"][t, :, :, pathway] = where[:, :, status]
         r["in_transit"][t] = counts[:, IN_TRANSIT]
         r["visa_queue"][t] = counts[:, WAITING]
         r["consumption_per_capita"][t] = sums[:, 2] / np.maximum(r["population"][t], 1)
@@ -474,17 +483,19 @@ class MigrationModel(mesa.Model):
         h.wealth[idx] -= from_wealth
         h.assets[idx] = np.maximum(0.0, h.assets[idx] - (amount - from_wealth))
 
-    def _depart(self, idx: np.ndarray, pathway: int, status: int) -> None:
-        """The migrant of households `idx` leaves by `pathway`; counted by origin and by group (Objective 1)."""
+    def _depart(self, idx: np.ndarray, pathway: int, status: int, place: int) -> None:
+        """The migrant of households `idx` leaves by `pathway` for `place` (index into `places`); counted by origin
+        and destination, and by group (Objective 1)."""
         h, t = self.households, self.t
         h.status[idx] = status
+        h.place[idx] = place
         h.since[idx] = t
         h.employed[idx] = False
         h.contract_end[idx] = NO_CONTRACT
         h.channel[idx] = -1
         h.route[idx] = -1
         h.trips[idx] += 1
-        self.recorder.count("emigrants", t, h.origin[idx], pathway)
+        self.recorder.count("emigrants", t, h.origin[idx], pathway, destination=h.place[idx])
         sex = np.where(h.head_female[idx], 0, 1)
         age = np.searchsorted(AGE_EDGES, h.head_age[idx], side="right")
         np.add.at(self.recorder["emigrants_by_group"][t, pathway], (sex, age, h.skill[idx]), 1)
@@ -505,7 +516,7 @@ class MigrationModel(mesa.Model):
         if self.t == 0:
             return 0.0
         data = self.recorder[name][self.t - 1]
-        return float(data[:, pathway].sum() if pathway is not None else data.sum())
+        return float(data[..., pathway].sum() if pathway is not None else data.sum())
 
     @property
     def departures_internal(self) -> float:

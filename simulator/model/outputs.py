@@ -1,16 +1,18 @@
 """Recording (process 9) and outputs: preallocated arrays per step, turned into a labelled `xarray.Dataset`.
 
 The dataset follows the output contract (ARCHITECTURE.md section 3): dims `time` (with `date` and `year`
-coordinates), `origin` and `pathway`, `channel` (the regular channels) and `route` (the irregular routes); variables `emigrants(time, origin, pathway)`, `deaths(time, origin)`,
-`trapped(time, origin)`, `population(time, origin)`, `remittances(time, origin)` and more, each with `long_name` and
-`units`. Attributes carry the resolved config, seed, scenario and simulator version. Files are NetCDF-4 (netCDF4
-engine, zlib), written atomically: to a temporary file in the same folder, then renamed.
+coordinates), `origin`, `destination` (the cities, then the international destinations, by name), `pathway`,
+`channel` (the regular channels) and `route` (the irregular routes); variables
+`emigrants(time, origin, destination, pathway)` (its sum over `destination` is the version-1 variable),
+`deaths(time, origin)`, `trapped(time, origin)`, `population(time, origin)`, `remittances(time, origin)` and more,
+each with `long_name` and `units`. Attributes carry the resolved config, seed, scenario and simulator version. Files
+are NetCDF-4 (netCDF4 engine, zlib), written atomically: to a temporary file in the same folder, then renamed.
 
 Example:
     >>> from simulator import MigrationModel
     >>> ds = MigrationModel(n_households=300, years=1, rng=0).run()
     >>> ds["emigrants"].dims
-    ('time', 'origin', 'pathway')
+    ('time', 'origin', 'destination', 'pathway')
 """
 
 from __future__ import annotations
@@ -30,15 +32,16 @@ AGE_GROUPS = ("18-34", "35-54", "55+")
 AGE_EDGES = (35.0, 55.0)
 SKILLS = ("low", "mid", "high")
 
+BY_DESTINATION = ("time", "origin", "destination", "pathway")
+
 # name: (dims, long_name, units)
 VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
-    "emigrants": (("time", "origin", "pathway"),
-                  "departures from origin in the month, by pathway (internal = to the domestic city)", "persons"),
-    "arrivals": (("time", "origin", "pathway"), "arrivals at the city or destination in the month", "persons"),
-    "returns": (("time", "origin", "pathway"), "migrants returning home in the month (deportations included)",
-                "persons"),
-    "migrants_away": (("time", "origin", "pathway"), "migrants living in the city or abroad, end of month",
-                      "persons"),
+    "emigrants": (BY_DESTINATION, "departures from origin in the month, by destination (a city for internal moves; "
+                                  "for irregular journeys, where the route leads) and pathway", "persons"),
+    "arrivals": (BY_DESTINATION, "arrivals at the city or destination in the month", "persons"),
+    "returns": (BY_DESTINATION, "migrants returning home in the month, by where they return from (deportations "
+                                "included)", "persons"),
+    "migrants_away": (BY_DESTINATION, "migrants living in a city or abroad, end of month", "persons"),
     "families_abroad": (("time", "origin"), "members of households reunited abroad (family reunification), end of "
                                             "month", "persons"),
     "deaths": (("time", "origin"), "deaths and missing on irregular journeys in the month (SDG 10.7.3)", "persons"),
@@ -92,25 +95,32 @@ class Recorder:
     """Preallocated arrays, one per output variable, filled step by step."""
 
     def __init__(self, n_steps: int, origins: tuple[str, ...], interventions: tuple[str, ...],
-                 channels: tuple[str, ...] = (), routes: tuple[str, ...] = ()) -> None:
-        sizes = {"time": n_steps, "origin": len(origins), "pathway": len(PATHWAYS), "sex": len(SEXES),
-                 "age_group": len(AGE_GROUPS), "skill": len(SKILLS), "intervention": len(interventions),
-                 "channel": len(channels), "route": len(routes)}
+                 places: tuple[str, ...], channels: tuple[str, ...] = (), routes: tuple[str, ...] = ()) -> None:
+        sizes = {"time": n_steps, "origin": len(origins), "destination": len(places), "pathway": len(PATHWAYS),
+                 "sex": len(SEXES), "age_group": len(AGE_GROUPS), "skill": len(SKILLS),
+                 "intervention": len(interventions), "channel": len(channels), "route": len(routes)}
         self.sizes, self.origins, self.interventions = sizes, origins, interventions
-        self.channels, self.routes = channels, routes
+        self.places, self.channels, self.routes = places, channels, routes
         self.data = {name: np.zeros(tuple(sizes[d] for d in dims)) for name, (dims, _, _) in VARIABLES.items()}
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.data[name]
 
     def count(self, name: str, t: int, origin: np.ndarray, pathway: int | None = None,
-              weights: np.ndarray | None = None) -> None:
-        """Add the households (or `weights`) of `origin` codes to variable `name` at step `t` (and `pathway`)."""
-        counts = np.bincount(origin, weights, minlength=self.sizes["origin"])
-        if pathway is None:
-            self.data[name][t] += counts
+              weights: np.ndarray | None = None, destination: np.ndarray | None = None) -> None:
+        """Add the households (or `weights`) of `origin` codes to variable `name` at step `t` (and `pathway`); a
+        variable by destination needs each household's `destination` (index into the places)."""
+        if VARIABLES[name][0] == BY_DESTINATION:
+            if destination is None:
+                raise ValueError(f"output {name!r} is counted by destination: give each household's destination")
+            n_o, n_d = self.sizes["origin"], self.sizes["destination"]
+            counts = np.bincount(origin.astype(np.int64) * n_d + destination, weights,
+                                 minlength=n_o * n_d).reshape(n_o, n_d)
+            self.data[name][t, :, :, pathway] += counts
+        elif pathway is None:
+            self.data[name][t] += np.bincount(origin, weights, minlength=self.sizes["origin"])
         else:
-            self.data[name][t, :, pathway] += counts
+            self.data[name][t, :, pathway] += np.bincount(origin, weights, minlength=self.sizes["origin"])
 
 
 @numba.njit(cache=True)
@@ -141,6 +151,8 @@ def to_dataset(recorder: Recorder, start_year: int, n_steps: int, attrs: dict[st
               "date": ("time", date, {"long_name": "calendar month"}),
               "year": ("time", start_year + time // 12, {"long_name": "calendar year", "units": "year"}),
               "origin": ("origin", list(recorder.origins), {"long_name": "origin district"}),
+              "destination": ("destination", list(recorder.places),
+                              {"long_name": "city or international destination"}),
               "pathway": ("pathway", list(PATHWAYS), {"long_name": "migration pathway"}),
               "sex": ("sex", list(SEXES), {"long_name": "sex of the household head"}),
               "age_group": ("age_group", list(AGE_GROUPS), {"long_name": "age group of the household head"}),

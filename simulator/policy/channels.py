@@ -17,8 +17,14 @@
 - **Free movement** (regional protocols, e.g. ECOWAS 1979): any household may go, paying `fee_usd`, with no quota, no
   queue and no eligibility rule; the migrant looks for work on arrival.
 
-Each channel draws its random numbers from its own stream, "channel.<name>". Skills partnerships are declared in the
-world tables but have no rules yet: a world naming one stops with an error (simulator.model.channels.build_channels).
+- **Skills partnership** (Objective 5 b; Global Skill Partnerships, Clemens 2015): any household may apply, whatever
+  its skill (the partnership trains its applicants), paying its fee and recruitment cost, and joins its queue. An
+  applicant trains at origin for `training_months`, which raises its skill to `min_skill` for good (assumption: the
+  training reaches the destination's standard); trained applicants are then granted places in queue order within
+  the quota and processing capacity, as in a labour scheme, and give up when they have waited
+  `max_wait_months * p_i` after their training. Applicants who give up keep the skill they gained.
+
+Each channel draws its random numbers from its own stream, "channel.<name>".
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import numpy as np
 
 from simulator.model.channels import Channel, OptionTerms, register_channel
 from simulator.model.households import AT_HOME, NO_CONTRACT, WAITING
+from simulator.model.labour import skill_multiplier
 from simulator.model.pathways import first_in_queue, gives_up
 
 if TYPE_CHECKING:
@@ -58,17 +65,20 @@ class QueueChannel(Channel):
         self.applications += len(households)
         model.recorder.count("applications", t, h.origin[households])
 
-    def admit(self, model: MigrationModel) -> None:
+    def admit(self, model: MigrationModel, training_months: int = 0) -> None:
+        """Give-ups, then places granted within capacity, in queue order, to eligible applicants; with
+        `training_months`, only to applicants who have trained that long, and the wait that counts towards giving up
+        starts when their training ends."""
         h, s, t = model.households, self.settings, model.t
         waiting = np.flatnonzero((h.status == WAITING) & (h.channel == self.index))
-        quit_ = gives_up(t - h.since[waiting], s["max_wait_months"], h.patience[waiting])
+        quit_ = gives_up(t - h.since[waiting] - training_months, s["max_wait_months"], h.patience[waiting])
         gave_up = waiting[quit_]
         h.status[gave_up] = AT_HOME
         h.since[gave_up] = t
         h.channel[gave_up] = -1
         model.recorder.count("gave_up", t, h.origin[gave_up])
         waiting = waiting[~quit_]
-        eligible = waiting[h.skill[waiting] >= s.get("min_skill", 0)]
+        eligible = waiting[(h.skill[waiting] >= s.get("min_skill", 0)) & (t - h.since[waiting] >= training_months)]
         k = self.queue.capacity(t % 12, s["quota_per_year"], s["processing_per_month"])
         self.granted = eligible[first_in_queue(h.queue_key[eligible], k)]
         self.queue.use(len(self.granted))
@@ -88,6 +98,28 @@ class LabourScheme(QueueChannel):
 class Seasonal(QueueChannel):
     kind = "seasonal"
     output = "seasonal_visas"
+
+
+@register_channel
+class SkillsPartnership(QueueChannel):
+    kind = "skills_partnership"
+
+    def option_terms(self, queue_length: int) -> OptionTerms:
+        """Open to every skill level (the partnership trains its applicants); the wait is the training plus the
+        queue for a place."""
+        terms = super().option_terms(queue_length)
+        return terms._replace(wait_months=self.settings["training_months"] + terms.wait_months, min_skill=0)
+
+    def admit(self, model: MigrationModel) -> None:
+        """Applicants who complete their training this month reach `min_skill` (for good: their skill at origin
+        too); then trained applicants are granted places in queue order, as in a labour scheme."""
+        h, s, t = model.households, self.settings, model.t
+        training = int(s["training_months"])
+        waiting = np.flatnonzero((h.status == WAITING) & (h.channel == self.index))
+        trained = waiting[(t - h.since[waiting] == training) & (h.skill[waiting] < s["min_skill"])]
+        h.skill[trained] = int(s["min_skill"])
+        model.skill_mult[trained] = skill_multiplier(h.skill[trained], model.params.labour)
+        super().admit(model, training_months=training)
 
 
 @register_channel

@@ -293,7 +293,7 @@ def series(model: MigrationModel, t: int | None = None) -> dict[str, np.ndarray]
     """The dashboard's series of one model for months 0..t-1 (all months simulated when t is None)."""
     r = model.recorder
     t = model.t if t is None else t
-    flows = r["emigrants"][:t].sum(axis=1)                        # time x pathway
+    flows = r["emigrants"][:t].sum(axis=(1, 2))                   # time x pathway
     yearly = trailing_mean(flows) * 12.0                          # departures a year, trailing 12 months
     international = yearly[:, P_REGULAR] + yearly[:, P_IRREGULAR]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -527,7 +527,8 @@ class WorldChart:
             artists = []
             for (ax, title, scatter), m, label in zip(self.dynamic, (model, model.baseline),
                                                       ("your settings", "baseline")):
-                flows = m.recorder["emigrants"][t - 1] if t else np.zeros((self.world.n_origins, len(PATHWAYS)))
+                flows = (m.recorder["emigrants"][t - 1].sum(axis=1) if t      # origin x pathway
+                         else np.zeros((self.world.n_origins, len(PATHWAYS))))
                 for i, o in enumerate(self.origin_xy):
                     direction = self.dest - o
                     normal = np.array([-direction[1], direction[0]]) / np.hypot(*direction) * 0.06
@@ -600,7 +601,7 @@ def summary_rows(model: DashboardModel) -> list[tuple[str, float, float]]:
     """(what, settings, baseline) totals since the start of the run."""
     t = model.t
     r, b = model.recorder, model.baseline.recorder
-    rows = [(f"departures: {name}", r["emigrants"][:t, :, p].sum(), b["emigrants"][:t, :, p].sum())
+    rows = [(f"departures: {name}", r["emigrants"][:t, ..., p].sum(), b["emigrants"][:t, ..., p].sum())
             for p, name in enumerate(PATHWAYS)]
     last = max(t - 1, 0)
     return rows + [
@@ -644,8 +645,8 @@ def summary_html(model: DashboardModel) -> str:
     parts.append("</table>")
     t = model.t
     cost = model.recorder["intervention_cost"][:t].sum()
-    averted = (model.baseline.recorder["emigrants"][:t, :, P_IRREGULAR].sum()
-               - model.recorder["emigrants"][:t, :, P_IRREGULAR].sum())
+    averted = (model.baseline.recorder["emigrants"][:t, ..., P_IRREGULAR].sum()
+               - model.recorder["emigrants"][:t, ..., P_IRREGULAR].sum())
     if cost > 0 and averted > 0:
         parts.append(f"<p>Cost per irregular departure averted so far: <b>{_usd(cost / averted)}</b>.</p>")
     return "\n".join(parts)

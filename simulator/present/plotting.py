@@ -72,7 +72,7 @@ def plot_flows(ds: xr.Dataset) -> plt.Figure:
     styles = {"internal": ":", "regular": "-", "irregular": "--"}
     for name, part in _by_scenario(ds):
         for pathway in part["pathway"].values:
-            flows = annual(part["emigrants"].sel(pathway=pathway).sum("origin"))
+            flows = annual(part["emigrants"].sel(pathway=pathway).sum(["origin", "destination"]))
             label = f"{pathway}" if "scenario" not in ds.dims else f"{name}: {pathway}"
             _line(ax, flows, label, linestyle=styles.get(str(pathway), "-"))
     return _finish(fig, ax, "Departures by pathway", "departures per year (persons)", ds)

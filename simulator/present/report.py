@@ -104,11 +104,12 @@ def comparison_figures(ds: xr.Dataset, folder: Path) -> list[Path]:
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.5), sharex=True)
     for ax, pathway in zip(axes, ds["pathway"].values):
         for scenario in ds["scenario"].values:
-            _line(ax, annual(ds["emigrants"].sel(scenario=scenario, pathway=pathway).sum("origin")), str(scenario))
+            _line(ax, annual(ds["emigrants"].sel(scenario=scenario, pathway=pathway).sum(["origin", "destination"])),
+                  str(scenario))
         _finish(fig, ax, f"{pathway} departures", "persons per year", ds)
     save(fig, "departures_by_pathway.png")
 
-    flows = annual(ds["emigrants"].sum("origin"))
+    flows = annual(ds["emigrants"].sum(["origin", "destination"]))
     international = flows.sel(pathway="regular") + flows.sel(pathway="irregular")
     share = 100 * flows.sel(pathway="irregular") / international.where(international > 0)
     series = {"irregular_share.png": (share, "Irregular share of international departures", "% of departures"),

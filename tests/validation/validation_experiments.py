@@ -288,6 +288,7 @@ def _networks_run(world: World, seed: int, beta_network: float, diaspora: float,
     if diaspora > 0:   # an initial diaspora: a random share of households has a member settled abroad, employed
         abroad = np.flatnonzero(np.random.default_rng([seed, 31]).random(h.n) < diaspora)
         h.status[abroad] = ABROAD_REGULAR
+        h.place[abroad] = model.places.index(world.destination)
         h.employed[abroad] = True
         h.contract_end[abroad] = NO_CONTRACT
     pct, intl = [], []
@@ -300,7 +301,7 @@ def _networks_run(world: World, seed: int, beta_network: float, diaspora: float,
         pct.append(p[left])
         intl.append(p[left & (h.status != IN_CITY)])
     ds = model.dataset()
-    per_year = ds.emigrants.sum(["time", "origin"]).values / n / years * 1000
+    per_year = ds.emigrants.sum(["time", "origin", "destination"]).values / n / years * 1000
     abroad_end = np.mean(np.isin(h.status, (ABROAD_REGULAR, ABROAD_IRREGULAR)))
     return per_year, np.concatenate(pct).mean(), np.concatenate(intl).mean(), abroad_end
 
@@ -427,7 +428,7 @@ def development(seeds: tuple[int, ...] = SEEDS, n: int = 3000, years: int = 8,
         wage = 1600.0 * r
         w = small_world(wage=wage, wealth=2.5 * wage, assets=16.0 * wage)
         for i, s in enumerate(seeds):
-            em = _model(w, s, n, 12 * years).run().emigrants.sum(["time", "origin"])
+            em = _model(w, s, n, 12 * years).run().emigrants.sum(["time", "origin", "destination"])
             per = 1000 / n / years
             inter[i, j] = float(em.sel(pathway=["regular", "irregular"]).sum()) * per
             reg[i, j] = float(em.sel(pathway="regular")) * per
