@@ -312,7 +312,7 @@ class NaiveMigrationModel(mesa.Model):
         self.labour = Labour(w, p.labour, LabourOutlook(), n_households, streams["labour"])
         self.channels = build_channels(version1_channels(w.destination, p), scale=n_households / 1000.0,
                                        destinations=(w.destination,))
-        self.routes = build_routes(version1_routes(w, p), destinations=(w.destination,))
+        self.routes = build_routes(version1_routes(w, p), destinations=(w.destination,), n_origins=w.n_origins)
         self.policy = Policy.from_params(p, n_households)
         self.recorder = Recorder(self.n_steps, w.origins, (), (w.city, w.destination))
         # constants as Python scalars and lists, as a per-agent implementation would hold them
@@ -398,7 +398,7 @@ class NaiveMigrationModel(mesa.Model):
         self.option_routes = [None] * (1 + len(chosen)) + self.routes
         options = version1_options(self.world, self.params, pol, self.destination_wage, self.expected_employment,
                                    [(c.name, terms) for c, terms in chosen],
-                                   [(r.name, r.settings) for r in self.routes])
+                                   [(r.name, r.settings, r.origins) for r in self.routes])
         self.option_rows = OptionRows(options)
         self.uniforms_per_household = options.uniforms_per_household
         agents.do("decide")

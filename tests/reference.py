@@ -287,7 +287,8 @@ def households_decide(model, t: int, log: StepLog) -> None:
     e_reg, e_irr = float(model.expected_employment[0]), float(model.expected_employment[1])
 
     # the month's options: the city, each channel households choose (its fee, wait and eligibility) and each
-    # irregular route (its smuggler's fee and risks in force); the international options share a nest
+    # irregular route (its smuggler's fee and risks in force, offered to the origins it serves); the international
+    # options share a nest
     chosen = [(c, terms) for c in model.channels
               if (terms := chosen_channel_terms(c, queue_length[c.index])) is not None]
     n, routes = len(chosen), [r.settings for r in model.routes]
@@ -307,7 +308,8 @@ def households_decide(model, t: int, log: StepLog) -> None:
         interception=(0.0, *[0.0] * n, *[r["interception_probability"] for r in routes]),
         asc=(dp.asc_internal, *[dp.asc_regular] * n, *[dp.asc_irregular] * m), network=(0, *[1] * (n + m)),
         min_skill=(0, *[terms[2] for _, terms in chosen], *[0] * m),
-        open_=(True, *[terms[3] for _, terms in chosen], *[True] * m))
+        open_=(True, *[terms[3] for _, terms in chosen], *[True] * m),
+        served=[[True, *[True] * n, *[o in r.origins for r in model.routes]] for o in range(n_origins)])
     rows = OptionRows(options)
     irregular = n + 2   # the choice of the first route
     draws = model.streams["decisions"].random((h.n, options.uniforms_per_household), dtype=np.float32)
@@ -694,6 +696,7 @@ class OptionRows:
                      "wait_months", "death", "interception", "asc", "network", "min_skill", "open"):
             setattr(self, name, getattr(options, name).tolist())
         self.cost = options.cost.tolist()   # [origin][option]
+        self.served = options.served.tolist()   # [origin][option]
         self.n = len(options.names)
         self.members: list[list[int]] = [[] for _ in self.nest_lambda]
         for k in range(self.n):
@@ -806,7 +809,7 @@ def reference_decision(rows: OptionRows, p, risk_perception: float, origin_wage,
         skill_mult=skill_mult, farm=farm, loss=loss, boost=boost, memory=memory, patience=patience, risk=risk)
     if status != AT_HOME or adults < 1:
         return income, -1, False
-    eligible = [rows.open[k] and skill >= rows.min_skill[k] for k in range(rows.n)]
+    eligible = [rows.open[k] and rows.served[origin][k] and skill >= rows.min_skill[k] for k in range(rows.n)]
     wanted = nested_logit_draw(rows, u_stay, utility, eligible, uniforms, log)
     if wanted == 0:
         return income, 0, False

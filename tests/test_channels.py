@@ -97,7 +97,8 @@ def test_an_intervention_naming_a_channel_that_is_not_there_or_of_another_kind_s
 
 
 def partnership(training: int = 6, quota: float = 6.0, min_skill: int = 2) -> Row:
-    """A skills partnership training for `training` months to `min_skill`, `quota` places a year per 1,000 households."""
+    """A skills partnership training for `training` months to `min_skill`, `quota` places a year per 1,000
+    households."""
     return Row("GSP", DESTINATION, "skills_partnership", {
         "quota_per_year": quota, "processing_per_month": quota / 12, "training_months": training,
         "min_skill": min_skill, "stay_months": 24, "max_wait_months": 12, "fee_usd": 100.0,

@@ -93,6 +93,10 @@ def oracle(options: Options, h: dict, uniforms: np.ndarray, p: DecisionParams | 
     dict(nest=(1, 2, 3, 4, 5, 6, 7, 8), nest_lambda=(1.0,) * 9),   # the multinomial logit
     dict(open_=(True, False, True, False, False, True, True, True), min_skill=(0, 0, 1, 0, 2, 0, 0, 2)),
     dict(nest=(1, 1, 2, 2, 2, 2, 2, 2), nest_lambda=(1.0, 1.0, 0.3, 0.7)),   # nest 3 is empty
+    # routes from some districts only: option 5 serves origins 0 and 1, option 7 origins 1 and 2, option 1 origin 2
+    dict(served=np.array([[True, False, True, True, True, True, True, False],
+                          [True, False, True, True, True, True, True, True],
+                          [True, True, True, True, True, False, True, True]])),
     # extremes for the screening bounds: tiny lambdas, an infinite and a very long wait
     dict(nest_lambda=(1.0, 0.05, 0.05), wait_months=(0.0, 0.0, np.inf, 1e4, 30.0, 0.0, 0.0, 0.0),
          every_option_taken=False),
@@ -117,7 +121,9 @@ def test_the_kernel_agrees_with_the_naive_oracle_household_by_household(case):
         again = run_kernel(options, h, uniforms, threads=threads)
         for a, b in zip(again, (choice, trapped, income)):
             np.testing.assert_array_equal(a, b)
-    taken = np.bincount(choice[choice > 0], minlength=options.n + 1)[1:]
+    movers = choice > 0
+    assert options.served[h["origin"][movers], choice[movers] - 1].all()   # no option outside the origins it serves
+    taken = np.bincount(choice[movers], minlength=options.n + 1)[1:]
     assert (taken[~options.open] == 0).all(), taken
     assert (taken[options.open] > 0).all() if every_option_taken else (taken > 0).sum() >= 3, taken
     assert trapped.sum() > (20 if every_option_taken else 5)

@@ -82,12 +82,12 @@ SCENARIOS = {
                   Channel("GSP", "Northland", "skills_partnership", {
                       "quota_per_year": 40.0, "processing_per_month": 4.0, "training_months": 4, "min_skill": 2,
                       "stay_months": 12, "max_wait_months": 3, "fee_usd": 50.0, "recruitment_cost_usd": 20.0})]),
-    # two irregular routes of different durations and risks, enforcement on one of them by name
+    # two irregular routes of different durations and risks, one from a single district; enforcement on one by name
     "two routes": dict(
         interventions={"enforcement": {"route": "sea", "interception_factor": 2.0, "start_year": 1}},
         overrides={}, branches=BASE_BRANCHES,
         routes=[Route("sea", "irregular", "*", "Northland", EVERY_ORIGIN, 600.0, 3000.0, 3, 0.2, 0.15),
-                Route("land", "irregular", "*", "Northland", EVERY_ORIGIN, 150.0, 900.0, 0, 0.4, 0.02)]),
+                Route("land", "irregular", "Dry Plateau", "Northland", (1,), 150.0, 900.0, 0, 0.4, 0.02)]),
 }
 
 

@@ -38,8 +38,9 @@ stages: the upper stage picks the nest with the largest `IV_n + e_n` (for a nest
 lower stage the option of that nest with the largest `U_k / lambda_n + e_k`. With i.i.d. standard Gumbel noise this
 samples the nested-logit probabilities exactly. Ties go to the earlier nest and the earlier option.
 
-An option is open to a household when it is open this month and the household's skill is at least the option's
-minimum (eligibility), and it can pay the cost (liquidity constraint: `C_ok <= wealth + credit * assets`). A
+An option is open to a household when it is open this month, serves the household's origin (a route from one
+district serves that district only) and the household's skill is at least the option's minimum (eligibility), and
+it can pay the cost (liquidity constraint: `C_ok <= wealth + credit * assets`). A
 household is *trapped* (involuntary immobility; Carling 2002, Black et al. 2011) when the option it draws among the
 eligible ones, ignoring what it can afford, is a move, while with the same noise under the liquidity constraint it
 stays: it wanted to move and could not pay. (Closing an unaffordable option of a nest can also tip the upper stage to
@@ -101,6 +102,8 @@ class Options:
     network: np.ndarray      # int64: column g(k) of the network shares
     min_skill: np.ndarray    # int64: the lowest skill level eligible
     open: np.ndarray         # bool: open this month
+    served: np.ndarray       # bool, (n_origins, n_options): the option is offered to households of the origin (a
+                             # route from one district serves that district only)
     draw_column: np.ndarray  # int64: the uniform column of the option's lower-stage term (-1 in a nest of one)
     nest_members: np.ndarray  # int64: the options in nest order (option order within a nest)
     nest_start: np.ndarray   # int64: nest n's options are nest_members[nest_start[n]:nest_start[n + 1]]
@@ -117,8 +120,10 @@ class Options:
 
     @classmethod
     def build(cls, names: Sequence[str], *, pathway, place, nest, nest_lambda, wage, wage_factor, living_cost,
-              employment, cost, wait_months, death, interception, asc, network, min_skill, open_) -> Options:
-        """An options table from per-option sequences (and `cost` as (n_origins, n_options)), checked."""
+              employment, cost, wait_months, death, interception, asc, network, min_skill, open_,
+              served=None) -> Options:
+        """An options table from per-option sequences (and `cost`, and `served` if given, as (n_origins,
+        n_options); every option serves every origin when `served` is None), checked."""
         k = len(names)
         if k == 0:
             raise ValueError("a month needs at least one option besides staying")
@@ -149,14 +154,17 @@ class Options:
                 raise ValueError(f"options column {name!r} = {out[name].tolist()}: expected numbers >= 0")
         if (np.isnan(cost) | (cost < 0)).any():
             raise ValueError("options cost: expected numbers >= 0")
+        served = np.ones(cost.shape, np.bool_) if served is None else np.ascontiguousarray(served, dtype=np.bool_)
+        if served.shape != cost.shape:
+            raise ValueError(f"options served has shape {served.shape}: expected {cost.shape}, as cost")
         size = np.bincount(nest_, minlength=len(lam))
         draw = np.full(k, -1, np.int64)
         multi = np.flatnonzero(size[nest_] > 1)
         draw[multi] = len(lam) + np.arange(len(multi))
         members = np.argsort(nest_, kind="stable").astype(np.int64)
         start = np.concatenate([[0], np.cumsum(size)]).astype(np.int64)
-        return cls(names=tuple(names), nest_lambda=lam, cost=cost, draw_column=draw, nest_members=members,
-                   nest_start=start, **out)
+        return cls(names=tuple(names), nest_lambda=lam, cost=cost, served=served, draw_column=draw,
+                   nest_members=members, nest_start=start, **out)
 
 
 # --- the month's decision as one compiled pass per household ------------------------------------------------------
@@ -182,7 +190,7 @@ CHUNK = 1024   # households per chunk of the compiled pass (the unit shared amon
 
 def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patience, risk, wealth, assets,
                  skill_mult, uniforms, origin_wage, degradation, network, wage, wage_factor, living_cost, employment,
-                 cost, wait_years, death, interception, asc, network_column, min_skill, open_, nest_members,
+                 cost, wait_years, death, interception, asc, network_column, min_skill, open_, served, nest_members,
                  nest_start, lam, draw_column, nest_open, nest_cost, nest_wait, nest_death, nest_constant,
                  nest_spread, scalars, income, choice, trapped):
     """Every household's income at origin, choice and trapped flag, written into `income`, `choice`, `trapped`.
@@ -255,7 +263,7 @@ def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patie
                 if interception[k] != 0.0:
                     v -= beta_interception * interception[k]
                 utility[k] = v + beta_network * network[o, network_column[k]] + asc[k]
-                allowed[k] = open_[k] and skill[i] >= min_skill[k]
+                allowed[k] = open_[k] and served[o, k] and skill[i] >= min_skill[k]
             for m in range(n_nests):
                 upper_noise[m] = _gumbel32(uniforms[i, m])
             # The nested-logit choice, twice with the same noise: among the eligible options (what the household
@@ -359,13 +367,15 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
     kernel(status, adults, origin, skill, farm_dependence, loss, income_boost, shock_memory, patience, risk_aversion,
            wealth, assets, skill_mult, uniforms, origin_wage, degradation, network, options.wage, options.wage_factor,
            options.living_cost, options.employment, options.cost, wait_years, options.death, options.interception,
-           options.asc, options.network, options.min_skill, options.open, options.nest_members, options.nest_start,
-           options.nest_lambda, options.draw_column, *screen, scalars, income_per_adult, choice, trapped)
+           options.asc, options.network, options.min_skill, options.open, options.served, options.nest_members,
+           options.nest_start, options.nest_lambda, options.draw_column, *screen, scalars, income_per_adult, choice,
+           trapped)
     return choice, trapped
 
 
 def _nest_bounds(options: Options, network: np.ndarray, p: DecisionParams) -> tuple[np.ndarray, ...]:
-    """This month's screening bounds of each nest over its open options (see `_decide_rows`): whether it has an
+    """This month's screening bounds of each nest over its open options, whichever origins they serve (a bound over
+    more options is still a bound) (see `_decide_rows`): whether it has an
     open option; the lowest cost from each origin; the lowest wait (years) and death risk; from each origin, the
     highest `b_n n_og(k) + asc_k - b_i h_k`; and `lambda ln(options)` plus a margin for a nest of several
     (its inclusive value is at most its best utility plus that)."""

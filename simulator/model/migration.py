@@ -98,8 +98,8 @@ class MigrationModel(mesa.Model):
             their kind, as in a channels.csv) but with quotas and processing per 1,000 households, not absolute;
             None for the version-1 channels built from the parameters (simulator.world.convert.version1_channels).
         routes: the irregular routes to the destination, rows of simulator.world.tables.Route (rows of other kinds
-            are skipped); each must serve every origin. None for the version-1 route `smuggled` built from the
-            parameters (simulator.world.convert.version1_routes).
+            are skipped), each offered to households of the origins it serves. None for the version-1 route
+            `smuggled` built from the parameters (simulator.world.convert.version1_routes).
         **overrides: dotted parameter overrides, e.g. `**{"irregular.death_probability": 0.02}`.
     """
 
@@ -143,14 +143,9 @@ class MigrationModel(mesa.Model):
         rows = version1_channels(self.world.destination, self.params) if channels is None else list(channels)
         self.channels = build_channels(rows, scale=n / 1000.0, destinations=(self.world.destination,))
         self.option_channels: list = []   # the channel of each of the month's options (None: not a channel)
-        # the irregular routes (simulator.model.routes); each serves every origin
+        # the irregular routes (simulator.model.routes), each offered to the origins it serves
         rows = version1_routes(self.world, self.params) if routes is None else list(routes)
-        self.routes = build_routes(rows, destinations=(self.world.destination,))
-        for r in self.routes:
-            if sorted(r.origins) != list(range(self.world.n_origins)):
-                raise ConfigError(f"routes.{r.name}.from", [self.world.origins[o] for o in r.origins],
-                                  f"every origin {list(self.world.origins)} ('*'): the model takes irregular "
-                                  f"routes that serve every origin")
+        self.routes = build_routes(rows, destinations=(self.world.destination,), n_origins=self.world.n_origins)
         self.option_routes: list = []     # the irregular route of each of the month's options (None: not a route)
         self.policy = Policy.from_params(self.params, n)
         self.interventions = list(interventions)
@@ -252,7 +247,7 @@ class MigrationModel(mesa.Model):
         self.option_routes = [None] * (1 + len(chosen)) + list(self.routes)
         return version1_options(self.world, self.params, self.policy, self.labour.destination_wage,
                                 self.expected_employment, [(c.name, terms) for c, terms in chosen],
-                                [(r.name, r.settings) for r in self.routes])
+                                [(r.name, r.settings, r.origins) for r in self.routes])
 
     def decide(self) -> None:
         """Process 4: households at home with an adult choose among the open options (decisions.py)."""
@@ -553,11 +548,11 @@ class MigrationModel(mesa.Model):
 
 def version1_options(world: World, params: ModelParams, policy: Policy, destination_wage: float,
                      expected_employment: Any, regular: Sequence[tuple[str, OptionTerms]],
-                     irregular: Sequence[tuple[str, dict[str, float]]]) -> Options:
+                     irregular: Sequence[tuple[str, dict[str, float], Sequence[int]]]) -> Options:
     """The month's options (decisions.Options) of a version-1 world: the city, the destination's channels that
     households choose (`regular`: each channel's name and terms, simulator.model.channels.OptionTerms) and the
-    irregular routes (`irregular`: each route's name and settings in force, simulator.model.routes); the
-    international options share one nest.
+    irregular routes (`irregular`: each route's name, settings in force and the origins it serves,
+    simulator.model.routes); the international options share one nest.
 
     A channel's cost is its fee plus the travel to the destination, a route's its smuggler's fee; the expected
     employment of regular and irregular migrants is the model's running estimate (`expected_employment`)."""
@@ -565,9 +560,12 @@ def version1_options(world: World, params: ModelParams, policy: Policy, destinat
     lab, ab, dp = p.labour, p.abroad, p.decisions
     n, m = len(regular), len(irregular)
     terms = [t for _, t in regular]
-    routes = [r for _, r in irregular]
+    routes = [r for _, r, _ in irregular]
+    served = np.ones((w.n_origins, 1 + n + m), bool)
+    for j, (_, _, origins) in enumerate(irregular):
+        served[:, 1 + n + j] = np.isin(np.arange(w.n_origins), origins)
     return Options.build(
-        ("city", *(name for name, _ in regular), *(name for name, _ in irregular)),
+        ("city", *(name for name, _ in regular), *(name for name, _, _ in irregular)),
         pathway=(P_INTERNAL, *[P_REGULAR] * n, *[P_IRREGULAR] * m),
         place=(0, *[1] * (n + m)), nest=(1, *[2] * (n + m)), nest_lambda=(1.0, 1.0, dp.nest_lambda),
         wage=(w.city_wage, *[destination_wage] * (n + m)),
@@ -580,7 +578,8 @@ def version1_options(world: World, params: ModelParams, policy: Policy, destinat
         death=(0.0, *[0.0] * n, *[r["death_probability"] for r in routes]),
         interception=(0.0, *[0.0] * n, *[r["interception_probability"] for r in routes]),
         asc=(dp.asc_internal, *[dp.asc_regular] * n, *[dp.asc_irregular] * m), network=(0, *[1] * (n + m)),
-        min_skill=(0, *[t.min_skill for t in terms], *[0] * m), open_=(True, *[t.open for t in terms], *[True] * m))
+        min_skill=(0, *[t.min_skill for t in terms], *[0] * m), open_=(True, *[t.open for t in terms], *[True] * m),
+        served=served)
 
 
 def _with_overrides(params: ModelParams, overrides: dict[str, Any]) -> ModelParams:

@@ -5,8 +5,8 @@ interception and death probability per journey, and duration) becomes an `Irregu
 
 1. `begin_month()`: the settings in force return to the world's; interventions then adjust `settings` (process 3),
    on every route or on one by name (`select_routes`);
-2. households choose among the routes as options of their own (process 4); a migrant who takes one is in transit on
-   it (the households' `route` column);
+2. households of the origins a route serves choose among the routes as options of their own (process 4); a
+   migrant who takes one is in transit on it (the households' `route` column);
 3. journeys on the route that have lasted its `duration_months` end in death, interception or arrival with the
    route's probabilities in force that month (process 6; simulator.model.pathways.journey_outcomes).
 
@@ -16,7 +16,7 @@ interventions that cost what they do (ARCHITECTURE.md section 2.5).
 Example:
     >>> from simulator.world.tables import Route as Row
     >>> row = Row("sea crossing", "irregular", "*", "abroad", (0, 1), 3000.0, 9000.0, 2, 0.3, 0.02)
-    >>> [sea] = build_routes([row], destinations=("abroad",))
+    >>> [sea] = build_routes([row], destinations=("abroad",), n_origins=2)
     >>> sea, sea.settings["death_probability"]
     (IrregularRoute('sea crossing', destination='abroad'), 0.02)
 """
@@ -62,11 +62,12 @@ class IrregularRoute:
         self.departures = self.deaths = self.interceptions = self.arrivals = 0
 
 
-def build_routes(rows: Iterable[RouteRow], destinations: tuple[str, ...]) -> list[IrregularRoute]:
+def build_routes(rows: Iterable[RouteRow], destinations: tuple[str, ...], n_origins: int) -> list[IrregularRoute]:
     """The model's route objects for the irregular routes among `rows` (other kinds are skipped), in the rows' order.
 
-    Each is checked: a unique, non-empty name, a destination among `destinations`, a fee of at least 0, probabilities
-    in [0, 1] and a whole duration in [0, DURATION_MAX] months. An error names the route and the setting."""
+    Each is checked: a unique, non-empty name, a destination among `destinations`, at least one origin served, each
+    one of the `n_origins`, a fee of at least 0, probabilities in [0, 1] and a whole duration in [0, DURATION_MAX]
+    months. An error names the route and the setting."""
     routes: list[IrregularRoute] = []
     for row in rows:
         if row.kind != "irregular":
@@ -76,6 +77,9 @@ def build_routes(rows: Iterable[RouteRow], destinations: tuple[str, ...]) -> lis
             raise ConfigError("routes", row.name, "a unique, non-empty name for each irregular route")
         if row.to not in destinations:
             raise ConfigError(f"{where}.to", row.to, f"one of the destinations {list(destinations)}")
+        if not row.origins or any(not 0 <= o < n_origins for o in row.origins):
+            raise ConfigError(f"{where}.origins", list(row.origins), f"one or more origin indices in [0, "
+                                                                      f"{n_origins - 1}]")
         for column in SETTINGS:
             value = getattr(row, column)
             hi = 1.0 if column in PROBABILITIES else DURATION_MAX if column == "duration_months" else np.inf
