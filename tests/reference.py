@@ -347,8 +347,8 @@ def households_decide(model, t: int, log: StepLog) -> None:
         elif 2 <= choice < irregular:
             pay(model, i, costs[choice])
             channel = chosen[choice - 2][0]
-            channel.applications += 1
             if channel.kind in QUEUE_KINDS:
+                channel.applications += 1
                 set_status(model, i, WAITING, t)
                 h.channel[i] = channel.index
                 h.queue_key[i] = t + float(draws[i, queue_column])
@@ -423,7 +423,7 @@ def regular_queue(model, t: int, log: StepLog) -> None:
         for i in range(h.n):
             if h.status[i] != WAITING or int(h.channel[i]) != channel.index:
                 continue
-            if training and t - int(h.since[i]) == training and int(h.skill[i]) < s["min_skill"]:
+            if training and t - int(h.since[i]) >= training and int(h.skill[i]) < s["min_skill"]:
                 h.skill[i] = int(s["min_skill"])
                 model.skill_mult[i] = skill_wage(model, h.skill[i])
                 log["trained"] += 1

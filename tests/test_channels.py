@@ -3,6 +3,8 @@ places, queues and offers, interventions acting on them by name, and what closin
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -75,6 +77,9 @@ def test_free_movement_has_no_queue():
     assert float(ds.visa_queue.sum()) == 0 and float(ds.gave_up.sum()) == 0 and float(ds.visas_issued.sum()) == 0
     assert float(ds.emigrants.sel(pathway="regular").sum()) > 0          # people left by it
     assert float(ds.arrivals.sel(pathway="regular").sum()) == float(ds.emigrants.sel(pathway="regular").sum())
+    # no applications: its departures are the places it granted
+    assert float(ds.channel_applications.sum()) == 0
+    assert float(ds.channel_granted.sum()) == float(ds.emigrants.sel(pathway="regular").sum())
 
 
 def test_interventions_act_on_the_channel_they_name_only():
@@ -109,6 +114,17 @@ def test_a_kind_without_rules_in_the_model_stops_naming_the_channel(monkeypatch)
     monkeypatch.delitem(CHANNEL_CLASSES, "skills_partnership")
     with pytest.raises(ConfigError, match=r"channels\.GSP\.kind"):
         model([partnership()])
+
+
+@pytest.mark.parametrize("setting, value, message", [
+    ("min_skill", 3, "channels.GSP.min_skill = 3 is not allowed: expected a skill level: 0, 1 or 2"),
+    ("training_months", 2.5, "channels.GSP.training_months = 2.5 is not allowed: expected a whole number"),
+    ("training_months", 0, "channels.GSP.training_months = 0 is not allowed"),
+])
+def test_a_skills_partnership_refuses_a_skill_or_training_its_rules_cannot_use(setting, value, message):
+    row = partnership()
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        model([Row(row.name, row.destination, row.kind, {**row.settings, setting: value})], years=1)
 
 
 def test_a_skills_partnership_trains_its_applicants_then_admits_them_with_the_skill_it_gave():

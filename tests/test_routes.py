@@ -153,6 +153,12 @@ def test_a_route_from_one_district_serves_that_district_only():
         float(by_origin.sel(origin=served_origin)) - local_departures)
 
 
+def test_enforcement_needs_a_route_to_act_on():
+    with pytest.raises(ConfigError, match=r"interventions\.enforcement\.route = '' is not allowed: expected an "
+                                          r"irregular route; the world has none"):
+        model(routes=(), interventions={"enforcement": {}})
+
+
 def test_other_route_kinds_are_not_irregular_routes():
     rows = [Route("air", "regular", "*", DESTINATION, EVERY, 700.0, 8000.0, 0, 0.0, 0.0), SEA]
     assert [r.name for r in build_routes(rows, destinations=(DESTINATION,), n_origins=len(EVERY))] == ["sea"]

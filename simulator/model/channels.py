@@ -81,6 +81,11 @@ class Channel:
     def issued_this_year(self) -> int:
         return self.queue.issued_this_year
 
+    @classmethod
+    def check(cls, settings: dict[str, float], where: str) -> None:
+        """Refuse settings this kind's rules cannot use (called when the channel is built; `where` names it in
+        errors, `channels.<name>`); the settings are already known to be finite numbers of at least 0."""
+
     def begin_month(self) -> None:
         self.settings = dict(self.base)
         self.applications = 0
@@ -146,6 +151,7 @@ def build_channels(rows: Iterable[ChannelRow], scale: float, destinations: tuple
             if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
                     or not np.isfinite(value) or value < 0:
                 raise ConfigError(f"{where}.{column}", value, "a finite number of at least 0")
+        cls.check(settings, where)
         channels.append(cls(ChannelRow(row.name, row.destination, row.kind, settings), len(channels), scale))
     if len(channels) > np.iinfo(np.int8).max:
         raise ConfigError("channels", len(channels), f"at most {np.iinfo(np.int8).max} channels")

@@ -75,7 +75,8 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
                            "migrant departures by sex and age group of the household head and skill of the migrant "
                            "(family members joining a migrant are not included)", "persons"),
     "intervention_cost": (("time", "intervention"), "cost of each intervention in the month", "USD"),
-    "channel_applications": (("time", "channel"), "applications lodged with each regular channel in the month",
+    "channel_applications": (("time", "channel"), "applications lodged with each regular channel in the month (none "
+                                                  "for free movement: its departures are its places granted)",
                              "applications"),
     "channel_granted": (("time", "channel"), "places granted by each regular channel in the month (households "
                                              "joining their migrant, for family reunification)", "households"),

@@ -33,10 +33,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from simulator.errors import ConfigError
 from simulator.model.channels import Channel, OptionTerms, register_channel
 from simulator.model.households import AT_HOME, NO_CONTRACT, WAITING
 from simulator.model.labour import skill_multiplier
 from simulator.model.pathways import first_in_queue, gives_up
+from simulator.world.channels import MONTHS_MAX
 
 if TYPE_CHECKING:
     from simulator.model.migration import MigrationModel
@@ -104,6 +106,15 @@ class Seasonal(QueueChannel):
 class SkillsPartnership(QueueChannel):
     kind = "skills_partnership"
 
+    @classmethod
+    def check(cls, settings: dict[str, float], where: str) -> None:
+        """The skill a training gives is a skill level (0-2), and a training lasts whole months, at least one."""
+        if settings["min_skill"] not in (0, 1, 2):
+            raise ConfigError(f"{where}.min_skill", settings["min_skill"], "a skill level: 0, 1 or 2")
+        months = settings["training_months"]
+        if months != int(months) or not 1 <= months <= MONTHS_MAX:
+            raise ConfigError(f"{where}.training_months", months, f"a whole number of months in [1, {MONTHS_MAX}]")
+
     def option_terms(self, queue_length: int) -> OptionTerms:
         """Open to every skill level (the partnership trains its applicants); the wait is the training plus the
         queue for a place."""
@@ -111,12 +122,12 @@ class SkillsPartnership(QueueChannel):
         return terms._replace(wait_months=self.settings["training_months"] + terms.wait_months, min_skill=0)
 
     def admit(self, model: MigrationModel) -> None:
-        """Applicants who complete their training this month reach `min_skill` (for good: their skill at origin
-        too); then trained applicants are granted places in queue order, as in a labour scheme."""
+        """Applicants who have completed their training reach `min_skill` (for good: their skill at origin too);
+        then trained applicants are granted places in queue order, as in a labour scheme."""
         h, s, t = model.households, self.settings, model.t
         training = int(s["training_months"])
         waiting = np.flatnonzero((h.status == WAITING) & (h.channel == self.index))
-        trained = waiting[(t - h.since[waiting] == training) & (h.skill[waiting] < s["min_skill"])]
+        trained = waiting[(t - h.since[waiting] >= training) & (h.skill[waiting] < s["min_skill"])]
         h.skill[trained] = int(s["min_skill"])
         model.skill_mult[trained] = skill_multiplier(h.skill[trained], model.params.labour)
         super().admit(model, training_months=training)
@@ -180,8 +191,7 @@ class FreeMovement(Channel):
         return OptionTerms(fee_usd=self.settings["fee_usd"], wait_months=0.0, min_skill=0, open=True)
 
     def apply(self, model: MigrationModel, households: np.ndarray, tie_break: np.ndarray) -> None:
-        """The households' migrants leave at once, without a job offer."""
-        self.applications += len(households)
+        """The households' migrants leave at once, without a job offer (no application: counted as granted)."""
         self.granted = households
         stay = int(self.settings["stay_months"])
         model.admit(households, self, model.t + stay if stay > 0 else NO_CONTRACT, job_offer=False)

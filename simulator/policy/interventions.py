@@ -508,6 +508,8 @@ class Enforcement(Intervention):
 
     def initialize(self, model: MigrationModel) -> None:
         self.routes = select_routes(model.routes, self.route, f"interventions.{self.name}.route")
+        if not self.routes:
+            raise ConfigError(f"interventions.{self.name}.route", self.route, "an irregular route; the world has none")
 
     def apply(self, model: MigrationModel) -> None:
         for r in self.routes:
