@@ -5,8 +5,8 @@ An entry is a folder `<cache>/<key>/` holding `results.nc` and `entry.json`, the
 the index last, so an entry is either whole or absent. On every read the file's checksum is compared with its index: a
 truncated, emptied or altered file, or one without an index (a run killed while writing), is not used; the run is
 recomputed and a warning names the entry. The key (`simulator.experiments.comparison.run_key`) covers the run config,
-the scenario and world files as loaded, the simulator version and a fingerprint of the model's code (`code_fingerprint`),
-so a changed rule never returns an old result.
+the scenario and world files as loaded, the simulator version and a fingerprint of the model's code
+(`code_fingerprint`), so a changed rule never returns an old result.
 
 Example:
     >>> import tempfile, xarray as xr
