@@ -28,7 +28,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -37,8 +37,9 @@ from simulator.model.pathways import RegularQueue
 from simulator.world.channels import CHANNEL_KINDS
 from simulator.world.tables import Channel as ChannelRow
 
-if TYPE_CHECKING:
-    from simulator.model.migration import MigrationModel
+# The model the hooks are given: simulator.model.migration.MigrationModel, which builds on this module, so it is not
+# imported here (the channel classes of the policy layer annotate it by name).
+MigrationModel = Any
 
 SCALED = ("quota_per_year", "processing_per_month")   # settings in households, scaled to the simulated population
 

@@ -97,12 +97,11 @@ def status_by_origin(origin: np.ndarray, status: np.ndarray, n_origins: int) -> 
 @numba.njit(cache=True)
 def status_by_origin_and_place(origin: np.ndarray, place: np.ndarray, status: np.ndarray, n_origins: int,
                                n_places: int) -> np.ndarray:
-    """Households whose migrant is in or travelling to a place, by origin, place and status,
-    (n_origins, n_places, N_STATUSES) int64, counted in one pass (households with no place are left out)."""
-    counts = np.zeros((n_origins, n_places, N_STATUSES), np.int64)
+    """Households by origin, place of their migrant and status, (n_origins, 1 + n_places, N_STATUSES) int64, counted
+    in one pass: entry 0 along the places holds the households with no place (-1), entry p + 1 place p."""
+    counts = np.zeros((n_origins, 1 + n_places, N_STATUSES), np.int64)
     for i in range(origin.shape[0]):
-        if place[i] >= 0:
-            counts[origin[i], place[i], status[i]] += 1
+        counts[origin[i], place[i] + 1, status[i]] += 1
     return counts
 
 

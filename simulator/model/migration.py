@@ -337,8 +337,8 @@ class MigrationModel(mesa.Model):
                                                                              "interception_probability")}
         transit = np.flatnonzero(h.status == IN_TRANSIT)
         route = h.route[transit]
-        ending = transit[t - h.since[transit] >= settings["duration_months"][route]]
-        route = h.route[ending]
+        over = t - h.since[transit] >= settings["duration_months"][route]
+        ending, route = transit[over], route[over]
         died, intercepted, arrived = journey_outcomes(u[ending], settings["death_probability"][route],
                                                       settings["interception_probability"][route])
         n_routes = len(self.routes)
@@ -441,15 +441,15 @@ class MigrationModel(mesa.Model):
     def record(self) -> None:
         """Process 9: the month's stocks, labour market and intervention costs into the preallocated arrays."""
         h, r, t, n_o = self.households, self.recorder, self.t, self.world.n_origins
-        counts = status_by_origin(h.origin, h.status, n_o)
+        where = status_by_origin_and_place(h.origin, h.place, h.status, n_o, len(self.places))
+        counts = where.sum(axis=1)   # by origin and status
         sums = sums_by_origin(h.origin, h.status, FAMILY_ABROAD, self.persons_home, h.size, self.consumption,
                               h.wealth, n_o)
         r["population"][t] = sums[:, 0]
         r["families_abroad"][t] = sums[:, 1]
-        where = status_by_origin_and_place(h.origin, h.place, h.status, n_o, len(self.places))
         for status, pathway in ((IN_CITY, P_INTERNAL), (ABROAD_REGULAR, P_REGULAR),
                                 (ABROAD_IRREGULAR, P_IRREGULAR)):
-            r["migrants_away"][t, :, :, pathway] = where[:, :, status]
+            r["migrants_away"][t, :, :, pathway] = where[:, 1:, status]
         r["in_transit"][t] = counts[:, IN_TRANSIT]
         r["visa_queue"][t] = counts[:, WAITING]
         r["consumption_per_capita"][t] = sums[:, 2] / np.maximum(r["population"][t], 1)

@@ -118,10 +118,12 @@ class Recorder:
             counts = np.bincount(origin.astype(np.int64) * n_d + destination, weights,
                                  minlength=n_o * n_d).reshape(n_o, n_d)
             self.data[name][t, :, :, pathway] += counts
-        elif pathway is None:
-            self.data[name][t] += np.bincount(origin, weights, minlength=self.sizes["origin"])
+            return
+        counts = np.bincount(origin, weights, minlength=self.sizes["origin"])
+        if pathway is None:
+            self.data[name][t] += counts
         else:
-            self.data[name][t, :, pathway] += np.bincount(origin, weights, minlength=self.sizes["origin"])
+            self.data[name][t, :, pathway] += counts
 
 
 @numba.njit(cache=True)
