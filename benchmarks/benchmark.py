@@ -200,6 +200,8 @@ def child(spec: dict) -> dict:
         t0 = time.perf_counter()
         if kind == "fast":
             kwargs = {} if spec["views"] == "default" else {"agent_view_limit": 0 if spec["views"] == "off" else n}
+            if spec.get("world"):
+                kwargs["world"] = spec["world"]
             model = MigrationModel(n_households=n, years=years, rng=seed, threads=threads, **kwargs)
         else:
             sys.path.insert(0, str(HERE))
@@ -382,7 +384,7 @@ def benchmark(args: argparse.Namespace) -> dict:
                 other = run_child({"kind": "fast", "n": n, "steps": steps, "seed": seed, "views": "default",
                                    "threads": args.threads}, against)
             r = run_child({"kind": "fast", "n": n, "steps": steps, "seed": seed, "views": "default",
-                           "check_months": naive_k or steps, "threads": args.threads})
+                           "check_months": naive_k or steps, "threads": args.threads, "world": args.world})
             runs["default"].append(r)
             msg = (f"N={n:,} repeat {rep + 1}/{args.repeats}: " + (r["error"] if "error" in r else
                    f"fast {fmt_rate(n * steps / sum(r['step_s']))} hh-steps/s, build {r['build_s']:.2f} s, "
@@ -397,7 +399,7 @@ def benchmark(args: argparse.Namespace) -> dict:
                         f"peak {fmt_mb(other['vm_hwm'])}")
             if variant:
                 r = run_child({"kind": "fast", "n": n, "steps": steps, "seed": seed, "views": variant,
-                               "threads": args.threads})
+                               "threads": args.threads, "world": args.world})
                 runs["variant"].append(r)
                 msg += "" if "error" in r else f"; views {variant}: build {r['build_s']:.2f} s"
             if naive_k:
@@ -900,6 +902,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--steps", type=int, default=24, help="months per fast-path run for N <= 1,000,000")
     ap.add_argument("--large-steps", type=int, default=6, help="months per fast-path run for N > 1,000,000")
     ap.add_argument("--naive-max", type=int, default=100_000, help="largest N for the naive model")
+    ap.add_argument("--world", metavar="FOLDER",
+                    help="a world folder for this version's fast runs (default: the default world); runs of "
+                         "--against use that commit's default world, the naive model the version-1 default world, "
+                         "so --world turns the naive runs off")
     ap.add_argument("--naive-steps", type=int, default=6, help="months per naive run")
     ap.add_argument("--view-max", type=int, default=100_000,
                     help="largest N at which the build is measured with both view settings")
@@ -939,6 +945,11 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.repeats < 1 or args.steps < 1 or args.large_steps < 1 or args.naive_steps < 1:
         ap.error("--repeats and the step counts must be at least 1")
+    if args.world:
+        if not Path(args.world).is_dir():
+            ap.error(f"--world {args.world}: not a folder")
+        args.world = str(Path(args.world).resolve())
+        args.naive_max = 0   # the naive model runs the version-1 default world only
     for item in args.env:
         key, sep, value = item.partition("=")
         if not sep or not key:

@@ -9,7 +9,7 @@ work per household as the fast path's `step()`:
 1. climate: asset destruction at shock onset, the household's income loss and its shock memory;
 2. labour markets (region level);
 3. policy rebuilt from the parameters, transfers reset;
-4. decisions: the month's options table (`simulator.model.migration.version1_options`, region level), then for every
+4. decisions: the month's options table (`simulator.model.migration.corridor_options`, region level), then for every
    household the naive oracle of the test suite (`reference_decision` in tests/reference.py): origin income per
    adult; for households at home with an adult, the utilities, Gumbel terms, eligibility and affordability, the
    two-stage nested-logit choice (among the eligible options, then among the affordable ones, to find who is
@@ -55,7 +55,8 @@ from simulator.model.outputs import AGE_EDGES, Recorder
 from simulator.params import ModelParams
 from simulator.model.channels import build_channels
 from simulator.model.levers import Policy
-from simulator.model.migration import version1_options
+from simulator.model.migration import corridor_options
+from simulator.model.places import Places
 from simulator.model.routes import build_routes
 from simulator.world.convert import version1_channels, version1_routes
 from simulator.world.regions import default_world_path, load_world
@@ -216,8 +217,8 @@ class NaiveHousehold(mesa.Agent):
                 sent = m.remittance_share * max(0.0, wage - m.living_cost)
             else:
                 sent = 0.0
-            self.remittances_in = sent * (1.0 - m.policy.transfer_cost)
-            m.month["remittance_fees"][o] += sent * m.policy.transfer_cost
+            self.remittances_in = sent * (1.0 - m.transfer_cost)
+            m.month["remittance_fees"][o] += sent * m.transfer_cost
             if irregular:
                 if u1 < m.policy.deportation_rate:
                     m.month["deportations"][o] += 1
@@ -309,7 +310,8 @@ class NaiveMigrationModel(mesa.Model):
         n_o = w.n_origins
         # region-level state, shared with the fast path: a few regions, no per-household work
         self.climate = Climate(w, p.climate, ClimateOutlook(), streams["climate"])
-        self.labour = Labour(w, p.labour, LabourOutlook(), n_households, streams["labour"])
+        self.places = Places.from_version1(w, p)   # the city and the destination, as per-place arrays
+        self.labour = Labour(w, self.places, p.labour, LabourOutlook(), n_households, streams["labour"])
         self.channels = build_channels(version1_channels(w.destination, p), scale=n_households / 1000.0,
                                        destinations=(w.destination,))
         self.routes = build_routes(version1_routes(w, p), destinations=(w.destination,), n_origins=w.n_origins)
@@ -326,10 +328,11 @@ class NaiveMigrationModel(mesa.Model):
         self.separation_rate = lab.job_separation_rate
         self.remittance_share, self.city_remittance_share = ab.remittance_share, ab.city_remittance_share
         self.domestic_transfer_cost, self.internal_return_rate = ab.domestic_transfer_cost, ab.internal_return_rate
+        self.transfer_cost = min(ab.transfer_cost, self.policy.transfer_cost_cap)   # no intervention lowers the cap
         self.regular_return_rate, self.irregular_return_rate = p.regular.return_rate, p.irregular.return_rate
         self.asset_loss_ratio, self.memory_persistence = p.climate.asset_loss_ratio, p.decisions.shock_memory
         self.subsistence, self.consumption_share = b.subsistence_usd, b.consumption_share_of_surplus
-        self.expected_employment = list(PRIOR_EMPLOYMENT)
+        self.expected_employment = [list(PRIOR_EMPLOYMENT), list(PRIOR_EMPLOYMENT)]   # city (unused), abroad
 
         h = synthesize(w, p, int(n_households), streams["population"])   # the fast path's initial population
         self.households_per_origin = [0] * n_o
@@ -374,7 +377,7 @@ class NaiveMigrationModel(mesa.Model):
         # 2. labour markets
         self.labour.step(t)
         self.origin_wage, self.degradation = self.labour.origin_wage.tolist(), c.degradation.tolist()
-        self.destination_wage = float(self.labour.destination_wage)
+        self.destination_wage = float(self.labour.wage[1])
         # 3. policy (no interventions)
         self.policy = pol = Policy.from_params(self.params, len(agents))
         for channel in self.channels:
@@ -396,9 +399,9 @@ class NaiveMigrationModel(mesa.Model):
         chosen = [(c, terms) for c, terms in chosen if terms is not None]
         self.option_channels = [None, *(c for c, _ in chosen), *[None] * len(self.routes)]
         self.option_routes = [None] * (1 + len(chosen)) + self.routes
-        options = version1_options(self.world, self.params, pol, self.destination_wage, self.expected_employment,
-                                   [(c.name, terms) for c, terms in chosen],
-                                   [(r.name, r.settings, r.origins) for r in self.routes])
+        options = corridor_options(self.places, self.params, self.labour.wage, np.array(self.expected_employment),
+                                   [(c.name, 1, terms) for c, terms in chosen],
+                                   [(r.name, 1, r.settings, r.origins) for r in self.routes])
         self.option_rows = OptionRows(options)
         self.uniforms_per_household = options.uniforms_per_household
         agents.do("decide")
@@ -426,7 +429,7 @@ class NaiveMigrationModel(mesa.Model):
                 elif a.status == ABROAD_IRREGULAR:
                     u_irr += 1
         seekers = u_reg + self.irregular_hire_factor * u_irr
-        self.hire_probability = 1.0 if seekers <= 0 else min(1.0, self.labour.vacancies / seekers)
+        self.hire_probability = 1.0 if seekers <= 0 else min(1.0, float(self.labour.vacancies[1]) / seekers)
         self.abroad_count, self.abroad_employed = [0, 0], [0, 0]
         self.city_count = self.city_employed = 0
         agents.do("work_away")
@@ -435,7 +438,7 @@ class NaiveMigrationModel(mesa.Model):
         for k, pathway in ((0, P_REGULAR), (1, P_IRREGULAR)):
             n, e = self.abroad_count[k], self.abroad_employed[k]
             rate[t, pathway] = e / n if n else np.nan
-            self.expected_employment[k] = (e + PRIOR_WEIGHT * PRIOR_EMPLOYMENT[k]) / (n + PRIOR_WEIGHT)
+            self.expected_employment[1][k] = (e + PRIOR_WEIGHT * PRIOR_EMPLOYMENT[k]) / (n + PRIOR_WEIGHT)
         # 8. budgets
         agents.do("budget")
         # 9. recording
@@ -455,7 +458,7 @@ class NaiveMigrationModel(mesa.Model):
         r["shock_loss"][t] = self.region_loss
         r["labour_demand"][t] = self.labour.demand
         r["vacancies"][t] = self.labour.vacancies
-        r["destination_wage"][t] = self.destination_wage
+        r["destination_wage"][t] = self.labour.wage
         self.population_at_origin = float(sum(s["population"]))
         self.t += 1
         self.running = self.t < self.n_steps

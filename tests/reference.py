@@ -44,7 +44,7 @@ from simulator.model.outputs import AGE_EDGES
 from simulator.model.decisions import Options
 from simulator.model.levers import Policy
 
-STAY, INTERNAL = 0, 1            # choices of a household; then one per chosen channel, then each irregular route
+STAY = 0                         # a household's choice; then one per city, per chosen channel, per irregular route
 OFFER_TAKEN = -2                 # ... or the household took a channel's offer (a humanitarian visa)
 P_INTERNAL, P_REGULAR, P_IRREGULAR = range(3)                 # the `pathway` dimension of the outputs
 AWAY_FROM_ORIGIN = (IN_TRANSIT, ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY)   # the migrant member is away
@@ -272,49 +272,57 @@ def households_decide(model, t: int, log: StepLog) -> None:
                                             float(model.loss[i]), float(h.income_boost[i]))
     model.income_per_adult = income_per_adult
 
-    # what households see before anyone decides this month
+    # what households see before anyone decides this month: the households of each origin with a member at each
+    # place (in a city; abroad, or reunited there), and the queues
+    places = model.places
     households_in = [0] * n_origins
-    in_city = [0] * n_origins
-    abroad = [0] * n_origins
+    members_at = [[0] * places.n for _ in range(n_origins)]
     queue_length = [0] * len(model.channels)
     for i in range(h.n):
-        origin, status = int(h.origin[i]), int(h.status[i])
+        origin, status, place = int(h.origin[i]), int(h.status[i]), int(h.place[i])
         households_in[origin] += 1
-        in_city[origin] += status == IN_CITY
-        abroad[origin] += status in (ABROAD_REGULAR, ABROAD_IRREGULAR, FAMILY_ABROAD)
+        if place >= 0 and (status == IN_CITY if place < places.n_cities else
+                           status in (ABROAD_REGULAR, ABROAD_IRREGULAR, FAMILY_ABROAD)):
+            members_at[origin][place] += 1
         if status == WAITING:
             queue_length[int(h.channel[i])] += 1
-    e_reg, e_irr = float(model.expected_employment[0]), float(model.expected_employment[1])
+    network = [[members_at[o][q] / max(households_in[o], 1) for q in range(places.n)] for o in range(n_origins)]
 
-    # the month's options: the city, each channel households choose (its fee, wait and eligibility) and each
-    # irregular route (its smuggler's fee and risks in force, offered to the origins it serves); the international
-    # options share a nest
+    # the month's options: each city, each channel households choose (its fee, wait and eligibility) and each
+    # irregular route (its smuggler's fee and risks in force, offered to the origins it serves); the cities share a
+    # nest, the international options another; each at its place's wage, living cost and expected employment
     chosen = [(c, terms) for c in model.channels
               if (terms := chosen_channel_terms(c, queue_length[c.index])) is not None]
     n, routes = len(chosen), [r.settings for r in model.routes]
-    m = len(routes)
-    dest_wage = model.labour.destination_wage
+    m, n_cities = len(routes), places.n_cities
+    place = [*range(n_cities), *(places.index(c.destination) for c, _ in chosen),
+             *(places.index(r.destination) for r in model.routes)]
+    employment = [lab.city_employment_rate] * n_cities + [float(model.expected_employment[q][0])
+                                                          for q in place[n_cities:n_cities + n]] + [
+        float(model.expected_employment[q][1]) for q in place[n_cities + n:]]
+    travel = places.travel_cost
     options = Options.build(
-        ("city", *(c.name for c, _ in chosen), *(r.name for r in model.routes)),
-        pathway=(P_INTERNAL, *[P_REGULAR] * n, *[P_IRREGULAR] * m),
-        place=(0, *[1] * (n + m)), nest=(1, *[2] * (n + m)), nest_lambda=(1.0, 1.0, dp.nest_lambda),
-        wage=(w.city_wage, *[dest_wage] * (n + m)), wage_factor=(1.0, *[1.0] * n, *[lab.irregular_wage_factor] * m),
-        living_cost=(ab.city_living_cost_usd, *[ab.living_cost_usd] * (n + m)),
-        employment=(lab.city_employment_rate, *[e_reg] * n, *[e_irr] * m),
-        cost=[[float(w.cost_to_city[o]), *[fee + float(w.cost_to_destination[o]) for _, (fee, *_) in chosen],
-               *[r["travel_cost_usd"] for r in routes]] for o in range(n_origins)],
-        wait_months=(0.0, *[terms[1] for _, terms in chosen], *[0.0] * m),
-        death=(0.0, *[0.0] * n, *[r["death_probability"] for r in routes]),
-        interception=(0.0, *[0.0] * n, *[r["interception_probability"] for r in routes]),
-        asc=(dp.asc_internal, *[dp.asc_regular] * n, *[dp.asc_irregular] * m), network=(0, *[1] * (n + m)),
-        min_skill=(0, *[terms[2] for _, terms in chosen], *[0] * m),
-        open_=(True, *[terms[3] for _, terms in chosen], *[True] * m),
-        served=[[True, *[True] * n, *[o in r.origins for r in model.routes]] for o in range(n_origins)])
+        (*places.names[:n_cities], *(c.name for c, _ in chosen), *(r.name for r in model.routes)),
+        pathway=(*[P_INTERNAL] * n_cities, *[P_REGULAR] * n, *[P_IRREGULAR] * m), place=place,
+        nest=(*[1] * n_cities, *[2] * (n + m)), nest_lambda=(1.0, 1.0, dp.nest_lambda),
+        wage=[float(model.labour.wage[q]) for q in place], skill_ratio=[places.skill_ratio[q] for q in place],
+        wage_factor=(*[1.0] * (n_cities + n), *[lab.irregular_wage_factor] * m),
+        living_cost=[float(places.living_cost[q]) for q in place], employment=employment,
+        cost=[[*(float(travel[o][q]) for q in range(n_cities)),
+               *(fee + float(travel[o][places.index(c.destination)]) for c, (fee, *_) in chosen),
+               *(r["travel_cost_usd"] for r in routes)] for o in range(n_origins)],
+        wait_months=(*[0.0] * n_cities, *[terms[1] for _, terms in chosen], *[0.0] * m),
+        death=(*[0.0] * (n_cities + n), *[r["death_probability"] for r in routes]),
+        interception=(*[0.0] * (n_cities + n), *[r["interception_probability"] for r in routes]),
+        asc=(*[dp.asc_internal] * n_cities, *[dp.asc_regular] * n, *[dp.asc_irregular] * m), network=place,
+        min_skill=(*[0] * n_cities, *[terms[2] for _, terms in chosen], *[0] * m),
+        open_=(*[True] * n_cities, *[terms[3] for _, terms in chosen], *[True] * m),
+        served=[[*[True] * (n_cities + n), *[o in r.origins for r in model.routes]] for o in range(n_origins)])
     rows = OptionRows(options)
-    irregular = n + 2   # the choice of the first route
+    regular = n_cities + 1       # the choice of the first channel
+    irregular = regular + n      # the choice of the first route
     draws = model.streams["decisions"].random((h.n, options.uniforms_per_household), dtype=np.float32)
     queue_column = options.uniforms_per_household - 1
-    network = [[in_city[o] / max(households_in[o], 1), abroad[o] / max(households_in[o], 1)] for o in range(n_origins)]
 
     choices: dict[int, tuple[int, bool, list[float]]] = {}   # household -> (choice, trapped, costs)
     for i in range(h.n):
@@ -339,14 +347,14 @@ def households_decide(model, t: int, log: StepLog) -> None:
         if trapped:
             add(model, "trapped", t, origin)
             log["trapped"] += 1
-        if choice == INTERNAL:
-            pay(model, i, costs[INTERNAL])
-            depart(model, i, P_INTERNAL, IN_CITY, t, place=0)   # the version-1 world's city
-            add(model, "arrivals", t, origin, P_INTERNAL, place=0)
-            log["internal"] += 1
-        elif 2 <= choice < irregular:
+        if STAY < choice < regular:   # to a city
             pay(model, i, costs[choice])
-            channel = chosen[choice - 2][0]
+            depart(model, i, P_INTERNAL, IN_CITY, t, place=choice - 1)
+            add(model, "arrivals", t, origin, P_INTERNAL, place=choice - 1)
+            log["internal"] += 1
+        elif regular <= choice < irregular:
+            pay(model, i, costs[choice])
+            channel = chosen[choice - regular][0]
             if channel.kind in QUEUE_KINDS:
                 channel.applications += 1
                 set_status(model, i, WAITING, t)
@@ -509,54 +517,63 @@ def migrants_away(model, t: int, log: StepLog) -> None:
     draws = model.streams["abroad"].random((h.n, 2), dtype=np.float32)
     model.remittances_in[:] = 0.0
 
+    places = model.places
     abroad = [i for i in range(h.n) if h.status[i] in (ABROAD_REGULAR, ABROAD_IRREGULAR)]
-    seekers = 0.0
+    seekers = [0.0] * places.n   # at each place; an irregular migrant counts `irregular_hire_factor`
     for i in abroad:
         if not h.employed[i]:
-            seekers += lab.irregular_hire_factor if h.status[i] == ABROAD_IRREGULAR else 1.0
-    hire = 1.0 if seekers <= 0 else min(1.0, model.labour.vacancies / seekers)
+            seekers[int(h.place[i])] += lab.irregular_hire_factor if h.status[i] == ABROAD_IRREGULAR else 1.0
+    hire = [1.0 if seekers[q] <= 0 else min(1.0, float(model.labour.vacancies[q]) / seekers[q])
+            for q in range(places.n)]
 
     wage = {}
-    employed_count, migrant_count = [0, 0], [0, 0]      # regular, irregular
+    employed_count = [[0, 0] for _ in range(places.n)]   # regular, irregular at each place
+    migrant_count = [[0, 0] for _ in range(places.n)]
     for i in abroad:
         irregular = bool(h.status[i] == ABROAD_IRREGULAR)
+        q = int(h.place[i])
         x = float(draws[i, 0])
         if h.employed[i]:
             keeps = x >= lab.job_separation_rate
             log["kept_job" if keeps else "lost_job"] += 1
             h.employed[i] = keeps
         else:
-            hired = x < (lab.irregular_hire_factor * hire if irregular else hire)
+            hired = x < (lab.irregular_hire_factor * hire[q] if irregular else hire[q])
             log["hired" if hired else "not_hired"] += 1
             h.employed[i] = hired
-        wage[i] = model.labour.destination_wage * skill_wage(model, h.skill[i]) * (
+        wage[i] = float(model.labour.wage[q]) * float(places.skill_ratio[q][int(h.skill[i])]) * (
             lab.irregular_wage_factor if irregular else 1.0)
         earnings = wage[i] if h.employed[i] else 0.0
-        sent = ab.remittance_share * max(0.0, earnings - ab.living_cost_usd)
-        model.remittances_in[i] = sent * (1.0 - pol.transfer_cost)
-        add(model, "remittance_fees", t, int(h.origin[i]), amount=sent * pol.transfer_cost)
-        migrant_count[irregular] += 1
-        employed_count[irregular] += bool(h.employed[i])
+        sent = float(places.remittance_share[q]) * max(0.0, earnings - float(places.living_cost[q]))
+        fee = min(float(places.transfer_cost[q]), pol.transfer_cost_cap)
+        model.remittances_in[i] = sent * (1.0 - fee)
+        add(model, "remittance_fees", t, int(h.origin[i]), amount=sent * fee)
+        migrant_count[q][irregular] += 1
+        employed_count[q][irregular] += bool(h.employed[i])
 
     city = [i for i in range(h.n) if h.status[i] == IN_CITY]
     city_employed = 0
     for i in city:
+        q = int(h.place[i])
         works = float(draws[i, 0]) < lab.city_employment_rate
         h.employed[i] = works
         city_employed += works
-        earnings = model.world.city_wage * skill_wage(model, h.skill[i]) if works else 0.0
-        sent = ab.city_remittance_share * max(0.0, earnings - ab.city_living_cost_usd)
-        model.remittances_in[i] = sent * (1.0 - ab.domestic_transfer_cost)
-        add(model, "remittance_fees", t, int(h.origin[i]), amount=sent * ab.domestic_transfer_cost)
+        earnings = float(model.labour.wage[q]) * float(places.skill_ratio[q][int(h.skill[i])]) if works else 0.0
+        sent = float(places.remittance_share[q]) * max(0.0, earnings - float(places.living_cost[q]))
+        model.remittances_in[i] = sent * (1.0 - float(places.transfer_cost[q]))
+        add(model, "remittance_fees", t, int(h.origin[i]), amount=sent * float(places.transfer_cost[q]))
     for i in range(h.n):
         add(model, "remittances", t, int(h.origin[i]), amount=float(model.remittances_in[i]))
 
     rate = model.recorder["migrant_employment_rate"]
     rate[t, P_INTERNAL] = city_employed / len(city) if city else math.nan
     for k, pathway in ((0, P_REGULAR), (1, P_IRREGULAR)):
-        rate[t, pathway] = employed_count[k] / migrant_count[k] if migrant_count[k] else math.nan
-        model.expected_employment[k] = ((employed_count[k] + PRIOR_WEIGHT * PRIOR_EMPLOYMENT[k])
-                                        / (migrant_count[k] + PRIOR_WEIGHT))
+        employed = sum(employed_count[q][k] for q in range(places.n))
+        migrants = sum(migrant_count[q][k] for q in range(places.n))
+        rate[t, pathway] = employed / migrants if migrants else math.nan
+        for q in range(places.n):
+            model.expected_employment[q][k] = ((employed_count[q][k] + PRIOR_WEIGHT * PRIOR_EMPLOYMENT[k])
+                                               / (migrant_count[q][k] + PRIOR_WEIGHT))
 
     reunited = set()
     for channel in model.channels:
@@ -665,7 +682,7 @@ def record(model, t: int) -> None:
     r["shock_loss"][t] = model.climate.region_loss
     r["labour_demand"][t] = model.labour.demand
     r["vacancies"][t] = model.labour.vacancies
-    r["destination_wage"][t] = model.labour.destination_wage
+    r["destination_wage"][t] = model.labour.wage
     for channel in model.channels:
         r["channel_applications"][t, channel.index] = channel.applications
         r["channel_granted"][t, channel.index] = len(channel.granted)
@@ -696,6 +713,7 @@ class OptionRows:
                      "wait_months", "death", "interception", "asc", "network", "min_skill", "open"):
             setattr(self, name, getattr(options, name).tolist())
         self.cost = options.cost.tolist()   # [origin][option]
+        self.skill_ratio = options.skill_ratio.tolist()   # [option][skill level]
         self.served = options.served.tolist()   # [origin][option]
         self.n = len(options.names)
         self.members: list[list[int]] = [[] for _ in self.nest_lambda]
@@ -716,7 +734,7 @@ def origin_income(origin_wage, degradation, origin: int, skill_mult: float, farm
 
 
 def option_utilities(rows: OptionRows, p, risk_perception: float, origin_wage, degradation, network, *,
-                     origin: int, adults: int, skill_mult: float, farm: float, loss: float, boost: float,
+                     origin: int, adults: int, skill: int, skill_mult: float, farm: float, loss: float, boost: float,
                      memory: float, patience: float, risk: float) -> tuple[float, float, list[float]]:
     """Income of an adult at origin, utility of staying and of each option (the equations of decisions.py)."""
     y = origin_income(origin_wage, degradation, origin, skill_mult, farm, loss, boost)
@@ -726,7 +744,7 @@ def option_utilities(rows: OptionRows, p, risk_perception: float, origin_wage, d
     u_stay = p.beta_income * math.log(max(y_stay, 1.0)) - p.beta_shock * memory
     utility = []
     for k in range(rows.n):
-        earned = max(0.0, rows.wage[k] * skill_mult * rows.wage_factor[k] - rows.living_cost[k])
+        earned = max(0.0, rows.wage[k] * rows.skill_ratio[k][skill] * rows.wage_factor[k] - rows.living_cost[k])
         y_k = rest + rows.employment[k] * earned
         wait_years = min(rows.wait_months[k], MAX_WAIT_MONTHS) / 12.0
         utility.append(p.beta_income * math.log(max(y_k, 1.0))
@@ -805,7 +823,7 @@ def reference_decision(rows: OptionRows, p, risk_perception: float, origin_wage,
     no working-age adult); otherwise the draw among the eligible options and, if that is a move, among the
     eligible options it can pay for; trapped if it wanted to move and stays."""
     income, u_stay, utility = option_utilities(
-        rows, p, risk_perception, origin_wage, degradation, network, origin=origin, adults=adults,
+        rows, p, risk_perception, origin_wage, degradation, network, origin=origin, adults=adults, skill=skill,
         skill_mult=skill_mult, farm=farm, loss=loss, boost=boost, memory=memory, patience=patience, risk=risk)
     if status != AT_HOME or adults < 1:
         return income, -1, False

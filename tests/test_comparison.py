@@ -13,7 +13,7 @@ import xarray as xr
 
 from simulator.experiments.comparison import compare, merge_sweep, run_configs, run_key
 from simulator.config import RunConfig
-from simulator.experiments.metrics import paired_effects, run_metrics
+from simulator.experiments.metrics import corridor_totals, paired_differences, paired_effects, run_metrics
 from simulator.present.report import write_report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +87,24 @@ def test_paired_effects_against_baseline(comparison):
     assert lo <= float(diff) <= hi
 
 
+def test_corridor_effects_are_paired_differences(comparison):
+    """The corridor tables' figures: per run totals of each corridor, then the mean paired difference against the
+    baseline with its t interval and the baseline's level."""
+    totals = corridor_totals(comparison)
+    np.testing.assert_array_equal(totals["departures"].sum("destination"),
+                                  comparison["emigrants"].sum(["time", "origin", "destination"]))
+    e = paired_differences(totals)
+    granted = totals["channel_granted"].sel(channel="ordinary")
+    diff = granted.sel(scenario="obj5_more_places") - granted.sel(scenario="baseline")
+    got = e["channel_granted"].sel(channel="ordinary", scenario="obj5_more_places")
+    half = 4.302652729911275 * float(diff.std("seed", ddof=1)) / np.sqrt(3)   # t(0.975, 2 degrees of freedom)
+    assert float(got.sel(stat="mean")) == pytest.approx(float(diff.mean()))
+    assert float(got.sel(stat="high") - got.sel(stat="mean")) == pytest.approx(half)
+    assert float(got.sel(stat="baseline")) == pytest.approx(float(granted.sel(scenario="baseline").mean()))
+    # a DataArray works the same way
+    xr.testing.assert_allclose(paired_differences(totals["route_deaths"]), e["route_deaths"])
+
+
 def test_report_is_produced_from_a_dataset_alone(comparison, tmp_path):
     path = comparison.to_netcdf(tmp_path / "comparison.nc", engine="netcdf4")
     with xr.open_dataset(tmp_path / "comparison.nc", engine="netcdf4") as ds:
@@ -95,7 +113,16 @@ def test_report_is_produced_from_a_dataset_alone(comparison, tmp_path):
     assert "Illustrative world, not a forecast" in text
     assert "Effects against baseline" in text and "obj5_more_places" in text
     assert "per irregular departure averted" in text
-    for png in ("departures_by_pathway", "irregular_share", "deaths", "trapped", "remittances", "visas"):
+    # each corridor: the world's city and destination, its channels that granted places, its route
+    section = text[text.index("## Corridors: where migrants go"):text.index("## Trade-offs")]
+    for row in ("| Capital, internal |", "| Northland, regular |", "| ordinary |"):
+        assert row in section, row
+    assert "| seasonal |" not in section   # closed in every package: no row
+    irregular = float(comparison["route_departures"].sum())
+    assert ("| smuggled: journeys |" in section) == (irregular > 0)
+    assert ("**Irregular routes: journeys begun and deaths**: none in any scenario." in section) == (irregular == 0)
+    for png in ("departures_by_pathway", "irregular_share", "deaths", "trapped", "remittances", "visas",
+                "departures_by_destination"):
         assert (tmp_path / "report" / f"{png}.png").stat().st_size > 10_000
         assert f"({png}.png)" in text
 

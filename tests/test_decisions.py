@@ -19,6 +19,7 @@ NAMES = ("Capital", "Port City", "Gulfland labour scheme", "Gulfland seasonal", 
          "Northland sea crossing", "Neighbourland free movement", "Neighbourland overland")
 PATHWAY = (0, 0, 1, 1, 1, 2, 1, 2)
 PLACE = (0, 1, 2, 2, 3, 3, 4, 4)
+SKILL_RATIO = ((1.0, 1.3, 1.8), (1.0, 1.2, 1.6), (1.0, 1.4, 3.0), (1.0, 1.5, 2.2), (1.0, 1.1, 1.3))   # by place
 
 
 def corridor_options(nest=(1, 1, 2, 2, 2, 2, 2, 2), nest_lambda=(1.0, 0.8, 0.5), open_=(True,) * 8,
@@ -28,7 +29,8 @@ def corridor_options(nest=(1, 1, 2, 2, 2, 2, 2, 2), nest_lambda=(1.0, 0.8, 0.5),
                        [35.0, 50.0, 3400.0, 1100.0, 1000.0, 4000.0, 120.0, 350.0]]) * cost_scale
     columns = dict(pathway=PATHWAY, place=PLACE, nest=nest, nest_lambda=nest_lambda,
                    wage=(260.0, 240.0, 900.0, 700.0, 2400.0, 2400.0, 450.0, 450.0),
-                   wage_factor=(1.0, 1.0, 1.0, 1.0, 1.0, 0.6, 1.0, 0.8),
+                   skill_ratio=[SKILL_RATIO[q] for q in PLACE],
+                   wage_factor=(1.0, 1.0, 1.0, 1.0, 1.0, 0.8, 1.0, 0.8),
                    living_cost=(150.0, 140.0, 350.0, 300.0, 1100.0, 1100.0, 200.0, 200.0),
                    employment=(0.85, 0.8, 0.97, 0.99, 0.9, 0.5, 0.75, 0.6), cost=travel,
                    wait_months=(0.0, 0.0, 14.0, 5.0, 30.0, 0.0, 0.0, 0.0),
@@ -141,7 +143,7 @@ def frequencies(options: Options, n: int = 200_000, seed: int = 5, **h_kw) -> tu
     freq = np.bincount(choice, minlength=options.n + 1) / n
     table = OptionRows(options)
     _, u_stay, utility = option_utilities(
-        table, DecisionParams(), 1.0, ORIGIN_WAGE, DEGRADATION, NETWORK, origin=0, adults=2,
+        table, DecisionParams(), 1.0, ORIGIN_WAGE, DEGRADATION, NETWORK, origin=0, adults=2, skill=0,
         skill_mult=float(h["skill_mult"][0]), farm=float(h["farm_dependence"][0]), loss=float(h["loss"][0]),
         boost=float(h["income_boost"][0]), memory=float(h["shock_memory"][0]), patience=float(h["patience"][0]),
         risk=float(h["risk_aversion"][0]))

@@ -317,7 +317,8 @@ LEVERS = {"quota_per_year": _setting("ordinary", "quota_per_year"),
           "seasonal_quota_per_year": _setting("seasonal", "quota_per_year"),
           "seasonal_processing_per_month": _setting("seasonal", "processing_per_month"),
           "humanitarian_per_year": _setting("humanitarian", "quota_per_year"),
-          "transfer_cost": lambda model: model.policy.transfer_cost}
+          # the version-1 destination's transfer cost in force: the world's, at most the cap of the month
+          "transfer_cost": lambda model: min(model.places.transfer_cost[1], model.policy.transfer_cost_cap)}
 
 
 @dataclass

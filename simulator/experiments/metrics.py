@@ -65,14 +65,34 @@ def paired_effects(ds: xr.Dataset, baseline: str = "baseline", level: float = 0.
     Returns a Dataset with dims (scenario, stat), stat in (mean, low, high, baseline), one variable per metric;
     `baseline` is the baseline's mean level across seeds.
     """
-    if baseline not in ds["scenario"].values:
-        raise ValueError(f"baseline = {baseline!r} is not among the scenarios {ds['scenario'].values.tolist()}")
-    m = run_metrics(ds)
+    return paired_differences(run_metrics(ds), baseline, level)
+
+
+def corridor_totals(ds: xr.Dataset) -> xr.Dataset:
+    """Whole-horizon flows of each corridor per run (keeps any `scenario`/`seed` dims): departures by destination and
+    pathway, places granted by each regular channel, journeys begun and deaths on each irregular route."""
+    return xr.Dataset({
+        "departures": ds["emigrants"].sum(["time", "origin"]),
+        "channel_granted": ds["channel_granted"].sum("time"),
+        "route_departures": ds["route_departures"].sum("time"),
+        "route_deaths": ds["route_deaths"].sum("time"),
+    })
+
+
+def paired_differences(m: xr.Dataset | xr.DataArray, baseline: str = "baseline",
+                       level: float = 0.95) -> xr.Dataset | xr.DataArray:
+    """Per-run outcomes `m` (dims scenario, seed, ...) as mean paired differences against `baseline` with their
+    confidence interval (Student's t across seeds) and the baseline's mean level: dim `stat` = (mean, low, high,
+    baseline)."""
+    if baseline not in m["scenario"].values:
+        raise ValueError(f"baseline = {baseline!r} is not among the scenarios {m['scenario'].values.tolist()}")
     diff = m - m.sel(scenario=baseline)
-    n = ds.sizes["seed"]
+    n = m.sizes["seed"]
     mean = diff.mean("seed")
     se = diff.std("seed", ddof=1) / np.sqrt(n) if n > 1 else diff.mean("seed") * np.nan
     half = stats.t.ppf(0.5 + level / 2, n - 1) * se if n > 1 else se
-    base = m.sel(scenario=baseline, drop=True).mean("seed").broadcast_like(mean)
+    base = m.sel(scenario=baseline, drop=True).mean("seed").expand_dims(scenario=mean["scenario"]).transpose(
+        *mean.dims) if isinstance(m, xr.DataArray) else xr.Dataset(
+        {k: v.sel(scenario=baseline, drop=True).mean("seed").broadcast_like(mean[k]) for k, v in m.items()})
     return xr.concat([mean, mean - half, mean + half, base], dim="stat").assign_coords(
         stat=["mean", "low", "high", "baseline"])

@@ -1,11 +1,12 @@
 """Migrants away: employment by labour demand and status, remittances net of transfer cost, returns (process 7).
 
-Employment at the destination: each employed migrant loses the job with probability `s` a month (separation);
-vacancies `V_t` are filled from the unemployed, regular migrants first in the sense that an irregular migrant is hired
-at `f` times the regular rate: hiring probability `h = min(1, V_t / (U_reg + f U_irr))` for regular and `f h` for
-irregular migrants, so that expected hires never exceed vacancies. Internal migrants are employed with probability
-`e_city` each month. A migrant with a job sends home `share * max(0, wage - living cost)`; the household receives that
-amount less the transfer cost `tc`, and the fee `tc * sent` is recorded (SDG indicator 10.c.1).
+Employment at each destination p: each employed migrant loses the job with probability `s` a month (separation);
+the destination's vacancies `V_pt` are filled from its unemployed migrants, regular migrants first in the sense that
+an irregular migrant is hired at `f` times the regular rate: hiring probability `h_p = min(1, V_pt / (U_reg,p + f
+U_irr,p))` for regular and `f h_p` for irregular migrants, so that expected hires never exceed vacancies. Internal
+migrants are employed with probability `e_city` each month. A migrant with a job sends home `share * max(0, wage -
+living cost)` (the place's wage by skill and living cost); the household receives that amount less the corridor's
+transfer cost `tc`, and the fee `tc * sent` is recorded (SDG indicator 10.c.1).
 
 Returns: a regular migrant returns when the stay ends (set at departure: `stay_months` for an ordinary visa, shorter
 for a seasonal scheme, none for a permanent one) or earlier at the voluntary return rate; an irregular migrant is
@@ -27,16 +28,28 @@ def hiring_probability(vacancies: float, unemployed_regular: int, unemployed_irr
     return 1.0 if seekers <= vacancies else float(vacancies / seekers)
 
 
+def hiring_probabilities(vacancies: np.ndarray, place: np.ndarray, unemployed_regular: np.ndarray,
+                         unemployed_irregular: np.ndarray, irregular_hire_factor: float) -> np.ndarray:
+    """The hiring probability of an unemployed regular migrant at each place (`hiring_probability` of its vacancies
+    and seekers), from each migrant's `place` and whether it is an unemployed regular or irregular migrant."""
+    n = len(vacancies)
+    regular = np.bincount(place[unemployed_regular], minlength=n)
+    irregular = np.bincount(place[unemployed_irregular], minlength=n)
+    return np.array([hiring_probability(float(v), int(r), int(i), irregular_hire_factor)
+                     for v, r, i in zip(vacancies, regular, irregular)])
+
+
 def update_employment(employed: np.ndarray, irregular: np.ndarray, uniform: np.ndarray, separation_rate: float,
-                      hire_probability: float, irregular_hire_factor: float) -> np.ndarray:
-    """Employment after one month for migrants abroad (arrays over those migrants; one uniform each)."""
+                      hire_probability: float | np.ndarray, irregular_hire_factor: float) -> np.ndarray:
+    """Employment after one month for migrants abroad (arrays over those migrants, one uniform each; the hiring
+    probability of a regular migrant for all or each of them)."""
     keep = employed & (uniform >= separation_rate)
     hire_p = np.where(irregular, irregular_hire_factor * hire_probability, hire_probability)
     return keep | (~employed & (uniform < hire_p))
 
 
-def remittances(earnings: np.ndarray, living_cost: float, share: float,
-                transfer_cost: float) -> tuple[np.ndarray, np.ndarray]:
+def remittances(earnings: np.ndarray, living_cost: float | np.ndarray, share: float | np.ndarray,
+                transfer_cost: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(received by the household, fees paid), USD: sent = `share * max(0, earnings - living)`."""
     sent = share * np.maximum(0.0, earnings - living_cost)
     return sent * (1.0 - transfer_cost), sent * transfer_cost

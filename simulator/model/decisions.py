@@ -15,10 +15,11 @@ degradation `deg_o` of the farm part of income, `loss_i` the share of income los
 household's adults, its expected monthly income if it stays and under option k is
 
     Y_stay = a_i y_i
-    Y_k    = (a_i - 1) y_i + e_k max(0, s_i f_k w_k - c_k)
+    Y_k    = (a_i - 1) y_i + e_k max(0, r_k(s) f_k w_k - c_k)
 
-with the option's employment rate `e_k`, wage `w_k` (of the city or destination), the wage factor `f_k` of the status
-it gives (below 1 for irregular status) and living cost `c_k`. Incomes enter as `ln max(Y, 1)`. The utilities are
+with the option's employment rate `e_k`, low-skill wage `w_k` (of the city or destination) and its ratio `r_k(s)` for
+the household's skill level s (the place's wage of that skill over its low-skill wage), the wage factor `f_k` of the
+status it gives (below 1 for irregular status) and living cost `c_k`. Incomes enter as `ln max(Y, 1)`. The utilities are
 
     U_stay = b_y ln Y_stay - b_s m_i
     U_k    = b_y ln Y_k - b_c C_ok / (12 Y_stay) - b_w W_k / (12 p_i) - b_r r_i q d_k - b_i h_k + b_n n_og(k) + asc_k
@@ -91,6 +92,7 @@ class Options:
     nest: np.ndarray         # int64: the option's nest, 1 .. len(nest_lambda) - 1 (nest 0 is staying)
     nest_lambda: np.ndarray  # float64 per nest, in (0, 1]; entry 0 (staying) is 1
     wage: np.ndarray         # w_k, USD/month for the lowest skill
+    skill_ratio: np.ndarray  # r_k(s), (n_options, 3): the option's wage of skill level s over its low-skill wage
     wage_factor: np.ndarray  # f_k, multiplier on the wage of the status the option gives
     living_cost: np.ndarray  # c_k, USD/month
     employment: np.ndarray   # e_k, expected employment rate
@@ -119,11 +121,11 @@ class Options:
         return len(self.nest_lambda) + int(np.count_nonzero(self.draw_column >= 0)) + 1
 
     @classmethod
-    def build(cls, names: Sequence[str], *, pathway, place, nest, nest_lambda, wage, wage_factor, living_cost,
-              employment, cost, wait_months, death, interception, asc, network, min_skill, open_,
+    def build(cls, names: Sequence[str], *, pathway, place, nest, nest_lambda, wage, skill_ratio, wage_factor,
+              living_cost, employment, cost, wait_months, death, interception, asc, network, min_skill, open_,
               served=None) -> Options:
-        """An options table from per-option sequences (and `cost`, and `served` if given, as (n_origins,
-        n_options); every option serves every origin when `served` is None), checked."""
+        """An options table from per-option sequences (and `skill_ratio` as (n_options, 3), `cost`, and `served`
+        if given, as (n_origins, n_options); every option serves every origin when `served` is None), checked."""
         k = len(names)
         if k == 0:
             raise ValueError("a month needs at least one option besides staying")
@@ -139,6 +141,10 @@ class Options:
             if a.shape != (k,):
                 raise ValueError(f"options column {name!r} has shape {a.shape}: expected ({k},), one per option")
             out[name] = a
+        ratio = np.ascontiguousarray(skill_ratio, dtype=np.float64)
+        if ratio.shape != (k, 3) or not (np.isfinite(ratio) & (ratio >= 0)).all():
+            raise ValueError(f"options skill_ratio has shape {ratio.shape}: expected ({k}, 3), one finite ratio >= 0 "
+                             f"per option and skill level")
         cost = np.ascontiguousarray(cost, dtype=np.float64)
         if cost.ndim != 2 or cost.shape[1] != k:
             raise ValueError(f"options cost has shape {cost.shape}: expected (n_origins, {k})")
@@ -163,7 +169,7 @@ class Options:
         draw[multi] = len(lam) + np.arange(len(multi))
         members = np.argsort(nest_, kind="stable").astype(np.int64)
         start = np.concatenate([[0], np.cumsum(size)]).astype(np.int64)
-        return cls(names=tuple(names), nest_lambda=lam, cost=cost, served=served, draw_column=draw,
+        return cls(names=tuple(names), nest_lambda=lam, skill_ratio=ratio, cost=cost, served=served, draw_column=draw,
                    nest_members=members, nest_start=start, **out)
 
 
@@ -189,9 +195,9 @@ CHUNK = 1024   # households per chunk of the compiled pass (the unit shared amon
 
 
 def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patience, risk, wealth, assets,
-                 skill_mult, uniforms, origin_wage, degradation, network, wage, wage_factor, living_cost, employment,
-                 cost, wait_years, death, interception, asc, network_column, min_skill, open_, served, nest_members,
-                 nest_start, lam, draw_column, nest_open, nest_cost, nest_wait, nest_death, nest_constant,
+                 skill_mult, uniforms, origin_wage, degradation, network, wage, skill_ratio, wage_factor, living_cost,
+                 employment, cost, wait_years, death, interception, asc, network_column, min_skill, open_, served,
+                 nest_members, nest_start, lam, draw_column, nest_open, nest_cost, nest_wait, nest_death, nest_constant,
                  nest_spread, scalars, income, choice, trapped):
     """Every household's income at origin, choice and trapped flag, written into `income`, `choice`, `trapped`.
     Households go in chunks of `CHUNK`; each chunk has one scratch row for the utilities, open flags and upper-stage
@@ -218,6 +224,7 @@ def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patie
                 choice[i] = NO_DECISION
                 continue
             a = np.float64(adults[i])
+            s = skill[i]
             y_stay = a * y
             rest = (a - 1.0) * y
             per_year = 12.0 * max(y_stay, 1.0)
@@ -237,8 +244,8 @@ def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patie
                 for j in range(nest_start[m], nest_start[m + 1]):
                     k = nest_members[j]
                     if open_[k]:
-                        earning = max(earning, employment[k] * max(0.0, wage[k] * sm * wage_factor[k]
-                                                                    - living_cost[k]))
+                        earning = max(earning, employment[k] * max(0.0, wage[k] * skill_ratio[k, s]
+                                                                    * wage_factor[k] - living_cost[k]))
                 income_term = beta_income * math.log(max(rest + earning, 1.0))
                 cost_term = beta_cost * (nest_cost[o, m] / per_year)
                 wait_term = beta_wait * nest_wait[m] / np.float64(patience[i])
@@ -253,7 +260,7 @@ def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patie
                 choice[i] = STAY
                 continue
             for k in range(n_options):
-                y_k = rest + employment[k] * max(0.0, wage[k] * sm * wage_factor[k] - living_cost[k])
+                y_k = rest + employment[k] * max(0.0, wage[k] * skill_ratio[k, s] * wage_factor[k] - living_cost[k])
                 v = beta_income * math.log(max(y_k, 1.0)) - beta_cost * (cost[o, k] / per_year)
                 # terms that are zero for the option are skipped: subtracting 0.0 would change nothing
                 if wait_years[k] != 0.0:
@@ -263,7 +270,7 @@ def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patie
                 if interception[k] != 0.0:
                     v -= beta_interception * interception[k]
                 utility[k] = v + beta_network * network[o, network_column[k]] + asc[k]
-                allowed[k] = open_[k] and served[o, k] and skill[i] >= min_skill[k]
+                allowed[k] = open_[k] and served[o, k] and s >= min_skill[k]
             for m in range(n_nests):
                 upper_noise[m] = _gumbel32(uniforms[i, m])
             # The nested-logit choice, twice with the same noise: among the eligible options (what the household
@@ -365,7 +372,8 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
         numba.set_num_threads(threads)
         kernel = _decide_kernel_threads
     kernel(status, adults, origin, skill, farm_dependence, loss, income_boost, shock_memory, patience, risk_aversion,
-           wealth, assets, skill_mult, uniforms, origin_wage, degradation, network, options.wage, options.wage_factor,
+           wealth, assets, skill_mult, uniforms, origin_wage, degradation, network, options.wage, options.skill_ratio,
+           options.wage_factor,
            options.living_cost, options.employment, options.cost, wait_years, options.death, options.interception,
            options.asc, options.network, options.min_skill, options.open, options.served, options.nest_members,
            options.nest_start, options.nest_lambda, options.draw_column, *screen, scalars, income_per_adult, choice,

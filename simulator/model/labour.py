@@ -1,10 +1,15 @@
-"""Labour markets: destination demand (vacancies and wage over a business cycle) and origin wages.
+"""Labour markets: demand at each destination (vacancies and wage over a business and a seasonal cycle), origin
+wages.
 
-Process 2 of the step. The destination demand index is
-`D_t = d * (1 + g)^y * (1 + A sin(2 pi y / C)) * exp(x_t)`, with `x_t = phi x_{t-1} + s e_t` (AR(1) noise from the
-"labour" stream), years `y = t / 12`, outlook demand multiplier `d` and trend `g`, cycle amplitude `A` and length `C`.
-New vacancies open to migrants each month: `V_t = v * N / 1000 * D_t` (v from the world table, per 1,000 origin
-households). The destination wage is `w_t = w * m_w * D_t^e` (elasticity e), and origin wages grow at `g_o` a year.
+Process 2 of the step. The demand index of destination p is
+`D_pt = d * (1 + g)^y * (1 + A sin(2 pi y / C)) * (1 + a_p cos(2 pi (m_t - m_p) / 12)) * exp(x_pt)`, with
+`x_pt = phi x_p,t-1 + s e_pt` (AR(1) noise from the "labour" stream, one draw per destination a month), years
+`y = t / 12`, outlook demand multiplier `d` and trend `g`, business-cycle amplitude `A` and length `C` (parameters),
+the destination's seasonal amplitude `a_p` and peak month `m_p` (world table; `m_t` the calendar month, 1-12). New
+vacancies open to migrants at p each month: `V_pt = v_p * N / N_w * D_pt` (`v_p` from the world table, for `N_w`
+households at origin; N simulated). The destination wage is `w_pt = w_p * m_w * D_pt^e` (elasticity e, outlook wage
+multiplier `m_w`), and origin wages grow at `g_o` a year. Cities have no vacancies: migrants there find work at the
+rate `labour.city_employment_rate` (simulator.model.abroad), at the city's wage.
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simulator.model.places import Places
 from simulator.params import LabourParams
 from simulator.world.regions import World
+from simulator.world.tables import Corridors
 
 
 @dataclass
@@ -27,27 +34,33 @@ class LabourOutlook:
 
 
 class Labour:
-    """Destination demand, vacancies and wages; origin wages by region."""
+    """Demand, vacancies and wages at each place (arrays over `places`: cities then destinations); origin wages.
 
-    def __init__(self, world: World, params: LabourParams, outlook: LabourOutlook, n_households: int,
-                 rng: np.random.Generator) -> None:
-        self.world, self.params, self.outlook, self.rng = world, params, outlook, rng
-        self.scale = n_households / 1000.0
-        self.noise = 0.0
-        self.demand = 1.0
-        self.vacancies = world.vacancies_per_1000 * self.scale
-        self.destination_wage = world.destination_wage * outlook.wage_multiplier
+    A city's demand index stays 1 and its vacancies 0; its wage is the world's."""
+
+    def __init__(self, world: World | Corridors, places: Places, params: LabourParams, outlook: LabourOutlook,
+                 n_households: int, rng: np.random.Generator) -> None:
+        self.world, self.places, self.params, self.outlook, self.rng = world, places, params, outlook, rng
+        self.scale = n_households / places.unit
+        self.abroad = places.destinations
+        self.noise = np.zeros(len(self.abroad))
+        self.demand = np.ones(places.n)
+        self.vacancies = places.vacancies * self.scale
+        self.wage = places.wage.copy()
+        self.wage[self.abroad] *= outlook.wage_multiplier
         self.origin_wage = world.wage.copy()
 
     def step(self, t: int) -> None:
-        p, o = self.params, self.outlook
+        p, o, d = self.params, self.outlook, self.abroad
         years = t / 12.0
-        self.noise = p.demand_noise_persistence * self.noise + p.demand_noise_sd * self.rng.standard_normal()
+        self.noise = p.demand_noise_persistence * self.noise + p.demand_noise_sd * self.rng.standard_normal(len(d))
         cycle = 1.0 + p.demand_cycle_amplitude * np.sin(2.0 * np.pi * years / p.demand_cycle_years)
-        self.demand = o.demand_multiplier * (1.0 + o.demand_trend) ** years * cycle * np.exp(self.noise)
-        self.vacancies = self.world.vacancies_per_1000 * self.scale * self.demand
-        self.destination_wage = (self.world.destination_wage * o.wage_multiplier
-                                 * self.demand ** p.wage_demand_elasticity)
+        month = t % 12 + 1   # runs start in January
+        season = 1.0 + self.places.demand_amplitude[d] * np.cos(
+            2.0 * np.pi * (month - self.places.demand_peak_month[d]) / 12.0)
+        self.demand[d] = o.demand_multiplier * (1.0 + o.demand_trend) ** years * cycle * season * np.exp(self.noise)
+        self.vacancies[d] = self.places.vacancies[d] * self.scale * self.demand[d]
+        self.wage[d] = self.places.wage[d] * o.wage_multiplier * self.demand[d] ** p.wage_demand_elasticity
         self.origin_wage = self.world.wage * (1.0 + p.origin_wage_growth) ** years
 
 

@@ -18,7 +18,7 @@ class Policy:
     """Lever values in force during one step."""
 
     deportation_rate: float           # per month
-    transfer_cost: float              # share of international remittances lost to fees
+    transfer_cost_cap: float          # the most any international corridor's transfer cost may be (1: no cap)
     risk_perception: float            # perceived / true risk of irregular journeys
 
     @classmethod
@@ -26,5 +26,5 @@ class Policy:
         i = params.irregular
         return cls(
             deportation_rate=i.deportation_rate,
-            transfer_cost=params.abroad.transfer_cost, risk_perception=params.decisions.risk_perception,
+            transfer_cost_cap=1.0, risk_perception=params.decisions.risk_perception,
         )

@@ -1,4 +1,4 @@
-"""The migration model: households choosing to stay, move to the city, or migrate regularly or irregularly.
+"""The migration model: households choosing to stay, move to a city, or migrate regularly or irregularly abroad.
 
 `MigrationModel` is a Mesa model. Household state lives in columns (`model.households`); each household is also a
 `Household` Mesa agent viewing its row (created for populations up to `agent_view_limit`). The rules are the pure
@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 
 from simulator.version import __version__
-from simulator.model.abroad import (hiring_probability, remittances, returns_irregular, returns_regular,
+from simulator.model.abroad import (hiring_probabilities, remittances, returns_irregular, returns_regular,
                                     update_employment)
 from simulator.model.budgets import update_budgets
 from simulator.model.channels import OptionTerms, build_channels
@@ -33,17 +33,17 @@ from simulator.model.decisions import Options, decide_households
 from simulator.config import check_calendar, check_threads
 from simulator.errors import ConfigError
 from simulator.model.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, FAMILY_ABROAD, IN_CITY, IN_TRANSIT,
-                                        NO_CONTRACT, WAITING, Household, status_by_origin, status_by_origin_and_place,
-                                        synthesize)
+                                        NO_CONTRACT, WAITING, Household, status_by_origin_and_place, synthesize)
 from simulator.model.labour import Labour, LabourOutlook, skill_multiplier
+from simulator.model.places import Places
 from simulator.model.outputs import AGE_EDGES, Recorder, sums_by_origin, to_dataset
 from simulator.params import ModelParams, validate
 from simulator.model.pathways import journey_outcomes
 from simulator.model.levers import Policy
 from simulator.model.routes import build_routes
 from simulator.world.convert import version1_channels, version1_routes
-from simulator.world.regions import World, default_world_path, load_world
-from simulator.world.tables import Channel as ChannelRow, Route as RouteRow
+from simulator.world.regions import World, default_world_path
+from simulator.world.tables import Channel as ChannelRow, Corridors, Route as RouteRow, open_world
 from simulator.rng import Streams
 
 
@@ -83,7 +83,8 @@ class MigrationModel(mesa.Model):
         n_households: households simulated (all origins together).
         years: length of the run; one step is one month.
         rng: seed (int), numpy Generator, or None for a fresh seed; recorded in `self.seed` and in the outputs.
-        world: a `World`, a path to a world folder, or None for the illustrative default world.
+        world: a world (`World`, version 1, or `Corridors`, version 2), a path to a world folder of either version,
+            or None for the illustrative default world.
         params: model parameters (`ModelParams`); defaults when None.
         interventions: active policy objects (see `simulator.policy.interventions.build_interventions`).
         climate_outlook, labour_outlook: the climate and labour future (multipliers on the world's figures).
@@ -94,12 +95,14 @@ class MigrationModel(mesa.Model):
         threads: threads for the household decision (numba), from 1 to the cores numba can use; the results are
             the same for any number. Sweeps run one model per core instead, so the default is 1.
         config: the resolved run config, recorded in the outputs' attributes.
-        channels: the destination's regular channels, rows of simulator.world.tables.Channel (the settings of
-            their kind, as in a channels.csv) but with quotas and processing per 1,000 households, not absolute;
-            None for the version-1 channels built from the parameters (simulator.world.convert.version1_channels).
-        routes: the irregular routes to the destination, rows of simulator.world.tables.Route (rows of other kinds
-            are skipped), each offered to households of the origins it serves. None for the version-1 route
-            `smuggled` built from the parameters (simulator.world.convert.version1_routes).
+        channels: the regular channels, rows of simulator.world.tables.Channel (the settings of their kind, as in
+            a channels.csv), with quotas and processing for the world's households (a version-2 world's) or per
+            1,000 households (a version-1 world); None for the world's own: a version-2 world's channels table, or
+            the version-1 channels built from the parameters (simulator.world.convert.version1_channels).
+        routes: the irregular routes, rows of simulator.world.tables.Route (rows of other kinds are skipped), each
+            offered to households of the origins it serves. None for the world's own: a version-2 world's routes
+            table, or the version-1 route `smuggled` built from the parameters
+            (simulator.world.convert.version1_routes).
         **overrides: dotted parameter overrides, e.g. `**{"irregular.death_probability": 0.02}`.
     """
 
@@ -123,7 +126,7 @@ class MigrationModel(mesa.Model):
         self.seed, self.scenario_name, self.start_year, self.config = seed, scenario, int(start_year), config
         self.params = _with_overrides(params or ModelParams(), overrides)
         validate(self.params)
-        self.world = world if isinstance(world, World) else load_world(world or default_world_path())
+        self.world = world if isinstance(world, (World, Corridors)) else open_world(world or default_world_path())
         self.climate_outlook = climate_outlook or ClimateOutlook()
         self.labour_outlook = labour_outlook or LabourOutlook()
         self.n_steps = max(1, int(round(years * 12)))
@@ -136,16 +139,25 @@ class MigrationModel(mesa.Model):
         self.initial_population = int(self.households.size.sum())
         self.skill_mult = skill_multiplier(self.households.skill, self.params.labour)
         self.climate = Climate(self.world, self.params.climate, self.climate_outlook, self.streams["climate"])
-        self.labour = Labour(self.world, self.params.labour, self.labour_outlook, n, self.streams["labour"])
-        # the places migrants go to, cities then destinations (the outputs' `destination` dim)
-        self.places = (self.world.city, self.world.destination)
-        # the regular channels (simulator.model.channels), quotas per 1,000 households scaled to the population
-        rows = version1_channels(self.world.destination, self.params) if channels is None else list(channels)
-        self.channels = build_channels(rows, scale=n / 1000.0, destinations=(self.world.destination,))
+        # the places migrants go to, cities then destinations (the outputs' `destination` dim), and the world's
+        # channels and routes
+        if isinstance(self.world, Corridors):
+            self.places = Places.from_corridors(self.world, self.params)
+            channels = self.world.channels if channels is None else channels
+            routes = self.world.routes if routes is None else routes
+        else:
+            self.places = Places.from_version1(self.world, self.params)
+            channels = version1_channels(self.world.destination, self.params) if channels is None else channels
+            routes = version1_routes(self.world, self.params) if routes is None else routes
+        self.scale = n / self.places.unit   # simulated households per household of the world's figures
+        self.labour = Labour(self.world, self.places, self.params.labour, self.labour_outlook, n,
+                             self.streams["labour"])
+        destinations = self.places.names[self.places.n_cities:]
+        # the regular channels (simulator.model.channels), quotas scaled to the simulated population
+        self.channels = build_channels(list(channels), scale=self.scale, destinations=destinations)
         self.option_channels: list = []   # the channel of each of the month's options (None: not a channel)
         # the irregular routes (simulator.model.routes), each offered to the origins it serves
-        rows = version1_routes(self.world, self.params) if routes is None else list(routes)
-        self.routes = build_routes(rows, destinations=(self.world.destination,), n_origins=self.world.n_origins)
+        self.routes = build_routes(list(routes), destinations=destinations, n_origins=self.world.n_origins)
         self.option_routes: list = []     # the irregular route of each of the month's options (None: not a route)
         self.policy = Policy.from_params(self.params, n)
         self.interventions = list(interventions)
@@ -159,8 +171,9 @@ class MigrationModel(mesa.Model):
         self.consumption = np.zeros(n)
         self.persons_home = self.households.people_at_origin()   # members living at origin, per household
         self.income_per_adult = np.zeros(n)
-        self.expected_employment = np.array(PRIOR_EMPLOYMENT)
-        self.recorder = Recorder(self.n_steps, self.world.origins, tuple(names), self.places,
+        # expected employment of regular and irregular migrants at each place (cities: unused, see month_options)
+        self.expected_employment = np.tile(PRIOR_EMPLOYMENT, (self.places.n, 1))
+        self.recorder = Recorder(self.n_steps, self.world.origins, tuple(names), self.places.names,
                                  channels=tuple(c.name for c in self.channels),
                                  routes=tuple(r.name for r in self.routes))
         if n <= agent_view_limit:
@@ -236,28 +249,34 @@ class MigrationModel(mesa.Model):
             iv.step(self)
 
     def month_options(self) -> Options:
-        """The month's options (see `version1_options`): the city, the channels households choose (their terms given
-        the queue before anyone decides) and the irregular routes (their settings in force); sets `option_channels`
-        and `option_routes`."""
-        h = self.households
+        """The month's options (see `corridor_options`): each city, the channels households choose (their terms
+        given the queue before anyone decides) and the irregular routes (their settings in force); sets
+        `option_channels` and `option_routes`."""
+        h, places = self.households, self.places
         queues = np.bincount(h.channel[h.status == WAITING], minlength=len(self.channels))
         chosen = [(c, c.option_terms(int(queues[c.index]))) for c in self.channels]
         chosen = [(c, terms) for c, terms in chosen if terms is not None]
-        self.option_channels = [None, *(c for c, _ in chosen), *[None] * len(self.routes)]
-        self.option_routes = [None] * (1 + len(chosen)) + list(self.routes)
-        return version1_options(self.world, self.params, self.policy, self.labour.destination_wage,
-                                self.expected_employment, [(c.name, terms) for c, terms in chosen],
-                                [(r.name, r.settings, r.origins) for r in self.routes])
+        self.option_channels = [None] * places.n_cities + [c for c, _ in chosen] + [None] * len(self.routes)
+        self.option_routes = [None] * (places.n_cities + len(chosen)) + list(self.routes)
+        return corridor_options(places, self.params, self.labour.wage, self.expected_employment,
+                                [(c.name, places.index(c.destination), terms) for c, terms in chosen],
+                                [(r.name, places.index(r.destination), r.settings, r.origins) for r in self.routes])
+
+    def network_shares(self) -> np.ndarray:
+        """(origin, place): the share of each district's households with a member living at each place (Massey et
+        al. 1993; destination-specific diasporas: Beine, Docquier & Ozden 2011): in a city, or abroad (migrants
+        and families reunited there)."""
+        h, n_cities = self.households, self.places.n_cities
+        where = status_by_origin_and_place(h.origin, h.place, h.status, self.world.n_origins, self.places.n)[:, 1:]
+        members = where[:, :, [ABROAD_REGULAR, ABROAD_IRREGULAR, FAMILY_ABROAD]].sum(axis=2)
+        members[:, :n_cities] = where[:, :n_cities, IN_CITY]
+        return members / np.maximum(self.households_per_origin, 1)[:, None]
 
     def decide(self) -> None:
         """Process 4: households at home with an adult choose among the open options (decisions.py)."""
-        h, p, pol, w, t = self.households, self.params, self.policy, self.world, self.t
-        counts = status_by_origin(h.origin, h.status, w.n_origins)
-        per_origin = np.maximum(self.households_per_origin, 1)
+        h, p, pol, t = self.households, self.params, self.policy, self.t
         options = self.month_options()
-        network = np.column_stack([
-            counts[:, IN_CITY] / per_origin,
-            counts[:, [ABROAD_REGULAR, ABROAD_IRREGULAR, FAMILY_ABROAD]].sum(axis=1) / per_origin])
+        network = self.network_shares()
         # Households decide in blocks of rows. Every household draws the same number of uniforms every month
         # (common random numbers): drawn block after block into one buffer, they are the numbers one (n, width)
         # draw would give, so results do not depend on the block size. Only households that move or are trapped
@@ -368,31 +387,36 @@ class MigrationModel(mesa.Model):
         self.recorder.count("arrivals", t, h.origin[landed], P_IRREGULAR, destination=h.place[landed])
 
     def update_migrants(self) -> None:
-        """Process 7: employment abroad and in the city, remittances home, returns and deportations."""
-        h, p, pol, t = self.households, self.params, self.policy, self.t
+        """Process 7: employment and wages at each place, remittances home, returns and deportations."""
+        h, p, pol, t, places = self.households, self.params, self.policy, self.t, self.places
         lab, ab = p.labour, p.abroad
         draws = self.streams["abroad"].random((h.n, 2), dtype=np.float32)
         self.remittances_in[:] = 0.0
         abroad = np.flatnonzero((h.status == ABROAD_REGULAR) | (h.status == ABROAD_IRREGULAR))
+        place = h.place[abroad]
         irregular = h.status[abroad] == ABROAD_IRREGULAR
         emp = h.employed[abroad]
-        hire = hiring_probability(self.labour.vacancies, np.count_nonzero(~emp & ~irregular),
-                                  np.count_nonzero(~emp & irregular), lab.irregular_hire_factor)
-        emp = update_employment(emp, irregular, draws[abroad, 0], lab.job_separation_rate, hire,
+        hire = hiring_probabilities(self.labour.vacancies, place, ~emp & ~irregular, ~emp & irregular,
+                                    lab.irregular_hire_factor)
+        emp = update_employment(emp, irregular, draws[abroad, 0], lab.job_separation_rate, hire[place],
                                 lab.irregular_hire_factor)
         h.employed[abroad] = emp
-        wage = self.labour.destination_wage * self.skill_mult[abroad] * np.where(irregular,
-                                                                                 lab.irregular_wage_factor, 1.0)
-        received, fees = remittances(np.where(emp, wage, 0.0), ab.living_cost_usd, ab.remittance_share,
-                                     pol.transfer_cost)
+        wage = self.labour.wage[place] * places.skill_ratio[place, h.skill[abroad]] * np.where(
+            irregular, lab.irregular_wage_factor, 1.0)
+        # the transfer cost of each corridor, at most the cap in force (simulator.model.levers)
+        received, fees = remittances(np.where(emp, wage, 0.0), places.living_cost[place],
+                                     places.remittance_share[place],
+                                     np.minimum(places.transfer_cost[place], pol.transfer_cost_cap))
         self.remittances_in[abroad] = received
         self.recorder.count("remittance_fees", t, h.origin[abroad], weights=fees)
 
         city = np.flatnonzero(h.status == IN_CITY)
+        in_city = h.place[city]
         city_emp = draws[city, 0] < lab.city_employment_rate
         h.employed[city] = city_emp
-        received, fees = remittances(np.where(city_emp, self.world.city_wage * self.skill_mult[city], 0.0),
-                                     ab.city_living_cost_usd, ab.city_remittance_share, ab.domestic_transfer_cost)
+        earnings = self.labour.wage[in_city] * places.skill_ratio[in_city, h.skill[city]]
+        received, fees = remittances(np.where(city_emp, earnings, 0.0), places.living_cost[in_city],
+                                     places.remittance_share[in_city], places.transfer_cost[in_city])
         self.remittances_in[city] = received
         self.recorder.count("remittance_fees", t, h.origin[city], weights=fees)
         self.recorder.count("remittances", t, h.origin, weights=self.remittances_in)
@@ -402,8 +426,10 @@ class MigrationModel(mesa.Model):
         for status_emp, pathway, k in ((~irregular, P_REGULAR, 0), (irregular, P_IRREGULAR, 1)):
             n_status = np.count_nonzero(status_emp)
             rec[t, pathway] = emp[status_emp].mean() if n_status else np.nan
-            self.expected_employment[k] = ((np.count_nonzero(emp[status_emp]) + PRIOR_WEIGHT * PRIOR_EMPLOYMENT[k])
-                                           / (n_status + PRIOR_WEIGHT))
+            away = np.bincount(place[status_emp], minlength=places.n)
+            working = np.bincount(place[status_emp & emp], minlength=places.n)
+            self.expected_employment[:, k] = ((working + PRIOR_WEIGHT * PRIOR_EMPLOYMENT[k])
+                                              / (away + PRIOR_WEIGHT))
 
         reg, reg_employed, reg_wage = abroad[~irregular], emp[~irregular], wage[~irregular]
         for channel in self.channels:   # rules for regular migrants abroad (family reunification)
@@ -441,7 +467,7 @@ class MigrationModel(mesa.Model):
     def record(self) -> None:
         """Process 9: the month's stocks, labour market and intervention costs into the preallocated arrays."""
         h, r, t, n_o = self.households, self.recorder, self.t, self.world.n_origins
-        where = status_by_origin_and_place(h.origin, h.place, h.status, n_o, len(self.places))
+        where = status_by_origin_and_place(h.origin, h.place, h.status, n_o, self.places.n)
         counts = where.sum(axis=1)   # by origin and status
         sums = sums_by_origin(h.origin, h.status, FAMILY_ABROAD, self.persons_home, h.size, self.consumption,
                               h.wealth, n_o)
@@ -457,7 +483,7 @@ class MigrationModel(mesa.Model):
         r["shock_loss"][t] = self.climate.region_loss
         r["labour_demand"][t] = self.labour.demand
         r["vacancies"][t] = self.labour.vacancies
-        r["destination_wage"][t] = self.labour.destination_wage
+        r["destination_wage"][t] = self.labour.wage
         for c, waiting in zip(self.channels, np.bincount(h.channel[h.status == WAITING],
                                                          minlength=len(self.channels))):
             r["channel_applications"][t, c.index] = c.applications
@@ -546,40 +572,46 @@ class MigrationModel(mesa.Model):
         return float(self.persons_home.sum())
 
 
-def version1_options(world: World, params: ModelParams, policy: Policy, destination_wage: float,
-                     expected_employment: Any, regular: Sequence[tuple[str, OptionTerms]],
-                     irregular: Sequence[tuple[str, dict[str, float], Sequence[int]]]) -> Options:
-    """The month's options (decisions.Options) of a version-1 world: the city, the destination's channels that
-    households choose (`regular`: each channel's name and terms, simulator.model.channels.OptionTerms) and the
-    irregular routes (`irregular`: each route's name, settings in force and the origins it serves,
-    simulator.model.routes); the international options share one nest.
+def corridor_options(places: Places, params: ModelParams, wage: np.ndarray, expected_employment: np.ndarray,
+                     regular: Sequence[tuple[str, int, OptionTerms]],
+                     irregular: Sequence[tuple[str, int, dict[str, float], Sequence[int]]]) -> Options:
+    """The month's options (decisions.Options): each city, the channels households choose (`regular`: each channel's
+    name, place and terms, simulator.model.channels.OptionTerms) and the irregular routes (`irregular`: each route's
+    name, place, settings in force and the origins it serves, simulator.model.routes).
 
-    A channel's cost is its fee plus the travel to the destination, a route's its smuggler's fee; the expected
-    employment of regular and irregular migrants is the model's running estimate (`expected_employment`)."""
-    p, w = params, world
-    lab, ab, dp = p.labour, p.abroad, p.decisions
-    n, m = len(regular), len(irregular)
-    terms = [t for _, t in regular]
-    routes = [r for _, r, _ in irregular]
-    served = np.ones((w.n_origins, 1 + n + m), bool)
-    for j, (_, _, origins) in enumerate(irregular):
-        served[:, 1 + n + j] = np.isin(np.arange(w.n_origins), origins)
+    The cities share nest 1, whose dissimilarity is 1 (assumption: no closer substitution among cities than with
+    staying); every international option shares nest 2 (`decisions.nest_lambda`). An option's wage is its place's
+    this month (`wage`, low skill; the place's skill ratios scale it), its network the households with a member at
+    its place. A city's cost is the internal route's fare; a channel's its fee plus the regular route's fare to its
+    destination; a route's the smuggler's fee. Employment: the city rate (`labour.city_employment_rate`) in cities;
+    abroad the model's running estimate for regular and irregular migrants at the place (`expected_employment`,
+    (place, 2))."""
+    lab, dp = params.labour, params.decisions
+    c, n, m = places.n_cities, len(regular), len(irregular)
+    terms = [t for _, _, t in regular]
+    routes = [r for _, _, r, _ in irregular]
+    place = np.array([*range(c), *(q for _, q, _ in regular), *(q for _, q, _, _ in irregular)], np.int64)
+    served = np.ones((places.travel_cost.shape[0], c + n + m), bool)
+    for j, (_, _, _, origins) in enumerate(irregular):
+        served[:, c + n + j] = np.isin(np.arange(served.shape[0]), origins)
+    employment = np.concatenate([np.full(c, lab.city_employment_rate), expected_employment[place[c:c + n], 0],
+                                 expected_employment[place[c + n:], 1]])
     return Options.build(
-        ("city", *(name for name, _ in regular), *(name for name, _, _ in irregular)),
-        pathway=(P_INTERNAL, *[P_REGULAR] * n, *[P_IRREGULAR] * m),
-        place=(0, *[1] * (n + m)), nest=(1, *[2] * (n + m)), nest_lambda=(1.0, 1.0, dp.nest_lambda),
-        wage=(w.city_wage, *[destination_wage] * (n + m)),
-        wage_factor=(1.0, *[1.0] * n, *[lab.irregular_wage_factor] * m),
-        living_cost=(ab.city_living_cost_usd, *[ab.living_cost_usd] * (n + m)),
-        employment=(lab.city_employment_rate, *[expected_employment[0]] * n, *[expected_employment[1]] * m),
-        cost=np.column_stack([w.cost_to_city, *[t.fee_usd + w.cost_to_destination for t in terms],
-                              *[np.full(w.n_origins, r["travel_cost_usd"]) for r in routes]]),
-        wait_months=(0.0, *[t.wait_months for t in terms], *[0.0] * m),
-        death=(0.0, *[0.0] * n, *[r["death_probability"] for r in routes]),
-        interception=(0.0, *[0.0] * n, *[r["interception_probability"] for r in routes]),
-        asc=(dp.asc_internal, *[dp.asc_regular] * n, *[dp.asc_irregular] * m), network=(0, *[1] * (n + m)),
-        min_skill=(0, *[t.min_skill for t in terms], *[0] * m), open_=(True, *[t.open for t in terms], *[True] * m),
-        served=served)
+        (*places.names[:c], *(name for name, _, _ in regular), *(name for name, _, _, _ in irregular)),
+        pathway=(*[P_INTERNAL] * c, *[P_REGULAR] * n, *[P_IRREGULAR] * m), place=place,
+        nest=(*[1] * c, *[2] * (n + m)), nest_lambda=(1.0, 1.0, dp.nest_lambda),
+        wage=wage[place], skill_ratio=places.skill_ratio[place],
+        wage_factor=(*[1.0] * (c + n), *[lab.irregular_wage_factor] * m), living_cost=places.living_cost[place],
+        employment=employment,
+        cost=np.column_stack([places.travel_cost[:, :c], *[t.fee_usd + places.travel_cost[:, q]
+                                                           for (_, q, _), t in zip(regular, terms)],
+                              *[np.full(served.shape[0], r["travel_cost_usd"]) for r in routes]]),
+        wait_months=(*[0.0] * c, *[t.wait_months for t in terms], *[0.0] * m),
+        death=(*[0.0] * (c + n), *[r["death_probability"] for r in routes]),
+        interception=(*[0.0] * (c + n), *[r["interception_probability"] for r in routes]),
+        asc=(*[dp.asc_internal] * c, *[dp.asc_regular] * n, *[dp.asc_irregular] * m), network=place,
+        min_skill=(*[0] * c, *[t.min_skill for t in terms], *[0] * m),
+        open_=(*[True] * c, *[t.open for t in terms], *[True] * m), served=served)
 
 
 def _with_overrides(params: ModelParams, overrides: dict[str, Any]) -> ModelParams:

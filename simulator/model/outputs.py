@@ -66,9 +66,12 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "wealth_mean": (("time", "origin"), "mean liquid wealth per household at origin", "USD"),
     "shock_loss": (("time", "origin"), "share of farm income lost to sudden shocks in the month (before "
                                        "adaptation)", "1"),
-    "labour_demand": (("time",), "destination labour-demand index", "1"),
-    "vacancies": (("time",), "new jobs open to migrants at the destination in the month", "jobs"),
-    "destination_wage": (("time",), "destination monthly wage, low skill, regular status", "USD/month"),
+    "labour_demand": (("time", "destination"), "labour-demand index of each destination (1 in cities, where "
+                                               "migrants find work at a fixed rate)", "1"),
+    "vacancies": (("time", "destination"), "new jobs open to migrants at each destination in the month (none "
+                                           "counted in cities)", "jobs"),
+    "destination_wage": (("time", "destination"), "monthly wage in each city and destination, low skill, regular "
+                                                  "status", "USD/month"),
     "migrant_employment_rate": (("time", "pathway"), "share of migrants away with a job in the month (before the "
                                                      "month's returns)", "1"),
     "emigrants_by_group": (("time", "pathway", "sex", "age_group", "skill"),

@@ -527,7 +527,8 @@ class Enforcement(Intervention):
 @register("remittance_cost", objective="20")
 @dataclass
 class RemittanceCost(Intervention):
-    """Cheaper remittances (Objective 20, SDG target 10.c: below 3%): the transfer cost is set to `transfer_cost`.
+    """Cheaper remittances (Objective 20, SDG target 10.c: below 3%): the transfer cost of every international
+    corridor is at most `transfer_cost`.
 
     Cost: `cost_usd_month` a month (regulation, digital channels).
     """
@@ -536,7 +537,7 @@ class RemittanceCost(Intervention):
     cost_usd_month: float = setting(0.0, "USD per month", 0, 1000 * USD_MAX)   # a whole programme's budget
 
     def apply(self, model: MigrationModel) -> None:
-        model.policy.transfer_cost = min(model.policy.transfer_cost, self.transfer_cost)
+        model.policy.transfer_cost_cap = min(model.policy.transfer_cost_cap, self.transfer_cost)
 
     def cost(self, model: MigrationModel) -> float:
         return self.cost_usd_month if self.active(model.t) else 0.0

@@ -31,7 +31,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
-from simulator.experiments.metrics import METRICS, paired_effects, run_metrics  # noqa: E402,F401
+from simulator.experiments.metrics import (  # noqa: E402,F401
+    METRICS, corridor_totals, paired_differences, paired_effects, run_metrics)
 from simulator.present.plotting import _finish, _line, annual  # noqa: E402
 from simulator.policy.scenarios import load_scenario  # noqa: E402
 
@@ -125,6 +126,22 @@ def comparison_figures(ds: xr.Dataset, folder: Path) -> list[Path]:
             _line(ax, da.sel(scenario=scenario), str(scenario))
         save(_finish(fig, ax, title, ylabel, ds), name)
 
+    # where migrants go: departures over the period to each city and destination, mean across seeds
+    totals = ds["emigrants"].sum(["time", "origin", "pathway"]).mean("seed")
+    scenarios = [str(s) for s in ds["scenario"].values]
+    places = [str(d) for d in ds["destination"].values]
+    fig, ax = plt.subplots(figsize=(max(8.0, 1.6 * len(places)), 4.5))
+    width = 0.8 / len(scenarios)
+    for j, scenario in enumerate(scenarios):
+        ax.bar(np.arange(len(places)) + (j - (len(scenarios) - 1) / 2) * width,
+               totals.sel(scenario=scenario).values, width, label=scenario)
+    ax.set_xticks(np.arange(len(places)), places)
+    ax.set_ylabel("persons over the period")
+    ax.set_title("Departures by city and destination (all pathways; mean across seeds)")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    save(fig, "departures_by_destination.png")
+
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for scenario in ds["scenario"].values:
         part = ds.sel(scenario=scenario)
@@ -132,6 +149,41 @@ def comparison_figures(ds: xr.Dataset, folder: Path) -> list[Path]:
         _line(ax, annual(part["visas_issued"].sum("origin")), f"{scenario}: visas issued")
     save(_finish(fig, ax, "Regular pathway: visas issued vs applications", "per year", ds), "visas.png")
     return figures
+
+
+def corridor_section(ds: xr.Dataset, baseline: str, scenarios: list[str]) -> list[str]:
+    """Report lines on each corridor: departures by city or destination and pathway, places granted by each regular
+    channel, journeys and deaths on each irregular route; the baseline's level and each package's paired effect
+    (rows with no flow in any scenario are left out). A package that closes or tightens one corridor shows here
+    where its flow goes instead."""
+    e = paired_differences(corridor_totals(ds), baseline)
+    others = [s for s in scenarios if s != baseline]
+    header = [f"| corridor | {baseline} (level) | " + " | ".join(others) + " |", "|" + "---|" * (2 + len(others))]
+
+    def row(label: str, da: xr.DataArray) -> list[str]:
+        if not (float(abs(da.sel(stat="baseline")).max()) > 0 or float(abs(da.sel(stat="mean")).max()) > 0):
+            return []
+        cells = [f"{_fmt(float(da.sel(scenario=s, stat='mean')))} [{_fmt(float(da.sel(scenario=s, stat='low')))}, "
+                 f"{_fmt(float(da.sel(scenario=s, stat='high')))}]" for s in others]
+        return [f"| {label} | {_fmt(float(da.sel(scenario=baseline, stat='baseline')))} | " + " | ".join(cells) + " |"]
+
+    def table(title: str, rows: list[str]) -> list[str]:
+        return ["", f"**{title}**", "", *header, *rows] if rows else ["", f"**{title}**: none in any scenario."]
+
+    lines = ["", "## Corridors: where migrants go", "",
+             "Totals over the period, persons (places: households); the baseline's level, then each package's paired "
+             "effect with its 95% confidence interval, as above."]
+    lines += table("Departures by city or destination and pathway", [
+        line for place in ds["destination"].values for pathway in ds["pathway"].values
+        for line in row(f"{place}, {pathway}", e["departures"].sel(destination=place, pathway=pathway))])
+    lines += table("Places granted by each regular channel", [
+        line for channel in ds["channel"].values for line in row(str(channel), e["channel_granted"].sel(
+            channel=channel))])
+    lines += table("Irregular routes: journeys begun and deaths", [
+        line for route in ds["route"].values for what, name in (("journeys", "route_departures"),
+                                                                 ("deaths", "route_deaths"))
+        for line in row(f"{route}: {what}", e[name].sel(route=route))])
+    return lines
 
 
 def write_report(ds: xr.Dataset, folder: str | Path, baseline: str = "baseline") -> Path:
@@ -145,9 +197,9 @@ def write_report(ds: xr.Dataset, folder: str | Path, baseline: str = "baseline")
     years = f"{int(ds['year'].values[0])}-{int(ds['year'].values[-1])}"
     lines = [
         "# Scenario comparison", "",
-        "> **Illustrative world, not a forecast.** The districts, city and destination of this world are invented, "
-        "with figures of plausible orders of magnitude. The comparison shows mechanisms and trade-offs between "
-        "policy packages; its numbers are not predictions for any real place.", "",
+        "> **Illustrative world, not a forecast.** The districts, cities and destinations of this world are "
+        "invented, with figures of plausible orders of magnitude. The comparison shows mechanisms and trade-offs "
+        "between policy packages; its numbers are not predictions for any real place.", "",
         f"- Scenarios: {', '.join(scenarios)} (baseline: {baseline})",
         f"- Seeds: {n_seeds} per scenario ({ds.attrs.get('seeds', '')}); period {years}, monthly steps",
         f"- Households simulated per run: {ds.attrs.get('n_households', 'see config')}; "
@@ -174,6 +226,7 @@ def write_report(ds: xr.Dataset, folder: str | Path, baseline: str = "baseline")
             cells.append(f"{_fmt(mean)} [{_fmt(lo)}, {_fmt(hi)}]")
         base = float(e[metric.name].sel(scenario=baseline, stat="baseline"))
         lines.append(f"| {metric.label} | {metric.units} | {_fmt(base)} | " + " | ".join(cells) + " |")
+    lines += corridor_section(ds, baseline, scenarios)
     lines += ["", "## Trade-offs and cost-effectiveness", ""]
     for s in scenarios:
         if s == baseline:

@@ -24,7 +24,7 @@ def summary(world: Corridors) -> str:
     lines += [f"  {o}: {int(n):,}" for o, n in zip(world.origins, world.origin["households"])]
     lines += ["", "cities and destinations (monthly wage low/mid/high USD; living cost; remittance cost):"]
     for k, place in enumerate(world.abroad):
-        wage = "/".join(f"{w:,.0f}" for w in world.wage[k])
+        wage = "/".join(f"{w:,.0f}" for w in world.place_wage[k])
         lines.append(f"  {place} ({'city' if place in world.cities else 'destination'}): {wage}; "
                      f"{world.living_cost[k]:,.0f}; {world.remittance_cost_share[k]:.1%}")
     lines += ["", "routes (kind, from -> to, cost USD, months, interception, death per journey):"]

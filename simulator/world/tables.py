@@ -23,7 +23,7 @@ import numpy as np
 
 from simulator.errors import WorldError
 from simulator.params import USD_MAX
-from simulator.world.regions import HAZARD_COLUMNS, REGION_COLUMNS, _cell, _read_table
+from simulator.world.regions import HAZARD_COLUMNS, REGION_COLUMNS, World, _cell, _read_table, load_world
 from simulator.world.channels import CHANNEL_KINDS, COLUMNS as CHANNEL_COLUMNS
 
 FILES = ("places.csv", "routes.csv", "channels.csv", "hazards.csv")
@@ -100,7 +100,7 @@ class Corridors:
     cities: tuple[str, ...]
     destinations: tuple[str, ...]
     origin: dict[str, np.ndarray]     # ORIGIN_COLUMNS -> array over origins
-    wage: np.ndarray                  # (abroad place, skill 0-2) USD/month
+    place_wage: np.ndarray            # (abroad place, skill 0-2) USD/month
     living_cost: np.ndarray           # (abroad place,) USD/month
     remittance_cost_share: np.ndarray
     vacancies_per_month: np.ndarray   # (abroad place,) jobs/month; 0 for cities without a figure
@@ -124,6 +124,57 @@ class Corridors:
     def households(self) -> int:
         return int(self.origin["households"].sum())
 
+    # The origin columns under the names of version 1 (simulator.world.regions.World), which the model's households
+    # and climate read from either kind of world.
+    @property
+    def n_origins(self) -> int:
+        return len(self.origins)
+
+    @property
+    def households_share(self) -> np.ndarray:
+        return self.origin["households"] / self.origin["households"].sum()
+
+    @property
+    def household_size_mean(self) -> np.ndarray:
+        return self.origin["household_size_mean"]
+
+    @property
+    def wage(self) -> np.ndarray:
+        """USD/month per working adult at origin (the places' wages are `place_wage`)."""
+        return self.origin["wage_usd"]
+
+    @property
+    def wealth_median(self) -> np.ndarray:
+        return self.origin["wealth_median_usd"]
+
+    @property
+    def wealth_sigma(self) -> np.ndarray:
+        return self.origin["wealth_sigma"]
+
+    @property
+    def assets_median(self) -> np.ndarray:
+        return self.origin["assets_median_usd"]
+
+    @property
+    def farm_dependence(self) -> np.ndarray:
+        return self.origin["farm_dependence"]
+
+    @property
+    def skill_share_mid(self) -> np.ndarray:
+        return self.origin["skill_share_mid"]
+
+    @property
+    def skill_share_high(self) -> np.ndarray:
+        return self.origin["skill_share_high"]
+
+    @property
+    def female_head_share(self) -> np.ndarray:
+        return self.origin["female_head_share"]
+
+    @property
+    def degradation_per_year(self) -> np.ndarray:
+        return self.origin["degradation_per_year"]
+
     def route_cost(self, kind: str) -> np.ndarray:
         """(origin, city) travel costs of the internal routes, or (origin, destination) of the regular routes."""
         targets = self.cities if kind == "internal" else self.destinations
@@ -137,6 +188,14 @@ class Corridors:
 def corridors_world_path() -> Path:
     """The illustrative corridors world shipped in scenarios/worlds/corridors."""
     return Path(__file__).resolve().parents[2] / "scenarios" / "worlds" / "corridors"
+
+
+def open_world(path: str | Path) -> World | Corridors:
+    """A world folder of either version: version 2 (`load_corridors`) if it holds places.csv, else version 1
+    (`simulator.world.regions.load_world`)."""
+    if os.path.isdir(path) and (Path(path) / "places.csv").exists():
+        return load_corridors(path)
+    return load_world(path)
 
 
 def load_corridors(path: str | Path) -> Corridors:
@@ -170,7 +229,7 @@ def load_corridors(path: str | Path) -> Corridors:
     origin["households"] = origin["households"].astype(np.int64)
     return Corridors(
         name=folder.name, origins=origins, cities=cities, destinations=destinations, origin=origin,
-        wage=np.stack([over(abroad, "wage_usd"), over(abroad, "wage_mid_usd"), over(abroad, "wage_high_usd")], 1),
+        place_wage=np.stack([over(abroad, "wage_usd"), over(abroad, "wage_mid_usd"), over(abroad, "wage_high_usd")], 1),
         living_cost=over(abroad, "living_cost_usd"), remittance_cost_share=over(abroad, "remittance_cost_share"),
         vacancies_per_month=over(abroad, "vacancies_per_month"),
         demand_cycle_amplitude=over(abroad, "demand_cycle_amplitude"),
