@@ -769,13 +769,14 @@ def profile(args: argparse.Namespace) -> dict:
             model.step()
     finally:
         model_module.decide_households = kernel
-    buffer = np.empty((min(n, 65_536), 6), np.float32)
+    width = model.month_options().uniforms_per_household
+    buffer = np.empty((min(n, 65_536), width), np.float32)
 
     def draws_in_blocks():
         for start in range(0, n, len(buffer)):
             rng.random(out=buffer[: min(len(buffer), n - start)], dtype=np.float32)
     ops = {
-        "the month's decision uniforms, (N, 6) float32, drawn in blocks of 65,536 rows into one buffer":
+        f"the month's decision uniforms, (N, {width}) float32, drawn in blocks of 65,536 rows into one buffer":
             draws_in_blocks,
         "status_by_origin (compiled): every status by origin in one pass": lambda: status_by_origin(origin, status,
                                                                                                    n_o),

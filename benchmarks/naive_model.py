@@ -311,7 +311,8 @@ class NaiveMigrationModel(mesa.Model):
         # region-level state, shared with the fast path: a few regions, no per-household work
         self.climate = Climate(w, p.climate, ClimateOutlook(), streams["climate"])
         self.places = Places.from_version1(w, p)   # the city and the destination, as per-place arrays
-        self.labour = Labour(w, self.places, p.labour, LabourOutlook(), n_households, streams["labour"])
+        self.labour = Labour(w, self.places, p.labour, LabourOutlook(), n_households / self.places.unit,
+                             streams["labour"])
         self.channels = build_channels(version1_channels(w.destination, p), scale=n_households / 1000.0,
                                        destinations=(w.destination,))
         self.routes = build_routes(version1_routes(w, p), destinations=(w.destination,), n_origins=w.n_origins)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator.model.decisions import NO_DECISION, STAY, Options, decide_households
+from simulator.model.decisions import MAX_OPTIONS, NO_DECISION, STAY, Options, decide_households
 from simulator.params import DecisionParams
 
 from reference import OptionRows, nested_logit_probabilities, option_utilities, reference_decision
@@ -230,10 +230,23 @@ def test_a_rising_cost_risk_or_wait_lowers_that_option():
     ("wage", (1.0,) * 7, "shape \\(7,\\)"),
     ("death", (0, 0, 0, 0, 0, -0.1, 0, 0), "'death'"),
     ("cost", np.zeros((3, 7)), "expected \\(n_origins, 8\\)"),
+    ("skill_ratio", np.ones((8, 2)), "skill_ratio has shape \\(8, 2\\)"),
+    ("skill_ratio", np.full((8, 3), -1.0), "one finite ratio >= 0"),
 ])
 def test_a_malformed_options_table_fails_naming_the_column(field, value, message):
     with pytest.raises(ValueError, match=message):
         corridor_options(**{field: value})
+
+
+def test_a_month_has_at_most_126_options():
+    """Choice codes (option k is k + 1) are 8-bit."""
+    k = MAX_OPTIONS + 1
+    with pytest.raises(ValueError, match=f"{k} options in a month: expected at most {MAX_OPTIONS}"):
+        Options.build([f"o{j}" for j in range(k)], pathway=[0] * k, place=[0] * k, nest=[1] * k,
+                      nest_lambda=(1.0, 1.0), wage=[1.0] * k, skill_ratio=np.ones((k, 3)), wage_factor=[1.0] * k,
+                      living_cost=[0.0] * k, employment=[1.0] * k, cost=np.zeros((1, k)), wait_months=[0.0] * k,
+                      death=[0.0] * k, interception=[0.0] * k, asc=[0.0] * k, network=[0] * k, min_skill=[0] * k,
+                      open_=[True] * k)
 
 
 def test_the_kernel_checks_its_arrays():

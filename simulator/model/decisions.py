@@ -28,7 +28,8 @@ with `m_i` the remembered shock loss, `C_ok` the up-front cost of option k from 
 years of household income), `W_k` the expected wait in months (capped at 1,200) and `p_i` the household's patience,
 `d_k` the death and `h_k` the interception probability of the journey, `q` the perceived/true risk ratio and `r_i`
 the household's risk aversion, `n_og` the share of the district's households with a member in the network `g(k)`
-that the option draws on (the city, or abroad), and `asc_k` the option's constant.
+that the option draws on (the model's: the option's place, a city or a destination), and `asc_k` the option's
+constant.
 
 Choice is nested logit (McFadden 1978). Each option belongs to a declared nest with dissimilarity `lambda_n`; staying
 is alone in nest 0. A nest of several options has the inclusive value `IV_n = lambda_n ln sum_k exp(U_k / lambda_n)`
@@ -77,6 +78,7 @@ from simulator.params import DecisionParams
 STAY = 0                   # the choice code of staying; option k of the table has choice code k + 1
 NO_DECISION = -1           # the choice code of a household that does not decide this month
 MAX_WAIT_MONTHS = 1200.0   # expected waits are capped here (100 years: a closed pathway in all but name)
+MAX_OPTIONS = 126          # options of a month: choice codes k + 1 fit in int8
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,8 @@ class Options:
         k = len(names)
         if k == 0:
             raise ValueError("a month needs at least one option besides staying")
+        if k > MAX_OPTIONS:
+            raise ValueError(f"{k} options in a month: expected at most {MAX_OPTIONS} (choice codes are 8-bit)")
         columns = {"pathway": (pathway, np.int8), "place": (place, np.int64), "nest": (nest, np.int64),
                    "wage": (wage, np.float64), "wage_factor": (wage_factor, np.float64),
                    "living_cost": (living_cost, np.float64), "employment": (employment, np.float64),

@@ -10,6 +10,9 @@ vacancies open to migrants at p each month: `V_pt = v_p * N / N_w * D_pt` (`v_p`
 households at origin; N simulated). The destination wage is `w_pt = w_p * m_w * D_pt^e` (elasticity e, outlook wage
 multiplier `m_w`), and origin wages grow at `g_o` a year. Cities have no vacancies: migrants there find work at the
 rate `labour.city_employment_rate` (simulator.model.abroad), at the city's wage.
+
+Assumptions: the business cycle and the outlook are shared by every destination (not applied to cities); each
+destination's noise is independent of the others'; the seasonal cycle is a cosine around the peak month.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from simulator.world.tables import Corridors
 
 @dataclass
 class LabourOutlook:
-    """A labour-demand future at the destination."""
+    """A labour-demand future at every destination (not the cities)."""
 
     demand_multiplier: float = 1.0   # x vacancies
     demand_trend: float = 0.0        # growth of demand per year (e.g. -0.05 for a bust)
@@ -39,19 +42,19 @@ class Labour:
     A city's demand index stays 1 and its vacancies 0; its wage is the world's."""
 
     def __init__(self, world: World | Corridors, places: Places, params: LabourParams, outlook: LabourOutlook,
-                 n_households: int, rng: np.random.Generator) -> None:
+                 scale: float, rng: np.random.Generator) -> None:
         self.world, self.places, self.params, self.outlook, self.rng = world, places, params, outlook, rng
-        self.scale = n_households / places.unit
-        self.abroad = places.destinations
-        self.noise = np.zeros(len(self.abroad))
+        self.scale = scale   # simulated households per household of the world's figures (n_households / unit)
+        self.destinations = places.destinations
+        self.noise = np.zeros(len(self.destinations))
         self.demand = np.ones(places.n)
         self.vacancies = places.vacancies * self.scale
         self.wage = places.wage.copy()
-        self.wage[self.abroad] *= outlook.wage_multiplier
+        self.wage[self.destinations] *= outlook.wage_multiplier
         self.origin_wage = world.wage.copy()
 
     def step(self, t: int) -> None:
-        p, o, d = self.params, self.outlook, self.abroad
+        p, o, d = self.params, self.outlook, self.destinations
         years = t / 12.0
         self.noise = p.demand_noise_persistence * self.noise + p.demand_noise_sd * self.rng.standard_normal(len(d))
         cycle = 1.0 + p.demand_cycle_amplitude * np.sin(2.0 * np.pi * years / p.demand_cycle_years)

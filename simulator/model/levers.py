@@ -1,9 +1,10 @@
 """The policy in force this step: the levers that interventions act on.
 
 Each step the policy is rebuilt from the model parameters, then every active intervention adjusts it (process 3).
-Interventions therefore never rewrite the parameters, and a lever returns to its parameter value when the
-intervention that moved it ends. The regular channels and the irregular routes keep their own settings in force the
-same way (simulator.model.channels, simulator.model.routes).
+Interventions therefore never rewrite the parameters, and a lever returns to its value without interventions (its
+parameter's; for the cap on transfer costs, 1: no cap) when the intervention that moved it ends. The regular
+channels and the irregular routes keep their own settings in force the same way (simulator.model.channels,
+simulator.model.routes).
 """
 
 from __future__ import annotations

@@ -150,7 +150,7 @@ class MigrationModel(mesa.Model):
             channels = version1_channels(self.world.destination, self.params) if channels is None else channels
             routes = version1_routes(self.world, self.params) if routes is None else routes
         self.scale = n / self.places.unit   # simulated households per household of the world's figures
-        self.labour = Labour(self.world, self.places, self.params.labour, self.labour_outlook, n,
+        self.labour = Labour(self.world, self.places, self.params.labour, self.labour_outlook, self.scale,
                              self.streams["labour"])
         destinations = self.places.names[self.places.n_cities:]
         # the regular channels (simulator.model.channels), quotas scaled to the simulated population

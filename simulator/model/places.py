@@ -27,7 +27,7 @@ import numpy as np
 from simulator.errors import WorldError
 from simulator.params import ModelParams
 from simulator.world.regions import World
-from simulator.world.tables import Corridors
+from simulator.world.tables import Corridors, wage_problem
 
 
 @dataclass(frozen=True)
@@ -83,10 +83,10 @@ class Places:
         abroad): behaviour, not a figure of the place."""
         ab = params.abroad
         low = world.place_wage[:, 0]
-        for k, name in enumerate(world.abroad):
-            if low[k] <= 0 and (world.place_wage[k, 1:] > 0).any():
-                raise WorldError(f"places.csv ({name}): wage_usd = 0 is not allowed where wage_mid_usd or "
-                                 f"wage_high_usd is positive: the wages of skill levels are taken relative to it")
+        for k, name in enumerate(world.abroad):   # checked on load; again here for worlds built in code
+            problem = wage_problem(tuple(world.place_wage[k]))
+            if problem:
+                raise WorldError(f"places.csv ({name}): {problem}")
         ratio = np.ones_like(world.place_wage)
         positive = low > 0
         ratio[positive] = world.place_wage[positive] / low[positive, None]

@@ -171,8 +171,8 @@ def corridor_section(ds: xr.Dataset, baseline: str, scenarios: list[str]) -> lis
         return ["", f"**{title}**", "", *header, *rows] if rows else ["", f"**{title}**: none in any scenario."]
 
     lines = ["", "## Corridors: where migrants go", "",
-             "Totals over the period, persons (places: households); the baseline's level, then each package's paired "
-             "effect with its 95% confidence interval, as above."]
+             "Totals over the period, persons (channel places: households); the baseline's level, then each "
+             "package's paired effect with its 95% confidence interval, as above."]
     lines += table("Departures by city or destination and pathway", [
         line for place in ds["destination"].values for pathway in ds["pathway"].values
         for line in row(f"{place}, {pathway}", e["departures"].sel(destination=place, pathway=pathway))])

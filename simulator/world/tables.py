@@ -31,6 +31,8 @@ PLACE_KINDS = ("origin", "city", "destination")
 ROUTE_KINDS = ("internal", "regular", "irregular", "onward")
 ABROAD = ("city", "destination")
 EVERY_ORIGIN = "*"
+DESTINATION_ONLY = ("vacancies_per_month", "demand_cycle_amplitude", "demand_peak_month")   # labour demand abroad
+ABROAD_MAX = 127   # cities and destinations together: a migrant's place is stored in 8 bits
 HOUSEHOLDS_MAX = 1e9   # households in one district: more than any country has
 
 # column -> (type, lo, hi, kinds that must give it); every range inclusive and finite
@@ -103,7 +105,7 @@ class Corridors:
     place_wage: np.ndarray            # (abroad place, skill 0-2) USD/month
     living_cost: np.ndarray           # (abroad place,) USD/month
     remittance_cost_share: np.ndarray
-    vacancies_per_month: np.ndarray   # (abroad place,) jobs/month; 0 for cities without a figure
+    vacancies_per_month: np.ndarray   # (abroad place,) jobs/month; 0 for cities (they have no demand figures)
     demand_cycle_amplitude: np.ndarray
     demand_peak_month: np.ndarray     # 1-12; 1 where none is given
     routes: tuple[Route, ...]
@@ -238,6 +240,15 @@ def load_corridors(path: str | Path) -> Corridors:
         coordinates={n: (values[n]["x"], values[n]["y"]) for n in kinds})
 
 
+def wage_problem(wages: tuple[float, float, float]) -> str:
+    """What is wrong with a city's or destination's wages by skill (low, mid, high), or "" if nothing: the model takes
+    the mid- and high-skill wages relative to the low-skill one, so all three are positive or all three are 0."""
+    if all(w > 0 for w in wages) or all(w == 0 for w in wages):
+        return ""
+    return (f"wage_usd, wage_mid_usd, wage_high_usd = {', '.join(f'{w:g}' for w in wages)} is not allowed: expected "
+            f"all three positive, or all three 0 (the wages of skill levels are taken relative to wage_usd)")
+
+
 def _places(rows: list[dict[str, str]]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
     for column in ("name", "kind"):
         if column not in rows[0]:
@@ -259,6 +270,16 @@ def _places(rows: list[dict[str, str]]) -> tuple[dict[str, str], dict[str, dict[
         kinds[name] = kind
         values[name] = {c: _cell("places.csv", i, row, c, t, lo, hi, kind in need)
                         for c, (t, lo, hi, need) in PLACE_COLUMNS.items()}
+        given = [c for c in DESTINATION_ONLY if values[name][c] is not None]
+        if kind != "destination" and given:
+            raise WorldError(f"places.csv row {i} ({name}): {given[0]} = {row[given[0]]!r} is not allowed for a "
+                             f"place of kind '{kind}': labour demand is a destination's (cities employ migrants at "
+                             f"the rate model.labour.city_employment_rate); leave it empty")
+        if kind in ABROAD:
+            problem = wage_problem((values[name]["wage_usd"], values[name]["wage_mid_usd"],
+                                    values[name]["wage_high_usd"]))
+            if problem:
+                raise WorldError(f"places.csv row {i} ({name}): {problem}")
         mid, high = values[name]["skill_share_mid"], values[name]["skill_share_high"]
         if kind == "origin" and mid + high > 1:
             raise WorldError(f"places.csv row {i} ({name}): skill_share_mid + skill_share_high = {mid + high:g} "
@@ -266,6 +287,10 @@ def _places(rows: list[dict[str, str]]) -> tuple[dict[str, str], dict[str, dict[
     for kind in PLACE_KINDS:
         if kind not in kinds.values():
             raise WorldError(f"places.csv: no rows of kind '{kind}'; at least one is needed")
+    abroad = sum(k in ABROAD for k in kinds.values())
+    if abroad > ABROAD_MAX:
+        raise WorldError(f"places.csv: {abroad} cities and destinations is not allowed: expected at most "
+                         f"{ABROAD_MAX}")
     if sum(values[n]["households"] for n, k in kinds.items() if k == "origin") <= 0:
         raise WorldError("places.csv: the origins' households sum to 0; at least one household is needed")
     return kinds, values
