@@ -43,15 +43,16 @@ YEARS_MAX = 1000.0      # years after the start of a run: later than the end of 
 
 
 def param(default: Any, units: str, lo: float, hi: float, source: str = "assumption", integer: bool = False,
-          or_inf: bool = False) -> Any:
+          or_inf: bool = False, or_none: bool = False) -> Any:
     """A parameter field: default, units, inclusive allowed range [lo, hi] (finite) and source of the default.
 
     `or_inf`: `inf` is allowed too, as a sentinel (an intervention's `end_year`: never ends).
+    `or_none`: None is allowed too, as a sentinel (an intervention's setting of a channel: the channel's own).
     """
     if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
         raise ValueError(f"the range of a parameter must be finite: got [{lo}, {hi}] ({units})")
     return field(default=default, metadata={"units": units, "lo": lo, "hi": hi, "source": source,
-                                            "integer": integer, "or_inf": or_inf})
+                                            "integer": integer, "or_inf": or_inf, "or_none": or_none})
 
 
 def prob(default: float, units: str = "probability", source: str = "assumption") -> Any:
@@ -62,9 +63,10 @@ def prob(default: float, units: str = "probability", source: str = "assumption")
 SETTING = "policy setting (chosen by the user, not an estimate)"
 
 
-def setting(default: Any, units: str, lo: float, hi: float, integer: bool = False, or_inf: bool = False) -> Any:
+def setting(default: Any, units: str, lo: float, hi: float, integer: bool = False, or_inf: bool = False,
+            or_none: bool = False) -> Any:
     """A policy design choice (start year, coverage, factor...): its default is an example, not an estimate."""
-    return param(default, units, lo, hi, SETTING, integer, or_inf)
+    return param(default, units, lo, hi, SETTING, integer, or_inf, or_none)
 
 
 @dataclass
@@ -223,11 +225,15 @@ class ModelParams:
 def check_value(name: str, value: Any, meta: dict[str, Any]) -> None:
     """Raise ConfigError unless `value` fits the range and kind declared in a field's metadata.
 
-    inf, -inf and nan are refused (inf is allowed where the metadata says `or_inf`).
+    inf, -inf and nan are refused (inf is allowed where the metadata says `or_inf`, None where it says `or_none`).
     """
     lo, hi, integer, or_inf = meta["lo"], meta["hi"], meta["integer"], meta.get("or_inf", False)
+    or_none = meta.get("or_none", False)
+    if or_none and value is None:
+        return
     kind = "an integer" if integer else "a number"
-    allowed = f"{kind} in [{lo:g}, {hi:g}]{' or inf' if or_inf else ''} ({meta['units']})"
+    sentinels = (" or inf" if or_inf else "") + (" or null (the channel's own)" if or_none else "")
+    allowed = f"{kind} in [{lo:g}, {hi:g}]{sentinels} ({meta['units']})"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(name, value, allowed)
     if isinstance(value, float) and not math.isfinite(value):

@@ -163,6 +163,33 @@ def test_family_reunification_moves_families_and_keeps_people_conserved():
     assert_positive(-paired(lambda d: float(d.population[-1].sum()), spec, **{"regular.stay_months": 0}))
 
 
+@pytest.mark.parametrize("spec, expected", [
+    # left null, a setting keeps the world's own: Northland's seasonal stay of 8 months, humanitarian visas for a
+    # loss of 0.4 with no set end of stay, families after 12 months abroad earning 1,500 USD
+    ({"seasonal_scheme": {}, "humanitarian_visas": {}, "family_reunification": {}},
+     {"Northland seasonal": {"stay_months": 8}, "Northland humanitarian": {"min_loss": 0.4, "stay_months": 0},
+      "Northland family": {"min_months_abroad": 12, "min_wage_usd": 1500.0, "monthly_probability": 0.02}}),
+    # given, it replaces it
+    ({"seasonal_scheme": {"stay_months": 5}, "humanitarian_visas": {"min_loss": 0.1, "stay_months": 36},
+      "family_reunification": {"monthly_rate": 0.05, "min_months_abroad": 6, "income_requirement_usd": 0}},
+     {"Northland seasonal": {"stay_months": 5}, "Northland humanitarian": {"min_loss": 0.1, "stay_months": 36},
+      "Northland family": {"min_months_abroad": 6, "min_wage_usd": 0.0, "monthly_probability": 0.05}}),
+])
+def test_interventions_change_only_the_channel_settings_they_are_given(spec, expected):
+    """On a world whose channels have settings of their own (the corridors world), an Objective 5 intervention adds
+    its places and sets what it is given; what it is not given stays the world's."""
+    from simulator.world.tables import corridors_world_path
+    model = MigrationModel(n_households=300, years=1, rng=0, world=corridors_world_path(),
+                           interventions=build_interventions(spec))
+    model.step()
+    channels = {c.name: c for c in model.channels}
+    for name, settings in expected.items():
+        for key, value in settings.items():
+            assert channels[name].settings[key] == value, (name, key)
+    assert channels["Northland seasonal"].settings["quota_per_year"] > channels["Northland seasonal"].base[
+        "quota_per_year"]
+
+
 def test_skill_eligibility_lets_low_skilled_apply():
     spec = {"skill_eligibility": {"min_skill": 0}}
     low_skill_applying = lambda ds: float(ds.emigrants_by_group.sel(pathway="regular", skill="low").sum())
@@ -208,7 +235,8 @@ def test_every_intervention_parameter_has_a_finite_range():
     assert {name for name, _ in FIELDS} == set(REGISTRY)
     for name, f in FIELDS:
         assert math.isfinite(f.metadata["lo"]) and math.isfinite(f.metadata["hi"]), (name, f.name)
-        assert f.metadata["lo"] <= f.default <= f.metadata["hi"] or (f.default == math.inf and f.metadata["or_inf"])
+        assert (f.default is None and f.metadata["or_none"]) or f.metadata["lo"] <= f.default <= f.metadata["hi"] \
+            or (f.default == math.inf and f.metadata["or_inf"])
 
 
 @pytest.mark.parametrize("name,field,which", [pytest.param(name, f.name, which, id=f"{name}.{f.name}-{which}")

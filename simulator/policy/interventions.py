@@ -399,14 +399,15 @@ class SkillEligibility(OnChannels):
 class SeasonalScheme(OnChannels):
     """Seasonal and circular labour schemes (Objective 5 (d)): places a year added to seasonal channels (shared
     equally among them when several are meant), open to the skill levels each channel admits (every level in a
-    version-1 world), for stays of `stay_months` with return built in; returning workers may apply again; the places
-    are decided a twelfth a month. Cost: `cost_per_place_usd` per seasonal visa issued."""
+    version-1 world), for stays of `stay_months` (left null: each channel's own, 6 months in a version-1 world) with
+    return built in; returning workers may apply again; the places are decided a twelfth a month. Cost:
+    `cost_per_place_usd` per seasonal visa issued."""
 
     KINDS = ("seasonal",)
     places_per_1000_per_year: float = setting(4.0, "seasonal places per 1,000 origin households per year", 0,
                                               PER_1000_MAX)
-    stay_months: int = param(6, "months of a seasonal stay", 1, 120,
-                             "assumption; cf. seasonal worker schemes of 6-9 months", integer=True)
+    stay_months: int | None = setting(None, "months of a seasonal stay (null: each channel's own)", 1, 120,
+                                      integer=True, or_none=True)
     cost_per_place_usd: float = param(300.0, "USD of public cost per seasonal visa", 0, USD_MAX, "assumption")
 
     def apply(self, model: MigrationModel) -> None:
@@ -414,7 +415,8 @@ class SeasonalScheme(OnChannels):
         for c in self.channels:
             c.settings["quota_per_year"] += places
             c.settings["processing_per_month"] += places / 12.0
-            c.settings["stay_months"] = self.stay_months
+            if self.stay_months is not None:
+                c.settings["stay_months"] = self.stay_months
 
     def cost(self, model: MigrationModel) -> float:
         if not self.active(model.t):
@@ -430,13 +432,16 @@ class HumanitarianVisas(OnChannels):
     Households whose remembered shock loss is at least `min_loss` and who want to leave this month (they chose a
     move, or are trapped by its cost) are offered a visa, in random order within `places_per_1000_per_year` (shared
     equally among the humanitarian channels meant); the visa, travel and a stay of `stay_months` (0 = no set end)
-    are covered. Cost: `cost_per_visa_usd` per visa.
+    are covered. `min_loss` and `stay_months` left null keep each channel's own (in a version-1 world: 0.15 and 24
+    months). Cost: `cost_per_visa_usd` per visa.
     """
 
     KINDS = ("humanitarian",)
     places_per_1000_per_year: float = setting(2.0, "visas per 1,000 origin households per year", 0, PER_1000_MAX)
-    min_loss: float = setting(0.15, "remembered loss (share of income) that qualifies a household", 0, 1)
-    stay_months: int = param(24, "months of stay (0 = no set end)", 0, 1200, "assumption", integer=True)
+    min_loss: float | None = setting(None, "remembered loss (share of income) that qualifies a household (null: "
+                                     "each channel's own)", 0, 1, or_none=True)
+    stay_months: int | None = setting(None, "months of stay (0 = no set end; null: each channel's own)", 0, 1200,
+                                      integer=True, or_none=True)
     cost_per_visa_usd: float = param(1500.0, "USD per visa (processing, travel, reception)", 0, USD_MAX,
                                      "assumption")
 
@@ -444,8 +449,9 @@ class HumanitarianVisas(OnChannels):
         places = self.places_per_1000_per_year * model.households.n / 1000.0 / len(self.channels)   # shared
         for c in self.channels:
             c.settings["quota_per_year"] += places
-            c.settings["min_loss"] = self.min_loss
-            c.settings["stay_months"] = self.stay_months
+            for name, value in (("min_loss", self.min_loss), ("stay_months", self.stay_months)):
+                if value is not None:
+                    c.settings[name] = value
 
     def cost(self, model: MigrationModel) -> float:
         if not self.active(model.t):
@@ -460,20 +466,25 @@ class FamilyReunification(OnChannels):
 
     The household of a regular migrant abroad for at least `min_months_abroad`, employed and earning at least
     `income_requirement_usd` a month, joins the migrant with probability `monthly_rate` a month and settles.
-    Lowering the income requirement or the waiting period is the lever. Cost: `cost_per_family_usd` per family.
+    Lowering the income requirement or the waiting period is the lever; left null, each channel keeps its own (in a
+    version-1 world: 24 months and 1,500 USD). Cost: `cost_per_family_usd` per family.
     """
 
     KINDS = ("family",)
     monthly_rate: float = prob(0.02, "per month, for an eligible household", "assumption")
-    min_months_abroad: int = param(24, "months", 0, 1200, "assumption", integer=True)
-    income_requirement_usd: float = param(1500.0, "USD/month the migrant must earn", 0, USD_MAX, "assumption")
+    min_months_abroad: int | None = setting(None, "months (null: each channel's own)", 0, 1200, integer=True,
+                                            or_none=True)
+    income_requirement_usd: float | None = setting(None, "USD/month the migrant must earn (null: each channel's own)",
+                                                   0, USD_MAX, or_none=True)
     cost_per_family_usd: float = param(800.0, "USD of public cost per family reunited", 0, USD_MAX, "assumption")
 
     def apply(self, model: MigrationModel) -> None:
         for c in self.channels:
             c.settings["monthly_probability"] = self.monthly_rate
-            c.settings["min_months_abroad"] = self.min_months_abroad
-            c.settings["min_wage_usd"] = self.income_requirement_usd
+            for name, value in (("min_months_abroad", self.min_months_abroad),
+                                ("min_wage_usd", self.income_requirement_usd)):
+                if value is not None:
+                    c.settings[name] = value
 
     def cost(self, model: MigrationModel) -> float:
         if not self.active(model.t):

@@ -57,10 +57,11 @@ def version1_channels(destination: str, params: ModelParams) -> list[Channel]:
     - `ordinary`, a labour scheme: `model.regular`;
     - `seasonal`, closed (no places) unless an intervention opens it: a 6-month stay (assumption; seasonal worker
       schemes run 6-9 months), the ordinary fee and patience;
-    - `humanitarian`, closed unless an intervention opens it: losses of 0.2 of income qualify (assumption), no set
-      end of stay;
-    - `family`, closed (probability 0) unless an intervention opens it: 24 months abroad (assumption), no income
-      requirement and no cap on places.
+    - `humanitarian`, closed unless an intervention opens it: losses of 0.15 of income qualify, 24-month stays
+      (assumption; cf. temporary protection of two years, e.g. the EU Temporary Protection Directive 2001/55/EC, art.
+      4: one year, extendable to three);
+    - `family`, closed (probability 0) unless an intervention opens it: 24 months abroad and an income of 1,500 USD
+      a month (assumption), no cap on places.
     """
     reg = params.regular
     return [
@@ -72,9 +73,9 @@ def version1_channels(destination: str, params: ModelParams) -> list[Channel]:
             "quota_per_year": 0.0, "processing_per_month": 0.0, "fee_usd": reg.fee_usd, "recruitment_cost_usd": 0.0,
             "min_skill": 0, "stay_months": 6, "max_wait_months": reg.max_wait_months}),
         Channel("humanitarian", destination, "humanitarian", {
-            "quota_per_year": 0.0, "min_loss": 0.2, "fee_usd": 0.0, "stay_months": 0, "max_wait_months": 12}),
+            "quota_per_year": 0.0, "min_loss": 0.15, "fee_usd": 0.0, "stay_months": 24, "max_wait_months": 12}),
         Channel("family", destination, "family", {
-            "quota_per_year": QUOTA_MAX, "min_months_abroad": 24, "min_wage_usd": 0.0, "monthly_probability": 0.0,
+            "quota_per_year": QUOTA_MAX, "min_months_abroad": 24, "min_wage_usd": 1500.0, "monthly_probability": 0.0,
             "fee_usd": 0.0}),
     ]
 
