@@ -7,9 +7,10 @@ import dataclasses
 
 import numpy as np
 import pytest
+import xarray as xr
 from scipy import stats
 
-from simulator import MigrationModel
+from simulator import MigrationModel, build_interventions
 from simulator.errors import WorldError
 from simulator.model.households import ABROAD_IRREGULAR, ABROAD_REGULAR, FAMILY_ABROAD, IN_CITY
 from simulator.model.places import Places
@@ -137,3 +138,29 @@ def test_closing_one_destinations_channel_diverts_flows_to_the_other_options():
         before, after = [b[what] for b in base], [a[what] for a in without]
         test = stats.ttest_rel(after, before, alternative="greater")
         assert test.pvalue < 0.005, (what, np.mean(before), np.mean(after), test)
+
+
+def test_people_are_conserved_on_the_corridors_world_every_month():
+    """At origin + away (in a city or abroad, at each place) + in transit + reunited abroad + dead = the initial
+    population, every month, with every Objective 5 package of channels open."""
+    interventions = {"seasonal_scheme": {}, "humanitarian_visas": {"min_loss": 0.05}, "quota_expansion": {},
+                     "family_reunification": {"monthly_rate": 0.2, "min_months_abroad": 2}}
+    model = MigrationModel(n_households=20_000, years=3, rng=6, world=WORLD,
+                           interventions=build_interventions(interventions))
+    ds = model.run()
+    people = (ds.population.sum("origin") + ds.migrants_away.sum(["origin", "destination", "pathway"])
+              + ds.in_transit.sum("origin") + ds.families_abroad.sum("origin") + ds.deaths.sum("origin").cumsum("time"))
+    np.testing.assert_array_equal(people.values, np.full(model.n_steps, model.initial_population))
+    assert float(ds.families_abroad[-1].sum()) > 0 and float(ds.migrants_away[-1].sum()) > 0
+    # every place holds migrants at the end, and only by the pathways that lead there
+    away = ds.migrants_away.isel(time=-1).sum("origin")
+    assert (away.sum("pathway") > 0).all()
+    assert float(away.sel(destination=list(CITIES), pathway=["regular", "irregular"]).sum()) == 0
+    assert float(away.sel(destination=list(DESTINATIONS), pathway="internal").sum()) == 0
+
+
+def test_the_corridors_world_gives_the_same_bytes_for_the_same_seed_on_any_number_of_threads():
+    runs = [MigrationModel(n_households=5000, years=2, rng=9, world=WORLD, threads=threads).run()
+            for threads in (1, 1, 2)]
+    for other in runs[1:]:
+        xr.testing.assert_identical(runs[0], other)
