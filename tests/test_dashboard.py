@@ -360,3 +360,23 @@ def test_dashboard_in_a_browser(dashboard_url, browser, tmp_path):
     assert requests and outside == [], f"requests left the machine: {outside[:5]}"
     assert failed == [], f"resources the server could not serve: {failed[:5]}"
     assert step_seconds < 10
+
+
+def test_the_corridors_world_draws_the_flows_to_each_place():
+    """On the corridors world the map draws, for each district, each city and destination its migrants left for this
+    month, one line per pathway, and the summary names the world."""
+    from simulator.present.dashboard import WORLDS, WorldChart
+    label = next(name for name in WORLDS if name.startswith("corridors"))
+    model = DashboardModel(world=label, n_households=4000, years=2, seed=3)
+    assert model.places.names == ("Capital", "Port City", "Gulfland", "Northland", "Neighbourland")
+    chart = WorldChart(model)
+    for _ in range(6):
+        model.step()
+    assert chart.png(model)[:4] == b"\x89PNG"
+    flows = model.recorder["emigrants"][model.t - 1]
+    assert len(chart.flows) == int((flows > 0).sum()) + int((model.baseline.recorder["emigrants"][
+        model.t - 1] > 0).sum())
+    assert (flows.sum(axis=(0, 2)) > 0).sum() >= 3   # to at least three places this month
+    assert label in summary_html(model)
+    with pytest.raises(ConfigError, match="world"):
+        DashboardModel(world="Atlantis", n_households=300, years=1)

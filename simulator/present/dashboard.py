@@ -7,9 +7,11 @@ http://127.0.0.1:8765 in a browser on the same machine. It needs no internet con
     solara run simulator/present/dashboard.py --host 127.0.0.1 --port 8765 --production --no-check-version
 
 `DashboardModel` is a `MigrationModel` built from plain numbers (what the sliders produce): the climate and labour
-outlooks, the policy levers, the number of households, the length of the run and a seed. It steps a second model,
-`model.baseline`, in lockstep: the same seed, population and random shocks, with no new policy (and, if chosen, today's
-climate and labour demand), so the difference between the two is the effect of the levers (common random numbers).
+outlooks, the policy levers, the number of households, the length of the run and a seed, on one of the shipped
+worlds (`WORLDS`: the version-1 default world, or the corridors world of two cities and three destinations). It
+steps a second model, `model.baseline`, in lockstep: the same seed, population and random shocks, with no new policy
+(and, if chosen, today's climate and labour demand), so the difference between the two is the effect of the levers
+(common random numbers).
 
 A preset (see `PRESETS`) sets the levers that are left at their defaults; a lever moved away from its default keeps
 the moved value, so presets combine with the sliders. As in every Mesa SolaraViz app, a change of a lever or preset
@@ -51,11 +53,15 @@ from simulator.policy.interventions import build_interventions
 from simulator.model.labour import LabourOutlook
 from simulator.model.migration import P_INTERNAL, P_IRREGULAR, P_REGULAR, MigrationModel
 from simulator.model.outputs import PATHWAYS
-from simulator.world.regions import World, default_world_path, load_world
+from simulator.world.regions import World, default_world_path
+from simulator.world.tables import Corridors, corridors_world_path, open_world
 from simulator.policy.scenarios import load_outlook
 
 os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")   # no usage reports from the server
 
+WORLDS = {"default (1 city, 1 destination)": default_world_path,
+          "corridors (2 cities, 3 destinations)": corridors_world_path}   # label -> folder of a shipped world
+DEFAULT_WORLD = next(iter(WORLDS))
 SAME_OUTLOOK = "same climate & labour, no policy"
 TODAY = "today's climate & labour, no policy"
 BASELINES = (SAME_OUTLOOK, TODAY)
@@ -156,7 +162,7 @@ def labour_outlook(demand: float) -> LabourOutlook:
                                         load_outlook("labour", "boom"), demand))
 
 
-def exposed_districts(world: World) -> list[str]:
+def exposed_districts(world: World | Corridors) -> list[str]:
     """The more exposed half of the origin districts (rounded up), by expected loss of farm income to sudden shocks
     a year: sum over hazards of mean intensity x duration (years) / return period, times farm dependence."""
     loss = np.zeros(world.n_origins)
@@ -168,7 +174,7 @@ def exposed_districts(world: World) -> list[str]:
     return [world.origins[i] for i in sorted(order)]
 
 
-def intervention_spec(levers: dict[str, Any], world: World) -> dict[str, dict[str, Any]]:
+def intervention_spec(levers: dict[str, Any], world: World | Corridors) -> dict[str, dict[str, Any]]:
     """The interventions (registered names and parameters) that the policy levers switch on."""
     start = {"start_year": float(levers["policy_start_year"])}
     spec: dict[str, dict[str, Any]] = {}
@@ -211,9 +217,11 @@ def resolve_levers(preset: str, given: dict[str, Any]) -> tuple[dict[str, Any], 
     return values, from_preset
 
 
-@lru_cache(maxsize=1)
-def _default_world() -> World:
-    return load_world(default_world_path())
+@lru_cache(maxsize=len(WORLDS))
+def _world(label: str) -> World | Corridors:
+    if label not in WORLDS:
+        raise ConfigError("world", label, f"one of {list(WORLDS)}")
+    return open_world(WORLDS[label]())
 
 
 class DashboardModel(MigrationModel):
@@ -221,6 +229,7 @@ class DashboardModel(MigrationModel):
 
     Args:
         preset: a name of `PRESETS`; it sets the levers left at their defaults.
+        world: a label of `WORLDS`: the shipped world to run.
         baseline: what the twin keeps: `SAME_OUTLOOK` (this model's climate and labour outlooks, no new policy:
             the difference is the policy's) or `TODAY` (current climate, steady labour, no new policy: the
             difference is the outlook's and the policy's).
@@ -239,10 +248,11 @@ class DashboardModel(MigrationModel):
         n_households, years, seed: as in MigrationModel (`seed` is its `rng`).
     """
 
-    def __init__(self, preset: str = CUSTOM, baseline: str = SAME_OUTLOOK, climate_severity: float = 0.0,
-                 labour_demand: float = 0.0, quota_factor: float = 1.0, processing_factor: float = 1.0,
-                 fee_subsidy: float = 0.0, enforcement: float = 0.0, adaptation_coverage: float = 0.0,
-                 cash_transfer_usd: float = 0.0, seasonal_places: float = 0.0, humanitarian_places: float = 0.0,
+    def __init__(self, preset: str = CUSTOM, world: str = DEFAULT_WORLD, baseline: str = SAME_OUTLOOK,
+                 climate_severity: float = 0.0, labour_demand: float = 0.0, quota_factor: float = 1.0,
+                 processing_factor: float = 1.0, fee_subsidy: float = 0.0, enforcement: float = 0.0,
+                 adaptation_coverage: float = 0.0, cash_transfer_usd: float = 0.0, seasonal_places: float = 0.0,
+                 humanitarian_places: float = 0.0,
                  policy_start_year: int = 1, n_households: int = 3000, years: int = 10, seed: int = 42) -> None:
         given = {k: v for k, v in locals().items() if k in LEVERS or k == "baseline"}
         levers, self.from_preset = resolve_levers(preset, given)
@@ -256,8 +266,8 @@ class DashboardModel(MigrationModel):
                 kind = "an integer" if lever.integer else "a number"
                 meaning = f"{lever.label}: {lever.scale}" if lever.scale else lever.label
                 raise ConfigError(name, value, f"{kind} in [{lo:g}, {hi:g}] ({meaning})")
-        self.preset, self.levers = preset, levers
-        world = _default_world()
+        self.preset, self.levers, self.world_label = preset, levers, world
+        world = _world(world)
         self.spec = intervention_spec(levers, world)
         climate, labour = climate_outlook(levers["climate_severity"]), labour_outlook(levers["labour_demand"])
         common = dict(n_households=int(levers["n_households"]), years=int(levers["years"]),
@@ -475,29 +485,34 @@ class CostChart:
 
 
 class WorldChart:
-    """The world at its coordinates, settings and baseline side by side, with the month's departures drawn along the
-    routes (line width by departures per 1,000 households) and districts coloured by the month's shock loss."""
+    """The world at its coordinates, settings and baseline side by side: the routes from each district to each city
+    (squares) and destination (stars), with the month's departures drawn along them by pathway (line width by
+    departures per 1,000 households; regular and irregular side by side) and districts coloured by the month's
+    shock loss."""
 
     def __init__(self, model: DashboardModel) -> None:
-        w = model.world
+        w, places = model.world, model.places
         self.world, xy = w, w.coordinates
         fig = Figure(figsize=FIGSIZE, dpi=DPI, facecolor="white")
         self.axes = fig.subplots(1, 2, sharex=True, sharey=True)
         fig.subplots_adjust(left=0.01, right=0.99, top=0.87, bottom=0.15, wspace=0.06)
         self.origin_xy = np.array([xy[o] for o in w.origins], dtype=float)
-        self.city, self.dest = np.array(xy[w.city], dtype=float), np.array(xy[w.destination], dtype=float)
-        places = np.array(list(xy.values()), dtype=float)
+        self.place_xy = np.array([xy[p] for p in places.names], dtype=float)   # cities, then destinations
+        every = np.array(list(xy.values()), dtype=float)
+        span = every.max(axis=0) - every.min(axis=0)
+        self.offset = 0.012 * float(np.hypot(*span))   # how far regular and irregular flows sit apart
         self.dynamic: list[tuple[Any, Any, Any]] = []   # (axes, title, scatter) of each panel
         self.labels: list[Any] = []
         for ax, label in zip(self.axes, ("your settings", "baseline")):
             for o in self.origin_xy:
-                for end in (self.city, self.dest):
+                for end in self.place_xy:
                     ax.plot(*zip(o, end), color="#dddddd", lw=0.8, zorder=1)
             ax.set_facecolor("none")   # names may reach into the other panel
             for name in xy:   # drawn each frame, over the flows, with a white halo
                 self.labels.append(ax.annotate(name, xy[name], fontsize=7, zorder=5, path_effects=HALO,
-                                               **_label_offset(np.array(xy[name], dtype=float), places)))
-            for name, marker, size in ((w.city, "s", 80), (w.destination, "*", 170)):
+                                               **_label_offset(np.array(xy[name], dtype=float), every)))
+            for q, name in enumerate(places.names):
+                marker, size = ("s", 80) if q < places.n_cities else ("*", 170)
                 ax.scatter(*xy[name], marker=marker, s=size, color="black", zorder=4)
             scatter = ax.scatter(self.origin_xy[:, 0], self.origin_xy[:, 1], s=120, c=np.zeros(w.n_origins),
                                  cmap="YlOrBr", vmin=0, vmax=0.6, edgecolors="black", linewidths=0.8, zorder=4)
@@ -508,9 +523,8 @@ class WorldChart:
             for side in ax.spines.values():
                 side.set_visible(False)
             self.dynamic.append((ax, title, scatter))
-        span = places.max(axis=0) - places.min(axis=0)
-        self.axes[0].set_xlim(places[:, 0].min() - 0.42 * span[0], places[:, 0].max() + 0.34 * span[0])
-        self.axes[0].set_ylim(places[:, 1].min() - 0.15 * span[1], places[:, 1].max() + 0.12 * span[1])
+        self.axes[0].set_xlim(every[:, 0].min() - 0.42 * span[0], every[:, 0].max() + 0.34 * span[0])
+        self.axes[0].set_ylim(every[:, 1].min() - 0.15 * span[1], every[:, 1].max() + 0.12 * span[1])
         handles = [Line2D([], [], color=COLOURS[n], lw=4, label=n) for n in PATHWAYS]
         fig.legend(handles=handles, loc="lower center", ncols=3, fontsize=8, frameon=False, title_fontsize=8,
                    title="departures this month (line width); district colour: shock loss this month")
@@ -527,22 +541,23 @@ class WorldChart:
             artists = []
             for (ax, title, scatter), m, label in zip(self.dynamic, (model, model.baseline),
                                                       ("your settings", "baseline")):
-                flows = (m.recorder["emigrants"][t - 1].sum(axis=1) if t      # origin x pathway
-                         else np.zeros((self.world.n_origins, len(PATHWAYS))))
+                flows = (m.recorder["emigrants"][t - 1] if t      # origin x place x pathway
+                         else np.zeros((self.world.n_origins, len(self.place_xy), len(PATHWAYS))))
                 for i, o in enumerate(self.origin_xy):
-                    direction = self.dest - o
-                    normal = np.array([-direction[1], direction[0]]) / np.hypot(*direction) * 0.06
-                    for p, end, shift in ((P_INTERNAL, self.city, 0 * normal), (P_REGULAR, self.dest, normal),
-                                          (P_IRREGULAR, self.dest, -normal)):
-                        if flows[i, p] > 0:
-                            line, = ax.plot(*zip(o + shift, end + shift), color=COLOURS[PATHWAYS[p]], alpha=0.8,
-                                            lw=min(14.0, 1.0 + 6.0 * flows[i, p] / per_1000), zorder=2,
-                                            solid_capstyle="round")
-                            self.flows.append(line)
+                    for q, end in enumerate(self.place_xy):
+                        direction = end - o
+                        normal = np.array([-direction[1], direction[0]]) / max(np.hypot(*direction), 1e-12)
+                        for p, side in ((P_INTERNAL, 0.0), (P_REGULAR, 1.0), (P_IRREGULAR, -1.0)):
+                            if flows[i, q, p] > 0:
+                                shift = side * self.offset * normal
+                                line, = ax.plot(*zip(o + shift, end + shift), color=COLOURS[PATHWAYS[p]],
+                                                alpha=0.8, lw=min(14.0, 1.0 + 6.0 * flows[i, q, p] / per_1000),
+                                                zorder=2, solid_capstyle="round")
+                                self.flows.append(line)
                 people = np.bincount(m.households.origin, m.households.people_at_origin(), self.world.n_origins)
                 scatter.set_sizes(60 + 300 * people / max(people.max(), 1))
                 scatter.set_array(m.climate.region_loss if t else np.zeros(self.world.n_origins))
-                total = flows.sum(axis=0)
+                total = flows.sum(axis=(0, 1))
                 title.set_text(f"{label}, {_date(m, t)}\n" + ", ".join(f"{n} {int(v)}" for n, v in
                                                                          zip(PATHWAYS, total)))
                 artists += [title, scatter]
@@ -634,7 +649,8 @@ def summary_html(model: DashboardModel) -> str:
     parts = [f"<p><b>Preset: {e(model.preset)}.</b> {e(PRESETS[model.preset].explanation)}</p>",
              "<p>Levers in force: " + (e("; ".join(moved)) if moved else "none (today's policies)") + ".</p>",
              f"<p>Month <b>{model.t}</b> of {model.n_steps} ({_date(model, model.t)}), "
-             f"{model.households.n:,} households. Baseline: {e(model.levers['baseline'])}.</p>",
+             f"{model.households.n:,} households, {e(model.world_label)} world. "
+             f"Baseline: {e(model.levers['baseline'])}.</p>",
              '<table style="border-collapse: collapse">',
              "<tr><th style='text-align:left'>since the start</th><th>your settings</th><th>baseline</th>"
              "<th>difference</th></tr>"]
@@ -672,6 +688,7 @@ def model_params() -> dict[str, Any]:
     """SolaraViz's model parameters: a preset and a baseline choice, then one slider per lever."""
     return {"preset": {"type": "Select", "label": "Preset (training exercise)", "value": CUSTOM,
                        "values": list(PRESETS)},
+            "world": {"type": "Select", "label": "World", "value": DEFAULT_WORLD, "values": list(WORLDS)},
             "baseline": {"type": "Select", "label": "Compare with", "value": SAME_OUTLOOK, "values": list(BASELINES)},
             **{name: lever.slider() for name, lever in LEVERS.items()}}
 
