@@ -16,7 +16,7 @@ from simulator import __version__
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WORLD = ROOT / "scenarios" / "worlds" / "default"
-FIGURES = ("flows_by_pathway.png", "trapped.png", "deaths.png")
+FIGURES = ("flows_by_pathway.png", "flows_by_destination.png", "trapped.png", "deaths.png")
 
 pytestmark = pytest.mark.slow
 
@@ -27,6 +27,18 @@ def run_cli(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
     env["MPLBACKEND"] = "Agg"
     return subprocess.run([sys.executable, str(ROOT / "run.py"), *overrides, f"hydra.run.dir={tmp_path / 'run'}"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_a_run_on_the_corridors_world_records_each_place_channel_and_route(tmp_path):
+    result = run_cli(tmp_path, "scenario=baseline", "n_households=3000", "years=1", "seed=3",
+                     f"world={ROOT / 'scenarios' / 'worlds' / 'corridors'}")
+    assert result.returncode == 0, result.stderr
+    with xr.open_dataset(tmp_path / "run" / "results.nc", engine="netcdf4") as ds:
+        ds = ds.load()
+    assert ds.attrs["world"] == "corridors"
+    assert ds["destination"].values.tolist() == ["Capital", "Port City", "Gulfland", "Northland", "Neighbourland"]
+    assert ds.sizes["channel"] == 7 and ds.sizes["route"] == 2
+    assert (tmp_path / "run" / "flows_by_destination.png").is_file()
 
 
 def corrupt_world(tmp_path: Path) -> Path:

@@ -78,6 +78,17 @@ def plot_flows(ds: xr.Dataset) -> plt.Figure:
     return _finish(fig, ax, "Departures by pathway", "departures per year (persons)", ds)
 
 
+def plot_destinations(ds: xr.Dataset) -> plt.Figure:
+    """Departures a year to each city and destination (all origins and pathways), one line per place (and
+    scenario)."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for name, part in _by_scenario(ds):
+        for place in part["destination"].values:
+            flows = annual(part["emigrants"].sel(destination=place).sum(["origin", "pathway"]))
+            _line(ax, flows, f"{place}" if "scenario" not in ds.dims else f"{name}: {place}")
+    return _finish(fig, ax, "Departures by city and destination", "departures per year (persons)", ds)
+
+
 def plot_variable(ds: xr.Dataset, name: str, title: str, how: str = "sum") -> plt.Figure:
     """A (time, origin) variable summed over origins, as yearly totals (or means), one line per scenario."""
     fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -94,6 +105,7 @@ def save_figures(ds: xr.Dataset, folder: str | Path) -> list[Path]:
     folder = Path(folder)
     figures = {
         "flows_by_pathway.png": plot_flows(ds),
+        "flows_by_destination.png": plot_destinations(ds),
         "trapped.png": plot_variable(ds, "trapped", "Trapped households (wanted to move, could not afford to)"),
         "deaths.png": plot_variable(ds, "deaths", "Deaths and missing on irregular journeys"),
     }
