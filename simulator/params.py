@@ -47,7 +47,8 @@ def param(default: Any, units: str, lo: float, hi: float, source: str = "assumpt
     """A parameter field: default, units, inclusive allowed range [lo, hi] (finite) and source of the default.
 
     `or_inf`: `inf` is allowed too, as a sentinel (an intervention's `end_year`: never ends).
-    `or_none`: None is allowed too, as a sentinel (an intervention's setting of a channel: the channel's own).
+    `or_none`: None is allowed too, as a sentinel (an intervention's setting of a channel: the channel's own); the
+    units say what it means.
     """
     if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
         raise ValueError(f"the range of a parameter must be finite: got [{lo}, {hi}] ({units})")
@@ -232,7 +233,7 @@ def check_value(name: str, value: Any, meta: dict[str, Any]) -> None:
     if or_none and value is None:
         return
     kind = "an integer" if integer else "a number"
-    sentinels = (" or inf" if or_inf else "") + (" or null (the channel's own)" if or_none else "")
+    sentinels = (" or inf" if or_inf else "") + (" or null" if or_none else "")   # the units say what null means
     allowed = f"{kind} in [{lo:g}, {hi:g}]{sentinels} ({meta['units']})"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(name, value, allowed)

@@ -370,8 +370,9 @@ def test_unknown_intervention_parameter_lists_the_valid_ones(tmp_path):
     ("enforcement", "fee_factor", math.nan, "[0, 100]"),
     ("social_protection", "end_year", -math.inf, "[0, 1000] or inf"),
     ("remittance_cost", "transfer_cost", 2, "[0, 1]"),
-    ("humanitarian_visas", "min_loss", 1.5, "[0, 1] or null (the channel's own)"),
-    ("family_reunification", "min_months_abroad", 2.5, "an integer in [0, 1200] or null (the channel's own)"),
+    ("humanitarian_visas", "min_loss", 1.5, "[0, 1] or null (remembered loss"),
+    ("family_reunification", "min_months_abroad", 2.5, "an integer in [0, 1200] or null (months (null: each "
+                                                       "channel's own))"),
     ("quota_expansion", "scale_processing", "yes", "true or false"),
     ("adaptation", "regions", "Delta Coast", "a list of origin names"),
 ])

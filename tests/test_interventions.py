@@ -190,6 +190,26 @@ def test_interventions_change_only_the_channel_settings_they_are_given(spec, exp
         "quota_per_year"]
 
 
+def test_on_a_world_with_places_of_its_own_the_places_added_are_what_costs():
+    """The corridors world's seasonal and humanitarian channels have quotas of their own: an intervention adding no
+    places costs nothing, and one adding places is charged for the places issued beyond the channel's own quota."""
+    from simulator.world.tables import corridors_world_path
+    none = {"seasonal_scheme": {"places_per_1000_per_year": 0}, "humanitarian_visas": {"places_per_1000_per_year": 0}}
+    ds = MigrationModel(n_households=20_000, years=2, rng=1, world=corridors_world_path(),
+                        interventions=build_interventions(none)).run()
+    assert float(ds.channel_granted.sel(channel="Northland seasonal").sum()) > 0   # the world's own places
+    assert float(ds.intervention_cost.sum()) == 0
+    model = MigrationModel(n_households=20_000, years=2, rng=1, world=corridors_world_path(),
+                           interventions=build_interventions({"seasonal_scheme": {"places_per_1000_per_year": 8}}))
+    ds = model.run()
+    seasonal = next(c for c in model.channels if c.name == "Northland seasonal")
+    granted = ds.channel_granted.sel(channel="Northland seasonal")
+    own = int(np.floor(seasonal.base["quota_per_year"] + 1e-9))   # places a quota year without the scheme
+    beyond = sum(max(0, int(granted.isel(time=slice(y * 12, y * 12 + 12)).sum()) - own) for y in range(2))
+    assert beyond > 0
+    assert float(ds.intervention_cost.sum()) == beyond * model.interventions[0].cost_per_place_usd
+
+
 def test_skill_eligibility_lets_low_skilled_apply():
     spec = {"skill_eligibility": {"min_skill": 0}}
     low_skill_applying = lambda ds: float(ds.emigrants_by_group.sel(pathway="regular", skill="low").sum())

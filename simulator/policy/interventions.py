@@ -279,9 +279,22 @@ class OnChannels(Intervention):
 
     def initialize(self, model: MigrationModel) -> None:
         self.channels = select(model.channels, self.channel, self.KINDS, f"interventions.{self.name}.channel")
+        self._charged = [0] * len(self.channels)   # places beyond the base quota charged so far this quota year
 
     def granted(self) -> int:
         return sum(len(c.granted) for c in self.channels)
+
+    def places_beyond_base(self, model: MigrationModel) -> int:
+        """Places the channels issued this quota year beyond their base quota (the world's) and not yet counted:
+        what the intervention added. Call it every month, active or not: the count restarts with the quota year."""
+        if model.t % 12 == 0:
+            self._charged = [0] * len(self.channels)
+        extra = 0
+        for j, c in enumerate(self.channels):
+            new = max(0, c.issued_this_year - int(np.floor(c.base["quota_per_year"] + 1e-9))) - self._charged[j]
+            self._charged[j] += new
+            extra += new
+        return extra
 
 
 @register("quota_expansion", objective="5")
@@ -299,10 +312,6 @@ class QuotaExpansion(OnChannels):
     scale_processing: bool = True
     cost_per_visa_usd: float = param(500.0, "USD of public cost per additional visa", 0, USD_MAX, "assumption")
 
-    def initialize(self, model: MigrationModel) -> None:
-        super().initialize(model)
-        self._charged = [0] * len(self.channels)   # visas beyond the base quota charged so far this quota year
-
     def apply(self, model: MigrationModel) -> None:
         for c in self.channels:
             c.settings["quota_per_year"] *= self.factor
@@ -311,16 +320,8 @@ class QuotaExpansion(OnChannels):
 
     def cost(self, model: MigrationModel) -> float:
         """Visas issued this quota year beyond the base quota, not yet charged, times the cost per visa."""
-        if model.t % 12 == 0:
-            self._charged = [0] * len(self.channels)
-        if not self.active(model.t):
-            return 0.0
-        extra = 0
-        for j, c in enumerate(self.channels):
-            new = max(0, c.issued_this_year - int(np.floor(c.base["quota_per_year"] + 1e-9))) - self._charged[j]
-            self._charged[j] += new
-            extra += new
-        return extra * self.cost_per_visa_usd
+        extra = self.places_beyond_base(model)
+        return extra * self.cost_per_visa_usd if self.active(model.t) else 0.0
 
 
 @register("faster_processing", objective="5")
@@ -401,7 +402,8 @@ class SeasonalScheme(OnChannels):
     equally among them when several are meant), open to the skill levels each channel admits (every level in a
     version-1 world), for stays of `stay_months` (left null: each channel's own, 6 months in a version-1 world) with
     return built in; returning workers may apply again; the places are decided a twelfth a month. Cost:
-    `cost_per_place_usd` per seasonal visa issued."""
+    `cost_per_place_usd` per seasonal visa issued beyond the channels' own quota (all of them in a version-1 world,
+    whose seasonal channel has none)."""
 
     KINDS = ("seasonal",)
     places_per_1000_per_year: float = setting(4.0, "seasonal places per 1,000 origin households per year", 0,
@@ -419,9 +421,8 @@ class SeasonalScheme(OnChannels):
                 c.settings["stay_months"] = self.stay_months
 
     def cost(self, model: MigrationModel) -> float:
-        if not self.active(model.t):
-            return 0.0
-        return float(self.granted()) * self.cost_per_place_usd
+        extra = self.places_beyond_base(model)
+        return float(extra) * self.cost_per_place_usd if self.active(model.t) else 0.0
 
 
 @register("humanitarian_visas", objective="5")
@@ -433,7 +434,8 @@ class HumanitarianVisas(OnChannels):
     move, or are trapped by its cost) are offered a visa, in random order within `places_per_1000_per_year` (shared
     equally among the humanitarian channels meant); the visa, travel and a stay of `stay_months` (0 = no set end)
     are covered. `min_loss` and `stay_months` left null keep each channel's own (in a version-1 world: 0.15 and 24
-    months). Cost: `cost_per_visa_usd` per visa.
+    months). Cost: `cost_per_visa_usd` per visa issued beyond the channels' own quota (all of them in a version-1
+    world, whose humanitarian channel has none).
     """
 
     KINDS = ("humanitarian",)
@@ -454,9 +456,8 @@ class HumanitarianVisas(OnChannels):
                     c.settings[name] = value
 
     def cost(self, model: MigrationModel) -> float:
-        if not self.active(model.t):
-            return 0.0
-        return float(self.granted()) * self.cost_per_visa_usd
+        extra = self.places_beyond_base(model)
+        return float(extra) * self.cost_per_visa_usd if self.active(model.t) else 0.0
 
 
 @register("family_reunification", objective="5")
@@ -467,7 +468,10 @@ class FamilyReunification(OnChannels):
     The household of a regular migrant abroad for at least `min_months_abroad`, employed and earning at least
     `income_requirement_usd` a month, joins the migrant with probability `monthly_rate` a month and settles.
     Lowering the income requirement or the waiting period is the lever; left null, each channel keeps its own (in a
-    version-1 world: 24 months and 1,500 USD). Cost: `cost_per_family_usd` per family.
+    version-1 world: 24 months and 1,500 USD). `monthly_rate` is always set: it is what opens a closed channel (the
+    version-1 world's). Cost: `cost_per_family_usd` per family its channels reunite while it is active, those the
+    world's own settings would have reunited included (on a world whose family channel is open without it, an upper
+    bound).
     """
 
     KINDS = ("family",)

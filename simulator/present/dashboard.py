@@ -110,7 +110,7 @@ RUN_SETTINGS = ("n_households", "years", "seed")   # not policy: any value Migra
 
 @dataclass(frozen=True)
 class Preset:
-    """A training exercise: lever values and the one-line trade-off it shows."""
+    """A training exercise: lever values and the one-line trade-off it shows (as seen on the default world)."""
 
     explanation: str
     levers: dict[str, Any]
@@ -255,6 +255,8 @@ class DashboardModel(MigrationModel):
                  humanitarian_places: float = 0.0,
                  policy_start_year: int = 1, n_households: int = 3000, years: int = 10, seed: int = 42) -> None:
         given = {k: v for k, v in locals().items() if k in LEVERS or k == "baseline"}
+        if not isinstance(world, str) or world not in WORLDS:
+            raise ConfigError("world", world, f"one of {list(WORLDS)}")
         levers, self.from_preset = resolve_levers(preset, given)
         if levers["baseline"] not in BASELINES:
             raise ConfigError("baseline", levers["baseline"], f"one of {list(BASELINES)}")
