@@ -380,3 +380,17 @@ def test_the_corridors_world_draws_the_flows_to_each_place():
     assert label in summary_html(model)
     with pytest.raises(ConfigError, match="world"):
         DashboardModel(world="Atlantis", n_households=300, years=1)
+
+
+def test_the_map_keeps_home_true_and_brings_far_destinations_into_view():
+    from simulator.present.dashboard import schematic
+    coordinates = {"a": (0.0, 0.0), "b": (2.0, 0.0), "near": (3.0, 0.0), "far": (-100.0, 0.0), "farther": (0, 400.0)}
+    drawn = schematic(coordinates, ("a", "b"))
+    for name in ("a", "b", "near"):   # within twice the districts' spread (1) of their centre (1, 0)
+        np.testing.assert_array_equal(drawn[name], coordinates[name])
+    centre = np.array([1.0, 0.0])
+    for name in ("far", "farther"):
+        true, shown = np.array(coordinates[name]) - centre, drawn[name] - centre
+        assert np.hypot(*shown) < np.hypot(*true) / 5                          # pulled into view
+        np.testing.assert_allclose(shown / np.hypot(*shown), true / np.hypot(*true))   # in the same direction
+    assert np.hypot(*(drawn["farther"] - centre)) > np.hypot(*(drawn["far"] - centre))   # order of distance kept

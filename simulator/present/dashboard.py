@@ -486,15 +486,31 @@ class CostChart:
             return self.blitter.png(top, [*self.areas, self.base, self.total])
 
 
+def schematic(coordinates: dict[str, Any], origins: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Positions for drawing the map: a place within twice the districts' spread (their farthest distance from
+    their centre `c`) of the centre keeps its coordinates; a farther one at distance `r` is drawn in the same
+    direction at `r0 (1 + ln(r / r0))` (r0 = twice the spread), so that a distant destination stays in view without
+    shrinking the districts to a point. Distances on the map are then true near home and compressed beyond."""
+    xy = {name: np.array(p, dtype=float) for name, p in coordinates.items()}
+    home = np.array([xy[o] for o in origins])
+    centre = home.mean(axis=0)
+    r0 = 2.0 * max(float(np.hypot(*(home - centre).T).max()), 1e-9)
+    out = {}
+    for name, p in xy.items():
+        r = float(np.hypot(*(p - centre)))
+        out[name] = p if r <= r0 else centre + (p - centre) / r * r0 * (1.0 + math.log(r / r0))
+    return out
+
+
 class WorldChart:
-    """The world at its coordinates, settings and baseline side by side: the routes from each district to each city
-    (squares) and destination (stars), with the month's departures drawn along them by pathway (line width by
-    departures per 1,000 households; regular and irregular side by side) and districts coloured by the month's
-    shock loss."""
+    """The world at its coordinates (distances compressed far from home: `schematic`), settings and baseline side by
+    side: the routes from each district to each city (squares) and destination (stars), with the month's departures
+    drawn along them by pathway (line width by departures per 1,000 households; regular and irregular side by side)
+    and districts coloured by the month's shock loss."""
 
     def __init__(self, model: DashboardModel) -> None:
         w, places = model.world, model.places
-        self.world, xy = w, w.coordinates
+        self.world, xy = w, schematic(w.coordinates, w.origins)
         fig = Figure(figsize=FIGSIZE, dpi=DPI, facecolor="white")
         self.axes = fig.subplots(1, 2, sharex=True, sharey=True)
         fig.subplots_adjust(left=0.01, right=0.99, top=0.87, bottom=0.15, wspace=0.06)
