@@ -24,18 +24,21 @@ per migrant; money identities (remittances and their fees; a Mesa reporter summi
 relative 1e-9 and 1e-12.
 
 Reproducible: the cases come from a fixed seed and no example database, so every run (CI included) checks the same
-cases. For a longer search, `PROPERTY_SEED=<int>` draws other cases and `PROPERTY_EXAMPLES=<n>` changes their
-number (default 250, about 30 s on one core).
+cases. (Hypothesis also mixes in constants it finds in the source of the modules loaded, which would make the cases
+depend on which other tests were collected and on every literal in the code; `without_local_constants` turns that
+off for this search.) For a longer search, `PROPERTY_SEED=<int>` draws other cases and `PROPERTY_EXAMPLES=<n>`
+changes their number (default 250, about 30 s on one core).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import math
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -710,6 +713,29 @@ PROPERTIES = (people_are_conserved, stocks_change_by_their_flows, flows_fit_the_
               places_fit_the_pathways)
 
 
+@contextlib.contextmanager
+def without_local_constants() -> Iterator[None]:
+    """Hypothesis (6.131 and later) draws, with a small probability, constants found in the source of the project's
+    modules loaded so far (`hypothesis.internal.conjecture.providers._get_local_constants`): the cases would then
+    change with the set of test files collected and with any literal anywhere in the code. Within this block it
+    finds none, so the seed alone fixes the cases. A version of hypothesis without the function is left as it is."""
+    from hypothesis.internal.conjecture import providers
+    original = getattr(providers, "_get_local_constants", None)
+    if original is None:
+        yield
+        return
+    empty = type(providers.GLOBAL_CONSTANTS)(integers=providers.SortedSet(),
+                                             floats=providers.SortedSet(key=providers.float_to_int),
+                                             bytes=providers.SortedSet(), strings=providers.SortedSet())
+    providers._get_local_constants = lambda: empty
+    providers.CONSTANTS_CACHE.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        providers.CONSTANTS_CACHE.cache.clear()
+
+
 @pytest.mark.slow
 def test_accounting_identities_hold_on_random_cases():
     """The properties above, on the three fixed cases and EXAMPLES random cases, each run once; then every kind of
@@ -732,6 +758,7 @@ def test_accounting_identities_hold_on_random_cases():
             prop(run)
         seen.update(kind for kind, happened in FLOW_KINDS.items() if happened(run))
 
-    check()
+    with without_local_constants():
+        check()
     rare = {kind: seen[kind] for kind in FLOW_KINDS if seen[kind] < MIN_CASES}
     assert not rare, f"flows that happened in fewer than {MIN_CASES} cases, too few to test the identities: {rare}"
