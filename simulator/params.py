@@ -100,6 +100,10 @@ class DecisionParams:
                                    "assumption (1 = accurate); Shrestha 2020 WBER finds misperception both ways")
     shock_memory: float = prob(0.8, "monthly persistence of remembered shock loss",
                                "assumption (half-life ~3 months)")
+    max_members_away: int = param(1, "members of a household away at once (in transit, in a city or abroad), at "
+                                     "most", 1, 8, "assumption (1: a household decides again once its migrant is "
+                                     "back, the behaviour the other defaults were set with)",
+                                  integer=True)
 
 
 @dataclass
@@ -207,6 +211,15 @@ class PopulationParams:
     adults_share: float = prob(0.55, "working-age share of household members", "assumption; cf. UN WPP")
     risk_aversion_sd: float = param(0.3, "sd of log risk aversion across households", 0, 5, "assumption")
     patience_sd: float = param(0.3, "sd of log patience across households", 0, 5, "assumption")
+    # who leaves: a departing member's sex and age (outputs by sex and age are the migrant's, Objective 1)
+    migrant_female_share_abroad: float = prob(
+        0.12, "share of women among members leaving for abroad",
+        "Bangladesh 2017: 122,000 women among 1,008,525 workers going abroad (BMET figures reported by The Financial "
+        "Express, thefinancialexpress.com.bd/economy/bangladesh/overseas-employment-sees-new-record-in-2017-1514803700)")
+    migrant_female_share_internal: float = prob(0.3, "share of women among members leaving for a city", "assumption")
+    migrant_age_mean: float = param(28.0, "years, age of a member when it leaves (before clipping to 18-65)", 18, 65,
+                                    "assumption (labour migrants are mostly young adults)")
+    migrant_age_sd: float = param(7.0, "years", 0, 30, "assumption")
 
 
 @dataclass

@@ -10,6 +10,9 @@ Example:
     >>> a = s["climate"].random(); b = Streams(42)["climate"].random()
     >>> a == b
     True
+    >>> u = s.keyed_uniforms("migrants", np.array([3, 4]), 1)
+    >>> bool((u == s.keyed_uniforms("migrants", np.array([9, 3, 4]), 1)[1:]).all())
+    True
 """
 
 from __future__ import annotations
@@ -33,8 +36,27 @@ class Streams:
         self.seed = int(seed)
         self._generators: dict[str, np.random.Generator] = {}
 
+    def keyed_uniforms(self, name: str, *keys: np.ndarray) -> np.ndarray:
+        """Uniforms in [0, 1), float64, one per entry of the (broadcast) integer `keys`, each a function of (seed,
+        name, its keys) alone: a counter-based draw (SplitMix64 finaliser, Steele, Lea & Flood 2014) that does not
+        depend on how many other draws were made, nor in what order. For attributes of rare events, such as who a
+        departing member is, that scenarios should share whenever the event itself is shared."""
+        state = np.random.SeedSequence(entropy=self.seed, spawn_key=(stream_key(name),)).generate_state(1, np.uint64)
+        h = np.broadcast_to(state[0], np.broadcast_shapes(*(np.shape(k) for k in keys))).copy()
+        with np.errstate(over="ignore"):
+            for key in keys:
+                h = _mix64(h ^ (np.asarray(key).astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)))
+        return (h >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+
     def __getitem__(self, name: str) -> np.random.Generator:
         if name not in self._generators:
             sequence = np.random.SeedSequence(entropy=self.seed, spawn_key=(stream_key(name),))
             self._generators[name] = np.random.Generator(np.random.PCG64(sequence))
         return self._generators[name]
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """The SplitMix64 finaliser: a bijection of 64-bit integers that mixes every input bit into every output bit."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))

@@ -18,14 +18,21 @@ does the reference, which then reads the entries household by household:
   become Gumbel noise `-ln(-ln u)` (u clipped to [1e-12, 1 - 1e-7]) for the two-stage nested-logit choice, the last
   is the visa queue tie-break;
 - "channel.<name>" of each humanitarian channel: `n` float64 uniforms, only in months with places;
-- "journeys": `n` float32 uniforms;
-- "abroad": `(n, 2)` float32 uniforms (column 0 employment, column 1 returns);
-- "channel.<name>" of each family channel: `n` float64 uniforms, only in months in which it is open.
+- "journeys": `(n, K)` float32 uniforms, `K` = `decisions.max_members_away`: a migrant reads the entry of its
+  household and slot;
+- "abroad": `(n, K, 2)` float32 uniforms, read by household and slot (0: employment, 1: returns);
+- "channel.<name>" of each family channel: `n` float64 uniforms, only in months in which it is open;
+- "migrants": a departing member's two keyed uniforms (`Streams.keyed_uniforms`, by household and departure
+  number), the first for its sex, the second for its age (through the normal quantile `scipy.special.ndtri`).
 
 Arithmetic is in float64 throughout; a float32 column (shock memory) is rounded once, when it is stored.
 
-Where a docstring leaves a detail open, the reference takes the documented meaning of the household columns
-(households.py): `since` is "the step at which the current status began", so it is set on every change of status.
+Where a docstring leaves a detail open, the reference takes the documented meaning of the columns (households.py,
+migrants.py): `since` is "the step at which the current status began", so it is set on every change of status.
+
+Migrants (members away) are a Python list of `Member` records during the step, read from `model.migrants` at its
+start and written back at its end in household and slot order (the order the fast path keeps); a household's
+members are found by scanning that list. A member takes its household's lowest slot not held by another member.
 
 `reference_step` returns a `StepLog`: how often each branch of the household rules ran this month, so that a test can
 check that an agreement between the two implementations was not vacuous.
@@ -37,9 +44,11 @@ import math
 from collections import Counter
 
 import numpy as np
+from scipy.special import ndtri
 
 from simulator.model.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, FAMILY_ABROAD, IN_CITY, IN_TRANSIT,
-                                        NO_CONTRACT, WAITING)
+                                        WAITING)
+from simulator.model.migrants import NO_CONTRACT, Migrants
 from simulator.model.outputs import AGE_EDGES
 from simulator.model.decisions import Options
 from simulator.model.levers import Policy
@@ -47,7 +56,6 @@ from simulator.model.levers import Policy
 STAY = 0                         # a household's choice; then one per city, per chosen channel, per irregular route
 OFFER_TAKEN = -2                 # ... or the household took a channel's offer (a humanitarian visa)
 P_INTERNAL, P_REGULAR, P_IRREGULAR = range(3)                 # the `pathway` dimension of the outputs
-AWAY_FROM_ORIGIN = (IN_TRANSIT, ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY)   # the migrant member is away
 QUEUE_KINDS = ("labour_scheme", "seasonal", "skills_partnership")   # channels with a queue of applicants
 PRIOR_EMPLOYMENT = (0.9, 0.6)   # expected employment of regular / irregular migrants before any are abroad
 PRIOR_WEIGHT = 10.0             # pseudo-migrants behind that prior
@@ -61,11 +69,40 @@ class StepLog(Counter):
     min_margin: float = math.inf
 
 
+class Member:
+    """One member away (a row of the migrants table), as plain Python values."""
+
+    COLUMNS = ("household", "origin", "slot", "status", "place", "channel", "route", "since", "employed",
+               "contract_end", "female", "age", "skill")
+
+    def __init__(self, **values) -> None:
+        for name in self.COLUMNS:
+            setattr(self, name, values[name])
+
+
+def read_members(model) -> list[Member]:
+    m = model.migrants
+    return [Member(**{name: getattr(m, name)[j].item() for name in Member.COLUMNS}) for j in range(m.n)]
+
+
+def write_members(model, members: list[Member]) -> None:
+    table = Migrants.empty()
+    members = sorted(members, key=lambda r: (r.household, r.slot))
+    if members:
+        table.add(**{name: np.array([getattr(r, name) for r in members]) for name in Member.COLUMNS})
+    model.migrants = table
+
+
+def members_of(model, i: int) -> list[Member]:
+    return [r for r in model.members if r.household == i]
+
+
 def reference_step(model) -> StepLog:
-    """Advance `model` by one month, as `model.step()` would, with per-household loops."""
+    """Advance `model` by one month, as `model.step()` would, with per-household and per-migrant loops."""
     if model.t >= model.n_steps:
         raise RuntimeError(f"the run is over: all {model.n_steps} months have been simulated")
     model.steps += 1          # Mesa's wrapper of Model.step counts the step before running it
+    model.members = read_members(model)
     log = StepLog()
     t = model.t
     climate_hits_households(model, t)
@@ -77,6 +114,8 @@ def reference_step(model) -> StepLog:
     migrants_away(model, t, log)
     budgets(model)
     record(model, t)
+    write_members(model, model.members)
+    del model.members
     model.t += 1
     model.running = model.t < model.n_steps
     model.datacollector.collect(model)
@@ -91,23 +130,26 @@ def skill_wage(model, skill: int) -> float:
     return (1.0, lab.skill_wage_mid, lab.skill_wage_high)[int(skill)]
 
 
-def migrant_is_away(status: int) -> bool:
-    return status in AWAY_FROM_ORIGIN
-
-
-def persons_at_origin(h, i: int) -> int:
-    """Members living at origin: everybody but the migrant away, nobody once the family has joined the migrant."""
-    status = int(h.status[i])
-    if status == FAMILY_ABROAD:
+def persons_at_origin(model, i: int, away: int) -> int:
+    """Members living at origin: everybody but the `away` members away, nobody once the family has joined its
+    migrant."""
+    if int(model.households.status[i]) == FAMILY_ABROAD:
         return 0
-    return int(h.size[i]) - (1 if migrant_is_away(status) else 0)
+    return int(model.households.size[i]) - away
 
 
-def adults_at_origin(h, i: int) -> int:
-    status = int(h.status[i])
-    if status == FAMILY_ABROAD:
+def adults_at_origin(model, i: int, away: int) -> int:
+    if int(model.households.status[i]) == FAMILY_ABROAD:
         return 0
-    return max(int(h.adults[i]) - (1 if migrant_is_away(status) else 0), 0)
+    return max(int(model.households.adults[i]) - away, 0)
+
+
+def away_counts(model) -> list[int]:
+    """Members away per household (every member on the list; a reunited family's migrant too)."""
+    counts = [0] * model.households.n
+    for r in model.members:
+        counts[r.household] += 1
+    return counts
 
 
 def gumbel(u: float) -> float:
@@ -133,7 +175,7 @@ def add(model, name: str, t: int, origin: int, pathway: int | None = None, amoun
 
 
 def set_status(model, i: int, status: int, t: int) -> None:
-    """A change of where the migrant is; `since` records the step at which the new status began."""
+    """A change of the household's status; `since` records the step at which the new status began."""
     model.households.status[i] = status
     model.households.since[i] = t
 
@@ -147,34 +189,43 @@ def pay(model, i: int, amount: float) -> None:
     h.assets[i] = max(0.0, float(h.assets[i]) - (amount - from_wealth))
 
 
-def depart(model, i: int, pathway: int, status: int, t: int, place: int) -> None:
-    """The migrant of household i leaves for `place` (the city or destination, its index in `model.places`);
-    counted by origin and destination, and by sex and age of the head and skill."""
+def depart(model, i: int, pathway: int, status: int, t: int, place: int, channel: int = -1, route: int = -1,
+           employed: bool = False, contract_end: int = NO_CONTRACT) -> Member:
+    """A member of household i leaves for `place` (the city or destination, its index in `model.places`) in the
+    household's lowest free slot; counted by origin and destination, and by the migrant's sex, age and skill."""
     h = model.households
-    set_status(model, i, status, t)
-    h.place[i] = place
-    h.employed[i] = False
-    h.contract_end[i] = NO_CONTRACT
-    h.channel[i] = -1
-    h.route[i] = -1
+    taken = {r.slot for r in members_of(model, i)}
+    slot = min(s for s in range(8) if s not in taken)
+    h.slots[i] = int(h.slots[i]) | (1 << slot)
     h.trips[i] += 1
-    origin = int(h.origin[i])
-    add(model, "emigrants", t, origin, pathway, place=place)
-    sex = 0 if h.head_female[i] else 1                      # female, male
-    age_group = sum(1 for edge in AGE_EDGES if float(h.head_age[i]) >= edge)   # 18-34, 35-54, 55+
-    model.recorder["emigrants_by_group"][t, pathway, sex, age_group, int(h.skill[i])] += 1
+    # who leaves: keyed uniforms of (household, departure number), the first for the sex, the second for the age
+    pop = model.params.population
+    u_sex, u_age = (float(model.streams.keyed_uniforms("migrants", np.array([i]), int(h.trips[i]), j)[0])
+                    for j in (0, 1))
+    female = u_sex < (pop.migrant_female_share_internal if pathway == P_INTERNAL else pop.migrant_female_share_abroad)
+    age = float(np.float32(min(max(pop.migrant_age_mean + pop.migrant_age_sd * float(ndtri(u_age)), 18.0), 65.0)))
+    member = Member(household=i, origin=int(h.origin[i]), slot=slot, status=status, place=place, channel=channel,
+                    route=route, since=t, employed=employed, contract_end=contract_end, female=female, age=age,
+                    skill=int(h.skill[i]))
+    model.members.append(member)
+    add(model, "emigrants", t, member.origin, pathway, place=place)
+    sex = 0 if member.female else 1                      # female, male
+    age_group = sum(1 for edge in AGE_EDGES if member.age >= edge)   # 18-34, 35-54, 55+
+    model.recorder["emigrants_by_group"][t, pathway, sex, age_group, member.skill] += 1
+    return member
 
 
-def come_home(model, i: int, t: int, pathway: int) -> None:
-    """The migrant of household i returns home, counted in `returns` at the place it returns from."""
+def leave_list(model, member: Member) -> None:
+    """The member is no longer away (home, or dead): its slot is free."""
     h = model.households
-    add(model, "returns", t, int(h.origin[i]), pathway, place=int(h.place[i]))
-    set_status(model, i, AT_HOME, t)
-    h.employed[i] = False
-    h.contract_end[i] = NO_CONTRACT
-    h.channel[i] = -1
-    h.route[i] = -1
-    h.place[i] = -1
+    h.slots[member.household] = int(h.slots[member.household]) & ~(1 << member.slot)
+    model.members.remove(member)
+
+
+def come_home(model, member: Member, t: int, pathway: int) -> None:
+    """The member returns home, counted in `returns` at the place it returns from."""
+    add(model, "returns", t, member.origin, pathway, place=member.place)
+    leave_list(model, member)
 
 
 class QueueBook:
@@ -272,20 +323,20 @@ def households_decide(model, t: int, log: StepLog) -> None:
                                             float(model.loss[i]), float(h.income_boost[i]))
     model.income_per_adult = income_per_adult
 
-    # what households see before anyone decides this month: the households of each origin with a member at each
-    # place (in a city; abroad, or reunited there), and the queues
+    # what households see before anyone decides this month: the members of each origin's households at each place
+    # (in a city; abroad, or reunited there), and the queues
     places = model.places
     households_in = [0] * n_origins
     members_at = [[0] * places.n for _ in range(n_origins)]
     queue_length = [0] * len(model.channels)
     for i in range(h.n):
-        origin, status, place = int(h.origin[i]), int(h.status[i]), int(h.place[i])
-        households_in[origin] += 1
-        if place >= 0 and (status == IN_CITY if place < places.n_cities else
-                           status in (ABROAD_REGULAR, ABROAD_IRREGULAR, FAMILY_ABROAD)):
-            members_at[origin][place] += 1
-        if status == WAITING:
+        households_in[int(h.origin[i])] += 1
+        if h.status[i] == WAITING:
             queue_length[int(h.channel[i])] += 1
+    for r in model.members:
+        if r.status == IN_CITY if r.place < places.n_cities else r.status in (ABROAD_REGULAR, ABROAD_IRREGULAR,
+                                                                               FAMILY_ABROAD):
+            members_at[r.origin][r.place] += 1
     network = [[members_at[o][q] / max(households_in[o], 1) for q in range(places.n)] for o in range(n_origins)]
 
     # the month's options: each city, each channel households choose (its fee, wait and eligibility) and each
@@ -325,18 +376,25 @@ def households_decide(model, t: int, log: StepLog) -> None:
     queue_column = options.uniforms_per_household - 1
 
     choices: dict[int, tuple[int, bool, list[float]]] = {}   # household -> (choice, trapped, costs)
+    away = away_counts(model)
+    log["several_away"] += sum(1 for a in away if a >= 2)
     for i in range(h.n):
-        if h.status[i] != AT_HOME or h.adults[i] < 1:
+        # households at home with fewer than the most members away, and an adult at origin, decide; the adults
+        # counted are those at origin
+        adults = int(h.adults[i]) - away[i]
+        if h.status[i] != AT_HOME or away[i] >= p.decisions.max_members_away or adults < 1:
             continue
         origin = int(h.origin[i])
         _, choice, trapped = reference_decision(
             rows, dp, pol.risk_perception, model.labour.origin_wage, model.climate.degradation, network,
-            status=int(h.status[i]), adults=int(h.adults[i]), origin=origin, skill=int(h.skill[i]),
+            status=int(h.status[i]), adults=adults, origin=origin, skill=int(h.skill[i]),
             skill_mult=skill_wage(model, h.skill[i]), farm=float(h.farm_dependence[i]), loss=float(model.loss[i]),
             boost=float(h.income_boost[i]), memory=float(h.shock_memory[i]), patience=float(h.patience[i]),
             risk=float(h.risk_aversion[i]), wealth=float(h.wealth[i]), assets=float(h.assets[i]),
             uniforms=draws[i], log=log)
         choices[i] = (choice, trapped, [0.0, *rows.cost[origin]])
+        if away[i] and choice not in (STAY, -1):
+            log["another_member_leaves"] += 1
 
     for channel in model.channels:
         if channel.kind == "humanitarian":
@@ -370,8 +428,8 @@ def households_decide(model, t: int, log: StepLog) -> None:
         elif choice >= irregular:
             pay(model, i, costs[choice])
             route = model.routes[choice - irregular]
-            depart(model, i, P_IRREGULAR, IN_TRANSIT, t, place=model.places.index(route.destination))
-            h.route[i] = route.index
+            depart(model, i, P_IRREGULAR, IN_TRANSIT, t, place=model.places.index(route.destination),
+                   route=route.index)
             route.departures += 1
             log["irregular_departures"] += 1
         elif choice == STAY:
@@ -459,13 +517,15 @@ def regular_queue(model, t: int, log: StepLog) -> None:
 
 
 def admit(model, i: int, t: int, channel, contract_end: int, job_offer: bool) -> None:
-    """The migrant of household i leaves by a regular channel; with a job offer it arrives employed."""
+    """A member of household i leaves by a regular channel; with a job offer it arrives employed. The household's
+    application, if it had one, is over."""
     h = model.households
     place = model.places.index(channel.destination)
-    depart(model, i, P_REGULAR, ABROAD_REGULAR, t, place)
-    h.channel[i] = channel.index
-    h.employed[i] = job_offer
-    h.contract_end[i] = contract_end
+    if h.status[i] == WAITING:
+        set_status(model, i, AT_HOME, t)
+    h.channel[i] = -1
+    depart(model, i, P_REGULAR, ABROAD_REGULAR, t, place, channel=channel.index, employed=job_offer,
+           contract_end=contract_end)
     add(model, "arrivals", t, int(h.origin[i]), P_REGULAR, place=place)
 
 
@@ -475,36 +535,33 @@ def journeys(model, t: int, log: StepLog) -> None:
     """A journey that has lasted its route's `duration_months` ends, with the route's probabilities in force:
     `u < d` death; `u < d + (1 - d) h` interception; else arrival."""
     h = model.households
-    u = model.streams["journeys"].random(h.n, dtype=np.float32)
-    for i in range(h.n):
-        if h.status[i] != IN_TRANSIT:
+    u = model.streams["journeys"].random((h.n, model.params.decisions.max_members_away), dtype=np.float32)
+    for r in list(model.members):
+        if r.status != IN_TRANSIT:
             continue
-        route = model.routes[int(h.route[i])]
+        route = model.routes[r.route]
         s = route.settings
-        if t - int(h.since[i]) < s["duration_months"]:
+        if t - r.since < s["duration_months"]:
             continue
-        origin = int(h.origin[i])
-        x = float(u[i])
+        i = r.household
+        x = float(u[i, r.slot])
         d, hp = s["death_probability"], s["interception_probability"]
         if x < d:
             h.size[i] -= 1
             h.adults[i] -= 1
             h.dead[i] += 1
-            set_status(model, i, AT_HOME, t)
-            h.route[i] = h.place[i] = -1
-            add(model, "deaths", t, origin)
+            leave_list(model, r)
+            add(model, "deaths", t, r.origin)
             route.deaths += 1
             log["deaths"] += 1
         elif x < d + (1.0 - d) * hp:
-            set_status(model, i, AT_HOME, t)
-            h.route[i] = h.place[i] = -1
-            add(model, "interceptions", t, origin)
+            leave_list(model, r)
+            add(model, "interceptions", t, r.origin)
             route.interceptions += 1
             log["interceptions"] += 1
         else:   # arrives at the route's destination; the route stays on record while abroad
-            set_status(model, i, ABROAD_IRREGULAR, t)
-            h.employed[i] = False
-            add(model, "arrivals", t, origin, P_IRREGULAR, place=int(h.place[i]))
+            r.status, r.since, r.employed = ABROAD_IRREGULAR, t, False
+            add(model, "arrivals", t, r.origin, P_IRREGULAR, place=r.place)
             route.arrivals += 1
             log["irregular_arrivals"] += 1
 
@@ -514,54 +571,54 @@ def journeys(model, t: int, log: StepLog) -> None:
 def migrants_away(model, t: int, log: StepLog) -> None:
     h, p, pol = model.households, model.params, model.policy
     lab, ab = p.labour, p.abroad
-    draws = model.streams["abroad"].random((h.n, 2), dtype=np.float32)
+    draws = model.streams["abroad"].random((h.n, p.decisions.max_members_away, 2), dtype=np.float32)
     model.remittances_in[:] = 0.0
 
     places = model.places
-    abroad = [i for i in range(h.n) if h.status[i] in (ABROAD_REGULAR, ABROAD_IRREGULAR)]
+    abroad = [r for r in model.members if r.status in (ABROAD_REGULAR, ABROAD_IRREGULAR)]
     seekers = [0.0] * places.n   # at each place; an irregular migrant counts `irregular_hire_factor`
-    for i in abroad:
-        if not h.employed[i]:
-            seekers[int(h.place[i])] += lab.irregular_hire_factor if h.status[i] == ABROAD_IRREGULAR else 1.0
+    for r in abroad:
+        if not r.employed:
+            seekers[r.place] += lab.irregular_hire_factor if r.status == ABROAD_IRREGULAR else 1.0
     hire = [1.0 if seekers[q] <= 0 else min(1.0, float(model.labour.vacancies[q]) / seekers[q])
             for q in range(places.n)]
 
     wage = {}
     employed_count = [[0, 0] for _ in range(places.n)]   # regular, irregular at each place
     migrant_count = [[0, 0] for _ in range(places.n)]
-    for i in abroad:
-        irregular = bool(h.status[i] == ABROAD_IRREGULAR)
-        q = int(h.place[i])
-        x = float(draws[i, 0])
-        if h.employed[i]:
+    for r in abroad:
+        irregular = r.status == ABROAD_IRREGULAR
+        q = r.place
+        x = float(draws[r.household, r.slot, 0])
+        if r.employed:
             keeps = x >= lab.job_separation_rate
             log["kept_job" if keeps else "lost_job"] += 1
-            h.employed[i] = keeps
+            r.employed = keeps
         else:
             hired = x < (lab.irregular_hire_factor * hire[q] if irregular else hire[q])
             log["hired" if hired else "not_hired"] += 1
-            h.employed[i] = hired
-        wage[i] = float(model.labour.wage[q]) * float(places.skill_ratio[q][int(h.skill[i])]) * (
+            r.employed = hired
+        wage[r] = float(model.labour.wage[q]) * float(places.skill_ratio[q][r.skill]) * (
             lab.irregular_wage_factor if irregular else 1.0)
-        earnings = wage[i] if h.employed[i] else 0.0
+        earnings = wage[r] if r.employed else 0.0
         sent = float(places.remittance_share[q]) * max(0.0, earnings - float(places.living_cost[q]))
         fee = min(float(places.transfer_cost[q]), pol.transfer_cost_cap)
-        model.remittances_in[i] = sent * (1.0 - fee)
-        add(model, "remittance_fees", t, int(h.origin[i]), amount=sent * fee)
+        model.remittances_in[r.household] += sent * (1.0 - fee)
+        add(model, "remittance_fees", t, r.origin, amount=sent * fee)
         migrant_count[q][irregular] += 1
-        employed_count[q][irregular] += bool(h.employed[i])
+        employed_count[q][irregular] += bool(r.employed)
 
-    city = [i for i in range(h.n) if h.status[i] == IN_CITY]
+    city = [r for r in model.members if r.status == IN_CITY]
     city_employed = 0
-    for i in city:
-        q = int(h.place[i])
-        works = float(draws[i, 0]) < lab.city_employment_rate
-        h.employed[i] = works
+    for r in city:
+        q = r.place
+        works = float(draws[r.household, r.slot, 0]) < lab.city_employment_rate
+        r.employed = works
         city_employed += works
-        earnings = float(model.labour.wage[q]) * float(places.skill_ratio[q][int(h.skill[i])]) if works else 0.0
+        earnings = float(model.labour.wage[q]) * float(places.skill_ratio[q][r.skill]) if works else 0.0
         sent = float(places.remittance_share[q]) * max(0.0, earnings - float(places.living_cost[q]))
-        model.remittances_in[i] = sent * (1.0 - float(places.transfer_cost[q]))
-        add(model, "remittance_fees", t, int(h.origin[i]), amount=sent * float(places.transfer_cost[q]))
+        model.remittances_in[r.household] += sent * (1.0 - float(places.transfer_cost[q]))
+        add(model, "remittance_fees", t, r.origin, amount=sent * float(places.transfer_cost[q]))
     for i in range(h.n):
         add(model, "remittances", t, int(h.origin[i]), amount=float(model.remittances_in[i]))
 
@@ -586,36 +643,39 @@ def migrants_away(model, t: int, log: StepLog) -> None:
             book.decided(0)
             continue
         u = model.streams[f"channel.{channel.name}"].random(h.n)
-        wanting = [i for i in abroad
-                   if i not in reunited and h.status[i] == ABROAD_REGULAR and h.employed[i]
-                   and model.channels[int(h.channel[i])].destination == channel.destination
-                   and t - int(h.since[i]) >= s["min_months_abroad"] and wage[i] >= s["min_wage_usd"]
-                   and u[i] < s["monthly_probability"]]
-        joined = sorted(wanting, key=lambda i: (u[i], i))[:places]
+        away = away_counts(model)
+        wanting = [r for r in abroad
+                   if r not in reunited and r.status == ABROAD_REGULAR and r.employed
+                   and model.channels[r.channel].destination == channel.destination
+                   and t - r.since >= s["min_months_abroad"] and wage[r] >= s["min_wage_usd"]
+                   and away[r.household] == 1 and u[r.household] < s["monthly_probability"]]
+        joined = sorted(wanting, key=lambda r: (u[r.household], r.household))[:places]
         book.decided(len(joined))
-        channel.granted = np.array(sorted(joined), dtype=np.int64)
-        for i in joined:
+        channel.granted = np.array(sorted(r.household for r in joined), dtype=np.int64)
+        for r in joined:
+            i = r.household
             set_status(model, i, FAMILY_ABROAD, t)
-            h.contract_end[i] = NO_CONTRACT        # the family settles: the stay no longer has a set end
+            r.status, r.since = FAMILY_ABROAD, t
+            r.contract_end = NO_CONTRACT           # the family settles: the stay no longer has a set end
             for name in ("emigrants", "arrivals"):   # the members other than the migrant, where it lives
-                add(model, name, t, int(h.origin[i]), P_REGULAR, amount=int(h.size[i]) - 1.0, place=int(h.place[i]))
-            add(model, "reunifications", t, int(h.origin[i]))
-            reunited.add(i)
+                add(model, name, t, r.origin, P_REGULAR, amount=int(h.size[i]) - 1.0, place=r.place)
+            add(model, "reunifications", t, r.origin)
+            reunited.add(r)
             log["reunifications"] += 1
 
-    for i in abroad:
-        if i in reunited:
+    for r in abroad:
+        if r in reunited:
             continue
-        origin, x = int(h.origin[i]), float(draws[i, 1])
-        if h.status[i] == ABROAD_REGULAR:
-            end = int(h.contract_end[i])
+        origin, x = r.origin, float(draws[r.household, r.slot, 1])
+        if r.status == ABROAD_REGULAR:
+            end = r.contract_end
             if end != NO_CONTRACT and end <= t:
                 log["regular_contract_over"] += 1
             elif x < p.regular.return_rate:
                 log["regular_voluntary_return"] += 1
             else:
                 continue
-            come_home(model, i, t, P_REGULAR)
+            come_home(model, r, t, P_REGULAR)
         else:
             if x < pol.deportation_rate:
                 add(model, "deportations", t, origin)
@@ -624,10 +684,10 @@ def migrants_away(model, t: int, log: StepLog) -> None:
                 log["irregular_voluntary_return"] += 1
             else:
                 continue
-            come_home(model, i, t, P_IRREGULAR)
-    for i in city:
-        if float(draws[i, 1]) < ab.internal_return_rate:
-            come_home(model, i, t, P_INTERNAL)
+            come_home(model, r, t, P_IRREGULAR)
+    for r in city:
+        if float(draws[r.household, r.slot, 1]) < ab.internal_return_rate:
+            come_home(model, r, t, P_INTERNAL)
             log["internal_returns"] += 1
 
 
@@ -638,10 +698,11 @@ def budgets(model) -> None:
     consumption need + k (I - need) when I covers need, else min(need, I + W); W' = max(0, W + I - c)."""
     h, b = model.households, model.params.budget
     consumption = np.zeros(h.n)
+    away = away_counts(model)
     for i in range(h.n):
-        income = (adults_at_origin(h, i) * float(model.income_per_adult[i]) + float(model.remittances_in[i])
-                  + float(model.cash[i]))
-        need = b.subsistence_usd * persons_at_origin(h, i)
+        income = (adults_at_origin(model, i, away[i]) * float(model.income_per_adult[i])
+                  + float(model.remittances_in[i]) + float(model.cash[i]))
+        need = b.subsistence_usd * persons_at_origin(model, i, away[i])
         wealth = float(h.wealth[i])
         if income - need >= 0:
             consumption[i] = need + b.consumption_share_of_surplus * (income - need)
@@ -662,20 +723,22 @@ def record(model, t: int) -> None:
     consumption = [0.0] * n_o
     wealth = [0.0] * n_o
     households_at_origin = [0] * n_o
-    model.persons_home = np.array([persons_at_origin(h, i) for i in range(h.n)])   # read by the DataCollector
+    away = away_counts(model)
+    model.persons_home = np.array([persons_at_origin(model, i, away[i]) for i in range(h.n)])   # DataCollector
     for i in range(h.n):
         origin, status = int(h.origin[i]), int(h.status[i])
-        r["population"][t, origin] += persons_at_origin(h, i)
+        r["population"][t, origin] += persons_at_origin(model, i, away[i])
         if status == FAMILY_ABROAD:
             r["families_abroad"][t, origin] += int(h.size[i])
         else:
             wealth[origin] += float(h.wealth[i])
             households_at_origin[origin] += 1
             consumption[origin] += float(model.consumption[i])   # people abroad are not in the population
-        if status in pathway_of:
-            r["migrants_away"][t, origin, int(h.place[i]), pathway_of[status]] += 1
-        r["in_transit"][t, origin] += status == IN_TRANSIT
         r["visa_queue"][t, origin] += status == WAITING
+    for member in model.members:
+        if member.status in pathway_of:
+            r["migrants_away"][t, member.origin, member.place, pathway_of[member.status]] += 1
+        r["in_transit"][t, member.origin] += member.status == IN_TRANSIT
     for origin in range(n_o):
         r["consumption_per_capita"][t, origin] = consumption[origin] / max(r["population"][t, origin], 1)
         r["wealth_mean"][t, origin] = wealth[origin] / max(households_at_origin[origin], 1)

@@ -64,8 +64,8 @@ def test_applicants_wait_in_the_queue_of_the_channel_they_chose():
         granted = np.concatenate([c.granted for c in m.channels])
         assert len(np.unique(granted)) == len(granted)     # no household is admitted twice
         b = m.channels[1].granted
-        still_away = h.status[b] != AT_HOME   # not back home within the month (a voluntary return)
-        assert (h.channel[b][still_away] == 1).all() and (h.skill[b] == 2).all()
+        rows = m.migrants.of(b)   # those not back home within the month (a voluntary return)
+        assert (m.migrants.channel[rows] == 1).all() and (h.skill[b] == 2).all()
         admitted_by_b += len(b)
     assert admitted_by_b > 0
 

@@ -132,9 +132,9 @@ def test_seasonal_migrants_come_home_when_their_stay_ends():
     ds = model.run()
     seasonal = float(ds.seasonal_visas.sum())
     assert seasonal > 0
-    h = model.households
+    m = model.migrants
     from simulator.model.households import ABROAD_REGULAR
-    overdue = (h.status == ABROAD_REGULAR) & (h.contract_end >= 0) & (h.contract_end <= model.t - 1)
+    overdue = (m.status == ABROAD_REGULAR) & (m.contract_end >= 0) & (m.contract_end <= model.t - 1)
     assert not overdue.any()
 
 

@@ -9,7 +9,7 @@ import xarray as xr
 
 from simulator import MigrationModel, build_interventions
 from simulator.errors import ConfigError
-from simulator.model.households import AWAY, IN_TRANSIT
+from simulator.model.households import AWAY, FAMILY_ABROAD, IN_TRANSIT
 from simulator.model.outputs import write_netcdf
 
 from conftest import make_world
@@ -25,9 +25,10 @@ def test_people_are_conserved_every_step():
     h = model.households
     for _ in range(model.n_steps):
         model.step()
-        at_origin = int((h.size - h.away()).sum())
-        away = int(np.isin(h.status, AWAY).sum())
-        assert at_origin + away + int(h.dead.sum()) == p0
+        at_origin = int(h.people_at_origin().sum())
+        away = int(np.isin(model.migrants.status, AWAY).sum())
+        families = int(h.size[h.status == FAMILY_ABROAD].sum())
+        assert at_origin + away + families + int(h.dead.sum()) == p0
     ds = model.dataset()
     recorded = (ds.population.sum("origin") + ds.migrants_away.sum(["origin", "destination", "pathway"])
                 + ds.in_transit.sum("origin") + ds.deaths.sum("origin").cumsum("time"))
@@ -133,7 +134,7 @@ def test_journeys_take_their_months():
         "origin").values
     np.testing.assert_array_equal(outcomes[3:], departures[:-3])
     assert outcomes[:3].sum() == 0 and departures.sum() > 0
-    assert int((model.households.status == IN_TRANSIT).sum()) == departures[-3:].sum()
+    assert int((model.migrants.status == IN_TRANSIT).sum()) == departures[-3:].sum()
 
 
 def test_bad_arguments_fail_clearly():

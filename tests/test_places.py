@@ -84,11 +84,11 @@ def test_each_destination_hires_from_its_own_vacancies():
     seen = dict(employed)
     for _ in range(model.n_steps):
         model.step()
-        h = model.households
+        m = model.migrants
         for name in DESTINATIONS:
-            here = (h.place == model.places.index(name)) & (h.status == ABROAD_IRREGULAR)
+            here = (m.place == model.places.index(name)) & (m.status == ABROAD_IRREGULAR)
             seen[name] += int(here.sum())
-            employed[name] += int((here & h.employed).sum())
+            employed[name] += int((here & m.employed).sum())
     assert seen["Neighbourland"] > 100 and employed["Neighbourland"] == 0
     assert seen["Northland"] > 0 and employed["Northland"] > 0
 
@@ -99,13 +99,13 @@ def test_the_network_of_an_option_is_its_place():
     model = MigrationModel(n_households=20_000, years=2, rng=3, world=WORLD)
     for _ in range(model.n_steps):
         model.step()
-    h = model.households
+    h, m = model.households, model.migrants
     shares = model.network_shares()
     for o in range(WORLD.n_origins):
-        here = h.origin == o
         for q, name in enumerate(model.places.names):
             statuses = (IN_CITY,) if q < len(CITIES) else (ABROAD_REGULAR, ABROAD_IRREGULAR, FAMILY_ABROAD)
-            expected = np.count_nonzero(here & (h.place == q) & np.isin(h.status, statuses)) / here.sum()
+            members = np.count_nonzero((m.origin == o) & (m.place == q) & np.isin(m.status, statuses))
+            expected = members / np.count_nonzero(h.origin == o)
             assert shares[o, q] == expected, (o, name)
     assert (shares[:, :len(CITIES)].sum(axis=0) > 0).all() and (shares[:, -1] > 0).any()
 

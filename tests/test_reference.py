@@ -1,8 +1,8 @@
 """The fast path against a naive per-household reference (tests/reference.py), month by month.
 
 Two models are built with the same arguments and seed; one advances with `model.step()`, the other with
-`reference_step(model)`. After every month, every household column, the model's per-household arrays, the visa queue
-book-keeping and the month's row of every output variable must agree. The parameters make every branch of the
+`reference_step(model)`. After every month, every household column, every migrant (row and column), the model's
+per-household arrays, the visa queue book-keeping and the month's row of every output variable must agree. The parameters make every branch of the
 household rules happen (the reference counts them), so the agreement is not vacuous.
 
 Tolerances, and why:
@@ -115,6 +115,16 @@ SCENARIOS = {
                   "irregular_departures", "interceptions", "irregular_arrivals", "deportations",
                   "hired", "not_hired", "kept_job", "lost_job"),
         world=dataclasses.replace(CORRIDORS, vacancies_per_month=50 * CORRIDORS.vacancies_per_month)),
+    # households with up to three members away at once, on the corridors world: members in different places,
+    # deaths and returns of one member while another is away, family reunification only for a lone member away
+    "several members away": dict(
+        interventions={"quota_expansion": {"factor": 3}}, overrides={"decisions.max_members_away": 3},
+        routes=[dataclasses.replace(r, death_probability=0.2, travel_cost_usd=800.0) if r.name == "sea crossing" else r
+                for r in CORRIDORS.routes],
+        channels=[busier(c) for c in CORRIDORS.channels],
+        branches=("internal", "internal_returns", "visas", "reunifications", "irregular_departures", "deaths",
+                  "interceptions", "irregular_arrivals", "hired", "another_member_leaves", "several_away"),
+        world=dataclasses.replace(CORRIDORS, vacancies_per_month=50 * CORRIDORS.vacancies_per_month)),
 }
 
 
@@ -155,8 +165,19 @@ def assert_households_agree(fast: MigrationModel, ref: MigrationModel, month: in
             np.testing.assert_array_equal(a, b, err_msg=where)
 
 
+def assert_migrants_agree(fast: MigrationModel, ref: MigrationModel, month: int) -> None:
+    """The members away, row by row (both tables are in household and slot order), every column exactly."""
+    mf, mr = fast.migrants, ref.migrants
+    for f in dataclasses.fields(mf):
+        a, b = getattr(mf, f.name), getattr(mr, f.name)
+        where = f"migrant column {f.name!r} after month {month}"
+        assert a.dtype == b.dtype, where
+        np.testing.assert_array_equal(a, b, err_msg=where)
+
+
 def assert_models_agree(fast: MigrationModel, ref: MigrationModel, month: int, **kw) -> None:
     assert_households_agree(fast, ref, month, **kw)
+    assert_migrants_agree(fast, ref, month)
     money = kw.get("money", MONEY)
     assert (fast.t, fast.steps, fast.running) == (ref.t, ref.steps, ref.running)
     for name in ("loss", "income_per_adult", "remittances_in", "cash", "consumption", "expected_employment",

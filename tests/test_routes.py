@@ -10,7 +10,7 @@ import pytest
 
 from simulator import MigrationModel, build_interventions, default_world_path, load_world
 from simulator.errors import ConfigError
-from simulator.model.households import IN_TRANSIT
+from simulator.model.households import ABROAD_REGULAR, IN_CITY, IN_TRANSIT
 from simulator.model.routes import build_routes
 from simulator.world.tables import Route
 
@@ -75,10 +75,10 @@ def test_migrants_in_transit_carry_their_route():
     m = model(years=1)
     for _ in range(4):
         m.step()
-        h = m.households
-        on_route = h.route[h.status == IN_TRANSIT]
+        mig = m.migrants
+        on_route = mig.route[mig.status == IN_TRANSIT]
         assert (on_route >= 0).all() and set(np.unique(on_route)) <= {0, 1}
-        assert (h.route[h.status == 0] == -1).all()   # at home: no route
+        assert (mig.route[np.isin(mig.status, (IN_CITY, ABROAD_REGULAR))] == -1).all()   # not by a route: none
 
 
 def test_enforcement_on_one_route_by_name_leaves_the_others_alone():

@@ -1,7 +1,8 @@
 """Households: the deciding agents, stored as columns (one numpy array per attribute).
 
-Each household can have at most one member away at a time (the migrant): `status` says where that member is. The
-rules of the model are functions of these columns. A `Household` Mesa agent is a thin view onto one row: reading or
+A household's members away are rows of the migrants table (simulator.model.migrants); the household keeps which of
+its slots they occupy (`slots`) and its own state (`status`): at home, waiting for a place in a channel, or settled
+abroad with its migrant (family reunification). The rules of the model are functions of these columns. A `Household` Mesa agent is a thin view onto one row: reading or
 writing its attributes reads or writes the columns, so the Mesa agent API and the fast path share the same data.
 
 Example:
@@ -20,17 +21,18 @@ import mesa
 import numba
 import numpy as np
 
+from simulator.model.migrants import SLOTS_USED
 from simulator.params import ModelParams
 from simulator.world.regions import World
 
-# Where the household's migrant member is (`Households.status`); FAMILY_ABROAD: the whole household has joined its
-# regular migrant abroad (family reunification) and no longer lives at origin.
+# Statuses. A household (`Households.status`) is AT_HOME (it may decide, whether or not members are away), WAITING
+# (an application of one of its members is in a channel's queue) or FAMILY_ABROAD (it has joined its regular migrant
+# abroad, family reunification, and no longer lives at origin). A migrant (`Migrants.status`) is IN_TRANSIT,
+# ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY, or FAMILY_ABROAD once its family has joined it.
 AT_HOME, WAITING, IN_TRANSIT, ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY, FAMILY_ABROAD = range(7)
 STATUS_NAMES = ("at_home", "waiting", "in_transit", "abroad_regular", "abroad_irregular", "in_city", "family_abroad")
 N_STATUSES = len(STATUS_NAMES)
-AWAY = (IN_TRANSIT, ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY)   # statuses in which the migrant is not at origin
-_IS_AWAY = np.isin(np.arange(N_STATUSES), AWAY)   # lookup table by status code
-NO_CONTRACT = -1   # `contract_end` of a stay with no set end
+AWAY = (IN_TRANSIT, ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY)   # statuses of a migrant away on its own
 
 
 @dataclass
@@ -52,15 +54,11 @@ class Households:
     asset_protection: np.ndarray  # float32, share of asset losses averted at shock onset (early warning)
     income_boost: np.ndarray     # float32, relative gain in origin income (local employment programmes)
     shock_memory: np.ndarray     # float32, remembered loss, share of origin income (climate.household_loss)
-    status: np.ndarray           # int8, one of AT_HOME..FAMILY_ABROAD
+    status: np.ndarray           # int8, AT_HOME, WAITING or FAMILY_ABROAD
     since: np.ndarray            # int32, step at which the current status began
     queue_key: np.ndarray        # float64, visa queue order (application step + random tie-break)
-    channel: np.ndarray          # int8, the channel applied to or admitted by (index in model.channels; -1: none)
-    route: np.ndarray            # int8, the irregular route of the journey or stay (index in model.routes; -1: none)
-    place: np.ndarray            # int8, the city or destination the migrant is in or travelling to (index in
-                                 # model.places: cities, then destinations; -1: at origin or waiting)
-    employed: np.ndarray         # bool, the migrant away has a job
-    contract_end: np.ndarray     # int32, step at which a regular stay ends (NO_CONTRACT: no set end)
+    channel: np.ndarray          # int8, the channel applied to while WAITING (index in model.channels; -1: none)
+    slots: np.ndarray            # uint8, bit s set: slot s is held by a member away (a row of model.migrants)
     trips: np.ndarray            # int16, departures of the household's migrants (journeys under way included)
     dead: np.ndarray             # int16, members who died on a journey
 
@@ -69,15 +67,15 @@ class Households:
         return len(self.origin)
 
     def away(self) -> np.ndarray:
-        """Boolean mask: the migrant member is away from the origin (in transit, abroad or in the city)."""
-        return _IS_AWAY[self.status]
+        """Members away (in transit, abroad or in a city), per household."""
+        return SLOTS_USED[self.slots]
 
     def persons_away(self) -> np.ndarray:
-        """Members not living at origin: the migrant, or the whole household once reunited abroad."""
+        """Members not living at origin: the members away, or the whole household once reunited abroad."""
         return np.where(self.status == FAMILY_ABROAD, self.size, self.away())
 
     def adults_away(self) -> np.ndarray:
-        """Working-age members not living at origin."""
+        """Working-age members not living at origin (every member away is of working age)."""
         return np.where(self.status == FAMILY_ABROAD, self.adults, self.away())
 
     def people_at_origin(self) -> np.ndarray:
@@ -97,11 +95,10 @@ def status_by_origin(origin: np.ndarray, status: np.ndarray, n_origins: int) -> 
 @numba.njit(cache=True)
 def status_by_origin_and_place(origin: np.ndarray, place: np.ndarray, status: np.ndarray, n_origins: int,
                                n_places: int) -> np.ndarray:
-    """Households by origin, place of their migrant and status, (n_origins, 1 + n_places, N_STATUSES) int64, counted
-    in one pass: entry 0 along the places holds the households with no place (-1), entry p + 1 place p."""
-    counts = np.zeros((n_origins, 1 + n_places, N_STATUSES), np.int64)
+    """Migrants by origin, place and status, (n_origins, n_places, N_STATUSES) int64, counted in one pass."""
+    counts = np.zeros((n_origins, n_places, N_STATUSES), np.int64)
     for i in range(origin.shape[0]):
-        counts[origin[i], place[i] + 1, status[i]] += 1
+        counts[origin[i], place[i], status[i]] += 1
     return counts
 
 
@@ -139,9 +136,7 @@ def synthesize(world: World, params: ModelParams, n: int, rng: np.random.Generat
         adaptation=np.zeros(n, np.float32), asset_protection=np.zeros(n, np.float32),
         income_boost=np.zeros(n, np.float32), shock_memory=np.zeros(n, np.float32),
         status=np.zeros(n, np.int8), since=np.zeros(n, np.int32), queue_key=np.zeros(n, np.float64),
-        channel=np.full(n, -1, np.int8), route=np.full(n, -1, np.int8), place=np.full(n, -1, np.int8),
-        employed=np.zeros(n, bool), contract_end=np.full(n, NO_CONTRACT, np.int32),
-        trips=np.zeros(n, np.int16), dead=np.zeros(n, np.int16),
+        channel=np.full(n, -1, np.int8), slots=np.zeros(n, np.uint8), trips=np.zeros(n, np.int16), dead=np.zeros(n, np.int16),
     )
 
 
@@ -177,6 +172,12 @@ class Household(mesa.Agent):
     @property
     def origin_name(self) -> str:
         return self.model.world.origins[self.origin]
+
+    @property
+    def members_away(self) -> list[dict[str, object]]:
+        """The household's members away (its rows of `model.migrants`), each as a dict of its columns."""
+        m = self.model.migrants
+        return [{f.name: getattr(m, f.name)[j].item() for f in fields(m)} for j in m.of(np.array([self.row]))]
 
 
 for _f in fields(Households):

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import mesa
 import numpy as np
 import xarray as xr
+from scipy.special import ndtri
 
 from simulator.version import __version__
 from simulator.model.abroad import (hiring_probabilities, remittances, returns_irregular, returns_regular,
@@ -33,11 +34,12 @@ from simulator.model.decisions import Options, decide_households
 from simulator.config import check_calendar, check_threads
 from simulator.errors import ConfigError
 from simulator.model.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, FAMILY_ABROAD, IN_CITY, IN_TRANSIT,
-                                        NO_CONTRACT, WAITING, Household, status_by_origin_and_place, synthesize)
+                                        WAITING, Household, status_by_origin, status_by_origin_and_place, synthesize)
+from simulator.model.migrants import NO_CONTRACT, Migrants, free_slots, take_slots
 from simulator.model.labour import Labour, LabourOutlook, skill_multiplier
 from simulator.model.places import Places
 from simulator.model.outputs import AGE_EDGES, Recorder, sums_by_origin, to_dataset
-from simulator.params import ModelParams, validate
+from simulator.params import ModelParams, PopulationParams, validate
 from simulator.model.pathways import journey_outcomes
 from simulator.model.levers import Policy
 from simulator.model.routes import build_routes
@@ -136,6 +138,8 @@ class MigrationModel(mesa.Model):
         n = int(n_households)
         self.households = synthesize(self.world, self.params, n, self.streams["population"])
         self.households_per_origin = np.bincount(self.households.origin, minlength=self.world.n_origins)
+        self.migrants = Migrants.empty()   # the members away, one row each (simulator.model.migrants)
+        self.max_away = int(self.params.decisions.max_members_away)
         self.initial_population = int(self.households.size.sum())
         self.skill_mult = skill_multiplier(self.households.skill, self.params.labour)
         self.climate = Climate(self.world, self.params.climate, self.climate_outlook, self.streams["climate"])
@@ -263,17 +267,18 @@ class MigrationModel(mesa.Model):
                                 [(r.name, places.index(r.destination), r.settings, r.origins) for r in self.routes])
 
     def network_shares(self) -> np.ndarray:
-        """(origin, place): the share of each district's households with a member living at each place (Massey et
-        al. 1993; destination-specific diasporas: Beine, Docquier & Ozden 2011): in a city, or abroad (migrants
-        and families reunited there)."""
-        h, n_cities = self.households, self.places.n_cities
-        where = status_by_origin_and_place(h.origin, h.place, h.status, self.world.n_origins, self.places.n)[:, 1:]
+        """(origin, place): the members of each district's households living at each place, per household (Massey
+        et al. 1993; destination-specific diasporas: Beine, Docquier & Ozden 2011): in a city, or abroad (migrants
+        and families reunited there, a family counted once)."""
+        m, n_cities = self.migrants, self.places.n_cities
+        where = status_by_origin_and_place(m.origin, m.place, m.status, self.world.n_origins, self.places.n)
         members = where[:, :, [ABROAD_REGULAR, ABROAD_IRREGULAR, FAMILY_ABROAD]].sum(axis=2)
         members[:, :n_cities] = where[:, :n_cities, IN_CITY]
         return members / np.maximum(self.households_per_origin, 1)[:, None]
 
     def decide(self) -> None:
-        """Process 4: households at home with an adult choose among the open options (decisions.py)."""
+        """Process 4: households at home with an adult at origin and fewer than `decisions.max_members_away`
+        members away choose among the open options (decisions.py); the adults who decide are those at origin."""
         h, p, pol, t = self.households, self.params, self.policy, self.t
         options = self.month_options()
         network = self.network_shares()
@@ -289,8 +294,10 @@ class MigrationModel(mesa.Model):
             rows = slice(start, min(start + block, h.n))
             u = uniforms[: rows.stop - start]
             stream.random(out=u, dtype=np.float32)
+            away = h.away()[rows] if self.migrants.n else np.zeros(rows.stop - start, np.int8)
+            free = np.where(away < self.max_away, h.adults[rows] - away, 0).astype(np.int16)   # 0: does not decide
             choice, trapped = decide_households(
-                h.status[rows], h.adults[rows], h.origin[rows], h.skill[rows], h.farm_dependence[rows],
+                h.status[rows], free, h.origin[rows], h.skill[rows], h.farm_dependence[rows],
                 self.loss[rows], h.income_boost[rows], h.shock_memory[rows], h.patience[rows],
                 h.risk_aversion[rows], h.wealth[rows], h.assets[rows], self.skill_mult[rows], u,
                 self.labour.origin_wage, self.climate.degradation, network, options, p.decisions,
@@ -310,13 +317,13 @@ class MigrationModel(mesa.Model):
             pathway = options.pathway[k]
             if pathway == P_INTERNAL:
                 self._depart(movers, P_INTERNAL, IN_CITY, options.place[k])
-                self.recorder.count("arrivals", t, h.origin[movers], P_INTERNAL, destination=h.place[movers])
+                self.recorder.count("arrivals", t, h.origin[movers], P_INTERNAL,
+                                    destination=np.full(len(movers), options.place[k]))
             elif pathway == P_REGULAR:   # the channel's rule: an application, or a departure
                 self.option_channels[k].apply(self, movers, tie_break[took])
             else:   # an irregular journey on the option's route, to its destination
                 route = self.option_routes[k]
-                self._depart(movers, P_IRREGULAR, IN_TRANSIT, options.place[k])
-                h.route[movers] = route.index
+                self._depart(movers, P_IRREGULAR, IN_TRANSIT, options.place[k], route=route.index)
                 route.departures += len(movers)
 
     def process_visas(self) -> None:
@@ -329,36 +336,44 @@ class MigrationModel(mesa.Model):
         """The migrants of `households` leave by a regular `channel` (which calls this); their stay ends at
         `contract_end` (NO_CONTRACT: no set end); with a `job_offer` they arrive employed."""
         h, t = self.households, self.t
-        self._depart(households, P_REGULAR, ABROAD_REGULAR, self.places.index(channel.destination))
-        h.channel[households] = channel.index
-        h.employed[households] = job_offer
-        h.contract_end[households] = contract_end
-        self.recorder.count("arrivals", t, h.origin[households], P_REGULAR, destination=h.place[households])
+        place = self.places.index(channel.destination)
+        waited = households[h.status[households] == WAITING]
+        h.status[waited] = AT_HOME   # the application is over
+        h.since[waited] = t
+        h.channel[households] = -1
+        self._depart(households, P_REGULAR, ABROAD_REGULAR, place, channel=channel.index, employed=job_offer,
+                     contract_end=contract_end)
+        self.recorder.count("arrivals", t, h.origin[households], P_REGULAR, destination=np.full(len(households), place))
 
-    def reunite(self, households: np.ndarray) -> None:
-        """The families of regular migrants of `households` join them abroad and settle (called by a channel)."""
-        h, t = self.households, self.t
+    def reunite(self, migrants: np.ndarray) -> None:
+        """The families of the regular migrants `migrants` (rows of `self.migrants`, each its household's only member
+        away) join them abroad and settle (called by a channel)."""
+        h, m, t = self.households, self.migrants, self.t
+        households = m.household[migrants]
         h.status[households] = FAMILY_ABROAD
         h.since[households] = t
-        h.contract_end[households] = NO_CONTRACT
+        m.status[migrants] = FAMILY_ABROAD
+        m.since[migrants] = t
+        m.contract_end[migrants] = NO_CONTRACT
         for name in ("emigrants", "arrivals"):   # the family members other than the migrant, where it lives
             self.recorder.count(name, t, h.origin[households], P_REGULAR, weights=h.size[households] - 1.0,
-                                destination=h.place[households])
+                                destination=m.place[migrants])
 
     def resolve_journeys(self) -> None:
         """Process 6: journeys that have lasted their route's `duration_months` end in death, interception or
         arrival, with the route's probabilities in force this month."""
-        h, t = self.households, self.t
-        u = self.streams["journeys"].random(h.n, dtype=np.float32)
+        h, m, t = self.households, self.migrants, self.t
+        u = self.streams["journeys"].random((h.n, self.max_away), dtype=np.float32)   # per household and slot
         if not self.routes:
             return
         settings = {k: np.array([r.settings[k] for r in self.routes]) for k in ("duration_months", "death_probability",
                                                                              "interception_probability")}
-        transit = np.flatnonzero(h.status == IN_TRANSIT)
-        route = h.route[transit]
-        over = t - h.since[transit] >= settings["duration_months"][route]
+        transit = np.flatnonzero(m.status == IN_TRANSIT)
+        route = m.route[transit]
+        over = t - m.since[transit] >= settings["duration_months"][route]
         ending, route = transit[over], route[over]
-        died, intercepted, arrived = journey_outcomes(u[ending], settings["death_probability"][route],
+        died, intercepted, arrived = journey_outcomes(u[m.household[ending], m.slot[ending]],
+                                                      settings["death_probability"][route],
                                                       settings["interception_probability"][route])
         n_routes = len(self.routes)
         for r, dead_, back_, landed_ in zip(self.routes, np.bincount(route[died], minlength=n_routes),
@@ -366,59 +381,53 @@ class MigrationModel(mesa.Model):
                                             np.bincount(route[arrived], minlength=n_routes)):
             r.deaths, r.interceptions, r.arrivals = int(dead_), int(back_), int(landed_)
         dead = ending[died]
-        h.size[dead] -= 1
-        h.adults[dead] -= 1
-        h.dead[dead] += 1
-        h.status[dead] = AT_HOME
-        h.since[dead] = t
-        h.route[dead] = -1
-        h.place[dead] = -1
-        self.recorder.count("deaths", t, h.origin[dead])
+        for column in (h.size, h.adults):
+            np.subtract.at(column, m.household[dead], 1)
+        np.add.at(h.dead, m.household[dead], 1)
+        self.recorder.count("deaths", t, m.origin[dead])
         back = ending[intercepted]
-        h.status[back] = AT_HOME
-        h.since[back] = t
-        h.route[back] = -1
-        h.place[back] = -1
-        self.recorder.count("interceptions", t, h.origin[back])
+        self.recorder.count("interceptions", t, m.origin[back])
         landed = ending[arrived]
-        h.status[landed] = ABROAD_IRREGULAR
-        h.since[landed] = t
-        h.employed[landed] = False
-        self.recorder.count("arrivals", t, h.origin[landed], P_IRREGULAR, destination=h.place[landed])
+        m.status[landed] = ABROAD_IRREGULAR
+        m.since[landed] = t
+        m.employed[landed] = False
+        self.recorder.count("arrivals", t, m.origin[landed], P_IRREGULAR, destination=m.place[landed])
+        self._remove(np.concatenate([dead, back]))
 
     def update_migrants(self) -> None:
-        """Process 7: employment and wages at each place, remittances home, returns and deportations."""
-        h, p, pol, t, places = self.households, self.params, self.policy, self.t, self.places
+        """Process 7: employment and wages at each place, remittances home, returns and deportations, per migrant.
+        Each migrant draws two uniforms (employment, return) from the month's (household, slot) draws."""
+        h, m, p, pol, t, places = self.households, self.migrants, self.params, self.policy, self.t, self.places
         lab, ab = p.labour, p.abroad
-        draws = self.streams["abroad"].random((h.n, 2), dtype=np.float32)
+        draws = self.streams["abroad"].random((h.n, self.max_away, 2), dtype=np.float32)[m.household, m.slot]
         self.remittances_in[:] = 0.0
-        abroad = np.flatnonzero((h.status == ABROAD_REGULAR) | (h.status == ABROAD_IRREGULAR))
-        place = h.place[abroad]
-        irregular = h.status[abroad] == ABROAD_IRREGULAR
-        emp = h.employed[abroad]
+        abroad = np.flatnonzero((m.status == ABROAD_REGULAR) | (m.status == ABROAD_IRREGULAR))
+        place = m.place[abroad]
+        irregular = m.status[abroad] == ABROAD_IRREGULAR
+        emp = m.employed[abroad]
         hire = hiring_probabilities(self.labour.vacancies, place, ~emp & ~irregular, ~emp & irregular,
                                     lab.irregular_hire_factor)
         emp = update_employment(emp, irregular, draws[abroad, 0], lab.job_separation_rate, hire[place],
                                 lab.irregular_hire_factor)
-        h.employed[abroad] = emp
-        wage = self.labour.wage[place] * places.skill_ratio[place, h.skill[abroad]] * np.where(
+        m.employed[abroad] = emp
+        wage = self.labour.wage[place] * places.skill_ratio[place, m.skill[abroad]] * np.where(
             irregular, lab.irregular_wage_factor, 1.0)
         # the transfer cost of each corridor, at most the cap in force (simulator.model.levers)
         received, fees = remittances(np.where(emp, wage, 0.0), places.living_cost[place],
                                      places.remittance_share[place],
                                      np.minimum(places.transfer_cost[place], pol.transfer_cost_cap))
-        self.remittances_in[abroad] = received
-        self.recorder.count("remittance_fees", t, h.origin[abroad], weights=fees)
+        self.remittances_in += np.bincount(m.household[abroad], weights=received, minlength=h.n)
+        self.recorder.count("remittance_fees", t, m.origin[abroad], weights=fees)
 
-        city = np.flatnonzero(h.status == IN_CITY)
-        in_city = h.place[city]
+        city = np.flatnonzero(m.status == IN_CITY)
+        in_city = m.place[city]
         city_emp = draws[city, 0] < lab.city_employment_rate
-        h.employed[city] = city_emp
-        earnings = self.labour.wage[in_city] * places.skill_ratio[in_city, h.skill[city]]
+        m.employed[city] = city_emp
+        earnings = self.labour.wage[in_city] * places.skill_ratio[in_city, m.skill[city]]
         received, fees = remittances(np.where(city_emp, earnings, 0.0), places.living_cost[in_city],
                                      places.remittance_share[in_city], places.transfer_cost[in_city])
-        self.remittances_in[city] = received
-        self.recorder.count("remittance_fees", t, h.origin[city], weights=fees)
+        self.remittances_in += np.bincount(m.household[city], weights=received, minlength=h.n)
+        self.recorder.count("remittance_fees", t, m.origin[city], weights=fees)
         self.recorder.count("remittances", t, h.origin, weights=self.remittances_in)
 
         rec = self.recorder["migrant_employment_rate"]
@@ -437,21 +446,17 @@ class MigrationModel(mesa.Model):
             if len(still) != len(reg):
                 keep = np.isin(reg, still, assume_unique=True)
                 reg, reg_employed, reg_wage = reg[keep], reg_employed[keep], reg_wage[keep]
-        home_reg = reg[returns_regular(h.contract_end[reg], t, draws[reg, 1], p.regular.return_rate)]
+        home_reg = reg[returns_regular(m.contract_end[reg], t, draws[reg, 1], p.regular.return_rate)]
         irr = abroad[irregular]
         deported, voluntary = returns_irregular(draws[irr, 1], pol.deportation_rate, p.irregular.return_rate)
         home_city = city[draws[city, 1] < ab.internal_return_rate]
-        for returned, pathway in ((home_reg, P_REGULAR), (irr[deported | voluntary], P_IRREGULAR),
-                                  (home_city, P_INTERNAL)):
-            h.status[returned] = AT_HOME
-            h.since[returned] = t
-            h.employed[returned] = False
-            h.contract_end[returned] = NO_CONTRACT
-            h.channel[returned] = -1
-            h.route[returned] = -1
-            self.recorder.count("returns", t, h.origin[returned], pathway, destination=h.place[returned])
-            h.place[returned] = -1
-        self.recorder.count("deportations", t, h.origin[irr[deported]])
+        returned = []
+        for rows, pathway in ((home_reg, P_REGULAR), (irr[deported | voluntary], P_IRREGULAR),
+                              (home_city, P_INTERNAL)):
+            self.recorder.count("returns", t, m.origin[rows], pathway, destination=m.place[rows])
+            returned.append(rows)
+        self.recorder.count("deportations", t, m.origin[irr[deported]])
+        self._remove(np.concatenate(returned))
 
     def update_budgets(self) -> None:
         """Process 8: income at origin plus remittances and transfers, less consumption, into savings."""
@@ -466,18 +471,18 @@ class MigrationModel(mesa.Model):
 
     def record(self) -> None:
         """Process 9: the month's stocks, labour market and intervention costs into the preallocated arrays."""
-        h, r, t, n_o = self.households, self.recorder, self.t, self.world.n_origins
-        where = status_by_origin_and_place(h.origin, h.place, h.status, n_o, self.places.n)
-        counts = where.sum(axis=1)   # by origin and status
+        h, m, r, t, n_o = self.households, self.migrants, self.recorder, self.t, self.world.n_origins
+        where = status_by_origin_and_place(m.origin, m.place, m.status, n_o, self.places.n)
+        households = status_by_origin(h.origin, h.status, n_o)
         sums = sums_by_origin(h.origin, h.status, FAMILY_ABROAD, self.persons_home, h.size, self.consumption,
                               h.wealth, n_o)
         r["population"][t] = sums[:, 0]
         r["families_abroad"][t] = sums[:, 1]
         for status, pathway in ((IN_CITY, P_INTERNAL), (ABROAD_REGULAR, P_REGULAR),
                                 (ABROAD_IRREGULAR, P_IRREGULAR)):
-            r["migrants_away"][t, :, :, pathway] = where[:, 1:, status]
-        r["in_transit"][t] = counts[:, IN_TRANSIT]
-        r["visa_queue"][t] = counts[:, WAITING]
+            r["migrants_away"][t, :, :, pathway] = where[:, :, status]
+        r["in_transit"][t] = where[:, :, IN_TRANSIT].sum(axis=1)
+        r["visa_queue"][t] = households[:, WAITING]
         r["consumption_per_capita"][t] = sums[:, 2] / np.maximum(r["population"][t], 1)
         r["wealth_mean"][t] = sums[:, 3] / np.maximum(sums[:, 4], 1)
         r["shock_loss"][t] = self.climate.region_loss
@@ -504,22 +509,28 @@ class MigrationModel(mesa.Model):
         h.wealth[idx] -= from_wealth
         h.assets[idx] = np.maximum(0.0, h.assets[idx] - (amount - from_wealth))
 
-    def _depart(self, idx: np.ndarray, pathway: int, status: int, place: int) -> None:
-        """The migrant of households `idx` leaves by `pathway` for `place` (index into `places`); counted by origin
-        and destination, and by group (Objective 1)."""
+    def _depart(self, idx: np.ndarray, pathway: int, status: int, place: int, channel: int = -1, route: int = -1,
+                employed: bool = False, contract_end: int = NO_CONTRACT) -> None:
+        """A member of each household of `idx` leaves by `pathway` for `place` (index into `places`), by `channel` or
+        `route`: a new row of `self.migrants`, in the household's lowest free slot. Counted by origin and
+        destination, and by the migrant's sex, age and skill (Objective 1)."""
         h, t = self.households, self.t
-        h.status[idx] = status
-        h.place[idx] = place
-        h.since[idx] = t
-        h.employed[idx] = False
-        h.contract_end[idx] = NO_CONTRACT
-        h.channel[idx] = -1
-        h.route[idx] = -1
         h.trips[idx] += 1
-        self.recorder.count("emigrants", t, h.origin[idx], pathway, destination=h.place[idx])
-        sex = np.where(h.head_female[idx], 0, 1)
-        age = np.searchsorted(AGE_EDGES, h.head_age[idx], side="right")
-        np.add.at(self.recorder["emigrants_by_group"][t, pathway], (sex, age, h.skill[idx]), 1)
+        female, age = who_leaves(self.streams, self.params.population, idx, h.trips[idx], pathway)
+        skill = h.skill[idx]
+        self.migrants.add(household=idx, origin=h.origin[idx], slot=take_slots(h.slots, idx), status=status,
+                          place=place, channel=channel, route=route, since=t, employed=employed,
+                          contract_end=contract_end, female=female, age=age, skill=skill)
+        self.recorder.count("emigrants", t, h.origin[idx], pathway, destination=np.full(len(idx), place))
+        sex = np.where(female, 0, 1)
+        age_group = np.searchsorted(AGE_EDGES, age, side="right")
+        np.add.at(self.recorder["emigrants_by_group"][t, pathway], (sex, age_group, skill), 1)
+
+    def _remove(self, rows: np.ndarray) -> None:
+        """The migrants of `rows` are no longer away (home, or dead): their slots are free, their rows gone."""
+        m = self.migrants
+        free_slots(self.households.slots, m.household[rows], m.slot[rows])
+        m.remove(rows)
 
     # --- outputs -------------------------------------------------------------------------------------------------
 
@@ -570,6 +581,19 @@ class MigrationModel(mesa.Model):
     @property
     def population_at_origin(self) -> float:
         return float(self.persons_home.sum())
+
+
+def who_leaves(streams: Streams, pop: PopulationParams, households: np.ndarray, trips: np.ndarray,
+               pathway: int) -> tuple[np.ndarray, np.ndarray]:
+    """(female, age) of the members leaving `households` by `pathway` on their household's departure number `trips`:
+    a woman with probability `population.migrant_female_share_internal` (to a city) or `..._abroad`; aged
+    `migrant_age_mean + migrant_age_sd z`, z standard normal, clipped to 18-65 years. The draws are keyed by
+    (household, departure number) in the stream "migrants" (`Streams.keyed_uniforms`), so the same departure is the
+    same person in every scenario of a seed."""
+    u = streams.keyed_uniforms("migrants", households, trips, np.arange(2)[:, None])
+    share = pop.migrant_female_share_internal if pathway == P_INTERNAL else pop.migrant_female_share_abroad
+    age = np.clip(pop.migrant_age_mean + pop.migrant_age_sd * ndtri(u[1]), 18.0, 65.0)
+    return u[0] < share, age.astype(np.float32)
 
 
 def corridor_options(places: Places, params: ModelParams, wage: np.ndarray, expected_employment: np.ndarray,

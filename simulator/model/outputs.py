@@ -75,7 +75,7 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "migrant_employment_rate": (("time", "pathway"), "share of migrants away with a job in the month (before the "
                                                      "month's returns)", "1"),
     "emigrants_by_group": (("time", "pathway", "sex", "age_group", "skill"),
-                           "migrant departures by sex and age group of the household head and skill of the migrant "
+                           "migrant departures by sex, age group (at departure) and skill of the migrant "
                            "(family members joining a migrant are not included)", "persons"),
     "intervention_cost": (("time", "intervention"), "cost of each intervention in the month", "USD"),
     "channel_applications": (("time", "channel"), "applications lodged with each regular channel in the month (none "
@@ -160,8 +160,8 @@ def to_dataset(recorder: Recorder, start_year: int, n_steps: int, attrs: dict[st
               "destination": ("destination", list(recorder.places),
                               {"long_name": "city or international destination"}),
               "pathway": ("pathway", list(PATHWAYS), {"long_name": "migration pathway"}),
-              "sex": ("sex", list(SEXES), {"long_name": "sex of the household head"}),
-              "age_group": ("age_group", list(AGE_GROUPS), {"long_name": "age group of the household head"}),
+              "sex": ("sex", list(SEXES), {"long_name": "sex of the migrant"}),
+              "age_group": ("age_group", list(AGE_GROUPS), {"long_name": "age group of the migrant at departure"}),
               "skill": ("skill", list(SKILLS), {"long_name": "skill level of the migrant"}),
               "intervention": ("intervention", np.array(recorder.interventions, dtype=str),
                                {"long_name": "intervention"}),

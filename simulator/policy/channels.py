@@ -13,7 +13,8 @@
   they chose; the stay is `stay_months` (0: no set end).
 - **Family** reunification (Objective 5 i): the household of a regular migrant at the channel's destination who has
   stayed `min_months_abroad`, has a job and earns at least `min_wage_usd` joins the migrant with `monthly_probability`
-  a month, within the places of the month, and settles (the stay no longer has a set end).
+  a month, within the places of the month, and settles (the stay no longer has a set end). Only a household whose
+  one member away is that migrant can join it (assumption: a household with members elsewhere too stays at origin).
 - **Free movement** (regional protocols, e.g. ECOWAS 1979): any household may go, paying `fee_usd`, with no quota, no
   queue and no eligibility rule; the migrant looks for work on arrival.
 
@@ -35,7 +36,8 @@ import numpy as np
 
 from simulator.errors import ConfigError
 from simulator.model.channels import Channel, OptionTerms, register_channel
-from simulator.model.households import AT_HOME, NO_CONTRACT, WAITING
+from simulator.model.households import AT_HOME, WAITING
+from simulator.model.migrants import NO_CONTRACT
 from simulator.model.labour import skill_multiplier
 from simulator.model.pathways import first_in_queue, gives_up
 from simulator.world.channels import MONTHS_MAX
@@ -163,22 +165,23 @@ class Family(Channel):
     def settle(self, model: MigrationModel, regular: np.ndarray, employed: np.ndarray,
                wage: np.ndarray) -> np.ndarray:
         """Families of eligible regular migrants at this channel's destination (admitted by one of its channels;
-        rows `regular`, with their employment and wage) join them; returns the regular migrants still abroad on
-        their own."""
-        h, s, t = model.households, self.settings, model.t
+        rows `regular` of `model.migrants`, with their employment and wage) join them; returns the regular migrants
+        still abroad on their own. `granted` holds the households that joined."""
+        h, m, s, t = model.households, model.migrants, self.settings, model.t
         k = self.queue.capacity(t % 12, s["quota_per_year"], s["quota_per_year"] / 12.0)   # the book, every month
         if s["monthly_probability"] <= 0:
             self.queue.use(0)
             return regular
-        u = model.streams[f"channel.{self.name}"].random(h.n)[regular]
+        household = m.household[regular]
+        u = model.streams[f"channel.{self.name}"].random(h.n)[household]
         here = [c.index for c in model.channels if c.destination == self.destination]
-        eligible = (np.isin(h.channel[regular], here) & employed & (t - h.since[regular] >= s["min_months_abroad"])
-                    & (wage >= s["min_wage_usd"]))
+        eligible = (np.isin(m.channel[regular], here) & employed & (t - m.since[regular] >= s["min_months_abroad"])
+                    & (wage >= s["min_wage_usd"]) & (h.away()[household] == 1))
         wanting = np.flatnonzero(eligible & (u < s["monthly_probability"]))
         joined = wanting[first_in_queue(u[wanting], k)] if k < len(wanting) else wanting
         self.queue.use(len(joined))
-        self.granted = regular[joined]
-        model.reunite(self.granted)
+        self.granted = household[joined]
+        model.reunite(regular[joined])
         model.recorder.count("reunifications", t, h.origin[self.granted])
         return np.delete(regular, joined)
 

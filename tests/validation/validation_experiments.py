@@ -18,7 +18,8 @@ from scipy import stats
 
 from simulator import MigrationModel, build_interventions
 from simulator.model.climate import ClimateOutlook
-from simulator.model.households import ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, IN_CITY, NO_CONTRACT
+from simulator.model.households import ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, IN_CITY
+from simulator.model.migrants import take_slots
 from simulator.params import DecisionParams
 from simulator.world.regions import World, default_world_path, load_world
 
@@ -169,7 +170,7 @@ def _liquidity_run(world: World, seed: int, grant: bool, n: int, burn_in: int, s
     for _ in range(burn_in):
         model.step()
     h = model.households
-    home = h.status == AT_HOME
+    home = (h.status == AT_HOME) & (h.away() == 0)   # at home with nobody away
     quint = _quintile_in_district(_means(model), h.origin, home)
     poorest, richest = np.flatnonzero(quint == 0), np.flatnonzero(quint == 4)
     cost = world.cost_to_city[h.origin[poorest]]
@@ -179,9 +180,10 @@ def _liquidity_run(world: World, seed: int, grant: bool, n: int, burn_in: int, s
     moved = np.zeros(h.n, bool)
     by_month, kept = [], np.nan
     for month in range(season):
-        before = h.status.copy()
         model.step()
-        now = (before == AT_HOME) & (h.status == IN_CITY)
+        m = model.migrants
+        now = np.zeros(h.n, bool)   # a member left for a city this month (and is still there)
+        now[m.household[(m.status == IN_CITY) & (m.since == model.t - 1)]] = True
         by_month.append(np.count_nonzero(now[poorest]))
         moved |= now
         if month == 0:
@@ -287,22 +289,23 @@ def _networks_run(world: World, seed: int, beta_network: float, diaspora: float,
     h = model.households
     if diaspora > 0:   # an initial diaspora: a random share of households has a member settled abroad, employed
         abroad = np.flatnonzero(np.random.default_rng([seed, 31]).random(h.n) < diaspora)
-        h.status[abroad] = ABROAD_REGULAR
-        h.place[abroad] = model.places.index(world.destination)
-        h.employed[abroad] = True
-        h.contract_end[abroad] = NO_CONTRACT
+        model.migrants.add(household=abroad, origin=h.origin[abroad], slot=take_slots(h.slots, abroad),
+                           status=ABROAD_REGULAR, place=model.places.index(world.destination), since=0, employed=True,
+                           female=h.head_female[abroad], age=h.head_age[abroad], skill=h.skill[abroad])
     pct, intl = [], []
     for _ in range(model.n_steps):
-        before = h.status.copy()
-        home = before == AT_HOME
+        home = (h.status == AT_HOME) & (h.away() == 0)   # at home with nobody away
         p = _percentile_in_district(h.wealth + h.assets, h.origin, home)
         model.step()
-        left = home & (h.status != AT_HOME)
+        left = home & ((h.status != AT_HOME) | (h.away() > 0))   # applied, or a member left
+        in_city = np.zeros(h.n, bool)
+        in_city[model.migrants.household[model.migrants.status == IN_CITY]] = True
         pct.append(p[left])
-        intl.append(p[left & (h.status != IN_CITY)])
+        intl.append(p[left & ~in_city])
     ds = model.dataset()
     per_year = ds.emigrants.sum(["time", "origin", "destination"]).values / n / years * 1000
-    abroad_end = np.mean(np.isin(h.status, (ABROAD_REGULAR, ABROAD_IRREGULAR)))
+    m = model.migrants
+    abroad_end = len(np.unique(m.household[np.isin(m.status, (ABROAD_REGULAR, ABROAD_IRREGULAR))])) / h.n
     return per_year, np.concatenate(pct).mean(), np.concatenate(intl).mean(), abroad_end
 
 

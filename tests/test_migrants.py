@@ -1,0 +1,188 @@
+"""Migrants as their own rows: the table, households' slots, several members away, conservation of people."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from simulator import MigrationModel, build_interventions
+from simulator.errors import ConfigError
+from simulator.model.households import AWAY, FAMILY_ABROAD, IN_CITY, IN_TRANSIT, SLOTS_USED
+from simulator.model.migrants import LOWEST_FREE_SLOT, MAX_SLOTS, Migrants, free_slots, take_slots
+from simulator.world.tables import corridors_world_path, load_corridors
+
+CORRIDORS = load_corridors(corridors_world_path())
+
+
+def busy_corridors(**overrides) -> MigrationModel:
+    """The corridors world with places enough for a small simulated population (its vacancies and every channel's
+    places times 100) and cheap, frequent moves, so that households send several members within two years."""
+    channels = []
+    for c in CORRIDORS.channels:
+        s = dict(c.settings)
+        for key in ("quota_per_year", "processing_per_month"):
+            if key in s:
+                s[key] = min(100 * s[key], 1e9)
+        s.update({k: v for k, v in {"min_months_abroad": 2, "min_wage_usd": 0.0, "monthly_probability": 0.3,
+                                    "recruitment_cost_usd": 300.0}.items() if k in s})
+        channels.append(dataclasses.replace(c, settings=s))
+    world = dataclasses.replace(CORRIDORS, vacancies_per_month=100 * CORRIDORS.vacancies_per_month)
+    return MigrationModel(n_households=3000, years=2, rng=11, world=world, channels=channels,
+                          **{"decisions.asc_internal": -3.0, "decisions.asc_regular": -2.0,
+                             "decisions.asc_irregular": -2.0, **overrides})
+
+
+def test_the_table_keeps_household_and_slot_order_and_defaults():
+    m = Migrants.empty()
+    m.add(household=np.array([7, 2]), origin=np.array([1, 0]), slot=np.array([0, 1]), status=IN_CITY, place=0,
+          since=3, female=np.array([True, False]), age=np.array([30.0, 22.0]), skill=np.array([1, 0]))
+    m.add(household=np.array([2]), origin=np.array([0]), slot=np.array([0]), status=IN_TRANSIT, place=1, route=0,
+          since=4, female=np.array([False]), age=np.array([19.0]), skill=np.array([0]))
+    assert m.household.tolist() == [2, 2, 7] and m.slot.tolist() == [0, 1, 0]
+    assert m.route.tolist() == [0, -1, -1] and m.channel.tolist() == [-1, -1, -1]
+    assert m.female.tolist() == [False, False, True] and m.since.tolist() == [4, 3, 3]
+    m.remove(np.array([1]))
+    assert m.household.tolist() == [2, 7] and m.status.tolist() == [IN_TRANSIT, IN_CITY]
+    with pytest.raises(TypeError, match="unknown columns"):
+        m.add(household=np.array([1]), destination=np.array([0]))
+
+
+def test_slots_are_taken_lowest_first_and_freed():
+    slots = np.zeros(3, np.uint8)
+    assert take_slots(slots, np.array([0, 2])).tolist() == [0, 0]
+    assert take_slots(slots, np.array([0])).tolist() == [1]
+    assert slots.tolist() == [0b11, 0, 0b1]
+    free_slots(slots, np.array([0]), np.array([0]))
+    assert slots.tolist() == [0b10, 0, 0b1]
+    assert take_slots(slots, np.array([0])).tolist() == [0]
+    assert SLOTS_USED[0b1011] == 3 and LOWEST_FREE_SLOT[0b1011] == 2 and LOWEST_FREE_SLOT[255] == MAX_SLOTS
+    with pytest.raises(RuntimeError, match="no free slot"):
+        take_slots(np.array([255], np.uint8), np.array([0]))
+
+
+@pytest.mark.parametrize("value", [0, 9, 1.5])
+def test_the_most_members_away_is_checked(value):
+    with pytest.raises(ConfigError, match="max_members_away"):
+        MigrationModel(n_households=10, years=1, rng=0, **{"decisions.max_members_away": value})
+
+
+def assert_rows_match_slots(model: MigrationModel) -> None:
+    """Every migrant holds a distinct slot of its household, and a household's mask is exactly its rows' slots."""
+    h, m = model.households, model.migrants
+    key = m.household.astype(np.int64) * MAX_SLOTS + m.slot
+    assert (np.diff(key) > 0).all()   # in household and slot order, no slot held twice
+    mask = np.zeros(h.n, np.int64)
+    np.add.at(mask, m.household, 1 << m.slot.astype(np.int64))
+    np.testing.assert_array_equal(mask, h.slots)
+    assert (m.origin == h.origin[m.household]).all()
+
+
+def test_households_send_several_members_and_people_are_conserved():
+    """With up to three members away, households have two or three away at once, in different places; every month
+    people at origin + members away (in transit, in a city, abroad) + families abroad + dead = initial population,
+    and the recorded stocks add up to it too."""
+    model = busy_corridors(**{"decisions.max_members_away": 3})
+    h, p0 = model.households, model.initial_population
+    most, apart = 0, 0
+    for _ in range(model.n_steps):
+        model.step()
+        m = model.migrants
+        assert_rows_match_slots(model)
+        per_household = np.bincount(m.household, minlength=h.n)
+        assert per_household.max() <= 3
+        most = max(most, int(per_household.max()))
+        several = np.flatnonzero(per_household >= 2)
+        apart += sum(len(np.unique(m.place[m.household == i])) > 1 for i in several[:50])
+        away = int(np.isin(m.status, AWAY).sum())
+        families = int(h.size[h.status == FAMILY_ABROAD].sum())
+        assert int(h.people_at_origin().sum()) + away + families + int(h.dead.sum()) == p0
+        assert (h.adults >= 0).all() and (h.adults - h.away() >= 0)[h.status != FAMILY_ABROAD].all()
+    assert most >= 2 and apart > 0
+    ds = model.dataset()
+    recorded = (ds.population.sum("origin") + ds.migrants_away.sum(["origin", "destination", "pathway"])
+                + ds.in_transit.sum("origin") + ds.families_abroad.sum("origin")
+                + ds.deaths.sum("origin").cumsum("time"))
+    assert (recorded == p0).all()
+    assert float(ds.deaths.sum()) > 0 and float(ds.reunifications.sum()) > 0
+
+
+def test_with_one_member_away_at_most_a_household_waits_for_its_migrant():
+    model = busy_corridors()
+    for _ in range(model.n_steps):
+        model.step()
+        assert np.bincount(model.migrants.household).max(initial=0) <= 1
+        assert_rows_match_slots(model)
+
+
+def test_only_a_lone_member_away_is_joined_by_its_family():
+    """Family reunification takes the whole household abroad, so it is open only to households whose one member
+    away is the regular migrant: a reunited household never has another member away."""
+    model = busy_corridors(**{"decisions.max_members_away": 3})
+    joined = 0
+    for _ in range(model.n_steps):
+        model.step()
+        m = model.migrants
+        for c in model.channels:
+            if c.kind == "family":
+                joined += len(c.granted)
+                assert (np.bincount(m.household, minlength=model.households.n)[c.granted] == 1).all()
+        families = np.flatnonzero(model.households.status == FAMILY_ABROAD)
+        assert (np.bincount(m.household, minlength=model.households.n)[families] == 1).all()
+        assert (m.status[np.isin(m.household, families)] == FAMILY_ABROAD).all()
+    assert joined > 0
+
+
+def test_a_household_agent_lists_its_members_away():
+    model = busy_corridors(**{"decisions.max_members_away": 3})
+    for _ in range(6):
+        model.step()
+    m = model.migrants
+    i = int(m.household[np.argmax(np.bincount(m.household))])
+    agent = next(a for a in model.agents if a.row == i)
+    members = agent.members_away
+    assert len(members) == np.count_nonzero(m.household == i) >= 2
+    assert all(member["household"] == i for member in members)
+    assert sorted(member["slot"] for member in members) == list(range(len(members)))
+
+
+def test_several_members_away_leave_climate_and_labour_alone_and_runs_repeat():
+    """Same seed, same bytes; allowing more members away changes who leaves, not the climate or labour markets
+    (their own random streams)."""
+    runs = [busy_corridors(**{"decisions.max_members_away": k}).run() for k in (1, 3, 1)]
+    assert runs[0].identical(runs[2])
+    for name in ("shock_loss", "labour_demand", "destination_wage"):
+        np.testing.assert_array_equal(runs[0][name].values, runs[1][name].values)
+    assert not runs[0]["emigrants"].equals(runs[1]["emigrants"])
+
+
+def test_stocks_away_are_the_tables_rows_with_several_members_away():
+    model = busy_corridors(interventions=build_interventions({"remittance_cost": {}}),
+                           **{"decisions.max_members_away": 2})
+    ds = model.run()
+    m = model.migrants
+    assert ds.migrants_away.isel(time=-1).sum().item() == np.isin(m.status, AWAY[1:]).sum()   # city or abroad
+    assert ds.in_transit.isel(time=-1).sum().item() == np.count_nonzero(m.status == IN_TRANSIT)
+    assert float(ds.remittances.sum()) > 0
+
+
+def test_outputs_by_sex_and_age_are_the_migrants():
+    """Departures by group follow the population parameters of who leaves, within sampling error: the share of
+    women among members leaving for abroad and for a city (binomial, 4 standard errors), and the share aged under
+    35 (P(Z < (35 - 28) / 7) = 0.841 at the defaults; 4 standard errors). Heads of household (mean age 42, about a
+    fifth female in the default world) would give other shares."""
+    ds = busy_corridors(**{"decisions.max_members_away": 3}).run()
+    pop = MigrationModel(n_households=1, years=1, rng=0).params.population
+    g = ds.emigrants_by_group.sum("time")
+    for pathways, share in ((["regular", "irregular"], pop.migrant_female_share_abroad),
+                            (["internal"], pop.migrant_female_share_internal)):
+        by_sex = g.sel(pathway=pathways).sum(["pathway", "age_group", "skill"])
+        n = float(by_sex.sum())
+        assert n > 300
+        women = float(by_sex.isel(sex=0)) / n
+        assert abs(women - share) <= 4 * np.sqrt(share * (1 - share) / n), (pathways, women, share, n)
+    by_age = g.sum(["pathway", "sex", "skill"])
+    n, p_young = float(by_age.sum()), 0.8413447
+    young = float(by_age.isel(age_group=0)) / n
+    assert abs(young - p_young) <= 4 * np.sqrt(p_young * (1 - p_young) / n), (young, n)
