@@ -159,11 +159,14 @@ def recorder_summary(recorder, months: int) -> dict:
 
 
 def model_array_bytes(model) -> int:
-    """Bytes of the per-household numpy arrays the model keeps between steps (columns and model-level arrays)."""
+    """Bytes of the numpy arrays the model keeps between steps: its per-household arrays (columns and model-level
+    arrays) and the migrants table (one row per member away), if it has one."""
     import numpy as np
     n = model.households.n
     arrays = list(vars(model.households).values()) + list(vars(model).values())
-    seen, total = set(), 0
+    migrants = getattr(model, "migrants", None)
+    total = sum(a.nbytes for a in vars(migrants).values()) if migrants is not None else 0
+    seen = set()
     for a in arrays:
         if isinstance(a, np.ndarray) and a.ndim >= 1 and a.shape[0] == n and id(a) not in seen:
             seen.add(id(a))

@@ -55,7 +55,7 @@ from simulator.model.outputs import AGE_EDGES, Recorder
 from simulator.params import ModelParams
 from simulator.model.channels import build_channels
 from simulator.model.levers import Policy
-from simulator.model.migration import corridor_options
+from simulator.model.migration import corridor_options, who_leaves
 from simulator.model.places import Places
 from simulator.model.routes import build_routes
 from simulator.world.convert import version1_channels, version1_routes
@@ -149,8 +149,9 @@ class NaiveHousehold(mesa.Agent):
         self.status, self.since, self.employed, self.contract_end = status, m.t, False, NO_CONTRACT
         self.trips += 1
         m.month["emigrants"][self.origin][pathway] += 1
-        sex = 0 if self.head_female else 1
-        m.by_group[pathway][sex][bisect_right(AGE_EDGES, self.head_age)][self.skill] += 1
+        female, age = who_leaves(m.streams, m.params.population, np.array([self.row]), np.array([self.trips]),
+                                 pathway)   # who the migrant is (the fast path's rule)
+        m.by_group[pathway][0 if female[0] else 1][bisect_right(AGE_EDGES, float(age[0]))][self.skill] += 1
 
     # --- process 5: regular pathway ----------------------------------------------------------------------------
     def wait_for_visa(self) -> None:
@@ -306,7 +307,7 @@ class NaiveMigrationModel(mesa.Model):
         self.world = w = world or load_world(default_world_path())
         self.n_steps = max(1, int(round(years * 12)))
         self.t = 0
-        streams = Streams(int(rng))
+        self.streams = streams = Streams(int(rng))
         n_o = w.n_origins
         # region-level state, shared with the fast path: a few regions, no per-household work
         self.climate = Climate(w, p.climate, ClimateOutlook(), streams["climate"])
@@ -337,10 +338,10 @@ class NaiveMigrationModel(mesa.Model):
 
         h = synthesize(w, p, int(n_households), streams["population"])   # the fast path's initial population
         self.households_per_origin = [0] * n_o
-        for row in zip(h.origin.tolist(), h.size.tolist(), h.adults.tolist(), h.head_female.tolist(),
-                       h.head_age.tolist(), h.skill.tolist(), h.wealth.tolist(), h.assets.tolist(),
-                       h.farm_dependence.tolist(), h.risk_aversion.tolist(), h.patience.tolist()):
-            NaiveHousehold(self, *row)
+        for i, row in enumerate(zip(h.origin.tolist(), h.size.tolist(), h.adults.tolist(), h.head_female.tolist(),
+                                    h.head_age.tolist(), h.skill.tolist(), h.wealth.tolist(), h.assets.tolist(),
+                                    h.farm_dependence.tolist(), h.risk_aversion.tolist(), h.patience.tolist())):
+            NaiveHousehold(self, *row).row = i   # its row in the fast path's population
             self.households_per_origin[row[0]] += 1
         self.datacollector = mesa.DataCollector(model_reporters={
             "departures_internal": lambda m: m._last("emigrants", P_INTERNAL),

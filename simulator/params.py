@@ -215,7 +215,8 @@ class PopulationParams:
     migrant_female_share_abroad: float = prob(
         0.12, "share of women among members leaving for abroad",
         "Bangladesh 2017: 122,000 women among 1,008,525 workers going abroad (BMET figures reported by The Financial "
-        "Express, thefinancialexpress.com.bd/economy/bangladesh/overseas-employment-sees-new-record-in-2017-1514803700)")
+        "Express, http://www.thefinancialexpress.com.bd/economy/bangladesh/"
+        "overseas-employment-sees-new-record-in-2017-1514803700)")
     migrant_female_share_internal: float = prob(0.3, "share of women among members leaving for a city", "assumption")
     migrant_age_mean: float = param(28.0, "years, age of a member when it leaves (before clipping to 18-65)", 18, 65,
                                     "assumption (labour migrants are mostly young adults)")

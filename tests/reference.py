@@ -648,7 +648,8 @@ def migrants_away(model, t: int, log: StepLog) -> None:
                    if r not in reunited and r.status == ABROAD_REGULAR and r.employed
                    and model.channels[r.channel].destination == channel.destination
                    and t - r.since >= s["min_months_abroad"] and wage[r] >= s["min_wage_usd"]
-                   and away[r.household] == 1 and u[r.household] < s["monthly_probability"]]
+                   and away[r.household] == 1 and h.status[r.household] == AT_HOME
+                   and u[r.household] < s["monthly_probability"]]
         joined = sorted(wanting, key=lambda r: (u[r.household], r.household))[:places]
         book.decided(len(joined))
         channel.granted = np.array(sorted(r.household for r in joined), dtype=np.int64)

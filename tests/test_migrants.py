@@ -47,6 +47,8 @@ def test_the_table_keeps_household_and_slot_order_and_defaults():
     assert m.household.tolist() == [2, 7] and m.status.tolist() == [IN_TRANSIT, IN_CITY]
     with pytest.raises(TypeError, match="unknown columns"):
         m.add(household=np.array([1]), destination=np.array([0]))
+    with pytest.raises(TypeError, match="missing columns ..origin"):
+        m.add(household=np.array([1]), slot=0, status=IN_CITY, place=0, since=0, female=False, age=30.0, skill=0)
 
 
 def test_slots_are_taken_lowest_first_and_freed():

@@ -2,8 +2,9 @@
 
 Two models are built with the same arguments and seed; one advances with `model.step()`, the other with
 `reference_step(model)`. After every month, every household column, every migrant (row and column), the model's
-per-household arrays, the visa queue book-keeping and the month's row of every output variable must agree. The parameters make every branch of the
-household rules happen (the reference counts them), so the agreement is not vacuous.
+per-household arrays, the visa queue book-keeping and the month's row of every output variable must agree. The
+parameters make every branch of the household rules happen (the reference counts them), so the agreement is not
+vacuous.
 
 Tolerances, and why:
 

@@ -2,8 +2,9 @@
 
 A household's members away are rows of the migrants table (simulator.model.migrants); the household keeps which of
 its slots they occupy (`slots`) and its own state (`status`): at home, waiting for a place in a channel, or settled
-abroad with its migrant (family reunification). The rules of the model are functions of these columns. A `Household` Mesa agent is a thin view onto one row: reading or
-writing its attributes reads or writes the columns, so the Mesa agent API and the fast path share the same data.
+abroad with its migrant (family reunification). The rules of the model are functions of these columns. A `Household`
+Mesa agent is a thin view onto one row: reading or writing its attributes reads or writes the columns, so the Mesa
+agent API and the fast path share the same data.
 
 Example:
     >>> from simulator import MigrationModel
@@ -136,7 +137,8 @@ def synthesize(world: World, params: ModelParams, n: int, rng: np.random.Generat
         adaptation=np.zeros(n, np.float32), asset_protection=np.zeros(n, np.float32),
         income_boost=np.zeros(n, np.float32), shock_memory=np.zeros(n, np.float32),
         status=np.zeros(n, np.int8), since=np.zeros(n, np.int32), queue_key=np.zeros(n, np.float64),
-        channel=np.full(n, -1, np.int8), slots=np.zeros(n, np.uint8), trips=np.zeros(n, np.int16), dead=np.zeros(n, np.int16),
+        channel=np.full(n, -1, np.int8), slots=np.zeros(n, np.uint8), trips=np.zeros(n, np.int16),
+        dead=np.zeros(n, np.int16),
     )
 
 

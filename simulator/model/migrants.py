@@ -76,20 +76,22 @@ class Migrants:
         """Add one row per entry of `household`; a column given as a scalar applies to every new row, a column not
         given takes its default (no channel, no route, not employed, no contract end)."""
         k = len(np.asarray(columns["household"]))
-        unknown = set(columns) - set(_DTYPES)
-        if unknown:
-            raise TypeError(f"Migrants.add: unknown columns {sorted(unknown)}")
+        unknown, missing = set(columns) - set(_DTYPES), set(_DTYPES) - set(columns) - set(_DEFAULTS)
+        if unknown or missing:
+            raise TypeError(f"Migrants.add: unknown columns {sorted(unknown)}, missing columns {sorted(missing)}")
         if k == 0:
             return
-        for name, dtype in _DTYPES.items():
-            value = columns[name] if name in columns else _DEFAULTS[name]
-            new = np.broadcast_to(np.asarray(value, dtype), (k,))
-            setattr(self, name, np.concatenate([getattr(self, name), new]))
-        key = self.household.astype(np.int64) * MAX_SLOTS + self.slot
-        if (np.diff(key) < 0).any():   # back into household and slot order
+        new = {name: np.broadcast_to(np.asarray(columns.get(name, _DEFAULTS.get(name)), dtype), (k,))
+               for name, dtype in _DTYPES.items()}
+        key = new["household"].astype(np.int64) * MAX_SLOTS + new["slot"]
+        if (np.diff(key) < 0).any():
             order = np.argsort(key, kind="stable")
-            for f in fields(self):
-                setattr(self, f.name, getattr(self, f.name)[order])
+            new, key = {name: column[order] for name, column in new.items()}, key[order]
+        # merged into household and slot order in one pass per column: each new row goes before the first old row
+        # with a larger key
+        at = np.searchsorted(self.household.astype(np.int64) * MAX_SLOTS + self.slot, key)
+        for name, column in new.items():
+            setattr(self, name, np.insert(getattr(self, name), at, column))
 
     def remove(self, rows: np.ndarray) -> None:
         """Drop `rows` (the migrants are home, or dead); the other rows keep their order."""

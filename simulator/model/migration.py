@@ -35,7 +35,7 @@ from simulator.config import check_calendar, check_threads
 from simulator.errors import ConfigError
 from simulator.model.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, FAMILY_ABROAD, IN_CITY, IN_TRANSIT,
                                         WAITING, Household, status_by_origin, status_by_origin_and_place, synthesize)
-from simulator.model.migrants import NO_CONTRACT, Migrants, free_slots, take_slots
+from simulator.model.migrants import NO_CONTRACT, SLOTS_USED, Migrants, free_slots, take_slots
 from simulator.model.labour import Labour, LabourOutlook, skill_multiplier
 from simulator.model.places import Places
 from simulator.model.outputs import AGE_EDGES, Recorder, sums_by_origin, to_dataset
@@ -294,7 +294,7 @@ class MigrationModel(mesa.Model):
             rows = slice(start, min(start + block, h.n))
             u = uniforms[: rows.stop - start]
             stream.random(out=u, dtype=np.float32)
-            away = h.away()[rows] if self.migrants.n else np.zeros(rows.stop - start, np.int8)
+            away = SLOTS_USED[h.slots[rows]]
             free = np.where(away < self.max_away, h.adults[rows] - away, 0).astype(np.int16)   # 0: does not decide
             choice, trapped = decide_households(
                 h.status[rows], free, h.origin[rows], h.skill[rows], h.farm_dependence[rows],

@@ -13,8 +13,9 @@
   they chose; the stay is `stay_months` (0: no set end).
 - **Family** reunification (Objective 5 i): the household of a regular migrant at the channel's destination who has
   stayed `min_months_abroad`, has a job and earns at least `min_wage_usd` joins the migrant with `monthly_probability`
-  a month, within the places of the month, and settles (the stay no longer has a set end). Only a household whose
-  one member away is that migrant can join it (assumption: a household with members elsewhere too stays at origin).
+  a month, within the places of the month, and settles (the stay no longer has a set end). Only a household at home
+  (not waiting for a place of its own) whose one member away is that migrant can join it (assumption: a household
+  with members elsewhere, or an application under way, stays at origin).
 - **Free movement** (regional protocols, e.g. ECOWAS 1979): any household may go, paying `fee_usd`, with no quota, no
   queue and no eligibility rule; the migrant looks for work on arrival.
 
@@ -176,7 +177,7 @@ class Family(Channel):
         u = model.streams[f"channel.{self.name}"].random(h.n)[household]
         here = [c.index for c in model.channels if c.destination == self.destination]
         eligible = (np.isin(m.channel[regular], here) & employed & (t - m.since[regular] >= s["min_months_abroad"])
-                    & (wage >= s["min_wage_usd"]) & (h.away()[household] == 1))
+                    & (wage >= s["min_wage_usd"]) & (h.away()[household] == 1) & (h.status[household] == AT_HOME))
         wanting = np.flatnonzero(eligible & (u < s["monthly_probability"]))
         joined = wanting[first_in_queue(u[wanting], k)] if k < len(wanting) else wanting
         self.queue.use(len(joined))
