@@ -165,7 +165,7 @@ def model_array_bytes(model) -> int:
     n = model.households.n
     arrays = list(vars(model.households).values()) + list(vars(model).values())
     migrants = getattr(model, "migrants", None)
-    total = sum(a.nbytes for a in vars(migrants).values()) if migrants is not None else 0
+    total = migrants.nbytes if migrants is not None else 0
     seen = set()
     for a in arrays:
         if isinstance(a, np.ndarray) and a.ndim >= 1 and a.shape[0] == n and id(a) not in seen:
@@ -752,7 +752,6 @@ def profile(args: argparse.Namespace) -> dict:
 
     # costs of single operations on the state at the end of the run, and the compiled decision against its array
     # statement on the same inputs (one month's decision of every household in one block)
-    from simulator import decisions
     from simulator.model.households import status_by_origin
     from simulator.model.outputs import sums_by_origin
     h = model.households

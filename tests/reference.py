@@ -491,7 +491,6 @@ def regular_queue(model, t: int, log: StepLog) -> None:
                 continue
             if training and t - int(h.since[i]) >= training and int(h.skill[i]) < s["min_skill"]:
                 h.skill[i] = int(s["min_skill"])
-                model.skill_mult[i] = skill_wage(model, h.skill[i])
                 log["trained"] += 1
             if t - int(h.since[i]) - training > s["max_wait_months"] * float(h.patience[i]):
                 set_status(model, i, AT_HOME, t)

@@ -146,7 +146,6 @@ def test_a_skills_partnership_trains_its_applicants_then_admits_them_with_the_sk
         training = waiting & (m.t - 1 - h.since < 6)
         trained = waiting & ~training
         assert (h.skill[trained] == 2).all()            # trained applicants have the skill
-        np.testing.assert_array_equal(m.skill_mult[trained], m.params.labour.skill_wage_high)
         assert (len(scheme_.granted) == 0) or (skill_at_start[scheme_.granted] == 2).all()
     assert first_application is not None
     assert all(len(g) == 0 for g in admitted[:first_application + 6])   # nobody before training ends

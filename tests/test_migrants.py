@@ -9,7 +9,7 @@ import pytest
 
 from simulator import MigrationModel, build_interventions
 from simulator.errors import ConfigError
-from simulator.model.households import AWAY, FAMILY_ABROAD, IN_CITY, IN_TRANSIT, SLOTS_USED
+from simulator.model.households import AWAY, FAMILY_ABROAD, IN_CITY, IN_TRANSIT
 from simulator.model.migrants import LOWEST_FREE_SLOT, MAX_SLOTS, Migrants, free_slots, take_slots
 from simulator.world.tables import corridors_world_path, load_corridors
 
@@ -59,7 +59,7 @@ def test_slots_are_taken_lowest_first_and_freed():
     free_slots(slots, np.array([0]), np.array([0]))
     assert slots.tolist() == [0b10, 0, 0b1]
     assert take_slots(slots, np.array([0])).tolist() == [0]
-    assert SLOTS_USED[0b1011] == 3 and LOWEST_FREE_SLOT[0b1011] == 2 and LOWEST_FREE_SLOT[255] == MAX_SLOTS
+    assert LOWEST_FREE_SLOT[0b1011] == 2 and LOWEST_FREE_SLOT[255] == MAX_SLOTS
     with pytest.raises(RuntimeError, match="no free slot"):
         take_slots(np.array([255], np.uint8), np.array([0]))
 

@@ -157,12 +157,15 @@ def test_stepping_past_the_end_fails():
         model.step()
 
 
-def test_results_do_not_depend_on_the_decision_block_size():
-    """Households decide block by block (MigrationModel.decision_block); the uniforms drawn block after block are
-    those of one draw for all, so any block size gives the same run."""
+@pytest.mark.parametrize("most_away", [1, 3])
+def test_results_do_not_depend_on_the_decision_block_size(most_away):
+    """Households decide block by block (MigrationModel.decision_block), and the draws of members away are made in
+    the same blocks of households (MigrationModel.member_draws); the uniforms drawn block after block are those of
+    one draw for all, so any block size gives the same run, with one member away at most or several."""
     runs = []
     for block in (MigrationModel.decision_block, 1_000, 777):
-        model = MigrationModel(n_households=3000, years=2, rng=12)
+        model = MigrationModel(n_households=3000, years=2, rng=12, **BUSY,
+                               **{"decisions.max_members_away": most_away})
         model.decision_block = block
         runs.append(model.run())
     for ds in runs[1:]:

@@ -17,10 +17,12 @@ import numpy as np
 def update_budgets(wealth: np.ndarray, income: np.ndarray, persons_home: np.ndarray, subsistence: float,
                    consumption_share: float, new_wealth: np.ndarray, consumption: np.ndarray) -> None:
     """Write the wealth after the month into `new_wealth` and the month's consumption into `consumption`, USD per
-    household, in one pass. `new_wealth` may be `wealth` itself (updated in place)."""
+    household, in one pass. `new_wealth` may be `wealth` itself (updated in place), and `consumption` may be
+    `income` (a household's income is read before its consumption is written)."""
     for i in range(wealth.shape[0]):
+        y = income[i]
         need = subsistence * persons_home[i]
-        surplus = income[i] - need
-        c = need + consumption_share * surplus if surplus >= 0 else min(need, income[i] + wealth[i])
+        surplus = y - need
+        c = need + consumption_share * surplus if surplus >= 0 else min(need, y + wealth[i])
         consumption[i] = c
-        new_wealth[i] = max(0.0, wealth[i] + income[i] - c)
+        new_wealth[i] = max(0.0, wealth[i] + y - c)

@@ -70,38 +70,33 @@ class Climate:
 
 @numba.njit(cache=True)
 def household_loss(region_loss: np.ndarray, origin: np.ndarray, farm_dependence: np.ndarray,
-                   adaptation: np.ndarray) -> np.ndarray:
-    """Share of a household's origin income lost to current shocks: `farm_i * L_r(i) * (1 - a_i)`."""
-    loss = np.empty(origin.shape[0])
+                   adaptation: np.ndarray, loss: np.ndarray) -> None:
+    """Share of a household's origin income lost to current shocks, `farm_i * L_r(i) * (1 - a_i)`, written into
+    `loss` (float64, one per household)."""
     for i in range(origin.shape[0]):
         loss[i] = np.float64(farm_dependence[i]) * region_loss[origin[i]] * (1.0 - np.float64(adaptation[i]))
-    return loss
 
 
 @numba.njit(cache=True)
 def destroy_assets(assets: np.ndarray, onset_intensity: np.ndarray, origin: np.ndarray,
                    farm_dependence: np.ndarray, adaptation: np.ndarray, protection: np.ndarray,
-                   asset_loss_ratio: float) -> np.ndarray:
-    """Assets after the shocks that started this step: `A_i (1 - r I_r(i) farm_i (1 - a_i) (1 - e_i))`.
+                   asset_loss_ratio: float) -> None:
+    """Assets after the shocks that started this step, `A_i (1 - r I_r(i) farm_i (1 - a_i) (1 - e_i))`, in place.
 
     `a_i` is adaptation (averts income and asset losses), `e_i` asset protection by early warning (livestock moved,
     stocks stored before the shock).
     """
-    out = np.empty(assets.shape[0])
     for i in range(assets.shape[0]):
         averted = (1.0 - np.float64(adaptation[i])) * (1.0 - np.float64(protection[i]))
-        out[i] = assets[i] * (1.0 - asset_loss_ratio * onset_intensity[origin[i]] * np.float64(farm_dependence[i])
-                              * averted)
-    return out
+        assets[i] = assets[i] * (1.0 - asset_loss_ratio * onset_intensity[origin[i]]
+                                 * np.float64(farm_dependence[i]) * averted)
 
 
 @numba.njit(cache=True)
-def remember_shocks(memory: np.ndarray, loss: np.ndarray, persistence: float) -> np.ndarray:
-    """Remembered shock loss: the larger of the decayed memory and the current loss, `max(rho m_i, loss_i)`.
+def remember_shocks(memory: np.ndarray, loss: np.ndarray, persistence: float) -> None:
+    """Remembered shock loss, in place: the larger of the decayed memory and the current loss, `max(rho m_i, loss_i)`.
 
     `memory` is float32 (the household column) and is decayed in float32 arithmetic."""
-    out = np.empty(memory.shape[0], np.float32)
     rho = np.float32(persistence)
     for i in range(memory.shape[0]):
-        out[i] = max(np.float64(rho * np.float32(memory[i])), loss[i])
-    return out
+        memory[i] = max(np.float64(rho * np.float32(memory[i])), loss[i])

@@ -22,7 +22,7 @@ import mesa
 import numba
 import numpy as np
 
-from simulator.model.migrants import SLOTS_USED
+from simulator.model.migrants import COLUMNS
 from simulator.params import ModelParams
 from simulator.world.regions import World
 
@@ -69,7 +69,7 @@ class Households:
 
     def away(self) -> np.ndarray:
         """Members away (in transit, abroad or in a city), per household."""
-        return SLOTS_USED[self.slots]
+        return np.bitwise_count(self.slots)
 
     def persons_away(self) -> np.ndarray:
         """Members not living at origin: the members away, or the whole household once reunited abroad."""
@@ -179,7 +179,7 @@ class Household(mesa.Agent):
     def members_away(self) -> list[dict[str, object]]:
         """The household's members away (its rows of `model.migrants`), each as a dict of its columns."""
         m = self.model.migrants
-        return [{f.name: getattr(m, f.name)[j].item() for f in fields(m)} for j in m.of(np.array([self.row]))]
+        return [{name: getattr(m, name)[j].item() for name in COLUMNS} for j in m.of(np.array([self.row]))]
 
 
 for _f in fields(Households):

@@ -24,45 +24,49 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-
 import numpy as np
 
 NO_CONTRACT = -1    # `contract_end` of a stay with no set end
 MAX_SLOTS = 8       # members away per household at most: `Households.slots` is an 8-bit mask
 
-# per value of an 8-bit slot mask: the number of slots in use, and the lowest free slot (MAX_SLOTS: none)
-SLOTS_USED = np.array([bin(mask).count("1") for mask in range(256)], np.int8)
+# per value of an 8-bit slot mask: the lowest free slot (MAX_SLOTS: none); the slots in use are np.bitwise_count(mask)
 LOWEST_FREE_SLOT = np.array([next((s for s in range(MAX_SLOTS) if not mask >> s & 1), MAX_SLOTS)
                              for mask in range(256)], np.int8)
 
-_DTYPES = {"household": np.int32, "origin": np.int16, "slot": np.int8, "status": np.int8, "place": np.int8,
-           "channel": np.int8, "route": np.int8, "since": np.int32, "employed": np.bool_, "contract_end": np.int32,
-           "female": np.bool_, "age": np.float32, "skill": np.int8}
+# the columns: name, dtype, meaning
+COLUMNS = {
+    "household": (np.int32, "row of the migrant's household in `Households`"),
+    "origin": (np.int16, "the household's origin (copied: outputs are by origin)"),
+    "slot": (np.int8, "the migrant's slot in its household (0 .. max_members_away - 1)"),
+    "status": (np.int8, "IN_TRANSIT, ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY or FAMILY_ABROAD"),
+    "place": (np.int8, "the city or destination it is in or travelling to (index in model.places)"),
+    "channel": (np.int8, "the regular channel that admitted it (index in model.channels; -1: none)"),
+    "route": (np.int8, "the irregular route of its journey or stay (index in model.routes; -1: none)"),
+    "since": (np.int32, "step at which its current status began"),
+    "employed": (np.bool_, "it has a job"),
+    "contract_end": (np.int32, "step at which a regular stay ends (NO_CONTRACT: no set end)"),
+    "female": (np.bool_, "sex of the migrant"),
+    "age": (np.float32, "years, age at departure"),
+    "skill": (np.int8, "0 low, 1 mid, 2 high: its household's skill when it left"),
+}
 _DEFAULTS = {"channel": -1, "route": -1, "employed": False, "contract_end": NO_CONTRACT}
 
 
-@dataclass
 class Migrants:
-    """Column store of the members away; every array has one entry per migrant."""
+    """Column store of the members away: one array per column of `COLUMNS` (`m.status`, `m.place`...), one entry
+    per migrant, in household and slot order.
 
-    household: np.ndarray     # int32, row of the migrant's household in `Households`
-    origin: np.ndarray        # int16, the household's origin (copied: outputs are by origin)
-    slot: np.ndarray          # int8, the migrant's slot in its household (0 .. max_members_away - 1)
-    status: np.ndarray        # int8, IN_TRANSIT, ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY or FAMILY_ABROAD
-    place: np.ndarray         # int8, the city or destination it is in or travelling to (index in model.places)
-    channel: np.ndarray       # int8, the regular channel that admitted it (index in model.channels; -1: none)
-    route: np.ndarray         # int8, the irregular route of its journey or stay (index in model.routes; -1: none)
-    since: np.ndarray         # int32, step at which its current status began
-    employed: np.ndarray      # bool, it has a job
-    contract_end: np.ndarray  # int32, step at which a regular stay ends (NO_CONTRACT: no set end)
-    female: np.ndarray        # bool, sex of the migrant
-    age: np.ndarray           # float32, years, age at departure
-    skill: np.ndarray         # int8, 0 low, 1 mid, 2 high: its household's skill when it left
+    Rows added during a month wait in a list and join the table, in order, in one merge the first time a column or
+    `n` is read: a month's departures (a few calls per option and channel) cost one pass over the table, not one
+    each."""
+
+    def __init__(self, columns: dict[str, np.ndarray]) -> None:
+        self._columns = columns
+        self._pending: list[dict[str, np.ndarray]] = []
 
     @classmethod
     def empty(cls) -> Migrants:
-        return cls(**{name: np.zeros(0, dtype) for name, dtype in _DTYPES.items()})
+        return cls({name: np.zeros(0, dtype) for name, (dtype, _) in COLUMNS.items()})
 
     @property
     def n(self) -> int:
@@ -70,41 +74,73 @@ class Migrants:
 
     @property
     def nbytes(self) -> int:
-        return sum(getattr(self, f.name).nbytes for f in fields(self))
+        self._merge()
+        return sum(column.nbytes for column in self._columns.values())
 
     def add(self, **columns: object) -> None:
         """Add one row per entry of `household`; a column given as a scalar applies to every new row, a column not
         given takes its default (no channel, no route, not employed, no contract end)."""
-        k = len(np.asarray(columns["household"]))
-        unknown, missing = set(columns) - set(_DTYPES), set(_DTYPES) - set(columns) - set(_DEFAULTS)
+        unknown, missing = set(columns) - set(COLUMNS), set(COLUMNS) - set(columns) - set(_DEFAULTS)
         if unknown or missing:
             raise TypeError(f"Migrants.add: unknown columns {sorted(unknown)}, missing columns {sorted(missing)}")
-        if k == 0:
+        k = len(np.asarray(columns["household"]))
+        if k:
+            self._pending.append({name: np.broadcast_to(np.asarray(columns.get(name, _DEFAULTS.get(name)), dtype),
+                                                        (k,))
+                                  for name, (dtype, _) in COLUMNS.items()})
+
+    def _merge(self) -> None:
+        """The rows added since the last read join the table in household and slot order: sorted among themselves,
+        then each placed before the first old row with a larger key, every column in one pass."""
+        if not self._pending:
             return
-        new = {name: np.broadcast_to(np.asarray(columns.get(name, _DEFAULTS.get(name)), dtype), (k,))
-               for name, dtype in _DTYPES.items()}
+        pending, self._pending = self._pending, []
+        new = {name: np.concatenate([p[name] for p in pending]) for name in COLUMNS}
         key = new["household"].astype(np.int64) * MAX_SLOTS + new["slot"]
         if (np.diff(key) < 0).any():
             order = np.argsort(key, kind="stable")
             new, key = {name: column[order] for name, column in new.items()}, key[order]
-        # merged into household and slot order in one pass per column: each new row goes before the first old row
-        # with a larger key
-        at = np.searchsorted(self.household.astype(np.int64) * MAX_SLOTS + self.slot, key)
-        for name, column in new.items():
-            setattr(self, name, np.insert(getattr(self, name), at, column))
+        old = self._columns
+        at = np.searchsorted(old["household"].astype(np.int64) * MAX_SLOTS + old["slot"], key)
+        to = at + np.arange(len(key))   # the new rows' places in the merged table
+        is_old = np.ones(len(old["household"]) + len(key), bool)
+        is_old[to] = False
+        for name, (dtype, _) in COLUMNS.items():
+            merged = np.empty(len(is_old), dtype)
+            merged[to] = new[name]
+            merged[is_old] = old[name]
+            old[name] = merged
 
     def remove(self, rows: np.ndarray) -> None:
         """Drop `rows` (the migrants are home, or dead); the other rows keep their order."""
+        self._merge()
         if len(rows) == 0:
             return
         keep = np.ones(self.n, bool)
         keep[rows] = False
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name)[keep])
+        for name, column in self._columns.items():
+            self._columns[name] = column[keep]
 
     def of(self, households: np.ndarray) -> np.ndarray:
         """Rows of the migrants of `households` (in row order)."""
         return np.flatnonzero(np.isin(self.household, households))
+
+
+def _column(name: str) -> property:
+    def get(self: Migrants) -> np.ndarray:
+        if self._pending:
+            self._merge()
+        return self._columns[name]
+
+    def set_(self: Migrants, value: np.ndarray) -> None:
+        self._merge()
+        self._columns[name] = np.asarray(value, COLUMNS[name][0])
+
+    return property(get, set_, doc=f"{COLUMNS[name][0].__name__}: {COLUMNS[name][1]}")
+
+
+for _name in COLUMNS:
+    setattr(Migrants, _name, _column(_name))
 
 
 def take_slots(slots: np.ndarray, households: np.ndarray) -> np.ndarray:

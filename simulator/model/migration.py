@@ -35,7 +35,7 @@ from simulator.config import check_calendar, check_threads
 from simulator.errors import ConfigError
 from simulator.model.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, FAMILY_ABROAD, IN_CITY, IN_TRANSIT,
                                         WAITING, Household, status_by_origin, status_by_origin_and_place, synthesize)
-from simulator.model.migrants import NO_CONTRACT, SLOTS_USED, Migrants, free_slots, take_slots
+from simulator.model.migrants import NO_CONTRACT, Migrants, free_slots, take_slots
 from simulator.model.labour import Labour, LabourOutlook, skill_multiplier
 from simulator.model.places import Places
 from simulator.model.outputs import AGE_EDGES, Recorder, sums_by_origin, to_dataset
@@ -141,7 +141,6 @@ class MigrationModel(mesa.Model):
         self.migrants = Migrants.empty()   # the members away, one row each (simulator.model.migrants)
         self.max_away = int(self.params.decisions.max_members_away)
         self.initial_population = int(self.households.size.sum())
-        self.skill_mult = skill_multiplier(self.households.skill, self.params.labour)
         self.climate = Climate(self.world, self.params.climate, self.climate_outlook, self.streams["climate"])
         # the places migrants go to, cities then destinations (the outputs' `destination` dim), and the world's
         # channels and routes
@@ -170,6 +169,7 @@ class MigrationModel(mesa.Model):
             raise ConfigError("interventions", names, "each intervention at most once")
         for iv in self.interventions:
             iv.initialize(self)
+        self.loss = np.zeros(n)             # share of origin income lost to this month's shocks (process 1)
         self.cash = np.zeros(n)             # transfers received this month, USD (set by interventions)
         self.remittances_in = np.zeros(n)   # remittances received this month, USD
         self.consumption = np.zeros(n)
@@ -235,10 +235,10 @@ class MigrationModel(mesa.Model):
         h, c = self.households, self.climate
         c.step(self.t)
         if c.onset.any():
-            h.assets = destroy_assets(h.assets, c.region_onset_intensity, h.origin, h.farm_dependence,
-                                      h.adaptation, h.asset_protection, self.params.climate.asset_loss_ratio)
-        self.loss = household_loss(c.region_loss, h.origin, h.farm_dependence, h.adaptation)
-        h.shock_memory = remember_shocks(h.shock_memory, self.loss, self.params.decisions.shock_memory)
+            destroy_assets(h.assets, c.region_onset_intensity, h.origin, h.farm_dependence, h.adaptation,
+                           h.asset_protection, self.params.climate.asset_loss_ratio)
+        household_loss(c.region_loss, h.origin, h.farm_dependence, h.adaptation, self.loss)
+        remember_shocks(h.shock_memory, self.loss, self.params.decisions.shock_memory)
 
     def apply_interventions(self) -> None:
         """Process 3: rebuild the policy from the parameters and the settings of the channels and routes from the
@@ -294,12 +294,12 @@ class MigrationModel(mesa.Model):
             rows = slice(start, min(start + block, h.n))
             u = uniforms[: rows.stop - start]
             stream.random(out=u, dtype=np.float32)
-            away = SLOTS_USED[h.slots[rows]]
+            away = np.bitwise_count(h.slots[rows])
             free = np.where(away < self.max_away, h.adults[rows] - away, 0).astype(np.int16)   # 0: does not decide
             choice, trapped = decide_households(
                 h.status[rows], free, h.origin[rows], h.skill[rows], h.farm_dependence[rows],
                 self.loss[rows], h.income_boost[rows], h.shock_memory[rows], h.patience[rows],
-                h.risk_aversion[rows], h.wealth[rows], h.assets[rows], self.skill_mult[rows], u,
+                h.risk_aversion[rows], h.wealth[rows], h.assets[rows], skill_multiplier(h.skill[rows], p.labour), u,
                 self.labour.origin_wage, self.climate.degradation, network, options, p.decisions,
                 pol.risk_perception, income_per_adult=self.income_per_adult[rows], threads=self.threads)
             rel = np.flatnonzero((choice > 0) | trapped)
@@ -362,8 +362,8 @@ class MigrationModel(mesa.Model):
     def resolve_journeys(self) -> None:
         """Process 6: journeys that have lasted their route's `duration_months` end in death, interception or
         arrival, with the route's probabilities in force this month."""
-        h, m, t = self.households, self.migrants, self.t
-        u = self.streams["journeys"].random((h.n, self.max_away), dtype=np.float32)   # per household and slot
+        m, t = self.migrants, self.t
+        u = self.member_draws("journeys", 1)[:, 0]
         if not self.routes:
             return
         settings = {k: np.array([r.settings[k] for r in self.routes]) for k in ("duration_months", "death_probability",
@@ -372,8 +372,7 @@ class MigrationModel(mesa.Model):
         route = m.route[transit]
         over = t - m.since[transit] >= settings["duration_months"][route]
         ending, route = transit[over], route[over]
-        died, intercepted, arrived = journey_outcomes(u[m.household[ending], m.slot[ending]],
-                                                      settings["death_probability"][route],
+        died, intercepted, arrived = journey_outcomes(u[ending], settings["death_probability"][route],
                                                       settings["interception_probability"][route])
         n_routes = len(self.routes)
         for r, dead_, back_, landed_ in zip(self.routes, np.bincount(route[died], minlength=n_routes),
@@ -381,6 +380,7 @@ class MigrationModel(mesa.Model):
                                             np.bincount(route[arrived], minlength=n_routes)):
             r.deaths, r.interceptions, r.arrivals = int(dead_), int(back_), int(landed_)
         dead = ending[died]
+        h = self.households
         for column in (h.size, h.adults):
             np.subtract.at(column, m.household[dead], 1)
         np.add.at(h.dead, m.household[dead], 1)
@@ -399,7 +399,7 @@ class MigrationModel(mesa.Model):
         Each migrant draws two uniforms (employment, return) from the month's (household, slot) draws."""
         h, m, p, pol, t, places = self.households, self.migrants, self.params, self.policy, self.t, self.places
         lab, ab = p.labour, p.abroad
-        draws = self.streams["abroad"].random((h.n, self.max_away, 2), dtype=np.float32)[m.household, m.slot]
+        draws = self.member_draws("abroad", 2)
         self.remittances_in[:] = 0.0
         abroad = np.flatnonzero((m.status == ABROAD_REGULAR) | (m.status == ABROAD_IRREGULAR))
         place = m.place[abroad]
@@ -462,7 +462,8 @@ class MigrationModel(mesa.Model):
         """Process 8: income at origin plus remittances and transfers, less consumption, into savings."""
         h, b = self.households, self.params.budget
         adults_home = np.maximum(h.adults - h.adults_away(), 0)
-        income = adults_home * self.income_per_adult
+        income = self.consumption   # the income buffer: update_budgets reads a household's income, then writes
+        np.multiply(adults_home, self.income_per_adult, out=income)   # its consumption
         income += self.remittances_in
         income += self.cash
         self.persons_home = h.people_at_origin()   # statuses do not change again this month: reused by record()
@@ -525,6 +526,24 @@ class MigrationModel(mesa.Model):
         sex = np.where(female, 0, 1)
         age_group = np.searchsorted(AGE_EDGES, age, side="right")
         np.add.at(self.recorder["emigrants_by_group"][t, pathway], (sex, age_group, skill), 1)
+
+    def member_draws(self, stream: str, k: int) -> np.ndarray:
+        """(migrants, k) float32 uniforms of `stream`: the rows of each migrant's household and slot in one
+        (households, max_members_away, k) draw, the same every month whoever is away (common random numbers). Drawn
+        in blocks of households into one buffer (the numbers of the one draw), keeping the rows of the migrants of
+        each block (the table is in household order)."""
+        h, m = self.households, self.migrants
+        block = max(1, int(self.decision_block))
+        buffer = np.empty((min(block, h.n), self.max_away, k), np.float32)
+        out = np.empty((m.n, k), np.float32)
+        household, slot = m.household, m.slot
+        bounds = np.searchsorted(household, np.arange(0, h.n + block, block))
+        for b, start in enumerate(range(0, h.n, block)):
+            rows = buffer[: min(block, h.n - start)]
+            self.streams[stream].random(out=rows, dtype=np.float32)
+            lo, hi = bounds[b], bounds[b + 1]
+            out[lo:hi] = rows[household[lo:hi] - start, slot[lo:hi]]
+        return out
 
     def _remove(self, rows: np.ndarray) -> None:
         """The migrants of `rows` are no longer away (home, or dead): their slots are free, their rows gone."""

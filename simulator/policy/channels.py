@@ -39,7 +39,6 @@ from simulator.errors import ConfigError
 from simulator.model.channels import Channel, OptionTerms, register_channel
 from simulator.model.households import AT_HOME, WAITING
 from simulator.model.migrants import NO_CONTRACT
-from simulator.model.labour import skill_multiplier
 from simulator.model.pathways import first_in_queue, gives_up
 from simulator.world.channels import MONTHS_MAX
 
@@ -132,7 +131,6 @@ class SkillsPartnership(QueueChannel):
         waiting = np.flatnonzero((h.status == WAITING) & (h.channel == self.index))
         trained = waiting[(t - h.since[waiting] >= training) & (h.skill[waiting] < s["min_skill"])]
         h.skill[trained] = int(s["min_skill"])
-        model.skill_mult[trained] = skill_multiplier(h.skill[trained], model.params.labour)
         super().admit(model, training_months=training)
 
 
@@ -177,7 +175,8 @@ class Family(Channel):
         u = model.streams[f"channel.{self.name}"].random(h.n)[household]
         here = [c.index for c in model.channels if c.destination == self.destination]
         eligible = (np.isin(m.channel[regular], here) & employed & (t - m.since[regular] >= s["min_months_abroad"])
-                    & (wage >= s["min_wage_usd"]) & (h.away()[household] == 1) & (h.status[household] == AT_HOME))
+                    & (wage >= s["min_wage_usd"]) & (np.bitwise_count(h.slots[household]) == 1)
+                    & (h.status[household] == AT_HOME))
         wanting = np.flatnonzero(eligible & (u < s["monthly_probability"]))
         joined = wanting[first_in_queue(u[wanting], k)] if k < len(wanting) else wanting
         self.queue.use(len(joined))

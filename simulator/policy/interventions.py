@@ -35,7 +35,6 @@ from simulator.errors import ConfigError
 from simulator.model.households import FAMILY_ABROAD
 from simulator.model.channels import select
 from simulator.model.routes import select_routes
-from simulator.model.labour import skill_multiplier
 from simulator.params import INF, PER_1000_MAX, USD_MAX, YEARS_MAX, check_value, param, prob, setting
 
 if TYPE_CHECKING:
@@ -252,7 +251,6 @@ class LocalJobs(Intervention):
         if self._to_train is not None:
             trained = self._to_train[h.skill[self._to_train] < 2]
             h.skill[trained] += 1
-            model.skill_mult[trained] = skill_multiplier(h.skill[trained], model.params.labour)
             self._trained, self._to_train = len(trained), None
 
     def finish(self, model: MigrationModel) -> None:
