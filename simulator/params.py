@@ -194,7 +194,7 @@ class AbroadParams:
 
 @dataclass
 class BudgetParams:
-    """Household budget update (see budgets.py: update_budgets)."""
+    """Household budget update (see budgets.py)."""
 
     subsistence_usd: float = param(45.0, "USD per person per month",
                                    0, USD_MAX, "assumption; cf. World Bank $2.15/day poverty line")

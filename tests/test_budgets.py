@@ -7,13 +7,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from simulator.model.budgets import update_budgets as update_in_place
+from simulator.model.budgets import household_budgets
 
 
 def update_budgets(wealth, income, persons, subsistence, share):
-    """(wealth after the month, consumption), leaving `wealth` as it was."""
-    new, consumption = np.empty_like(wealth), np.empty_like(wealth)
-    update_in_place(wealth, income, persons, subsistence, share, new, consumption)
+    """(wealth after the month, consumption), leaving `wealth` as it was: `household_budgets` for households of
+    `persons` members at home, one of them an adult earning `income` (1 x income + no remittances + no cash is
+    `income` exactly)."""
+    n = len(wealth)
+    new, consumption, home = wealth.copy(), np.empty_like(wealth), np.empty(n, np.int64)
+    household_budgets(np.ones(n, np.int16), persons, np.zeros(n, np.uint8), np.zeros(n, bool), income, np.zeros(n),
+                      np.zeros(n), new, subsistence, share, home, consumption)
+    assert (home == persons).all()
     return new, consumption
 
 money = st.floats(0, 1e6, allow_nan=False)
@@ -46,10 +51,17 @@ def test_more_income_never_lowers_wealth_or_consumption(wealth, income, extra, p
     assert w2[0] >= w1[0] - 1e-6 and c2[0] >= c1[0] - 1e-6
 
 
-def test_wealth_can_be_updated_in_place():
-    wealth, income, persons = np.array([100.0, 0.0, 50.0]), np.array([300.0, 10.0, 0.0]), np.array([2, 3, 1])
-    expected, consumption = update_budgets(wealth, income, persons, 45.0, 0.9)
-    out = np.empty(3)
-    update_in_place(wealth, income, persons, 45.0, 0.9, wealth, out)
+def test_members_away_and_settled_households_earn_and_need_nothing_at_origin():
+    """Adults at home are the adults less the members away (never below 0); a household settled abroad has nobody
+    at home: only its remittances and cash count, and it needs nothing at origin."""
+    adults, size = np.array([3, 1, 2, 4], np.int16), np.array([5, 3, 2, 6], np.int16)
+    away, settled = np.array([1, 2, 0, 1], np.uint8), np.array([False, False, False, True])
+    per_adult, remittances, cash = np.full(4, 100.0), np.array([50.0, 0.0, 0.0, 70.0]), np.array([0.0, 5.0, 0, 0])
+    wealth, home, consumption = np.full(4, 1000.0), np.empty(4, np.int16), np.empty(4)
+    household_budgets(adults, size, away, settled, per_adult, remittances, cash, wealth, 45.0, 0.9, home,
+                      consumption)
+    np.testing.assert_array_equal(home, [4, 1, 2, 0])
+    income = np.array([2 * 100.0 + 50.0, 0.0 + 5.0, 200.0, 70.0])   # adults at home 2, 0 (not -1), 2, none
+    expected, spent = update_budgets(np.full(4, 1000.0), income, home.astype(np.int64), 45.0, 0.9)
     np.testing.assert_array_equal(wealth, expected)
-    np.testing.assert_array_equal(out, consumption)
+    np.testing.assert_array_equal(consumption, spent)

@@ -13,16 +13,32 @@ import numba
 import numpy as np
 
 
+@numba.njit(cache=True, inline="always")
+def _budget(income: float, wealth: float, persons: int, subsistence: float,
+            consumption_share: float) -> tuple[float, float]:
+    """(consumption, wealth after the month) of one household: the rule of the module docstring."""
+    need = subsistence * persons
+    surplus = income - need
+    c = need + consumption_share * surplus if surplus >= 0 else min(need, income + wealth)
+    return c, max(0.0, wealth + income - c)
+
+
 @numba.njit(cache=True)
-def update_budgets(wealth: np.ndarray, income: np.ndarray, persons_home: np.ndarray, subsistence: float,
-                   consumption_share: float, new_wealth: np.ndarray, consumption: np.ndarray) -> None:
-    """Write the wealth after the month into `new_wealth` and the month's consumption into `consumption`, USD per
-    household, in one pass. `new_wealth` may be `wealth` itself (updated in place), and `consumption` may be
-    `income` (a household's income is read before its consumption is written)."""
+def household_budgets(adults: np.ndarray, size: np.ndarray, away: np.ndarray, settled: np.ndarray,
+                      income_per_adult: np.ndarray, remittances: np.ndarray, cash: np.ndarray, wealth: np.ndarray,
+                      subsistence: float, consumption_share: float, persons_home: np.ndarray,
+                      consumption: np.ndarray) -> None:
+    """The month's budgets from the household columns, in one pass: the income `I_i` of the adults at home (`adults`
+    less the `away` members; none if the household has `settled` abroad), remittances and cash; the members at home
+    (`size` less `away`; none if settled) into `persons_home`; consumption into `consumption`; wealth updated in
+    place."""
     for i in range(wealth.shape[0]):
-        y = income[i]
-        need = subsistence * persons_home[i]
-        surplus = y - need
-        c = need + consumption_share * surplus if surplus >= 0 else min(need, y + wealth[i])
-        consumption[i] = c
-        new_wealth[i] = max(0.0, wealth[i] + y - c)
+        if settled[i]:
+            adults_home, persons = 0, 0
+        else:
+            adults_home, persons = max(adults[i] - away[i], 0), size[i] - away[i]
+        y = adults_home * income_per_adult[i]
+        y += remittances[i]
+        y += cash[i]
+        persons_home[i] = persons
+        consumption[i], wealth[i] = _budget(y, wealth[i], persons, subsistence, consumption_share)

@@ -202,7 +202,7 @@ def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patie
                  skill_mult, uniforms, origin_wage, degradation, network, wage, skill_ratio, wage_factor, living_cost,
                  employment, cost, wait_years, death, interception, asc, network_column, min_skill, open_, served,
                  nest_members, nest_start, lam, draw_column, nest_open, nest_cost, nest_wait, nest_death, nest_constant,
-                 nest_spread, scalars, income, choice, trapped):
+                 nest_spread, nest_earning, scalars, income, choice, trapped):
     """Every household's income at origin, choice and trapped flag, written into `income`, `choice`, `trapped`.
     Households go in chunks of `CHUNK`; each chunk has one scratch row for the utilities, open flags and upper-stage
     Gumbel terms of the household in hand. Compiled twice below: on one thread, and with the chunks shared among numba's
@@ -235,22 +235,17 @@ def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patie
             u0 = beta_income * math.log(max(y_stay, 1.0)) - beta_shock * np.float64(memory[i])
             # Screening, which most households pass: an upper bound on each nest's value from the nest's bounds of
             # this month (the lowest cost from this origin, the lowest wait and death risk, the highest constant
-            # terms, over its open options) and the household's highest income among them, one logarithm per nest
-            # whatever its number of options; for a nest of several, plus lambda ln(options). If staying beats every
-            # bound with the same Gumbel terms, the household stays, as the exact choice would (the bounds exceed the
-            # exact values by a margin far above their rounding). Otherwise the utilities are computed exactly.
+            # terms and the highest earnings at the household's skill level, over its open options), one logarithm
+            # per nest whatever its number of options; for a nest of several, plus lambda ln(options). If staying
+            # beats every bound with the same Gumbel terms, the household stays, as the exact choice would (the
+            # bounds exceed the exact values by a margin far above their rounding). Otherwise the utilities are
+            # computed exactly.
             stay_value = u0 + _gumbel32(uniforms[i, 0])
             may_move = False
             for m in range(1, n_nests):
                 if not nest_open[m]:
                     continue
-                earning = 0.0
-                for j in range(nest_start[m], nest_start[m + 1]):
-                    k = nest_members[j]
-                    if open_[k]:
-                        earning = max(earning, employment[k] * max(0.0, wage[k] * skill_ratio[k, s]
-                                                                    * wage_factor[k] - living_cost[k]))
-                income_term = beta_income * math.log(max(rest + earning, 1.0))
+                income_term = beta_income * math.log(max(rest + nest_earning[m, s], 1.0))
                 cost_term = beta_cost * (nest_cost[o, m] / per_year)
                 wait_term = beta_wait * nest_wait[m] / np.float64(patience[i])
                 risk_term = beta_risk * np.float64(risk[i]) * perception * nest_death[m]
@@ -389,13 +384,17 @@ def _nest_bounds(options: Options, network: np.ndarray, p: DecisionParams) -> tu
     """This month's screening bounds of each nest over its open options, whichever origins they serve (a bound over
     more options is still a bound) (see `_decide_rows`): whether it has an
     open option; the lowest cost from each origin; the lowest wait (years) and death risk; from each origin, the
-    highest `b_n n_og(k) + asc_k - b_i h_k`; and `lambda ln(options)` plus a margin for a nest of several
-    (its inclusive value is at most its best utility plus that)."""
+    highest `b_n n_og(k) + asc_k - b_i h_k`; `lambda ln(options)` plus a margin for a nest of several
+    (its inclusive value is at most its best utility plus that); and for each skill level the highest expected
+    earnings `e_k max(0, w_k s_ks f_k - c_k)`."""
     n_nests, n_origins = len(options.nest_lambda), options.cost.shape[0]
     nest_open = np.zeros(n_nests, np.bool_)
     nest_cost = np.zeros((n_origins, n_nests))
     nest_wait, nest_death, nest_spread = np.zeros(n_nests), np.zeros(n_nests), np.zeros(n_nests)
     nest_constant = np.zeros((n_origins, n_nests))
+    nest_earning = np.zeros((n_nests, options.skill_ratio.shape[1]))
+    earning = options.employment[:, None] * np.maximum(0.0, options.wage[:, None] * options.skill_ratio
+                                                       * options.wage_factor[:, None] - options.living_cost[:, None])
     constant = (p.beta_network * network[:, options.network] + options.asc
                 - p.beta_interception * options.interception)   # (n_origins, n_options)
     nest_start = options.nest_start
@@ -409,7 +408,8 @@ def _nest_bounds(options: Options, network: np.ndarray, p: DecisionParams) -> tu
         nest_wait[m] = np.minimum(options.wait_months[members], MAX_WAIT_MONTHS).min() / 12.0
         nest_death[m] = options.death[members].min()
         nest_constant[:, m] = constant[:, members].max(axis=1)
+        nest_earning[m] = np.maximum(0.0, earning[members].max(axis=0))
         size = nest_start[m + 1] - nest_start[m]
         if size > 1:
             nest_spread[m] = options.nest_lambda[m] * np.log(size) * (1.0 + BOUND_MARGIN) + BOUND_MARGIN
-    return nest_open, nest_cost, nest_wait, nest_death, nest_constant, nest_spread
+    return nest_open, nest_cost, nest_wait, nest_death, nest_constant, nest_spread, nest_earning

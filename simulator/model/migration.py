@@ -27,7 +27,7 @@ from scipy.special import ndtri
 from simulator.version import __version__
 from simulator.model.abroad import (hiring_probabilities, remittances, returns_irregular, returns_regular,
                                     update_employment)
-from simulator.model.budgets import update_budgets
+from simulator.model.budgets import household_budgets
 from simulator.model.channels import OptionTerms, build_channels
 from simulator.model.climate import Climate, ClimateOutlook, destroy_assets, household_loss, remember_shocks
 from simulator.model.decisions import Options, decide_households
@@ -461,14 +461,10 @@ class MigrationModel(mesa.Model):
     def update_budgets(self) -> None:
         """Process 8: income at origin plus remittances and transfers, less consumption, into savings."""
         h, b = self.households, self.params.budget
-        adults_home = np.maximum(h.adults - h.adults_away(), 0)
-        income = self.consumption   # the income buffer: update_budgets reads a household's income, then writes
-        np.multiply(adults_home, self.income_per_adult, out=income)   # its consumption
-        income += self.remittances_in
-        income += self.cash
-        self.persons_home = h.people_at_origin()   # statuses do not change again this month: reused by record()
-        update_budgets(h.wealth, income, self.persons_home, b.subsistence_usd, b.consumption_share_of_surplus,
-                       h.wealth, self.consumption)
+        # members at home: reused by record() (statuses do not change again this month)
+        household_budgets(h.adults, h.size, h.away(), h.status == FAMILY_ABROAD, self.income_per_adult,
+                          self.remittances_in, self.cash, h.wealth, b.subsistence_usd, b.consumption_share_of_surplus,
+                          self.persons_home, self.consumption)
 
     def record(self) -> None:
         """Process 9: the month's stocks, labour market and intervention costs into the preallocated arrays."""
