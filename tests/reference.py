@@ -72,7 +72,7 @@ class StepLog(Counter):
 class Member:
     """One member away (a row of the migrants table), as plain Python values."""
 
-    COLUMNS = ("household", "origin", "slot", "status", "place", "channel", "route", "since", "employed",
+    COLUMNS = ("household", "origin", "slot", "trip", "status", "place", "channel", "route", "since", "employed",
                "contract_end", "female", "age", "skill")
 
     def __init__(self, **values) -> None:
@@ -204,9 +204,9 @@ def depart(model, i: int, pathway: int, status: int, t: int, place: int, channel
                     for j in (0, 1))
     female = u_sex < (pop.migrant_female_share_internal if pathway == P_INTERNAL else pop.migrant_female_share_abroad)
     age = float(np.float32(min(max(pop.migrant_age_mean + pop.migrant_age_sd * float(ndtri(u_age)), 18.0), 65.0)))
-    member = Member(household=i, origin=int(h.origin[i]), slot=slot, status=status, place=place, channel=channel,
-                    route=route, since=t, employed=employed, contract_end=contract_end, female=female, age=age,
-                    skill=int(h.skill[i]))
+    member = Member(household=i, origin=int(h.origin[i]), slot=slot, trip=int(h.trips[i]), status=status,
+                    place=place, channel=channel, route=route, since=t, employed=employed, contract_end=contract_end,
+                    female=female, age=age, skill=int(h.skill[i]))
     model.members.append(member)
     add(model, "emigrants", t, member.origin, pathway, place=place)
     sex = 0 if member.female else 1                      # female, male

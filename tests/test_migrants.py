@@ -10,7 +10,7 @@ import pytest
 from simulator import MigrationModel, build_interventions
 from simulator.errors import ConfigError
 from simulator.model.households import AWAY, FAMILY_ABROAD, IN_CITY, IN_TRANSIT
-from simulator.model.migrants import LOWEST_FREE_SLOT, MAX_SLOTS, Migrants, free_slots, take_slots
+from simulator.model.migrants import LOWEST_FREE_SLOT, MAX_SLOTS, Migrant, Migrants, find, free_slots, take_slots
 from simulator.world.tables import corridors_world_path, load_corridors
 
 CORRIDORS = load_corridors(corridors_world_path())
@@ -36,10 +36,10 @@ def busy_corridors(**overrides) -> MigrationModel:
 
 def test_the_table_keeps_household_and_slot_order_and_defaults():
     m = Migrants.empty()
-    m.add(household=np.array([7, 2]), origin=np.array([1, 0]), slot=np.array([0, 1]), status=IN_CITY, place=0,
+    m.add(household=np.array([7, 2]), origin=np.array([1, 0]), slot=np.array([0, 1]), trip=1, status=IN_CITY, place=0,
           since=3, female=np.array([True, False]), age=np.array([30.0, 22.0]), skill=np.array([1, 0]))
-    m.add(household=np.array([2]), origin=np.array([0]), slot=np.array([0]), status=IN_TRANSIT, place=1, route=0,
-          since=4, female=np.array([False]), age=np.array([19.0]), skill=np.array([0]))
+    m.add(household=np.array([2]), origin=np.array([0]), slot=np.array([0]), trip=2, status=IN_TRANSIT, place=1,
+          route=0, since=4, female=np.array([False]), age=np.array([19.0]), skill=np.array([0]))
     assert m.household.tolist() == [2, 2, 7] and m.slot.tolist() == [0, 1, 0]
     assert m.route.tolist() == [0, -1, -1] and m.channel.tolist() == [-1, -1, -1]
     assert m.female.tolist() == [False, False, True] and m.since.tolist() == [4, 3, 3]
@@ -48,7 +48,8 @@ def test_the_table_keeps_household_and_slot_order_and_defaults():
     with pytest.raises(TypeError, match="unknown columns"):
         m.add(household=np.array([1]), destination=np.array([0]))
     with pytest.raises(TypeError, match="missing columns ..origin"):
-        m.add(household=np.array([1]), slot=0, status=IN_CITY, place=0, since=0, female=False, age=30.0, skill=0)
+        m.add(household=np.array([1]), slot=0, trip=1, status=IN_CITY, place=0, since=0, female=False, age=30.0,
+              skill=0)
 
 
 def test_slots_are_taken_lowest_first_and_freed():
@@ -188,3 +189,37 @@ def test_outputs_by_sex_and_age_are_the_migrants():
     n, p_young = float(by_age.sum()), 0.8413447
     young = float(by_age.isel(age_group=0)) / n
     assert abs(young - p_young) <= 4 * np.sqrt(p_young * (1 - p_young) / n), (young, n)
+
+
+def test_members_away_are_mesa_agents_viewing_their_rows():
+    """Each member away is a `Migrant` Mesa agent, created when it leaves and removed when it is back or dead; its
+    attributes read and write its row, found by household and departure number however the rows move."""
+    model = busy_corridors(**{"decisions.max_members_away": 3})
+    seen_removed = 0
+    for _ in range(model.n_steps):
+        before = set(model.migrant_views)
+        model.step()
+        m = model.migrants
+        views = list(model.agents_by_type[Migrant])
+        assert len(views) == m.n == len(model.migrant_views)
+        rows = find(m.household, m.trip, m)
+        np.testing.assert_array_equal(rows, np.arange(m.n))
+        for agent in views[:200]:
+            row = agent.row
+            assert (agent.household, agent.trip, agent.place, agent.status) == (
+                int(m.household[row]), int(m.trip[row]), int(m.place[row]), int(m.status[row]))
+        seen_removed += len(before - set(model.migrant_views))
+    assert seen_removed > 0
+    agent = views[0]
+    agent.employed = not agent.employed
+    assert bool(model.migrants.employed[agent.row]) == agent.employed
+    gone = Migrant(model, 0, 10_000)
+    with pytest.raises(LookupError, match="no longer away"):
+        gone.place
+
+
+def test_no_migrant_views_beyond_the_view_limit():
+    model = MigrationModel(n_households=500, years=1, rng=2, agent_view_limit=100,
+                           **{"decisions.asc_internal": -2.0})
+    model.run()
+    assert model.migrants.n > 0 and not model.migrant_views and not list(model.agents_by_type.get(Migrant, []))

@@ -13,7 +13,7 @@ so that sums over migrants (remittances, fees) add up in the same order whatever
 Example:
     >>> import numpy as np
     >>> m = Migrants.empty()
-    >>> m.add(household=np.array([9, 4]), origin=np.array([1, 0]), slot=np.array([0, 0]), status=3, place=2,
+    >>> m.add(household=np.array([9, 4]), origin=np.array([1, 0]), slot=np.array([0, 0]), trip=1, status=3, place=2,
     ...       since=5, female=np.array([True, False]), age=np.array([31.0, 24.0]), skill=np.array([2, 0]))
     >>> m.n, m.household.tolist(), m.contract_end.tolist()
     (2, [4, 9], [-1, -1])
@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import mesa
 import numpy as np
 
 NO_CONTRACT = -1    # `contract_end` of a stay with no set end
@@ -38,6 +39,8 @@ COLUMNS = {
     "household": (np.int32, "row of the migrant's household in `Households`"),
     "origin": (np.int16, "the household's origin (copied: outputs are by origin)"),
     "slot": (np.int8, "the migrant's slot in its household (0 .. max_members_away - 1)"),
+    "trip": (np.int16, "the household's departure number of this member (its `trips` when it left): with `household`, "
+                       "who it is for as long as it is away"),
     "status": (np.int8, "IN_TRANSIT, ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY or FAMILY_ABROAD"),
     "place": (np.int8, "the city or destination it is in or travelling to (index in model.places)"),
     "channel": (np.int8, "the regular channel that admitted it (index in model.channels; -1: none)"),
@@ -156,3 +159,55 @@ def take_slots(slots: np.ndarray, households: np.ndarray) -> np.ndarray:
 def free_slots(slots: np.ndarray, households: np.ndarray, slot: np.ndarray) -> None:
     """Mark the slots of migrants back home or dead (`households`, `slot`: one entry per migrant) as free."""
     np.bitwise_and.at(slots, households, ~(np.left_shift(1, slot.astype(np.int64))).astype(np.uint8))
+
+
+def find(household: np.ndarray, trip: np.ndarray, migrants: Migrants) -> np.ndarray:
+    """Rows of the members (`household`, `trip`) in `migrants`, -1 for those no longer away."""
+    household, trip = np.atleast_1d(household), np.atleast_1d(trip)
+    lo = np.searchsorted(migrants.household, household, side="left")
+    hi = np.searchsorted(migrants.household, household, side="right")
+    rows = np.full(len(household), -1, np.int64)
+    for j in range(len(household)):
+        hit = np.flatnonzero(migrants.trip[lo[j]:hi[j]] == trip[j])
+        if len(hit):
+            rows[j] = lo[j] + hit[0]
+    return rows
+
+
+class _Column:
+    """Descriptor: a `Migrant` attribute that reads and writes its row of a `Migrants` column."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, agent: Migrant | None, owner: type) -> object:
+        if agent is None:
+            return self
+        return getattr(agent.model.migrants, self.name)[agent.row].item()
+
+    def __set__(self, agent: Migrant, value: object) -> None:
+        getattr(agent.model.migrants, self.name)[agent.row] = value
+
+
+class Migrant(mesa.Agent):
+    """A member away as a Mesa agent: a view onto its row of `model.migrants` (found by household and departure
+    number, as rows move when others join or leave the table). Created when the member leaves and removed when it
+    comes home or dies, in models that create `Household` views (`agent_view_limit`).
+
+    Every column of the table is an attribute (`agent.place`, `agent.employed`, ...), read and written in place."""
+
+    def __init__(self, model: mesa.Model, household: int, trip: int) -> None:
+        super().__init__(model)
+        self.household_row, self.departure = int(household), int(trip)
+
+    @property
+    def row(self) -> int:
+        row = int(find(np.array([self.household_row]), np.array([self.departure]), self.model.migrants)[0])
+        if row < 0:
+            raise LookupError(f"migrant {self.departure} of household {self.household_row} is no longer away")
+        return row
+
+
+for _name in COLUMNS:
+    setattr(Migrant, _name, _Column())
+    Migrant.__dict__[_name].__set_name__(Migrant, _name)

@@ -35,7 +35,7 @@ from simulator.config import check_calendar, check_threads
 from simulator.errors import ConfigError
 from simulator.model.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, FAMILY_ABROAD, IN_CITY, IN_TRANSIT,
                                         WAITING, Household, status_by_origin, status_by_origin_and_place, synthesize)
-from simulator.model.migrants import NO_CONTRACT, Migrants, free_slots, take_slots
+from simulator.model.migrants import NO_CONTRACT, Migrant, Migrants, free_slots, take_slots
 from simulator.model.labour import Labour, LabourOutlook, skill_multiplier
 from simulator.model.places import Places
 from simulator.model.outputs import AGE_EDGES, Recorder, sums_by_origin, to_dataset
@@ -92,8 +92,8 @@ class MigrationModel(mesa.Model):
         climate_outlook, labour_outlook: the climate and labour future (multipliers on the world's figures).
         start_year: calendar year of the first month.
         scenario: a label recorded in the outputs (as `scenario_name`: Mesa 3.5 reserves `scenario`).
-        agent_view_limit: create `Household` Mesa agents only up to this many households (views cost ~500 bytes
-            and ~7 us each); the model computes the same either way.
+        agent_view_limit: create `Household` Mesa agents, and `Migrant` agents for their members away, only up to
+            this many households (views cost ~500 bytes and ~7 us each); the model computes the same either way.
         threads: threads for the household decision (numba), from 1 to the cores numba can use; the results are
             the same for any number. Sweeps run one model per core instead, so the default is 1.
         config: the resolved run config, recorded in the outputs' attributes.
@@ -180,7 +180,9 @@ class MigrationModel(mesa.Model):
         self.recorder = Recorder(self.n_steps, self.world.origins, tuple(names), self.places.names,
                                  channels=tuple(c.name for c in self.channels),
                                  routes=tuple(r.name for r in self.routes))
-        if n <= agent_view_limit:
+        self.views = n <= agent_view_limit   # Mesa agents for households and for members away
+        self.migrant_views: dict[tuple[int, int], Migrant] = {}   # (household, departure number) -> its view
+        if self.views:
             Household.create_agents(self, n, row=np.arange(n))
         self.datacollector = mesa.DataCollector(model_reporters={
             "departures_internal": "departures_internal", "departures_regular": "departures_regular",
@@ -514,9 +516,12 @@ class MigrationModel(mesa.Model):
         h, t = self.households, self.t
         h.trips[idx] += 1
         female, age = who_leaves(self.streams, self.params.population, idx, h.trips[idx], pathway)
+        if self.views:
+            for i, trip in zip(idx.tolist(), h.trips[idx].tolist()):
+                self.migrant_views[i, trip] = Migrant(self, i, trip)
         skill = h.skill[idx]
-        self.migrants.add(household=idx, origin=h.origin[idx], slot=take_slots(h.slots, idx), status=status,
-                          place=place, channel=channel, route=route, since=t, employed=employed,
+        self.migrants.add(household=idx, origin=h.origin[idx], slot=take_slots(h.slots, idx), trip=h.trips[idx],
+                          status=status, place=place, channel=channel, route=route, since=t, employed=employed,
                           contract_end=contract_end, female=female, age=age, skill=skill)
         self.recorder.count("emigrants", t, h.origin[idx], pathway, destination=np.full(len(idx), place))
         sex = np.where(female, 0, 1)
@@ -545,6 +550,9 @@ class MigrationModel(mesa.Model):
         """The migrants of `rows` are no longer away (home, or dead): their slots are free, their rows gone."""
         m = self.migrants
         free_slots(self.households.slots, m.household[rows], m.slot[rows])
+        if self.views:
+            for key in zip(m.household[rows].tolist(), m.trip[rows].tolist()):
+                self.migrant_views.pop(key).remove()
         m.remove(rows)
 
     # --- outputs -------------------------------------------------------------------------------------------------

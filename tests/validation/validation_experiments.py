@@ -289,7 +289,7 @@ def _networks_run(world: World, seed: int, beta_network: float, diaspora: float,
     h = model.households
     if diaspora > 0:   # an initial diaspora: a random share of households has a member settled abroad, employed
         abroad = np.flatnonzero(np.random.default_rng([seed, 31]).random(h.n) < diaspora)
-        model.migrants.add(household=abroad, origin=h.origin[abroad], slot=take_slots(h.slots, abroad),
+        model.migrants.add(household=abroad, origin=h.origin[abroad], slot=take_slots(h.slots, abroad), trip=0,
                            status=ABROAD_REGULAR, place=model.places.index(world.destination), since=0, employed=True,
                            female=h.head_female[abroad], age=h.head_age[abroad], skill=h.skill[abroad])
     pct, intl = [], []
