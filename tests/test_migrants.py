@@ -223,3 +223,22 @@ def test_no_migrant_views_beyond_the_view_limit():
                            **{"decisions.asc_internal": -2.0})
     model.run()
     assert model.migrants.n > 0 and not model.migrant_views and not list(model.agents_by_type.get(Migrant, []))
+
+
+def test_a_migrant_keeps_the_skill_it_left_with_and_households_send_one_member_at_a_time():
+    """A training at origin (local jobs' skill upgrading, from the second year) raises the household's skill, not
+    that of its members already away; and a household cannot be listed twice in one departure."""
+    from simulator.policy.interventions import build_interventions as build
+    model = busy_corridors(interventions=build({"local_jobs": {"start_year": 1, "income_gain": 0.1}}),
+                           **{"decisions.max_members_away": 2})
+    skill_of = {}
+    raised = 0
+    for _ in range(model.n_steps):
+        model.step()
+        m, h = model.migrants, model.households
+        for i, trip, skill in zip(m.household.tolist(), m.trip.tolist(), m.skill.tolist()):
+            assert skill_of.setdefault((i, trip), skill) == skill
+        raised += int(np.count_nonzero(m.skill != h.skill[m.household]))
+    assert raised > 0   # some households were trained while a member was away
+    with pytest.raises(ValueError, match="listed twice"):
+        take_slots(np.zeros(3, np.uint8), np.array([1, 1]))

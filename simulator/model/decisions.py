@@ -12,7 +12,7 @@ an adult at origin,
 
 (origin wage `w_o`, the household's skill multiplier `s_i`, a local employment programme's gain `b_i`, slow-onset
 degradation `deg_o` of the farm part of income, `loss_i` the share of income lost to current shocks), and `a_i` the
-household's adults, its expected monthly income if it stays and under option k is
+household's adults at origin, its expected monthly income if it stays and under option k is
 
     Y_stay = a_i y_i
     Y_k    = (a_i - 1) y_i + e_k max(0, r_k(s) f_k w_k - c_k)
@@ -337,9 +337,10 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
                       threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Every household's decision this month, in one compiled pass (the equations of the module docstring).
 
-    Per-household arrays are the household columns (`simulator.model.households.Households`) and the model's `loss` and
-    `skill_mult`; `uniforms` holds these households' float32 draws of the month, `options.uniforms_per_household`
-    columns. `origin_wage` and `degradation` are per origin; `network` is (n_origins, networks): the share of each
+    Per-household arrays are the household columns (`simulator.model.households.Households`), the model's `loss` and
+    the skill wage multipliers; `adults` are the adults at origin who may leave (0 for a household that may not send
+    another member: the model passes 0 once `decisions.max_members_away` are away); `uniforms` holds these
+    households' float32 draws of the month, `options.uniforms_per_household` columns. `origin_wage` and `degradation` are per origin; `network` is (n_origins, networks): the share of each
     district's households with a member in each network.
 
     Writes the monthly income of an adult at origin of every household into `income_per_adult`. Returns `choice`

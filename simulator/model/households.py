@@ -68,7 +68,8 @@ class Households:
         return len(self.origin)
 
     def away(self) -> np.ndarray:
-        """Members away (in transit, abroad or in a city), per household."""
+        """Members away (in transit, abroad or in a city; for a household reunited abroad, its migrant), per
+        household: the slots held."""
         return np.bitwise_count(self.slots)
 
     def persons_away(self) -> np.ndarray:

@@ -88,8 +88,8 @@ class Migrants:
             raise TypeError(f"Migrants.add: unknown columns {sorted(unknown)}, missing columns {sorted(missing)}")
         k = len(np.asarray(columns["household"]))
         if k:
-            self._pending.append({name: np.broadcast_to(np.asarray(columns.get(name, _DEFAULTS.get(name)), dtype),
-                                                        (k,))
+            self._pending.append({name: np.broadcast_to(np.array(columns.get(name, _DEFAULTS.get(name)), dtype),
+                                                        (k,))   # copies: the caller may change its arrays
                                   for name, (dtype, _) in COLUMNS.items()})
 
     def _merge(self) -> None:
@@ -149,6 +149,8 @@ for _name in COLUMNS:
 def take_slots(slots: np.ndarray, households: np.ndarray) -> np.ndarray:
     """The lowest free slot of each of `households` (distinct households), marked as used in `slots` (the
     households' masks, updated in place); returns the slots."""
+    if len(np.unique(households)) != len(households):
+        raise ValueError("take_slots: a household is listed twice (one member leaves a household at a time)")
     slot = LOWEST_FREE_SLOT[slots[households]]
     if (slot >= MAX_SLOTS).any():
         raise RuntimeError("a household has no free slot for another member away")
