@@ -340,8 +340,9 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
     Per-household arrays are the household columns (`simulator.model.households.Households`), the model's `loss` and
     the skill wage multipliers; `adults` are the adults at origin who may leave (0 for a household that may not send
     another member: the model passes 0 once `decisions.max_members_away` are away); `uniforms` holds these
-    households' float32 draws of the month, `options.uniforms_per_household` columns. `origin_wage` and `degradation` are per origin; `network` is (n_origins, networks): the share of each
-    district's households with a member in each network.
+    households' float32 draws of the month, `options.uniforms_per_household` columns. `origin_wage` and
+    `degradation` are per origin; `network` is (n_origins, networks): the members of each district's households in
+    each network, per household.
 
     Writes the monthly income of an adult at origin of every household into `income_per_adult`. Returns `choice`
     (int8: 0 to stay, k + 1 for option k of `options`, -1 for a household that does not decide: not at home, or
