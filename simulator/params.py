@@ -190,6 +190,9 @@ class AbroadParams:
     city_remittance_share: float = prob(0.4, "share of net city earnings sent home", "assumption")
     domestic_transfer_cost: float = prob(0.02, "fee as share of amount sent (mobile money)", "assumption")
     internal_return_rate: float = prob(0.02, "per month", "assumption (circular internal migration is common)")
+    onward_rate: float = prob(0.005, "monthly probability that an employed migrant in a city moves on abroad by an "
+                                     "onward route from it (a world's routes of kind onward), if its household can pay",
+                              "assumption; stepwise migration: Paul 2011 AJS, King & Skeldon 2010 JEMS (direction)")
 
 
 @dataclass

@@ -344,16 +344,17 @@ def households_decide(model, t: int, log: StepLog) -> None:
     # nest, the international options another; each at its place's wage, living cost and expected employment
     chosen = [(c, terms) for c in model.channels
               if (terms := chosen_channel_terms(c, queue_length[c.index])) is not None]
-    n, routes = len(chosen), [r.settings for r in model.routes]
+    offered = [r for r in model.routes if not r.source]   # the irregular routes (households do not choose onward)
+    n, routes = len(chosen), [r.settings for r in offered]
     m, n_cities = len(routes), places.n_cities
     place = [*range(n_cities), *(places.index(c.destination) for c, _ in chosen),
-             *(places.index(r.destination) for r in model.routes)]
+             *(places.index(r.destination) for r in offered)]
     employment = [lab.city_employment_rate] * n_cities + [float(model.expected_employment[q][0])
                                                           for q in place[n_cities:n_cities + n]] + [
         float(model.expected_employment[q][1]) for q in place[n_cities + n:]]
     travel = places.travel_cost
     options = Options.build(
-        (*places.names[:n_cities], *(c.name for c, _ in chosen), *(r.name for r in model.routes)),
+        (*places.names[:n_cities], *(c.name for c, _ in chosen), *(r.name for r in offered)),
         pathway=(*[P_INTERNAL] * n_cities, *[P_REGULAR] * n, *[P_IRREGULAR] * m), place=place,
         nest=(*[1] * n_cities, *[2] * (n + m)), nest_lambda=(1.0, 1.0, dp.nest_lambda),
         wage=[float(model.labour.wage[q]) for q in place], skill_ratio=[places.skill_ratio[q] for q in place],
@@ -368,7 +369,7 @@ def households_decide(model, t: int, log: StepLog) -> None:
         asc=(*[dp.asc_internal] * n_cities, *[dp.asc_regular] * n, *[dp.asc_irregular] * m), network=place,
         min_skill=(*[0] * n_cities, *[terms[2] for _, terms in chosen], *[0] * m),
         open_=(*[True] * n_cities, *[terms[3] for _, terms in chosen], *[True] * m),
-        served=[[*[True] * (n_cities + n), *[o in r.origins for r in model.routes]] for o in range(n_origins)])
+        served=[[*[True] * (n_cities + n), *[o in r.origins for r in offered]] for o in range(n_origins)])
     rows = OptionRows(options)
     regular = n_cities + 1       # the choice of the first channel
     irregular = regular + n      # the choice of the first route
@@ -427,7 +428,7 @@ def households_decide(model, t: int, log: StepLog) -> None:
                 log["free_movement"] += 1
         elif choice >= irregular:
             pay(model, i, costs[choice])
-            route = model.routes[choice - irregular]
+            route = offered[choice - irregular]
             depart(model, i, P_IRREGULAR, IN_TRANSIT, t, place=model.places.index(route.destination),
                    route=route.index)
             route.departures += 1
@@ -685,10 +686,51 @@ def migrants_away(model, t: int, log: StepLog) -> None:
             else:
                 continue
             come_home(model, r, t, P_IRREGULAR)
+    staying = []
     for r in city:
         if float(draws[r.household, r.slot, 1]) < ab.internal_return_rate:
             come_home(model, r, t, P_INTERNAL)
             log["internal_returns"] += 1
+        else:
+            staying.append(r)
+    move_on(model, t, staying, log)
+
+
+def move_on(model, t: int, city: list, log: StepLog) -> None:
+    """Onward moves: an employed member in a city since an earlier month moves on by the k-th onward route from its city (in the routes'
+    order) if its uniform `u` from the stream "onward" (per household and slot) is in `[k r, (k + 1) r)`, `r` =
+    `abroad.onward_rate`, and its household can pay the fare from savings and borrowable assets; for each route the
+    first such member of a household (in slot order) is the one considered, and a household sends one member on a
+    month. It pays, is in transit on the route, and is counted as an irregular departure to the route's destination."""
+    onward = [r for r in model.routes if r.source]
+    if not onward:
+        return
+    h, p = model.households, model.params
+    u = model.streams["onward"].random((h.n, p.decisions.max_members_away, 1), dtype=np.float32)
+    rate, seen = p.abroad.onward_rate, set()
+    for source in dict.fromkeys(r.source for r in onward):
+        q = model.places.index(source)
+        for k, route in enumerate([r for r in onward if r.source == source]):
+            considered = set()
+            for r in sorted(city, key=lambda r: (r.household, r.slot)):
+                x = float(u[r.household, r.slot, 0])
+                if r.place != q or not r.employed or r.since >= t or not k * rate <= x < (k + 1) * rate:
+                    continue
+                if r.household in seen or r.household in considered:
+                    continue
+                considered.add(r.household)
+                fare = route.settings["travel_cost_usd"]
+                if float(h.wealth[r.household]) + p.decisions.credit_fraction * float(h.assets[r.household]) < fare:
+                    continue
+                seen.add(r.household)
+                pay(model, r.household, fare)
+                r.status, r.place, r.route, r.since, r.employed = IN_TRANSIT, model.places.index(route.destination), \
+                    route.index, t, False
+                route.departures += 1
+                add(model, "emigrants", t, r.origin, P_IRREGULAR, place=r.place)
+                age_group = sum(1 for edge in AGE_EDGES if r.age >= edge)
+                model.recorder["emigrants_by_group"][t, P_IRREGULAR, 0 if r.female else 1, age_group, r.skill] += 1
+                log["onward"] += 1
 
 
 # --- 8. budgets ---------------------------------------------------------------------------------------------------

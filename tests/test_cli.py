@@ -37,7 +37,7 @@ def test_a_run_on_the_corridors_world_records_each_place_channel_and_route(tmp_p
         ds = ds.load()
     assert ds.attrs["world"] == "corridors"
     assert ds["destination"].values.tolist() == ["Capital", "Port City", "Gulfland", "Northland", "Neighbourland"]
-    assert ds.sizes["channel"] == 7 and ds.sizes["route"] == 2
+    assert ds.sizes["channel"] == 7 and ds.sizes["route"] == 3   # two irregular routes and the onward one
     assert (tmp_path / "run" / "flows_by_destination.png").is_file()
 
 

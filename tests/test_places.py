@@ -28,7 +28,9 @@ def test_the_model_runs_a_version2_world_with_its_places_channels_and_routes():
     options = model.month_options()
     assert options.names[:len(CITIES)] == CITIES                      # one option per city
     assert [c.name for c in model.channels] == [c.name for c in WORLD.channels]
-    assert [r.name for r in model.routes] == [r.name for r in WORLD.routes if r.kind == "irregular"]
+    assert [r.name for r in model.routes] == [r.name for r in WORLD.routes if r.kind == "irregular"] + [
+        r.name for r in WORLD.routes if r.kind == "onward"]   # the irregular routes, then the onward ones
+    assert [r.name for r in model.route_options] == [r.name for r in WORLD.routes if r.kind == "irregular"]
     # quotas and vacancies are the world's, scaled by the simulated over the real households
     scale = 3000 / WORLD.households
     gulf = next(c for c in model.channels if c.name == "Gulf labour scheme")

@@ -108,14 +108,15 @@ SCENARIOS = {
     # the corridors world: two cities, three destinations with their own wages, costs and labour markets, seven
     # channels of six kinds and two routes (busier tables, below: the version-1 parameters of BUSY do not reach them)
     "corridors world": dict(
-        interventions={"remittance_cost": {"transfer_cost": 0.05}, "quota_expansion": {"factor": 3}}, overrides={},
+        interventions={"remittance_cost": {"transfer_cost": 0.05}, "quota_expansion": {"factor": 3}},
+        overrides={"abroad.onward_rate": 0.2},   # members in Port City move on to Gulfland
         routes=[dataclasses.replace(r, death_probability=0.2, travel_cost_usd=800.0) if r.name == "sea crossing" else r
                 for r in CORRIDORS.routes],
         channels=[busier(c) for c in CORRIDORS.channels],
         branches=("stay", "internal", "internal_returns", "applications", "visas", "seasonal_visas",
                   "humanitarian_visas", "reunifications", "trained", "trapped", "free_movement",
                   "irregular_departures", "interceptions", "irregular_arrivals", "deportations",
-                  "hired", "not_hired", "kept_job", "lost_job"),
+                  "hired", "not_hired", "kept_job", "lost_job", "onward"),
         world=dataclasses.replace(CORRIDORS, vacancies_per_month=50 * CORRIDORS.vacancies_per_month)),
     # households with up to three members away at once, on the corridors world: members in different places,
     # deaths and returns of one member while another is away, family reunification only for a lone member away
@@ -288,7 +289,7 @@ def test_programme_shares_not_exact_in_float32_keep_money_in_float64():
 
 def test_the_corridors_world_compared_runs_reach_every_city_and_destination():
     """The agreement on the corridors world is not vacuous: migrants leave for both cities and all three
-    destinations, every channel grants places, both routes carry journeys, migrants are hired at each destination,
+    destinations, every channel grants places, both routes and the onward route carry journeys, migrants are hired at each destination,
     and the destinations' labour markets differ."""
     fast, _, branches = run_both("corridors world")
     ds = fast.dataset()

@@ -160,7 +160,14 @@ class MigrationModel(mesa.Model):
         self.channels = build_channels(list(channels), scale=self.scale, destinations=destinations)
         self.option_channels: list = []   # the channel of each of the month's options (None: not a channel)
         # the irregular routes (simulator.model.routes), each offered to the origins it serves
-        self.routes = build_routes(list(routes), destinations=destinations, n_origins=self.world.n_origins)
+        self.routes = build_routes(list(routes), destinations=destinations, n_origins=self.world.n_origins,
+                                   cities=self.places.names[:self.places.n_cities])
+        self.route_options = [r for r in self.routes if not r.onward]   # the routes households choose
+        most = max([sum(r.source == c for r in self.routes) for c in self.places.names[:self.places.n_cities]],
+                   default=0)
+        if most * self.params.abroad.onward_rate > 1:
+            raise ConfigError("abroad.onward_rate", self.params.abroad.onward_rate,
+                              f"at most 1/{most}: a city has {most} onward routes, each taken at this rate a month")
         self.option_routes: list = []     # the irregular route of each of the month's options (None: not a route)
         self.policy = Policy.from_params(self.params, n)
         self.interventions = list(interventions)
@@ -262,11 +269,12 @@ class MigrationModel(mesa.Model):
         queues = np.bincount(h.channel[h.status == WAITING], minlength=len(self.channels))
         chosen = [(c, c.option_terms(int(queues[c.index]))) for c in self.channels]
         chosen = [(c, terms) for c, terms in chosen if terms is not None]
-        self.option_channels = [None] * places.n_cities + [c for c, _ in chosen] + [None] * len(self.routes)
-        self.option_routes = [None] * (places.n_cities + len(chosen)) + list(self.routes)
+        routes = self.route_options
+        self.option_channels = [None] * places.n_cities + [c for c, _ in chosen] + [None] * len(routes)
+        self.option_routes = [None] * (places.n_cities + len(chosen)) + list(routes)
         return corridor_options(places, self.params, self.labour.wage, self.expected_employment,
                                 [(c.name, places.index(c.destination), terms) for c, terms in chosen],
-                                [(r.name, places.index(r.destination), r.settings, r.origins) for r in self.routes])
+                                [(r.name, places.index(r.destination), r.settings, r.origins) for r in routes])
 
     def network_shares(self) -> np.ndarray:
         """(origin, place): the members of each district's households living at each place, per household (Massey
@@ -452,6 +460,7 @@ class MigrationModel(mesa.Model):
         irr = abroad[irregular]
         deported, voluntary = returns_irregular(draws[irr, 1], pol.deportation_rate, p.irregular.return_rate)
         home_city = city[draws[city, 1] < ab.internal_return_rate]
+        self.move_on(np.setdiff1d(city, home_city, assume_unique=True))
         returned = []
         for rows, pathway in ((home_reg, P_REGULAR), (irr[deported | voluntary], P_IRREGULAR),
                               (home_city, P_INTERNAL)):
@@ -459,6 +468,44 @@ class MigrationModel(mesa.Model):
             returned.append(rows)
         self.recorder.count("deportations", t, m.origin[irr[deported]])
         self._remove(np.concatenate(returned))
+
+    def move_on(self, city: np.ndarray) -> None:
+        """Onward moves (stepwise migration: Paul 2011; King & Skeldon 2010), in process 7: each employed migrant of
+        `city` (rows of the migrants in a city who stay there this month) who came before this month moves on by an onward route from its city
+        with probability `abroad.onward_rate` a month for each route (its uniform `u` from the stream "onward": route
+        k of its city's routes if `k r <= u < (k + 1) r`), if its household can pay the route's fare from savings
+        and borrowable assets (`decisions.credit_fraction`); one member of a household at most a month. It pays, and
+        travels: in transit on the route from this month (counted as a departure by the irregular pathway to the
+        route's destination), its journey ending as any route's does (process 6, from the next month) and, without
+        a visa of the destination's channels, arriving with irregular status (assumption)."""
+        onward = [r for r in self.routes if r.onward]
+        if not onward:
+            return
+        h, m, t, rate = self.households, self.migrants, self.t, self.params.abroad.onward_rate
+        u = self.member_draws("onward", 1)[:, 0]   # one per migrant, wherever it is (common random numbers)
+        seen = np.zeros(0, np.int64)   # households whose member moved on this month
+        for source in dict.fromkeys(r.source for r in onward):
+            here = city[(m.place[city] == self.places.index(source)) & m.employed[city] & (m.since[city] < t)]
+            for k, route in enumerate(r for r in onward if r.source == source):
+                rows = here[(k * rate <= u[here]) & (u[here] < (k + 1) * rate)]
+                rows = rows[~np.isin(m.household[rows], seen)]
+                _, first = np.unique(m.household[rows], return_index=True)
+                rows = rows[np.sort(first)]
+                fare = route.settings["travel_cost_usd"]
+                household = m.household[rows]
+                can_pay = h.wealth[household] + self.params.decisions.credit_fraction * h.assets[household] >= fare
+                rows, household = rows[can_pay], household[can_pay]
+                seen = np.concatenate([seen, household])
+                self._pay(household, np.full(len(rows), fare))
+                place = self.places.index(route.destination)
+                m.status[rows], m.place[rows], m.route[rows] = IN_TRANSIT, place, route.index
+                m.since[rows], m.employed[rows] = t, False
+                route.departures += len(rows)
+                self.recorder.count("emigrants", t, m.origin[rows], P_IRREGULAR,
+                                    destination=np.full(len(rows), place))
+                age_group = np.searchsorted(AGE_EDGES, m.age[rows], side="right")
+                np.add.at(self.recorder["emigrants_by_group"][t, P_IRREGULAR],
+                          (np.where(m.female[rows], 0, 1), age_group, m.skill[rows]), 1)
 
     def update_budgets(self) -> None:
         """Process 8: income at origin plus remittances and transfers, less consumption, into savings."""
