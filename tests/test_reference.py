@@ -289,8 +289,8 @@ def test_programme_shares_not_exact_in_float32_keep_money_in_float64():
 
 def test_the_corridors_world_compared_runs_reach_every_city_and_destination():
     """The agreement on the corridors world is not vacuous: migrants leave for both cities and all three
-    destinations, every channel grants places, both routes and the onward route carry journeys, migrants are hired at each destination,
-    and the destinations' labour markets differ."""
+    destinations, every channel grants places, both routes and the onward route carry journeys, migrants are hired
+    at each destination, and the destinations' labour markets differ."""
     fast, _, branches = run_both("corridors world")
     ds = fast.dataset()
     departures = ds["emigrants"].sum(["time", "origin", "pathway"])
