@@ -699,9 +699,10 @@ def migrants_away(model, t: int, log: StepLog) -> None:
 def move_on(model, t: int, city: list, log: StepLog) -> None:
     """Onward moves: an employed member in a city since an earlier month moves on by the k-th onward route from its
     city (in the routes' order) if its uniform `u` from the stream "onward" (per household and slot) is in
-    `[k r, (k + 1) r)`, `r` = `abroad.onward_rate`, and its household can pay the fare from savings and borrowable assets; for each route the
-    first such member of a household (in slot order) is the one considered, and a household sends one member on a
-    month. It pays, is in transit on the route, and is counted as an irregular departure to the route's destination."""
+    `[k r, (k + 1) r)`, `r` = `abroad.onward_rate`, and its household can pay the fare from savings and borrowable
+    assets; for each route the first such member of a household (in slot order) is the one considered, and a household
+    sends one member on a month. It pays, is in transit on the route, and is counted as an irregular departure to the
+    route's destination."""
     onward = [r for r in model.routes if r.source]
     if not onward:
         return

@@ -472,12 +472,12 @@ class MigrationModel(mesa.Model):
     def move_on(self, city: np.ndarray) -> None:
         """Onward moves (stepwise migration: Paul 2011; King & Skeldon 2010), in process 7: each employed migrant of
         `city` (rows of the migrants in a city who stay there this month) who came before this month moves on by an
-        onward route from its city with probability `abroad.onward_rate` a month for each route (its uniform `u`
-        from the stream "onward": route k of its city's routes if `k r <= u < (k + 1) r`), if its household can pay
-        the route's fare from savings and borrowable assets (`decisions.credit_fraction`); one member of a household
-        at most a month. It pays, and travels: in transit on the route from this month (counted as a departure by the irregular pathway to the
-        route's destination), its journey ending as any route's does (process 6, from the next month) and, without
-        a visa of the destination's channels, arriving with irregular status (assumption)."""
+        onward route from its city with probability `abroad.onward_rate` a month for each route (its uniform `u` from
+        the stream "onward": route k of its city's routes if `k r <= u < (k + 1) r`), if its household can pay the
+        route's fare from savings and borrowable assets (`decisions.credit_fraction`); one member of a household at most
+        a month. It pays, and travels: in transit on the route from this month (counted as a departure by the irregular
+        pathway to the route's destination), its journey ending as any route's does (process 6, from the next month)
+        and, without a visa of the destination's channels, arriving with irregular status (assumption)."""
         onward = [r for r in self.routes if r.onward]
         if not onward:
             return
