@@ -22,7 +22,7 @@ import mesa
 import numba
 import numpy as np
 
-from simulator.model.migrants import COLUMNS
+from simulator.model.migrants import COLUMNS, ColumnView
 from simulator.params import ModelParams
 from simulator.world.regions import World
 
@@ -143,21 +143,6 @@ def synthesize(world: World, params: ModelParams, n: int, rng: np.random.Generat
     )
 
 
-class _Column:
-    """Descriptor: a `Household` attribute that reads and writes its row of a `Households` column."""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __get__(self, agent: Household | None, owner: type) -> object:
-        if agent is None:
-            return self
-        return getattr(agent.model.households, self.name)[agent.row].item()
-
-    def __set__(self, agent: Household, value: object) -> None:
-        getattr(agent.model.households, self.name)[agent.row] = value
-
-
 class Household(mesa.Agent):
     """A household as a Mesa agent: a view onto row `row` of `model.households`.
 
@@ -184,5 +169,4 @@ class Household(mesa.Agent):
 
 
 for _f in fields(Households):
-    setattr(Household, _f.name, _Column())
-    Household.__dict__[_f.name].__set_name__(Household, _f.name)
+    setattr(Household, _f.name, ColumnView("households", _f.name))

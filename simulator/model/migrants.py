@@ -176,19 +176,20 @@ def find(household: np.ndarray, trip: np.ndarray, migrants: Migrants) -> np.ndar
     return rows
 
 
-class _Column:
-    """Descriptor: a `Migrant` attribute that reads and writes its row of a `Migrants` column."""
+class ColumnView:
+    """Descriptor: an agent's attribute `name` that reads and writes the agent's row (`agent.row`) of that column of
+    the model's table `table` (`households` for a `Household`, `migrants` for a `Migrant`)."""
 
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
+    def __init__(self, table: str, name: str) -> None:
+        self.table, self.name = table, name
 
-    def __get__(self, agent: Migrant | None, owner: type) -> object:
+    def __get__(self, agent: mesa.Agent | None, owner: type) -> object:
         if agent is None:
             return self
-        return getattr(agent.model.migrants, self.name)[agent.row].item()
+        return getattr(getattr(agent.model, self.table), self.name)[agent.row].item()
 
-    def __set__(self, agent: Migrant, value: object) -> None:
-        getattr(agent.model.migrants, self.name)[agent.row] = value
+    def __set__(self, agent: mesa.Agent, value: object) -> None:
+        getattr(getattr(agent.model, self.table), self.name)[agent.row] = value
 
 
 class Migrant(mesa.Agent):
@@ -211,5 +212,4 @@ class Migrant(mesa.Agent):
 
 
 for _name in COLUMNS:
-    setattr(Migrant, _name, _Column())
-    Migrant.__dict__[_name].__set_name__(Migrant, _name)
+    setattr(Migrant, _name, ColumnView("migrants", _name))
