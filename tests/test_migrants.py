@@ -52,6 +52,15 @@ def test_the_table_keeps_household_and_slot_order_and_defaults():
               skill=0)
 
 
+def test_the_table_keeps_its_own_copy_of_what_it_is_given():
+    household = np.array([3, 5], np.int32)
+    m = Migrants.empty()
+    m.add(household=household, origin=np.array([0, 0]), slot=np.array([0, 0]), trip=1, status=IN_CITY, place=0,
+          since=0, female=np.array([False, True]), age=np.array([20.0, 30.0]), skill=np.array([0, 1]))
+    household[:] = [9, 7]   # the caller reuses its array before the table is read
+    assert m.household.tolist() == [3, 5]
+
+
 def test_slots_are_taken_lowest_first_and_freed():
     slots = np.zeros(3, np.uint8)
     assert take_slots(slots, np.array([0, 2])).tolist() == [0, 0]

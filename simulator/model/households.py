@@ -76,10 +76,6 @@ class Households:
         """Members not living at origin: the members away, or the whole household once reunited abroad."""
         return np.where(self.status == FAMILY_ABROAD, self.size, self.away())
 
-    def adults_away(self) -> np.ndarray:
-        """Working-age members not living at origin (every member away is of working age)."""
-        return np.where(self.status == FAMILY_ABROAD, self.adults, self.away())
-
     def people_at_origin(self) -> np.ndarray:
         """Members living at origin, per household."""
         return self.size - self.persons_away()

@@ -405,8 +405,9 @@ class MigrationModel(mesa.Model):
         self._remove(np.concatenate([dead, back]))
 
     def update_migrants(self) -> None:
-        """Process 7: employment and wages at each place, remittances home, returns and deportations, per migrant.
-        Each migrant draws two uniforms (employment, return) from the month's (household, slot) draws."""
+        """Process 7: employment and wages at each place, remittances home, returns and deportations, and onward
+        moves from the cities, per migrant. Each migrant draws two uniforms (employment, return) from the month's
+        (household, slot) draws."""
         h, m, p, pol, t, places = self.households, self.migrants, self.params, self.policy, self.t, self.places
         lab, ab = p.labour, p.abroad
         draws = self.member_draws("abroad", 2)
@@ -426,7 +427,7 @@ class MigrationModel(mesa.Model):
         received, fees = remittances(np.where(emp, wage, 0.0), places.living_cost[place],
                                      places.remittance_share[place],
                                      np.minimum(places.transfer_cost[place], pol.transfer_cost_cap))
-        self.remittances_in += np.bincount(m.household[abroad], weights=received, minlength=h.n)
+        np.add.at(self.remittances_in, m.household[abroad], received)   # summed over each household's members
         self.recorder.count("remittance_fees", t, m.origin[abroad], weights=fees)
 
         city = np.flatnonzero(m.status == IN_CITY)
@@ -436,7 +437,7 @@ class MigrationModel(mesa.Model):
         earnings = self.labour.wage[in_city] * places.skill_ratio[in_city, m.skill[city]]
         received, fees = remittances(np.where(city_emp, earnings, 0.0), places.living_cost[in_city],
                                      places.remittance_share[in_city], places.transfer_cost[in_city])
-        self.remittances_in += np.bincount(m.household[city], weights=received, minlength=h.n)
+        np.add.at(self.remittances_in, m.household[city], received)
         self.recorder.count("remittance_fees", t, m.origin[city], weights=fees)
         self.recorder.count("remittances", t, h.origin, weights=self.remittances_in)
 
@@ -501,11 +502,8 @@ class MigrationModel(mesa.Model):
                 m.status[rows], m.place[rows], m.route[rows] = IN_TRANSIT, place, route.index
                 m.since[rows], m.employed[rows] = t, False
                 route.departures += len(rows)
-                self.recorder.count("emigrants", t, m.origin[rows], P_IRREGULAR,
-                                    destination=np.full(len(rows), place))
-                age_group = np.searchsorted(AGE_EDGES, m.age[rows], side="right")
-                np.add.at(self.recorder["emigrants_by_group"][t, P_IRREGULAR],
-                          (np.where(m.female[rows], 0, 1), age_group, m.skill[rows]), 1)
+                self._count_departures(m.origin[rows], P_IRREGULAR, place, m.female[rows], m.age[rows],
+                                       m.skill[rows])
 
     def update_budgets(self) -> None:
         """Process 8: income at origin plus remittances and transfers, less consumption, into savings."""
@@ -570,10 +568,16 @@ class MigrationModel(mesa.Model):
         self.migrants.add(household=idx, origin=h.origin[idx], slot=take_slots(h.slots, idx), trip=h.trips[idx],
                           status=status, place=place, channel=channel, route=route, since=t, employed=employed,
                           contract_end=contract_end, female=female, age=age, skill=skill)
-        self.recorder.count("emigrants", t, h.origin[idx], pathway, destination=np.full(len(idx), place))
-        sex = np.where(female, 0, 1)
+        self._count_departures(h.origin[idx], pathway, place, female, age, skill)
+
+    def _count_departures(self, origin: np.ndarray, pathway: int, place: int, female: np.ndarray, age: np.ndarray,
+                          skill: np.ndarray) -> None:
+        """Departures for `place` by `pathway` into `emigrants`, by origin and destination, and into
+        `emigrants_by_group`, by the migrants' sex, age group and skill (Objective 1)."""
+        t = self.t
+        self.recorder.count("emigrants", t, origin, pathway, destination=np.full(len(origin), place))
         age_group = np.searchsorted(AGE_EDGES, age, side="right")
-        np.add.at(self.recorder["emigrants_by_group"][t, pathway], (sex, age_group, skill), 1)
+        np.add.at(self.recorder["emigrants_by_group"][t, pathway], (np.where(female, 0, 1), age_group, skill), 1)
 
     def member_draws(self, stream: str, k: int) -> np.ndarray:
         """(migrants, k) float32 uniforms of `stream`: the rows of each migrant's household and slot in one
