@@ -21,7 +21,8 @@ starts from a clean heap and its peak RSS is its own:
   For N up to `--view-max` the build is also measured with the other view setting (views off, or on), so that both
   build times and the cost of the views are reported.
 - naive model (benchmarks/naive_model.py) for N up to `--naive-max`, over `--naive-steps` months; the speed ratio is
-  the fast path's throughput over the same first months divided by the naive throughput, both medians.
+  the fast path's throughput over the same first months divided by the naive throughput, both medians. The naive
+  model runs the one-city (version-1) world only, so these runs take place with `--world one_city` only.
 - peak memory: the high-water mark of the child's resident set (`VmHWM` in /proc/self/status) after the run, minus
   the median of children that only import the package and load the compiled kernels (every child runs one month of
   a 100-household model first; its time is reported as the kernel load). `ru_maxrss` is recorded as well but is not
@@ -59,6 +60,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results.json"
+WORLDS = ROOT / "scenarios" / "worlds"   # the shipped worlds
 TARGET_THROUGHPUT = 5_000_000   # household-steps per second at 1M households, one core
 TARGET_BYTES = 200              # bytes per household at peak
 TARGET_N = 1_000_000
@@ -906,9 +908,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--large-steps", type=int, default=6, help="months per fast-path run for N > 1,000,000")
     ap.add_argument("--naive-max", type=int, default=100_000, help="largest N for the naive model")
     ap.add_argument("--world", metavar="FOLDER",
-                    help="a world folder for this version's fast runs (default: the default world); runs of "
-                         "--against use that commit's default world, the naive model the version-1 default world, "
-                         "so --world turns the naive runs off")
+                    help="a world folder, or a shipped world's name, for this version's fast runs (default: the "
+                         "default world); runs of --against use that commit's default world; the naive model runs "
+                         "the one-city world only, so the naive runs need --world one_city")
     ap.add_argument("--naive-steps", type=int, default=6, help="months per naive run")
     ap.add_argument("--view-max", type=int, default=100_000,
                     help="largest N at which the build is measured with both view settings")
@@ -949,10 +951,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.repeats < 1 or args.steps < 1 or args.large_steps < 1 or args.naive_steps < 1:
         ap.error("--repeats and the step counts must be at least 1")
     if args.world:
-        if not Path(args.world).is_dir():
-            ap.error(f"--world {args.world}: not a folder")
-        args.world = str(Path(args.world).resolve())
-        args.naive_max = 0   # the naive model runs the version-1 default world only
+        folder = Path(args.world) if Path(args.world).is_dir() else WORLDS / args.world
+        if not folder.is_dir():
+            shipped = ", ".join(sorted(p.name for p in WORLDS.iterdir() if p.is_dir()))
+            ap.error(f"--world {args.world}: not a folder nor a shipped world ({shipped})")
+        args.world = str(folder.resolve())
+    if args.world != str((WORLDS / "one_city").resolve()):
+        args.naive_max = 0   # the naive model runs the one-city world only: no like-for-like comparison elsewhere
     for item in args.env:
         key, sep, value = item.partition("=")
         if not sep or not key:

@@ -59,7 +59,7 @@ from simulator.model.migration import corridor_options, who_leaves
 from simulator.model.places import Places
 from simulator.model.routes import build_routes
 from simulator.world.convert import version1_channels, version1_routes
-from simulator.world.regions import default_world_path, load_world
+from simulator.world.regions import one_city_world_path, load_world
 from simulator.model.households import synthesize
 from simulator.rng import Streams
 
@@ -304,7 +304,7 @@ class NaiveMigrationModel(mesa.Model):
                  world: Any = None) -> None:
         super().__init__(rng=int(rng))
         self.params = p = params or ModelParams()
-        self.world = w = world or load_world(default_world_path())
+        self.world = w = world or load_world(one_city_world_path())
         self.n_steps = max(1, int(round(years * 12)))
         self.t = 0
         self.streams = streams = Streams(int(rng))

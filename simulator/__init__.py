@@ -14,10 +14,12 @@ Example:
 from simulator.version import __version__
 from simulator.model.migration import MigrationModel  # noqa: E402
 from simulator.model.households import Household  # noqa: E402
-from simulator.world.regions import World, load_world, default_world_path  # noqa: E402
+from simulator.world.regions import World, load_world, one_city_world_path  # noqa: E402
+from simulator.world.tables import Corridors, default_world_path, load_corridors  # noqa: E402
 from simulator.params import ModelParams  # noqa: E402
 from simulator.policy.interventions import build_interventions, REGISTRY as INTERVENTIONS  # noqa: E402
 import simulator.policy.channels  # noqa: E402,F401  (registers the rules of each kind of channel)
 
-__all__ = ["MigrationModel", "Household", "World", "load_world", "default_world_path", "ModelParams",
+__all__ = ["MigrationModel", "Household", "World", "load_world", "one_city_world_path", "Corridors", "load_corridors",
+           "default_world_path", "ModelParams",
            "build_interventions", "INTERVENTIONS", "__version__"]

@@ -111,7 +111,7 @@ class RunConfig:
     scenario: Optional[str] = "baseline"    # scenarios/<name>.yaml or a path; run.py: null = compare packages
     climate_outlook: Optional[str] = None   # replaces the scenario's: scenarios/outlooks/climate/<name>.yaml
     labour_outlook: Optional[str] = None    # replaces the scenario's: scenarios/outlooks/labour/<name>.yaml
-    world: Optional[str] = None             # a world folder; None = scenarios/worlds/default
+    world: Optional[str] = None             # a world folder or shipped world's name; None = scenarios/worlds/default
     seed: int = 0
     n_households: int = 5000
     years: float = 20.0

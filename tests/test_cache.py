@@ -127,9 +127,9 @@ def test_errors_cross_process_boundaries_intact():
 
 def test_every_run_is_checked_before_any_starts(tmp_path):
     """A world whose district a package names is renamed: the comparison stops before computing anything."""
-    from simulator.world.regions import default_world_path
+    from simulator.world.regions import one_city_world_path
     world = tmp_path / "renamed"
-    shutil.copytree(default_world_path(), world)
+    shutil.copytree(one_city_world_path(), world)
     for table in world.glob("*.csv"):
         table.write_text(table.read_text(encoding="utf-8").replace("Dry Plateau", "Dry Highlands"), encoding="utf-8")
     cfg = dataclasses.replace(SMALL, world=str(world))

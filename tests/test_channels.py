@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from simulator import MigrationModel, build_interventions, default_world_path, load_world
+from simulator import MigrationModel, build_interventions, one_city_world_path, load_world
 from simulator.errors import ConfigError
 from simulator.model.channels import CHANNEL_CLASSES
 from simulator.model.climate import ClimateOutlook
@@ -19,7 +19,8 @@ from simulator.world.tables import Channel as Row
 BUSY = {"decisions.asc_internal": -3.0, "decisions.asc_regular": 0.0, "decisions.asc_irregular": -1.0,
         "irregular.smuggler_fee_usd": 400.0, "regular.max_wait_months": 6.0}
 N = 20_000
-DESTINATION = load_world(default_world_path()).destination
+WORLD = one_city_world_path()   # one city, one destination: the channels of each test are all there is
+DESTINATION = load_world(WORLD).destination
 
 
 def scheme(name: str, quota: float, processing: float, fee: float = 300.0, min_skill: int = 0,
@@ -31,7 +32,7 @@ def scheme(name: str, quota: float, processing: float, fee: float = 300.0, min_s
 
 
 def model(channels, years: float = 3, seed: int = 1, interventions=None, **extra) -> MigrationModel:
-    return MigrationModel(n_households=N, years=years, rng=seed, channels=channels,
+    return MigrationModel(n_households=N, years=years, rng=seed, channels=channels, world=WORLD,
                           interventions=build_interventions(interventions or {}), **{**BUSY, **extra})
 
 

@@ -15,7 +15,7 @@ import yaml
 from simulator import __version__
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_WORLD = ROOT / "scenarios" / "worlds" / "default"
+ONE_CITY_WORLD = ROOT / "scenarios" / "worlds" / "one_city"
 FIGURES = ("flows_by_pathway.png", "flows_by_destination.png", "trapped.png", "deaths.png")
 
 pytestmark = pytest.mark.slow
@@ -29,22 +29,21 @@ def run_cli(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
-def test_a_run_on_the_corridors_world_records_each_place_channel_and_route(tmp_path):
-    result = run_cli(tmp_path, "scenario=baseline", "n_households=3000", "years=1", "seed=3",
-                     f"world={ROOT / 'scenarios' / 'worlds' / 'corridors'}")
+def test_a_run_on_the_default_world_records_each_place_channel_and_route(tmp_path):
+    result = run_cli(tmp_path, "scenario=baseline", "n_households=3000", "years=1", "seed=3")
     assert result.returncode == 0, result.stderr
     with xr.open_dataset(tmp_path / "run" / "results.nc", engine="netcdf4") as ds:
         ds = ds.load()
-    assert ds.attrs["world"] == "corridors"
+    assert ds.attrs["world"] == "default"
     assert ds["destination"].values.tolist() == ["Capital", "Port City", "Gulfland", "Northland", "Neighbourland"]
     assert ds.sizes["channel"] == 7 and ds.sizes["route"] == 3   # two irregular routes and the onward one
     assert (tmp_path / "run" / "flows_by_destination.png").is_file()
 
 
 def corrupt_world(tmp_path: Path) -> Path:
-    """A copy of the default world with farm_dependence = 1.5 in row 2 (Dry Plateau) of regions.csv."""
+    """A copy of the version-1 world (one_city) with farm_dependence = 1.5 in row 2 (Dry Plateau) of regions.csv."""
     folder = tmp_path / "bad_world"
-    shutil.copytree(DEFAULT_WORLD, folder)
+    shutil.copytree(ONE_CITY_WORLD, folder)
     path = folder / "regions.csv"
     text = path.read_text(encoding="utf-8")
     old = "Dry Plateau,origin,0.25,5.5,80,120,0.9,1200,0.80,"
@@ -80,10 +79,10 @@ def test_a_tiny_run_writes_results_and_figures(tmp_path):
 
 
 def edited_world(tmp_path: Path, name: str, edit, tables: str = "*.csv", encoding: str = "utf-8") -> Path:
-    """A copy of the default world named `name` whose tables matching `tables` are `edit(text)`, saved in
+    """A copy of the version-1 world (one_city) named `name` whose tables matching `tables` are `edit(text)`, saved in
     `encoding`."""
     folder = tmp_path / name
-    shutil.copytree(DEFAULT_WORLD, folder)
+    shutil.copytree(ONE_CITY_WORLD, folder)
     for table in folder.glob(tables):
         table.write_bytes(edit(table.read_text(encoding="utf-8")).encode(encoding))
     return folder

@@ -20,7 +20,7 @@ from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from simulator import MigrationModel, build_interventions
+from simulator import MigrationModel, build_interventions, one_city_world_path
 from simulator.model.climate import ClimateOutlook
 from simulator.config import RunConfig, unknown_keys, validate_run
 from simulator.errors import ConfigError
@@ -28,7 +28,8 @@ from simulator.policy.interventions import REGISTRY
 from simulator.model.labour import LabourOutlook
 from simulator.model.outputs import PATHWAYS
 from simulator.params import USD_MAX, ModelParams, RegularPathwayParams, iter_params, param
-from simulator.world.regions import load_world
+from simulator.world.convert import TABLE_PARAMETERS
+from simulator.world.tables import default_world_path, load_corridors
 from simulator.experiments.runner import build_model
 from simulator.policy.scenarios import OUTLOOK_RANGES, load_outlook, load_scenario
 
@@ -45,7 +46,7 @@ OUTLOOK_FILES = [pytest.param(kind, name, id=f"{kind}-{name}")
 COMBINATIONS = [pytest.param(scenario, climate, labour, id=f"{scenario}-{climate}-{labour}")
                 for scenario in SCENARIO_NAMES for climate in CLIMATE_OUTLOOKS for labour in LABOUR_OUTLOOKS]
 PARAMS = iter_params(ModelParams())
-ORIGINS = list(load_world(SCENARIOS / "worlds" / "default").origins)
+ORIGINS = list(load_corridors(default_world_path()).origins)
 TINY = ("n_households=50", "years=0.25")
 COMPOSE_ERRORS = (ConfigCompositionException, OmegaConfBaseException)
 
@@ -488,7 +489,10 @@ def assert_finite_outputs(ds: xr.Dataset) -> None:
 
 
 def tiny_run(**kw) -> xr.Dataset:
-    return MigrationModel(n_households=200, years=1, rng=0, agent_view_limit=0, **kw).run()
+    """A year of 200 households on the default world, or on the one-city world when a parameter that the default
+    world's tables replace is set (it acts there only)."""
+    world = one_city_world_path() if set(kw) & set(TABLE_PARAMETERS) else None
+    return MigrationModel(n_households=200, years=1, rng=0, agent_view_limit=0, world=world, **kw).run()
 
 
 SMALLEST = 5e-324   # the smallest positive number: a divisor close to 0 must not overflow
@@ -548,7 +552,8 @@ def test_the_smallest_and_the_largest_values_together_give_finite_outputs():
                                                          for f in dataclasses.fields(ClimateOutlook))),
                     "labour_outlook": LabourOutlook(*(OUTLOOK_RANGES[f.name][which == "hi"]
                                                       for f in dataclasses.fields(LabourOutlook)))}
-        assert_finite_outputs(tiny_run(**outlooks, **values))
+        assert_finite_outputs(tiny_run(**outlooks, **values))   # on the one-city world
+        assert_finite_outputs(tiny_run(**outlooks, **{k: v for k, v in values.items() if k not in TABLE_PARAMETERS}))
 
 
 @pytest.mark.slow

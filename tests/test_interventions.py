@@ -14,14 +14,15 @@ import math
 import numpy as np
 import pytest
 
-from simulator import MigrationModel, build_interventions
+from simulator import MigrationModel, build_interventions, one_city_world_path
 from simulator.errors import ConfigError
 from simulator.policy.interventions import REGISTRY
 
 from test_config import assert_finite_outputs, bound, ends
 
 SEEDS = range(8)
-SMALL = dict(n_households=1500, years=6)
+WORLD = one_city_world_path()   # the version-1 world these tests were designed on (one city, one destination)
+SMALL = dict(n_households=1500, years=6, world=WORLD)
 
 
 def paired(metric, spec: dict, **kw) -> np.ndarray:
@@ -85,14 +86,14 @@ def test_social_protection_pays_poor_households_after_shocks():
 
 def test_intervention_is_active_only_between_start_and_end():
     spec = {"enforcement": {"start_year": 1, "end_year": 2, "cost_per_1000_usd_month": 1000}}
-    ds = MigrationModel(n_households=1000, years=3, rng=0, interventions=build_interventions(spec)).run()
+    ds = MigrationModel(world=WORLD, n_households=1000, years=3, rng=0, interventions=build_interventions(spec)).run()
     cost = ds.intervention_cost.sel(intervention="enforcement").values
     np.testing.assert_array_equal(cost, np.r_[np.zeros(12), np.full(12, 1000.0), np.zeros(12)])
 
 
 def test_adaptation_ends_cleanly():
     spec = {"adaptation": {"coverage": 1.0, "end_year": 1}}
-    model = MigrationModel(n_households=300, years=2, rng=0, interventions=build_interventions(spec))
+    model = MigrationModel(world=WORLD, n_households=300, years=2, rng=0, interventions=build_interventions(spec))
     for _ in range(6):
         model.step()
     assert (model.households.adaptation > 0).all()
@@ -102,7 +103,7 @@ def test_adaptation_ends_cleanly():
 
 def test_adaptation_pays_once_then_upkeep():
     spec = {"adaptation": {"coverage": 0.5, "cost_per_household_usd": 100, "upkeep_per_household_usd_year": 12}}
-    model = MigrationModel(n_households=1000, years=1, rng=0, interventions=build_interventions(spec))
+    model = MigrationModel(world=WORLD, n_households=1000, years=1, rng=0, interventions=build_interventions(spec))
     ds = model.run()
     covered = len(model.interventions[0].covered)
     cost = ds.intervention_cost.sel(intervention="adaptation").values
@@ -112,7 +113,8 @@ def test_adaptation_pays_once_then_upkeep():
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_every_intervention_runs_with_defaults(name):
-    ds = MigrationModel(n_households=200, years=1, rng=0, interventions=build_interventions({name: {}})).run()
+    ds = MigrationModel(world=WORLD, n_households=200, years=1, rng=0,
+                        interventions=build_interventions({name: {}})).run()
     assert ds.intervention.values.tolist() == [name]
     assert (ds.intervention_cost >= 0).all()
 
@@ -127,7 +129,7 @@ def test_seasonal_scheme_opens_regular_places_to_every_skill_and_lowers_irregula
 
 def test_seasonal_migrants_come_home_when_their_stay_ends():
     spec = {"seasonal_scheme": {"places_per_1000_per_year": 8, "stay_months": 4}}
-    model = MigrationModel(n_households=1500, years=3, rng=0, interventions=build_interventions(spec),
+    model = MigrationModel(world=WORLD, n_households=1500, years=3, rng=0, interventions=build_interventions(spec),
                            **{"regular.return_rate": 0.0})
     ds = model.run()
     seasonal = float(ds.seasonal_visas.sum())
@@ -141,7 +143,7 @@ def test_seasonal_migrants_come_home_when_their_stay_ends():
 def test_humanitarian_visas_go_to_households_hit_by_disasters():
     spec = {"humanitarian_visas": {"places_per_1000_per_year": 6, "min_loss": 0.1}}
     assert_positive(paired(total("humanitarian_visas"), spec))
-    model = MigrationModel(n_households=1500, years=6, rng=1, interventions=build_interventions(spec))
+    model = MigrationModel(world=WORLD, n_households=1500, years=6, rng=1, interventions=build_interventions(spec))
     ds = model.run()
     granted = ds.humanitarian_visas.sum("origin")
     assert float(granted.sum()) > 0
@@ -152,7 +154,7 @@ def test_humanitarian_visas_go_to_households_hit_by_disasters():
 
 def test_family_reunification_moves_families_and_keeps_people_conserved():
     spec = {"family_reunification": {"monthly_rate": 0.1, "min_months_abroad": 6, "income_requirement_usd": 0}}
-    model = MigrationModel(n_households=1500, years=6, rng=2, interventions=build_interventions(spec),
+    model = MigrationModel(world=WORLD, n_households=1500, years=6, rng=2, interventions=build_interventions(spec),
                            **{"regular.stay_months": 0})
     ds = model.run()
     assert float(ds.reunifications.sum()) > 0 and float(ds.families_abroad[-1].sum()) > 0
@@ -178,8 +180,8 @@ def test_family_reunification_moves_families_and_keeps_people_conserved():
 def test_interventions_change_only_the_channel_settings_they_are_given(spec, expected):
     """On a world whose channels have settings of their own (the corridors world), an Objective 5 intervention adds
     its places and sets what it is given; what it is not given stays the world's."""
-    from simulator.world.tables import corridors_world_path
-    model = MigrationModel(n_households=300, years=1, rng=0, world=corridors_world_path(),
+    from simulator.world.tables import default_world_path
+    model = MigrationModel(n_households=300, years=1, rng=0, world=default_world_path(),
                            interventions=build_interventions(spec))
     model.step()
     channels = {c.name: c for c in model.channels}
@@ -193,13 +195,13 @@ def test_interventions_change_only_the_channel_settings_they_are_given(spec, exp
 def test_on_a_world_with_places_of_its_own_the_places_added_are_what_costs():
     """The corridors world's seasonal and humanitarian channels have quotas of their own: an intervention adding no
     places costs nothing, and one adding places is charged for the places issued beyond the channel's own quota."""
-    from simulator.world.tables import corridors_world_path
+    from simulator.world.tables import default_world_path
     none = {"seasonal_scheme": {"places_per_1000_per_year": 0}, "humanitarian_visas": {"places_per_1000_per_year": 0}}
-    ds = MigrationModel(n_households=20_000, years=2, rng=1, world=corridors_world_path(),
+    ds = MigrationModel(n_households=20_000, years=2, rng=1, world=default_world_path(),
                         interventions=build_interventions(none)).run()
     assert float(ds.channel_granted.sel(channel="Northland seasonal").sum()) > 0   # the world's own places
     assert float(ds.intervention_cost.sum()) == 0
-    model = MigrationModel(n_households=20_000, years=2, rng=1, world=corridors_world_path(),
+    model = MigrationModel(n_households=20_000, years=2, rng=1, world=default_world_path(),
                            interventions=build_interventions({"seasonal_scheme": {"places_per_1000_per_year": 8}}))
     ds = model.run()
     seasonal = next(c for c in model.channels if c.name == "Northland seasonal")
@@ -219,8 +221,8 @@ def test_skill_eligibility_lets_low_skilled_apply():
 def test_local_jobs_raise_origin_consumption_and_train_skills():
     spec = {"local_jobs": {"coverage": 0.6, "income_gain": 0.3, "skill_upgrade": 0.5}}
     assert_positive(paired(lambda ds: float(ds.consumption_per_capita.mean()), spec))
-    base = MigrationModel(n_households=500, years=1, rng=3)
-    policy = MigrationModel(n_households=500, years=1, rng=3, interventions=build_interventions(spec))
+    base = MigrationModel(world=WORLD, n_households=500, years=1, rng=3)
+    policy = MigrationModel(world=WORLD, n_households=500, years=1, rng=3, interventions=build_interventions(spec))
     policy.step()
     assert policy.households.skill.sum() > base.households.skill.sum()
 
@@ -228,7 +230,7 @@ def test_local_jobs_raise_origin_consumption_and_train_skills():
 def test_early_warning_protects_assets_and_pays_at_shock_onset():
     spec = {"early_warning": {"coverage": 1.0, "asset_protection": 0.8}}
     assert_positive(paired(lambda ds: float(ds.wealth_mean[-1].mean()), spec))
-    model = MigrationModel(n_households=800, years=6, rng=4, interventions=build_interventions(spec))
+    model = MigrationModel(world=WORLD, n_households=800, years=6, rng=4, interventions=build_interventions(spec))
     ds = model.run()
     onsets = (ds.shock_loss.diff("time") > 0).any("origin")
     assert float(ds.intervention_cost.sum()) > 0 and bool(onsets.any())
@@ -271,7 +273,7 @@ def test_every_intervention_parameter_at_either_end_of_its_range_gives_finite_ou
         return
     ivs = build_interventions({name: {field: value}})
     assert getattr(ivs[0], field) == value
-    ds = MigrationModel(n_households=200, years=1, rng=0, agent_view_limit=0, interventions=ivs).run()
+    ds = MigrationModel(world=WORLD, n_households=200, years=1, rng=0, agent_view_limit=0, interventions=ivs).run()
     assert_finite_outputs(ds)
 
 

@@ -11,9 +11,9 @@ from simulator import MigrationModel, build_interventions
 from simulator.errors import ConfigError
 from simulator.model.households import AWAY, FAMILY_ABROAD, IN_CITY, IN_TRANSIT
 from simulator.model.migrants import LOWEST_FREE_SLOT, MAX_SLOTS, Migrant, Migrants, find, free_slots, take_slots
-from simulator.world.tables import corridors_world_path, load_corridors
+from simulator.world.tables import default_world_path, load_corridors
 
-CORRIDORS = load_corridors(corridors_world_path())
+CORRIDORS = load_corridors(default_world_path())
 
 
 def busy_corridors(**overrides) -> MigrationModel:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from simulator import MigrationModel, build_interventions
+from simulator import MigrationModel, build_interventions, one_city_world_path
 from simulator.errors import ConfigError
 from simulator.model.households import AWAY, FAMILY_ABROAD, IN_TRANSIT
 from simulator.model.outputs import write_netcdf
@@ -16,11 +16,12 @@ from conftest import make_world
 
 BUSY = {"decisions.asc_internal": -4.0, "decisions.asc_regular": -4.0, "decisions.asc_irregular": -4.0,
         "irregular.death_probability": 0.05}   # more movement and deaths, so the checks below have work to do
+WORLD = one_city_world_path()   # the version-1 world, whose irregular route the parameters above set
 
 
 def test_people_are_conserved_every_step():
     """people at origin + away (city, abroad, in transit) + dead = initial population, in every month."""
-    model = MigrationModel(n_households=2000, years=5, rng=3, **BUSY)
+    model = MigrationModel(world=WORLD, n_households=2000, years=5, rng=3, **BUSY)
     p0 = model.initial_population
     h = model.households
     for _ in range(model.n_steps):
@@ -37,7 +38,7 @@ def test_people_are_conserved_every_step():
 
 
 def test_households_stay_consistent():
-    model = MigrationModel(n_households=2000, years=5, rng=4, **BUSY)
+    model = MigrationModel(world=WORLD, n_households=2000, years=5, rng=4, **BUSY)
     model.run()
     h = model.households
     assert (h.adults >= 0).all() and (h.size >= h.adults).all()
@@ -46,8 +47,8 @@ def test_households_stay_consistent():
 
 
 def test_same_seed_gives_byte_identical_results(tmp_path):
-    a = MigrationModel(n_households=1000, years=3, rng=11, **BUSY).run()
-    b = MigrationModel(n_households=1000, years=3, rng=11, **BUSY).run()
+    a = MigrationModel(world=WORLD, n_households=1000, years=3, rng=11, **BUSY).run()
+    b = MigrationModel(world=WORLD, n_households=1000, years=3, rng=11, **BUSY).run()
     xr.testing.assert_identical(a, b)
     pa, pb = write_netcdf(a, tmp_path / "a.nc"), write_netcdf(b, tmp_path / "b.nc")
     assert pa.read_bytes() == pb.read_bytes()
@@ -126,7 +127,8 @@ def test_a_world_without_hazards_has_no_shocks():
 
 
 def test_journeys_take_their_months():
-    model = MigrationModel(n_households=2000, years=2, rng=2, **BUSY, **{"irregular.journey_months": 3})
+    model = MigrationModel(world=WORLD, n_households=2000, years=2, rng=2, **BUSY,
+                           **{"irregular.journey_months": 3})
     model.run()
     ds = model.dataset()
     departures = ds.emigrants.sel(pathway="irregular").sum(["origin", "destination"]).values
@@ -142,9 +144,9 @@ def test_bad_arguments_fail_clearly():
     with pytest.raises(ConfigError, match="n_households = 0"):
         MigrationModel(n_households=0)
     with pytest.raises(ConfigError, match=r"irregular.death_probability = 2"):
-        MigrationModel(n_households=10, **{"irregular.death_probability": 2})
+        MigrationModel(world=WORLD, n_households=10, **{"irregular.death_probability": 2})
     with pytest.raises(ConfigError, match="irregular.death_probabilty"):
-        MigrationModel(n_households=10, **{"irregular.death_probabilty": 0.1})
+        MigrationModel(world=WORLD, n_households=10, **{"irregular.death_probabilty": 0.1})
     with pytest.raises(ConfigError, match="seed"):
         MigrationModel(n_households=10, rng=-1)
 
@@ -164,7 +166,7 @@ def test_results_do_not_depend_on_the_decision_block_size(most_away):
     one draw for all, so any block size gives the same run, with one member away at most or several."""
     runs = []
     for block in (MigrationModel.decision_block, 1_000, 777):
-        model = MigrationModel(n_households=3000, years=2, rng=12, **BUSY,
+        model = MigrationModel(world=WORLD, n_households=3000, years=2, rng=12, **BUSY,
                                **{"decisions.max_members_away": most_away})
         model.decision_block = block
         runs.append(model.run())

@@ -11,9 +11,9 @@ from simulator import MigrationModel
 from simulator.errors import ConfigError
 from simulator.model.households import ABROAD_IRREGULAR, AWAY, FAMILY_ABROAD, IN_CITY, IN_TRANSIT
 from simulator.model.routes import build_routes
-from simulator.world.tables import Route, corridors_world_path, load_corridors
+from simulator.world.tables import Route, default_world_path, load_corridors
 
-CORRIDORS = load_corridors(corridors_world_path())
+CORRIDORS = load_corridors(default_world_path())
 ONWARD = next(r for r in CORRIDORS.routes if r.kind == "onward")   # Port City to Gulfland
 N = 20_000
 

@@ -20,7 +20,7 @@ def ds() -> xr.Dataset:
 
 def test_contract_dims_and_variables(ds):
     assert ds["emigrants"].dims == ("time", "origin", "destination", "pathway")
-    assert ds["destination"].values.tolist() == ["Capital", "Northland"]   # the city, then the destination
+    assert ds["destination"].values.tolist() == ["Capital", "Port City", "Gulfland", "Northland", "Neighbourland"]
     for name in ("deaths", "trapped", "population", "remittances"):
         assert ds[name].dims == ("time", "origin")
     assert {"regular", "irregular"} <= set(ds.pathway.values.tolist())

@@ -16,14 +16,14 @@ from simulator.errors import WorldError
 from simulator.model.households import ABROAD_IRREGULAR, ABROAD_REGULAR, FAMILY_ABROAD, IN_CITY
 from simulator.model.places import Places
 from simulator.params import ModelParams
-from simulator.world.tables import corridors_world_path, load_corridors
+from simulator.world.tables import default_world_path, load_corridors
 
-WORLD = load_corridors(corridors_world_path())
+WORLD = load_corridors(default_world_path())
 CITIES, DESTINATIONS = WORLD.cities, WORLD.destinations
 
 
 def test_the_model_runs_a_version2_world_with_its_places_channels_and_routes():
-    model = MigrationModel(n_households=3000, years=1, rng=1, world=corridors_world_path())
+    model = MigrationModel(n_households=3000, years=1, rng=1, world=default_world_path())
     assert model.places.names == (*CITIES, *DESTINATIONS)
     options = model.month_options()
     assert options.names[:len(CITIES)] == CITIES                      # one option per city

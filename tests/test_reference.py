@@ -25,10 +25,12 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from simulator import MigrationModel, build_interventions
+from simulator import MigrationModel, build_interventions, one_city_world_path
 from simulator.model.climate import ClimateOutlook
 from simulator.model.migrants import COLUMNS
-from simulator.world.tables import Channel, Route, corridors_world_path, load_corridors
+from simulator.world.convert import TABLE_PARAMETERS
+from simulator.world.regions import World, load_world
+from simulator.world.tables import Channel, Route, default_world_path, load_corridors
 
 from reference import StepLog, reference_step
 
@@ -48,7 +50,8 @@ BUSY = {
     "abroad.internal_return_rate": 0.05,
 }
 SHOCKS = ClimateOutlook(frequency_multiplier=8.0)   # shocks in every district within the run
-CORRIDORS = load_corridors(corridors_world_path())
+ONE_CITY = load_world(one_city_world_path())   # the version-1 world: its pathways are the parameters of BUSY
+CORRIDORS = load_corridors(default_world_path())
 
 
 def busier(channel: Channel) -> Channel:
@@ -63,7 +66,7 @@ def busier(channel: Channel) -> Channel:
             "min_months_abroad": 2, "min_wage_usd": 0.0, "monthly_probability": 0.3}
     s.update({k: v for k, v in busy.items() if k in s})
     return dataclasses.replace(channel, settings=s)
-EVERY_ORIGIN = tuple(range(5))   # the default world's five districts
+EVERY_ORIGIN = tuple(range(5))   # the five districts of both worlds
 
 BASE_BRANCHES = ("stay", "internal", "internal_returns", "applications", "visas", "gave_up", "trapped",
                  "irregular_departures", "deaths", "interceptions", "irregular_arrivals", "deportations",
@@ -71,7 +74,7 @@ BASE_BRANCHES = ("stay", "internal", "internal_returns", "applications", "visas"
                  "not_hired", "kept_job", "lost_job")
 
 SCENARIOS = {
-    "default world": dict(interventions={}, overrides={}, branches=BASE_BRANCHES),
+    "one-city world": dict(interventions={}, overrides={}, branches=BASE_BRANCHES),
     "with interventions": dict(
         interventions={"quota_expansion": {"factor": 3}, "adaptation": {"coverage": 0.5}, "enforcement": {},
                        "social_protection": {}},
@@ -105,8 +108,8 @@ SCENARIOS = {
         overrides={}, branches=BASE_BRANCHES,
         routes=[Route("sea", "irregular", "*", "Northland", EVERY_ORIGIN, 600.0, 3000.0, 3, 0.2, 0.15),
                 Route("land", "irregular", "Dry Plateau", "Northland", (1,), 150.0, 900.0, 0, 0.4, 0.02)]),
-    # the corridors world: two cities, three destinations with their own wages, costs and labour markets, seven
-    # channels of six kinds and two routes (busier tables, below: the version-1 parameters of BUSY do not reach them)
+    # the corridors (default) world: two cities, three destinations with their own wages, costs and labour markets,
+    # seven channels of six kinds and two routes (busier tables, below: the version-1 parameters of BUSY are left out)
     "corridors world": dict(
         interventions={"remittance_cost": {"transfer_cost": 0.05}, "quota_expansion": {"factor": 3}},
         overrides={"abroad.onward_rate": 0.2},   # members in Port City move on to Gulfland
@@ -131,10 +134,14 @@ SCENARIOS = {
 }
 
 
-def build(interventions: dict, overrides: dict, **extra) -> MigrationModel:
-    return MigrationModel(n_households=N_HOUSEHOLDS, years=MONTHS / 12, rng=SEED,
+def build(interventions: dict, overrides: dict, world: World | None = None, **extra) -> MigrationModel:
+    """The model of a case: the one-city world unless the case gives its own, with BUSY (on a version-2 world without
+    the parameters its tables replace)."""
+    world = ONE_CITY if world is None else world
+    busy = BUSY if isinstance(world, World) else {k: v for k, v in BUSY.items() if k not in TABLE_PARAMETERS}
+    return MigrationModel(n_households=N_HOUSEHOLDS, years=MONTHS / 12, rng=SEED, world=world,
                           interventions=build_interventions(interventions), climate_outlook=SHOCKS,
-                          **{**BUSY, **overrides, **extra})
+                          **{**busy, **overrides, **extra})
 
 
 def pair(scenario: str) -> tuple[MigrationModel, MigrationModel]:

@@ -1,5 +1,5 @@
-"""World tables: the default world loads, every value inside the columns' ranges gives finite outputs, and each
-malformed table (a value out of range, inf or nan, a column named twice, a file that is not UTF-8 text or cannot be
+"""Version-1 world tables: the one-city world loads, every value inside the columns' ranges gives finite outputs, and
+each malformed table (a value out of range, inf or nan, a column named twice, a file that is not UTF-8 text or cannot be
 read) fails with a WorldError naming the file, the row or column, and the value."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from simulator.world.regions import HAZARD_COLUMNS, KINDS, REGION_COLUMNS, ROUTE
 from test_config import assert_finite_outputs, unreadable
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_WORLD = ROOT / "scenarios" / "worlds" / "default"
+ONE_CITY_WORLD = ROOT / "scenarios" / "worlds" / "one_city"
 FILES = ("regions.csv", "routes.csv", "hazards.csv")
 
 
@@ -40,9 +40,9 @@ def write_table(path: Path, header: list[str], rows: list[dict[str, str]]) -> No
 
 @pytest.fixture
 def world(tmp_path) -> Path:
-    """A writable copy of the default world."""
+    """A writable copy of the version-1 world (one_city)."""
     folder = tmp_path / "world"
-    shutil.copytree(DEFAULT_WORLD, folder)
+    shutil.copytree(ONE_CITY_WORLD, folder)
     return folder
 
 
@@ -56,7 +56,7 @@ def edit(folder: Path, file: str, row_no: int, **cells: str) -> dict[str, str]:
 
 def row_of(file: str, **match: str) -> int:
     """Data row number (1-based) of the first row of a default table matching `match`."""
-    _, rows = read_table(DEFAULT_WORLD / file)
+    _, rows = read_table(ONE_CITY_WORLD / file)
     return next(i for i, row in enumerate(rows, start=1) if all(row[k] == v for k, v in match.items()))
 
 
@@ -67,12 +67,12 @@ def world_error(folder: Path) -> str:
     return str(info.value)
 
 
-# --- the default world ------------------------------------------------------------------------------------------
+# --- the version-1 world (one_city) ---------------------------------------------------------------------------------
 
 def test_default_world_names_and_kinds():
-    _, regions = read_table(DEFAULT_WORLD / "regions.csv")
-    w = load_world(DEFAULT_WORLD)
-    assert w.name == "default"
+    _, regions = read_table(ONE_CITY_WORLD / "regions.csv")
+    w = load_world(ONE_CITY_WORLD)
+    assert w.name == "one_city"
     assert list(w.origins) == [r["name"] for r in regions if r["kind"] == "origin"]
     assert w.origins == ("Delta Coast", "Dry Plateau", "River Valley", "Highlands", "Market Town")
     assert (w.city, w.destination) == ("Capital", "Northland")
@@ -82,7 +82,7 @@ def test_default_world_names_and_kinds():
 
 
 def test_default_world_shares_and_values():
-    w = load_world(DEFAULT_WORLD)
+    w = load_world(ONE_CITY_WORLD)
     assert w.households_share.sum() == pytest.approx(1.0)
     assert (w.households_share > 0).all()
     assert ((w.skill_share_mid + w.skill_share_high) <= 1).all()
@@ -97,8 +97,8 @@ def test_default_world_shares_and_values():
 
 
 def test_default_world_routes_are_complete():
-    _, routes = read_table(DEFAULT_WORLD / "routes.csv")
-    w = load_world(DEFAULT_WORLD)
+    _, routes = read_table(ONE_CITY_WORLD / "routes.csv")
+    w = load_world(ONE_CITY_WORLD)
     pairs = {(r["origin"], r["to"]) for r in routes}
     assert pairs == {(o, t) for o in w.origins for t in (w.city, w.destination)}
     for name in ("cost_to_city", "cost_to_destination", "distance_to_city", "distance_to_destination"):
@@ -112,8 +112,8 @@ def test_default_world_routes_are_complete():
 
 
 def test_default_world_hazards():
-    _, hazards = read_table(DEFAULT_WORLD / "hazards.csv")
-    w = load_world(DEFAULT_WORLD)
+    _, hazards = read_table(ONE_CITY_WORLD / "hazards.csv")
+    w = load_world(ONE_CITY_WORLD)
     assert len(w.hazard_name) == len(hazards) > 0
     assert [w.origins[i] for i in w.hazard_origin] == [h["region"] for h in hazards]
     assert (w.hazard_return_period > 0).all()
@@ -122,7 +122,7 @@ def test_default_world_hazards():
 
 
 def test_a_copied_world_loads_like_the_default(world):
-    a, b = load_world(DEFAULT_WORLD), load_world(world)
+    a, b = load_world(ONE_CITY_WORLD), load_world(world)
     assert a.origins == b.origins
     np.testing.assert_array_equal(a.households_share, b.households_share)
     np.testing.assert_array_equal(a.cost_to_destination, b.cost_to_destination)
@@ -141,7 +141,7 @@ def test_unnormalised_shares_are_normalised(world):
         if row["kind"] == "origin":
             row["households_share"] = str(float(row["households_share"]) * 10)
     write_table(world / "regions.csv", header, rows)
-    np.testing.assert_allclose(load_world(world).households_share, load_world(DEFAULT_WORLD).households_share)
+    np.testing.assert_allclose(load_world(world).households_share, load_world(ONE_CITY_WORLD).households_share)
 
 
 # --- malformed worlds -----------------------------------------------------------------------------------------
@@ -361,7 +361,7 @@ def test_duplicate_route_is_refused(world):
 def test_table_saved_with_a_byte_order_mark_loads(world):
     path = world / "regions.csv"
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
-    assert load_world(world).origins == load_world(DEFAULT_WORLD).origins
+    assert load_world(world).origins == load_world(ONE_CITY_WORLD).origins
 
 
 

@@ -8,13 +8,13 @@ import re
 import numpy as np
 import pytest
 
-from simulator import MigrationModel, build_interventions, default_world_path, load_world
+from simulator import MigrationModel, build_interventions, one_city_world_path, load_world
 from simulator.errors import ConfigError
 from simulator.model.households import ABROAD_REGULAR, IN_CITY, IN_TRANSIT
 from simulator.model.routes import build_routes
 from simulator.world.tables import Route
 
-WORLD = load_world(default_world_path())
+WORLD = load_world(one_city_world_path())
 DESTINATION, EVERY = WORLD.destination, tuple(range(WORLD.n_origins))
 # Households keen to leave irregularly, so that every route carries journeys (decision constant raised: assumption
 # for the test).
@@ -30,7 +30,7 @@ SEA, LAND = route("sea", 600.0, 3, 0.2, 0.1), route("land", 200.0, 1, 0.4, 0.0)
 
 
 def model(routes=(SEA, LAND), years: float = 3, seed: int = 2, interventions=None, **extra) -> MigrationModel:
-    return MigrationModel(n_households=N, years=years, rng=seed, routes=list(routes),
+    return MigrationModel(world=WORLD, n_households=N, years=years, rng=seed, routes=list(routes),
                           interventions=build_interventions(interventions or {}), **{**BUSY, **extra})
 
 
@@ -107,7 +107,7 @@ def test_a_dearer_route_diverts_journeys_to_the_other():
 
 
 def test_version1_world_has_one_route_from_the_parameters():
-    m = MigrationModel(n_households=100, years=1, rng=0, **{"irregular.death_probability": 0.02,
+    m = MigrationModel(world=WORLD, n_households=100, years=1, rng=0, **{"irregular.death_probability": 0.02,
                                                            "irregular.journey_months": 2})
     [smuggled] = m.routes
     assert smuggled.name == "smuggled" and smuggled.destination == DESTINATION
@@ -127,7 +127,7 @@ def test_version1_world_has_one_route_from_the_parameters():
 ])
 def test_bad_routes_stop_the_model_naming_the_route_and_setting(routes, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
-        MigrationModel(n_households=50, years=1, rng=0, routes=routes)
+        MigrationModel(world=WORLD, n_households=50, years=1, rng=0, routes=routes)
 
 
 def test_an_unknown_route_name_lists_the_routes():

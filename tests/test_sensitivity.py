@@ -18,7 +18,7 @@ import simulator.experiments.comparison
 from simulator.experiments.comparison import run_key
 from simulator.config import RunConfig, SensitivityConfig, SensitivityParameter
 from simulator.errors import ConfigError
-from simulator.world.regions import default_world_path
+from simulator.world.regions import one_city_world_path
 from simulator.experiments.sensitivity import (analyse, morris_design, noise_share, run_cached, run_sensitivity,
                                                sobol_design, to_values, validate_sensitivity, write_sensitivity)
 
@@ -200,7 +200,7 @@ def test_a_small_analysis_resumes_after_an_interruption_and_writes_its_outputs(t
 def test_runs_made_while_the_world_changes_are_made_again_from_the_world_as_it_is_now(tmp_path, monkeypatch):
     """A world table edited while the runs go on files the later runs under new keys: all are then made anew."""
     world = tmp_path / "world"
-    shutil.copytree(default_world_path(), world)
+    shutil.copytree(one_city_world_path(), world)
     cfg = RunConfig(n_households=50, years=0.5, progress=False, world=str(world), figures=False)
     configs = [dataclasses.replace(cfg, seed=seed) for seed in range(4)]
     real = simulator.experiments.comparison.simulate

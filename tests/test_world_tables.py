@@ -1,8 +1,10 @@
-"""Version-2 world tables (simulator/world): the shipped corridors world, the version-1 conversion, and one clear
-error for each kind of bad table."""
+"""Version-2 world tables (simulator/world): the shipped default world, the version-1 conversion, worlds named by
+folder or shipped name, parameters a version-2 world's tables replace, and one clear error for each kind of bad
+table."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -11,22 +13,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulator.errors import WorldError
-from simulator.world.regions import default_world_path, load_world
+from simulator import MigrationModel
+from simulator.errors import ConfigError, WorldError
+from simulator.params import ModelParams
+from simulator.world.regions import one_city_world_path, load_world
 from simulator.world import CHANNEL_KINDS, load_corridors
-from simulator.world.convert import convert
-from simulator.world.tables import corridors_world_path
+from simulator.world.convert import TABLE_PARAMETERS, convert
+from simulator.world.tables import Corridors, default_world_path, open_world
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory) -> Path:
-    return convert(default_world_path(), tmp_path_factory.mktemp("v2") / "default", households=1_000_000)
+    return convert(one_city_world_path(), tmp_path_factory.mktemp("v2") / "default", households=1_000_000)
 
 
-def test_the_corridors_world_has_several_cities_destinations_channels_and_routes():
-    world = load_corridors(corridors_world_path())
+def test_the_default_world_has_several_cities_destinations_channels_and_routes():
+    world = load_corridors(default_world_path())
     assert len(world.origins) >= 5 and len(world.cities) >= 2 and len(world.destinations) >= 3
     assert (world.origin["households"] > 0).all() and world.households > 100_000   # absolute counts
     assert set(world.coordinates) == {*world.origins, *world.abroad}
@@ -41,8 +45,28 @@ def test_the_corridors_world_has_several_cities_destinations_channels_and_routes
     assert (world.route_cost("regular") > 0).all()
 
 
+def test_the_model_runs_the_default_world_unless_told_otherwise_and_a_world_by_its_shipped_name():
+    assert isinstance(MigrationModel(n_households=10, years=0.25).world, Corridors)
+    assert open_world("one_city").name == "one_city" and open_world("default").name == "default"
+    with pytest.raises(WorldError, match=r"world = 'no_such_world' is not a folder: .*\['default', 'one_city'\]"):
+        open_world("no_such_world")
+
+
+@pytest.mark.parametrize("dotted", sorted(TABLE_PARAMETERS))
+def test_a_parameter_the_tables_replace_is_refused_on_a_version_2_world_only(dotted):
+    """Each such parameter, moved from its default, stops a run on the default world naming the table column to edit;
+    the one-city world (version 1) takes it."""
+    group, name = dotted.split(".")
+    default = getattr(getattr(ModelParams(), group), name)
+    value = type(default)(default + 1) if not 0 < default < 1 else default / 2
+    with pytest.raises(ConfigError, match=rf"model\.{dotted} = .* expected its default .*"
+                                          rf"{re.escape(TABLE_PARAMETERS[dotted])} in a copy of the world"):
+        MigrationModel(n_households=10, years=0.25, **{dotted: value})
+    MigrationModel(n_households=10, years=0.25, world=one_city_world_path(), **{dotted: value})
+
+
 def test_a_version_1_world_converts_to_the_same_figures(converted):
-    v1, v2 = load_world(default_world_path()), load_corridors(converted)
+    v1, v2 = load_world(one_city_world_path()), load_corridors(converted)
     assert v2.origins == v1.origins and v2.cities == (v1.city,) and v2.destinations == (v1.destination,)
     assert v2.households == 1_000_000
     np.testing.assert_allclose(v2.origin["households"] / v2.households, v1.households_share, atol=1e-6)
@@ -59,7 +83,7 @@ def test_a_version_1_world_converts_to_the_same_figures(converted):
 
 
 def test_the_conversion_command_writes_a_new_folder_and_never_overwrites(tmp_path):
-    command = [sys.executable, "-m", "simulator.world.convert", str(default_world_path()), str(tmp_path / "w"),
+    command = [sys.executable, "-m", "simulator.world.convert", str(one_city_world_path()), str(tmp_path / "w"),
                "--households", "5000"]
     first = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr
@@ -70,7 +94,7 @@ def test_the_conversion_command_writes_a_new_folder_and_never_overwrites(tmp_pat
 
 def test_a_failed_conversion_leaves_nothing(tmp_path):
     v1 = tmp_path / "v1"
-    shutil.copytree(default_world_path(), v1)
+    shutil.copytree(one_city_world_path(), v1)
     regions = (v1 / "regions.csv").read_text().replace(",3.2,1.6\n", ",,\n")   # the city loses its coordinates
     (v1 / "regions.csv").write_text(regions)
     with pytest.raises(WorldError, match="region 'Capital' has no x, y"):
@@ -80,7 +104,7 @@ def test_a_failed_conversion_leaves_nothing(tmp_path):
 
 def test_a_version_1_folder_is_named_as_such():
     with pytest.raises(WorldError, match="this is a version-1 world: convert it with"):
-        load_corridors(default_world_path())
+        load_corridors(one_city_world_path())
 
 
 def test_a_row_naming_an_origin_overrides_the_every_origin_row(converted, tmp_path):

@@ -35,7 +35,7 @@ from simulator.version import __version__
 from simulator.experiments.cache import ResultCache, code_fingerprint
 from simulator.config import RunConfig
 from simulator.experiments.processes import mark_job_process, watch_parent
-from simulator.world.regions import default_world_path
+from simulator.world.tables import default_world_path, world_folder
 from simulator.experiments.runner import check_run, simulate
 from simulator.policy.scenarios import load_scenario
 
@@ -49,7 +49,7 @@ def run_key(cfg: RunConfig) -> str:
     files as loaded, the world tables, the simulator version and the model's code (`cache.code_fingerprint`)."""
     settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in NOT_IN_KEY}
     scenario = load_scenario(cfg.scenario, climate_outlook=cfg.climate_outlook, labour_outlook=cfg.labour_outlook)
-    world = Path(cfg.world) if cfg.world else default_world_path()
+    world = world_folder(cfg.world) if cfg.world else default_world_path()
     tables = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(world.glob("*.csv"))}
     text = json.dumps({"settings": settings, "scenario": repr(scenario), "world": tables,
                        "version": __version__, "code": code_fingerprint()}, sort_keys=True, default=str)

@@ -35,7 +35,7 @@ Choice is nested logit (McFadden 1978). Each option belongs to a declared nest w
 is alone in nest 0. A nest of several options has the inclusive value `IV_n = lambda_n ln sum_k exp(U_k / lambda_n)`
 over its open options, so that a better option draws households mainly from the others of its nest rather than in
 proportion to every option's share, as the multinomial logit's independence of irrelevant alternatives would force
-(the default world puts all international options in one nest). The choice is sampled with Gumbel noise in two
+(the model puts all international options in one nest). The choice is sampled with Gumbel noise in two
 stages: the upper stage picks the nest with the largest `IV_n + e_n` (for a nest of one option, `U_k + e_n`), the
 lower stage the option of that nest with the largest `U_k / lambda_n + e_k`. With i.i.d. standard Gumbel noise this
 samples the nested-logit probabilities exactly. Ties go to the earlier nest and the earlier option.

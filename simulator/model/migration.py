@@ -43,9 +43,9 @@ from simulator.params import ModelParams, PopulationParams, validate
 from simulator.model.pathways import journey_outcomes
 from simulator.model.levers import Policy
 from simulator.model.routes import build_routes
-from simulator.world.convert import version1_channels, version1_routes
-from simulator.world.regions import World, default_world_path
-from simulator.world.tables import Channel as ChannelRow, Corridors, Route as RouteRow, open_world
+from simulator.world.convert import check_table_parameters, version1_channels, version1_routes
+from simulator.world.regions import World
+from simulator.world.tables import Channel as ChannelRow, Corridors, Route as RouteRow, default_world_path, open_world
 from simulator.rng import Streams
 
 
@@ -145,6 +145,7 @@ class MigrationModel(mesa.Model):
         # the places migrants go to, cities then destinations (the outputs' `destination` dim), and the world's
         # channels and routes
         if isinstance(self.world, Corridors):
+            check_table_parameters(self.params, self.world.name)
             self.places = Places.from_corridors(self.world, self.params)
             channels = self.world.channels if channels is None else channels
             routes = self.world.routes if routes is None else routes

@@ -11,9 +11,9 @@ or 1,000 (version 1, whose vacancies are per 1,000 households). The model scales
 `n_households / unit`, the simulated households over the real ones.
 
 Example:
-    >>> from simulator.world.tables import corridors_world_path, load_corridors
+    >>> from simulator.world.tables import default_world_path, load_corridors
     >>> from simulator.params import ModelParams
-    >>> places = Places.from_corridors(load_corridors(corridors_world_path()), ModelParams())
+    >>> places = Places.from_corridors(load_corridors(default_world_path()), ModelParams())
     >>> places.names[:places.n_cities], places.names[places.n_cities:]
     (('Capital', 'Port City'), ('Gulfland', 'Northland', 'Neighbourland'))
 """

@@ -8,10 +8,10 @@ http://127.0.0.1:8765 in a browser on the same machine. It needs no internet con
 
 `DashboardModel` is a `MigrationModel` built from plain numbers (what the sliders produce): the climate and labour
 outlooks, the policy levers, the number of households, the length of the run and a seed, on one of the shipped
-worlds (`WORLDS`: the version-1 default world, or the corridors world of two cities and three destinations). It
-steps a second model, `model.baseline`, in lockstep: the same seed, population and random shocks, with no new policy
-(and, if chosen, today's climate and labour demand), so the difference between the two is the effect of the levers
-(common random numbers).
+worlds (`WORLDS`: the default world of two cities and three destinations, or the version-1 world of one city and one
+destination). It steps a second model, `model.baseline`, in lockstep: the same seed, population and random shocks,
+with no new policy (and, if chosen, today's climate and labour demand), so the difference between the two is the
+effect of the levers (common random numbers).
 
 A preset (see `PRESETS`) sets the levers that are left at their defaults; a lever moved away from its default keeps
 the moved value, so presets combine with the sliders. As in every Mesa SolaraViz app, a change of a lever or preset
@@ -53,14 +53,14 @@ from simulator.policy.interventions import build_interventions
 from simulator.model.labour import LabourOutlook
 from simulator.model.migration import P_INTERNAL, P_IRREGULAR, P_REGULAR, MigrationModel
 from simulator.model.outputs import PATHWAYS
-from simulator.world.regions import World, default_world_path
-from simulator.world.tables import Corridors, corridors_world_path, open_world
+from simulator.world.regions import World, one_city_world_path
+from simulator.world.tables import Corridors, default_world_path, open_world
 from simulator.policy.scenarios import load_outlook
 
 os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")   # no usage reports from the server
 
-WORLDS = {"default (1 city, 1 destination)": default_world_path,
-          "corridors (2 cities, 3 destinations)": corridors_world_path}   # label -> folder of a shipped world
+WORLDS = {"default (2 cities, 3 destinations)": default_world_path,
+          "one city (1 city, 1 destination)": one_city_world_path}   # label -> folder of a shipped world
 DEFAULT_WORLD = next(iter(WORLDS))
 SAME_OUTLOOK = "same climate & labour, no policy"
 TODAY = "today's climate & labour, no policy"

@@ -1,6 +1,6 @@
 """Convert a version-1 world folder (regions.csv, routes.csv, hazards.csv) into version-2 tables.
 
-    python -m simulator.world.convert scenarios/worlds/default my_world --households 3000000
+    python -m simulator.world.convert scenarios/worlds/one_city my_world --households 3000000
 
 Version 1 gave households as shares and kept the regular pathway, the irregular route, living costs and remittance
 costs in the model parameters. The version-2 tables hold them all, so the conversion takes:
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simulator.errors import InputError, WorldError
+from simulator.errors import ConfigError, InputError, WorldError
 from simulator.params import ModelParams
 from simulator.world.regions import World, load_world
 from simulator.world.channels import QUOTA_MAX
@@ -48,6 +48,55 @@ def split_households(shares: np.ndarray, total: int) -> np.ndarray:
     order = np.argsort(-(exact - whole), kind="stable")
     whole[order[: total - int(whole.sum())]] += 1
     return whole
+
+
+# The model parameters that stand for a version-1 world's figures abroad, regular pathway and irregular route
+# (version1_channels, version1_routes, Places.from_version1). A version-2 world's tables hold these figures, so on such
+# a world the parameters have no effect: `check_table_parameters` refuses a config that sets one.
+TABLE_PARAMETERS = {
+    "abroad.living_cost_usd": "living_cost_usd of each destination in places.csv",
+    "abroad.city_living_cost_usd": "living_cost_usd of each city in places.csv",
+    "abroad.transfer_cost": "remittance_cost_share of each destination in places.csv (or the remittance_cost "
+                            "intervention)",
+    "abroad.domestic_transfer_cost": "remittance_cost_share of each city in places.csv",
+    "regular.quota_per_1000_per_year": "quota_per_year of each channel in channels.csv (or the quota_expansion "
+                                       "intervention)",
+    "regular.processing_per_1000_per_month": "processing_per_month of each channel in channels.csv (or the "
+                                             "faster_processing intervention)",
+    "regular.fee_usd": "fee_usd of each channel in channels.csv (or the fee_subsidy intervention)",
+    "regular.min_skill": "min_skill of each channel in channels.csv",
+    "regular.stay_months": "stay_months of each channel in channels.csv",
+    "regular.max_wait_months": "max_wait_months of each channel in channels.csv",
+    "irregular.smuggler_fee_usd": "travel_cost_usd of each irregular route in routes.csv",
+    "irregular.journey_months": "duration_months of each irregular route in routes.csv",
+    "irregular.interception_probability": "interception_probability of each irregular route in routes.csv (or the "
+                                          "enforcement intervention)",
+    "irregular.death_probability": "death_probability of each irregular route in routes.csv",
+}
+
+
+def check_table_parameters(params: ModelParams, world: str) -> None:
+    """Refuse, on the version-2 world named `world`, parameters of `TABLE_PARAMETERS` moved from their defaults:
+    its tables set those figures and the setting would change nothing. The `ConfigError` names the first such
+    parameter, its value and the column of the world that holds it.
+
+    Example:
+        >>> from dataclasses import replace
+        >>> params = ModelParams()
+        >>> params.regular = replace(params.regular, fee_usd=600.0)
+        >>> check_table_parameters(params, "default")
+        Traceback (most recent call last):
+        ...
+        simulator.errors.ConfigError: model.regular.fee_usd = 600.0 is not allowed: expected its default (1200.0) on ...
+    """
+    defaults = ModelParams()
+    for dotted, where in TABLE_PARAMETERS.items():
+        group, name = dotted.split(".")
+        value, default = getattr(getattr(params, group), name), getattr(getattr(defaults, group), name)
+        if value != default:
+            raise ConfigError(f"model.{dotted}", value, f"its default ({default!r}) on the version-2 world "
+                                                        f"'{world}', whose tables set it: change the {where} in a "
+                                                        f"copy of the world")
 
 
 def version1_channels(destination: str, params: ModelParams) -> list[Channel]:

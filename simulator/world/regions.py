@@ -1,6 +1,6 @@
 """Regions and worlds: the places of the model, loaded from tables a planner can edit.
 
-A world is a folder of three CSV files (see scenarios/worlds/default/README.md for every column):
+A version-1 world is a folder of three CSV files (see scenarios/worlds/one_city/README.md for every column):
 
 - `regions.csv`: one row per region. `kind` is `origin` (a district households live in), `city` (the domestic city,
   destination of internal moves) or `destination` (the international destination).
@@ -13,8 +13,8 @@ comma-separated UTF-8 text, each column named once in the header; every number m
 given below (wide limits that keep every output finite, see simulator/params.py).
 
 Example:
-    >>> from simulator.world.regions import default_world_path, load_world
-    >>> world = load_world(default_world_path())
+    >>> from simulator.world.regions import one_city_world_path, load_world
+    >>> world = load_world(one_city_world_path())
     >>> world.n_origins > 1
     True
 """
@@ -100,9 +100,10 @@ class World:
         return len(self.origins)
 
 
-def default_world_path() -> Path:
-    """The illustrative default world shipped in scenarios/worlds/default."""
-    return Path(__file__).resolve().parents[2] / "scenarios" / "worlds" / "default"
+def one_city_world_path() -> Path:
+    """The illustrative version-1 world shipped in scenarios/worlds/one_city: the default world's five districts, one
+    city and one destination (the default world until the corridors model; kept for version-1 studies)."""
+    return Path(__file__).resolve().parents[2] / "scenarios" / "worlds" / "one_city"
 
 
 def _read_text(path: Path) -> str:

@@ -1,11 +1,11 @@
 """Read and check a version-2 world folder: places, routes, channels and hazards (ARCHITECTURE.md section 1).
 
-Every column is described in scenarios/worlds/corridors/README.md. Every problem is a `WorldError` naming the file,
+Every column is described in scenarios/worlds/default/README.md. Every problem is a `WorldError` naming the file,
 the row, the column, the value and what is allowed; the first problem found stops the load.
 
 Example:
-    >>> from simulator.world import load_corridors
-    >>> world = load_corridors(corridors_world_path())
+    >>> from simulator.world.tables import default_world_path, load_corridors
+    >>> world = load_corridors(default_world_path())
     >>> len(world.cities) >= 2 and len(world.destinations) >= 3
     True
     >>> {'free_movement', 'labour_scheme'} <= {c.kind for c in world.channels}
@@ -187,15 +187,38 @@ class Corridors:
         return cost
 
 
-def corridors_world_path() -> Path:
-    """The illustrative corridors world shipped in scenarios/worlds/corridors."""
-    return Path(__file__).resolve().parents[2] / "scenarios" / "worlds" / "corridors"
+def default_world_path() -> Path:
+    """The illustrative default world shipped in scenarios/worlds/default: five districts, two cities and three
+    destinations in the version-2 tables."""
+    return Path(__file__).resolve().parents[2] / "scenarios" / "worlds" / "default"
 
 
-def open_world(path: str | Path) -> World | Corridors:
-    """A world folder of either version: version 2 (`load_corridors`) if it holds places.csv, else version 1
-    (`simulator.world.regions.load_world`)."""
-    if os.path.isdir(path) and (Path(path) / "places.csv").exists():
+def shipped_worlds() -> list[str]:
+    """The names of the worlds shipped in scenarios/worlds."""
+    return sorted(p.name for p in default_world_path().parent.iterdir() if p.is_dir())
+
+
+def world_folder(world: str | Path) -> Path:
+    """The folder a `world` setting names: a path to a folder, or the name of a world shipped in scenarios/worlds
+    (`default`, `one_city`) when no folder of that name is where the command runs.
+
+    Raises:
+        WorldError: if it is neither, listing the shipped worlds.
+    """
+    path = Path(world)
+    if path.is_dir():
+        return path
+    if len(path.parts) == 1 and str(world) in shipped_worlds():
+        return default_world_path().parent / str(world)
+    raise WorldError(f"world = '{world}' is not a folder: expected a world folder, or one of the shipped worlds "
+                     f"{shipped_worlds()}")
+
+
+def open_world(world: str | Path) -> World | Corridors:
+    """The world a folder or shipped world's name holds (`world_folder`), of either version: version 2
+    (`load_corridors`) if it holds places.csv, else version 1 (`simulator.world.regions.load_world`)."""
+    path = world_folder(world)
+    if (path / "places.csv").exists():
         return load_corridors(path)
     return load_world(path)
 

@@ -21,7 +21,7 @@ from simulator.model.climate import ClimateOutlook
 from simulator.model.households import ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, IN_CITY
 from simulator.model.migrants import take_slots
 from simulator.params import DecisionParams
-from simulator.world.regions import World, default_world_path, load_world
+from simulator.world.regions import World, one_city_world_path, load_world
 
 SEEDS = tuple(range(8))   # the same eight seeds in every arm of every experiment
 Z = 3.0                   # a paired mean difference must lie this many standard errors from zero (see `Paired`)
@@ -104,7 +104,7 @@ def poor_world() -> World:
 
 
 def default_world() -> World:
-    return load_world(default_world_path())
+    return load_world(one_city_world_path())
 
 
 def _model(world: World, seed: int, n: int, months: int, **kwargs) -> MigrationModel:
