@@ -26,8 +26,9 @@ import numpy as np
 import pytest
 
 from simulator.model.climate import ClimateOutlook
-from simulator.present.dashboard import (BASELINES, CHARTS, CUSTOM, LEVERS, PRESETS, SAME_OUTLOOK, TODAY,
-                                         DashboardModel, chart_png, exposed_districts, model_params, summary_html)
+from simulator.present.dashboard import (BASELINES, CHARTS, CUSTOM, LEVERS, PRESETS, SAME_OUTLOOK, TODAY, WORLDS,
+                                         DashboardModel, chart_png, exposed_districts, model_params, summary_html,
+                                         summary_rows)
 from simulator.errors import ConfigError
 from simulator.policy.interventions import Enforcement
 from simulator.model.labour import LabourOutlook
@@ -178,6 +179,50 @@ def test_presets_are_valid():
         assert changed == (name != CUSTOM), name
         assert model.from_preset == set(preset.levers)
     assert DashboardModel(**SMALL, preset="drought year").climate_outlook.frequency_multiplier > 1
+
+
+# What each preset's explanation claims, as (outcome, sign) of the effect against the baseline twin, and ratios
+# (outcome a, outcome b, bound): |effect on a| < bound x effect on b. Outcomes are the totals of `summary_rows`.
+CLAIMS = {
+    "drought year": ([("internal", +1), ("remittances", +1)], [("abroad", "internal", 0.25)]),
+    "double the quota": ([("regular", +1), ("remittances", +1), ("cost", +1), ("trapped", +1)],
+                         [("irregular", "regular", 0.25)]),
+    "adaptation first": ([("internal", -1), ("cost", +1)], []),
+    "enforcement only": ([("irregular", -1), ("cost", +1)], []),
+    "open pathways": ([("regular", +1), ("irregular", -1), ("queue", +1)], []),
+}
+OUTCOME_ROWS = {"internal": "departures: internal", "regular": "departures: regular",
+                "irregular": "departures: irregular", "trapped": "trapped (household-months)",
+                "remittances": "remittances received (thousand USD)", "queue": "visa queue now",
+                "cost": "cost of interventions (thousand USD)"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("world", list(WORLDS))
+def test_each_preset_shows_the_trade_off_its_explanation_states_on_each_world(world):
+    """Each claim of a preset's explanation holds at the dashboard's default size (3,000 households, 10 years), as the
+    mean paired effect over 8 seeds with its 95% Student-t interval excluding 0 in the claimed direction (about 30 s
+    a world)."""
+    from scipy import stats
+    assert set(CLAIMS) == set(PRESETS) - {CUSTOM}
+    seeds = range(8)
+    for name, (signs, ratios) in CLAIMS.items():
+        effects = []
+        for seed in seeds:
+            model = DashboardModel(preset=name, world=world, seed=seed, n_households=3000, years=10)
+            for _ in range(model.n_steps):
+                model.step()
+            rows = {what: a - b for what, a, b in summary_rows(model)}
+            effect = {key: rows[row] for key, row in OUTCOME_ROWS.items()}
+            effect["abroad"] = effect["regular"] + effect["irregular"]
+            effects.append(effect)
+        for outcome, sign in signs:
+            x = np.array([e[outcome] for e in effects]) * sign
+            half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+            assert x.mean() - half > 0, (world, name, outcome, x.mean() * sign, half)
+        for a, b, bound in ratios:
+            mean_a, mean_b = (np.mean([e[k] for e in effects]) for k in (a, b))
+            assert abs(mean_a) < bound * mean_b, (world, name, a, mean_a, b, mean_b)
 
 
 def test_a_preset_sets_only_the_levers_left_at_their_defaults():

@@ -110,7 +110,8 @@ RUN_SETTINGS = ("n_households", "years", "seed")   # not policy: any value Migra
 
 @dataclass(frozen=True)
 class Preset:
-    """A training exercise: lever values and the one-line trade-off it shows (as seen on the default world)."""
+    """A training exercise: lever values and the one-line trade-off it shows, on either shipped world (checked by
+    tests/test_dashboard.py, paired over seeds at the dashboard's default size)."""
 
     explanation: str
     levers: dict[str, Any]
@@ -119,24 +120,26 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     CUSTOM: Preset("The levers as set on the sliders, against the baseline.", {}),
     "drought year": Preset(
-        "A severe climate against today's: shocks push many more households to the city, but they also eat the "
-        "savings a journey abroad needs, so departures abroad do not rise and more households end up trapped.",
+        "A severe climate against today's: shocks push many more households to the city, and remittances rise with "
+        "the members working away; departures abroad rise far less, since shocks also eat the savings a journey "
+        "abroad needs.",
         {"climate_severity": 2.0, "baseline": TODAY}),
     "double the quota": Preset(
-        "Twice the regular places: regular departures and remittances rise and the queue shortens, at a public cost "
-        "per extra visa; irregular departures change little, and more poor households want a visa they cannot afford.",
+        "Twice the regular places: regular departures and remittances rise, at a public cost per extra visa; "
+        "irregular departures fall far less than regular ones rise, and more poor households want a visa they cannot "
+        "afford.",
         {"quota_factor": 2.0}),
     "adaptation first": Preset(
-        "Adaptation and shock-responsive cash in the exposed districts: fewer distress moves to the city and a few "
-        "fewer trapped households, for a large cost up front; the routes abroad do not change.",
+        "Adaptation and shock-responsive cash in the exposed districts: fewer distress moves to the city, for a large "
+        "cost up front.",
         {"adaptation_coverage": 0.6, "cash_transfer_usd": 40.0}),
     "enforcement only": Preset(
-        "Enforcement alone: far fewer irregular departures, but each remaining journey is dearer and deadlier, no one "
-        "gains a regular route, remittances fall, and it costs the same every month whether or not anyone moves.",
+        "Enforcement alone: fewer irregular departures, but each remaining journey is dearer and deadlier, it opens "
+        "no regular route, and it costs the same every month whether or not anyone moves.",
         {"enforcement": 1.0}),
     "open pathways": Preset(
         "Seasonal places for every skill level, half the visa fee and humanitarian visas after disasters: regular "
-        "departures double and some irregular ones give way, but cheaper visas draw more applicants than places, so "
+        "departures rise and some irregular ones give way, but cheaper visas draw more applicants than places, so "
         "the queue lengthens.",
         {"seasonal_places": 4.0, "fee_subsidy": 0.5, "humanitarian_places": 2.0}),
 }
