@@ -457,3 +457,28 @@ def test_column_named_twice_in_the_header(world, file, column, spelling):
     message = world_error(world)
     assert message == (f"{file}: column '{column}' appears more than once in the header row; each column must "
                        f"appear once")
+
+
+@pytest.mark.parametrize("file,column,spelling,hint", [
+    ("regions.csv", "wage_usd", "wage_us", " (did you mean 'wage_usd'?)"),
+    ("routes.csv", "distance_km", "km", ""),
+    ("hazards.csv", "duration_months", "duration_month", " (did you mean 'duration_months'?)"),
+])
+def test_a_column_that_is_not_one_of_the_table_stops_the_load(world, file, column, spelling, hint):
+    """A misspelt column would otherwise be ignored (and an optional setting silently left at its default)."""
+    header, rows = read_table(world / file)
+    text = (world / file).read_text(encoding="utf-8")
+    (world / file).write_text(text.replace(",".join(header), ",".join(spelling if c == column else c for c in header)),
+                              encoding="utf-8")
+    message = world_error(world)
+    assert message.startswith(f"{file}: column '{spelling}' is not a column of this table{hint}: expected columns "
+                              f"among [")
+
+
+def test_a_source_column_is_allowed(world):
+    header, rows = read_table(world / "regions.csv")
+    with (world / "regions.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header + ["source"])
+        writer.writerows([[row[c] for c in header] + ["assumption"] for row in rows])
+    assert load_world(world).origins == load_world(ONE_CITY_WORLD).origins

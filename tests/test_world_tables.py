@@ -165,7 +165,29 @@ BAD = {
                                    "quota_per_year = '4000' is not allowed for a channel of kind 'free_movement'"),
     "hazard of an unknown district": (edit("hazards.csv", "Highlands,drought", "Lowlands,drought"),
                                       "district = 'Lowlands' is not allowed"),
+    "misspelt place column": (edit("places.csv", "demand_cycle_amplitude", "demand_cycle_amplitud"),
+                              "column 'demand_cycle_amplitud' is not a column of this table (did you mean "
+                              "'demand_cycle_amplitude'?)"),
+    "unknown route column": (edit("routes.csv", "duration_months", "months"),
+                             "column 'months' is not a column of this table"),
+    "misspelt channel column": (edit("channels.csv", "max_wait_months", "max_wait"),
+                                "column 'max_wait' is not a column of this table (did you mean 'max_wait_months'?)"),
+    "unknown hazard column": (edit("hazards.csv", "duration_months", "length"),
+                              "column 'length' is not a column of this table"),
 }
+
+
+def test_a_source_column_is_allowed_in_every_table(converted, tmp_path):
+    """Each table may carry a free-text `source` column (where a row's figures come from, or "assumption")."""
+    world = tmp_path / "w"
+    shutil.copytree(converted, world)
+    for file in ("places.csv", "routes.csv", "channels.csv", "hazards.csv"):
+        lines = (world / file).read_text().splitlines()
+        header = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+        lines = lines[:header] + [lines[header] + ",source"] + [f'{line},"assumption, for the test"'
+                                                                 for line in lines[header + 1:]]
+        (world / file).write_text("\n".join(lines) + "\n")
+    assert load_corridors(world).origins == load_corridors(converted).origins
 
 
 @pytest.mark.parametrize("case", list(BAD), ids=list(BAD))

@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import math
 import os
@@ -126,8 +127,13 @@ def _read_text(path: Path) -> str:
     return text
 
 
-def _read_table(path: Path, allow_empty: bool = False) -> list[dict[str, str]]:
-    """The data rows of a world table, cells stripped of spaces; comment (#) and blank lines are skipped."""
+SOURCE_COLUMN = "source"   # free text in any table: where the row's figures come from, or "assumption"
+
+
+def _read_table(path: Path, allow_empty: bool = False, columns: tuple[str, ...] | None = None) -> list[dict[str, str]]:
+    """The data rows of a world table, cells stripped of spaces; comment (#) and blank lines are skipped. A header
+    column not in `columns` (when given; `SOURCE_COLUMN` is always allowed) is a WorldError, so that a misspelt
+    column stops the load instead of being ignored."""
     text = _read_text(path)
     lines = [line for line in io.StringIO(text, newline="") if line.strip() and not line.lstrip().startswith("#")]
     reader = csv.DictReader(lines)
@@ -139,6 +145,11 @@ def _read_table(path: Path, allow_empty: bool = False) -> list[dict[str, str]]:
             raise WorldError(f"{path.name}: column '{name}' appears more than once in the header row; each column "
                              f"must appear once")
         seen.add(name)
+        if columns is not None and name not in (*columns, SOURCE_COLUMN):
+            close = difflib.get_close_matches(name, columns, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise WorldError(f"{path.name}: column '{name}' is not a column of this table{hint}: expected columns "
+                             f"among {[*columns, SOURCE_COLUMN]}")
     rows = []
     try:
         for row in reader:
@@ -192,7 +203,7 @@ def load_world(path: str | Path) -> World:
     if not os.path.isdir(folder):   # False, rather than an error, for a folder that cannot be looked into
         raise WorldError(f"world = '{path}' is not a folder: expected a folder with regions.csv, routes.csv, "
                          f"hazards.csv")
-    regions = _read_table(folder / "regions.csv")
+    regions = _read_table(folder / "regions.csv", columns=("name", "kind", *REGION_COLUMNS))
     for column in ("name", "kind"):
         if column not in regions[0]:
             raise WorldError(f"regions.csv: missing column '{column}'")
@@ -231,7 +242,7 @@ def load_world(path: str | Path) -> World:
             raise WorldError(f"regions.csv: origin '{o}': skill_share_mid + skill_share_high = {mid + high:g} "
                              f"is not allowed: expected at most 1")
 
-    routes = _read_table(folder / "routes.csv")
+    routes = _read_table(folder / "routes.csv", columns=("origin", "to", *ROUTE_COLUMNS))
     _require_columns("routes.csv", routes, ("origin", "to", *ROUTE_COLUMNS))
     cost = {(o, t): None for o in origins for t in (city, destination)}
     distance = dict(cost)
@@ -249,7 +260,7 @@ def load_world(path: str | Path) -> World:
         raise WorldError(f"routes.csv: missing routes {missing}; every origin needs a route to the city and to "
                          f"the destination")
 
-    hazards = _read_table(folder / "hazards.csv", allow_empty=True)
+    hazards = _read_table(folder / "hazards.csv", allow_empty=True, columns=("region", "hazard", *HAZARD_COLUMNS))
     _require_columns("hazards.csv", hazards, ("region", *HAZARD_COLUMNS))
     h_origin, h_name, h_rp, h_int, h_dur = [], [], [], [], []
     for i, row in enumerate(hazards, start=1):

@@ -238,14 +238,17 @@ def load_corridors(path: str | Path) -> Corridors:
                 f"{folder} NEW_FOLDER --households N`)" if (folder / "regions.csv").exists() else "")
         raise WorldError(f"{folder / missing[0]}: file not found: a version-2 world folder needs "
                          f"{', '.join(FILES)}{hint}")
-    kinds, values = _places(_read_table(folder / "places.csv"))
+    kinds, values = _places(_read_table(folder / "places.csv", columns=("name", "kind", *PLACE_COLUMNS)))
     origins = tuple(n for n, k in kinds.items() if k == "origin")
     cities = tuple(n for n, k in kinds.items() if k == "city")
     destinations = tuple(n for n, k in kinds.items() if k == "destination")
     abroad = (*cities, *destinations)
-    routes = _routes(_read_table(folder / "routes.csv"), origins, cities, destinations)
-    channels = _channels(_read_table(folder / "channels.csv", allow_empty=True), destinations)
-    hazards = _hazards(_read_table(folder / "hazards.csv", allow_empty=True), origins)
+    routes = _routes(_read_table(folder / "routes.csv", columns=("name", "kind", "from", "to", *ROUTE_COLUMNS)),
+                     origins, cities, destinations)
+    channels = _channels(_read_table(folder / "channels.csv", allow_empty=True,
+                                     columns=("name", "destination", "kind", *CHANNEL_COLUMNS)), destinations)
+    hazards = _hazards(_read_table(folder / "hazards.csv", allow_empty=True,
+                                   columns=("district", "hazard", *HAZARD_COLUMNS)), origins)
 
     def over(names: tuple[str, ...], column: str, empty: float = 0.0) -> np.ndarray:
         return np.array([empty if values[n][column] is None else values[n][column] for n in names], np.float64)
