@@ -27,10 +27,10 @@ import pytest
 
 from simulator.model.climate import ClimateOutlook
 from simulator.present.dashboard import (BASELINES, CHARTS, CUSTOM, LEVERS, PRESETS, SAME_OUTLOOK, TODAY, WORLDS,
-                                         DashboardModel, chart_png, exposed_districts, model_params, summary_html,
+                                         DashboardModel, chart_png, model_params, summary_html,
                                          summary_rows)
 from simulator.errors import ConfigError
-from simulator.policy.interventions import Enforcement
+from simulator.policy.interventions import Enforcement, exposed_origins
 from simulator.model.labour import LabourOutlook
 from simulator.policy.scenarios import load_outlook
 
@@ -100,7 +100,7 @@ def test_enforcement_level_one_is_the_shipped_intervention_and_start_year_applie
 def test_adaptation_targets_the_exposed_districts():
     model = DashboardModel(**SMALL, adaptation_coverage=1.0)
     regions = by_name(model)["adaptation"].regions
-    assert regions == exposed_districts(model.world) == ["Delta Coast", "Dry Plateau", "River Valley"]
+    assert regions == exposed_origins(model.world) == ["Delta Coast", "Dry Plateau", "River Valley"]
 
 
 def test_sliders_map_to_the_outlooks():

@@ -16,8 +16,9 @@ import pytest
 
 from simulator import MigrationModel, build_interventions, one_city_world_path
 from simulator.errors import ConfigError
-from simulator.policy.interventions import REGISTRY
+from simulator.policy.interventions import REGISTRY, exposed_origins
 
+from conftest import make_world
 from test_config import assert_finite_outputs, bound, ends
 
 SEEDS = range(8)
@@ -289,3 +290,19 @@ def test_every_intervention_parameter_refuses_inf_and_nan(name, field, value):
         with pytest.raises(ConfigError) as info:
             build()
         assert info.value.field == where and f"{where} = {value!r} is not allowed" in str(info.value)
+
+
+def test_regions_exposed_targets_the_more_exposed_half_of_any_world():
+    """`regions: exposed` names no district, so a package runs on any world: there it covers the districts of the
+    larger expected farm-income loss to shocks (three of five: rounded up), and only their households."""
+    world = make_world(n_origins=5)
+    world = dataclasses.replace(world, hazard_mean_intensity=np.array([0.1, 0.5, 0.2, 0.4, 0.3]))
+    assert exposed_origins(world) == ["D1", "D3", "D4"]
+    model = MigrationModel(world=world, n_households=2000, years=1, rng=0,
+                           interventions=build_interventions({"adaptation": {"regions": "exposed", "coverage": 1}}))
+    covered = model.interventions[0].covered
+    assert set(model.households.origin[covered].tolist()) == {1, 3, 4}
+    assert len(covered) == int(np.isin(model.households.origin, [1, 3, 4]).sum())
+    with pytest.raises(ConfigError, match=r"regions = 'most' is not allowed: expected a list of origin names, or "
+                                          r"'exposed'"):
+        build_interventions({"adaptation": {"regions": "most"}})

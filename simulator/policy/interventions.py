@@ -108,8 +108,9 @@ class Intervention:
 class Adaptation(Intervention):
     """Climate adaptation (Objective 2 (i)): covered households avert a share of shock losses.
 
-    A share `coverage` of households in `regions` (all origins if empty), drawn at random, is covered from `start_year`:
-    their climate losses (income and assets) are cut by `efficacy` (capped by `climate.adaptation_efficacy_cap`).
+    A share `coverage` of households in `regions` (origin names; `exposed`: the more exposed half, `exposed_origins`;
+    all origins if empty), drawn at random, is covered from `start_year`: their climate losses (income and assets)
+    are cut by `efficacy` (capped by `climate.adaptation_efficacy_cap`).
     Interventions act after the climate in the monthly order, so protection covers shocks from the month after the start
     to the month of the end. Cost: `cost_per_household_usd` once per covered household at the start, plus
     `upkeep_per_household_usd_year` / 12 a month.
@@ -120,7 +121,7 @@ class Adaptation(Intervention):
                            "assumption; cf. Global Commission on Adaptation 2019 (benefit-cost 2-10)")
     cost_per_household_usd: float = param(300.0, "USD per household, once", 0, USD_MAX, "assumption")
     upkeep_per_household_usd_year: float = param(15.0, "USD per household per year", 0, USD_MAX, "assumption")
-    regions: list[str] = field(default_factory=list)
+    regions: list[str] | str = field(default_factory=list)   # origin names, or EXPOSED
 
     def initialize(self, model: MigrationModel) -> None:
         target = _in_regions(model, self.regions, "interventions.adaptation.regions")
@@ -175,7 +176,7 @@ class SocialProtection(Intervention):
 class EarlyWarning(Intervention):
     """Early warning and anticipatory action (Objective 2 (c), (j)).
 
-    Covered households (a share `coverage` of households in `regions`, all origins if empty) receive warnings that
+    Covered households (a share `coverage` of households in `regions`, as for `adaptation`) receive warnings that
     let them protect a share `asset_protection` of their assets when a shock strikes (livestock moved, stocks
     stored), and `cash_usd` once in the month a shock starts in their district, before its losses reach their
     budget. Cost: `system_cost_per_household_usd_year` / 12 a month per covered household, plus the cash times
@@ -192,7 +193,7 @@ class EarlyWarning(Intervention):
                                                       "assumption")
     admin_share: float = param(0.1, "administration cost per USD transferred", 0, 10,
                                "assumption")   # 10: a programme that spends ten times what it pays out
-    regions: list[str] = field(default_factory=list)
+    regions: list[str] | str = field(default_factory=list)   # origin names, or EXPOSED
 
     def initialize(self, model: MigrationModel) -> None:
         target = _in_regions(model, self.regions, "interventions.early_warning.regions")
@@ -222,7 +223,7 @@ class EarlyWarning(Intervention):
 class LocalJobs(Intervention):
     """Local employment and skills programmes (Objective 2 (d), (e)).
 
-    A share `coverage` of households in `regions` (all origins if empty) take part: their origin earnings rise by
+    A share `coverage` of households in `regions` (as for `adaptation`) take part: their origin earnings rise by
     `income_gain` while the programme runs, and at its start a share `skill_upgrade` of participants below the top
     skill level gain one level (vocational training), which lasts. Training can also open regular pathways that
     require skill: the programme may raise migration as well as lower it. Cost: `cost_per_participant_usd_month` a
@@ -236,7 +237,7 @@ class LocalJobs(Intervention):
     cost_per_participant_usd_month: float = param(15.0, "USD per participant household per month", 0, USD_MAX,
                                                   "assumption")
     training_cost_usd: float = param(400.0, "USD per person trained", 0, USD_MAX, "assumption")
-    regions: list[str] = field(default_factory=list)
+    regions: list[str] | str = field(default_factory=list)   # origin names, or EXPOSED
 
     def initialize(self, model: MigrationModel) -> None:
         target = _in_regions(model, self.regions, "interventions.local_jobs.regions")
@@ -580,9 +581,28 @@ class InformationCampaign(Intervention):
         return self.reach * model.households.n * self.cost_per_household_usd_year / 12.0
 
 
-def _in_regions(model: MigrationModel, regions: list[str], field_name: str) -> np.ndarray:
-    """Mask of households living in `regions` (all when empty); unknown names fail with the valid ones."""
+EXPOSED = "exposed"   # `regions: exposed`: the more exposed half of the world's origins (`exposed_origins`)
+
+
+def exposed_origins(world: Any) -> list[str]:
+    """The more exposed half of a world's origin districts (rounded up), in the world's order, by expected loss of
+    farm income to sudden shocks a year: the sum over a district's hazards of mean intensity x duration (years) /
+    return period, times its farm dependence (assumption: a ranking by the world's own hazard table). Ties keep the
+    world's order. On both shipped worlds: Delta Coast, Dry Plateau, River Valley."""
+    loss = np.zeros(world.n_origins)
+    np.add.at(loss, world.hazard_origin,
+              world.hazard_mean_intensity * world.hazard_duration / 12.0 / world.hazard_return_period)
+    loss *= world.farm_dependence
+    order = np.argsort(-loss, kind="stable")[:math.ceil(world.n_origins / 2)]
+    return [world.origins[i] for i in sorted(order)]
+
+
+def _in_regions(model: MigrationModel, regions: list[str] | str, field_name: str) -> np.ndarray:
+    """Mask of households living in `regions` (all when empty; `exposed`: `exposed_origins`); unknown names fail
+    with the valid ones."""
     origins = model.world.origins
+    if regions == EXPOSED:
+        regions = exposed_origins(model.world)
     unknown = [r for r in regions if r not in origins]
     if unknown:
         raise ConfigError(field_name, unknown, f"origin names among {list(origins)}")
@@ -627,7 +647,9 @@ def build_interventions(spec: dict[str, dict[str, Any] | None] | None) -> list[I
                 raise ConfigError(where, value, "a channel name (empty: every channel of the kinds it acts on)")
             elif key == "route" and not isinstance(value, str):
                 raise ConfigError(where, value, "an irregular route's name (empty: every route)")
-            elif key == "regions" and not (isinstance(value, list) and all(isinstance(r, str) for r in value)):
-                raise ConfigError(where, value, "a list of origin names")
+            elif key == "regions" and value != EXPOSED and not (
+                    isinstance(value, list) and all(isinstance(r, str) for r in value)):
+                raise ConfigError(where, value, f"a list of origin names, or '{EXPOSED}' (the more exposed half of "
+                                                f"the origins)")
         result.append(cls(**values))   # checks every range, and end_year after start_year
     return result

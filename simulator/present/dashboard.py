@@ -49,7 +49,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from simulator.model.climate import ClimateOutlook
 from simulator.errors import ConfigError
-from simulator.policy.interventions import build_interventions
+from simulator.policy.interventions import build_interventions, exposed_origins
 from simulator.model.labour import LabourOutlook
 from simulator.model.migration import P_INTERNAL, P_IRREGULAR, P_REGULAR, MigrationModel
 from simulator.model.outputs import PATHWAYS
@@ -165,18 +165,6 @@ def labour_outlook(demand: float) -> LabourOutlook:
                                         load_outlook("labour", "boom"), demand))
 
 
-def exposed_districts(world: World | Corridors) -> list[str]:
-    """The more exposed half of the origin districts (rounded up), by expected loss of farm income to sudden shocks
-    a year: sum over hazards of mean intensity x duration (years) / return period, times farm dependence."""
-    loss = np.zeros(world.n_origins)
-    np.add.at(loss, world.hazard_origin,
-              world.hazard_mean_intensity * world.hazard_duration / 12.0 / world.hazard_return_period)
-    loss *= world.farm_dependence
-    k = math.ceil(world.n_origins / 2)
-    order = np.argsort(-loss, kind="stable")[:k]
-    return [world.origins[i] for i in sorted(order)]
-
-
 def intervention_spec(levers: dict[str, Any], world: World | Corridors) -> dict[str, dict[str, Any]]:
     """The interventions (registered names and parameters) that the policy levers switch on."""
     start = {"start_year": float(levers["policy_start_year"])}
@@ -194,7 +182,7 @@ def intervention_spec(levers: dict[str, Any], world: World | Corridors) -> dict[
                                "cost_per_1000_usd_month": 2000.0 * level}
     if levers["adaptation_coverage"] > 0:
         spec["adaptation"] = {**start, "coverage": float(levers["adaptation_coverage"]),
-                              "regions": exposed_districts(world)}
+                              "regions": exposed_origins(world)}
     if levers["cash_transfer_usd"] > 0:
         spec["social_protection"] = {**start, "transfer_usd": float(levers["cash_transfer_usd"])}
     if levers["seasonal_places"] > 0:
