@@ -240,7 +240,8 @@ def test_the_calibrate_experiment_writes_a_config_that_reproduces_the_fit(tmp_pa
     # ... and that model, run as the calibration ran it, gives the fitted moments again
     calibrated = yaml.safe_load((run / "experiment" / "calibrated.yaml").read_text())
     values = {f"model.{g}.{k}": v for g, keys in calibrated["model"].items() for k, v in keys.items()}
-    cfg = RunConfig(n_households=200, years=3.0, progress=False,
+    assert calibrated["world"] == "one_city"   # the experiment's world, kept with the fit
+    cfg = RunConfig(n_households=200, years=3.0, progress=False, world=calibrated["world"],
                     calibration=CalibrationConfig(seeds=2, burn_in_years=1.0, workers=1))
     again = simulated_moments(cfg, values, cache)
     for m in fit["moments"]:
