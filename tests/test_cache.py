@@ -132,7 +132,10 @@ def test_every_run_is_checked_before_any_starts(tmp_path):
     shutil.copytree(one_city_world_path(), world)
     for table in world.glob("*.csv"):
         table.write_text(table.read_text(encoding="utf-8").replace("Dry Plateau", "Dry Highlands"), encoding="utf-8")
+    package = tmp_path / "dry_plateau_adaptation.yaml"
+    package.write_text("description: Adaptation in Dry Plateau.\ninterventions:\n  adaptation:\n"
+                       "    regions: [Dry Plateau]\n", encoding="utf-8")
     cfg = dataclasses.replace(SMALL, world=str(world))
     with pytest.raises(ConfigError, match="Dry Plateau"):
-        compare(cfg, ["baseline", "obj2_adaptation"], seeds=[0, 1], cache_dir=tmp_path / "cache", workers=2)
+        compare(cfg, ["baseline", str(package)], seeds=[0, 1], cache_dir=tmp_path / "cache", workers=2)
     assert not list((tmp_path / "cache").glob("*/results.nc"))

@@ -99,8 +99,16 @@ def destination_wage(text: str, wage: str) -> str:
 
 
 def renamed_district_world(tmp_path: Path) -> Path:
-    """The district Dry Plateau renamed (packages name it in their regions)."""
+    """The district Dry Plateau renamed (the package of `district_package` names it in its regions)."""
     return edited_world(tmp_path, "renamed_world", lambda t: t.replace("Dry Plateau", "Dry Highlands"))
+
+
+def district_package(tmp_path: Path) -> Path:
+    """A package whose adaptation names the district Dry Plateau."""
+    path = tmp_path / "dry_plateau_adaptation.yaml"
+    path.write_text("description: Adaptation in Dry Plateau.\ninterventions:\n  adaptation:\n"
+                    "    regions: [Dry Plateau]\n", encoding="utf-8")
+    return path
 
 
 def latin1_world(tmp_path: Path) -> Path:
@@ -132,7 +140,8 @@ def infinite_factor_scenario(tmp_path: Path) -> Path:
     return path
 
 
-INPUTS = {"bad_world": corrupt_world, "renamed_world": renamed_district_world, "latin1_world": latin1_world,
+INPUTS = {"bad_world": corrupt_world, "renamed_world": renamed_district_world, "district_package": district_package,
+          "latin1_world": latin1_world,
           "rich_world": rich_world, "twice_world": twice_named_column_world, "binary_scenario": binary_scenario,
           "infinite_scenario": infinite_factor_scenario}
 
@@ -151,6 +160,8 @@ BAD_INPUTS = [
     pytest.param(["scenario=baseline", "model.regular.quota_per_1000_per_year=inf",
                   "model.regular.processing_per_1000_per_month=inf"],
                  ["model.regular.quota_per_1000_per_year = inf"], id="infinite-quota"),
+    pytest.param(["scenario=baseline", "model.regular.fee_usd=600"],
+                 ["model.regular.fee_usd = 600.0", "fee_usd of each channel in channels.csv"], id="table-parameter"),
     pytest.param(["scenario=baseline", "model.climate.intensity_concentration=inf"],
                  ["model.climate.intensity_concentration = inf"], id="infinite-concentration"),
     pytest.param(["scenario=baseline", "model.labour.skill_wage_high=inf"],
@@ -176,7 +187,8 @@ BAD_INPUTS = [
     pytest.param(["scenario=baseline", "world={rich_world}"], ["wage_usd", "1e308"], id="wage-1e308"),
     pytest.param(["scenario=baseline", "world={twice_world}"], ["routes.csv", "distance_km"],
                  id="column-named-twice"),
-    pytest.param(["world={renamed_world}"], ["regions", "Dry Plateau", "Dry Highlands"],
+    pytest.param(["world={renamed_world}", "compare.scenarios=[baseline,{district_package}]"],
+                 ["regions", "Dry Plateau", "Dry Highlands"],
                  id="main-job-renamed-district"),
     pytest.param(["-m", "scenario=baseline,combined", "n_households=200,0"], ["n_households = 0"],
                  id="sweep-with-one-bad-value"),
