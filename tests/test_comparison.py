@@ -112,7 +112,7 @@ def test_report_is_produced_from_a_dataset_alone(comparison, tmp_path):
     with xr.open_dataset(tmp_path / "comparison.nc", engine="netcdf4") as ds:
         report = write_report(ds.load(), tmp_path / "report")
     text = report.read_text()
-    assert "Illustrative world, not a forecast" in text
+    assert "**Not a forecast.**" in text
     assert "Effects against baseline" in text and "obj5_more_places" in text
     assert "per irregular departure averted" in text
     # each corridor: the world's cities and destinations, its channels and routes with a flow in some run (only those)

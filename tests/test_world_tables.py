@@ -48,7 +48,8 @@ def test_the_default_world_has_several_cities_destinations_channels_and_routes()
 def test_the_model_runs_the_default_world_unless_told_otherwise_and_a_world_by_its_shipped_name():
     assert isinstance(MigrationModel(n_households=10, years=0.25).world, Corridors)
     assert open_world("one_city").name == "one_city" and open_world("default").name == "default"
-    with pytest.raises(WorldError, match=r"world = 'no_such_world' is not a folder: .*\['default', 'one_city'\]"):
+    with pytest.raises(WorldError, match=r"world = 'no_such_world' is not a folder: .*\['bangladesh', 'default', "
+                                         r"'guatemala', 'one_city'\]"):
         open_world("no_such_world")
 
 

@@ -615,7 +615,7 @@ class MigrationModel(mesa.Model):
                  "simulator_version": __version__, "world": self.world.name,
                  "n_households": self.households.n, "initial_population": self.initial_population,
                  "config": self.config, "Conventions": "CF-1.8",
-                 "note": "Illustrative world: figures are not forecasts."}
+                 "note": "Not a forecast: the model's behaviour is not calibrated to this world."}
         return to_dataset(self.recorder, self.start_year, self.t, attrs)
 
     # reporters for Mesa's DataCollector: this month's totals

@@ -197,9 +197,10 @@ def write_report(ds: xr.Dataset, folder: str | Path, baseline: str = "baseline")
     years = f"{int(ds['year'].values[0])}-{int(ds['year'].values[-1])}"
     lines = [
         "# Scenario comparison", "",
-        "> **Illustrative world, not a forecast.** The districts, cities and destinations of this world are "
-        "invented, with figures of plausible orders of magnitude. The comparison shows mechanisms and trade-offs "
-        "between policy packages; its numbers are not predictions for any real place.", "",
+        "> **Not a forecast.** The model's behaviour is not calibrated to the world of this comparison (its README "
+        "gives the source of each figure; the shipped default and one-city worlds are invented). The comparison "
+        "shows mechanisms and trade-offs between policy packages; its numbers are not predictions for any real "
+        "place.", "",
         f"- Scenarios: {', '.join(scenarios)} (baseline: {baseline})",
         f"- Seeds: {n_seeds} per scenario ({ds.attrs.get('seeds', '')}); period {years}, monthly steps",
         f"- Households simulated per run: {ds.attrs.get('n_households', 'see config')}; "
