@@ -2,7 +2,7 @@
 
     python run.py                                   # the main job: compare the policy packages across seeds
     python run.py scenario=obj5_more_places seed=3  # one simulation of one scenario
-    python run.py scenario=baseline climate_outlook=severe model.regular.fee_usd=800
+    python run.py scenario=baseline climate_outlook=severe model.decisions.credit_fraction=0.4
     python run.py -m scenario=baseline,combined seed='range(0,5)'   # a Hydra sweep, merged with a report
     python run.py -m hydra/launcher=cores scenario=baseline,combined seed='range(0,5)'   # the same on all cores
     python run.py --cfg job                         # print the resolved config without running

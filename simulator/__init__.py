@@ -1,6 +1,6 @@
 """Agent-based simulator of migration flows under climate shocks, labour demand and pathway policies.
 
-Households in origin districts choose each month to stay, move to the domestic city, migrate through a regular
+Households in origin districts choose each month to stay, move to a domestic city, migrate through a regular
 pathway, or migrate irregularly. Policies of the Global Compact for Migration (Objective 2: reduce adverse drivers;
 Objective 5: regular pathways) act as pluggable interventions.
 

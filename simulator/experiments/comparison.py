@@ -168,9 +168,10 @@ def merge_sweep(folder: str | Path) -> tuple[xr.Dataset, str]:
     """Combine the runs of a Hydra sweep folder into one dataset; return it and the label of its reference run.
 
     The overrides that vary between jobs (from each job's `.hydra/overrides.yaml`), other than the seed, form each
-    run's label, used as the `scenario` coordinate ("baseline", or "scenario=combined,model.regular.fee_usd=800"
-    when more than the scenario varies); each swept parameter other than the scenario is also a coordinate along
-    `scenario`. The reference is the first label whose scenario is `baseline`, else the first label.
+    run's label, used as the `scenario` coordinate ("baseline", or
+    "scenario=combined,model.decisions.credit_fraction=0.4" when more than the scenario varies); each swept parameter
+    other than the scenario is also a coordinate along `scenario`. The reference is the first label whose scenario is
+    `baseline`, else the first label.
     """
     import yaml   # only needed here
 

@@ -105,7 +105,8 @@ class MigrationModel(mesa.Model):
             offered to households of the origins it serves. None for the world's own: a version-2 world's routes
             table, or the version-1 route `smuggled` built from the parameters
             (simulator.world.convert.version1_routes).
-        **overrides: dotted parameter overrides, e.g. `**{"irregular.death_probability": 0.02}`.
+        **overrides: dotted parameter overrides, e.g. `**{"decisions.credit_fraction": 0.4}` (on a version-2 world,
+            those its tables replace are refused: simulator.world.convert.TABLE_PARAMETERS).
     """
 
     decision_block = 65_536   # households per block of the decision (process 4); results do not depend on it

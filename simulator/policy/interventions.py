@@ -5,9 +5,9 @@ the run), parameters with units and ranges, and three methods:
 
 - `initialize(model)`: once, when the model is built (draws from its own random stream, "intervention.<name>");
 - `apply(model)`: each month it is active, before households decide: adjust `model.policy` (the levers in force
-  this month), the settings in force of regular channels (by name: `quota_expansion: {channel: ordinary}`; all
-  channels of the kinds it acts on by default) and of irregular routes (`enforcement: {route: sea crossing}`; all
-  routes by default), or household columns;
+  this month), the settings in force of regular channels (by name, e.g. on the default world
+  `quota_expansion: {channel: Northland work visas}`; all channels of the kinds it acts on by default) and of
+  irregular routes (`enforcement: {route: sea crossing}`; all routes by default), or household columns;
 - `cost(model)`: each month, after the step's processes, the USD it spent this month (recorded as
   `intervention_cost`).
 
@@ -588,7 +588,7 @@ def exposed_origins(world: Any) -> list[str]:
     """The more exposed half of a world's origin districts (rounded up), in the world's order, by expected loss of
     farm income to sudden shocks a year: the sum over a district's hazards of mean intensity x duration (years) /
     return period, times its farm dependence (assumption: a ranking by the world's own hazard table). Ties keep the
-    world's order. On both shipped worlds: Delta Coast, Dry Plateau, River Valley."""
+    world's order. On the default and one-city worlds: Delta Coast, Dry Plateau, River Valley."""
     loss = np.zeros(world.n_origins)
     np.add.at(loss, world.hazard_origin,
               world.hazard_mean_intensity * world.hazard_duration / 12.0 / world.hazard_return_period)

@@ -110,8 +110,8 @@ RUN_SETTINGS = ("n_households", "years", "seed")   # not policy: any value Migra
 
 @dataclass(frozen=True)
 class Preset:
-    """A training exercise: lever values and the one-line trade-off it shows, on either shipped world (checked by
-    tests/test_dashboard.py, paired over seeds at the dashboard's default size)."""
+    """A training exercise: lever values and the one-line trade-off it shows, on either of the dashboard's worlds
+    (`WORLDS`; checked by tests/test_dashboard.py, paired over seeds at the dashboard's default size)."""
 
     explanation: str
     levers: dict[str, Any]
