@@ -200,7 +200,7 @@ def shipped_worlds() -> list[str]:
 
 def world_folder(world: str | Path) -> Path:
     """The folder a `world` setting names: a path to a folder, or the name of a world shipped in scenarios/worlds
-    (`default`, `one_city`, `bangladesh`, `guatemala`) when no folder of that name is where the command runs.
+    (`shipped_worlds()`) when no folder of that name is where the command runs.
 
     Raises:
         WorldError: if it is neither, listing the shipped worlds.
