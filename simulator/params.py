@@ -96,6 +96,20 @@ class DecisionParams:
                                0.05, 1.0, "assumption; cf. Bertoli & Fernandez-Huertas Moraga 2013 J Dev Econ")
     credit_fraction: float = prob(0.3, "share of assets that can be borrowed against or sold to pay for a move",
                                   "assumption; cf. Bryan, Chowdhury & Mobarak 2014 Econometrica (credit limits)")
+    credit_floor_usd: float = param(0.0, "USD of assets a household cannot borrow against or sell to pay for a "
+                                         "move (it keeps them to live)", 0, USD_MAX,
+                                    "assumption (collateral-constrained credit: Banerjee & Newman 1993 JPE); 0 lets "
+                                    "every household borrow on all of its assets")
+    startup_months: float = param(0.0, "months of the place's living cost a migrant without a job offer carries up "
+                                       "front (a city, an irregular route, free movement)", 0, 24,
+                                  "assumption (weeks of job search before the first wage: Bryan, Chowdhury & Mobarak "
+                                  "2014 Econometrica, section 2); 0: none")
+    network_cost_cut: float = prob(0.0, "largest share of an option's up-front cost saved through a network at its "
+                                        "place (lodging, job referrals, loans, a smuggler's contact)",
+                                   "direction: Munshi 2003 QJE, McKenzie & Rapoport 2010 REStat, Dolfin & Genicot "
+                                   "2010 RDE; size: assumption; 0: networks lower no cost")
+    network_cost_half: float = param(0.05, "network share (members at the place per household of the district) at "
+                                           "which half of network_cost_cut is saved", 1e-6, 100, "assumption")
     risk_perception: float = param(1.0, "perceived / true death probability", 0, 100,
                                    "assumption (1 = accurate); Shrestha 2020 WBER finds misperception both ways")
     shock_memory: float = prob(0.8, "monthly persistence of remembered shock loss",

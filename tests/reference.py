@@ -318,7 +318,7 @@ def households_decide(model, t: int, log: StepLog) -> None:
 
     income_per_adult = np.zeros(h.n)   # every household's, deciding or not (budgets use it)
     for i in range(h.n):
-        income_per_adult[i] = origin_income(model.labour.origin_wage, model.climate.degradation, int(h.origin[i]),
+        income_per_adult[i] = origin_income(model.labour.origin_wage, model.climate.farm_decline, int(h.origin[i]),
                                             skill_wage(model, h.skill[i]), float(h.farm_dependence[i]),
                                             float(model.loss[i]), float(h.income_boost[i]))
     model.income_per_adult = income_per_adult
@@ -353,6 +353,21 @@ def households_decide(model, t: int, log: StepLog) -> None:
                                                           for q in place[n_cities:n_cities + n]] + [
         float(model.expected_employment[q][1]) for q in place[n_cities + n:]]
     travel = places.travel_cost
+    # the up-front cost: the fare (and a channel's fee), plus the first months' living cost of a migrant without a
+    # job offer (cities, free movement, routes), lowered by the origin's network at the place
+    searching = [*[True] * n_cities, *(c.kind == "free_movement" for c, _ in chosen), *[True] * m]
+    fare = [[*(float(travel[o][q]) for q in range(n_cities)),
+             *(fee + float(travel[o][places.index(c.destination)]) for c, (fee, *_) in chosen),
+             *(r["travel_cost_usd"] for r in routes)] for o in range(n_origins)]
+    cost = []
+    for o in range(n_origins):
+        row = []
+        for k, q in enumerate(place):
+            x = fare[o][k] + (dp.startup_months * float(places.living_cost[q]) if searching[k] else 0.0)
+            if dp.network_cost_cut > 0:
+                x *= 1.0 - dp.network_cost_cut * network[o][q] / (network[o][q] + dp.network_cost_half)
+            row.append(x)
+        cost.append(row)
     options = Options.build(
         (*places.names[:n_cities], *(c.name for c, _ in chosen), *(r.name for r in offered)),
         pathway=(*[P_INTERNAL] * n_cities, *[P_REGULAR] * n, *[P_IRREGULAR] * m), place=place,
@@ -360,9 +375,7 @@ def households_decide(model, t: int, log: StepLog) -> None:
         wage=[float(model.labour.wage[q]) for q in place], skill_ratio=[places.skill_ratio[q] for q in place],
         wage_factor=(*[1.0] * (n_cities + n), *[lab.irregular_wage_factor] * m),
         living_cost=[float(places.living_cost[q]) for q in place], employment=employment,
-        cost=[[*(float(travel[o][q]) for q in range(n_cities)),
-               *(fee + float(travel[o][places.index(c.destination)]) for c, (fee, *_) in chosen),
-               *(r["travel_cost_usd"] for r in routes)] for o in range(n_origins)],
+        cost=cost,
         wait_months=(*[0.0] * n_cities, *[terms[1] for _, terms in chosen], *[0.0] * m),
         death=(*[0.0] * (n_cities + n), *[r["death_probability"] for r in routes]),
         interception=(*[0.0] * (n_cities + n), *[r["interception_probability"] for r in routes]),
@@ -386,14 +399,14 @@ def households_decide(model, t: int, log: StepLog) -> None:
         if h.status[i] != AT_HOME or away[i] >= p.decisions.max_members_away or adults < 1:
             continue
         origin = int(h.origin[i])
-        _, choice, trapped = reference_decision(
-            rows, dp, pol.risk_perception, model.labour.origin_wage, model.climate.degradation, network,
+        _, choice, trapped, wanted = reference_decision(
+            rows, dp, pol.risk_perception, model.labour.origin_wage, model.climate.farm_decline, network,
             status=int(h.status[i]), adults=adults, origin=origin, skill=int(h.skill[i]),
             skill_mult=skill_wage(model, h.skill[i]), farm=float(h.farm_dependence[i]), loss=float(model.loss[i]),
             boost=float(h.income_boost[i]), memory=float(h.shock_memory[i]), patience=float(h.patience[i]),
             risk=float(h.risk_aversion[i]), wealth=float(h.wealth[i]), assets=float(h.assets[i]),
             uniforms=draws[i], log=log)
-        choices[i] = (choice, trapped, [0.0, *rows.cost[origin]])
+        choices[i] = (choice, trapped, [0.0, *rows.cost[origin]], wanted)
         if away[i] and choice not in (STAY, -1):
             log["another_member_leaves"] += 1
 
@@ -401,10 +414,12 @@ def households_decide(model, t: int, log: StepLog) -> None:
         if channel.kind == "humanitarian":
             humanitarian_visas(model, channel, t, choices, log)
 
-    for i, (choice, trapped, costs) in choices.items():
+    for i, (choice, trapped, costs, wanted) in choices.items():
         origin = int(h.origin[i])
         if trapped:
             add(model, "trapped", t, origin)
+            add(model, "trapped_wanting", t, origin, P_INTERNAL if wanted < regular else P_REGULAR
+                if wanted < irregular else P_IRREGULAR)
             log["trapped"] += 1
         if STAY < choice < regular:   # to a city
             pay(model, i, costs[choice])
@@ -459,13 +474,13 @@ def humanitarian_visas(model, channel, t: int, choices: dict, log: StepLog) -> N
     if s["quota_per_year"] <= 0:
         return
     priority = model.streams[f"channel.{channel.name}"].random(h.n)
-    candidates = [i for i, (choice, trapped, _) in choices.items()
+    candidates = [i for i, (choice, trapped, _, _) in choices.items()
                   if float(h.shock_memory[i]) >= s["min_loss"] and (choice > STAY or trapped)]
     chosen = sorted(candidates, key=lambda i: (priority[i], i))[:places]
     book.decided(len(chosen))
     channel.granted = np.array(chosen, dtype=np.int64)
     for i in chosen:
-        choices[i] = (OFFER_TAKEN, False, choices[i][2])
+        choices[i] = (OFFER_TAKEN, False, choices[i][2], choices[i][3])
         stay = int(s["stay_months"])
         admit(model, i, t, channel, t + stay if stay else NO_CONTRACT, job_offer=False)
         add(model, "humanitarian_visas", t, int(h.origin[i]))
@@ -721,7 +736,8 @@ def move_on(model, t: int, city: list, log: StepLog) -> None:
                     continue
                 considered.add(r.household)
                 fare = route.settings["travel_cost_usd"]
-                if float(h.wealth[r.household]) + p.decisions.credit_fraction * float(h.assets[r.household]) < fare:
+                if float(h.wealth[r.household]) + p.decisions.credit_fraction * max(
+                        0.0, float(h.assets[r.household]) - p.decisions.credit_floor_usd) < fare:
                     continue
                 seen.add(r.household)
                 pay(model, r.household, fare)
@@ -924,20 +940,20 @@ def nested_logit_draw(rows: OptionRows, u_stay: float, utility: list[float], all
 def reference_decision(rows: OptionRows, p, risk_perception: float, origin_wage, degradation, network, *,
                        status: int, adults: int, origin: int, skill: int, skill_mult: float, farm: float,
                        loss: float, boost: float, memory: float, patience: float, risk: float, wealth: float,
-                       assets: float, uniforms, log: StepLog | None = None) -> tuple[float, int, bool]:
-    """(income of an adult at origin, choice, trapped) of one household: -1 if it does not decide (not at home, or
-    no working-age adult); otherwise the draw among the eligible options and, if that is a move, among the
-    eligible options it can pay for; trapped if it wanted to move and stays."""
+                       assets: float, uniforms, log: StepLog | None = None) -> tuple[float, int, bool, int]:
+    """(income of an adult at origin, choice, trapped, wanted) of one household: -1 if it does not decide (not at
+    home, or no working-age adult); otherwise the draw among the eligible options (wanted) and, if that is a move,
+    among the eligible options it can pay for (choice); trapped if it wanted to move and stays."""
     income, u_stay, utility = option_utilities(
         rows, p, risk_perception, origin_wage, degradation, network, origin=origin, adults=adults, skill=skill,
         skill_mult=skill_mult, farm=farm, loss=loss, boost=boost, memory=memory, patience=patience, risk=risk)
     if status != AT_HOME or adults < 1:
-        return income, -1, False
+        return income, -1, False, -1
     eligible = [rows.open[k] and rows.served[origin][k] and skill >= rows.min_skill[k] for k in range(rows.n)]
     wanted = nested_logit_draw(rows, u_stay, utility, eligible, uniforms, log)
     if wanted == 0:
-        return income, 0, False
-    budget = wealth + p.credit_fraction * assets
+        return income, 0, False, 0
+    budget = wealth + p.credit_fraction * max(0.0, assets - p.credit_floor_usd)
     affordable = [eligible[k] and rows.cost[origin][k] <= budget for k in range(rows.n)]
     choice = nested_logit_draw(rows, u_stay, utility, affordable, uniforms, log)
-    return income, choice, choice == 0
+    return income, choice, choice == 0, wanted

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator.model.decisions import MAX_OPTIONS, NO_DECISION, STAY, Options, decide_households
+from simulator.model.decisions import MAX_OPTIONS, NO_DECISION, STAY, Options, decide_households, means_to_move
 from simulator.params import DecisionParams
 
 from reference import OptionRows, nested_logit_probabilities, option_utilities, reference_decision
@@ -85,7 +85,7 @@ def oracle(options: Options, h: dict, uniforms: np.ndarray, p: DecisionParams | 
         boost=float(h["income_boost"][i]), memory=float(h["shock_memory"][i]), patience=float(h["patience"][i]),
         risk=float(h["risk_aversion"][i]), wealth=float(h["wealth"][i]), assets=float(h["assets"][i]),
         uniforms=uniforms[i]) for i in range(len(h["status"]))]
-    income, choice, trapped = (np.array(column) for column in zip(*rows))
+    income, choice, trapped, _ = (np.array(column) for column in zip(*rows))
     return choice, trapped, income
 
 
@@ -204,7 +204,7 @@ def test_the_liquidity_constraint_traps_exactly_those_who_wanted_a_move_they_can
     assert not rich_trapped.any()
     np.testing.assert_array_equal(trapped, (rich_choice > 0) & (choice == STAY))
     moved = np.flatnonzero(choice > 0)
-    budget = h["wealth"] + DecisionParams().credit_fraction * h["assets"]
+    budget = means_to_move(h["wealth"], h["assets"], DecisionParams())
     assert (options.cost[h["origin"][moved], choice[moved] - 1] <= budget[moved]).all()
     assert trapped.sum() > 100 and len(moved) > 100
     ineligible = (h["skill"] < 2) & (choice == 5)

@@ -67,6 +67,9 @@ def busier(channel: Channel) -> Channel:
     s.update({k: v for k, v in busy.items() if k in s})
     return dataclasses.replace(channel, settings=s)
 EVERY_ORIGIN = tuple(range(5))   # the five districts of both worlds
+# a lean season in two districts of the corridors world: from December (over the new year) and from the first month
+LEAN = {"lean_season_start_month": np.array([12.0, 1, 0, 0, 0]), "lean_season_months": np.array([3.0, 2, 0, 0, 0]),
+        "lean_season_loss": np.array([0.5, 0.7, 0, 0, 0])}
 
 BASE_BRANCHES = ("stay", "internal", "internal_returns", "applications", "visas", "gave_up", "trapped",
                  "irregular_departures", "deaths", "interceptions", "irregular_arrivals", "deportations",
@@ -112,7 +115,10 @@ SCENARIOS = {
     # seven channels of six kinds and two routes (busier tables, below: the version-1 parameters of BUSY are left out)
     "corridors world": dict(
         interventions={"remittance_cost": {"transfer_cost": 0.05}, "quota_expansion": {"factor": 3}},
-        overrides={"abroad.onward_rate": 0.2},   # members in Port City move on to Gulfland
+        overrides={"abroad.onward_rate": 0.2,   # members in Port City move on to Gulfland
+                   # credit only above a floor, the first months' living cost carried, networks lowering costs
+                   "decisions.credit_floor_usd": 800.0, "decisions.startup_months": 1.0,
+                   "decisions.network_cost_cut": 0.5},
         routes=[dataclasses.replace(r, death_probability=0.2, travel_cost_usd=800.0) if r.name == "sea crossing" else r
                 for r in CORRIDORS.routes],
         channels=[busier(c) for c in CORRIDORS.channels],
@@ -120,7 +126,8 @@ SCENARIOS = {
                   "humanitarian_visas", "reunifications", "trained", "trapped", "free_movement",
                   "irregular_departures", "interceptions", "irregular_arrivals", "deportations",
                   "hired", "not_hired", "kept_job", "lost_job", "onward"),
-        world=dataclasses.replace(CORRIDORS, vacancies_per_month=50 * CORRIDORS.vacancies_per_month)),
+        world=dataclasses.replace(CORRIDORS, vacancies_per_month=50 * CORRIDORS.vacancies_per_month,
+                                  origin={**CORRIDORS.origin, **LEAN})),
     # households with up to three members away at once, on the corridors world: members in different places,
     # deaths and returns of one member while another is away, family reunification only for a lone member away
     "several members away": dict(
@@ -130,7 +137,8 @@ SCENARIOS = {
         channels=[busier(c) for c in CORRIDORS.channels],
         branches=("internal", "internal_returns", "visas", "reunifications", "irregular_departures", "deaths",
                   "interceptions", "irregular_arrivals", "hired", "another_member_leaves", "several_away"),
-        world=dataclasses.replace(CORRIDORS, vacancies_per_month=50 * CORRIDORS.vacancies_per_month)),
+        world=dataclasses.replace(CORRIDORS, vacancies_per_month=50 * CORRIDORS.vacancies_per_month,
+                                  origin={**CORRIDORS.origin, **LEAN})),
 }
 
 

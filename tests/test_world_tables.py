@@ -19,7 +19,7 @@ from simulator.params import ModelParams
 from simulator.world.regions import one_city_world_path, load_world
 from simulator.world import CHANNEL_KINDS, load_corridors
 from simulator.world.convert import TABLE_PARAMETERS, convert
-from simulator.world.tables import Corridors, default_world_path, open_world
+from simulator.world.tables import PLACE_COLUMNS, Corridors, default_world_path, open_world
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -142,7 +142,10 @@ BAD = {
     "mid-skill wage of zero": (edit("places.csv", "1600,2080,2880", "1600,0,2880"),
                                "wage_usd, wage_mid_usd, wage_high_usd = 1600, 0, 2880 is not allowed"),
     "too many places abroad": (edit("places.csv", "Capital,city,", "".join(
-        f"City {k},city,,,250,325,450,120,0.02,,,,,,,,,,,,3.2,1.6\n" for k in range(126)) + "Capital,city,"),
+        f"City {k},city," + ",".join({"wage_usd": "250", "wage_mid_usd": "325", "wage_high_usd": "450",
+                                      "living_cost_usd": "120", "remittance_cost_share": "0.02", "x": "3.2",
+                                      "y": "1.6"}.get(c, "") for c in PLACE_COLUMNS) + "\n"
+        for k in range(126)) + "Capital,city,"),
         "128 cities and destinations is not allowed: expected at most 127"),
     "route to a city by a regular route": (edit("routes.csv", "regular,Highlands,Northland",
                                                 "regular,Highlands,Capital"),

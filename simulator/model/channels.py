@@ -51,6 +51,7 @@ class OptionTerms(NamedTuple):
     wait_months: float    # expected wait for a place
     min_skill: int        # lowest skill level that may apply
     open: bool
+    job_offer: bool = True   # migrants arrive with a job (else they carry `decisions.startup_months` of living cost)
 
 
 class Channel:

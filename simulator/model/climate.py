@@ -8,7 +8,11 @@ shocks: about `1 / (T/f + d/12)` a year for a shock lasting `d` months). Its int
 income lost for `duration_months`; at onset it also destroys a share `asset_loss_ratio * I` of farm assets. Households
 lose in proportion to their farm dependence, reduced by their adaptation: `loss_i = farm_i * L_r * (1 - a_i)`
 (Hallegatte et al. 2017, Unbreakable: losses scale with exposure and vulnerability). Slow-onset decline removes
-`degradation_per_year * f_d * years` of farm income.
+`degradation_per_year * f_d * years` of farm income. An origin with a lean season in its world table (the months
+between planting and harvest when farm work and farm wages collapse, such as the *monga* of northern Bangladesh:
+Khandker 2012, Bryan, Chowdhury & Mobarak 2014) loses `lean_season_loss` of farm income in each of its
+`lean_season_months` from `lean_season_start_month`, every year, whatever the outlook: `farm_decline` (the
+degradation plus the lean season, at most 1) is the share of farm income lost besides shocks.
 
 Draws come from the "climate" stream only, and every hazard draws its uniform and its intensity every month whether
 or not it starts, so the shock series is the same under every policy (common random numbers).
@@ -46,6 +50,7 @@ class Climate:
         self.region_loss = np.zeros(world.n_origins)   # share of farm income lost this step, by origin
         self.region_onset_intensity = np.zeros(world.n_origins)  # summed intensity of shocks started this step
         self.degradation = np.zeros(world.n_origins)   # cumulative slow-onset loss of farm income, by origin
+        self.farm_decline = np.zeros(world.n_origins)  # degradation plus this month's lean season, at most 1
         self.onset_probability = -np.expm1(-outlook.frequency_multiplier / (12.0 * world.hazard_return_period))
 
     def step(self, t: int) -> None:
@@ -66,6 +71,7 @@ class Climate:
             1.0, np.bincount(w.hazard_origin, np.where(self.onset, self.intensity, 0.0), w.n_origins))
         years = t / 12.0
         self.degradation = np.minimum(1.0, w.degradation_per_year * self.outlook.degradation_multiplier * years)
+        self.farm_decline = np.minimum(1.0, self.degradation + w.lean_season_loss(t % 12 + 1))   # runs start in January
 
 
 @numba.njit(cache=True)

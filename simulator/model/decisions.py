@@ -10,9 +10,10 @@ an adult at origin,
 
     y_i = max(0, w_o s_i (1 + b_i) (1 - farm_i deg_o - loss_i))
 
-(origin wage `w_o`, the household's skill multiplier `s_i`, a local employment programme's gain `b_i`, slow-onset
-degradation `deg_o` of the farm part of income, `loss_i` the share of income lost to current shocks), and `a_i` the
-household's adults at origin, its expected monthly income if it stays and under option k is
+(origin wage `w_o`, the household's skill multiplier `s_i`, a local employment programme's gain `b_i`, the decline
+`deg_o` of the farm part of income (slow-onset degradation plus the lean season: `Climate.farm_decline`), `loss_i`
+the share of income lost to current shocks), and `a_i` the household's adults at origin, its expected monthly income
+if it stays and under option k is
 
     Y_stay = a_i y_i
     Y_k    = (a_i - 1) y_i + e_k max(0, r_k(s) f_k w_k - c_k)
@@ -42,7 +43,9 @@ samples the nested-logit probabilities exactly. Ties go to the earlier nest and 
 
 An option is open to a household when it is open this month, serves the household's origin (a route from one
 district serves that district only) and the household's skill is at least the option's minimum (eligibility), and
-it can pay the cost (liquidity constraint: `C_ok <= wealth + credit * assets`). A
+it can pay the cost (liquidity constraint: `C_ok <= W_i + kappa max(0, A_i - A_min)`, savings `W_i` and the share
+`kappa` (`credit_fraction`) of the assets `A_i` above the floor `A_min` (`credit_floor_usd`) that a household keeps
+to live and cannot borrow against or sell: the poorest cannot borrow at all; Banerjee & Newman 1993). A
 household is *trapped* (involuntary immobility; Carling 2002, Black et al. 2011) when the option it draws among the
 eligible ones, ignoring what it can afford, is a move, while with the same noise under the liquidity constraint it
 stays: it wanted to move and could not pay. (Closing an unaffordable option of a nest can also tip the upper stage to
@@ -202,12 +205,13 @@ def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patie
                  skill_mult, uniforms, origin_wage, degradation, network, wage, skill_ratio, wage_factor, living_cost,
                  employment, cost, wait_years, death, interception, asc, network_column, min_skill, open_, served,
                  nest_members, nest_start, lam, draw_column, nest_open, nest_cost, nest_wait, nest_death, nest_constant,
-                 nest_spread, nest_earning, scalars, income, choice, trapped):
-    """Every household's income at origin, choice and trapped flag, written into `income`, `choice`, `trapped`.
+                 nest_spread, nest_earning, scalars, income, choice, trapped, wanted):
+    """Every household's income at origin, choice, trapped flag and wanted choice (among the eligible options,
+    whether it can pay or not), written into `income`, `choice`, `trapped`, `wanted`.
     Households go in chunks of `CHUNK`; each chunk has one scratch row for the utilities, open flags and upper-stage
     Gumbel terms of the household in hand. Compiled twice below: on one thread, and with the chunks shared among numba's
     threads (each writes only its own rows, so the results are the same for any number of threads)."""
-    (beta_income, beta_cost, beta_risk, beta_interception, beta_wait, beta_network, beta_shock, credit,
+    (beta_income, beta_cost, beta_risk, beta_interception, beta_wait, beta_network, beta_shock, credit, floor,
      perception) = scalars
     n_options = len(wage)
     n_nests = len(nest_start) - 1
@@ -226,6 +230,7 @@ def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patie
             trapped[i] = False
             if status[i] != AT_HOME or adults[i] < 1:   # only households at home with a working-age adult decide
                 choice[i] = NO_DECISION
+                wanted[i] = NO_DECISION
                 continue
             a = np.float64(adults[i])
             s = skill[i]
@@ -257,6 +262,7 @@ def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patie
                     break
             if not may_move:
                 choice[i] = STAY
+                wanted[i] = STAY
                 continue
             for k in range(n_options):
                 y_k = rest + employment[k] * max(0.0, wage[k] * skill_ratio[k, s] * wage_factor[k] - living_cost[k])
@@ -277,7 +283,7 @@ def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patie
             # passing the scratch arrays to a function costs atomic reference counts per household.
             for attempt in range(2):
                 if attempt == 1:
-                    budget = wealth[i] + credit * assets[i]
+                    budget = wealth[i] + credit * max(0.0, np.float64(assets[i]) - floor)
                     for k in range(n_options):
                         allowed[k] = allowed[k] and cost[o, k] <= budget
                 best_nest = 0
@@ -314,6 +320,8 @@ def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patie
                             if x > w:
                                 best_option, w = k, x
                 c = STAY if best_nest == 0 else best_option + 1
+                if attempt == 0:
+                    wanted[i] = c
                 if attempt == 0 and c == STAY:   # stays with every eligible option open: stays when some close
                     break
                 choice[i] = c
@@ -334,7 +342,7 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
                       wealth: np.ndarray, assets: np.ndarray, skill_mult: np.ndarray, uniforms: np.ndarray,
                       origin_wage: np.ndarray, degradation: np.ndarray, network: np.ndarray, options: Options,
                       p: DecisionParams, risk_perception: float, income_per_adult: np.ndarray,
-                      threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
+                      threads: int = 1, wanted: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Every household's decision this month, in one compiled pass (the equations of the module docstring).
 
     Per-household arrays are the household columns (`simulator.model.households.Households`), the model's `loss` and
@@ -346,8 +354,10 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
 
     Writes the monthly income of an adult at origin of every household into `income_per_adult`. Returns `choice`
     (int8: 0 to stay, k + 1 for option k of `options`, -1 for a household that does not decide: not at home, or
-    without a working-age adult) and `trapped` (bool). With `threads` above 1 the households are shared among that
-    many of numba's threads; the results are the same.
+    without a working-age adult) and `trapped` (bool). Writes into `wanted` (int8, if given) the choice each household
+    draws among the eligible options whether it can pay or not: its choice, except for a trapped household, whose
+    wanted choice is the move it could not pay for. With `threads` above 1 the households are shared among that many
+    of numba's threads; the results are the same.
     """
     n = len(status)
     width = options.uniforms_per_household
@@ -363,11 +373,16 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
         raise ValueError(f"options cost has {options.cost.shape[0]} rows: expected one per origin "
                          f"({len(origin_wage)})")
     scalars = tuple(map(float, (p.beta_income, p.beta_cost, p.beta_risk, p.beta_interception, p.beta_wait,
-                                p.beta_network, p.beta_shock, p.credit_fraction, risk_perception)))
+                                p.beta_network, p.beta_shock, p.credit_fraction, p.credit_floor_usd,
+                                risk_perception)))
     wait_years = np.minimum(options.wait_months, MAX_WAIT_MONTHS) / 12.0
     screen = _nest_bounds(options, network, p)
     choice = np.empty(n, np.int8)
     trapped = np.empty(n, np.bool_)
+    if wanted is None:
+        wanted = np.empty(n, np.int8)
+    elif wanted.shape != (n,) or wanted.dtype != np.int8:
+        raise ValueError(f"wanted must be int8 of shape ({n},): got {wanted.dtype} {wanted.shape}")
     kernel = _decide_kernel
     if threads > 1:
         numba.set_num_threads(threads)
@@ -378,8 +393,14 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
            options.living_cost, options.employment, options.cost, wait_years, options.death, options.interception,
            options.asc, options.network, options.min_skill, options.open, options.served, options.nest_members,
            options.nest_start, options.nest_lambda, options.draw_column, *screen, scalars, income_per_adult, choice,
-           trapped)
+           trapped, wanted)
     return choice, trapped
+
+
+def means_to_move(wealth: np.ndarray, assets: np.ndarray, p: DecisionParams) -> np.ndarray:
+    """What households can spend on a move: savings plus the borrowable share of their assets above the floor they
+    keep, `W + kappa max(0, A - A_min)` (the liquidity constraint of the module docstring)."""
+    return wealth + p.credit_fraction * np.maximum(0.0, assets - p.credit_floor_usd)
 
 
 def _nest_bounds(options: Options, network: np.ndarray, p: DecisionParams) -> tuple[np.ndarray, ...]:

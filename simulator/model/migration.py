@@ -30,7 +30,7 @@ from simulator.model.abroad import (hiring_probabilities, remittances, returns_i
 from simulator.model.budgets import household_budgets
 from simulator.model.channels import OptionTerms, build_channels
 from simulator.model.climate import Climate, ClimateOutlook, destroy_assets, household_loss, remember_shocks
-from simulator.model.decisions import Options, decide_households
+from simulator.model.decisions import Options, decide_households, means_to_move
 from simulator.config import check_calendar, check_threads
 from simulator.errors import ConfigError
 from simulator.model.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, FAMILY_ABROAD, IN_CITY, IN_TRANSIT,
@@ -38,7 +38,7 @@ from simulator.model.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOM
 from simulator.model.migrants import NO_CONTRACT, Migrant, Migrants, free_slots, take_slots
 from simulator.model.labour import Labour, LabourOutlook, skill_multiplier
 from simulator.model.places import Places
-from simulator.model.outputs import AGE_EDGES, Recorder, sums_by_origin, to_dataset
+from simulator.model.outputs import AGE_EDGES, PATHWAYS, Recorder, sums_by_origin, to_dataset
 from simulator.params import ModelParams, PopulationParams, validate
 from simulator.model.pathways import journey_outcomes
 from simulator.model.levers import Policy
@@ -263,10 +263,11 @@ class MigrationModel(mesa.Model):
         for iv in self.interventions:
             iv.step(self)
 
-    def month_options(self) -> Options:
+    def month_options(self, network: np.ndarray | None = None) -> Options:
         """The month's options (see `corridor_options`): each city, the channels households choose (their terms
-        given the queue before anyone decides) and the irregular routes (their settings in force); sets
-        `option_channels` and `option_routes`."""
+        given the queue before anyone decides) and the irregular routes (their settings in force), their costs
+        lowered by the `network` shares (this month's `network_shares()` if None); sets `option_channels` and
+        `option_routes`."""
         h, places = self.households, self.places
         queues = np.bincount(h.channel[h.status == WAITING], minlength=len(self.channels))
         chosen = [(c, c.option_terms(int(queues[c.index]))) for c in self.channels]
@@ -276,7 +277,8 @@ class MigrationModel(mesa.Model):
         self.option_routes = [None] * (places.n_cities + len(chosen)) + list(routes)
         return corridor_options(places, self.params, self.labour.wage, self.expected_employment,
                                 [(c.name, places.index(c.destination), terms) for c, terms in chosen],
-                                [(r.name, places.index(r.destination), r.settings, r.origins) for r in routes])
+                                [(r.name, places.index(r.destination), r.settings, r.origins) for r in routes],
+                                self.network_shares() if network is None else network)
 
     def network_shares(self) -> np.ndarray:
         """(origin, place): the members of each district's households living at each place, per household (Massey
@@ -292,8 +294,8 @@ class MigrationModel(mesa.Model):
         """Process 4: households at home with an adult at origin and fewer than `decisions.max_members_away`
         members away choose among the open options (decisions.py); the adults who decide are those at origin."""
         h, p, pol, t = self.households, self.params, self.policy, self.t
-        options = self.month_options()
         network = self.network_shares()
+        options = self.month_options(network)
         # Households decide in blocks of rows. Every household draws the same number of uniforms every month
         # (common random numbers): drawn block after block into one buffer, they are the numbers one (n, width)
         # draw would give, so results do not depend on the block size. Only households that move or are trapped
@@ -301,6 +303,7 @@ class MigrationModel(mesa.Model):
         stream, block = self.streams["decisions"], max(1, int(self.decision_block))
         width = options.uniforms_per_household
         uniforms = np.empty((min(block, h.n), width), np.float32)
+        wanted = np.empty(min(block, h.n), np.int8)
         kept: list[tuple[np.ndarray, ...]] = []
         for start in range(0, h.n, block):
             rows = slice(start, min(start + block, h.n))
@@ -312,15 +315,20 @@ class MigrationModel(mesa.Model):
                 h.status[rows], free, h.origin[rows], h.skill[rows], h.farm_dependence[rows],
                 self.loss[rows], h.income_boost[rows], h.shock_memory[rows], h.patience[rows],
                 h.risk_aversion[rows], h.wealth[rows], h.assets[rows], skill_multiplier(h.skill[rows], p.labour), u,
-                self.labour.origin_wage, self.climate.degradation, network, options, p.decisions,
-                pol.risk_perception, income_per_adult=self.income_per_adult[rows], threads=self.threads)
+                self.labour.origin_wage, self.climate.farm_decline, network, options, p.decisions,
+                pol.risk_perception, income_per_adult=self.income_per_adult[rows], threads=self.threads,
+                wanted=wanted[: rows.stop - start])
             rel = np.flatnonzero((choice > 0) | trapped)
-            kept.append((rel + start, choice[rel], trapped[rel], u[rel, width - 1].astype(np.float64)))
-        idx, choice, trapped, tie_break = (np.concatenate(parts) for parts in zip(*kept))
+            kept.append((rel + start, choice[rel], trapped[rel], u[rel, width - 1].astype(np.float64),
+                         wanted[rel].astype(np.int64)))
+        idx, choice, trapped, tie_break, wanted_ = (np.concatenate(parts) for parts in zip(*kept))
         for channel in self.channels:   # places offered to households that want to leave (humanitarian visas)
             channel.offer(self, idx, choice, trapped)
         trapped &= choice != self.OFFER_TAKEN
         self.recorder.count("trapped", t, h.origin[idx[trapped]])
+        for pathway in range(len(PATHWAYS)):   # by the pathway of the move each trapped household wanted
+            rows_ = trapped & (options.pathway[np.maximum(wanted_ - 1, 0)] == pathway)
+            self.recorder.count("trapped_wanting", t, h.origin[idx[rows_]], pathway)
 
         for k in range(options.n):
             took = choice == k + 1
@@ -477,7 +485,7 @@ class MigrationModel(mesa.Model):
         `city` (rows of the migrants in a city who stay there this month) who came before this month moves on by an
         onward route from its city with probability `abroad.onward_rate` a month for each route (its uniform `u` from
         the stream "onward": route k of its city's routes if `k r <= u < (k + 1) r`), if its household can pay the
-        route's fare from savings and borrowable assets (`decisions.credit_fraction`); one member of a household at most
+        route's fare from savings and borrowable assets (`decisions.means_to_move`); one member of a household at most
         a month. It pays, and travels: in transit on the route from this month (counted as a departure by the irregular
         pathway to the route's destination), its journey ending as any route's does (process 6, from the next month)
         and, without a visa of the destination's channels, arriving with irregular status (assumption)."""
@@ -496,7 +504,7 @@ class MigrationModel(mesa.Model):
                 rows = rows[np.sort(first)]
                 fare = route.settings["travel_cost_usd"]
                 household = m.household[rows]
-                can_pay = h.wealth[household] + self.params.decisions.credit_fraction * h.assets[household] >= fare
+                can_pay = means_to_move(h.wealth[household], h.assets[household], self.params.decisions) >= fare
                 rows, household = rows[can_pay], household[can_pay]
                 seen = np.concatenate([seen, household])
                 self._pay(household, np.full(len(rows), fare))
@@ -674,7 +682,8 @@ def who_leaves(streams: Streams, pop: PopulationParams, households: np.ndarray, 
 
 def corridor_options(places: Places, params: ModelParams, wage: np.ndarray, expected_employment: np.ndarray,
                      regular: Sequence[tuple[str, int, OptionTerms]],
-                     irregular: Sequence[tuple[str, int, dict[str, float], Sequence[int]]]) -> Options:
+                     irregular: Sequence[tuple[str, int, dict[str, float], Sequence[int]]],
+                     network: np.ndarray | None = None) -> Options:
     """The month's options (decisions.Options): each city, the channels households choose (`regular`: each channel's
     name, place and terms, simulator.model.channels.OptionTerms) and the irregular routes (`irregular`: each route's
     name, place, settings in force and the origins it serves, simulator.model.routes).
@@ -683,9 +692,12 @@ def corridor_options(places: Places, params: ModelParams, wage: np.ndarray, expe
     staying); every international option shares nest 2 (`decisions.nest_lambda`). An option's wage is its place's
     this month (`wage`, low skill; the place's skill ratios scale it), its network the households with a member at
     its place. A city's cost is the internal route's fare; a channel's its fee plus the regular route's fare to its
-    destination; a route's the smuggler's fee. Employment: the city rate (`labour.city_employment_rate`) in cities;
-    abroad the model's running estimate for regular and irregular migrants at the place (`expected_employment`,
-    (place, 2))."""
+    destination; a route's the smuggler's fee. A migrant who arrives without a job offer (in a city, by free
+    movement, by an irregular route) also carries `decisions.startup_months` of the place's living cost, paid up
+    front with the rest. A network at the place lowers the whole up-front cost by the share
+    `network_cost_cut * s / (s + network_cost_half)`, `s` the origin's `network` share at the option's place ((origin,
+    place); none if None). Employment: the city rate (`labour.city_employment_rate`) in cities; abroad the model's
+    running estimate for regular and irregular migrants at the place (`expected_employment`, (place, 2))."""
     lab, dp = params.labour, params.decisions
     c, n, m = places.n_cities, len(regular), len(irregular)
     terms = [t for _, _, t in regular]
@@ -696,16 +708,21 @@ def corridor_options(places: Places, params: ModelParams, wage: np.ndarray, expe
         served[:, c + n + j] = np.isin(np.arange(served.shape[0]), origins)
     employment = np.concatenate([np.full(c, lab.city_employment_rate), expected_employment[place[c:c + n], 0],
                                  expected_employment[place[c + n:], 1]])
+    cost = np.column_stack([places.travel_cost[:, :c], *[t.fee_usd + places.travel_cost[:, q]
+                                                         for (_, q, _), t in zip(regular, terms)],
+                            *[np.full(served.shape[0], r["travel_cost_usd"]) for r in routes]])
+    searching = np.array([*[True] * c, *(not t.job_offer for t in terms), *[True] * m])
+    cost = cost + np.where(searching, dp.startup_months * places.living_cost[place], 0.0)
+    if network is not None and dp.network_cost_cut > 0:
+        share = network[:, place]
+        cost = cost * (1.0 - dp.network_cost_cut * share / (share + dp.network_cost_half))
     return Options.build(
         (*places.names[:c], *(name for name, _, _ in regular), *(name for name, _, _, _ in irregular)),
         pathway=(*[P_INTERNAL] * c, *[P_REGULAR] * n, *[P_IRREGULAR] * m), place=place,
         nest=(*[1] * c, *[2] * (n + m)), nest_lambda=(1.0, 1.0, dp.nest_lambda),
         wage=wage[place], skill_ratio=places.skill_ratio[place],
         wage_factor=(*[1.0] * (c + n), *[lab.irregular_wage_factor] * m), living_cost=places.living_cost[place],
-        employment=employment,
-        cost=np.column_stack([places.travel_cost[:, :c], *[t.fee_usd + places.travel_cost[:, q]
-                                                           for (_, q, _), t in zip(regular, terms)],
-                              *[np.full(served.shape[0], r["travel_cost_usd"]) for r in routes]]),
+        employment=employment, cost=cost,
         wait_months=(*[0.0] * c, *[t.wait_months for t in terms], *[0.0] * m),
         death=(*[0.0] * (c + n), *[r["death_probability"] for r in routes]),
         interception=(*[0.0] * (c + n), *[r["interception_probability"] for r in routes]),

@@ -59,6 +59,8 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "visa_queue": (("time", "origin"), "applications waiting for a decision, end of month", "applications"),
     "trapped": (("time", "origin"), "households that wanted to move but could not afford to (involuntary "
                                     "immobility)", "households"),
+    "trapped_wanting": (("time", "origin", "pathway"), "trapped households by the pathway of the move they wanted "
+                                                       "(aspiration without the ability: Carling 2002)", "households"),
     "population": (("time", "origin"), "people living at origin, end of month", "persons"),
     "remittances": (("time", "origin"), "remittances received by households, net of transfer fees", "USD/month"),
     "remittance_fees": (("time", "origin"), "fees paid to send remittances (SDG 10.c.1)", "USD/month"),

@@ -191,7 +191,8 @@ class FreeMovement(Channel):
     kind = "free_movement"
 
     def option_terms(self, queue_length: int) -> OptionTerms:
-        return OptionTerms(fee_usd=self.settings["fee_usd"], wait_months=0.0, min_skill=0, open=True)
+        return OptionTerms(fee_usd=self.settings["fee_usd"], wait_months=0.0, min_skill=0, open=True,
+                           job_offer=False)
 
     def apply(self, model: MigrationModel, households: np.ndarray, tie_break: np.ndarray) -> None:
         """The households' migrants leave at once, without a job offer (no application: counted as granted)."""

@@ -100,6 +100,10 @@ class World:
     def n_origins(self) -> int:
         return len(self.origins)
 
+    def lean_season_loss(self, month: int) -> np.ndarray:
+        """Share of farm income lost to a lean season in calendar `month`: version-1 worlds have none."""
+        return np.zeros(self.n_origins)
+
 
 def one_city_world_path() -> Path:
     """The illustrative version-1 world shipped in scenarios/worlds/one_city: the default world's five districts, one

@@ -32,6 +32,7 @@ ROUTE_KINDS = ("internal", "regular", "irregular", "onward")
 ABROAD = ("city", "destination")
 EVERY_ORIGIN = "*"
 DESTINATION_ONLY = ("vacancies_per_month", "demand_cycle_amplitude", "demand_peak_month")   # labour demand abroad
+LEAN_SEASON = ("lean_season_start_month", "lean_season_months", "lean_season_loss")   # origins only, all or none
 ABROAD_MAX = 127   # cities and destinations together: a migrant's place is stored in 8 bits
 HOUSEHOLDS_MAX = 1e9   # households in one district: more than any country has
 
@@ -49,12 +50,15 @@ PLACE_COLUMNS: dict[str, tuple[type, float, float, tuple[str, ...]]] = {
     **{c: REGION_COLUMNS[c] for c in ("wealth_median_usd", "wealth_sigma", "assets_median_usd", "farm_dependence",
                                       "skill_share_mid", "skill_share_high", "female_head_share",
                                       "degradation_per_year")},   # origin columns as in version 1
+    "lean_season_start_month": (int, 1, 12, ()),   # the lean season of an origin's farm calendar (optional)
+    "lean_season_months": (int, 1, 11, ()),
+    "lean_season_loss": (float, 0.0, 1.0, ()),
     "x": (*REGION_COLUMNS["x"][:3], PLACE_KINDS),   # required for every place in version 2
     "y": (*REGION_COLUMNS["y"][:3], PLACE_KINDS),
 }
 ORIGIN_COLUMNS = ("households", "household_size_mean", "wage_usd", "wealth_median_usd", "wealth_sigma",
                   "assets_median_usd", "farm_dependence", "skill_share_mid", "skill_share_high", "female_head_share",
-                  "degradation_per_year")
+                  "degradation_per_year", *LEAN_SEASON)
 # column -> (type, lo, hi, value when empty: None = required for every route)
 ROUTE_COLUMNS: dict[str, tuple[type, float, float, float | None]] = {
     "travel_cost_usd": (float, 0.0, USD_MAX, None),
@@ -177,6 +181,11 @@ class Corridors:
     def degradation_per_year(self) -> np.ndarray:
         return self.origin["degradation_per_year"]
 
+    def lean_season_loss(self, month: int) -> np.ndarray:
+        """The share of farm income each origin loses in calendar `month` (1-12) to its lean season, if it has one."""
+        return lean_season_loss(self.origin["lean_season_start_month"], self.origin["lean_season_months"],
+                                self.origin["lean_season_loss"], month)
+
     def route_cost(self, kind: str) -> np.ndarray:
         """(origin, city) travel costs of the internal routes, or (origin, destination) of the regular routes."""
         targets = self.cities if kind == "internal" else self.destinations
@@ -185,6 +194,12 @@ class Corridors:
             if r.kind == kind:
                 cost[list(r.origins), targets.index(r.to)] = r.travel_cost_usd
         return cost
+
+
+def lean_season_loss(start: np.ndarray, months: np.ndarray, loss: np.ndarray, month: int) -> np.ndarray:
+    """Per origin, `loss` in the `months` calendar months from `start` (wrapping over the new year; months 0: no lean
+    season), 0 in the other months of the year."""
+    return np.where((month - start) % 12 < months, loss, 0.0)
 
 
 def default_world_path() -> Path:
@@ -301,6 +316,14 @@ def _places(rows: list[dict[str, str]]) -> tuple[dict[str, str], dict[str, dict[
             raise WorldError(f"places.csv row {i} ({name}): {given[0]} = {row[given[0]]!r} is not allowed for a "
                              f"place of kind '{kind}': labour demand is a destination's (cities employ migrants at "
                              f"the rate model.labour.city_employment_rate); leave it empty")
+        lean = [c for c in LEAN_SEASON if values[name][c] is not None]
+        if lean and kind != "origin":
+            raise WorldError(f"places.csv row {i} ({name}): {lean[0]} = {row[lean[0]]!r} is not allowed for a place "
+                             f"of kind '{kind}': a lean season is an origin's farm calendar; leave it empty")
+        if lean and len(lean) < len(LEAN_SEASON):
+            missing = [c for c in LEAN_SEASON if c not in lean]
+            raise WorldError(f"places.csv row {i} ({name}): {lean[0]} = {row[lean[0]]!r} is given without "
+                             f"{', '.join(missing)}: a lean season needs all of {', '.join(LEAN_SEASON)}, or none")
         if kind in ABROAD:
             problem = wage_problem((values[name]["wage_usd"], values[name]["wage_mid_usd"],
                                     values[name]["wage_high_usd"]))

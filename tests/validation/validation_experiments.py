@@ -18,6 +18,7 @@ from scipy import stats
 
 from simulator import MigrationModel, build_interventions
 from simulator.model.climate import ClimateOutlook
+from simulator.model.decisions import means_to_move
 from simulator.model.households import ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, IN_CITY
 from simulator.model.migrants import take_slots
 from simulator.params import DecisionParams
@@ -114,7 +115,7 @@ def _model(world: World, seed: int, n: int, months: int, **kwargs) -> MigrationM
 def _means(model: MigrationModel) -> np.ndarray:
     """What each household can spend on a move: savings plus the borrowable share of its assets (decisions.py)."""
     h = model.households
-    return h.wealth + model.params.decisions.credit_fraction * h.assets
+    return means_to_move(h.wealth, h.assets, model.params.decisions)
 
 
 def _quintile_in_district(values: np.ndarray, origin: np.ndarray, among: np.ndarray) -> np.ndarray:

@@ -1,0 +1,139 @@
+"""Who can afford a move: the lean season of an origin's farm calendar, credit that the poorest cannot get, the cost
+of the first months at a place, and networks that lower the up-front cost (decisions.py, migration.py
+`corridor_options`, climate.py)."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from simulator import MigrationModel
+from simulator.errors import WorldError
+from simulator.model.decisions import means_to_move
+from simulator.model.migration import corridor_options
+from simulator.params import DecisionParams, ModelParams
+from simulator.world.tables import LEAN_SEASON, default_world_path, lean_season_loss, load_corridors
+
+
+def test_the_lean_season_covers_its_months_and_wraps_over_the_new_year():
+    start, months, loss = np.array([9, 11, 1]), np.array([3, 3, 0]), np.array([0.5, 0.4, 0.9])
+    in_season = np.array([lean_season_loss(start, months, loss, m) for m in range(1, 13)])   # (month, origin)
+    assert in_season[:, 0].nonzero()[0].tolist() == [8, 9, 10]         # September to November
+    assert in_season[:, 1].nonzero()[0].tolist() == [0, 10, 11]        # November to January
+    assert not in_season[:, 2].any()                                   # no lean season
+    assert in_season.max(axis=0).tolist() == [0.5, 0.4, 0.0]
+
+
+def world_with(tmp_path, edit):
+    """A copy of the default world whose places.csv rows are changed by `edit(row)` (a dict, in place)."""
+    folder = tmp_path / "w"
+    shutil.copytree(default_world_path(), folder)
+    path = folder / "places.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    comments = [line for line in lines if line.startswith("#")]
+    rows = list(csv.DictReader(line for line in lines if not line.startswith("#")))
+    for row in rows:
+        edit(row)
+    fields = list(rows[0])
+    with path.open("w", newline="") as f:
+        f.writelines(comments)
+        writer = csv.DictWriter(f, fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    return folder
+
+
+def lean(name, start="9", months="3", loss="0.6"):
+    def edit(row):
+        for column in LEAN_SEASON:
+            row.setdefault(column, "")
+        if row["name"] == name:
+            row.update(zip(LEAN_SEASON, (start, months, loss)))
+    return edit
+
+
+def test_a_lean_season_lowers_farm_income_in_its_months_only(tmp_path):
+    world = world_with(tmp_path, lean("Dry Plateau"))
+    plateau = load_corridors(world).origins.index("Dry Plateau")
+    model = MigrationModel(n_households=2000, years=1, rng=4, world=world)
+    twin = MigrationModel(n_households=2000, years=1, rng=4)   # the same world without the lean season
+    here = model.households.origin == plateau
+    farm = model.households.farm_dependence[here].astype(float)
+    for month in range(1, 13):
+        model.step()
+        twin.step()
+        season = 0.6 if month in (9, 10, 11) else 0.0
+        assert model.climate.farm_decline[plateau] == pytest.approx(twin.climate.farm_decline[plateau] + season)
+        if month in (8, 9):   # the income of every farm household falls by its farm share of the season's loss
+            ratio = model.income_per_adult[here] / twin.income_per_adult[here]
+            base = 1.0 - farm * twin.climate.farm_decline[plateau] - twin.loss[here]
+            expected = np.maximum(0.0, base - farm * season) / base
+            np.testing.assert_allclose(ratio[base > 0.7], expected[base > 0.7], rtol=1e-9)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lean("Capital"), "lean_season_start_month = '9' is not allowed for a place of kind 'city'"),
+    (lean("Dry Plateau", loss=""), "is given without lean_season_loss"),
+    (lean("Dry Plateau", start="13"), "lean_season_start_month = '13' is not allowed: expected a finite value in [1,"),
+    (lean("Dry Plateau", months="12"), "lean_season_months = '12' is not allowed"),
+    (lean("Dry Plateau", loss="1.5"), "lean_season_loss = '1.5' is not allowed"),
+])
+def test_a_bad_lean_season_stops_with_a_clear_error(tmp_path, edit, message):
+    with pytest.raises(WorldError, match=re.escape(message)):
+        load_corridors(world_with(tmp_path, edit))
+
+
+def test_households_cannot_borrow_on_the_assets_they_keep():
+    p = DecisionParams(credit_fraction=0.3, credit_floor_usd=1000.0)
+    means = means_to_move(np.array([50.0, 50.0, 50.0]), np.array([400.0, 1000.0, 3000.0]), p)
+    np.testing.assert_allclose(means, [50.0, 50.0, 50.0 + 0.3 * 2000.0])
+
+
+def test_a_credit_floor_traps_households_that_wanted_to_move_and_records_what_they_wanted():
+    """The same households and draws with and without a floor: with it, more are trapped and fewer move; every trapped
+    household is counted once by the pathway of the move it wanted."""
+    free = MigrationModel(n_households=3000, years=3, rng=2).run()
+    floor = MigrationModel(n_households=3000, years=3, rng=2, **{"decisions.credit_floor_usd": 1500.0}).run()
+    for ds in (free, floor):
+        np.testing.assert_array_equal(ds["trapped_wanting"].sum("pathway"), ds["trapped"])
+    assert floor["trapped"].sum() > 3 * free["trapped"].sum()
+    assert floor["emigrants"].sel(pathway="internal").sum() < free["emigrants"].sel(pathway="internal").sum()
+    assert (floor["trapped_wanting"].sum(["time", "origin"]) > 0).all()   # some wanted each pathway
+
+
+def options_with(network=None, **decisions):
+    model = MigrationModel(n_households=500, years=1, rng=0)
+    params = dataclasses.replace(ModelParams(), decisions=DecisionParams(**decisions))
+    chosen = [(c, c.option_terms(0)) for c in model.channels]
+    chosen = [(c, terms) for c, terms in chosen if terms is not None]
+    options = corridor_options(model.places, params, model.labour.wage, model.expected_employment,
+                               [(c.name, model.places.index(c.destination), terms) for c, terms in chosen],
+                               [(r.name, model.places.index(r.destination), r.settings, r.origins)
+                                for r in model.route_options], network)
+    return model, chosen, options
+
+
+def test_a_migrant_without_a_job_offer_carries_the_first_months_living_cost():
+    model, chosen, plain = options_with()
+    _, _, carried = options_with(startup_months=1.5)
+    living = model.places.living_cost[plain.place]
+    searching = np.array([*[True] * model.places.n_cities, *(not t.job_offer for _, t in chosen),
+                          *[True] * len(model.route_options)])
+    assert searching.any() and not searching.all()   # the labour schemes place their migrants in a job
+    assert [c.kind for c, t in chosen if not t.job_offer] == ["free_movement"]
+    np.testing.assert_allclose(carried.cost, plain.cost + np.where(searching, 1.5 * living, 0.0))
+
+
+def test_a_network_at_the_place_lowers_the_up_front_cost():
+    model, _, plain = options_with()
+    share = np.linspace(0.0, 0.4, model.world.n_origins * model.places.n).reshape(model.world.n_origins, -1)
+    _, _, cheaper = options_with(share, network_cost_cut=0.6, network_cost_half=0.1)
+    s = share[:, plain.place]
+    np.testing.assert_allclose(cheaper.cost, plain.cost * (1.0 - 0.6 * s / (s + 0.1)))
+    _, _, same = options_with(share)   # network_cost_cut = 0: no cut
+    np.testing.assert_array_equal(same.cost, plain.cost)
