@@ -104,7 +104,8 @@ def poor_world() -> World:
     return small_world(**POOR_WORLD)
 
 
-def default_world() -> World:
+def one_city_world() -> World:
+    """The version-1 world the first six cases were designed on."""
     return load_world(one_city_world_path())
 
 
@@ -199,7 +200,7 @@ def liquidity_relief(world: str = "poor", seeds: tuple[int, ...] = SEEDS, n: int
     """After a `burn_in` year, the poorest quintile of households at home (by the means they can spend on a move,
     within their district) receive cash equal to their district's cost of the trip to the city; the share of them
     that moves to the city in the next `season` months is compared with the same households without the grant."""
-    w = poor_world() if world == "poor" else default_world()
+    w = poor_world() if world == "poor" else one_city_world()
     rows = []
     for s in seeds:
         c_poor, c_rich, k, _, _, constrained = _liquidity_run(w, s, False, n, burn_in, season)
@@ -314,7 +315,7 @@ def _networks_run(world: World, seed: int, beta_network: float, diaspora: float,
 def networks(seeds: tuple[int, ...] = SEEDS, n: int = 4000, years: int = 10) -> Networks:
     """The default world with the network term switched off (beta_network = 0) and at its default strength, same
     seeds; and a third arm with the default network and a strong initial diaspora (`DIASPORA_SHARE`)."""
-    w = default_world()
+    w = one_city_world()
     default_beta = DecisionParams().beta_network
     off = [_networks_run(w, s, 0.0, 0.0, n, years) for s in seeds]
     on = [_networks_run(w, s, default_beta, 0.0, n, years) for s in seeds]
@@ -354,7 +355,7 @@ class RegularPlaces:
 def regular_places(seeds: tuple[int, ...] = SEEDS, n: int = 5000, years: int = 8,
                    factors: tuple[float, ...] = QUOTA_FACTORS) -> RegularPlaces:
     """The default world with the regular quota (and processing capacity) times each factor, same seeds."""
-    w = default_world()
+    w = one_city_world()
     out = np.zeros((len(seeds), len(factors), 4))
     quota = np.zeros(len(factors))
     for i, s in enumerate(seeds):
@@ -390,7 +391,7 @@ def journey_deaths(seeds: tuple[int, ...] = SEEDS, n: int = 40_000, years: int =
     """The default world with the default route risks, one run per seed. Runs with different seeds are independent,
     so the pooled count of deaths is a Poisson count (the arms of case 4 share their seeds' draws and are not). The
     size gives about 1,800 journeys, about 18 deaths expected at the default risk."""
-    w = default_world()
+    w = one_city_world()
     deaths, resolved = np.zeros(len(seeds)), np.zeros(len(seeds))
     for i, s in enumerate(seeds):
         ds = _model(w, s, n, 12 * years).run()
@@ -438,3 +439,82 @@ def development(seeds: tuple[int, ...] = SEEDS, n: int = 3000, years: int = 8,
             reg[i, j] = float(em.sel(pathway="regular")) * per
             intern[i, j] = float(em.sel(pathway="internal")) * per
     return Hump(ratios=ratios, international=inter, regular=reg, internal=intern)
+
+
+# --- cases 7 to 10: the default world, as a new user runs it -------------------------------------------------------
+
+MAIN_SCHEME = "Gulf labour scheme"   # the default world's largest labour scheme (channels.csv)
+
+
+@dataclass(frozen=True)
+class DefaultWorld:
+    """Per seed, over the last `window` years of runs of the default world (its tables, the default parameters)."""
+
+    wanting: np.ndarray        # mean households a month that want to move abroad but cannot: trapped wanting a
+                               # regular or irregular move, or waiting in a visa queue
+    leaving: np.ndarray        # migrants leaving abroad a year, regular and irregular (families joining not counted)
+    applications: np.ndarray   # applications to the main labour scheme a year
+    places: np.ndarray         # the main labour scheme's places a year (its quota, scaled to the simulated households)
+    granted: np.ndarray        # of which granted a year
+    abroad_share: np.ndarray   # members abroad (migrants and families reunited there) over them plus the people at
+                               # origin, at the end of the run
+    years: int
+    window: int
+
+    @property
+    def aspiration_ratio(self) -> np.ndarray:
+        return self.wanting / self.leaving
+
+    @property
+    def oversubscription(self) -> np.ndarray:
+        return self.applications / self.places
+
+
+@lru_cache(maxsize=None)
+def default_world_runs(seeds: tuple[int, ...] = SEEDS, n: int = 4000, years: int = 20,
+                       window: int = 5) -> DefaultWorld:
+    """One baseline run of the default world per seed; flows measured over its last `window` years."""
+    out = {k: np.zeros(len(seeds)) for k in ("wanting", "leaving", "applications", "places", "granted",
+                                             "abroad_share")}
+    for i, s in enumerate(seeds):
+        model = MigrationModel(n_households=n, years=years, rng=s, agent_view_limit=0)
+        ds = model.run()
+        last = ds.isel(time=slice(-12 * window, None))
+        scheme = list(ds.channel.values).index(MAIN_SCHEME)
+        out["wanting"][i] = float(last.trapped_wanting.sel(pathway=["regular", "irregular"]).sum(["origin", "pathway"])
+                                  .mean() + last.visa_queue.sum("origin").mean())
+        out["leaving"][i] = float(last.emigrants_by_group.sel(pathway=["regular", "irregular"]).sum()) / window
+        out["applications"][i] = float(last.channel_applications.isel(channel=scheme).sum()) / window
+        out["granted"][i] = float(last.channel_granted.isel(channel=scheme).sum()) / window
+        out["places"][i] = model.channels[scheme].base["quota_per_year"]
+        end = ds.isel(time=-1)
+        away = float(end.migrants_away.sel(destination=list(model.world.destinations)).sum()
+                     + end.families_abroad.sum())
+        out["abroad_share"][i] = away / (away + float(end.population.sum()))
+    return DefaultWorld(**out, years=years, window=window)
+
+
+@dataclass(frozen=True)
+class Disasters:
+    internal: Paired        # extra departures to the cities per 1,000 households a year, severe minus today
+    international: Paired   # extra migrants leaving abroad (regular and irregular) per 1,000 households a year
+
+    @property
+    def internal_share(self) -> float:
+        """Share of the extra departures that are internal, pooled over seeds."""
+        return self.internal.diffs.sum() / (self.internal.diffs.sum() + self.international.diffs.sum())
+
+
+@lru_cache(maxsize=None)
+def disasters(seeds: tuple[int, ...] = SEEDS, n: int = 4000, years: int = 10) -> Disasters:
+    """The default world under today's climate and under the severe outlook of case 2 (sudden hazards three times as
+    frequent and 1.5 times as intense), same seeds: where the extra departures go."""
+    rates = np.zeros((2, 2, len(seeds)))   # (today, severe), (internal, international), seed
+    for j, outlook in enumerate((None, SEVERE)):
+        for i, s in enumerate(seeds):
+            ds = MigrationModel(n_households=n, years=years, rng=s, agent_view_limit=0,
+                                climate_outlook=outlook).run()
+            per = 1000 / n / years
+            rates[j, 0, i] = float(ds.emigrants.sel(pathway="internal").sum()) * per
+            rates[j, 1, i] = float(ds.emigrants_by_group.sel(pathway=["regular", "irregular"]).sum()) * per
+    return Disasters(internal=paired(rates[0, 0], rates[1, 0]), international=paired(rates[0, 1], rates[1, 1]))
