@@ -110,6 +110,11 @@ class DecisionParams:
                                    "2010 RDE; size: assumption; 0: networks lower no cost")
     network_cost_half: float = param(0.05, "network share (members at the place per household of the district) at "
                                            "which half of network_cost_cut is saved", 1e-6, 100, "assumption")
+    aspiration_months: int = param(24, "months a household that could not pay for the move it wanted keeps the aim "
+                                       "(and saves for it as budget.aspiring_consumption_share says) after the last "
+                                       "month it was trapped", 0, 1200,
+                                   "assumption; aspiration and ability to migrate: Carling 2002 JEMS, Carling & "
+                                   "Schewel 2018 JEMS", integer=True)
     risk_perception: float = param(1.0, "perceived / true death probability", 0, 100,
                                    "assumption (1 = accurate); Shrestha 2020 WBER finds misperception both ways")
     shock_memory: float = prob(0.8, "monthly persistence of remembered shock loss",
@@ -215,6 +220,10 @@ class BudgetParams:
 
     subsistence_usd: float = param(45.0, "USD per person per month",
                                    0, USD_MAX, "assumption; cf. World Bank $2.15/day poverty line")
+    aspiring_consumption_share: float = prob(0.95, "share of income above subsistence consumed by a household "
+                                                   "that aspires to a move it could not pay for (it saves the rest)",
+                                             "assumption; 0.95 (as consumption_share_of_surplus): no saving for the "
+                                             "move")
     consumption_share_of_surplus: float = prob(0.95, "share of income above subsistence consumed",
                                                "assumption")
 

@@ -418,9 +418,12 @@ def households_decide(model, t: int, log: StepLog) -> None:
         origin = int(h.origin[i])
         if trapped:
             add(model, "trapped", t, origin)
-            add(model, "trapped_wanting", t, origin, P_INTERNAL if wanted < regular else P_REGULAR
-                if wanted < irregular else P_IRREGULAR)
+            aim = P_INTERNAL if wanted < regular else P_REGULAR if wanted < irregular else P_IRREGULAR
+            add(model, "trapped_wanting", t, origin, aim)
+            h.aspiration[i], h.aspired[i] = aim + 1, t   # it aspires to that pathway from now
             log["trapped"] += 1
+        if choice > STAY:
+            h.aspiration[i] = 0   # its aim is met (or an application lodged)
         if STAY < choice < regular:   # to a city
             pay(model, i, costs[choice])
             depart(model, i, P_INTERNAL, IN_CITY, t, place=choice - 1)
@@ -754,8 +757,9 @@ def move_on(model, t: int, city: list, log: StepLog) -> None:
 
 def budgets(model) -> None:
     """Income I (adults at origin x income per adult + remittances + cash); need z n (members at origin);
-    consumption need + k (I - need) when I covers need, else min(need, I + W); W' = max(0, W + I - c)."""
-    h, b = model.households, model.params.budget
+    consumption need + k (I - need) when I covers need, else min(need, I + W); W' = max(0, W + I - c); k is the
+    aspiring share for a household trapped within the aspiration months."""
+    h, b, t = model.households, model.params.budget, model.t
     consumption = np.zeros(h.n)
     away = away_counts(model)
     for i in range(h.n):
@@ -763,8 +767,10 @@ def budgets(model) -> None:
                   + float(model.remittances_in[i]) + float(model.cash[i]))
         need = b.subsistence_usd * persons_at_origin(model, i, away[i])
         wealth = float(h.wealth[i])
+        aspiring = h.aspiration[i] > 0 and t - int(h.aspired[i]) < model.params.decisions.aspiration_months
+        share = b.aspiring_consumption_share if aspiring else b.consumption_share_of_surplus
         if income - need >= 0:
-            consumption[i] = need + b.consumption_share_of_surplus * (income - need)
+            consumption[i] = need + share * (income - need)
         else:
             consumption[i] = min(need, income + wealth)
         h.wealth[i] = max(0.0, wealth + income - consumption[i])
@@ -794,6 +800,9 @@ def record(model, t: int) -> None:
             households_at_origin[origin] += 1
             consumption[origin] += float(model.consumption[i])   # people abroad are not in the population
         r["visa_queue"][t, origin] += status == WAITING
+        months = model.params.decisions.aspiration_months
+        if status == AT_HOME and h.aspiration[i] > 0 and t - int(h.aspired[i]) < months:
+            r["aspiring"][t, origin, int(h.aspiration[i]) - 1] += 1   # aims by pathway (1 internal .. 3 irregular)
     for member in model.members:
         if member.status in pathway_of:
             r["migrants_away"][t, member.origin, member.place, pathway_of[member.status]] += 1

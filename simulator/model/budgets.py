@@ -4,7 +4,10 @@ With monthly income `I_i` (origin earnings of the adults at home, remittances re
 subsistence need `z * n_i` of the `n_i` members at home, consumption is `c_i = z n_i + k max(0, I_i - z n_i)` when
 income covers need and `c_i = min(z n_i, I_i + W_i)` otherwise (households dissave down to zero, never below); the
 rest is saved: `W_i' = W_i + I_i - c_i >= 0`. (A buffer-stock rule in the spirit of Deaton 1991 Econometrica;
-the share `k` consumed out of surplus: assumption.)
+the share `k` consumed out of surplus: assumption.) A household that aspires to a move it could not pay for
+(`Households.aspiration`, within `decisions.aspiration_months` of the last month it was trapped) consumes the share
+`k_a` (`aspiring_consumption_share`) of its surplus instead, saving toward the move: it can want to leave, wait, save
+and leave later (aspiration and ability: Carling 2002).
 """
 
 from __future__ import annotations
@@ -27,11 +30,13 @@ def _budget(income: float, wealth: float, persons: int, subsistence: float,
 def household_budgets(adults: np.ndarray, size: np.ndarray, away: np.ndarray, settled: np.ndarray,
                       income_per_adult: np.ndarray, remittances: np.ndarray, cash: np.ndarray, wealth: np.ndarray,
                       subsistence: float, consumption_share: float, persons_home: np.ndarray,
-                      consumption: np.ndarray) -> None:
+                      consumption: np.ndarray, aspiration: np.ndarray, aspired: np.ndarray, t: int,
+                      aspiration_months: int, aspiring_share: float) -> None:
     """The month's budgets from the household columns, in one pass: the income `I_i` of the adults at home (`adults`
     less the `away` members; none if the household has `settled` abroad), remittances and cash; the members at home
     (`size` less `away`; none if settled) into `persons_home`; consumption into `consumption`; wealth updated in
-    place."""
+    place. Households with an `aspiration` trapped at step `aspired` within `aspiration_months` of step `t` consume
+    `aspiring_share` of their surplus."""
     for i in range(wealth.shape[0]):
         if settled[i]:
             adults_home, persons = 0, 0
@@ -41,4 +46,7 @@ def household_budgets(adults: np.ndarray, size: np.ndarray, away: np.ndarray, se
         y += remittances[i]
         y += cash[i]
         persons_home[i] = persons
-        consumption[i], wealth[i] = _budget(y, wealth[i], persons, subsistence, consumption_share)
+        share = consumption_share
+        if aspiration[i] > 0 and t - aspired[i] < aspiration_months:
+            share = aspiring_share
+        consumption[i], wealth[i] = _budget(y, wealth[i], persons, subsistence, share)

@@ -61,6 +61,9 @@ class Households:
     channel: np.ndarray          # int8, the channel applied to while WAITING (index in model.channels; -1: none)
     slots: np.ndarray            # uint8, bit s set: slot s is held by a member away (a row of model.migrants)
     trips: np.ndarray            # int16, departures of the household's migrants (journeys under way included)
+    aspiration: np.ndarray       # int8, the pathway (1 internal, 2 regular, 3 irregular) of the move the household
+                                 # wanted and could not pay for when last trapped; 0: none
+    aspired: np.ndarray          # int16, the step at which it was last trapped (-1: never)
     dead: np.ndarray             # int16, members who died on a journey
 
     @property
@@ -135,7 +138,7 @@ def synthesize(world: World, params: ModelParams, n: int, rng: np.random.Generat
         income_boost=np.zeros(n, np.float32), shock_memory=np.zeros(n, np.float32),
         status=np.zeros(n, np.int8), since=np.zeros(n, np.int32), queue_key=np.zeros(n, np.float64),
         channel=np.full(n, -1, np.int8), slots=np.zeros(n, np.uint8), trips=np.zeros(n, np.int16),
-        dead=np.zeros(n, np.int16),
+        aspiration=np.zeros(n, np.int8), aspired=np.full(n, -1, np.int16), dead=np.zeros(n, np.int16),
     )
 
 

@@ -38,7 +38,7 @@ from simulator.model.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOM
 from simulator.model.migrants import NO_CONTRACT, Migrant, Migrants, free_slots, take_slots
 from simulator.model.labour import Labour, LabourOutlook, skill_multiplier
 from simulator.model.places import Places
-from simulator.model.outputs import AGE_EDGES, PATHWAYS, Recorder, sums_by_origin, to_dataset
+from simulator.model.outputs import AGE_EDGES, PATHWAYS, Recorder, aspiring_by_origin, sums_by_origin, to_dataset
 from simulator.params import ModelParams, PopulationParams, validate
 from simulator.model.pathways import journey_outcomes
 from simulator.model.levers import Policy
@@ -326,9 +326,13 @@ class MigrationModel(mesa.Model):
             channel.offer(self, idx, choice, trapped)
         trapped &= choice != self.OFFER_TAKEN
         self.recorder.count("trapped", t, h.origin[idx[trapped]])
-        for pathway in range(len(PATHWAYS)):   # by the pathway of the move each trapped household wanted
-            rows_ = trapped & (options.pathway[np.maximum(wanted_ - 1, 0)] == pathway)
-            self.recorder.count("trapped_wanting", t, h.origin[idx[rows_]], pathway)
+        # trapped households aspire to the pathway of the move they wanted (Carling 2002); movers' aims are met
+        aim = options.pathway[np.maximum(wanted_ - 1, 0)].astype(np.int8)
+        for pathway in range(len(PATHWAYS)):
+            self.recorder.count("trapped_wanting", t, h.origin[idx[trapped & (aim == pathway)]], pathway)
+        h.aspiration[idx[trapped]] = aim[trapped] + 1
+        h.aspired[idx[trapped]] = t
+        h.aspiration[idx[choice > 0]] = 0
 
         for k in range(options.n):
             took = choice == k + 1
@@ -521,7 +525,8 @@ class MigrationModel(mesa.Model):
         # members at home: reused by record() (statuses do not change again this month)
         household_budgets(h.adults, h.size, h.away(), h.status == FAMILY_ABROAD, self.income_per_adult,
                           self.remittances_in, self.cash, h.wealth, b.subsistence_usd, b.consumption_share_of_surplus,
-                          self.persons_home, self.consumption)
+                          self.persons_home, self.consumption, h.aspiration, h.aspired, self.t,
+                          self.params.decisions.aspiration_months, b.aspiring_consumption_share)
 
     def record(self) -> None:
         """Process 9: the month's stocks, labour market and intervention costs into the preallocated arrays."""
@@ -537,6 +542,8 @@ class MigrationModel(mesa.Model):
             r["migrants_away"][t, :, :, pathway] = where[:, :, status]
         r["in_transit"][t] = where[:, :, IN_TRANSIT].sum(axis=1)
         r["visa_queue"][t] = households[:, WAITING]
+        r["aspiring"][t] = aspiring_by_origin(h.origin, h.status, AT_HOME, h.aspiration, h.aspired, t,
+                                              self.params.decisions.aspiration_months, n_o)
         r["consumption_per_capita"][t] = sums[:, 2] / np.maximum(r["population"][t], 1)
         r["wealth_mean"][t] = sums[:, 3] / np.maximum(sums[:, 4], 1)
         r["shock_loss"][t] = self.climate.region_loss

@@ -61,6 +61,9 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
                                     "immobility)", "households"),
     "trapped_wanting": (("time", "origin", "pathway"), "trapped households by the pathway of the move they wanted "
                                                        "(aspiration without the ability: Carling 2002)", "households"),
+    "aspiring": (("time", "origin", "pathway"), "households at home that aspire to a move they could not pay for "
+                                                "(trapped within decisions.aspiration_months), by the pathway of "
+                                                "that move, end of month", "households"),
     "population": (("time", "origin"), "people living at origin, end of month", "persons"),
     "remittances": (("time", "origin"), "remittances received by households, net of transfer fees", "USD/month"),
     "remittance_fees": (("time", "origin"), "fees paid to send remittances (SDG 10.c.1)", "USD/month"),
@@ -129,6 +132,18 @@ class Recorder:
             self.data[name][t] += counts
         else:
             self.data[name][t, :, pathway] += counts
+
+
+@numba.njit(cache=True)
+def aspiring_by_origin(origin: np.ndarray, status: np.ndarray, at_home: int, aspiration: np.ndarray,
+                       aspired: np.ndarray, t: int, months: int, n_origins: int) -> np.ndarray:
+    """Households at home (status `at_home`) aspiring at step `t` (an `aspiration`, trapped at step `aspired` within
+    `months`), (n_origins, 3) by the pathway of their aspiration, counted in one pass."""
+    counts = np.zeros((n_origins, 3))
+    for i in range(origin.shape[0]):
+        if aspiration[i] > 0 and status[i] == at_home and t - aspired[i] < months:
+            counts[origin[i], aspiration[i] - 1] += 1.0
+    return counts
 
 
 @numba.njit(cache=True)

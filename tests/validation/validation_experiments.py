@@ -450,8 +450,8 @@ MAIN_SCHEME = "Gulf labour scheme"   # the default world's largest labour scheme
 class DefaultWorld:
     """Per seed, over the last `window` years of runs of the default world (its tables, the default parameters)."""
 
-    wanting: np.ndarray        # mean households a month that want to move abroad but cannot: trapped wanting a
-                               # regular or irregular move, or waiting in a visa queue
+    wanting: np.ndarray        # mean households a month that want to move abroad but cannot: aspiring to a
+                               # regular or irregular move they could not pay for, or waiting in a visa queue
     leaving: np.ndarray        # migrants leaving abroad a year, regular and irregular (families joining not counted)
     applications: np.ndarray   # applications to the main labour scheme a year
     places: np.ndarray         # the main labour scheme's places a year (its quota, scaled to the simulated households)
@@ -481,7 +481,7 @@ def default_world_runs(seeds: tuple[int, ...] = SEEDS, n: int = 4000, years: int
         ds = model.run()
         last = ds.isel(time=slice(-12 * window, None))
         scheme = list(ds.channel.values).index(MAIN_SCHEME)
-        out["wanting"][i] = float(last.trapped_wanting.sel(pathway=["regular", "irregular"]).sum(["origin", "pathway"])
+        out["wanting"][i] = float(last.aspiring.sel(pathway=["regular", "irregular"]).sum(["origin", "pathway"])
                                   .mean() + last.visa_queue.sum("origin").mean())
         out["leaving"][i] = float(last.emigrants_by_group.sel(pathway=["regular", "irregular"]).sum()) / window
         out["applications"][i] = float(last.channel_applications.isel(channel=scheme).sum()) / window
