@@ -293,10 +293,11 @@ def policy_of_the_month(model) -> None:
 
 # --- 4. decisions -------------------------------------------------------------------------------------------------
 
-def chosen_channel_terms(channel, queue_length: int) -> tuple[float, float, int, bool] | None:
-    """(fee, expected wait, lowest skill, open) of a channel households choose, or None if it is offered instead:
-    a queue channel's wait is the queue (and the applicant) over its monthly capacity `min(processing, quota / 12)`;
-    free movement has no wait and no eligibility rule."""
+def chosen_channel_terms(channel, queue_length: int) -> tuple[float, float, int, bool, float | None] | None:
+    """(fee, expected wait, lowest skill, open, fee on applying) of a channel households choose, or None if it is
+    offered instead: a queue channel's wait is the queue (and the applicant) over its monthly capacity `min(processing,
+    quota / 12)`, and it charges its fee on applying, the recruitment cost and fare when a place is granted; free
+    movement has no wait and no eligibility rule, and is paid on choosing (None)."""
     s = channel.settings
     if channel.kind in QUEUE_KINDS:
         capacity = min(s["processing_per_month"], s["quota_per_year"] / 12.0)
@@ -305,9 +306,9 @@ def chosen_channel_terms(channel, queue_length: int) -> tuple[float, float, int,
         if channel.kind == "skills_partnership":   # open to every skill; training, then the queue
             wait, lowest_skill = s["training_months"] + wait, 0
         return (s["fee_usd"] + s.get("recruitment_cost_usd", 0.0), wait, lowest_skill,
-                s["quota_per_year"] > 0 and s["processing_per_month"] > 0)
+                s["quota_per_year"] > 0 and s["processing_per_month"] > 0, s["fee_usd"])
     if channel.kind == "free_movement":
-        return s["fee_usd"], 0.0, 0, True
+        return s["fee_usd"], 0.0, 0, True, None
     return None
 
 
@@ -359,15 +360,21 @@ def households_decide(model, t: int, log: StepLog) -> None:
     fare = [[*(float(travel[o][q]) for q in range(n_cities)),
              *(fee + float(travel[o][places.index(c.destination)]) for c, (fee, *_) in chosen),
              *(r["travel_cost_usd"] for r in routes)] for o in range(n_origins)]
-    cost = []
+    on_applying = [*[None] * n_cities, *(terms[4] for _, terms in chosen), *[None] * m]
+    cost, due = [], []
     for o in range(n_origins):
-        row = []
+        row, row_due = [], []
         for k, q in enumerate(place):
             x = fare[o][k] + (dp.startup_months * float(places.living_cost[q]) if searching[k] else 0.0)
+            d = x if on_applying[k] is None else on_applying[k]   # a queue channel: its fee now, the rest later
             if dp.network_cost_cut > 0:
-                x *= 1.0 - dp.network_cost_cut * network[o][q] / (network[o][q] + dp.network_cost_half)
+                cut = 1.0 - dp.network_cost_cut * network[o][q] / (network[o][q] + dp.network_cost_half)
+                x, d = x * cut, d * cut
             row.append(x)
+            row_due.append(d)
         cost.append(row)
+        due.append(row_due)
+    model.reference_network = network   # the month's shares, for the payments on departure
     options = Options.build(
         (*places.names[:n_cities], *(c.name for c, _ in chosen), *(r.name for r in offered)),
         pathway=(*[P_INTERNAL] * n_cities, *[P_REGULAR] * n, *[P_IRREGULAR] * m), place=place,
@@ -375,7 +382,7 @@ def households_decide(model, t: int, log: StepLog) -> None:
         wage=[float(model.labour.wage[q]) for q in place], skill_ratio=[places.skill_ratio[q] for q in place],
         wage_factor=(*[1.0] * (n_cities + n), *[lab.irregular_wage_factor] * m),
         living_cost=[float(places.living_cost[q]) for q in place], employment=employment,
-        cost=cost,
+        cost=cost, due=due,
         wait_months=(*[0.0] * n_cities, *[terms[1] for _, terms in chosen], *[0.0] * m),
         death=(*[0.0] * (n_cities + n), *[r["death_probability"] for r in routes]),
         interception=(*[0.0] * (n_cities + n), *[r["interception_probability"] for r in routes]),
@@ -406,7 +413,7 @@ def households_decide(model, t: int, log: StepLog) -> None:
             boost=float(h.income_boost[i]), memory=float(h.shock_memory[i]), patience=float(h.patience[i]),
             risk=float(h.risk_aversion[i]), wealth=float(h.wealth[i]), assets=float(h.assets[i]),
             uniforms=draws[i], log=log)
-        choices[i] = (choice, trapped, [0.0, *rows.cost[origin]], wanted)
+        choices[i] = (choice, trapped, [0.0, *rows.due[origin]], wanted)
         if away[i] and choice not in (STAY, -1):
             log["another_member_leaves"] += 1
 
@@ -521,7 +528,28 @@ def regular_queue(model, t: int, log: StepLog) -> None:
         book = QueueBook(channel.queue)
         places = book.places(t % 12, s["quota_per_year"], s["processing_per_month"])
         eligible = [i for i in waiting if int(h.skill[i]) >= s.get("min_skill", 0) and t - int(h.since[i]) >= training]
-        granted = sorted(eligible, key=lambda i: (float(h.queue_key[i]), i))[:places]
+        queue = sorted(eligible, key=lambda i: (float(h.queue_key[i]), i))
+        paid = []
+        dp, q = model.params.decisions, model.places.index(channel.destination)
+        for i in queue:   # offered in queue order: the recruitment cost and fare are due now, lowered by the network
+            if len(paid) == places:
+                break
+            o = int(h.origin[i])
+            amount = s.get("recruitment_cost_usd", 0.0) + float(model.places.travel_cost[o][q])
+            if dp.network_cost_cut > 0:
+                share = model.reference_network[o][q]
+                amount *= 1.0 - dp.network_cost_cut * share / (share + dp.network_cost_half)
+            means = float(h.wealth[i]) + dp.credit_fraction * max(0.0, float(h.assets[i]) - dp.credit_floor_usd)
+            if means >= amount:
+                pay(model, i, amount)
+                paid.append(i)
+            else:   # it loses the place, leaves the queue and aspires to go regularly
+                set_status(model, i, AT_HOME, t)
+                h.channel[i] = -1
+                h.aspiration[i], h.aspired[i] = P_REGULAR + 1, t
+                add(model, "could_not_pay", t, o)
+                log["could_not_pay"] += 1
+        granted = paid
         book.decided(len(granted))
         channel.granted = np.array(granted, dtype=np.int64)   # read by interventions that pay per visa
         stay = int(s["stay_months"])
@@ -844,6 +872,7 @@ class OptionRows:
                      "wait_months", "death", "interception", "asc", "network", "min_skill", "open"):
             setattr(self, name, getattr(options, name).tolist())
         self.cost = options.cost.tolist()   # [origin][option]
+        self.due = options.due.tolist()     # [origin][option]: what is paid, and must be affordable, on choosing
         self.skill_ratio = options.skill_ratio.tolist()   # [option][skill level]
         self.served = options.served.tolist()   # [origin][option]
         self.n = len(options.names)
@@ -963,6 +992,6 @@ def reference_decision(rows: OptionRows, p, risk_perception: float, origin_wage,
     if wanted == 0:
         return income, 0, False, 0
     budget = wealth + p.credit_fraction * max(0.0, assets - p.credit_floor_usd)
-    affordable = [eligible[k] and rows.cost[origin][k] <= budget for k in range(rows.n)]
+    affordable = [eligible[k] and rows.due[origin][k] <= budget for k in range(rows.n)]
     choice = nested_logit_draw(rows, u_stay, utility, affordable, uniforms, log)
     return income, choice, choice == 0, wanted

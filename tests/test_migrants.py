@@ -148,7 +148,7 @@ def test_only_a_lone_member_away_is_joined_by_its_family():
 
 def test_a_household_agent_lists_its_members_away():
     model = busy_corridors(**{"decisions.max_members_away": 3})
-    for _ in range(6):
+    for _ in range(12):
         model.step()
     m = model.migrants
     i = int(m.household[np.argmax(np.bincount(m.household))])

@@ -36,7 +36,7 @@ from reference import StepLog, reference_step
 
 N_HOUSEHOLDS = 400
 MONTHS = 36
-SEED = 5
+SEED = 7   # any seed whose runs have no near-tie choice (see min_margin); 5 had one after the payments on departure
 
 # More of everything: moves, applications and a short patience, cheap and deadly smuggling, short stays, frequent
 # deportations and returns, so that every branch of the household rules runs within three years.

@@ -52,6 +52,8 @@ class OptionTerms(NamedTuple):
     min_skill: int        # lowest skill level that may apply
     open: bool
     job_offer: bool = True   # migrants arrive with a job (else they carry `decisions.startup_months` of living cost)
+    application_fee_usd: float | None = None   # paid on applying, the rest of the fee and the fare only when a place
+                                               # is granted (None: the whole cost on choosing)
 
 
 class Channel:

@@ -43,7 +43,9 @@ samples the nested-logit probabilities exactly. Ties go to the earlier nest and 
 
 An option is open to a household when it is open this month, serves the household's origin (a route from one
 district serves that district only) and the household's skill is at least the option's minimum (eligibility), and
-it can pay the cost (liquidity constraint: `C_ok <= W_i + kappa max(0, A_i - A_min)`, savings `W_i` and the share
+it can pay what is due now (liquidity constraint: `D_ok <= W_i + kappa max(0, A_i - A_min)`, with `D_ok` the part
+of `C_ok` due on choosing, all of it but for a channel that charges its fee on applying and the rest, which it must
+then pay, when a place is granted; savings `W_i` and the share
 `kappa` (`credit_fraction`) of the assets `A_i` above the floor `A_min` (`credit_floor_usd`) that a household keeps
 to live and cannot borrow against or sell: the poorest cannot borrow at all; Banerjee & Newman 1993). A
 household is *trapped* (involuntary immobility; Carling 2002, Black et al. 2011) when the option it draws among the
@@ -102,6 +104,8 @@ class Options:
     living_cost: np.ndarray  # c_k, USD/month
     employment: np.ndarray   # e_k, expected employment rate
     cost: np.ndarray         # C_ok, (n_origins, n_options) USD paid up front
+    due: np.ndarray          # (n_origins, n_options) USD of C_ok due on choosing (the rest when a place is granted):
+                             # what the household must be able to pay this month
     wait_months: np.ndarray  # W_k, expected wait (may be inf; capped at MAX_WAIT_MONTHS)
     death: np.ndarray        # d_k, per journey
     interception: np.ndarray  # h_k, per journey
@@ -128,9 +132,10 @@ class Options:
     @classmethod
     def build(cls, names: Sequence[str], *, pathway, place, nest, nest_lambda, wage, skill_ratio, wage_factor,
               living_cost, employment, cost, wait_months, death, interception, asc, network, min_skill, open_,
-              served=None) -> Options:
+              served=None, due=None) -> Options:
         """An options table from per-option sequences (and `skill_ratio` as (n_options, 3), `cost`, and `served`
-        if given, as (n_origins, n_options); every option serves every origin when `served` is None), checked."""
+        and `due` if given, as (n_origins, n_options); every option serves every origin when `served` is None, and
+        its whole cost is due on choosing when `due` is None), checked."""
         k = len(names)
         if k == 0:
             raise ValueError("a month needs at least one option besides staying")
@@ -167,6 +172,10 @@ class Options:
                 raise ValueError(f"options column {name!r} = {out[name].tolist()}: expected numbers >= 0")
         if (np.isnan(cost) | (cost < 0)).any():
             raise ValueError("options cost: expected numbers >= 0")
+        due = cost if due is None else np.ascontiguousarray(due, dtype=np.float64)
+        if due.shape != cost.shape or (np.isnan(due) | (due < 0) | (due > cost)).any():
+            raise ValueError(f"options due has shape {due.shape}: expected {cost.shape}, as cost, with "
+                             f"0 <= due <= cost")
         served = np.ones(cost.shape, np.bool_) if served is None else np.ascontiguousarray(served, dtype=np.bool_)
         if served.shape != cost.shape:
             raise ValueError(f"options served has shape {served.shape}: expected {cost.shape}, as cost")
@@ -176,8 +185,8 @@ class Options:
         draw[multi] = len(lam) + np.arange(len(multi))
         members = np.argsort(nest_, kind="stable").astype(np.int64)
         start = np.concatenate([[0], np.cumsum(size)]).astype(np.int64)
-        return cls(names=tuple(names), nest_lambda=lam, skill_ratio=ratio, cost=cost, served=served, draw_column=draw,
-                   nest_members=members, nest_start=start, **out)
+        return cls(names=tuple(names), nest_lambda=lam, skill_ratio=ratio, cost=cost, due=due, served=served,
+                   draw_column=draw, nest_members=members, nest_start=start, **out)
 
 
 # --- the month's decision as one compiled pass per household ------------------------------------------------------
@@ -203,7 +212,7 @@ CHUNK = 1024   # households per chunk of the compiled pass (the unit shared amon
 
 def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patience, risk, wealth, assets,
                  skill_mult, uniforms, origin_wage, degradation, network, wage, skill_ratio, wage_factor, living_cost,
-                 employment, cost, wait_years, death, interception, asc, network_column, min_skill, open_, served,
+                 employment, cost, due, wait_years, death, interception, asc, network_column, min_skill, open_, served,
                  nest_members, nest_start, lam, draw_column, nest_open, nest_cost, nest_wait, nest_death, nest_constant,
                  nest_spread, nest_earning, scalars, income, choice, trapped, wanted):
     """Every household's income at origin, choice, trapped flag and wanted choice (among the eligible options,
@@ -285,7 +294,7 @@ def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patie
                 if attempt == 1:
                     budget = wealth[i] + credit * max(0.0, np.float64(assets[i]) - floor)
                     for k in range(n_options):
-                        allowed[k] = allowed[k] and cost[o, k] <= budget
+                        allowed[k] = allowed[k] and due[o, k] <= budget
                 best_nest = 0
                 best_option = -1
                 v = u0 + upper_noise[0]
@@ -390,7 +399,8 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
     kernel(status, adults, origin, skill, farm_dependence, loss, income_boost, shock_memory, patience, risk_aversion,
            wealth, assets, skill_mult, uniforms, origin_wage, degradation, network, options.wage, options.skill_ratio,
            options.wage_factor,
-           options.living_cost, options.employment, options.cost, wait_years, options.death, options.interception,
+           options.living_cost, options.employment, options.cost, options.due, wait_years, options.death,
+           options.interception,
            options.asc, options.network, options.min_skill, options.open, options.served, options.nest_members,
            options.nest_start, options.nest_lambda, options.draw_column, *screen, scalars, income_per_adult, choice,
            trapped, wanted)

@@ -39,7 +39,7 @@ from simulator.model.migrants import NO_CONTRACT, Migrant, Migrants, free_slots,
 from simulator.model.labour import Labour, LabourOutlook, skill_multiplier
 from simulator.model.places import Places
 from simulator.model.outputs import AGE_EDGES, PATHWAYS, Recorder, aspiring_by_origin, sums_by_origin, to_dataset
-from simulator.params import ModelParams, PopulationParams, validate
+from simulator.params import DecisionParams, ModelParams, PopulationParams, validate
 from simulator.model.pathways import journey_outcomes
 from simulator.model.levers import Policy
 from simulator.model.routes import build_routes
@@ -184,6 +184,7 @@ class MigrationModel(mesa.Model):
         self.consumption = np.zeros(n)
         self.persons_home = self.households.people_at_origin()   # members living at origin, per household
         self.income_per_adult = np.zeros(n)
+        self.network = np.zeros((self.world.n_origins, self.places.n))   # this month's network shares (process 4)
         # expected employment of regular and irregular migrants at each place (cities: unused, see month_options)
         self.expected_employment = np.tile(PRIOR_EMPLOYMENT, (self.places.n, 1))
         self.recorder = Recorder(self.n_steps, self.world.origins, tuple(names), self.places.names,
@@ -294,7 +295,7 @@ class MigrationModel(mesa.Model):
         """Process 4: households at home with an adult at origin and fewer than `decisions.max_members_away`
         members away choose among the open options (decisions.py); the adults who decide are those at origin."""
         h, p, pol, t = self.households, self.params, self.policy, self.t
-        network = self.network_shares()
+        network = self.network = self.network_shares()   # kept for the month's payments on departure
         options = self.month_options(network)
         # Households decide in blocks of rows. Every household draws the same number of uniforms every month
         # (common random numbers): drawn block after block into one buffer, they are the numbers one (n, width)
@@ -337,7 +338,7 @@ class MigrationModel(mesa.Model):
         for k in range(options.n):
             took = choice == k + 1
             movers = idx[took]
-            self._pay(movers, options.cost[h.origin[movers], k])
+            self._pay(movers, options.due[h.origin[movers], k])
             pathway = options.pathway[k]
             if pathway == P_INTERNAL:
                 self._depart(movers, P_INTERNAL, IN_CITY, options.place[k])
@@ -368,6 +369,31 @@ class MigrationModel(mesa.Model):
         self._depart(households, P_REGULAR, ABROAD_REGULAR, place, channel=channel.index, employed=job_offer,
                      contract_end=contract_end)
         self.recorder.count("arrivals", t, h.origin[households], P_REGULAR, destination=np.full(len(households), place))
+
+    def pay_on_departure(self, queue: np.ndarray, places: int, channel: Any, recruitment_cost: float) -> np.ndarray:
+        """Up to `places` places of `channel` (which charged only its fee on applying) offered down its `queue` of
+        eligible applicants, in queue order: each offered pays the `recruitment_cost` and the fare of the regular
+        route to the channel's destination, lowered by this month's network at the destination as on choosing
+        (`network_cut`), if it can (`means_to_move`), and the place is its; one that cannot loses the place to the
+        next in the queue: it leaves the queue, aspires to the regular pathway (as if trapped this month) and is
+        counted in `could_not_pay`. Returns the households that paid, in queue order."""
+        h, t, dp = self.households, self.t, self.params.decisions
+        place = self.places.index(channel.destination)
+        origin = h.origin[queue]
+        amount = recruitment_cost + self.places.travel_cost[origin, place]
+        if dp.network_cost_cut > 0:
+            amount = amount * network_cut(self.network[origin, place], dp)
+        can = means_to_move(h.wealth[queue], h.assets[queue], dp) >= amount
+        offered = np.cumsum(can) - can < places   # offered until the places are taken
+        paid = offered & can
+        self._pay(queue[paid], amount[paid])
+        short = queue[offered & ~can]
+        h.status[short] = AT_HOME
+        h.since[short] = t
+        h.channel[short] = -1
+        h.aspiration[short], h.aspired[short] = P_REGULAR + 1, t
+        self.recorder.count("could_not_pay", t, h.origin[short])
+        return queue[paid]
 
     def reunite(self, migrants: np.ndarray) -> None:
         """The families of the regular migrants `migrants` (rows of `self.migrants`, each its household's only member
@@ -703,8 +729,10 @@ def corridor_options(places: Places, params: ModelParams, wage: np.ndarray, expe
     movement, by an irregular route) also carries `decisions.startup_months` of the place's living cost, paid up
     front with the rest. A network at the place lowers the whole up-front cost by the share
     `network_cost_cut * s / (s + network_cost_half)`, `s` the origin's `network` share at the option's place ((origin,
-    place); none if None). Employment: the city rate (`labour.city_employment_rate`) in cities; abroad the model's
-    running estimate for regular and irregular migrants at the place (`expected_employment`, (place, 2))."""
+    place); none if None). A channel that charges only its fee on applying (`application_fee_usd`) has only that,
+    lowered alike, due on choosing (`Options.due`), the rest when a place is granted. Employment: the city rate
+    (`labour.city_employment_rate`) in cities; abroad the model's running estimate for regular and irregular migrants
+    at the place (`expected_employment`, (place, 2))."""
     lab, dp = params.labour, params.decisions
     c, n, m = places.n_cities, len(regular), len(irregular)
     terms = [t for _, _, t in regular]
@@ -720,22 +748,32 @@ def corridor_options(places: Places, params: ModelParams, wage: np.ndarray, expe
                             *[np.full(served.shape[0], r["travel_cost_usd"]) for r in routes]])
     searching = np.array([*[True] * c, *(not t.job_offer for t in terms), *[True] * m])
     cost = cost + np.where(searching, dp.startup_months * places.living_cost[place], 0.0)
+    due = cost.copy()
+    for j, t in enumerate(terms):
+        if t.application_fee_usd is not None:
+            due[:, c + j] = t.application_fee_usd
     if network is not None and dp.network_cost_cut > 0:
-        share = network[:, place]
-        cost = cost * (1.0 - dp.network_cost_cut * share / (share + dp.network_cost_half))
+        cut = network_cut(network[:, place], dp)
+        cost, due = cost * cut, due * cut
     return Options.build(
         (*places.names[:c], *(name for name, _, _ in regular), *(name for name, _, _, _ in irregular)),
         pathway=(*[P_INTERNAL] * c, *[P_REGULAR] * n, *[P_IRREGULAR] * m), place=place,
         nest=(*[1] * c, *[2] * (n + m)), nest_lambda=(1.0, 1.0, dp.nest_lambda),
         wage=wage[place], skill_ratio=places.skill_ratio[place],
         wage_factor=(*[1.0] * (c + n), *[lab.irregular_wage_factor] * m), living_cost=places.living_cost[place],
-        employment=employment, cost=cost,
+        employment=employment, cost=cost, due=due,
         wait_months=(*[0.0] * c, *[t.wait_months for t in terms], *[0.0] * m),
         death=(*[0.0] * (c + n), *[r["death_probability"] for r in routes]),
         interception=(*[0.0] * (c + n), *[r["interception_probability"] for r in routes]),
         asc=(*[dp.asc_internal] * c, *[dp.asc_regular] * n, *[dp.asc_irregular] * m), network=place,
         min_skill=(*[0] * c, *[t.min_skill for t in terms], *[0] * m),
         open_=(*[True] * c, *[t.open for t in terms], *[True] * m), served=served)
+
+
+def network_cut(share: np.ndarray, p: DecisionParams) -> np.ndarray:
+    """The factor on up-front costs of a network `share` at the place: `1 - network_cost_cut s / (s +
+    network_cost_half)` (networks lower migration costs: Munshi 2003, McKenzie & Rapoport 2010; size: assumption)."""
+    return 1.0 - p.network_cost_cut * share / (share + p.network_cost_half)
 
 
 def _with_overrides(params: ModelParams, overrides: dict[str, Any]) -> ModelParams:

@@ -56,6 +56,8 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "reunifications": (("time", "origin"), "households joining their migrant abroad (family reunification)",
                        "households"),
     "gave_up": (("time", "origin"), "applicants who left the visa queue after waiting too long", "households"),
+    "could_not_pay": (("time", "origin"), "applicants granted a place who could not pay the recruitment cost and "
+                                          "fare, and lost it", "households"),
     "visa_queue": (("time", "origin"), "applications waiting for a decision, end of month", "applications"),
     "trapped": (("time", "origin"), "households that wanted to move but could not afford to (involuntary "
                                     "immobility)", "households"),

@@ -1,11 +1,17 @@
 """The rules of each kind of regular channel (the kinds and their settings: simulator.world.channels).
 
 - **Labour scheme** and **seasonal** places (queue channels, Objective 5 a and c): a household that chooses the channel
-  pays its fee (and recruitment cost) and joins its queue, ordered by application month with a random tie-break. Each
-  month the channel decides `k = min(queue, processing capacity, quota left this year)` applications, first come first
-  served, among applicants eligible by skill now (eligibility is checked at application and again when a place comes
-  up). An applicant who has waited longer than `max_wait_months * p_i` (its patience) gives up; the fee is lost and
-  the household may choose again. A migrant admitted travels with a job offer for `stay_months` (0: no set end).
+  pays its fee and joins its queue, ordered by application month with a random tie-break. Each month the channel
+  decides `k = min(queue, processing capacity, quota left this year)` applications, first come first served, among
+  applicants eligible by skill now (eligibility is checked at application and again when a place comes up). An
+  applicant granted a place pays the recruitment cost and the fare then, from savings and borrowable assets, lowered
+  by its network as every up-front cost is (`MigrationModel.pay_on_departure`); one who cannot pay loses the place
+  (counted in `could_not_pay`), leaves the queue and aspires to go, and the place goes to the next in the queue.
+  Recruitment costs are
+  paid when the job is found, often with loans (BBS Cost of Migration Survey 2020; cf. the H-2 and EPS programmes,
+  where registering is cheap and the cost falls on those selected). An applicant who has waited longer than
+  `max_wait_months * p_i` (its patience) gives up; the fee is lost and the household may choose again. A migrant
+  admitted travels with a job offer for `stay_months` (0: no set end).
   The capacity book-keeping is `simulator.model.pathways.RegularQueue`.
 - **Humanitarian** visas (Objective 5 g-h): households whose remembered shock loss reaches `min_loss` and who want to
   leave this month (they chose a move, or are trapped by its cost) are offered a visa, in random order, within the
@@ -57,7 +63,8 @@ class QueueChannel(Channel):
         return OptionTerms(fee_usd=s["fee_usd"] + s.get("recruitment_cost_usd", 0.0),
                            wait_months=(queue_length + 1) / capacity if capacity > 0 else np.inf,
                            min_skill=int(s.get("min_skill", 0)),
-                           open=s["quota_per_year"] > 0 and s["processing_per_month"] > 0)
+                           open=s["quota_per_year"] > 0 and s["processing_per_month"] > 0,
+                           application_fee_usd=s["fee_usd"])
 
     def apply(self, model: MigrationModel, households: np.ndarray, tie_break: np.ndarray) -> None:
         """The households lodge an application and wait for a place (their fee is paid by the model)."""
@@ -84,7 +91,8 @@ class QueueChannel(Channel):
         waiting = waiting[~quit_]
         eligible = waiting[(h.skill[waiting] >= s.get("min_skill", 0)) & (t - h.since[waiting] >= training_months)]
         k = self.queue.capacity(t % 12, s["quota_per_year"], s["processing_per_month"])
-        self.granted = eligible[first_in_queue(h.queue_key[eligible], k)]
+        self.granted = model.pay_on_departure(eligible[first_in_queue(h.queue_key[eligible], len(eligible))], k,
+                                              self, s.get("recruitment_cost_usd", 0.0))
         self.queue.use(len(self.granted))
         stay = int(s["stay_months"])
         model.admit(self.granted, self, t + stay if stay > 0 else NO_CONTRACT, job_offer=True)
