@@ -17,7 +17,8 @@ from simulator.errors import WorldError
 from simulator.model.decisions import means_to_move
 from simulator.model.migration import corridor_options
 from simulator.params import DecisionParams, ModelParams
-from simulator.world.tables import LEAN_SEASON, default_world_path, lean_season_loss, load_corridors
+from simulator.world.regions import lean_season_loss
+from simulator.world.tables import LEAN_SEASON, default_world_path, load_corridors
 
 
 def test_the_lean_season_covers_its_months_and_wraps_over_the_new_year():

@@ -91,7 +91,10 @@ PARAM_RANGES = {
     "irregular.deportation_rate": (0.0, 0.2), "irregular.return_rate": (0.0, 0.1),
     "abroad.transfer_cost": (0.0, 0.2), "abroad.internal_return_rate": (0.0, 0.2),
     "labour.job_separation_rate": (0.0, 0.2), "labour.irregular_hire_factor": (0.0, 1.0),
-    "labour.city_employment_rate": (0.0, 1.0), "population.patience_sd": (0.0, 1.0)}
+    "labour.city_employment_rate": (0.0, 1.0), "population.patience_sd": (0.0, 1.0),
+    "decisions.credit_floor_usd": (0.0, 2000.0), "decisions.startup_months": (0.0, 3.0),
+    "decisions.network_cost_cut": (0.0, 1.0), "decisions.aspiration_months": (0, 36),
+    "budget.aspiring_consumption_share": (0.0, 1.0)}
 
 # intervention -> parameter -> (lo, hi); start and end are drawn for every intervention (`package`)
 INTERVENTION_RANGES = {
@@ -441,7 +444,7 @@ def people_are_conserved(run: Run) -> None:
 def stocks_change_by_their_flows(run: Run) -> None:
     """Each stock changes by the flows into and out of it, by origin and month:
 
-        visa_queue[t] - visa_queue[t-1] = applications - visas_issued - gave_up
+        visa_queue[t] - visa_queue[t-1] = applications - visas_issued - gave_up - could_not_pay
             (visas_issued includes the seasonal places; humanitarian visas do not pass through the queue)
         in_transit[t] - in_transit[t-1] = emigrants[irr] - arrivals[irr] - interceptions - deaths
         migrants_away[int][t] - migrants_away[int][t-1] = arrivals[int] - returns[int],  arrivals[int] = emigrants[int]
@@ -462,8 +465,8 @@ def stocks_change_by_their_flows(run: Run) -> None:
     emigrants = {p: run.path("emigrants", p) for p in PATHWAYS}
     arrivals = {p: run.path("arrivals", p) for p in PATHWAYS}
     returns = {p: run.path("returns", p) for p in PATHWAYS}
-    equal(queue - before(queue), run["applications"] - visas - run["gave_up"],
-          "visa_queue[t] - visa_queue[t-1] = applications - visas_issued - gave_up")
+    equal(queue - before(queue), run["applications"] - visas - run["gave_up"] - run["could_not_pay"],
+          "visa_queue[t] - visa_queue[t-1] = applications - visas_issued - gave_up - could_not_pay")
     equal(transit - before(transit),
           emigrants["irregular"] - arrivals["irregular"] - run["interceptions"] - run["deaths"],
           "in_transit[t] - in_transit[t-1] = emigrants[irr] - arrivals[irr] - interceptions - deaths")
@@ -579,7 +582,8 @@ PEOPLE = ("emigrants", "arrivals", "returns", "migrants_away", "families_abroad"
           "deportations", "in_transit", "population", "emigrants_by_group", "route_departures", "route_arrivals",
           "route_interceptions", "route_deaths")
 HOUSEHOLD_COUNTS = ("applications", "visas_issued", "seasonal_visas", "humanitarian_visas", "reunifications",
-                    "gave_up", "visa_queue", "trapped", "channel_applications", "channel_granted", "channel_queue")
+                    "gave_up", "visa_queue", "trapped", "channel_applications", "channel_granted", "channel_queue",
+                    "trapped_wanting", "aspiring", "could_not_pay")
 SHARES = ("shock_loss", "migrant_employment_rate")
 
 
@@ -609,6 +613,8 @@ def counts_are_whole_and_amounts_finite(run: Run) -> None:
         if name in SHARES:
             assert (values <= 1).all(), f"{name} > 1: {values.max()}"
     at_most(run["trapped"], run.households, "trapped <= households")
+    equal(run["trapped_wanting"].sum(axis=-1), run["trapped"], "trapped households by the pathway they wanted")
+    at_most(run["aspiring"].sum(axis=-1), run.households, "aspiring <= households")
     counted = migrants_counted(run)
     abroad, city = counted["regular"] + counted["irregular"], counted["internal"]
     received, fees = run["remittances"], run["remittance_fees"]
@@ -705,6 +711,7 @@ FLOW_KINDS = {   # a kind of flow -> whether it happened in a run
     "irregular returns": lambda r: r.path("returns", "irregular").sum() > 0,
     "deportations": lambda r: r["deportations"].sum() > 0,
     "trapped": lambda r: r["trapped"].sum() > 0,
+    "places lost for want of the recruitment cost": lambda r: r["could_not_pay"].sum() > 0,
 }
 
 

@@ -95,14 +95,25 @@ class World:
     hazard_mean_intensity: np.ndarray  # share of farm income lost while the shock lasts
     hazard_duration: np.ndarray       # months
     coordinates: dict[str, tuple[float, float]]  # region name -> (x, y), for maps
+    # (start month 1-12, months, share of farm income lost) per origin: a lean season, for worlds built in code (the
+    # version-1 tables have no such columns); None: none
+    lean_season: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def n_origins(self) -> int:
         return len(self.origins)
 
     def lean_season_loss(self, month: int) -> np.ndarray:
-        """Share of farm income lost to a lean season in calendar `month`: version-1 worlds have none."""
-        return np.zeros(self.n_origins)
+        """Share of farm income lost to the lean season in calendar `month` (1-12), per origin."""
+        if self.lean_season is None:
+            return np.zeros(self.n_origins)
+        return lean_season_loss(*self.lean_season, month)
+
+
+def lean_season_loss(start: np.ndarray, months: np.ndarray, loss: np.ndarray, month: int) -> np.ndarray:
+    """Per origin, `loss` in the `months` calendar months from `start` (wrapping over the new year; months 0: no lean
+    season), 0 in the other months of the year."""
+    return np.where((month - start) % 12 < months, loss, 0.0)
 
 
 def one_city_world_path() -> Path:

@@ -23,7 +23,8 @@ import numpy as np
 
 from simulator.errors import WorldError
 from simulator.params import USD_MAX
-from simulator.world.regions import HAZARD_COLUMNS, REGION_COLUMNS, World, _cell, _read_table, load_world
+from simulator.world.regions import (HAZARD_COLUMNS, REGION_COLUMNS, World, _cell, _read_table, lean_season_loss,
+                                     load_world)
 from simulator.world.channels import CHANNEL_KINDS, COLUMNS as CHANNEL_COLUMNS
 
 FILES = ("places.csv", "routes.csv", "channels.csv", "hazards.csv")
@@ -194,12 +195,6 @@ class Corridors:
             if r.kind == kind:
                 cost[list(r.origins), targets.index(r.to)] = r.travel_cost_usd
         return cost
-
-
-def lean_season_loss(start: np.ndarray, months: np.ndarray, loss: np.ndarray, month: int) -> np.ndarray:
-    """Per origin, `loss` in the `months` calendar months from `start` (wrapping over the new year; months 0: no lean
-    season), 0 in the other months of the year."""
-    return np.where((month - start) % 12 < months, loss, 0.0)
 
 
 def default_world_path() -> Path:

@@ -76,9 +76,11 @@ def poisson_ci(k: int, exposure: float, level: float = 0.95) -> tuple[float, flo
 def small_world(*, n_origins: int = 2, wage: float = 100.0, wealth: float = 300.0, assets: float = 2000.0,
                 farm: float = 0.6, return_period: float = 5.0, intensity: float = 0.4, cost_to_city: float = 30.0,
                 cost_to_destination: float = 450.0, city_wage: float = 250.0, destination_wage: float = 1600.0,
-                vacancies_per_1000: float = 1.0, degradation: float = 0.005) -> World:
+                vacancies_per_1000: float = 1.0, degradation: float = 0.005,
+                lean: tuple[int, int, float] | None = None) -> World:
     """`n_origins` identical districts (households of 5 on average, wealth log-normal with sigma 1, 30% mid and 10%
-    high skill), one city and one destination; one drought hazard per district lasting 6 months."""
+    high skill), one city and one destination; one drought hazard per district lasting 6 months; a lean season of
+    `lean` = (start month, months, share of farm income lost) in every district, if given."""
     ones = np.ones(n_origins)
     return World(
         name="validation", origins=tuple(f"D{i}" for i in range(n_origins)), city="City", destination="Abroad",
@@ -91,13 +93,15 @@ def small_world(*, n_origins: int = 2, wage: float = 100.0, wealth: float = 300.
         distance_to_city=200.0 * ones, distance_to_destination=5000.0 * ones, hazard_origin=np.arange(n_origins),
         hazard_name=("drought",) * n_origins, hazard_return_period=np.full(n_origins, return_period),
         hazard_mean_intensity=np.full(n_origins, intensity), hazard_duration=np.full(n_origins, 6),
-        coordinates={})
+        coordinates={}, lean_season=None if lean is None else tuple(v * ones for v in lean))
 
 
 # A poor, liquidity-constrained world: an adult earns 70 USD a month, so a household of 5 (about 2.75 adults) earns
 # ~190 USD against a subsistence need of 225 USD and cannot save; median savings are 15 USD and median assets 100 USD
 # (with the default credit_fraction 0.3 a household can raise ~30 USD on them); the trip to the city costs 30 USD.
-POOR_WORLD = dict(wage=70.0, wealth=15.0, assets=100.0, cost_to_city=30.0)
+# Its farm calendar has a lean season from September to November (the monga of northern Bangladesh: Khandker 2012;
+# shared/data/bangladesh_facts.md) in which 60% of farm income is lost (assumption: farm work and wages collapse).
+POOR_WORLD = dict(wage=70.0, wealth=15.0, assets=100.0, cost_to_city=30.0, lean=(9, 3, 0.6))
 
 
 def poor_world() -> World:
@@ -175,7 +179,9 @@ def _liquidity_run(world: World, seed: int, grant: bool, n: int, burn_in: int, s
     home = (h.status == AT_HOME) & (h.away() == 0)   # at home with nobody away
     quint = _quintile_in_district(_means(model), h.origin, home)
     poorest, richest = np.flatnonzero(quint == 0), np.flatnonzero(quint == 4)
-    cost = world.cost_to_city[h.origin[poorest]]
+    # the cost of the trip: what a move to the city costs up front this month (the fare, and the first months' living
+    # cost a migrant without a job carries: decisions.startup_months), as the options table states it
+    cost = model.month_options(model.network_shares()).due[h.origin[poorest], 0]
     constrained = float(np.mean(_means(model)[poorest] < cost))
     if grant:
         h.wealth[poorest] += cost
@@ -195,11 +201,12 @@ def _liquidity_run(world: World, seed: int, grant: bool, n: int, burn_in: int, s
 
 
 @lru_cache(maxsize=None)
-def liquidity_relief(world: str = "poor", seeds: tuple[int, ...] = SEEDS, n: int = 4000, burn_in: int = 12,
+def liquidity_relief(world: str = "poor", seeds: tuple[int, ...] = SEEDS, n: int = 4000, burn_in: int = 20,
                      season: int = 4) -> Liquidity:
-    """After a `burn_in` year, the poorest quintile of households at home (by the means they can spend on a move,
-    within their district) receive cash equal to their district's cost of the trip to the city; the share of them
-    that moves to the city in the next `season` months is compared with the same households without the grant."""
+    """After a `burn_in` of 20 months (to the end of the second August), the poorest quintile of households at home
+    (by the means they can spend on a move, within their district) receive cash equal to the up-front cost of a move
+    to the city from their district; the share of them that moves to the city in the next `season` months (September
+    to December, the lean season and the month after) is compared with the same households without the grant."""
     w = poor_world() if world == "poor" else one_city_world()
     rows = []
     for s in seeds:
