@@ -185,8 +185,8 @@ def test_presets_are_valid():
 # (outcome a, outcome b, bound): |effect on a| < bound x effect on b. Outcomes are the totals of `summary_rows`.
 CLAIMS = {
     "drought year": ([("internal", +1), ("remittances", +1)], [("abroad", "internal", 0.25)]),
-    "double the quota": ([("regular", +1), ("remittances", +1), ("cost", +1), ("trapped", +1)],
-                         [("irregular", "regular", 0.25)]),
+    "double the quota": ([("regular", +1), ("remittances", +1), ("cost", +1), ("trapped", +1), ("irregular", -1)],
+                         [("irregular", "regular", 0.5)]),   # "by less than half as much"
     "adaptation first": ([("internal", -1), ("cost", +1)], []),
     "enforcement only": ([("irregular", -1), ("cost", +1)], []),
     "open pathways": ([("regular", +1), ("irregular", -1), ("queue", +1)], []),

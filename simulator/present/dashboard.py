@@ -126,8 +126,8 @@ PRESETS: dict[str, Preset] = {
         {"climate_severity": 2.0, "baseline": TODAY}),
     "double the quota": Preset(
         "Twice the regular places: regular departures and remittances rise, at a public cost per extra visa; "
-        "irregular departures fall far less than regular ones rise, and more poor households want a visa they cannot "
-        "afford.",
+        "irregular departures fall, by less than half as much as regular ones rise, and more poor households want a "
+        "visa they cannot afford.",
         {"quota_factor": 2.0}),
     "adaptation first": Preset(
         "Adaptation and shock-responsive cash in the exposed districts: fewer distress moves to the city, for a large "

@@ -5,6 +5,10 @@ the numbers the tests check (and those quoted in docs/validation.md). Run from t
 
     python -m tests.validation.figures        (or: python tests/validation/figures.py)
 
+`--set name=value` (repeatable; dotted model parameters such as decisions.credit_floor_usd=1300) runs every case at
+another parameter set, for exploring a calibration; the tests always check the defaults. With `--set`, no plot is
+written (docs/validation/ holds the defaults' plots).
+
 Plots go to docs/validation/ (one PNG per case). Error bars are 95% confidence intervals of the mean across seeds
 (t distribution), unless stated otherwise on the plot.
 """
@@ -38,7 +42,11 @@ def ci95(values: np.ndarray, axis: int = 0) -> np.ndarray:
     return stats.t.ppf(0.975, n - 1) * values.std(axis=axis, ddof=1) / np.sqrt(n)
 
 
-def _save(fig: plt.Figure, name: str) -> Path:
+def _save(fig: plt.Figure, name: str) -> Path | str:
+    """The plot into docs/validation/, at the default parameters only (with --set, nothing is written)."""
+    if V.OVERRIDES:
+        plt.close(fig)
+        return "not written (--set)"
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / name
     fig.savefig(path, dpi=110, bbox_inches="tight")
@@ -52,7 +60,7 @@ def _seeds_note(n: int) -> str:
 
 # --- case 1 ------------------------------------------------------------------------------------------------------
 
-def liquidity() -> Path:
+def liquidity() -> Path | str:
     poor, default = V.liquidity_relief("poor"), V.liquidity_relief("default")
     e, d = poor.effect, default.effect
     print("Case 1  liquidity relief (Bryan, Chowdhury & Mobarak 2014: +22 pp)")
@@ -96,7 +104,7 @@ def liquidity() -> Path:
 
 # --- case 2 ------------------------------------------------------------------------------------------------------
 
-def trapped() -> Path:
+def trapped() -> Path | str:
     r = V.trapped_populations()
     print("Case 2  trapped populations (Foresight 2011; Black et al. 2011)")
     print(f"  trapped household-months per household over 5 years: {r.trapped_base.mean():.3f} today, "
@@ -129,7 +137,7 @@ def trapped() -> Path:
 
 # --- case 3 ------------------------------------------------------------------------------------------------------
 
-def networks() -> Path:
+def networks() -> Path | str:
     r = V.networks()
     names = ("internal", "regular", "irregular")
     print("Case 3  networks (Munshi 2003; McKenzie & Rapoport 2010)")
@@ -171,7 +179,7 @@ def networks() -> Path:
 
 # --- cases 4 and 5 -------------------------------------------------------------------------------------------------
 
-def regular() -> Path:
+def regular() -> Path | str:
     r = V.regular_places()
     e, eq = r.elasticity(), r.elasticity("quota")
     per = 1000 / r.household_years   # counts per 1,000 households per year
@@ -207,7 +215,7 @@ def regular() -> Path:
     return _save(fig, "case4_regular_places.png")
 
 
-def deaths() -> Path:
+def deaths() -> Path | str:
     r = V.journey_deaths()
     rate, lo, hi, k, m = r.deaths_per_1000
     print("Case 5  deaths per 1,000 irregular journeys (IOM Missing Migrants Project: about 1-50)")
@@ -232,7 +240,7 @@ def deaths() -> Path:
 
 # --- case 6 ------------------------------------------------------------------------------------------------------
 
-def hump() -> Path:
+def hump() -> Path | str:
     r = V.development()
     print("Case 6  migration hump (Clemens 2014: turning point near an income ratio of 0.15)")
     for j, x in enumerate(r.ratios):
@@ -261,8 +269,59 @@ def hump() -> Path:
     return _save(fig, "case6_migration_hump.png")
 
 
-def main() -> None:
-    for make in (liquidity, trapped, networks, regular, deaths, hump):
+# --- cases 7 to 10 -----------------------------------------------------------------------------------------------
+
+def default_world() -> Path | str:
+    r, d = V.default_world_runs(), V.disasters()
+    se = lambda a: a.std(ddof=1) / np.sqrt(len(a))
+    print(f"Cases 7-10  the default world ({len(r.wanting)} seeds, 4,000 households, {r.years} years; flows over the "
+          f"last {r.window})")
+    print(f"  7 aspiration: households wanting to go abroad and unable (aspiring or queued) {r.wanting.mean():.1f} a "
+          f"month; migrants leaving abroad {r.leaving.mean():.1f} a year; ratio {r.aspiration_ratio.mean():.2f} "
+          f"(SE {se(r.aspiration_ratio):.3f})")
+    print(f"  8 oversubscription: {r.applications.mean():.1f} applications a year to the {V.MAIN_SCHEME} for "
+          f"{r.places.mean():.1f} places ({r.granted.mean():.1f} granted): {r.oversubscription.mean():.2f} times "
+          f"(SE {se(r.oversubscription):.3f})")
+    print(f"  9 disasters: extra departures a year per 1,000 households, severe minus today: internal "
+          f"{d.internal.describe()}, international {d.international.describe()}; internal share "
+          f"{d.internal_share:.3f}")
+    print(f"  10 stock abroad after {r.years} years: {100 * r.abroad_share.mean():.2f}% "
+          f"(SE {100 * se(r.abroad_share):.2f})")
+
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.8))
+    panels = (("7: wanting / leaving a year", r.aspiration_ratio, V.ASPIRATION_RATIO, None, "at least 5"),
+              ("8: applications / places", r.oversubscription, V.OVERSUBSCRIPTION, None, "at least 3"),
+              ("9: internal share of extra moves", np.array([d.internal_share]), V.DISASTER_INTERNAL_SHARE, 1.0,
+               "at least 0.8"),
+              ("10: share of people abroad (%)", 100 * r.abroad_share, 2.0, 5.0, "2-5%"))
+    for ax, (title, values, lo, hi, label) in zip(axes, panels):
+        top = hi if hi is not None else max(lo, values.max()) * 1.5
+        ax.axhspan(lo, top, color="#74c476", alpha=0.3, label=f"evidence: {label}")
+        ax.errorbar([0], [values.mean()], yerr=[ci95(values)] if len(values) > 1 else None, fmt="o",
+                    color="#08519c", capsize=5, label="model")
+        ax.set_xticks([])
+        ax.set_ylim(0, top * 1.1)
+        ax.set_title(f"Case {title}", fontsize=9)
+        ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"Cases 7-10: the default world, default parameters ({_seeds_note(len(r.wanting))}; case 9 pooled)",
+                 fontsize=10)
+    return _save(fig, "cases7-10_default_world.png")
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+    parser = argparse.ArgumentParser(description="Figures of the validation suite (docs/validation.md).")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a model parameter for every run, e.g. decisions.credit_floor_usd=1300 (repeatable)")
+    args = parser.parse_args(argv)
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--set {item!r}: expected NAME=VALUE, e.g. decisions.credit_floor_usd=1300")
+        V.OVERRIDES[name] = int(value) if value.lstrip("-").isdigit() else float(value)
+    if V.OVERRIDES:
+        print(f"Parameters changed in every run: {V.OVERRIDES}")
+    for make in (liquidity, trapped, networks, regular, deaths, hump, default_world):
         path = make()
         print(f"  plot: {path}")
 

@@ -23,35 +23,33 @@ Sources:
 
 import pytest
 
-from validation_experiments import Z, default_world_runs, disasters
+from validation_experiments import (ASPIRATION_RATIO, DISASTER_INTERNAL_SHARE, OVERSUBSCRIPTION, STOCK_ABROAD, Z,
+                                    default_world_runs, disasters)
 
 pytestmark = pytest.mark.validation
 
-ASPIRATION_RATIO = 5.0        # wanting but unable / leaving a year, at least
-OVERSUBSCRIPTION = 3.0        # applications / places of the main labour scheme, at least
-DISASTER_INTERNAL_SHARE = 0.8  # share of the extra departures after sudden shocks that are internal, at least
-STOCK_ABROAD = (0.02, 0.05)   # share of the origin population abroad
-
 
 @pytest.mark.xfail(strict=True, reason=(
-    "About 24 households a month want to move abroad and cannot (aspiring or in a queue), against about 77 migrants "
-    "leaving abroad a year: a ratio of 0.3. The default world's moves abroad are affordable to most households that "
-    "want them (about 1 household a month is trapped wanting to go abroad), so the stock of those who aspire, which "
-    "each trapped household joins for 24 months, stays small."))
+    "About 30 households a month want to move abroad and cannot (aspiring or in a queue), against about 68 migrants "
+    "leaving abroad a year: a ratio of 0.44. With the default credit rule a household can borrow on all of its assets, "
+    "so most households whose monthly draw picks a move abroad can pay for it, and a trapped household aspires for "
+    "only 24 months. With a credit floor, costs carried for the first months and longer aspirations (the candidate "
+    "set of docs/validation.md, Calibration) the ratio exceeds 5."))
 def test_those_who_want_to_leave_and_cannot_outnumber_those_who_leave():
     """Tolerance: the mean over 8 seeds of the per-seed ratio must be at least 5. The threshold is the evidence's
-    order of magnitude; the sampling error of the mean ratio (SE about 0.007) is far smaller than the band."""
+    order of magnitude; the sampling error of the mean ratio (SE about 0.014) is far smaller than the band."""
     r = default_world_runs().aspiration_ratio
     assert r.mean() >= ASPIRATION_RATIO, f"ratio {r.mean():.2f} (SE {r.std(ddof=1) / len(r) ** 0.5:.3f})"
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "Applications to the Gulf labour scheme are about 2.4 a year against 40 places (0.06 times): an application costs "
-    "the whole recruitment cost up front (4,150 USD with the flight, about 1.4 years of an average household's "
-    "income), and the scheme's wage net of its living cost (300 - 150 USD) is barely above a second adult's earnings "
-    "at origin, so few want it; its queue is empty and every applicant is granted a place."))
+    "About 5 applications a year to the Gulf labour scheme against 40 places (0.14 times; 3 granted, the others could "
+    "not pay the recruitment cost when granted). Applying costs only the 300 USD fee, but few households want the "
+    "scheme: its whole cost (4,150 USD with recruitment and the flight) weighs in the utility at 1.5 per year of "
+    "household income, about 2 units for an average household, while free movement to Neighbourland costs 80 USD for "
+    "a smaller wage gain."))
 def test_applications_to_the_main_labour_scheme_exceed_its_places_several_times():
-    """Tolerance: the mean over 8 seeds of applications over places must be at least 3 (sampling SE about 0.007)."""
+    """Tolerance: the mean over 8 seeds of applications over places must be at least 3 (sampling SE about 0.011)."""
     r = default_world_runs()
     ratio = r.oversubscription
     assert ratio.mean() >= OVERSUBSCRIPTION, (f"{r.applications.mean():.1f} applications a year for "
@@ -61,7 +59,7 @@ def test_applications_to_the_main_labour_scheme_exceed_its_places_several_times(
 def test_more_frequent_sudden_shocks_raise_departures_mostly_to_the_cities():
     """Direction: the extra internal departures exceed 3 standard errors (paired over 8 seeds). Magnitude: the share
     of the extra departures that is internal, pooled over the seeds, is at least 0.8; its sampling error is
-    dominated by the internal extra (SE about 1.6 on 14 per 1,000 a year), a share SE of about 0.01."""
+    dominated by the internal extra (SE about 1.5 on 14 per 1,000 a year), a share SE of about 0.01."""
     d = disasters()
     assert d.internal.z > Z, f"extra internal departures {d.internal.describe(1, 'per 1,000 a year')}"
     assert d.internal_share >= DISASTER_INTERNAL_SHARE, (

@@ -113,8 +113,16 @@ def one_city_world() -> World:
     return load_world(one_city_world_path())
 
 
-def _model(world: World, seed: int, n: int, months: int, **kwargs) -> MigrationModel:
-    return MigrationModel(n_households=n, years=months / 12, rng=seed, world=world, agent_view_limit=0, **kwargs)
+# Model parameters changed in every run of every experiment (dotted names, as MigrationModel's overrides): empty for
+# the tests, which check the default parameters; `figures.py --set name=value` fills it to see the cases at another
+# parameter set (a case's own change of a parameter wins over it).
+OVERRIDES: dict[str, float] = {}
+
+
+def _model(world: World | None, seed: int, n: int, months: int, **kwargs) -> MigrationModel:
+    """A run of an experiment: `world` (the default world if None), with OVERRIDES and the case's `kwargs`."""
+    return MigrationModel(n_households=n, years=months / 12, rng=seed, world=world, agent_view_limit=0,
+                          **{**OVERRIDES, **kwargs})
 
 
 def _means(model: MigrationModel) -> np.ndarray:
@@ -320,7 +328,7 @@ def _networks_run(world: World, seed: int, beta_network: float, diaspora: float,
 
 @lru_cache(maxsize=None)
 def networks(seeds: tuple[int, ...] = SEEDS, n: int = 4000, years: int = 10) -> Networks:
-    """The default world with the network term switched off (beta_network = 0) and at its default strength, same
+    """The one-city world with the network term switched off (beta_network = 0) and at its default strength, same
     seeds; and a third arm with the default network and a strong initial diaspora (`DIASPORA_SHARE`)."""
     w = one_city_world()
     default_beta = DecisionParams().beta_network
@@ -361,7 +369,7 @@ class RegularPlaces:
 @lru_cache(maxsize=None)
 def regular_places(seeds: tuple[int, ...] = SEEDS, n: int = 5000, years: int = 8,
                    factors: tuple[float, ...] = QUOTA_FACTORS) -> RegularPlaces:
-    """The default world with the regular quota (and processing capacity) times each factor, same seeds."""
+    """The one-city world with the regular quota (and processing capacity) times each factor, same seeds."""
     w = one_city_world()
     out = np.zeros((len(seeds), len(factors), 4))
     quota = np.zeros(len(factors))
@@ -395,7 +403,7 @@ class JourneyDeaths:
 
 @lru_cache(maxsize=None)
 def journey_deaths(seeds: tuple[int, ...] = SEEDS, n: int = 40_000, years: int = 8) -> JourneyDeaths:
-    """The default world with the default route risks, one run per seed. Runs with different seeds are independent,
+    """The one-city world with the default route risks, one run per seed. Runs with different seeds are independent,
     so the pooled count of deaths is a Poisson count (the arms of case 4 share their seeds' draws and are not). The
     size gives about 1,800 journeys, about 18 deaths expected at the default risk."""
     w = one_city_world()
@@ -432,7 +440,7 @@ class Hump:
 def development(seeds: tuple[int, ...] = SEEDS, n: int = 3000, years: int = 8,
                 ratios: tuple[float, ...] = WAGE_RATIOS) -> Hump:
     """Worlds identical but for development: origin wages at each ratio of the destination wage (1,600 USD), with
-    savings and assets scaled with the wage (2.5 and 16 months of wages, about the default world's ratios); fees and
+    savings and assets scaled with the wage (2.5 and 16 months of wages, about the one-city world's ratios); fees and
     travel costs stay in dollars. Same seeds at every level."""
     inter = np.zeros((len(seeds), len(ratios)))
     intern, reg = np.zeros_like(inter), np.zeros_like(inter)
@@ -451,6 +459,10 @@ def development(seeds: tuple[int, ...] = SEEDS, n: int = 3000, years: int = 8,
 # --- cases 7 to 10: the default world, as a new user runs it -------------------------------------------------------
 
 MAIN_SCHEME = "Gulf labour scheme"   # the default world's largest labour scheme (channels.csv)
+ASPIRATION_RATIO = 5.0         # case 7: wanting but unable / leaving a year, at least
+OVERSUBSCRIPTION = 3.0         # case 8: applications / places of the main labour scheme, at least
+DISASTER_INTERNAL_SHARE = 0.8  # case 9: share of the extra departures after sudden shocks that are internal
+STOCK_ABROAD = (0.02, 0.05)    # case 10: share of the origin's people abroad
 
 
 @dataclass(frozen=True)
@@ -484,7 +496,7 @@ def default_world_runs(seeds: tuple[int, ...] = SEEDS, n: int = 4000, years: int
     out = {k: np.zeros(len(seeds)) for k in ("wanting", "leaving", "applications", "places", "granted",
                                              "abroad_share")}
     for i, s in enumerate(seeds):
-        model = MigrationModel(n_households=n, years=years, rng=s, agent_view_limit=0)
+        model = _model(None, s, n, 12 * years)
         ds = model.run()
         last = ds.isel(time=slice(-12 * window, None))
         scheme = list(ds.channel.values).index(MAIN_SCHEME)
@@ -519,8 +531,7 @@ def disasters(seeds: tuple[int, ...] = SEEDS, n: int = 4000, years: int = 10) ->
     rates = np.zeros((2, 2, len(seeds)))   # (today, severe), (internal, international), seed
     for j, outlook in enumerate((None, SEVERE)):
         for i, s in enumerate(seeds):
-            ds = MigrationModel(n_households=n, years=years, rng=s, agent_view_limit=0,
-                                climate_outlook=outlook).run()
+            ds = _model(None, s, n, 12 * years, climate_outlook=outlook).run()
             per = 1000 / n / years
             rates[j, 0, i] = float(ds.emigrants.sel(pathway="internal").sum()) * per
             rates[j, 1, i] = float(ds.emigrants_by_group.sel(pathway=["regular", "irregular"]).sum()) * per
