@@ -302,7 +302,7 @@ def default_world() -> Path | str:
         ax.set_xticks([])
         ax.set_ylim(0, top * 1.1)
         ax.set_title(f"Case {title}", fontsize=9)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="best")
     fig.suptitle(f"Cases 7-10: the default world, default parameters ({_seeds_note(len(r.wanting))}; case 9 pooled)",
                  fontsize=10)
     return _save(fig, "cases7-10_default_world.png")
