@@ -104,12 +104,14 @@ class DecisionParams:
                                        "front (a city, an irregular route, free movement)", 0, 24,
                                   "assumption (weeks of job search before the first wage: Bryan, Chowdhury & Mobarak "
                                   "2014 Econometrica, section 2); 0: none")
-    network_cost_cut: float = prob(0.0, "largest share of an option's up-front cost saved through a network at its "
-                                        "place (lodging, job referrals, loans, a smuggler's contact)",
+    network_cost_cut: float = prob(0.0, "largest share of an option's up-front cost saved through the members who "
+                                        "went to its place by its pathway (lodging, job referrals, recruiters, a "
+                                        "smuggler's contact)",
                                    "direction: Munshi 2003 QJE, McKenzie & Rapoport 2010 REStat, Dolfin & Genicot "
-                                   "2010 RDE; size: assumption; 0: networks lower no cost")
-    network_cost_half: float = param(0.05, "network share (members at the place per household of the district) at "
-                                           "which half of network_cost_cut is saved", 1e-6, 100, "assumption")
+                                   "2010 RDE; by pathway and size: assumption; 0: networks lower no cost")
+    network_cost_half: float = param(0.05, "network share (members at the place by the option's pathway per household "
+                                           "of the district) at which half of network_cost_cut is saved", 1e-6, 100,
+                                     "assumption")
     aspiration_months: int = param(24, "months a household that could not pay for the move it wanted keeps the aim "
                                        "(and saves for it as budget.aspiring_consumption_share says) after the last "
                                        "month it was trapped", 0, 1200,

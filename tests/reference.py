@@ -329,6 +329,7 @@ def households_decide(model, t: int, log: StepLog) -> None:
     places = model.places
     households_in = [0] * n_origins
     members_at = [[0] * places.n for _ in range(n_origins)]
+    went_by = [[[0, 0, 0] for _ in range(places.n)] for _ in range(n_origins)]   # by pathway, for the cost cut
     queue_length = [0] * len(model.channels)
     for i in range(h.n):
         households_in[int(h.origin[i])] += 1
@@ -338,7 +339,13 @@ def households_decide(model, t: int, log: StepLog) -> None:
         if r.status == IN_CITY if r.place < places.n_cities else r.status in (ABROAD_REGULAR, ABROAD_IRREGULAR,
                                                                                FAMILY_ABROAD):
             members_at[r.origin][r.place] += 1
+        way = {IN_CITY: P_INTERNAL, ABROAD_REGULAR: P_REGULAR, FAMILY_ABROAD: P_REGULAR,
+               ABROAD_IRREGULAR: P_IRREGULAR}.get(r.status)
+        if way is not None:
+            went_by[r.origin][r.place][way] += 1
     network = [[members_at[o][q] / max(households_in[o], 1) for q in range(places.n)] for o in range(n_origins)]
+    by_way = [[[x / max(households_in[o], 1) for x in went_by[o][q]] for q in range(places.n)]
+              for o in range(n_origins)]
 
     # the month's options: each city, each channel households choose (its fee, wait and eligibility) and each
     # irregular route (its smuggler's fee and risks in force, offered to the origins it serves); the cities share a
@@ -355,7 +362,7 @@ def households_decide(model, t: int, log: StepLog) -> None:
         float(model.expected_employment[q][1]) for q in place[n_cities + n:]]
     travel = places.travel_cost
     # the up-front cost: the fare (and a channel's fee), plus the first months' living cost of a migrant without a
-    # job offer (cities, free movement, routes), lowered by the origin's network at the place
+    # job offer (cities, free movement, routes), lowered by the origin's members who went there the same way
     searching = [*[True] * n_cities, *(c.kind == "free_movement" for c, _ in chosen), *[True] * m]
     fare = [[*(float(travel[o][q]) for q in range(n_cities)),
              *(fee + float(travel[o][places.index(c.destination)]) for c, (fee, *_) in chosen),
@@ -368,13 +375,15 @@ def households_decide(model, t: int, log: StepLog) -> None:
             x = fare[o][k] + (dp.startup_months * float(places.living_cost[q]) if searching[k] else 0.0)
             d = x if on_applying[k] is None else on_applying[k]   # a queue channel: its fee now, the rest later
             if dp.network_cost_cut > 0:
-                cut = 1.0 - dp.network_cost_cut * network[o][q] / (network[o][q] + dp.network_cost_half)
+                way = P_INTERNAL if k < n_cities else P_REGULAR if k < n_cities + n else P_IRREGULAR
+                s = by_way[o][q][way]
+                cut = 1.0 - dp.network_cost_cut * s / (s + dp.network_cost_half)
                 x, d = x * cut, d * cut
             row.append(x)
             row_due.append(d)
         cost.append(row)
         due.append(row_due)
-    model.reference_network = network   # the month's shares, for the payments on departure
+    model.reference_network = by_way   # the month's shares by pathway, for the payments on departure
     options = Options.build(
         (*places.names[:n_cities], *(c.name for c, _ in chosen), *(r.name for r in offered)),
         pathway=(*[P_INTERNAL] * n_cities, *[P_REGULAR] * n, *[P_IRREGULAR] * m), place=place,
@@ -537,7 +546,7 @@ def regular_queue(model, t: int, log: StepLog) -> None:
             o = int(h.origin[i])
             amount = s.get("recruitment_cost_usd", 0.0) + float(model.places.travel_cost[o][q])
             if dp.network_cost_cut > 0:
-                share = model.reference_network[o][q]
+                share = model.reference_network[o][q][P_REGULAR]
                 amount *= 1.0 - dp.network_cost_cut * share / (share + dp.network_cost_half)
             means = float(h.wealth[i]) + dp.credit_fraction * max(0.0, float(h.assets[i]) - dp.credit_floor_usd)
             if means >= amount:

@@ -130,11 +130,20 @@ def test_a_migrant_without_a_job_offer_carries_the_first_months_living_cost():
     np.testing.assert_allclose(carried.cost, plain.cost + np.where(searching, 1.5 * living, 0.0))
 
 
-def test_a_network_at_the_place_lowers_the_up_front_cost():
+def test_a_network_lowers_the_up_front_cost_of_the_way_its_members_went():
+    """The cut of each option uses the district's members at the option's place who went by the option's pathway:
+    a diaspora of irregular migrants cheapens the irregular route to its place, not the channels there."""
     model, _, plain = options_with()
-    share = np.linspace(0.0, 0.4, model.world.n_origins * model.places.n).reshape(model.world.n_origins, -1)
+    shape = (model.world.n_origins, model.places.n, 3)
+    share = np.linspace(0.0, 0.4, np.prod(shape)).reshape(shape)
     _, _, cheaper = options_with(share, network_cost_cut=0.6, network_cost_half=0.1)
-    s = share[:, plain.place]
+    s = share[:, plain.place, plain.pathway]
     np.testing.assert_allclose(cheaper.cost, plain.cost * (1.0 - 0.6 * s / (s + 0.1)))
+    irregular_only = np.zeros(shape)
+    irregular_only[:, :, 2] = 0.3
+    _, _, smuggled = options_with(irregular_only, network_cost_cut=0.6)
+    route = plain.pathway == 2
+    assert (smuggled.cost[:, route] < plain.cost[:, route]).all()
+    np.testing.assert_array_equal(smuggled.cost[:, ~route], plain.cost[:, ~route])
     _, _, same = options_with(share)   # network_cost_cut = 0: no cut
     np.testing.assert_array_equal(same.cost, plain.cost)

@@ -185,6 +185,7 @@ class MigrationModel(mesa.Model):
         self.persons_home = self.households.people_at_origin()   # members living at origin, per household
         self.income_per_adult = np.zeros(n)
         self.network = np.zeros((self.world.n_origins, self.places.n))   # this month's network shares (process 4)
+        self.cost_network = np.zeros((self.world.n_origins, self.places.n, 3))   # and by pathway (the cost cut)
         # expected employment of regular and irregular migrants at each place (cities: unused, see month_options)
         self.expected_employment = np.tile(PRIOR_EMPLOYMENT, (self.places.n, 1))
         self.recorder = Recorder(self.n_steps, self.world.origins, tuple(names), self.places.names,
@@ -264,11 +265,11 @@ class MigrationModel(mesa.Model):
         for iv in self.interventions:
             iv.step(self)
 
-    def month_options(self, network: np.ndarray | None = None) -> Options:
+    def month_options(self, cost_network: np.ndarray | None = None) -> Options:
         """The month's options (see `corridor_options`): each city, the channels households choose (their terms
         given the queue before anyone decides) and the irregular routes (their settings in force), their costs
-        lowered by the `network` shares (this month's `network_shares()` if None); sets `option_channels` and
-        `option_routes`."""
+        lowered by the `cost_network` shares by pathway (this month's `network_by_pathway()` if None); sets
+        `option_channels` and `option_routes`."""
         h, places = self.households, self.places
         queues = np.bincount(h.channel[h.status == WAITING], minlength=len(self.channels))
         chosen = [(c, c.option_terms(int(queues[c.index]))) for c in self.channels]
@@ -279,7 +280,7 @@ class MigrationModel(mesa.Model):
         return corridor_options(places, self.params, self.labour.wage, self.expected_employment,
                                 [(c.name, places.index(c.destination), terms) for c, terms in chosen],
                                 [(r.name, places.index(r.destination), r.settings, r.origins) for r in routes],
-                                self.network_shares() if network is None else network)
+                                self.network_by_pathway() if cost_network is None else cost_network)
 
     def network_shares(self) -> np.ndarray:
         """(origin, place): the members of each district's households living at each place, per household (Massey
@@ -291,12 +292,26 @@ class MigrationModel(mesa.Model):
         members[:, :n_cities] = where[:, :n_cities, IN_CITY]
         return members / np.maximum(self.households_per_origin, 1)[:, None]
 
+    def network_by_pathway(self) -> np.ndarray:
+        """(origin, place, pathway): the members of each district's households at each place, per household, by the
+        pathway they went by: in a city (internal); abroad with a regular status or reunited with their family
+        (regular; a family counted once); abroad with an irregular status (irregular). A network lowers the costs of
+        the way its members went (`network_cut`)."""
+        m, n_cities = self.migrants, self.places.n_cities
+        where = status_by_origin_and_place(m.origin, m.place, m.status, self.world.n_origins, self.places.n)
+        members = np.zeros((self.world.n_origins, self.places.n, 3))
+        members[:, :n_cities, P_INTERNAL] = where[:, :n_cities, IN_CITY]
+        members[:, n_cities:, P_REGULAR] = where[:, n_cities:, [ABROAD_REGULAR, FAMILY_ABROAD]].sum(axis=2)
+        members[:, n_cities:, P_IRREGULAR] = where[:, n_cities:, ABROAD_IRREGULAR]
+        return members / np.maximum(self.households_per_origin, 1)[:, None, None]
+
     def decide(self) -> None:
         """Process 4: households at home with an adult at origin and fewer than `decisions.max_members_away`
         members away choose among the open options (decisions.py); the adults who decide are those at origin."""
         h, p, pol, t = self.households, self.params, self.policy, self.t
-        network = self.network = self.network_shares()   # kept for the month's payments on departure
-        options = self.month_options(network)
+        network = self.network = self.network_shares()
+        self.cost_network = self.network_by_pathway()   # kept for the month's payments on departure
+        options = self.month_options(self.cost_network)
         # Households decide in blocks of rows. Every household draws the same number of uniforms every month
         # (common random numbers): drawn block after block into one buffer, they are the numbers one (n, width)
         # draw would give, so results do not depend on the block size. Only households that move or are trapped
@@ -382,7 +397,7 @@ class MigrationModel(mesa.Model):
         origin = h.origin[queue]
         amount = recruitment_cost + self.places.travel_cost[origin, place]
         if dp.network_cost_cut > 0:
-            amount = amount * network_cut(self.network[origin, place], dp)
+            amount = amount * network_cut(self.cost_network[origin, place, P_REGULAR], dp)
         can = means_to_move(h.wealth[queue], h.assets[queue], dp) >= amount
         offered = np.cumsum(can) - can < places   # offered until the places are taken
         paid = offered & can
@@ -716,7 +731,7 @@ def who_leaves(streams: Streams, pop: PopulationParams, households: np.ndarray, 
 def corridor_options(places: Places, params: ModelParams, wage: np.ndarray, expected_employment: np.ndarray,
                      regular: Sequence[tuple[str, int, OptionTerms]],
                      irregular: Sequence[tuple[str, int, dict[str, float], Sequence[int]]],
-                     network: np.ndarray | None = None) -> Options:
+                     cost_network: np.ndarray | None = None) -> Options:
     """The month's options (decisions.Options): each city, the channels households choose (`regular`: each channel's
     name, place and terms, simulator.model.channels.OptionTerms) and the irregular routes (`irregular`: each route's
     name, place, settings in force and the origins it serves, simulator.model.routes).
@@ -727,10 +742,12 @@ def corridor_options(places: Places, params: ModelParams, wage: np.ndarray, expe
     its place. A city's cost is the internal route's fare; a channel's its fee plus the regular route's fare to its
     destination; a route's the smuggler's fee. A migrant who arrives without a job offer (in a city, by free
     movement, by an irregular route) also carries `decisions.startup_months` of the place's living cost, paid up
-    front with the rest. A network at the place lowers the whole up-front cost by the share
-    `network_cost_cut * s / (s + network_cost_half)`, `s` the origin's `network` share at the option's place ((origin,
-    place); none if None). A channel that charges only its fee on applying (`application_fee_usd`) has only that,
-    lowered alike, due on choosing (`Options.due`), the rest when a place is granted. Employment: the city rate
+    front with the rest. A network lowers the whole up-front cost by the share `network_cost_cut * s / (s +
+    network_cost_half)`, `s` the origin's share of members who went to the option's place by the option's pathway
+    (`cost_network`, (origin, place, pathway); no cut if None): a network lowers the costs of the way its members went
+    (recruiters and employers' referrals for a channel, a smuggler's contact for a route, lodging in a city). A
+    channel that charges only its fee on applying (`application_fee_usd`) has only that, lowered alike, due on
+    choosing (`Options.due`), the rest when a place is granted. Employment: the city rate
     (`labour.city_employment_rate`) in cities; abroad the model's running estimate for regular and irregular migrants
     at the place (`expected_employment`, (place, 2))."""
     lab, dp = params.labour, params.decisions
@@ -752,8 +769,9 @@ def corridor_options(places: Places, params: ModelParams, wage: np.ndarray, expe
     for j, t in enumerate(terms):
         if t.application_fee_usd is not None:
             due[:, c + j] = t.application_fee_usd
-    if network is not None and dp.network_cost_cut > 0:
-        cut = network_cut(network[:, place], dp)
+    if cost_network is not None and dp.network_cost_cut > 0:
+        pathway = np.array([*[P_INTERNAL] * c, *[P_REGULAR] * n, *[P_IRREGULAR] * m])
+        cut = network_cut(cost_network[:, place, pathway], dp)
         cost, due = cost * cut, due * cut
     return Options.build(
         (*places.names[:c], *(name for name, _, _ in regular), *(name for name, _, _, _ in irregular)),

@@ -189,7 +189,7 @@ def _liquidity_run(world: World, seed: int, grant: bool, n: int, burn_in: int, s
     poorest, richest = np.flatnonzero(quint == 0), np.flatnonzero(quint == 4)
     # the cost of the trip: what a move to the city costs up front this month (the fare, and the first months' living
     # cost a migrant without a job carries: decisions.startup_months), as the options table states it
-    cost = model.month_options(model.network_shares()).due[h.origin[poorest], 0]
+    cost = model.month_options().due[h.origin[poorest], 0]
     constrained = float(np.mean(_means(model)[poorest] < cost))
     if grant:
         h.wealth[poorest] += cost
