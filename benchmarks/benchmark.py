@@ -831,7 +831,7 @@ def oracle_check(args: tuple, kw: dict, choice, trapped, income) -> dict:
         loss=float(loss[i]), boost=float(boost[i]), memory=float(memory[i]), patience=float(patience[i]),
         risk=float(risk[i]), wealth=float(wealth[i]), assets=float(assets[i]), uniforms=uniforms[i])
         for i in range(m)]
-    expected_income, expected_choice, expected_trapped = (np.array(c) for c in zip(*rows))
+    expected_income, expected_choice, expected_trapped, _ = (np.array(c) for c in zip(*rows))
     return {"sample": m, "deciders": int(np.count_nonzero(choice[:m] >= 0)),
             "movers": int(np.count_nonzero(choice[:m] > 0)), "trapped": int(np.count_nonzero(trapped[:m])),
             "choice_mismatches": int(np.count_nonzero(choice[:m] != expected_choice)),

@@ -14,7 +14,8 @@ work per household as the fast path's `step()`:
    adult; for households at home with an adult, the utilities, Gumbel terms, eligibility and affordability, the
    two-stage nested-logit choice (among the eligible options, then among the affordable ones, to find who is
    trapped); then payment and departure (with the departure counts by origin, pathway, sex, age group and skill);
-5. regular pathway: give-ups, then visas first come, first served within quota and processing capacity;
+5. regular pathway: give-ups, then places offered first come, first served within quota and processing capacity,
+   each to an applicant who pays the recruitment cost and fare then (one who cannot loses its place to the next);
 6. irregular journeys: death, interception or arrival;
 7. migrants away: employment, remittances net of fees, returns and deportations; expected employment updated;
 8. budgets: income, consumption, savings;
@@ -40,7 +41,6 @@ Example:
 
 from __future__ import annotations
 
-import heapq
 import sys
 from bisect import bisect_right
 from pathlib import Path
@@ -113,7 +113,7 @@ class NaiveHousehold(mesa.Agent):
         uniforms = [rand() for _ in range(m.uniforms_per_household)]   # every household, every month
         self.cash = 0.0
         o = self.origin
-        y, choice, trapped = reference_decision(
+        y, choice, trapped, _ = reference_decision(
             m.option_rows, m.params.decisions, m.policy.risk_perception, m.origin_wage, m.degradation, m.network,
             status=self.status, adults=self.adults, origin=o, skill=self.skill, skill_mult=self.skill_mult,
             farm=self.farm_dependence, loss=self.loss, boost=self.income_boost, memory=self.shock_memory,
@@ -126,7 +126,7 @@ class NaiveHousehold(mesa.Agent):
             return
         rows = m.option_rows
         k = choice - 1
-        self.pay(rows.cost[o][k])
+        self.pay(rows.due[o][k])   # a queue channel's fee now; its recruitment cost and fare when granted
         pathway = rows.pathway[k]
         if pathway == P_INTERNAL:
             self.depart(P_INTERNAL, IN_CITY)
@@ -415,7 +415,17 @@ class NaiveMigrationModel(mesa.Model):
             if "processing_per_month" not in settings:   # offered channels: closed without interventions
                 continue
             k = channel.queue.capacity(t % 12, settings["quota_per_year"], settings["processing_per_month"])
-            granted = heapq.nsmallest(k, candidates, key=lambda a: a.queue_key) if k > 0 else []
+            granted = []   # places offered down the queue: each pays its recruitment cost and fare then, or loses it
+            dp = self.params.decisions
+            for a in sorted(candidates, key=lambda a: a.queue_key) if k > 0 else []:
+                if len(granted) == k:
+                    break
+                amount = settings.get("recruitment_cost_usd", 0.0) + float(self.places.travel_cost[a.origin][1])
+                if a.wealth + dp.credit_fraction * max(0.0, a.assets - dp.credit_floor_usd) >= amount:
+                    a.pay(amount)
+                    granted.append(a)
+                else:
+                    a.status, a.since, a.channel = AT_HOME, t, -1
             channel.queue.use(len(granted))
             stay = int(settings["stay_months"])
             for a in granted:

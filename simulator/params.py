@@ -100,6 +100,9 @@ class DecisionParams:
                                          "move (it keeps them to live)", 0, USD_MAX,
                                     "assumption (collateral-constrained credit: Banerjee & Newman 1993 JPE); 0 lets "
                                     "every household borrow on all of its assets")
+    credit_floor_share: float = param(0.0, "share of the district's median assets a household cannot borrow against "
+                                           "or sell (the floor is the larger of this and credit_floor_usd)", 0, 100,
+                                      "assumption (local lenders ask collateral by local standards); 0: none")
     startup_months: float = param(0.0, "months of the place's living cost a migrant without a job offer carries up "
                                        "front (a city, an irregular route, free movement)", 0, 24,
                                   "assumption (weeks of job search before the first wage: Bryan, Chowdhury & Mobarak "

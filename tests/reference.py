@@ -180,6 +180,13 @@ def set_status(model, i: int, status: int, t: int) -> None:
     model.households.since[i] = t
 
 
+def floor_of(model, origin: int) -> float:
+    """The assets a household of `origin` keeps and cannot borrow against or sell: the larger of credit_floor_usd
+    and credit_floor_share of its district's median assets."""
+    dp = model.params.decisions
+    return max(dp.credit_floor_usd, dp.credit_floor_share * float(model.world.assets_median[origin]))
+
+
 def pay(model, i: int, amount: float) -> None:
     """Pay from liquid wealth first, the rest from assets (sold or borrowed against), never below zero."""
     h = model.households
@@ -421,7 +428,7 @@ def households_decide(model, t: int, log: StepLog) -> None:
             skill_mult=skill_wage(model, h.skill[i]), farm=float(h.farm_dependence[i]), loss=float(model.loss[i]),
             boost=float(h.income_boost[i]), memory=float(h.shock_memory[i]), patience=float(h.patience[i]),
             risk=float(h.risk_aversion[i]), wealth=float(h.wealth[i]), assets=float(h.assets[i]),
-            uniforms=draws[i], log=log)
+            uniforms=draws[i], log=log, floor=floor_of(model, origin))
         choices[i] = (choice, trapped, [0.0, *rows.due[origin]], wanted)
         if away[i] and choice not in (STAY, -1):
             log["another_member_leaves"] += 1
@@ -548,7 +555,7 @@ def regular_queue(model, t: int, log: StepLog) -> None:
             if dp.network_cost_cut > 0:
                 share = model.reference_network[o][q][P_REGULAR]
                 amount *= 1.0 - dp.network_cost_cut * share / (share + dp.network_cost_half)
-            means = float(h.wealth[i]) + dp.credit_fraction * max(0.0, float(h.assets[i]) - dp.credit_floor_usd)
+            means = float(h.wealth[i]) + dp.credit_fraction * max(0.0, float(h.assets[i]) - floor_of(model, o))
             if means >= amount:
                 pay(model, i, amount)
                 paid.append(i)
@@ -777,7 +784,7 @@ def move_on(model, t: int, city: list, log: StepLog) -> None:
                 considered.add(r.household)
                 fare = route.settings["travel_cost_usd"]
                 if float(h.wealth[r.household]) + p.decisions.credit_fraction * max(
-                        0.0, float(h.assets[r.household]) - p.decisions.credit_floor_usd) < fare:
+                        0.0, float(h.assets[r.household]) - floor_of(model, r.origin)) < fare:
                     continue
                 seen.add(r.household)
                 pay(model, r.household, fare)
@@ -987,10 +994,12 @@ def nested_logit_draw(rows: OptionRows, u_stay: float, utility: list[float], all
 def reference_decision(rows: OptionRows, p, risk_perception: float, origin_wage, degradation, network, *,
                        status: int, adults: int, origin: int, skill: int, skill_mult: float, farm: float,
                        loss: float, boost: float, memory: float, patience: float, risk: float, wealth: float,
-                       assets: float, uniforms, log: StepLog | None = None) -> tuple[float, int, bool, int]:
+                       assets: float, uniforms, log: StepLog | None = None,
+                       floor: float | None = None) -> tuple[float, int, bool, int]:
     """(income of an adult at origin, choice, trapped, wanted) of one household: -1 if it does not decide (not at
     home, or no working-age adult); otherwise the draw among the eligible options (wanted) and, if that is a move,
-    among the eligible options it can pay for (choice); trapped if it wanted to move and stays."""
+    among the eligible options it can pay for (choice); trapped if it wanted to move and stays. `floor`: the assets it
+    keeps (its district's credit floor; `credit_floor_usd` if None)."""
     income, u_stay, utility = option_utilities(
         rows, p, risk_perception, origin_wage, degradation, network, origin=origin, adults=adults, skill=skill,
         skill_mult=skill_mult, farm=farm, loss=loss, boost=boost, memory=memory, patience=patience, risk=risk)
@@ -1000,7 +1009,8 @@ def reference_decision(rows: OptionRows, p, risk_perception: float, origin_wage,
     wanted = nested_logit_draw(rows, u_stay, utility, eligible, uniforms, log)
     if wanted == 0:
         return income, 0, False, 0
-    budget = wealth + p.credit_fraction * max(0.0, assets - p.credit_floor_usd)
+    floor = p.credit_floor_usd if floor is None else floor
+    budget = wealth + p.credit_fraction * max(0.0, assets - floor)
     affordable = [eligible[k] and rows.due[origin][k] <= budget for k in range(rows.n)]
     choice = nested_logit_draw(rows, u_stay, utility, affordable, uniforms, log)
     return income, choice, choice == 0, wanted

@@ -14,7 +14,7 @@ import pytest
 
 from simulator import MigrationModel
 from simulator.errors import WorldError
-from simulator.model.decisions import means_to_move
+from simulator.model.decisions import credit_floor, means_to_move
 from simulator.model.migration import corridor_options
 from simulator.params import DecisionParams, ModelParams
 from simulator.world.regions import lean_season_loss
@@ -93,6 +93,25 @@ def test_households_cannot_borrow_on_the_assets_they_keep():
     p = DecisionParams(credit_fraction=0.3, credit_floor_usd=1000.0)
     means = means_to_move(np.array([50.0, 50.0, 50.0]), np.array([400.0, 1000.0, 3000.0]), p)
     np.testing.assert_allclose(means, [50.0, 50.0, 50.0 + 0.3 * 2000.0])
+
+
+def test_the_floor_is_the_larger_of_a_sum_and_a_share_of_the_districts_median_assets():
+    p = DecisionParams(credit_floor_usd=500.0, credit_floor_share=0.5)
+    np.testing.assert_allclose(credit_floor(p, np.array([400.0, 1000.0, 3000.0])), [500.0, 500.0, 1500.0])
+    model = MigrationModel(n_households=500, years=1, rng=0, **{"decisions.credit_floor_share": 0.5})
+    np.testing.assert_allclose(model.credit_floor, 0.5 * load_corridors(default_world_path()).origin[
+        "assets_median_usd"])
+
+
+def test_a_relative_floor_leaves_the_better_off_of_a_poor_district_some_credit():
+    """A floor in dollars above a district's assets leaves nobody there any credit; a floor relative to the district
+    lets its better-off households borrow, whatever its level of wealth."""
+    assets = np.array([50.0, 100.0, 200.0, 400.0])   # a poor district, median 100 USD
+    in_dollars = means_to_move(np.zeros(4), assets, DecisionParams(credit_floor_usd=1300.0))
+    relative = means_to_move(np.zeros(4), assets, DecisionParams(), credit_floor(
+        DecisionParams(credit_floor_share=1.0), np.array([100.0]))[0])
+    assert (in_dollars == 0).all()
+    np.testing.assert_allclose(relative, [0.0, 0.0, 30.0, 90.0])
 
 
 def test_a_credit_floor_traps_households_that_wanted_to_move_and_records_what_they_wanted():

@@ -117,7 +117,8 @@ SCENARIOS = {
         interventions={"remittance_cost": {"transfer_cost": 0.05}, "quota_expansion": {"factor": 3}},
         overrides={"abroad.onward_rate": 0.2,   # members in Port City move on to Gulfland
                    # credit only above a floor, the first months' living cost carried, networks lowering costs
-                   "decisions.credit_floor_usd": 800.0, "decisions.startup_months": 1.0,
+                   "decisions.credit_floor_usd": 800.0, "decisions.credit_floor_share": 0.4,
+                   "decisions.startup_months": 1.0,
                    "decisions.network_cost_cut": 0.5,
                    # trapped households aspire for 6 months and save half their surplus meanwhile
                    "decisions.aspiration_months": 6, "budget.aspiring_consumption_share": 0.5},

@@ -46,7 +46,8 @@ district serves that district only) and the household's skill is at least the op
 it can pay what is due now (liquidity constraint: `D_ok <= W_i + kappa max(0, A_i - A_min)`, with `D_ok` the part
 of `C_ok` due on choosing, all of it but for a channel that charges its fee on applying and the rest, which it must
 then pay, when a place is granted; savings `W_i` and the share
-`kappa` (`credit_fraction`) of the assets `A_i` above the floor `A_min` (`credit_floor_usd`) that a household keeps
+`kappa` (`credit_fraction`) of the assets `A_i` above the floor `A_min` (the larger of `credit_floor_usd` and
+`credit_floor_share` of the district's median assets: `credit_floor`) that a household keeps
 to live and cannot borrow against or sell: the poorest cannot borrow at all; Banerjee & Newman 1993). A
 household is *trapped* (involuntary immobility; Carling 2002, Black et al. 2011) when the option it draws among the
 eligible ones, ignoring what it can afford, is a move, while with the same noise under the liquidity constraint it
@@ -211,7 +212,8 @@ CHUNK = 1024   # households per chunk of the compiled pass (the unit shared amon
 
 
 def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patience, risk, wealth, assets,
-                 skill_mult, uniforms, origin_wage, degradation, network, wage, skill_ratio, wage_factor, living_cost,
+                 skill_mult, uniforms, origin_wage, degradation, credit_floor, network, wage, skill_ratio, wage_factor,
+                 living_cost,
                  employment, cost, due, wait_years, death, interception, asc, network_column, min_skill, open_, served,
                  nest_members, nest_start, lam, draw_column, nest_open, nest_cost, nest_wait, nest_death, nest_constant,
                  nest_spread, nest_earning, scalars, income, choice, trapped, wanted):
@@ -220,7 +222,7 @@ def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patie
     Households go in chunks of `CHUNK`; each chunk has one scratch row for the utilities, open flags and upper-stage
     Gumbel terms of the household in hand. Compiled twice below: on one thread, and with the chunks shared among numba's
     threads (each writes only its own rows, so the results are the same for any number of threads)."""
-    (beta_income, beta_cost, beta_risk, beta_interception, beta_wait, beta_network, beta_shock, credit, floor,
+    (beta_income, beta_cost, beta_risk, beta_interception, beta_wait, beta_network, beta_shock, credit,
      perception) = scalars
     n_options = len(wage)
     n_nests = len(nest_start) - 1
@@ -292,7 +294,7 @@ def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patie
             # passing the scratch arrays to a function costs atomic reference counts per household.
             for attempt in range(2):
                 if attempt == 1:
-                    budget = wealth[i] + credit * max(0.0, np.float64(assets[i]) - floor)
+                    budget = wealth[i] + credit * max(0.0, np.float64(assets[i]) - credit_floor[o])
                     for k in range(n_options):
                         allowed[k] = allowed[k] and due[o, k] <= budget
                 best_nest = 0
@@ -351,7 +353,8 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
                       wealth: np.ndarray, assets: np.ndarray, skill_mult: np.ndarray, uniforms: np.ndarray,
                       origin_wage: np.ndarray, degradation: np.ndarray, network: np.ndarray, options: Options,
                       p: DecisionParams, risk_perception: float, income_per_adult: np.ndarray,
-                      threads: int = 1, wanted: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                      threads: int = 1, wanted: np.ndarray | None = None,
+                      credit_floor: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Every household's decision this month, in one compiled pass (the equations of the module docstring).
 
     Per-household arrays are the household columns (`simulator.model.households.Households`), the model's `loss` and
@@ -382,8 +385,12 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
         raise ValueError(f"options cost has {options.cost.shape[0]} rows: expected one per origin "
                          f"({len(origin_wage)})")
     scalars = tuple(map(float, (p.beta_income, p.beta_cost, p.beta_risk, p.beta_interception, p.beta_wait,
-                                p.beta_network, p.beta_shock, p.credit_fraction, p.credit_floor_usd,
-                                risk_perception)))
+                                p.beta_network, p.beta_shock, p.credit_fraction, risk_perception)))
+    if credit_floor is None:
+        credit_floor = np.full(len(origin_wage), float(p.credit_floor_usd))
+    credit_floor = np.ascontiguousarray(credit_floor, np.float64)
+    if credit_floor.shape != (len(origin_wage),):
+        raise ValueError(f"credit_floor has shape {credit_floor.shape}: expected one per origin ({len(origin_wage)},)")
     wait_years = np.minimum(options.wait_months, MAX_WAIT_MONTHS) / 12.0
     screen = _nest_bounds(options, network, p)
     choice = np.empty(n, np.int8)
@@ -397,7 +404,8 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
         numba.set_num_threads(threads)
         kernel = _decide_kernel_threads
     kernel(status, adults, origin, skill, farm_dependence, loss, income_boost, shock_memory, patience, risk_aversion,
-           wealth, assets, skill_mult, uniforms, origin_wage, degradation, network, options.wage, options.skill_ratio,
+           wealth, assets, skill_mult, uniforms, origin_wage, degradation, credit_floor, network, options.wage,
+           options.skill_ratio,
            options.wage_factor,
            options.living_cost, options.employment, options.cost, options.due, wait_years, options.death,
            options.interception,
@@ -407,10 +415,19 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
     return choice, trapped
 
 
-def means_to_move(wealth: np.ndarray, assets: np.ndarray, p: DecisionParams) -> np.ndarray:
+def means_to_move(wealth: np.ndarray, assets: np.ndarray, p: DecisionParams,
+                  floor: np.ndarray | float | None = None) -> np.ndarray:
     """What households can spend on a move: savings plus the borrowable share of their assets above the floor they
-    keep, `W + kappa max(0, A - A_min)` (the liquidity constraint of the module docstring)."""
-    return wealth + p.credit_fraction * np.maximum(0.0, assets - p.credit_floor_usd)
+    keep, `W + kappa max(0, A - A_min)` (the liquidity constraint of the module docstring); `floor` is each household's
+    `A_min` (`credit_floor`: its district's), `credit_floor_usd` if None."""
+    floor = p.credit_floor_usd if floor is None else floor
+    return wealth + p.credit_fraction * np.maximum(0.0, assets - floor)
+
+
+def credit_floor(p: DecisionParams, assets_median: np.ndarray) -> np.ndarray:
+    """Per district, the assets a household keeps and cannot borrow against or sell: `A_min = max(credit_floor_usd,
+    credit_floor_share * the district's median assets)`."""
+    return np.maximum(p.credit_floor_usd, p.credit_floor_share * np.asarray(assets_median, np.float64))
 
 
 def _nest_bounds(options: Options, network: np.ndarray, p: DecisionParams) -> tuple[np.ndarray, ...]:

@@ -30,7 +30,7 @@ from simulator.model.abroad import (hiring_probabilities, remittances, returns_i
 from simulator.model.budgets import household_budgets
 from simulator.model.channels import OptionTerms, build_channels
 from simulator.model.climate import Climate, ClimateOutlook, destroy_assets, household_loss, remember_shocks
-from simulator.model.decisions import Options, decide_households, means_to_move
+from simulator.model.decisions import Options, credit_floor, decide_households, means_to_move
 from simulator.config import check_calendar, check_threads
 from simulator.errors import ConfigError
 from simulator.model.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, FAMILY_ABROAD, IN_CITY, IN_TRANSIT,
@@ -185,6 +185,7 @@ class MigrationModel(mesa.Model):
         self.persons_home = self.households.people_at_origin()   # members living at origin, per household
         self.income_per_adult = np.zeros(n)
         self.network = np.zeros((self.world.n_origins, self.places.n))   # this month's network shares (process 4)
+        self.credit_floor = credit_floor(self.params.decisions, self.world.assets_median)   # per district
         self.cost_network = np.zeros((self.world.n_origins, self.places.n, 3))   # and by pathway (the cost cut)
         # expected employment of regular and irregular migrants at each place (cities: unused, see month_options)
         self.expected_employment = np.tile(PRIOR_EMPLOYMENT, (self.places.n, 1))
@@ -333,7 +334,7 @@ class MigrationModel(mesa.Model):
                 h.risk_aversion[rows], h.wealth[rows], h.assets[rows], skill_multiplier(h.skill[rows], p.labour), u,
                 self.labour.origin_wage, self.climate.farm_decline, network, options, p.decisions,
                 pol.risk_perception, income_per_adult=self.income_per_adult[rows], threads=self.threads,
-                wanted=wanted[: rows.stop - start])
+                wanted=wanted[: rows.stop - start], credit_floor=self.credit_floor)
             rel = np.flatnonzero((choice > 0) | trapped)
             kept.append((rel + start, choice[rel], trapped[rel], u[rel, width - 1].astype(np.float64),
                          wanted[rel].astype(np.int64)))
@@ -398,7 +399,7 @@ class MigrationModel(mesa.Model):
         amount = recruitment_cost + self.places.travel_cost[origin, place]
         if dp.network_cost_cut > 0:
             amount = amount * network_cut(self.cost_network[origin, place, P_REGULAR], dp)
-        can = means_to_move(h.wealth[queue], h.assets[queue], dp) >= amount
+        can = means_to_move(h.wealth[queue], h.assets[queue], dp, self.credit_floor[origin]) >= amount
         offered = np.cumsum(can) - can < places   # offered until the places are taken
         paid = offered & can
         self._pay(queue[paid], amount[paid])
@@ -549,7 +550,8 @@ class MigrationModel(mesa.Model):
                 rows = rows[np.sort(first)]
                 fare = route.settings["travel_cost_usd"]
                 household = m.household[rows]
-                can_pay = means_to_move(h.wealth[household], h.assets[household], self.params.decisions) >= fare
+                can_pay = means_to_move(h.wealth[household], h.assets[household], self.params.decisions,
+                                        self.credit_floor[h.origin[household]]) >= fare
                 rows, household = rows[can_pay], household[can_pay]
                 seen = np.concatenate([seen, household])
                 self._pay(household, np.full(len(rows), fare))
