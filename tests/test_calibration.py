@@ -46,11 +46,25 @@ def synthetic_run(path: Path, n_households: int = 500) -> Path:
     applications[12:, 1] = 1.0                     # 12 in the year
     trapped = np.zeros((t, o))
     trapped[12:, 0] = 5.0                          # 5 of 500 households each month: 1%
+    aspiring = np.zeros((t, o, 3))
+    aspiring[:12] = 1000.0
+    aspiring[12:, 0, 0] = 7.0                      # aspiring to a city: not counted
+    aspiring[12:, 1, 1] = 20.0                     # 20 + 10 aspiring to go abroad, 6 queued, each month: 36
+    aspiring[12:, 1, 2] = 10.0
+    queue = np.zeros((t, o))
+    queue[12:, 1] = 6.0
+    by_group = np.zeros((t, 3, 2, 3, 3))
+    by_group[:12] = 1000.0
+    by_group[12:, 1, 0, 0, 0] = 0.5                # 6 regular and 3 irregular migrants leave in the year: 9
+    by_group[12:, 2, 1, 1, 1] = 0.25
     ds = xr.Dataset({"emigrants": (("time", "origin", "pathway"), emigrants),
                      "migrants_away": (("time", "origin", "pathway"), away),
                      "remittances": (("time", "origin"), remittances),
                      "applications": (("time", "origin"), applications),
-                     "trapped": (("time", "origin"), trapped)},
+                     "trapped": (("time", "origin"), trapped),
+                     "aspiring": (("time", "origin", "pathway"), aspiring),
+                     "visa_queue": (("time", "origin"), queue),
+                     "emigrants_by_group": (("time", "pathway", "sex", "age_group", "skill"), by_group)},
                     coords={"time": np.arange(t), "origin": ["A", "B"],
                             "pathway": ["internal", "regular", "irregular"]},
                     attrs={"n_households": n_households})
@@ -67,6 +81,7 @@ def test_each_moment_matches_its_definition_computed_by_hand(tmp_path):
     assert m["irregular_share"] == pytest.approx(100 * 3 / 9)
     assert m["remittances_per_migrant"] == pytest.approx(100.0)
     assert m["trapped_share"] == pytest.approx(1.0)
+    assert m["aspiration_ratio"] == pytest.approx(36.0 / 9.0)   # a monthly stock of 36 against 9 leaving a year
     assert set(m) == set(MOMENTS)
     # pooled over runs: sums of numerators over sums of denominators (a run of 1,000 households, same flows)
     m2 = pooled([parts, run_parts(synthetic_run(tmp_path / "b.nc", 1000), burn_in_months=12)])

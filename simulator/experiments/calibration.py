@@ -126,7 +126,23 @@ MOMENTS: dict[str, Moment] = {m.name: m for m in (
     Moment("trapped_share", "trapped households", "% of households in an average month",
            "households that wanted to move and could not afford to (trapped), per household simulated and month, "
            "in percent", lambda ds: (float(ds["trapped"].sum()), _household_years(ds) * 12.0), 100.0),
+    Moment("aspiration_ratio", "wanting to go abroad and unable, per migrant leaving abroad a year",
+           "households (a monthly stock) per migrant a year",
+           "households at home aspiring to a regular or irregular move they could not pay for (aspiring) plus "
+           "applications in a queue (visa_queue), averaged over the months, per migrant leaving by a regular or "
+           "irregular pathway in a year (emigrants_by_group; families joining not counted): docs/validation.md, "
+           "case 7", lambda ds: (_wanting_abroad(ds) / 12.0, _leaving_abroad(ds)), 1.0),
 )}
+
+
+def _wanting_abroad(ds: xr.Dataset) -> float:
+    """Household-months of wanting to go abroad and being unable: aspiring to a regular or irregular move, or
+    queued."""
+    return float(ds["aspiring"].sel(pathway=["regular", "irregular"]).sum() + ds["visa_queue"].sum())
+
+
+def _leaving_abroad(ds: xr.Dataset) -> float:
+    return float(ds["emigrants_by_group"].sel(pathway=["regular", "irregular"]).sum())
 
 
 def run_parts(path: Path, burn_in_months: int) -> dict[str, tuple[float, float]]:
