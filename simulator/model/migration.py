@@ -184,7 +184,6 @@ class MigrationModel(mesa.Model):
         self.consumption = np.zeros(n)
         self.persons_home = self.households.people_at_origin()   # members living at origin, per household
         self.income_per_adult = np.zeros(n)
-        self.network = np.zeros((self.world.n_origins, self.places.n))   # this month's network shares (process 4)
         self.credit_floor = credit_floor(self.params.decisions, self.world.assets_median)   # per district
         self.cost_network = np.zeros((self.world.n_origins, self.places.n, 3))   # and by pathway (the cost cut)
         # expected employment of regular and irregular migrants at each place (cities: unused, see month_options)
@@ -283,35 +282,38 @@ class MigrationModel(mesa.Model):
                                 [(r.name, places.index(r.destination), r.settings, r.origins) for r in routes],
                                 self.network_by_pathway() if cost_network is None else cost_network)
 
-    def network_shares(self) -> np.ndarray:
-        """(origin, place): the members of each district's households living at each place, per household (Massey
-        et al. 1993; destination-specific diasporas: Beine, Docquier & Ozden 2011): in a city, or abroad (migrants
-        and families reunited there, a family counted once)."""
+    def members_by_pathway(self) -> np.ndarray:
+        """(origin, place, pathway), int64: the members of each district's households at each place, by the pathway
+        they went by: in a city (internal); abroad with a regular status or reunited with their family (regular; a
+        family counted once); abroad with an irregular status (irregular). One pass over the migrants."""
         m, n_cities = self.migrants, self.places.n_cities
         where = status_by_origin_and_place(m.origin, m.place, m.status, self.world.n_origins, self.places.n)
-        members = where[:, :, [ABROAD_REGULAR, ABROAD_IRREGULAR, FAMILY_ABROAD]].sum(axis=2)
-        members[:, :n_cities] = where[:, :n_cities, IN_CITY]
-        return members / np.maximum(self.households_per_origin, 1)[:, None]
-
-    def network_by_pathway(self) -> np.ndarray:
-        """(origin, place, pathway): the members of each district's households at each place, per household, by the
-        pathway they went by: in a city (internal); abroad with a regular status or reunited with their family
-        (regular; a family counted once); abroad with an irregular status (irregular). A network lowers the costs of
-        the way its members went (`network_cut`)."""
-        m, n_cities = self.migrants, self.places.n_cities
-        where = status_by_origin_and_place(m.origin, m.place, m.status, self.world.n_origins, self.places.n)
-        members = np.zeros((self.world.n_origins, self.places.n, 3))
+        members = np.zeros((self.world.n_origins, self.places.n, 3), np.int64)
         members[:, :n_cities, P_INTERNAL] = where[:, :n_cities, IN_CITY]
         members[:, n_cities:, P_REGULAR] = where[:, n_cities:, [ABROAD_REGULAR, FAMILY_ABROAD]].sum(axis=2)
         members[:, n_cities:, P_IRREGULAR] = where[:, n_cities:, ABROAD_IRREGULAR]
+        return members
+
+    def network_shares(self, members: np.ndarray | None = None) -> np.ndarray:
+        """(origin, place): the members of each district's households living at each place, per household (Massey
+        et al. 1993; destination-specific diasporas: Beine, Docquier & Ozden 2011): in a city, or abroad (migrants
+        and families reunited there, a family counted once); from `members` (`members_by_pathway()` if None)."""
+        members = self.members_by_pathway() if members is None else members
+        return members.sum(axis=2) / np.maximum(self.households_per_origin, 1)[:, None]
+
+    def network_by_pathway(self, members: np.ndarray | None = None) -> np.ndarray:
+        """(origin, place, pathway): `members` (`members_by_pathway()` if None) per household of the district. A
+        network lowers the costs of the way its members went (`network_cut`)."""
+        members = self.members_by_pathway() if members is None else members
         return members / np.maximum(self.households_per_origin, 1)[:, None, None]
 
     def decide(self) -> None:
         """Process 4: households at home with an adult at origin and fewer than `decisions.max_members_away`
         members away choose among the open options (decisions.py); the adults who decide are those at origin."""
         h, p, pol, t = self.households, self.params, self.policy, self.t
-        network = self.network = self.network_shares()
-        self.cost_network = self.network_by_pathway()   # kept for the month's payments on departure
+        members = self.members_by_pathway()
+        network = self.network_shares(members)
+        self.cost_network = self.network_by_pathway(members)   # kept for the month's payments on departure
         options = self.month_options(self.cost_network)
         # Households decide in blocks of rows. Every household draws the same number of uniforms every month
         # (common random numbers): drawn block after block into one buffer, they are the numbers one (n, width)
