@@ -42,17 +42,16 @@ lower stage the option of that nest with the largest `U_k / lambda_n + e_k`. Wit
 samples the nested-logit probabilities exactly. Ties go to the earlier nest and the earlier option.
 
 An option is open to a household when it is open this month, serves the household's origin (a route from one
-district serves that district only) and the household's skill is at least the option's minimum (eligibility), and
-it can pay what is due now (liquidity constraint: `D_ok <= W_i + kappa max(0, A_i - A_min)`, with `D_ok` the part
-of `C_ok` due on choosing, all of it but for a channel that charges its fee on applying and the rest, which it must
-then pay, when a place is granted; savings `W_i` and the share
-`kappa` (`credit_fraction`) of the assets `A_i` above the floor `A_min` (the larger of `credit_floor_usd` and
-`credit_floor_share` of the district's median assets: `credit_floor`) that a household keeps
-to live and cannot borrow against or sell: the poorest cannot borrow at all; Banerjee & Newman 1993). A
-household is *trapped* (involuntary immobility; Carling 2002, Black et al. 2011) when the option it draws among the
-eligible ones, ignoring what it can afford, is a move, while with the same noise under the liquidity constraint it
-stays: it wanted to move and could not pay. (Closing an unaffordable option of a nest can also tip the upper stage to
-staying; such households are counted as trapped too, since the closure made them stay.)
+district serves that district only) and the household's skill is at least the option's minimum (eligibility), and it
+can pay what is due now (liquidity constraint: `D_ok <= W_i + kappa max(0, A_i - A_min)`, with `D_ok` the part of
+`C_ok` due on choosing, all of it but for a channel that charges its fee on applying and the rest, which it must
+then pay, when a place is granted; savings `W_i` and the share `kappa` (`credit_fraction`) of the assets `A_i` above
+the floor `A_min` (the larger of `credit_floor_usd` and `credit_floor_share` of the district's median assets:
+`credit_floor`) that a household keeps to live and cannot borrow against or sell: the poorest cannot borrow at all;
+Banerjee & Newman 1993). A household is *trapped* (involuntary immobility; Carling 2002, Black et al. 2011) when the
+option it draws among the eligible ones, ignoring what it can afford, is a move, while with the same noise under the
+liquidity constraint it stays: it wanted to move and could not pay. (Closing an unaffordable option of a nest can
+also tip the upper stage to staying; such households are counted as trapped too, since the closure made them stay.)
 
 Random numbers: every household draws `Options.uniforms_per_household` float32 uniforms a month (common random
 numbers: the count depends on the world's options, never on who decides). Column n feeds the Gumbel term of nest n;
@@ -213,10 +212,9 @@ CHUNK = 1024   # households per chunk of the compiled pass (the unit shared amon
 
 def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patience, risk, wealth, assets,
                  skill_mult, uniforms, origin_wage, degradation, credit_floor, network, wage, skill_ratio, wage_factor,
-                 living_cost,
-                 employment, cost, due, wait_years, death, interception, asc, network_column, min_skill, open_, served,
-                 nest_members, nest_start, lam, draw_column, nest_open, nest_cost, nest_wait, nest_death, nest_constant,
-                 nest_spread, nest_earning, scalars, income, choice, trapped, wanted):
+                 living_cost, employment, cost, due, wait_years, death, interception, asc, network_column, min_skill,
+                 open_, served, nest_members, nest_start, lam, draw_column, nest_open, nest_cost, nest_wait, nest_death,
+                 nest_constant, nest_spread, nest_earning, scalars, income, choice, trapped, wanted):
     """Every household's income at origin, choice, trapped flag and wanted choice (among the eligible options,
     whether it can pay or not), written into `income`, `choice`, `trapped`, `wanted`.
     Households go in chunks of `CHUNK`; each chunk has one scratch row for the utilities, open flags and upper-stage

@@ -7,11 +7,10 @@
   applicant granted a place pays the recruitment cost and the fare then, from savings and borrowable assets, lowered
   by its network as every up-front cost is (`MigrationModel.pay_on_departure`); one who cannot pay loses the place
   (counted in `could_not_pay`), leaves the queue and aspires to go, and the place goes to the next in the queue.
-  Recruitment costs are
-  paid when the job is found, often with loans (BBS Cost of Migration Survey 2020; cf. the H-2 and EPS programmes,
-  where registering is cheap and the cost falls on those selected). An applicant who has waited longer than
-  `max_wait_months * p_i` (its patience) gives up; the fee is lost and the household may choose again. A migrant
-  admitted travels with a job offer for `stay_months` (0: no set end).
+  Recruitment costs are paid when the job is found, often with loans (BBS Cost of Migration Survey 2020; cf. the H-2
+  and EPS programmes, where registering is cheap and the cost falls on those selected). An applicant who has waited
+  longer than `max_wait_months * p_i` (its patience) gives up; the fee is lost and the household may choose again. A
+  migrant admitted travels with a job offer for `stay_months` (0: no set end).
   The capacity book-keeping is `simulator.model.pathways.RegularQueue`.
 - **Humanitarian** visas (Objective 5 g-h): households whose remembered shock loss reaches `min_loss` and who want to
   leave this month (they chose a move, or are trapped by its cost) are offered a visa, in random order, within the
