@@ -118,7 +118,7 @@ class NaiveHousehold(mesa.Agent):
             status=self.status, adults=self.adults, origin=o, skill=self.skill, skill_mult=self.skill_mult,
             farm=self.farm_dependence, loss=self.loss, boost=self.income_boost, memory=self.shock_memory,
             patience=self.patience, risk=self.risk_aversion, wealth=self.wealth, assets=self.assets,
-            uniforms=uniforms)
+            uniforms=uniforms, persons=self.size, subsistence_usd=m.subsistence)
         self.income_per_adult = y
         if trapped:
             m.month["trapped"][o] += 1

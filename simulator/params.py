@@ -38,6 +38,7 @@ INF = math.inf
 # Upper limits shared by many parameters (and by the world tables, simulator/world/regions.py)
 USD_MAX = 1e6           # USD: a wage (a month), price, cost or transfer per person, household, migrant, visa or journey
 BETA_MAX = 100.0        # utility per unit of a term: a hundredth of the unit already moves the odds by e (one logit)
+CALIBRATED = "calibrated to the validation cases (docs/validation.md, Calibration)"   # the source of such defaults
 PER_1000_MAX = 1000.0   # per 1,000 origin households, a year or a month: every household once in the period
 YEARS_MAX = 1000.0      # years after the start of a run: later than the end of any run (the calendar ends in 2250)
 
@@ -74,52 +75,55 @@ def setting(default: Any, units: str, lo: float, hi: float, integer: bool = Fals
 class DecisionParams:
     """Random-utility choice of stay / internal / regular / irregular (see decisions.py, docs/ODD.md section 7)."""
 
-    beta_income: float = param(1.0, "utility per unit log USD/month", 0, BETA_MAX,
-                               "Grogger & Hanson 2011 J Dev Econ (log-income RUM); scale: assumption")
-    beta_cost: float = param(1.5, "utility per year of household income paid up front", 0, BETA_MAX, "assumption")
+    beta_income: float = param(3.64, "utility per unit log USD/month", 0, BETA_MAX,
+                               "Grogger & Hanson 2011 J Dev Econ (log-income RUM); scale: " + CALIBRATED)
+    subsistence_weight: float = prob(0.21, "share of the subsistence need of the members at origin subtracted from "
+                                           "household income inside the utility's logarithm (Stone-Geary)",
+                                     "form: Stone 1954 EJ, Geary 1950 RES (income near subsistence is worth most); "
+                                     "weight: " + CALIBRATED + "; 0: log of income")
+    beta_cost: float = param(0.34, "utility per year of household income paid up front", 0, BETA_MAX, CALIBRATED)
     # 1,000 (ten times BETA_MAX): a perceived death risk of 1 in 1,000 already moves the odds by e (one logit)
     beta_risk: float = param(20.0, "utility per unit perceived death probability", 0, 10 * BETA_MAX, "assumption")
     beta_interception: float = param(1.0, "utility per unit interception probability", 0, BETA_MAX, "assumption")
-    beta_wait: float = param(0.5, "utility per year of expected waiting", 0, BETA_MAX, "assumption")
+    beta_wait: float = param(0.5, "utility per year of expected waiting", 0, BETA_MAX, CALIBRATED)
     beta_network: float = param(3.0, "utility per unit share of district households with a member away", 0,
                                 BETA_MAX, "Munshi 2003 QJE; McKenzie & Rapoport 2010 REStat (direction); size: "
                                           "assumption")
     beta_shock: float = param(2.0, "utility of staying lost per unit remembered shock loss fraction", 0, BETA_MAX,
                               "Cattaneo et al. 2019 REEP (direction); size: assumption")
-    asc_internal: float = param(-6.0, "utility (alternative-specific constant, per month)", -50, 50,
-                                "assumption (order of magnitude of internal moves)")
-    asc_regular: float = param(-6.5, "utility (alternative-specific constant, per month)", -50, 50,
-                               "assumption (order of magnitude of applications)")
-    asc_irregular: float = param(-6.5, "utility (alternative-specific constant, per month)", -50, 50,
-                                 "assumption (order of magnitude of irregular departures)")
-    nest_lambda: float = param(0.5, "nested-logit dissimilarity of the international nest (1 = multinomial logit)",
-                               0.05, 1.0, "assumption; cf. Bertoli & Fernandez-Huertas Moraga 2013 J Dev Econ")
+    asc_internal: float = param(-7.8, "utility (alternative-specific constant, per month)", -50, 50, CALIBRATED)
+    asc_regular: float = param(-5.99, "utility (alternative-specific constant, per month)", -50, 50, CALIBRATED)
+    asc_irregular: float = param(-6.66, "utility (alternative-specific constant, per month)", -50, 50, CALIBRATED)
+    nest_lambda: float = param(0.33, "nested-logit dissimilarity of the international nest (1 = multinomial logit)",
+                               0.05, 1.0, CALIBRATED + "; cf. Bertoli & Fernandez-Huertas Moraga 2013 J Dev Econ")
     credit_fraction: float = prob(0.3, "share of assets that can be borrowed against or sold to pay for a move",
                                   "assumption; cf. Bryan, Chowdhury & Mobarak 2014 Econometrica (credit limits)")
     credit_floor_usd: float = param(0.0, "USD of assets a household cannot borrow against or sell to pay for a "
                                          "move (it keeps them to live)", 0, USD_MAX,
                                     "assumption (collateral-constrained credit: Banerjee & Newman 1993 JPE); 0 lets "
                                     "every household borrow on all of its assets")
-    credit_floor_share: float = param(0.0, "share of the district's median assets a household cannot borrow against "
-                                           "or sell (the floor is the larger of this and credit_floor_usd)", 0, 100,
-                                      "assumption (local lenders ask collateral by local standards); 0: none")
+    credit_floor_share: float = param(0.05, "share of the district's median assets a household cannot borrow "
+                                            "against or sell (the floor is the larger of this and credit_floor_usd)",
+                                      0, 100, "form: Banerjee & Newman 1993 JPE (collateral by local standards); "
+                                              "share: " + CALIBRATED + "; 0: none")
     startup_months: float = param(0.0, "months of the place's living cost a migrant without a job offer carries up "
                                        "front (a city, an irregular route, free movement)", 0, 24,
                                   "assumption (weeks of job search before the first wage: Bryan, Chowdhury & Mobarak "
                                   "2014 Econometrica, section 2); 0: none")
-    network_cost_cut: float = prob(0.0, "largest share of an option's up-front cost saved through the members who "
-                                        "went to its place by its pathway (lodging, job referrals, recruiters, a "
-                                        "smuggler's contact)",
+    network_cost_cut: float = prob(0.78, "largest share of an option's up-front cost saved through the members who "
+                                         "went to its place by its pathway (lodging, job referrals, recruiters, a "
+                                         "smuggler's contact)",
                                    "direction: Munshi 2003 QJE, McKenzie & Rapoport 2010 REStat, Dolfin & Genicot "
-                                   "2010 RDE; by pathway and size: assumption; 0: networks lower no cost")
+                                   "2010 RDE; by pathway: assumption; size: " + CALIBRATED + "; 0: networks lower no "
+                                   "cost")
     network_cost_half: float = param(0.05, "network share (members at the place by the option's pathway per household "
                                            "of the district) at which half of network_cost_cut is saved", 1e-6, 100,
                                      "assumption")
-    aspiration_months: int = param(24, "months a household that could not pay for the move it wanted keeps the aim "
+    aspiration_months: int = param(35, "months a household that could not pay for the move it wanted keeps the aim "
                                        "(and saves for it as budget.aspiring_consumption_share says) after the last "
                                        "month it was trapped", 0, 1200,
-                                   "assumption; aspiration and ability to migrate: Carling 2002 JEMS, Carling & "
-                                   "Schewel 2018 JEMS", integer=True)
+                                   "aspiration and ability to migrate: Carling 2002 JEMS, Carling & Schewel 2018 JEMS; "
+                                   "months: " + CALIBRATED, integer=True)
     risk_perception: float = param(1.0, "perceived / true death probability", 0, 100,
                                    "assumption (1 = accurate); Shrestha 2020 WBER finds misperception both ways")
     shock_memory: float = prob(0.8, "monthly persistence of remembered shock loss",
@@ -225,10 +229,10 @@ class BudgetParams:
 
     subsistence_usd: float = param(45.0, "USD per person per month",
                                    0, USD_MAX, "assumption; cf. World Bank $2.15/day poverty line")
-    aspiring_consumption_share: float = prob(0.95, "share of income above subsistence consumed by a household "
+    aspiring_consumption_share: float = prob(0.57, "share of income above subsistence consumed by a household "
                                                    "that aspires to a move it could not pay for (it saves the rest)",
-                                             "assumption; 0.95 (as consumption_share_of_surplus): no saving for the "
-                                             "move")
+                                             CALIBRATED + "; 0.95 (as consumption_share_of_surplus): no saving for "
+                                             "the move")
     consumption_share_of_surplus: float = prob(0.95, "share of income above subsistence consumed",
                                                "assumption")
 

@@ -428,7 +428,8 @@ def households_decide(model, t: int, log: StepLog) -> None:
             skill_mult=skill_wage(model, h.skill[i]), farm=float(h.farm_dependence[i]), loss=float(model.loss[i]),
             boost=float(h.income_boost[i]), memory=float(h.shock_memory[i]), patience=float(h.patience[i]),
             risk=float(h.risk_aversion[i]), wealth=float(h.wealth[i]), assets=float(h.assets[i]),
-            uniforms=draws[i], log=log, floor=floor_of(model, origin))
+            uniforms=draws[i], log=log, floor=floor_of(model, origin), persons=int(h.size[i]) - away[i],
+            subsistence_usd=p.budget.subsistence_usd)
         choices[i] = (choice, trapped, [0.0, *rows.due[origin]], wanted)
         if away[i] and choice not in (STAY, -1):
             log["another_member_leaves"] += 1
@@ -911,19 +912,23 @@ def origin_income(origin_wage, degradation, origin: int, skill_mult: float, farm
 
 def option_utilities(rows: OptionRows, p, risk_perception: float, origin_wage, degradation, network, *,
                      origin: int, adults: int, skill: int, skill_mult: float, farm: float, loss: float, boost: float,
-                     memory: float, patience: float, risk: float) -> tuple[float, float, list[float]]:
-    """Income of an adult at origin, utility of staying and of each option (the equations of decisions.py)."""
+                     memory: float, patience: float, risk: float, persons: int = 0,
+                     subsistence_usd: float = 0.0) -> tuple[float, float, list[float]]:
+    """Income of an adult at origin, utility of staying and of each option (the equations of decisions.py), for a
+    household of `persons` members at origin and a subsistence need of `subsistence_usd` a person."""
     y = origin_income(origin_wage, degradation, origin, skill_mult, farm, loss, boost)
     y_stay = adults * y
     rest = (adults - 1) * y
     yearly = 12.0 * max(y_stay, 1.0)
-    u_stay = p.beta_income * math.log(max(y_stay, 1.0)) - p.beta_shock * memory
+    need = p.subsistence_weight * subsistence_usd * persons                 # all at origin
+    need_k = p.subsistence_weight * subsistence_usd * max(persons - 1, 0)   # once a member has left
+    u_stay = p.beta_income * math.log(max(y_stay - need, 1.0)) - p.beta_shock * memory
     utility = []
     for k in range(rows.n):
         earned = max(0.0, rows.wage[k] * rows.skill_ratio[k][skill] * rows.wage_factor[k] - rows.living_cost[k])
         y_k = rest + rows.employment[k] * earned
         wait_years = min(rows.wait_months[k], MAX_WAIT_MONTHS) / 12.0
-        utility.append(p.beta_income * math.log(max(y_k, 1.0))
+        utility.append(p.beta_income * math.log(max(y_k - need_k, 1.0))
                        - p.beta_cost * rows.cost[origin][k] / yearly
                        - p.beta_wait * wait_years / patience
                        - p.beta_risk * risk * risk_perception * rows.death[k]
@@ -995,14 +1000,17 @@ def reference_decision(rows: OptionRows, p, risk_perception: float, origin_wage,
                        status: int, adults: int, origin: int, skill: int, skill_mult: float, farm: float,
                        loss: float, boost: float, memory: float, patience: float, risk: float, wealth: float,
                        assets: float, uniforms, log: StepLog | None = None,
-                       floor: float | None = None) -> tuple[float, int, bool, int]:
+                       floor: float | None = None, persons: int = 0,
+                       subsistence_usd: float = 0.0) -> tuple[float, int, bool, int]:
     """(income of an adult at origin, choice, trapped, wanted) of one household: -1 if it does not decide (not at
     home, or no working-age adult); otherwise the draw among the eligible options (wanted) and, if that is a move,
     among the eligible options it can pay for (choice); trapped if it wanted to move and stays. `floor`: the assets it
-    keeps (its district's credit floor; `credit_floor_usd` if None)."""
+    keeps (its district's credit floor; `credit_floor_usd` if None); `persons`: its members at origin, and
+    `subsistence_usd` the need of each."""
     income, u_stay, utility = option_utilities(
         rows, p, risk_perception, origin_wage, degradation, network, origin=origin, adults=adults, skill=skill,
-        skill_mult=skill_mult, farm=farm, loss=loss, boost=boost, memory=memory, patience=patience, risk=risk)
+        skill_mult=skill_mult, farm=farm, loss=loss, boost=boost, memory=memory, patience=patience, risk=risk,
+        persons=persons, subsistence_usd=subsistence_usd)
     if status != AT_HOME or adults < 1:
         return income, -1, False, -1
     eligible = [rows.open[k] and rows.served[origin][k] and skill >= rows.min_skill[k] for k in range(rows.n)]

@@ -21,6 +21,7 @@ from simulator.experiments.calibration import (MOMENTS, PENALTY, objective, pool
                                                simulated_moments, validate_calibration, write_calibration)
 from simulator.config import CalibrationConfig, CalibrationParameter, MomentTarget, RunConfig
 from simulator.errors import ConfigError
+from simulator.params import DecisionParams
 from simulator.model.outputs import write_netcdf
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +101,7 @@ def test_the_objective_is_the_weighted_sum_of_squared_relative_errors():
 
 
 def calibration(**changes) -> RunConfig:
-    c = CalibrationConfig(parameters=[CalibrationParameter("model.decisions.asc_internal", [-8.0, -4.0])],
+    c = CalibrationConfig(parameters=[CalibrationParameter("model.decisions.asc_internal", [-10.0, -4.0])],
                           targets=[MomentTarget("internal_move_rate", 30.0)])
     return RunConfig(years=5, calibration=dataclasses.replace(c, **changes))
 
@@ -113,7 +114,8 @@ BAD = [
     pytest.param({"parameters": [CalibrationParameter("model.decisions.asc_internal", [-8.0, -4.0], -2.0)]},
                  "calibration.parameters[0].start = -2.0", "within the bounds [-8, -4]", id="start-outside"),
     pytest.param({"parameters": [CalibrationParameter("model.decisions.asc_internal", [-5.0, -4.0])]},
-                 "calibration.parameters[0].start = None", "the config's value -6 is outside", id="default-outside"),
+                 "calibration.parameters[0].start = None",
+                 f"the config's value {DecisionParams().asc_internal:g} is outside", id="default-outside"),
     pytest.param({"targets": [MomentTarget("internal_moves", 30.0)]},
                  "calibration.targets[0].name = 'internal_moves'", "internal_move_rate", id="unknown-moment"),
     pytest.param({"targets": [MomentTarget("internal_move_rate", 0.0)]},

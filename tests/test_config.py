@@ -472,17 +472,24 @@ def test_labour_outlook_value_out_of_range(tmp_path):
 
 # --- every value inside the ranges gives finite outputs; inf and nan are refused ------------------------------------
 
+ONWARD_ROUTES = {r.name for r in load_corridors(default_world_path()).routes if r.kind == "onward"}
+
+
 def assert_finite_outputs(ds: xr.Dataset) -> None:
     """Every output variable is finite, but `migrant_employment_rate`, which is NaN by definition exactly in the
     months when no migrant of the pathway is away as it is measured (docs/ODD.md, section 4.11): those away at the
-    end of the month, those who came home during it and, on the regular pathway, those whose family joined them
-    abroad (who were still counted) are then all zero; otherwise the rate is a share in [0, 1]."""
+    end of the month, those who came home during it, on the regular pathway those whose family joined them abroad and
+    on the internal pathway those who moved on abroad from a city (who were still counted) are then all zero;
+    otherwise the rate is a share in [0, 1]."""
     for name, var in ds.data_vars.items():
         if name != "migrant_employment_rate":
             assert np.isfinite(var.values).all(), (name, var.values[~np.isfinite(var.values)][:5])
     present = (ds["migrants_away"] + ds["returns"]).sum(["origin", "destination"])
     present = present.transpose("time", "pathway").values
     present[:, PATHWAYS.index("regular")] += ds["reunifications"].sum("origin").values
+    onward = [r for r in ds.coords.get("route", []) if str(r) in ONWARD_ROUTES]
+    if onward:   # migrants in a city who moved on abroad in the month were counted in the city's rate
+        present[:, PATHWAYS.index("internal")] += ds["route_departures"].sel(route=onward).sum("route").values
     rate = ds["migrant_employment_rate"].transpose("time", "pathway").values
     np.testing.assert_array_equal(np.isnan(rate), present == 0)
     assert ((rate >= 0) & (rate <= 1))[present > 0].all()

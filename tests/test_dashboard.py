@@ -186,9 +186,10 @@ def test_presets_are_valid():
 CLAIMS = {
     "drought year": ([("internal", +1), ("remittances", +1)], [("abroad", "internal", 0.25)]),
     "double the quota": ([("regular", +1), ("remittances", +1), ("cost", +1), ("trapped", +1), ("irregular", -1)],
-                         [("irregular", "regular", 0.5)]),   # "by less than half as much"
+                         [("irregular", "regular", 1.0)]),   # "by fewer than the extra regular departures"
     "adaptation first": ([("internal", -1), ("cost", +1)], []),
-    "enforcement only": ([("irregular", -1), ("cost", +1)], []),
+    "enforcement only": ([("cost", +1)], []),   # irregular departures: -10.9 +- 4.7 (default world), -11.5 +- 13.9
+                                                # (one-city world), 16 seeds: "fall little, or not at all"
     "open pathways": ([("regular", +1), ("irregular", -1), ("queue", +1)], []),
 }
 OUTCOME_ROWS = {"internal": "departures: internal", "regular": "departures: regular",
@@ -201,11 +202,12 @@ OUTCOME_ROWS = {"internal": "departures: internal", "regular": "departures: regu
 @pytest.mark.parametrize("world", list(WORLDS))
 def test_each_preset_shows_the_trade_off_its_explanation_states_on_each_world(world):
     """Each claim of a preset's explanation holds at the dashboard's default size (3,000 households, 10 years), as the
-    mean paired effect over 8 seeds with its 95% Student-t interval excluding 0 in the claimed direction (about 30 s
-    a world)."""
+    mean paired effect over 16 seeds with its 95% Student-t interval excluding 0 in the claimed direction (about 60 s
+    a world). 16 seeds, not 8: the moves to the city, and so the effects on them, vary several-fold with the floods
+    each seed draws (adaptation first on the one-city world lowered them in each of 8 seeds, by 2 to 395)."""
     from scipy import stats
     assert set(CLAIMS) == set(PRESETS) - {CUSTOM}
-    seeds = range(8)
+    seeds = range(16)
     for name, (signs, ratios) in CLAIMS.items():
         effects = []
         for seed in seeds:
@@ -365,8 +367,8 @@ def test_dashboard_in_a_browser(dashboard_url, browser, tmp_path):
     wait_for_month(page, 0)
     charts = {name: page.locator(f"img.chart-{name}").get_attribute("src") for name in CHARTS}
 
-    for month in (1, 2):   # step: the month advances and every chart is redrawn
-        step.click()
+    for month in (1, 2, 3, 4):   # step: the month advances and every chart is redrawn (the first irregular
+        step.click()             # departures of the default seed come in the fourth month)
         wait_for_month(page, month)
     for name in CHARTS:
         charts[name] = wait_for_new_image(page, name, charts[name])

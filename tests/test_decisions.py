@@ -54,23 +54,27 @@ def households(n: int, seed: int, wealth_scale: float = 2000.0) -> dict[str, np.
                 risk_aversion=rng.lognormal(0, 0.3, n).astype(np.float32),
                 wealth=rng.exponential(wealth_scale, n) * np.where(rng.random(n) < 0.3, 20.0, 1.0),
                 assets=rng.exponential(2 * wealth_scale, n),
-                skill_mult=np.array([1.0, 1.5, 2.2])[rng.integers(0, 3, n)])
+                skill_mult=np.array([1.0, 1.5, 2.2])[rng.integers(0, 3, n)],
+                persons=rng.integers(1, 9, n).astype(np.int16))
 
 
 ORIGIN_WAGE = np.array([110.0, 95.0, 130.0])
+SUBSISTENCE = 45.0   # USD a person a month
 DEGRADATION = np.array([0.0, 0.05, 0.1])
 NETWORK = np.array([[0.05, 0.03, 0.01, 0.02], [0.08, 0.01, 0.00, 0.05], [0.02, 0.06, 0.03, 0.00]])
 
 
 def run_kernel(options: Options, h: dict, uniforms: np.ndarray, p: DecisionParams | None = None,
-               risk_perception: float = 1.0, threads: int = 1, **replace) -> tuple[np.ndarray, ...]:
+               risk_perception: float = 1.0, threads: int = 1, subsistence_usd: float = SUBSISTENCE,
+               **replace) -> tuple[np.ndarray, ...]:
     h = {**h, **replace}
     income = np.full(len(h["status"]), np.nan)
     choice, trapped = decide_households(
-        h["status"], h["adults"], h["origin"], h["skill"], h["farm_dependence"], h["loss"], h["income_boost"],
-        h["shock_memory"], h["patience"], h["risk_aversion"], h["wealth"], h["assets"], h["skill_mult"], uniforms,
+        h["status"], h["adults"], h["persons"], h["origin"], h["skill"], h["farm_dependence"], h["loss"],
+        h["income_boost"], h["shock_memory"], h["patience"], h["risk_aversion"], h["wealth"], h["assets"],
+        h["skill_mult"], uniforms,
         ORIGIN_WAGE, DEGRADATION, NETWORK, options, p or DecisionParams(), risk_perception,
-        income_per_adult=income, threads=threads)
+        income_per_adult=income, subsistence_usd=subsistence_usd, threads=threads)
     return choice, trapped, income
 
 
@@ -84,7 +88,8 @@ def oracle(options: Options, h: dict, uniforms: np.ndarray, p: DecisionParams | 
         skill_mult=float(h["skill_mult"][i]), farm=float(h["farm_dependence"][i]), loss=float(h["loss"][i]),
         boost=float(h["income_boost"][i]), memory=float(h["shock_memory"][i]), patience=float(h["patience"][i]),
         risk=float(h["risk_aversion"][i]), wealth=float(h["wealth"][i]), assets=float(h["assets"][i]),
-        uniforms=uniforms[i]) for i in range(len(h["status"]))]
+        uniforms=uniforms[i], persons=int(h["persons"][i]), subsistence_usd=SUBSISTENCE)
+        for i in range(len(h["status"]))]
     income, choice, trapped, _ = (np.array(column) for column in zip(*rows))
     return choice, trapped, income
 
@@ -102,6 +107,7 @@ def oracle(options: Options, h: dict, uniforms: np.ndarray, p: DecisionParams | 
     # extremes for the screening bounds: tiny lambdas, an infinite and a very long wait
     dict(nest_lambda=(1.0, 0.05, 0.05), wait_months=(0.0, 0.0, np.inf, 1e4, 30.0, 0.0, 0.0, 0.0),
          every_option_taken=False),
+    dict(subsistence_weight=0.8),   # income above most of the subsistence need in the logarithm (Stone-Geary)
 ])
 def test_the_kernel_agrees_with_the_naive_oracle_household_by_household(case):
     """On 6,000 households and a month of eight options in five places, the compiled kernel (one and two threads)
@@ -111,16 +117,17 @@ def test_the_kernel_agrees_with_the_naive_oracle_household_by_household(case):
     choice.)"""
     case = dict(case)
     every_option_taken = case.pop("every_option_taken", True)
+    p = DecisionParams(subsistence_weight=case.pop("subsistence_weight", 0.0))
     options = corridor_options(**{"asc_shift": 2.0, **case})
     h = households(6000, seed=len(str(case)), wealth_scale=400.0)
     uniforms = np.random.default_rng(1).random((6000, options.uniforms_per_household), dtype=np.float32)
-    choice, trapped, income = run_kernel(options, h, uniforms)
-    expected_choice, expected_trapped, expected_income = oracle(options, h, uniforms)
+    choice, trapped, income = run_kernel(options, h, uniforms, p)
+    expected_choice, expected_trapped, expected_income = oracle(options, h, uniforms, p)
     np.testing.assert_array_equal(choice, expected_choice)
     np.testing.assert_array_equal(trapped, expected_trapped)
     np.testing.assert_array_equal(income, expected_income)
     for threads in (2,):
-        again = run_kernel(options, h, uniforms, threads=threads)
+        again = run_kernel(options, h, uniforms, p, threads=threads)
         for a, b in zip(again, (choice, trapped, income)):
             np.testing.assert_array_equal(a, b)
     movers = choice > 0
@@ -146,7 +153,7 @@ def frequencies(options: Options, n: int = 200_000, seed: int = 5, **h_kw) -> tu
         table, DecisionParams(), 1.0, ORIGIN_WAGE, DEGRADATION, NETWORK, origin=0, adults=2, skill=0,
         skill_mult=float(h["skill_mult"][0]), farm=float(h["farm_dependence"][0]), loss=float(h["loss"][0]),
         boost=float(h["income_boost"][0]), memory=float(h["shock_memory"][0]), patience=float(h["patience"][0]),
-        risk=float(h["risk_aversion"][0]))
+        risk=float(h["risk_aversion"][0]), persons=int(h["persons"][0]), subsistence_usd=SUBSISTENCE)
     allowed = [bool(options.open[k]) and 0 >= options.min_skill[k] for k in range(options.n)]
     return freq, np.array(nested_logit_probabilities(table, u_stay, utility, allowed))
 

@@ -31,7 +31,9 @@ def busy_corridors(**overrides) -> MigrationModel:
     world = dataclasses.replace(CORRIDORS, vacancies_per_month=100 * CORRIDORS.vacancies_per_month)
     return MigrationModel(n_households=3000, years=2, rng=11, world=world, channels=channels,
                           **{"decisions.asc_internal": -3.0, "decisions.asc_regular": -2.0,
-                             "decisions.asc_irregular": -2.0, **overrides})
+                             "decisions.asc_irregular": -2.0,
+                             "decisions.beta_income": 1.0,   # a weak pull of the best-paid options: all pathways busy
+                             **overrides})
 
 
 def test_the_table_keeps_household_and_slot_order_and_defaults():

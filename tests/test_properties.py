@@ -93,7 +93,7 @@ PARAM_RANGES = {
     "labour.job_separation_rate": (0.0, 0.2), "labour.irregular_hire_factor": (0.0, 1.0),
     "labour.city_employment_rate": (0.0, 1.0), "population.patience_sd": (0.0, 1.0),
     "decisions.credit_floor_usd": (0.0, 2000.0), "decisions.credit_floor_share": (0.0, 2.0),
-    "decisions.startup_months": (0.0, 3.0),
+    "decisions.startup_months": (0.0, 3.0), "decisions.subsistence_weight": (0.0, 1.0),
     "decisions.network_cost_cut": (0.0, 1.0), "decisions.aspiration_months": (0, 36),
     "budget.aspiring_consumption_share": (0.0, 1.0)}
 

@@ -120,6 +120,7 @@ SCENARIOS = {
                    "decisions.credit_floor_usd": 800.0, "decisions.credit_floor_share": 0.4,
                    "decisions.startup_months": 1.0,
                    "decisions.network_cost_cut": 0.5,
+                   "decisions.subsistence_weight": 0.8,   # income above most of the need in the utility
                    # trapped households aspire for 6 months and save half their surplus meanwhile
                    "decisions.aspiration_months": 6, "budget.aspiring_consumption_share": 0.5},
         routes=[dataclasses.replace(r, death_probability=0.2, travel_cost_usd=800.0) if r.name == "sea crossing" else r

@@ -20,10 +20,15 @@ if it stays and under option k is
 
 with the option's employment rate `e_k`, low-skill wage `w_k` (of the city or destination) and its ratio `r_k(s)` for
 the household's skill level s (the place's wage of that skill over its low-skill wage), the wage factor `f_k` of the
-status it gives (below 1 for irregular status) and living cost `c_k`. Incomes enter as `ln max(Y, 1)`. The utilities are
+status it gives (below 1 for irregular status) and living cost `c_k`. Income counts above a share `g` of the
+subsistence need `z` (`budget.subsistence_usd`) of each of the household's `n_i` members at origin, one member fewer
+once a migrant has left (the migrant's living cost is in `c_k`): a Stone-Geary utility (Stone 1954, Geary 1950), in
+which a gain matters most to a household near subsistence; `g = decisions.subsistence_weight`, and `g = 0` gives the
+log of income. Incomes enter as `ln max(Y - g z n, 1)`. The utilities are
 
-    U_stay = b_y ln Y_stay - b_s m_i
-    U_k    = b_y ln Y_k - b_c C_ok / (12 Y_stay) - b_w W_k / (12 p_i) - b_r r_i q d_k - b_i h_k + b_n n_og(k) + asc_k
+    U_stay = b_y ln (Y_stay - g z n_i) - b_s m_i
+    U_k    = b_y ln (Y_k - g z (n_i - 1)) - b_c C_ok / (12 Y_stay) - b_w W_k / (12 p_i) - b_r r_i q d_k - b_i h_k
+             + b_n n_og(k) + asc_k
 
 with `m_i` the remembered shock loss, `C_ok` the up-front cost of option k from origin o (so `C / 12 Y_stay` is in
 years of household income), `W_k` the expected wait in months (capped at 1,200) and `p_i` the household's patience,
@@ -210,7 +215,7 @@ BOUND_MARGIN = 1e-9   # relative margin of the screening bounds: far above the r
 CHUNK = 1024   # households per chunk of the compiled pass (the unit shared among threads; one scratch per chunk)
 
 
-def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patience, risk, wealth, assets,
+def _decide_rows(status, adults, persons, origin, skill, farm, loss, boost, memory, patience, risk, wealth, assets,
                  skill_mult, uniforms, origin_wage, degradation, credit_floor, network, wage, skill_ratio, wage_factor,
                  living_cost, employment, cost, due, wait_years, death, interception, asc, network_column, min_skill,
                  open_, served, nest_members, nest_start, lam, draw_column, nest_open, nest_cost, nest_wait, nest_death,
@@ -221,7 +226,7 @@ def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patie
     Gumbel terms of the household in hand. Compiled twice below: on one thread, and with the chunks shared among numba's
     threads (each writes only its own rows, so the results are the same for any number of threads)."""
     (beta_income, beta_cost, beta_risk, beta_interception, beta_wait, beta_network, beta_shock, credit,
-     perception) = scalars
+     perception, need_per_person) = scalars
     n_options = len(wage)
     n_nests = len(nest_start) - 1
     n = status.shape[0]
@@ -246,7 +251,9 @@ def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patie
             y_stay = a * y
             rest = (a - 1.0) * y
             per_year = 12.0 * max(y_stay, 1.0)
-            u0 = beta_income * math.log(max(y_stay, 1.0)) - beta_shock * np.float64(memory[i])
+            need = need_per_person * np.float64(persons[i])      # the need weighed against income if all stay
+            need_k = need_per_person * np.float64(max(persons[i] - 1, 0))   # and once a member has left
+            u0 = beta_income * math.log(max(y_stay - need, 1.0)) - beta_shock * np.float64(memory[i])
             # Screening, which most households pass: an upper bound on each nest's value from the nest's bounds of
             # this month (the lowest cost from this origin, the lowest wait and death risk, the highest constant
             # terms and the highest earnings at the household's skill level, over its open options), one logarithm
@@ -259,7 +266,7 @@ def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patie
             for m in range(1, n_nests):
                 if not nest_open[m]:
                     continue
-                income_term = beta_income * math.log(max(rest + nest_earning[m, s], 1.0))
+                income_term = beta_income * math.log(max(rest + nest_earning[m, s] - need_k, 1.0))
                 cost_term = beta_cost * (nest_cost[o, m] / per_year)
                 wait_term = beta_wait * nest_wait[m] / np.float64(patience[i])
                 risk_term = beta_risk * np.float64(risk[i]) * perception * nest_death[m]
@@ -275,7 +282,7 @@ def _decide_rows(status, adults, origin, skill, farm, loss, boost, memory, patie
                 continue
             for k in range(n_options):
                 y_k = rest + employment[k] * max(0.0, wage[k] * skill_ratio[k, s] * wage_factor[k] - living_cost[k])
-                v = beta_income * math.log(max(y_k, 1.0)) - beta_cost * (cost[o, k] / per_year)
+                v = beta_income * math.log(max(y_k - need_k, 1.0)) - beta_cost * (cost[o, k] / per_year)
                 # terms that are zero for the option are skipped: subtracting 0.0 would change nothing
                 if wait_years[k] != 0.0:
                     v -= beta_wait * wait_years[k] / np.float64(patience[i])
@@ -345,20 +352,22 @@ _decide_kernel = numba.njit(cache=True)(_decide_rows)   # prange runs as range: 
 _decide_kernel_threads = numba.njit(parallel=True)(_decide_rows)
 
 
-def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray, skill: np.ndarray,
+def decide_households(status: np.ndarray, adults: np.ndarray, persons: np.ndarray, origin: np.ndarray,
+                      skill: np.ndarray,
                       farm_dependence: np.ndarray, loss: np.ndarray, income_boost: np.ndarray,
                       shock_memory: np.ndarray, patience: np.ndarray, risk_aversion: np.ndarray,
                       wealth: np.ndarray, assets: np.ndarray, skill_mult: np.ndarray, uniforms: np.ndarray,
                       origin_wage: np.ndarray, degradation: np.ndarray, network: np.ndarray, options: Options,
                       p: DecisionParams, risk_perception: float, income_per_adult: np.ndarray,
-                      threads: int = 1, wanted: np.ndarray | None = None,
+                      subsistence_usd: float = 0.0, threads: int = 1, wanted: np.ndarray | None = None,
                       credit_floor: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Every household's decision this month, in one compiled pass (the equations of the module docstring).
 
     Per-household arrays are the household columns (`simulator.model.households.Households`), the model's `loss` and
-    the skill wage multipliers; `adults` are the adults at origin who may leave (0 for a household that may not send
-    another member: the model passes 0 once `decisions.max_members_away` are away); `uniforms` holds these
-    households' float32 draws of the month, `options.uniforms_per_household` columns. `origin_wage` and
+    the skill wage multipliers; `persons` the members at origin, each with the subsistence need `subsistence_usd`;
+    `adults` are the adults at origin who may leave (0 for a household that may not send another member: the model
+    passes 0 once `decisions.max_members_away` are away); `uniforms` holds these households' float32 draws of the
+    month, `options.uniforms_per_household` columns. `origin_wage` and
     `degradation` are per origin; `network` is (n_origins, networks): the members of each district's households in
     each network, per household.
 
@@ -383,7 +392,8 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
         raise ValueError(f"options cost has {options.cost.shape[0]} rows: expected one per origin "
                          f"({len(origin_wage)})")
     scalars = tuple(map(float, (p.beta_income, p.beta_cost, p.beta_risk, p.beta_interception, p.beta_wait,
-                                p.beta_network, p.beta_shock, p.credit_fraction, risk_perception)))
+                                p.beta_network, p.beta_shock, p.credit_fraction, risk_perception,
+                                p.subsistence_weight * subsistence_usd)))
     if credit_floor is None:
         credit_floor = np.full(len(origin_wage), float(p.credit_floor_usd))
     credit_floor = np.ascontiguousarray(credit_floor, np.float64)
@@ -401,10 +411,9 @@ def decide_households(status: np.ndarray, adults: np.ndarray, origin: np.ndarray
     if threads > 1:
         numba.set_num_threads(threads)
         kernel = _decide_kernel_threads
-    kernel(status, adults, origin, skill, farm_dependence, loss, income_boost, shock_memory, patience, risk_aversion,
-           wealth, assets, skill_mult, uniforms, origin_wage, degradation, credit_floor, network, options.wage,
-           options.skill_ratio,
-           options.wage_factor,
+    kernel(status, adults, persons, origin, skill, farm_dependence, loss, income_boost, shock_memory, patience,
+           risk_aversion, wealth, assets, skill_mult, uniforms, origin_wage, degradation, credit_floor, network,
+           options.wage, options.skill_ratio, options.wage_factor,
            options.living_cost, options.employment, options.cost, options.due, wait_years, options.death,
            options.interception,
            options.asc, options.network, options.min_skill, options.open, options.served, options.nest_members,

@@ -330,12 +330,14 @@ class MigrationModel(mesa.Model):
             stream.random(out=u, dtype=np.float32)
             away = np.bitwise_count(h.slots[rows])
             free = np.where(away < self.max_away, h.adults[rows] - away, 0).astype(np.int16)   # 0: does not decide
+            persons = h.size[rows] - away   # members at origin
             choice, trapped = decide_households(
-                h.status[rows], free, h.origin[rows], h.skill[rows], h.farm_dependence[rows],
+                h.status[rows], free, persons, h.origin[rows], h.skill[rows], h.farm_dependence[rows],
                 self.loss[rows], h.income_boost[rows], h.shock_memory[rows], h.patience[rows],
                 h.risk_aversion[rows], h.wealth[rows], h.assets[rows], skill_multiplier(h.skill[rows], p.labour), u,
                 self.labour.origin_wage, self.climate.farm_decline, network, options, p.decisions,
-                pol.risk_perception, income_per_adult=self.income_per_adult[rows], threads=self.threads,
+                pol.risk_perception, income_per_adult=self.income_per_adult[rows],
+                subsistence_usd=p.budget.subsistence_usd, threads=self.threads,
                 wanted=wanted[: rows.stop - start], credit_floor=self.credit_floor)
             rel = np.flatnonzero((choice > 0) | trapped)
             kept.append((rel + start, choice[rel], trapped[rel], u[rel, width - 1].astype(np.float64),
@@ -676,7 +678,8 @@ class MigrationModel(mesa.Model):
                  "simulator_version": __version__, "world": self.world.name,
                  "n_households": self.households.n, "initial_population": self.initial_population,
                  "config": self.config, "Conventions": "CF-1.8",
-                 "note": "Not a forecast: the model's behaviour is not calibrated to this world."}
+                 "note": "Not a forecast: the behaviour is calibrated to published regularities "
+                         "(docs/validation.md), not to this world's series."}
         return to_dataset(self.recorder, self.start_year, self.t, attrs)
 
     # reporters for Mesa's DataCollector: this month's totals

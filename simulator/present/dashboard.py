@@ -126,16 +126,17 @@ PRESETS: dict[str, Preset] = {
         {"climate_severity": 2.0, "baseline": TODAY}),
     "double the quota": Preset(
         "Twice the regular places: regular departures and remittances rise, at a public cost per extra visa; "
-        "irregular departures fall, by less than half as much as regular ones rise, and more poor households want a "
-        "visa they cannot afford.",
+        "irregular departures fall, by fewer than the extra regular departures (a part of them replaces irregular "
+        "journeys), and more poor households want a visa they cannot afford.",
         {"quota_factor": 2.0}),
     "adaptation first": Preset(
         "Adaptation and shock-responsive cash in the exposed districts: fewer distress moves to the city, for a large "
         "cost up front.",
         {"adaptation_coverage": 0.6, "cash_transfer_usd": 40.0}),
     "enforcement only": Preset(
-        "Enforcement alone: fewer irregular departures, but each remaining journey is dearer and deadlier, it opens "
-        "no regular route, and it costs the same every month whether or not anyone moves.",
+        "Enforcement alone: each irregular journey is dearer and deadlier and more are intercepted, but departures "
+        "fall little, or not at all where no other way abroad is open (the deported and intercepted try again); it "
+        "opens no regular route, and it costs the same every month whether or not anyone moves.",
         {"enforcement": 1.0}),
     "open pathways": Preset(
         "Seasonal places for every skill level, half the visa fee and humanitarian visas after disasters: regular "

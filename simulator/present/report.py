@@ -197,10 +197,10 @@ def write_report(ds: xr.Dataset, folder: str | Path, baseline: str = "baseline")
     years = f"{int(ds['year'].values[0])}-{int(ds['year'].values[-1])}"
     lines = [
         "# Scenario comparison", "",
-        "> **Not a forecast.** The model's behaviour is not calibrated to the world of this comparison (its README "
-        "gives the source of each figure; the shipped default and one-city worlds are invented). The comparison "
-        "shows mechanisms and trade-offs between policy packages; its numbers are not predictions for any real "
-        "place.", "",
+        "> **Not a forecast.** The model's behaviour is calibrated to published regularities (docs/validation.md), "
+        "not to the series of the world of this comparison (its README gives the source of each figure; the shipped "
+        "default and one-city worlds are invented). The comparison shows mechanisms and trade-offs between policy "
+        "packages; its numbers are not predictions for any real place.", "",
         f"- Scenarios: {', '.join(scenarios)} (baseline: {baseline})",
         f"- Seeds: {n_seeds} per scenario ({ds.attrs.get('seeds', '')}); period {years}, monthly steps",
         f"- Households simulated per run: {ds.attrs.get('n_households', 'see config')}; "
