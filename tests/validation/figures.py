@@ -70,10 +70,10 @@ def liquidity() -> Path | str:
           f"first month {100 * np.nanmean(poor.first_month):.0f}%; grantees still holding the trip cost after one "
           f"month {100 * poor.kept.mean():.1f}%; households in the poorest quintile {poor.n_poorest.mean():.0f}, "
           f"of which {100 * poor.constrained.mean():.1f}% cannot afford the trip")
-    print(f"  default world: effect {d.describe(100, 'pp')} (control {100 * default.control.mean():.2f}%); "
+    print(f"  one-city world: effect {d.describe(100, 'pp')} (control {100 * default.control.mean():.2f}%); "
           f"poorest quintile unable to afford the trip {100 * default.constrained.mean():.2f}% "
           f"({default.constrained.mean() * default.n_poorest.mean():.1f} households per seed)")
-    print(f"  ratio 22 pp / model effect: {22 / (100 * e.mean):.0f}")
+    print(f"  ratio 22 pp / model effect: {22 / (100 * e.mean):.2g}")
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.6))
     groups = [("poorest,\nno grant", poor.control), ("poorest,\ngrant = trip cost", poor.treated),
@@ -86,12 +86,12 @@ def liquidity() -> Path | str:
     a.set_xticks(x, [g for g, _ in groups])
     a.set_ylabel("moved to the city within the season (% of households)")
     a.set_title("Model, poor world: 4-month season move rate")
-    labels = ["model,\npoor world", "model,\ndefault world", "Bryan et al.\n2014"]
+    labels = ["model,\npoor world", "model,\none-city world", "Bryan et al.\n2014"]
     vals = [100 * e.mean, 100 * d.mean, 22.0]
     errs = [100 * ci95(e.diffs), 100 * ci95(d.diffs)]
     b.bar(range(3), vals, color=["#2b8cbe", "#74a9cf", "#e34a33"])
     b.errorbar(range(2), vals[:2], yerr=errs, fmt="none", ecolor="k", capsize=4)
-    b.axhspan(2.2, 220, color="#e34a33", alpha=0.08, label="within a factor of 10 of 22 pp")
+    b.axhspan(12, 35, color="#e34a33", alpha=0.12, label="the band checked: 12-35 pp")
     b.set_yscale("symlog", linthresh=1.0)
     b.set_ylim(0, 300)
     b.set_xticks(range(3), labels)
@@ -161,7 +161,7 @@ def networks() -> Path | str:
     a.set_xticks(x, names)
     a.set_xlabel("pathway")
     a.set_ylabel("departures per 1,000 households per year")
-    a.set_title("Departures, default world")
+    a.set_title("Departures, one-city world")
     a.legend(fontsize=8)
     series = [("all leavers\nnetwork off", r.leavers_off), ("all leavers\nnetwork on", r.leavers_on),
               ("international\nnetwork off", r.intl_leavers_off), ("international\nnetwork on", r.intl_leavers_on),
@@ -179,6 +179,19 @@ def networks() -> Path | str:
 
 # --- cases 4 and 5 -------------------------------------------------------------------------------------------------
 
+def _irregular_against_visas(ax: plt.Axes, vis: np.ndarray, irr: np.ndarray,
+                             label: str) -> tuple[float, float, np.ndarray]:
+    """Irregular departures against visas issued (seed, arm): each seed in grey, the mean with 95% intervals; returns
+    the first arm's mean visas and departures and the visas to draw reference lines at."""
+    for s in range(vis.shape[0]):
+        ax.plot(vis[s], irr[s], "-", color="#bbbbbb", lw=0.8)
+    ax.errorbar(vis.mean(0), irr.mean(0), xerr=ci95(vis), yerr=ci95(irr), fmt="o-", color="#756bb1", capsize=3,
+                label=label)
+    ax.set_xlabel("regular visas issued per 1,000 households per year")
+    ax.set_ylabel("irregular departures per 1,000 households per year")
+    return vis.mean(0)[0], irr.mean(0)[0], np.linspace(vis.min(), vis.max(), 20)
+
+
 def regular() -> Path | str:
     r = V.regular_places()
     e, eq = r.elasticity(), r.elasticity("quota")
@@ -194,22 +207,17 @@ def regular() -> Path | str:
 
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     vis, irr = r.visas * per, r.irregular * per
-    for s in range(vis.shape[0]):
-        ax.plot(vis[s], irr[s], "-", color="#bbbbbb", lw=0.8)
-    ax.errorbar(vis.mean(0), irr.mean(0), xerr=ci95(vis), yerr=ci95(irr), fmt="o-", color="#756bb1", capsize=3,
-                label=f"model (mean elasticity {e.mean:.2f}, SE {e.se:.2f})")
-    x0, y0 = vis.mean(0)[0], irr.mean(0)[0]
-    xs = np.linspace(vis.min(), vis.max(), 20)
+    x0, y0, xs = _irregular_against_visas(ax, vis, irr, f"model (mean elasticity {e.mean:.2f}, SE {e.se:.2f})")
     ax.plot(xs, y0 * (xs / x0) ** -1.0, "k--", lw=1, label="elasticity -1 (one for one)")
     ax.plot(xs, np.full_like(xs, y0), "k:", lw=1, label="elasticity 0 (no substitution)")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.set_xlabel(ax.get_xlabel() + " (log)")
+    ax.set_ylabel(ax.get_ylabel() + " (log)")
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_formatter(ScalarFormatter())
         axis.set_minor_formatter(FormatStrFormatter("%.2g"))
-    ax.set_xlabel("regular visas issued per 1,000 households per year (log)")
-    ax.set_ylabel("irregular departures per 1,000 households per year (log)")
-    ax.set_title(f"Case 4: quota x{', x'.join(f'{f:g}' for f in r.factors)}, default world\n"
+    ax.set_title(f"Case 4: quota x{', x'.join(f'{f:g}' for f in r.factors)}, one-city world\n"
                  f"grey: each seed; {_seeds_note(vis.shape[0])}", fontsize=10)
     ax.legend(fontsize=8)
     return _save(fig, "case4_regular_places.png")
@@ -233,7 +241,7 @@ def deaths() -> Path | str:
     ax.set_xlim(-0.6, 2.6)
     ax.set_xticks([0, 1, 2], ["model", "C. Med. 2016", "C. Med. 2017"])
     ax.set_ylabel("deaths and missing per 1,000 irregular journeys (log)")
-    ax.set_title(f"Case 5: deaths per irregular journey\n{k} deaths in {m} journeys, default world", fontsize=10)
+    ax.set_title(f"Case 5: deaths per irregular journey\n{k} deaths in {m} journeys, one-city world", fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
     return _save(fig, "case5_deaths.png")
 
@@ -242,23 +250,25 @@ def deaths() -> Path | str:
 
 def hump() -> Path | str:
     r = V.development()
-    print("Case 6  migration hump (Clemens 2014: turning point near an income ratio of 0.15)")
+    print("Case 6  migration hump (Clemens 2014, 2020: peak at 0.08-0.3 of the destination's income; at most 0.6 of "
+          "the peak at 0.6)")
     for j, x in enumerate(r.ratios):
         print(f"  origin/destination wage {x:g}: international departures {r.international[:, j].mean():.2f} "
               f"(regular {r.regular[:, j].mean():.2f}), internal {r.internal[:, j].mean():.2f} per 1,000 households "
               f"a year")
-    last = len(r.ratios) - 1
-    print(f"  0.025 -> 0.15: {r.change(0, 1).describe()}; 0.15 -> 0.5: {r.change(1, 2).describe()}; "
-          f"peak ({r.ratios[r.peak]:g}) -> parity: {r.change(r.peak, last).describe()} "
-          f"({100 * r.change(r.peak, last).mean / r.international[:, r.peak].mean():+.1f}% of the peak)")
+    peak = r.peak
+    print(f"  0.025 -> 0.15: {r.change(0, r.ratios.index(0.15)).describe()}; peak at {r.ratios[peak]:g}; "
+          + "; ".join(f"peak minus {x:g}: {r.change(j, peak).describe()}" for j, x in enumerate(r.ratios)
+                      if j != peak))
+    print(f"  departures at {V.FALL_RATIO:g} over the peak: {r.share_of_peak(V.FALL_RATIO).describe()}")
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
     x = np.array(r.ratios)
     for ax, data, name, colour in ((a, r.international, "international (regular + irregular)", "#3182bd"),
                                    (b, r.internal, "internal (to the city)", "#636363")):
         ax.errorbar(x, data.mean(0), yerr=ci95(data), fmt="o-", capsize=4, color=colour, label="model")
-        ax.axvspan(6000 / 48000, 8000 / 48000, color="#e34a33", alpha=0.2,
-                   label="Clemens 2014 turning point\n(6,000-8,000 USD vs U.S. ~48,000 USD)")
+        ax.axvspan(*V.PEAK_RATIOS, color="#e34a33", alpha=0.2,
+                   label="Clemens 2014, 2020: peak\n(7,000-10,000 USD PPP vs ~60,000)")
         ax.set_xscale("log")
         ax.set_xlabel("origin wage / destination wage (log scale)")
         ax.set_ylabel("departures per 1,000 households per year")
@@ -287,6 +297,9 @@ def default_world() -> Path | str:
           f"{d.internal_share:.3f}")
     print(f"  10 stock abroad after {r.years} years: {100 * r.abroad_share.mean():.2f}% "
           f"(SE {100 * se(r.abroad_share):.2f})")
+    print(f"  flows: migrants leaving abroad {r.international.mean():.2f} (SE {se(r.international):.2f}) and moves to "
+          f"the cities {r.internal.mean():.2f} (SE {se(r.internal):.2f}) per 1,000 households a year; irregular share "
+          f"of those leaving abroad {r.irregular_share.mean():.3f} (SE {se(r.irregular_share):.3f})")
 
     fig, axes = plt.subplots(1, 4, figsize=(14, 3.8))
     panels = (("7: wanting / leaving a year", r.aspiration_ratio, V.ASPIRATION_RATIO, None, "at least 5"),
@@ -308,6 +321,30 @@ def default_world() -> Path | str:
     return _save(fig, "cases7-10_default_world.png")
 
 
+# --- case 11 -----------------------------------------------------------------------------------------------------
+
+def substitution() -> Path | str:
+    r = V.substitution()
+    a = r.avoided_per_place
+    per = 1000 / r.household_years
+    print("Case 11  substitution through a channel open to the low-skilled (Clemens & Gough 2018: 0.3 to 1 irregular "
+          "departure avoided per extra place)")
+    for j, f in enumerate(r.factors):
+        print(f"  quota x{f:g}: visas issued {r.visas[:, j].mean() * per:.2f}, irregular departures "
+              f"{r.irregular[:, j].mean() * per:.3f} per 1,000 households a year")
+    print(f"  irregular departures avoided per extra visa: {a.describe()}")
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    vis, irr = r.visas * per, r.irregular * per
+    x0, y0, xs = _irregular_against_visas(ax, vis, irr, f"model ({a.mean:.2f} avoided per extra visa, SE {a.se:.2f})")
+    for k, style in zip(V.SUBSTITUTION, ("k:", "k--")):
+        ax.plot(xs, np.maximum(y0 - k * (xs - x0), 0), style, lw=1, label=f"{k:g} avoided per extra visa")
+    ax.set_title(f"Case 11: quota x{', x'.join(f'{f:g}' for f in r.factors)}, channel open to every skill level\n"
+                 f"one-city world; grey: each seed; {_seeds_note(vis.shape[0])}", fontsize=10)
+    ax.legend(fontsize=8)
+    return _save(fig, "case11_substitution.png")
+
+
 def main(argv: list[str] | None = None) -> None:
     import argparse
     parser = argparse.ArgumentParser(description="Figures of the validation suite (docs/validation.md).")
@@ -321,7 +358,7 @@ def main(argv: list[str] | None = None) -> None:
         V.OVERRIDES[name] = int(value) if value.lstrip("-").isdigit() else float(value)
     if V.OVERRIDES:
         print(f"Parameters changed in every run: {V.OVERRIDES}")
-    for make in (liquidity, trapped, networks, regular, deaths, hump, default_world):
+    for make in (liquidity, trapped, networks, regular, deaths, hump, default_world, substitution):
         path = make()
         print(f"  plot: {path}")
 

@@ -21,7 +21,8 @@ from validation_experiments import Z, liquidity_relief
 
 pytestmark = pytest.mark.validation
 
-BRYAN_EFFECT_PP = 22.0   # percentage points of households sending a seasonal migrant
+BRYAN_EFFECT_PP = 22.0          # percentage points of households sending a seasonal migrant
+BRYAN_RANGE_PP = (12.0, 35.0)   # the band the model's effect must lie in
 
 
 def test_cash_for_the_trip_raises_migration_of_the_poorest():
@@ -31,15 +32,9 @@ def test_cash_for_the_trip_raises_migration_of_the_poorest():
     assert effect.z > Z, f"effect of the grant on the season's move rate: {effect.describe(100, 'pp')}"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "The model's effect is about 0.7 percentage points, some 30 times smaller than 22 pp: relieving the constraint "
-    "only lets households act on the model's low monthly propensity to move to the city (asc_internal = -6; even the "
-    "unconstrained richest quintile moves at about 1.7% in the season, where about a third of Bryan et al.'s control "
-    "households migrated, although the lean season lowers farm income), and households below subsistence spend the "
-    "grant within the month (0.2% of grantees still hold it a month later), so the whole effect falls in the first "
-    "month of the season."))
-def test_effect_has_the_order_of_magnitude_of_the_experiment():
-    """Order of magnitude: the effect must lie within a factor of 10 of 22 pp (2.2 to 220 pp). The band is far wider
-    than the sampling error of the effect (a standard error of about 0.05 pp), so the tolerance is the band."""
+def test_effect_has_the_magnitude_of_the_experiment():
+    """Magnitude: the effect must lie within 12-35 percentage points, a band around the 22 observed that admits the
+    difference between the experiment's setting and the poor world. The band is far wider than the sampling error of
+    the model's effect (quoted in docs/validation.md), so the tolerance is the band."""
     effect_pp = 100 * liquidity_relief().effect.mean
-    assert BRYAN_EFFECT_PP / 10 <= effect_pp <= BRYAN_EFFECT_PP * 10, f"model effect {effect_pp:.2f} pp"
+    assert BRYAN_RANGE_PP[0] <= effect_pp <= BRYAN_RANGE_PP[1], f"model effect {effect_pp:.2f} pp"

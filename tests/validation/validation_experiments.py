@@ -21,7 +21,6 @@ from simulator.model.climate import ClimateOutlook
 from simulator.model.decisions import means_to_move
 from simulator.model.households import ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, IN_CITY
 from simulator.model.migrants import take_slots
-from simulator.params import DecisionParams
 from simulator.world.regions import World, one_city_world_path, load_world
 
 SEEDS = tuple(range(8))   # the same eight seeds in every arm of every experiment
@@ -126,9 +125,10 @@ def _model(world: World | None, seed: int, n: int, months: int, **kwargs) -> Mig
 
 
 def _means(model: MigrationModel) -> np.ndarray:
-    """What each household can spend on a move: savings plus the borrowable share of its assets (decisions.py)."""
+    """What each household can spend on a move: savings plus the borrowable share of its assets above its district's
+    credit floor (decisions.py)."""
     h = model.households
-    return means_to_move(h.wealth, h.assets, model.params.decisions)
+    return means_to_move(h.wealth, h.assets, model.params.decisions, model.credit_floor[h.origin])
 
 
 def _quintile_in_district(values: np.ndarray, origin: np.ndarray, among: np.ndarray) -> np.ndarray:
@@ -301,8 +301,9 @@ class Networks:
         return Paired(self.intl_leavers_diaspora - 0.5)
 
 
-def _networks_run(world: World, seed: int, beta_network: float, diaspora: float, n: int, years: int):
-    model = _model(world, seed, n, 12 * years, **{"decisions.beta_network": beta_network})
+def _networks_run(world: World, seed: int, network: bool, diaspora: float, n: int, years: int):
+    off = {} if network else {"decisions.beta_network": 0.0, "decisions.network_cost_cut": 0.0}
+    model = _model(world, seed, n, 12 * years, **off)
     h = model.households
     if diaspora > 0:   # an initial diaspora: a random share of households has a member settled abroad, employed
         abroad = np.flatnonzero(np.random.default_rng([seed, 31]).random(h.n) < diaspora)
@@ -328,13 +329,13 @@ def _networks_run(world: World, seed: int, beta_network: float, diaspora: float,
 
 @lru_cache(maxsize=None)
 def networks(seeds: tuple[int, ...] = SEEDS, n: int = 4000, years: int = 10) -> Networks:
-    """The one-city world with the network term switched off (beta_network = 0) and at its default strength, same
-    seeds; and a third arm with the default network and a strong initial diaspora (`DIASPORA_SHARE`)."""
+    """The one-city world with the networks switched off (no network term in the utilities, `beta_network` = 0, and
+    no cost saved through networks, `network_cost_cut` = 0) and at their default strength, same seeds; and a third
+    arm with the default networks and a strong initial diaspora (`DIASPORA_SHARE`)."""
     w = one_city_world()
-    default_beta = DecisionParams().beta_network
-    off = [_networks_run(w, s, 0.0, 0.0, n, years) for s in seeds]
-    on = [_networks_run(w, s, default_beta, 0.0, n, years) for s in seeds]
-    dia = [_networks_run(w, s, default_beta, DIASPORA_SHARE, n, years) for s in seeds]
+    off = [_networks_run(w, s, False, 0.0, n, years) for s in seeds]
+    on = [_networks_run(w, s, True, 0.0, n, years) for s in seeds]
+    dia = [_networks_run(w, s, True, DIASPORA_SHARE, n, years) for s in seeds]
     return Networks(departures_off=np.array([r[0] for r in off]), departures_on=np.array([r[0] for r in on]),
                     leavers_off=np.array([r[1] for r in off]), leavers_on=np.array([r[1] for r in on]),
                     intl_leavers_off=np.array([r[2] for r in off]), intl_leavers_on=np.array([r[2] for r in on]),
@@ -404,8 +405,8 @@ class JourneyDeaths:
 @lru_cache(maxsize=None)
 def journey_deaths(seeds: tuple[int, ...] = SEEDS, n: int = 40_000, years: int = 8) -> JourneyDeaths:
     """The one-city world with the default route risks, one run per seed. Runs with different seeds are independent,
-    so the pooled count of deaths is a Poisson count (the arms of case 4 share their seeds' draws and are not). The
-    size gives about 1,800 journeys, about 18 deaths expected at the default risk."""
+    so the pooled count of deaths is a Poisson count (the arms of case 4 share their seeds' draws and are not). At the
+    default parameters the runs end about 33,000 journeys in all, about 330 deaths expected at the default risk."""
     w = one_city_world()
     deaths, resolved = np.zeros(len(seeds)), np.zeros(len(seeds))
     for i, s in enumerate(seeds):
@@ -417,8 +418,10 @@ def journey_deaths(seeds: tuple[int, ...] = SEEDS, n: int = 40_000, years: int =
 
 # --- case 6: the migration hump (Clemens 2014) ---------------------------------------------------------------------
 
-WAGE_RATIOS = (0.025, 0.15, 0.5, 1.0)   # origin wage / destination wage; 0.15 ~ Clemens's turning point
-CLEMENS_TURNING_RATIO = 0.15           # 6,000-8,000 USD GDP per capita against ~48,000 USD in the US (2010)
+WAGE_RATIOS = (0.025, 0.08, 0.15, 0.3, 0.6, 1.0)   # origin wage / destination wage
+PEAK_RATIOS = (0.08, 0.3)   # where emigration peaks: about 7,000-10,000 USD PPP against 60,000 (Clemens 2014, 2020)
+FALL_RATIO = 0.6            # at this ratio of the destination's income ...
+FALL_SHARE = 0.6            # ... emigration is at most this share of its peak (Clemens 2014; Dao et al. 2018)
 
 
 @dataclass(frozen=True)
@@ -434,6 +437,10 @@ class Hump:
     @property
     def peak(self) -> int:
         return int(np.argmax(self.international.mean(axis=0)))
+
+    def share_of_peak(self, ratio: float) -> Paired:
+        """Per seed, departures at wage ratio `ratio` over departures at the level where the mean peaks."""
+        return Paired(self.international[:, self.ratios.index(ratio)] / self.international[:, self.peak])
 
 
 @lru_cache(maxsize=None)
@@ -463,6 +470,10 @@ ASPIRATION_RATIO = 5.0         # case 7: wanting but unable / leaving a year, at
 OVERSUBSCRIPTION = 3.0         # case 8: applications / places of the main labour scheme, at least
 DISASTER_INTERNAL_SHARE = 0.8  # case 9: share of the extra departures after sudden shocks that are internal
 STOCK_ABROAD = (0.02, 0.05)    # case 10: share of the origin's people abroad
+# the default world's flows, last 5 of 20 years (ranges and sources: scenarios/worlds/default/README.md)
+INTERNATIONAL_PER_1000 = (10.0, 30.0)   # migrants leaving abroad per 1,000 households a year (BMET 2021-2022)
+INTERNAL_PER_1000 = (10.0, 60.0)        # moves to the cities per 1,000 households a year (assumption)
+IRREGULAR_SHARE = (0.05, 0.6)           # of the migrants leaving abroad (assumption between Bangladesh and Guatemala)
 
 
 @dataclass(frozen=True)
@@ -477,6 +488,9 @@ class DefaultWorld:
     granted: np.ndarray        # of which granted a year
     abroad_share: np.ndarray   # members abroad (migrants and families reunited there) over them plus the people at
                                # origin, at the end of the run
+    internal: np.ndarray       # moves to the cities per 1,000 households a year
+    international: np.ndarray  # migrants leaving abroad per 1,000 households a year (regular and irregular)
+    irregular_share: np.ndarray   # irregular share of the migrants leaving abroad
     years: int
     window: int
 
@@ -494,7 +508,7 @@ def default_world_runs(seeds: tuple[int, ...] = SEEDS, n: int = 4000, years: int
                        window: int = 5) -> DefaultWorld:
     """One baseline run of the default world per seed; flows measured over its last `window` years."""
     out = {k: np.zeros(len(seeds)) for k in ("wanting", "leaving", "applications", "places", "granted",
-                                             "abroad_share")}
+                                             "abroad_share", "internal", "international", "irregular_share")}
     for i, s in enumerate(seeds):
         model = _model(None, s, n, 12 * years)
         ds = model.run()
@@ -503,6 +517,10 @@ def default_world_runs(seeds: tuple[int, ...] = SEEDS, n: int = 4000, years: int
         out["wanting"][i] = float(last.aspiring.sel(pathway=["regular", "irregular"]).sum(["origin", "pathway"])
                                   .mean() + last.visa_queue.sum("origin").mean())
         out["leaving"][i] = float(last.emigrants_by_group.sel(pathway=["regular", "irregular"]).sum()) / window
+        out["international"][i] = out["leaving"][i] * 1000 / n
+        out["irregular_share"][i] = (float(last.emigrants_by_group.sel(pathway="irregular").sum()) / window
+                                     / out["leaving"][i])
+        out["internal"][i] = float(last.emigrants.sel(pathway="internal").sum()) / window * 1000 / n
         out["applications"][i] = float(last.channel_applications.isel(channel=scheme).sum()) / window
         out["granted"][i] = float(last.channel_granted.isel(channel=scheme).sum()) / window
         out["places"][i] = model.channels[scheme].base["quota_per_year"]
@@ -536,3 +554,39 @@ def disasters(seeds: tuple[int, ...] = SEEDS, n: int = 4000, years: int = 10) ->
             rates[j, 0, i] = float(ds.emigrants.sel(pathway="internal").sum()) * per
             rates[j, 1, i] = float(ds.emigrants_by_group.sel(pathway=["regular", "irregular"]).sum()) * per
     return Disasters(internal=paired(rates[0, 0], rates[1, 0]), international=paired(rates[0, 1], rates[1, 1]))
+
+
+# --- case 11: substitution through a channel open to those who now go irregularly ----------------------------------
+
+SUBSTITUTION = (0.3, 1.0)   # irregular departures avoided per extra regular place taken up (Clemens & Gough 2018)
+
+
+@dataclass(frozen=True)
+class Substitution:
+    factors: tuple[float, ...]
+    irregular: np.ndarray   # (seed, factor): irregular departures over the run
+    visas: np.ndarray       # (seed, factor): regular visas issued over the run
+    household_years: float
+
+    @property
+    def avoided_per_place(self) -> Paired:
+        """Per seed, minus the least-squares slope of irregular departures on regular visas issued across the quota
+        factors: irregular departures avoided per extra regular place taken up."""
+        return Paired(np.array([-np.polyfit(self.visas[s], self.irregular[s], 1)[0]
+                                for s in range(self.irregular.shape[0])]))
+
+
+@lru_cache(maxsize=None)
+def substitution(seeds: tuple[int, ...] = SEEDS, n: int = 5000, years: int = 8,
+                 factors: tuple[float, ...] = QUOTA_FACTORS) -> Substitution:
+    """Case 4's experiment with the regular channel open to every skill level (`regular.min_skill` = 0), so that
+    the low-skilled who now go irregularly can take its places: the one-city world with the quota (and processing
+    capacity) times each factor, same seeds."""
+    w = one_city_world()
+    out = np.zeros((len(seeds), len(factors), 2))
+    for i, s in enumerate(seeds):
+        for j, f in enumerate(factors):
+            ivs = build_interventions({"quota_expansion": {"factor": f}}) if f != 1.0 else []
+            ds = _model(w, s, n, 12 * years, interventions=ivs, **{"regular.min_skill": 0}).run()
+            out[i, j] = float(ds.emigrants.sel(pathway="irregular").sum()), float(ds.visas_issued.sum())
+    return Substitution(factors=factors, irregular=out[..., 0], visas=out[..., 1], household_years=float(n * years))
