@@ -380,6 +380,8 @@ def decide_households(status: np.ndarray, adults: np.ndarray, persons: np.ndarra
     """
     n = len(status)
     width = options.uniforms_per_household
+    if persons.shape != (n,):
+        raise ValueError(f"persons must have shape ({n},), one per household: got {persons.shape}")
     if uniforms.shape != (n, width) or uniforms.dtype != np.float32 or income_per_adult.shape != (n,):
         raise ValueError(f"uniforms must be float32 of shape (n, {width}) and income_per_adult of shape (n,), "
                          f"n = {n}: got {uniforms.dtype} {uniforms.shape} and {income_per_adult.shape}")
