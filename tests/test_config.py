@@ -287,7 +287,7 @@ def test_start_year_outside_the_representable_dates_is_refused_or_recorded_corre
     except ConfigError as exc:
         assert "start_year" in str(exc) and "2300" in str(exc)
         return
-    assert (ds["date"].dt.year.values == ds["year"].values).all()
+    assert (ds["time"].dt.year.values == ds["year"].values).all()
 
 
 def test_unknown_scenario_lists_the_available_ones():

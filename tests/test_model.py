@@ -151,6 +151,22 @@ def test_bad_arguments_fail_clearly():
         MigrationModel(n_households=10, rng=-1)
 
 
+def test_a_scenario_name_alone_is_refused_not_run_as_the_baseline():
+    """`MigrationModel(scenario="combined")` would record the label and run no intervention: it is refused, with how
+    to build the scenario; the scenario's interventions given, or a label of one's own, run."""
+    from simulator.errors import ConfigError
+    from simulator.policy.scenarios import load_scenario
+    with pytest.raises(ConfigError, match=r"scenario = 'combined'.*build_model"):
+        MigrationModel(n_households=10, scenario="combined")
+    combined = load_scenario("combined")
+    model = MigrationModel(n_households=50, years=1 / 12, rng=0, scenario="combined",
+                           interventions=combined.interventions, climate_outlook=combined.climate_outlook,
+                           labour_outlook=combined.labour_outlook)
+    assert [iv.name for iv in model.interventions] == [iv.name for iv in combined.interventions]
+    assert MigrationModel(n_households=10, scenario="baseline").scenario_name == "baseline"
+    assert MigrationModel(n_households=10, scenario="my own label").scenario_name == "my own label"
+
+
 def test_stepping_past_the_end_fails():
     model = MigrationModel(n_households=10, years=1 / 12, rng=0)
     model.step()

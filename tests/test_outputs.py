@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import xarray as xr
 
 from simulator import MigrationModel, __version__
-from simulator.experiments.comparison import load_results
+from simulator.config import RunConfig
+from simulator.experiments.comparison import compare, load_results
 from simulator.model.outputs import VARIABLES, write_netcdf
 
 
@@ -25,7 +29,8 @@ def test_contract_dims_and_variables(ds):
         assert ds[name].dims == ("time", "origin")
     assert {"regular", "irregular"} <= set(ds.pathway.values.tolist())
     assert ds.sizes["time"] == 24
-    assert ds["date"].dims == ("time",) and str(ds["date"].values[0])[:7] == "2025-01"
+    assert str(ds["time"].values[0])[:10] == "2025-01-01" and ds["time"].attrs["standard_name"] == "time"
+    assert ds.sel(time="2026").sizes["time"] == 12 and ds["month"].values.tolist() == list(range(24))
     assert ds["year"].values[-1] == 2026
 
 
@@ -87,3 +92,32 @@ def test_load_results_combines_runs_with_different_interventions(tmp_path):
     combined = load_results(tmp_path)
     assert combined["intervention"].values.tolist() == ["quota_expansion"]
     assert float(combined.intervention_cost.sel(scenario="base").sum()) == 0
+
+
+def cf_errors(path: Path, tmp_path: Path) -> tuple[int, str]:
+    """The IOOS compliance checker's errors (its high-priority failures) for `path` under CF-1.8, and its report."""
+    checker = Path(sys.executable).parent / "compliance-checker"
+    out = tmp_path / f"{path.stem}_cf.json"
+    done = subprocess.run([str(checker), "--test=cf:1.8", "--format=json", "-o", str(out), str(path)],
+                          capture_output=True, text=True, timeout=600)
+    assert out.is_file(), done.stdout + done.stderr
+    text = subprocess.run([str(checker), "--test=cf:1.8", str(path)], capture_output=True, text=True,
+                          timeout=600).stdout
+    return json.loads(out.read_text())["cf:1.8"]["high_count"], text
+
+
+def test_results_and_comparison_pass_the_cf_checker(ds, tmp_path):
+    """`compliance-checker --test=cf:1.8` finds 0 errors in a baseline run's results.nc and a comparison.nc (the
+    written comparison keeps its time coordinate: a year is selected by date)."""
+    run = write_netcdf(MigrationModel(n_households=300, years=1, rng=0, scenario="baseline").run(),
+                       tmp_path / "run" / "results.nc")
+    comparison = compare(RunConfig(n_households=200, years=2), ["baseline", "obj5_more_places"], [0, 1],
+                         tmp_path / "cache", workers=1)
+    both = write_netcdf(comparison, tmp_path / "comparison" / "comparison.nc")
+    for path in (run, both):
+        errors, report = cf_errors(path, tmp_path)
+        assert errors == 0, report
+    back = xr.open_dataset(both, engine="netcdf4")
+    assert back.sel(time="2026").sizes["time"] == 12 and back["seed"].dtype == np.int32
+    assert all(back[name].attrs.get("long_name") for name in back.coords)
+    assert back.attrs["history"] and back.attrs["source"]

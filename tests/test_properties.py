@@ -581,10 +581,10 @@ def flows_fit_the_stocks_and_capacities(run: Run) -> None:
 
 PEOPLE = ("emigrants", "arrivals", "returns", "migrants_away", "families_abroad", "deaths", "interceptions",
           "deportations", "in_transit", "population", "emigrants_by_group", "route_departures", "route_arrivals",
-          "route_interceptions", "route_deaths")
+          "route_interceptions", "route_deaths", "emigrants_by_quintile", "population_by_quintile")
 HOUSEHOLD_COUNTS = ("applications", "visas_issued", "seasonal_visas", "humanitarian_visas", "reunifications",
                     "gave_up", "visa_queue", "trapped", "channel_applications", "channel_granted", "channel_queue",
-                    "trapped_wanting", "aspiring", "could_not_pay")
+                    "trapped_wanting", "aspiring", "could_not_pay", "trapped_by_quintile")
 SHARES = ("shock_loss", "migrant_employment_rate")
 
 
@@ -592,7 +592,7 @@ def counts_are_whole_and_amounts_finite(run: Run) -> None:
     """Every output is finite and non-negative (the employment rate may be missing, see above); every count of
     persons, households, applications or visas is a whole number; the shock loss and the employment rate are
     shares in [0, 1]; trapped households are at most the households of the origin; an intervention costs nothing
-    in the months it is not active. Remittances come only from migrants counted (`migrants_counted`) and split the
+    in the months it is not active; the outputs by wealth quintile add up to the totals. Remittances come only from migrants counted (`migrants_counted`) and split the
     amount sent between the household and the fee at the transfer cost in force: with `tc` the international
     transfer cost of the month and `tc_d` = abroad.domestic_transfer_cost,
 
@@ -615,6 +615,11 @@ def counts_are_whole_and_amounts_finite(run: Run) -> None:
             assert (values <= 1).all(), f"{name} > 1: {values.max()}"
     at_most(run["trapped"], run.households, "trapped <= households")
     equal(run["trapped_wanting"].sum(axis=-1), run["trapped"], "trapped households by the pathway they wanted")
+    # the outputs by wealth quintile split the totals: trapped households, departures of members, people at origin
+    equal(run["trapped_by_quintile"].sum(axis=-1), run["trapped"].sum(axis=-1), "trapped by wealth quintile")
+    equal(run["emigrants_by_quintile"].sum(axis=-1), run["emigrants_by_group"].sum(axis=(2, 3, 4)),
+          "departures by wealth quintile = by sex, age and skill")
+    equal(run["population_by_quintile"].sum(axis=-1), run["population"].sum(axis=-1), "people at origin by quintile")
     at_most(run["aspiring"].sum(axis=-1), run.households, "aspiring <= households")
     counted = migrants_counted(run)
     abroad, city = counted["regular"] + counted["irregular"], counted["internal"]

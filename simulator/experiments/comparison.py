@@ -160,8 +160,18 @@ def compare(base: RunConfig, scenarios: Sequence[str], seeds: Sequence[int], cac
     shared = {k: v for k, v in dataclasses.asdict(base).items() if k not in ("scenario", "seed") + NOT_IN_KEY}
     ds.attrs.update({"title": "Migration flow scenario comparison", "scenarios": ", ".join(scenarios),
                      "seeds": ", ".join(str(s) for s in seeds), "simulator_version": __version__,
-                     "config": json.dumps(shared, sort_keys=True, default=str)})
+                     "config": json.dumps(shared, sort_keys=True, default=str),
+                     "scenario_definitions": definitions({s: (s, base.climate_outlook, base.labour_outlook)
+                                                          for s in scenarios})})
     return ds
+
+
+def definitions(scenario_of: dict[str, tuple[str, str | None, str | None]]) -> str:
+    """JSON of each label's scenario (name, climate outlook, labour outlook; None: the scenario's own) in full
+    (`Scenario.definition`: description, outlooks, every intervention setting), for the `scenario_definitions`
+    attribute: a dataset names what each of its packages was."""
+    return json.dumps({label: load_scenario(name, climate_outlook=climate, labour_outlook=labour).definition()
+                       for label, (name, climate, labour) in scenario_of.items()}, sort_keys=True, default=str)
 
 
 def merge_sweep(folder: str | Path) -> tuple[xr.Dataset, str]:
@@ -204,5 +214,15 @@ def merge_sweep(folder: str | Path) -> tuple[xr.Dataset, str]:
     for key, by_label in values.items():
         combined = combined.assign_coords({key: ("scenario", [by_label[label] for label in order])})
     combined.attrs["title"] = "Migration flow sweep"
+    seeds = sorted({int(s) for s in combined["seed"].values})
+    combined.attrs["seeds"] = ", ".join(str(s) for s in seeds)
+    scenario_of = {label: (pairs.get("scenario") or str(ds.attrs.get("scenario", "baseline")),
+                           *(None if pairs.get(k) in (None, "", "null") else pairs[k]
+                             for k in ("climate_outlook", "labour_outlook")))
+                   for label, (_, pairs), ds in zip(labels, jobs, runs)}
+    try:
+        combined.attrs["scenario_definitions"] = definitions(scenario_of)
+    except Exception:   # noqa: BLE001 - a scenario file since removed or renamed: its runs are still reported
+        pass
     baseline = [label for label, (_, pairs) in zip(labels, jobs) if pairs.get("scenario", "baseline") == "baseline"]
     return combined, (baseline or order)[0]

@@ -38,7 +38,8 @@ from simulator.model.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOM
 from simulator.model.migrants import NO_CONTRACT, Migrant, Migrants, free_slots, take_slots
 from simulator.model.labour import Labour, LabourOutlook, skill_multiplier
 from simulator.model.places import Places
-from simulator.model.outputs import AGE_EDGES, PATHWAYS, Recorder, aspiring_by_origin, sums_by_origin, to_dataset
+from simulator.model.outputs import (AGE_EDGES, PATHWAYS, WEALTH_QUINTILES, Recorder, aspiring_by_origin,
+                                     sums_by_origin, sums_by_quintile, to_dataset, wealth_quintiles)
 from simulator.params import DecisionParams, ModelParams, PopulationParams, validate
 from simulator.model.pathways import journey_outcomes
 from simulator.model.levers import Policy
@@ -78,6 +79,9 @@ def resolve_seed(rng: Any) -> int:
     return int(rng)
 
 
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"   # the shipped scenarios (read by the policy layer)
+
+
 class MigrationModel(mesa.Model):
     """Households in origin districts deciding each month whether and how to migrate.
 
@@ -91,7 +95,10 @@ class MigrationModel(mesa.Model):
         interventions: active policy objects (see `simulator.policy.interventions.build_interventions`).
         climate_outlook, labour_outlook: the climate and labour future (multipliers on the world's figures).
         start_year: calendar year of the first month.
-        scenario: a label recorded in the outputs (as `scenario_name`: Mesa 3.5 reserves `scenario`).
+        scenario: a label recorded in the outputs (as `scenario_name`: Mesa 3.5 reserves `scenario`). The model
+            does not build a scenario's interventions (the policy layer does: `simulator.experiments.runner.build_model`
+            or `interventions=load_scenario(name).interventions`), so the name of a shipped scenario other than
+            baseline, given without interventions or outlooks, is refused rather than run as the baseline.
         agent_view_limit: create `Household` Mesa agents, and `Migrant` agents for their members away, only up to
             this many households (views cost ~500 bytes and ~7 us each); the model computes the same either way.
         threads: threads for the household decision (numba), from 1 to the cores numba can use; the results are
@@ -119,6 +126,13 @@ class MigrationModel(mesa.Model):
                  agent_view_limit: int = 100_000, threads: int = 1, config: str = "",
                  channels: Iterable[ChannelRow] | None = None, routes: Iterable[RouteRow] | None = None,
                  **overrides: Any) -> None:
+        interventions = list(interventions)
+        if (scenario != "baseline" and not interventions and climate_outlook is None and labour_outlook is None
+                and (SCENARIOS / f"{scenario}.yaml").is_file()):
+            raise ConfigError("scenario", scenario, "a label only: the model does not build a scenario's "
+                              "interventions. Build the scenario's model with simulator.experiments.runner.build_model("
+                              f"RunConfig(scenario={scenario!r})), or pass interventions=load_scenario({scenario!r})"
+                              ".interventions (simulator.policy.scenarios) with its outlooks")
         seed = resolve_seed(rng)
         super().__init__(rng=seed)
         if isinstance(n_households, bool) or not isinstance(n_households, (int, np.integer)) or n_households < 1:
@@ -142,6 +156,8 @@ class MigrationModel(mesa.Model):
         self.migrants = Migrants.empty()   # the members away, one row each (simulator.model.migrants)
         self.max_away = int(self.params.decisions.max_members_away)
         self.initial_population = int(self.households.size.sum())
+        # wealth quintile at the start (liquid wealth and assets), the same households in every scenario of a seed
+        self.quintile = wealth_quintiles(self.households.wealth + self.households.assets)
         self.climate = Climate(self.world, self.params.climate, self.climate_outlook, self.streams["climate"])
         # the places migrants go to, cities then destinations (the outputs' `destination` dim), and the world's
         # channels and routes
@@ -190,6 +206,7 @@ class MigrationModel(mesa.Model):
         self.expected_employment = np.tile(PRIOR_EMPLOYMENT, (self.places.n, 1))
         self.recorder = Recorder(self.n_steps, self.world.origins, tuple(names), self.places.names,
                                  channels=tuple(c.name for c in self.channels),
+                                 channel_destinations=tuple(c.destination for c in self.channels),
                                  routes=tuple(r.name for r in self.routes))
         self.views = n <= agent_view_limit   # Mesa agents for households and for members away
         self.migrant_views: dict[tuple[int, int], Migrant] = {}   # (household, departure number) -> its view
@@ -347,6 +364,8 @@ class MigrationModel(mesa.Model):
             channel.offer(self, idx, choice, trapped)
         trapped &= choice != self.OFFER_TAKEN
         self.recorder.count("trapped", t, h.origin[idx[trapped]])
+        self.recorder["trapped_by_quintile"][t] += np.bincount(self.quintile[idx[trapped]],
+                                                               minlength=len(WEALTH_QUINTILES))
         # trapped households aspire to the pathway of the move they wanted (Carling 2002); movers' aims are met
         aim = options.pathway[np.maximum(wanted_ - 1, 0)].astype(np.int8)
         for pathway in range(len(PATHWAYS)):
@@ -407,6 +426,8 @@ class MigrationModel(mesa.Model):
         offered = np.cumsum(can) - can < places   # offered until the places are taken
         paid = offered & can
         self._pay(queue[paid], amount[paid])
+        self.recorder["channel_costs"][t, channel.index] += amount[paid].sum() + paid.sum() * channel.settings.get(
+            "fee_usd", 0.0)
         short = queue[offered & ~can]
         h.status[short] = AT_HOME
         h.since[short] = t
@@ -563,7 +584,8 @@ class MigrationModel(mesa.Model):
                 m.status[rows], m.place[rows], m.route[rows] = IN_TRANSIT, place, route.index
                 m.since[rows], m.employed[rows] = t, False
                 route.departures += len(rows)
-                self._count_departures(m.origin[rows], P_IRREGULAR, place, m.female[rows], m.age[rows],
+                self._count_departures(m.household[rows], m.origin[rows], P_IRREGULAR, place, m.female[rows],
+                                       m.age[rows],
                                        m.skill[rows])
 
     def update_budgets(self) -> None:
@@ -583,6 +605,12 @@ class MigrationModel(mesa.Model):
         sums = sums_by_origin(h.origin, h.status, FAMILY_ABROAD, self.persons_home, h.size, self.consumption,
                               h.wealth, n_o)
         r["population"][t] = sums[:, 0]
+        by_quintile = sums_by_quintile(self.quintile, h.status, FAMILY_ABROAD, self.persons_home, self.consumption,
+                                       len(WEALTH_QUINTILES))
+        people = np.maximum(by_quintile[:, 0], 1)
+        r["population_by_quintile"][t] = by_quintile[:, 0]
+        r["consumption_by_quintile"][t] = by_quintile[:, 1] / people
+        r["log_consumption_by_quintile"][t] = by_quintile[:, 2] / people
         r["families_abroad"][t] = sums[:, 1]
         for status, pathway in ((IN_CITY, P_INTERNAL), (ABROAD_REGULAR, P_REGULAR),
                                 (ABROAD_IRREGULAR, P_IRREGULAR)):
@@ -632,14 +660,17 @@ class MigrationModel(mesa.Model):
         self.migrants.add(household=idx, origin=h.origin[idx], slot=take_slots(h.slots, idx), trip=h.trips[idx],
                           status=status, place=place, channel=channel, route=route, since=t, employed=employed,
                           contract_end=contract_end, female=female, age=age, skill=skill)
-        self._count_departures(h.origin[idx], pathway, place, female, age, skill)
+        self._count_departures(idx, h.origin[idx], pathway, place, female, age, skill)
 
-    def _count_departures(self, origin: np.ndarray, pathway: int, place: int, female: np.ndarray, age: np.ndarray,
-                          skill: np.ndarray) -> None:
-        """Departures for `place` by `pathway` into `emigrants`, by origin and destination, and into
-        `emigrants_by_group`, by the migrants' sex, age group and skill (Objective 1)."""
+    def _count_departures(self, households: np.ndarray, origin: np.ndarray, pathway: int, place: int,
+                          female: np.ndarray, age: np.ndarray, skill: np.ndarray) -> None:
+        """Departures of members of `households` for `place` by `pathway` into `emigrants`, by origin and
+        destination, into `emigrants_by_group`, by the migrants' sex, age group and skill (Objective 1), and into
+        `emigrants_by_quintile`, by their household's wealth quintile."""
         t = self.t
         self.recorder.count("emigrants", t, origin, pathway, destination=np.full(len(origin), place))
+        self.recorder["emigrants_by_quintile"][t, pathway] += np.bincount(self.quintile[households],
+                                                                          minlength=len(WEALTH_QUINTILES))
         age_group = np.searchsorted(AGE_EDGES, age, side="right")
         np.add.at(self.recorder["emigrants_by_group"][t, pathway], (np.where(female, 0, 1), age_group, skill), 1)
 
@@ -678,6 +709,9 @@ class MigrationModel(mesa.Model):
                  "simulator_version": __version__, "world": self.world.name,
                  "n_households": self.households.n, "initial_population": self.initial_population,
                  "config": self.config, "Conventions": "CF-1.8",
+                 # the households the world's figures are for (a real country's, on a version-2 world): results per
+                 # simulated household times this are the world's
+                 "world_households": float(self.places.unit) if isinstance(self.world, Corridors) else 0.0,
                  "note": "Not a forecast: the behaviour is calibrated to published regularities "
                          "(docs/validation.md), not to this world's series."}
         return to_dataset(self.recorder, self.start_year, self.t, attrs)

@@ -1,12 +1,19 @@
 """Recording (process 9) and outputs: preallocated arrays per step, turned into a labelled `xarray.Dataset`.
 
-The dataset follows the output contract (ARCHITECTURE.md section 3): dims `time` (with `date` and `year`
-coordinates), `origin`, `destination` (the cities, then the international destinations, by name), `pathway`,
-`channel` (the regular channels) and `route` (the irregular routes); variables
-`emigrants(time, origin, destination, pathway)` (its sum over `destination` is the version-1 variable),
-`deaths(time, origin)`, `trapped(time, origin)`, `population(time, origin)`, `remittances(time, origin)` and more,
-each with `long_name` and `units`. Attributes carry the resolved config, seed, scenario and simulator version. Files
-are NetCDF-4 (netCDF4 engine, zlib), written atomically: to a temporary file in the same folder, then renamed.
+The dataset follows the output contract (ARCHITECTURE.md section 3): dims `time` (the first day of each calendar month,
+so `ds.sel(time="2030")` selects a year; with `month`, the month of the run from 0, and `year` coordinates), `origin`,
+`destination` (the cities, then the international destinations, by name), `pathway`, `channel` (the regular channels)
+and `route` (the irregular routes); variables `emigrants(time, origin, destination, pathway)` (its sum over
+`destination` is the version-1 variable), `deaths(time, origin)`, `trapped(time, origin)`, `population(time, origin)`,
+`remittances(time, origin)` and more, each with `long_name`, `units` and, where the units are a count or money, what is
+counted in `unit_label` (persons, households, USD/month...). Attributes carry the resolved config, seed, scenario and
+simulator version.
+
+Files are NetCDF-4 (netCDF4 engine, zlib), written atomically (a temporary file in the same folder, then a rename) and
+following the CF-1.8 conventions, as the IOOS compliance checker's `cf:1.8` suite checks them: a CF time coordinate
+(days since the first month, standard calendar), UDUNITS units (a count or an amount of money is dimensionless, "1", or
+"month-1" for money in a month, with `unit_label` saying what it counts), no 64-bit integers, `long_name` on every
+coordinate, `history` and `source` attributes.
 
 Example:
     >>> from simulator import MigrationModel
@@ -31,6 +38,7 @@ SEXES = ("female", "male")
 AGE_GROUPS = ("18-34", "35-54", "55+")
 AGE_EDGES = (35.0, 55.0)
 SKILLS = ("low", "mid", "high")
+WEALTH_QUINTILES = ("Q1", "Q2", "Q3", "Q4", "Q5")   # of the households' wealth at the start, Q1 the poorest
 
 BY_DESTINATION = ("time", "origin", "destination", "pathway")
 
@@ -99,6 +107,20 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
                                                "returned home)", "persons"),
     "route_deaths": (("time", "route"), "deaths and missing on each irregular route in the month (SDG 10.7.3)",
                      "persons"),
+    "channel_costs": (("time", "channel"), "migration costs paid by the households granted a place by each regular "
+                                           "channel in the month: its fee, recruitment cost and fare (SDG 10.7.1)",
+                      "USD"),
+    "emigrants_by_quintile": (("time", "pathway", "wealth_quintile"), "departures of members by pathway and their "
+                                                                      "household's wealth quintile (families joining "
+                                                                      "not counted)", "persons"),
+    "trapped_by_quintile": (("time", "wealth_quintile"), "trapped households by wealth quintile", "households"),
+    "population_by_quintile": (("time", "wealth_quintile"), "people living at origin by their household's wealth "
+                                                            "quintile, end of month", "persons"),
+    "consumption_by_quintile": (("time", "wealth_quintile"), "mean consumption per person at origin by wealth "
+                                                             "quintile", "USD/month"),
+    "log_consumption_by_quintile": (("time", "wealth_quintile"), "mean over the people at origin of the natural log "
+                                                                 "of their household's consumption per person in USD "
+                                                                 "a month (consumption-equivalent welfare)", "1"),
 }
 
 
@@ -106,12 +128,15 @@ class Recorder:
     """Preallocated arrays, one per output variable, filled step by step."""
 
     def __init__(self, n_steps: int, origins: tuple[str, ...], interventions: tuple[str, ...],
-                 places: tuple[str, ...], channels: tuple[str, ...] = (), routes: tuple[str, ...] = ()) -> None:
+                 places: tuple[str, ...], channels: tuple[str, ...] = (), routes: tuple[str, ...] = (),
+                 channel_destinations: tuple[str, ...] | None = None) -> None:
         sizes = {"time": n_steps, "origin": len(origins), "destination": len(places), "pathway": len(PATHWAYS),
                  "sex": len(SEXES), "age_group": len(AGE_GROUPS), "skill": len(SKILLS),
-                 "intervention": len(interventions), "channel": len(channels), "route": len(routes)}
+                 "intervention": len(interventions), "channel": len(channels), "route": len(routes),
+                 "wealth_quintile": len(WEALTH_QUINTILES)}
         self.sizes, self.origins, self.interventions = sizes, origins, interventions
         self.places, self.channels, self.routes = places, channels, routes
+        self.channel_destinations = tuple(channel_destinations or ("",) * len(channels))   # where each channel leads
         self.data = {name: np.zeros(tuple(sizes[d] for d in dims)) for name, (dims, _, _) in VARIABLES.items()}
 
     def __getitem__(self, name: str) -> np.ndarray:
@@ -167,14 +192,74 @@ def sums_by_origin(origin: np.ndarray, status: np.ndarray, living_abroad: int, p
     return sums
 
 
+# The units of the output contract that UDUNITS does not know: (CF units, what is counted). A count of people or
+# things is dimensionless; money has no UDUNITS unit either, so an amount is "1" and an amount in a month "month-1".
+UNIT_LABELS = {"persons": "1", "households": "1", "applications": "1", "visas": "1", "jobs": "1", "USD": "1",
+               "USD/month": "month-1"}
+
+# long_name of coordinates added around runs (comparisons, sweeps) when they have none
+COORDINATE_NAMES = {"scenario": "policy package (scenario) or swept setting", "seed": "random seed of the run",
+                    "stat": "statistic"}
+
+
+def cf_attrs(long_name: str, units: str) -> dict[str, str]:
+    """The attributes of an output variable: its UDUNITS `units`, and `unit_label` for a count or an amount."""
+    if units in UNIT_LABELS:
+        return {"long_name": long_name, "units": UNIT_LABELS[units], "unit_label": units}
+    return {"long_name": long_name, "units": units}
+
+
+def unit_label(da: xr.DataArray) -> str:
+    """What a variable's numbers are, for a reader: `unit_label` (persons, USD/month...) or its `units`."""
+    return str(da.attrs.get("unit_label", da.attrs.get("units", "")))
+
+
+def month_starts(start_year: int, n_steps: int) -> np.ndarray:
+    """The first day of each of `n_steps` months from January of `start_year`, as datetime64[ns]."""
+    return (np.datetime64(f"{start_year:04d}-01", "M") + np.arange(n_steps)).astype("datetime64[ns]")
+
+
+@numba.njit(cache=True)
+def sums_by_quintile(quintile: np.ndarray, status: np.ndarray, living_abroad: int, persons_home: np.ndarray,
+                     consumption: np.ndarray, n_quintiles: int) -> np.ndarray:
+    """The month's per-quintile sums over the households living at origin (status other than `living_abroad`) in one
+    pass, (n_quintiles, 3): people at origin, their consumption, and the sum over them of the log of their household's
+    consumption per person (at least 1 USD a month)."""
+    sums = np.zeros((n_quintiles, 3))
+    for i in range(quintile.shape[0]):
+        if status[i] == living_abroad or persons_home[i] <= 0:
+            continue
+        q, n = quintile[i], persons_home[i]
+        sums[q, 0] += n
+        sums[q, 1] += consumption[i]
+        sums[q, 2] += n * np.log(max(consumption[i] / n, 1.0))
+    return sums
+
+
+def wealth_quintiles(wealth: np.ndarray) -> np.ndarray:
+    """Each household's quintile (0 the poorest) of `wealth` among all the households, as int8."""
+    edges = np.quantile(wealth, [0.2, 0.4, 0.6, 0.8]) if wealth.size else np.zeros(4)
+    return np.searchsorted(edges, wealth, side="right").astype(np.int8)
+
+
+def cf_global_attrs() -> dict[str, str]:
+    """The global attributes CF-1.8 asks of every file (no date in them: the same run gives the same file)."""
+    from simulator.version import __version__   # here: the version module reads the installed package's metadata
+
+    return {"Conventions": "CF-1.8",
+            "source": f"migration-simulator {__version__}: agent-based model of household migration decisions (the "
+                      "config attribute holds the resolved settings)",
+            "history": f"written by migration-simulator {__version__}"}
+
+
 def to_dataset(recorder: Recorder, start_year: int, n_steps: int, attrs: dict[str, Any]) -> xr.Dataset:
     """The recorded arrays of the first `n_steps` steps as a labelled Dataset following the output contract."""
-    time = np.arange(n_steps)
-    date = np.array([np.datetime64(f"{start_year + t // 12:04d}-{t % 12 + 1:02d}", "M") for t in time],
-                    dtype="datetime64[ns]")
-    coords = {"time": ("time", time, {"long_name": "month since the start of the run", "units": "months"}),
-              "date": ("time", date, {"long_name": "calendar month"}),
-              "year": ("time", start_year + time // 12, {"long_name": "calendar year", "units": "year"}),
+    month = np.arange(n_steps, dtype=np.int32)
+    coords = {"time": ("time", month_starts(start_year, n_steps),
+                       {"standard_name": "time", "long_name": "calendar month (its first day)", "axis": "T"}),
+              "month": ("time", month, {"long_name": "month of the run, from 0", "units": "1"}),
+              "year": ("time", (start_year + month // 12).astype(np.int32), {"long_name": "calendar year",
+                                                                            "units": "1"}),
               "origin": ("origin", list(recorder.origins), {"long_name": "origin district"}),
               "destination": ("destination", list(recorder.places),
                               {"long_name": "city or international destination"}),
@@ -185,18 +270,46 @@ def to_dataset(recorder: Recorder, start_year: int, n_steps: int, attrs: dict[st
               "intervention": ("intervention", np.array(recorder.interventions, dtype=str),
                                {"long_name": "intervention"}),
               "channel": ("channel", np.array(recorder.channels, dtype=str), {"long_name": "regular channel"}),
-              "route": ("route", np.array(recorder.routes, dtype=str), {"long_name": "irregular route"})}
+              "channel_destination": ("channel", np.array(recorder.channel_destinations, dtype=str),
+                                      {"long_name": "destination of the regular channel"}),
+              "route": ("route", np.array(recorder.routes, dtype=str), {"long_name": "irregular route"}),
+              "wealth_quintile": ("wealth_quintile", list(WEALTH_QUINTILES),
+                                  {"long_name": "quintile of household wealth (liquid wealth and assets) at the start "
+                                                "of the run, Q1 the poorest"})}
     variables = {}
     for name, (dims, long_name, units) in VARIABLES.items():
-        variables[name] = (dims, recorder.data[name][:n_steps], {"long_name": long_name, "units": units})
-    return xr.Dataset(variables, coords=coords, attrs=attrs)
+        variables[name] = (dims, recorder.data[name][:n_steps], cf_attrs(long_name, units))
+    return xr.Dataset(variables, coords=coords, attrs={**cf_global_attrs(), **attrs})
+
+
+def cf_dataset(ds: xr.Dataset) -> tuple[xr.Dataset, dict[str, dict[str, Any]]]:
+    """`ds` ready for a CF-1.8 file, and its encoding: `long_name` on every coordinate, `history` and `source`
+    attributes, the time coordinate as int32 days since its first month, other 64-bit integers as int32."""
+    ds = ds.copy()
+    for name, coord in ds.coords.items():
+        if "long_name" not in coord.attrs:
+            coord.attrs["long_name"] = COORDINATE_NAMES.get(str(name), str(name).replace("_", " "))
+    ds.attrs = {**cf_global_attrs(), **ds.attrs}
+    encoding: dict[str, dict[str, Any]] = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars}
+    for name, var in ds.variables.items():
+        if var.dtype == np.int64:
+            values = var.values
+            if values.size and (values.min() < np.iinfo(np.int32).min or values.max() > np.iinfo(np.int32).max):
+                raise ValueError(f"{name}: values beyond 32-bit integers cannot be written to a CF-1.8 file")
+            encoding.setdefault(str(name), {})["dtype"] = "int32"
+        elif np.issubdtype(var.dtype, np.datetime64) and var.size:
+            first = np.datetime_as_string(var.values.min(), unit="D")
+            encoding.setdefault(str(name), {}).update(
+                {"units": f"days since {first}", "calendar": "standard", "dtype": "int32"})
+    return ds, encoding
 
 
 def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write `ds` to NetCDF-4 (zlib) atomically: a temporary file in the same folder, then a rename."""
+    """Write `ds` to NetCDF-4 (zlib) atomically, following CF-1.8 (`cf_dataset`): a temporary file in the same folder,
+    then a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    encoding = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars}
+    ds, encoding = cf_dataset(ds.drop_encoding())
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:

@@ -53,6 +53,14 @@ class Scenario:
     labour_outlook: LabourOutlook
     interventions: list[Intervention]
 
+    def definition(self) -> dict[str, Any]:
+        """The scenario in full, every setting of its outlooks and interventions included (defaults too): what a
+        comparison's dataset records of each of its packages."""
+        return {"description": self.description,
+                "climate_outlook": {"name": self.climate_outlook_name, **dataclasses.asdict(self.climate_outlook)},
+                "labour_outlook": {"name": self.labour_outlook_name, **dataclasses.asdict(self.labour_outlook)},
+                "interventions": {type(i).name: dataclasses.asdict(i) for i in self.interventions}}
+
 
 def scenarios_dir() -> Path:
     """The scenarios folder shipped with the project."""
