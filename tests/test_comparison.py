@@ -107,29 +107,80 @@ def test_corridor_effects_are_paired_differences(comparison):
     xr.testing.assert_allclose(paired_differences(totals["route_deaths"]), e["route_deaths"])
 
 
+def _row(text: str, label: str) -> list[str]:
+    """The cells of the Markdown table row of `text` that starts with `label`."""
+    line = next(line for line in text.splitlines() if line.startswith(f"| {label} |"))
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
 def test_report_is_produced_from_a_dataset_alone(comparison, tmp_path):
-    path = comparison.to_netcdf(tmp_path / "comparison.nc", engine="netcdf4")
+    """The HTML and Markdown reports, built from a saved comparison.nc alone: their sections, and their numbers
+    recomputed here from the dataset (the paired differences per 1,000 households and for the world, the welfare of
+    the poorest quintile, the remittance cost of SDG 10.c.1, the corridors)."""
+    from simulator.model.outputs import write_netcdf
+    from simulator.present.report import _fmt, _interval
+
+    write_netcdf(comparison, tmp_path / "comparison.nc")
     with xr.open_dataset(tmp_path / "comparison.nc", engine="netcdf4") as ds:
-        report = write_report(ds.load(), tmp_path / "report")
+        ds = ds.load()
+    report = write_report(ds, tmp_path / "report")
     text = report.read_text()
-    assert "**Not a forecast.**" in text
-    assert "Effects against baseline" in text and "obj5_more_places" in text
-    assert "per irregular departure averted" in text
+    page = (tmp_path / "report" / "report.html").read_text()
+    for title in ("Decision summary", "What one million USD buys", "Who gains and who loses",
+                  "Consumption-equivalent welfare by wealth quintile", "SDG 10.7.1", "SDG 10.c.1",
+                  "Effects against baseline, all outcomes", "Corridors: where migrants go", "Trade-offs", "Figures"):
+        assert title in text and title in page, title
+    assert text.index("Decision summary") < text.index("Who gains")   # the report opens with the decision
+    assert "**Not a forecast.**" in text and "is invented" in text
+    # the paired differences per 1,000 households and for the world's households, as in the summary's tables
+    n, world = ds.attrs["n_households"], ds.attrs["world_households"]
+    assert world > 0
+    m = run_metrics(ds)
+    for name, column in (("regular", 4), ("irregular", 1), ("trapped", 3)):
+        diff = (m[name].sel(scenario="obj5_more_places") - m[name].sel(scenario="baseline")).values
+        half = 4.302652729911275 * diff.std(ddof=1) / np.sqrt(3)   # t(0.975, 2 degrees of freedom)
+        cells = [cell.removesuffix(" ✔").removesuffix(" ✘") for cell in _row(text, "**obj5_more_places**")]
+        k = 1000 / n
+        assert cells[column] == _interval(diff.mean() * k, (diff.mean() - half) * k, (diff.mean() + half) * k), name
+        assert _interval(diff.mean() * world / n, (diff.mean() - half) * world / n,
+                         (diff.mean() + half) * world / n) in text, name
+    # consumption-equivalent welfare of the poorest fifth: exp of the mean paired change in mean log consumption
+    log_c = ds["log_consumption_by_quintile"].sel(wealth_quintile="Q1").mean("time")
+    d = (log_c.sel(scenario="enforcement_only") - log_c.sel(scenario="baseline")).values
+    half = 4.302652729911275 * d.std(ddof=1) / np.sqrt(3)
+    welfare = _row(text, "**enforcement_only**: welfare change (%)")[1]
+    assert welfare == _interval(*(100 * np.expm1(x) for x in (d.mean(), d.mean() - half, d.mean() + half)))
+    # SDG 10.c.1: fees over the amount sent, mean across seeds
+    fees = ds["remittance_fees"].sel(scenario="baseline").sum(["time", "origin"])
+    sent = fees + ds["remittances"].sel(scenario="baseline").sum(["time", "origin"])
+    assert _row(text, "remittance cost, % of the amount sent")[1] == _fmt(float((100 * fees / sent).mean()))
     # each corridor: the world's cities and destinations, its channels and routes with a flow in some run (only those)
     section = text[text.index("## Corridors: where migrants go"):text.index("## Trade-offs")]
     for row in ("| Capital, internal |", "| Port City, internal |", "| Neighbourland, regular |"):
         assert row in section, row
-    totals = corridor_totals(comparison)
-    for channel in comparison["channel"].values:
+    totals = corridor_totals(ds)
+    for channel in ds["channel"].values:
         assert (f"| {channel} |" in section) == (float(totals["channel_granted"].sel(channel=channel).sum()) > 0)
-    for route in comparison["route"].values:
+    for route in ds["route"].values:
         assert (f"| {route}: journeys |" in section) == (float(totals["route_departures"].sel(route=route).sum()) > 0)
-    irregular = float(comparison["route_departures"].sum())
-    assert ("**Irregular routes: journeys begun and deaths**: none in any scenario." in section) == (irregular == 0)
-    for png in ("departures_by_pathway", "irregular_share", "deaths", "trapped", "remittances", "visas",
-                "departures_by_destination"):
+    irregular = float(ds["route_departures"].sum())
+    assert ("**Irregular routes: journeys begun and deaths**: none in any package." in section) == (irregular == 0)
+    # figures: PNG files beside the Markdown, embedded in the HTML, which links to nothing outside itself
+    pngs = ("effects", "departures_by_pathway", "irregular_share", "deaths", "trapped", "remittances", "visas",
+            "departures_by_destination", "welfare_by_quintile")
+    for png in pngs:
         assert (tmp_path / "report" / f"{png}.png").stat().st_size > 10_000
         assert f"({png}.png)" in text
+    assert page.count('src="data:image/png;base64,') == len(pngs)
+    assert "http://" not in page and "https://" not in page and 'src="' not in page.replace('src="data:', "")
+    # a report on another world does not call it invented
+    write_report(ds.assign_attrs(world="bangladesh"), tmp_path / "other")
+    assert "is invented" not in (tmp_path / "other" / "report.md").read_text()
+
+
+def test_report_refuses_a_dataset_without_the_outputs_it_needs(comparison, tmp_path):
+    with pytest.raises(ValueError, match="channel_costs.*older version"):
+        write_report(comparison.drop_vars("channel_costs"), tmp_path)
 
 
 @pytest.mark.slow

@@ -196,7 +196,7 @@ def test_two_jobs_started_together_never_share_a_folder(tmp_path, args, kind, na
     assert first.sizes["seed"] == second.sizes["seed"] == 2
     assert_same_results(first, second)
     for folder in folders:
-        assert "Seeds: 2 per scenario" in (folder / "report.md").read_text(encoding="utf-8")
+        assert "Seeds: 2 per package (0, 1)" in (folder / "report.md").read_text(encoding="utf-8")
 
 
 def test_a_sweep_with_a_failed_job_says_which_why_and_what_to_do(tmp_path, capsys):

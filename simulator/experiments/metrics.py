@@ -96,3 +96,37 @@ def paired_differences(m: xr.Dataset | xr.DataArray, baseline: str = "baseline",
         {k: v.sel(scenario=baseline, drop=True).mean("seed").broadcast_like(mean[k]) for k, v in m.items()})
     return xr.concat([mean, mean - half, mean + half, base], dim="stat").assign_coords(
         stat=["mean", "low", "high", "baseline"])
+
+
+def group_totals(ds: xr.Dataset) -> xr.Dataset:
+    """Whole-horizon outcomes per run by group (keeps any `scenario`/`seed` dims): by the households' wealth quintile
+    at the start, the mean over months of the mean log consumption per person at origin (`log_consumption`, whose
+    paired difference d gives the consumption-equivalent welfare change exp(d) - 1), international departures of
+    members, trapped household-months and people at origin at the start (`people`); by the migrants' sex, departures
+    by pathway (`departures_by_sex`); by origin district, mean consumption per person (`consumption_by_origin`),
+    departures by pathway (`departures_by_origin`) and trapped household-months (`trapped_by_origin`)."""
+    by_group = ds["emigrants_by_group"].sum(["time", "age_group", "skill"])
+    people = ds["population"]
+    return xr.Dataset({
+        "log_consumption": ds["log_consumption_by_quintile"].mean("time"),
+        "international_by_quintile": ds["emigrants_by_quintile"].sel(pathway=["regular", "irregular"]).sum(
+            ["time", "pathway"]),
+        "trapped_by_quintile": ds["trapped_by_quintile"].sum("time"),
+        "people_by_quintile": ds["population_by_quintile"].isel(time=0, drop=True),
+        "departures_by_sex": by_group,
+        "consumption_by_origin": (ds["consumption_per_capita"] * people).sum("time") / people.sum("time"),
+        "departures_by_origin": ds["emigrants"].sum(["time", "destination"]),
+        "trapped_by_origin": ds["trapped"].sum("time"),
+    })
+
+
+def welfare_change(log_consumption: xr.DataArray, baseline: str = "baseline", level: float = 0.95) -> xr.DataArray:
+    """Consumption-equivalent welfare change against `baseline`, in percent, from per-run mean log consumption per
+    person (dims scenario, seed, ...): with log utility, the change d in mean log consumption is worth a permanent
+    change of exp(d) - 1 in everyone's consumption. The paired difference and its t interval are taken on the log
+    scale and transformed (a monotone map keeps the interval's coverage); `stat` as in `paired_differences`, with
+    `baseline` the baseline's geometric mean consumption per person (USD/month)."""
+    d = paired_differences(log_consumption, baseline, level)
+    change = 100 * np.expm1(d.sel(stat=["mean", "low", "high"]))
+    base = np.exp(d.sel(stat=["baseline"]))
+    return xr.concat([change, base], dim="stat")

@@ -23,6 +23,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from simulator.model.outputs import unit_label  # noqa: E402
+
 BAND = (0.05, 0.95)
 
 
@@ -94,9 +96,11 @@ def plot_variable(ds: xr.Dataset, name: str, title: str, how: str = "sum") -> pl
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for scenario, part in _by_scenario(ds):
         _line(ax, annual(part[name].sum("origin"), how), scenario or name)
-    units = ds[name].attrs.get("units", "")
-    ylabel = f"{ds[name].attrs.get('long_name', name)}"
-    ylabel = (f"per year ({units})" if how == "sum" else f"yearly mean ({units})")
+    units = unit_label(ds[name])
+    if how == "sum":   # a monthly count of households summed over a year is in household-months
+        ylabel = "household-months a year" if units == "households" else f"{units} a year"
+    else:
+        ylabel = f"yearly mean ({units})"
     return _finish(fig, ax, title, ylabel, ds)
 
 
