@@ -2,9 +2,11 @@
 the figures, and the page itself in a browser.
 
 The browser test starts the dashboard with the documented command on a free localhost port and drives it with
-Playwright and Debian's chromium (never a downloaded browser): it steps, changes levers, resets, and checks that the
-charts change and that no request leaves the machine. It is skipped only when chromium or playwright is missing
-(CI installs both). Run with UPDATE_DASHBOARD_SCREENSHOT=1 to also refresh docs/dashboard.png for the README.
+Playwright and Debian's chromium (never a downloaded browser): it steps, chooses each preset and reads its sliders
+back from the page, changes levers, resets, checks that the charts change, that none of SolaraViz's technical
+controls is on screen, and that no request leaves the machine, and saves screenshots in its tmp_path. It is skipped
+only when chromium or playwright is missing (CI installs both). Run with UPDATE_DASHBOARD_SCREENSHOT=1 to also
+refresh docs/dashboard.png for the README.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ import numpy as np
 import pytest
 
 from simulator.model.climate import ClimateOutlook
-from simulator.present.dashboard import (BASELINES, CHARTS, CUSTOM, LEVERS, PRESETS, SAME_OUTLOOK, TODAY, WORLDS,
-                                         DashboardModel, chart_png, model_params, summary_html,
-                                         summary_rows)
+from simulator.present.dashboard import (BASELINES, CHARTS, CUSTOM, LEVERS, PRESETS, RUN_SETTINGS, SAME_OUTLOOK,
+                                         TODAY, WORLDS, DashboardModel, chart_png, choose_preset, default_settings,
+                                         model_params, move_control, summary_html, summary_rows)
 from simulator.errors import ConfigError
 from simulator.policy.interventions import Enforcement, exposed_origins
 from simulator.model.labour import LabourOutlook
@@ -236,6 +238,58 @@ def test_a_preset_sets_only_the_levers_left_at_their_defaults():
     assert set(by_name(model)) == {"adaptation", "social_protection", "enforcement"}
 
 
+POLICY_AND_OUTLOOK = [name for name in LEVERS if name not in RUN_SETTINGS and name != "policy_start_year"]
+
+
+def test_choosing_a_preset_moves_its_sliders_and_returns_the_others_to_today():
+    """What the page's controls show after a preset is chosen is what the model then runs: the preset's levers at its
+    values, the other climate, labour and policy levers at today's; the world, policy start and run settings kept."""
+    moved = {**default_settings(), "enforcement": 2.0, "climate_severity": 1.0, "baseline": TODAY,
+             "policy_start_year": 3, "n_households": 2000, "years": 2, "seed": 7, "world": list(WORLDS)[1]}
+    for name, preset in PRESETS.items():
+        if name == CUSTOM:
+            continue
+        shown = choose_preset(moved, name)
+        assert shown["preset"] == name
+        for lever in POLICY_AND_OUTLOOK:
+            assert shown[lever] == preset.levers.get(lever, LEVERS[lever].default), (name, lever)
+        assert shown["baseline"] == preset.levers.get("baseline", SAME_OUTLOOK)
+        for kept in (*RUN_SETTINGS, "policy_start_year", "world"):
+            assert shown[kept] == moved[kept], (name, kept)
+        model = DashboardModel(**{**shown, **SMALL})
+        assert {k: model.levers[k] for k in POLICY_AND_OUTLOOK} == {k: shown[k] for k in POLICY_AND_OUTLOOK}
+        assert model.from_preset == set(preset.levers), name   # the summary marks them [preset]
+    assert choose_preset(moved, CUSTOM) == {**moved, "preset": CUSTOM}   # custom moves nothing
+    with pytest.raises(ConfigError, match="preset"):
+        choose_preset(moved, "triple the quota")
+
+
+def test_moving_a_lever_off_the_presets_value_makes_the_preset_custom():
+    shown = choose_preset(default_settings(), "open pathways")
+    assert move_control(shown, "enforcement", 1.0)["preset"] == "open pathways"   # presets combine with levers
+    assert move_control(shown, "seasonal_places", 4.0)["preset"] == "open pathways"   # the preset's own value
+    custom = move_control(shown, "seasonal_places", 0.0)
+    assert custom["preset"] == CUSTOM and custom["fee_subsidy"] == 0.5   # nothing else moves
+    model = DashboardModel(**{**custom, **SMALL})
+    assert model.levers["seasonal_places"] == 0.0   # the model runs what the slider shows
+    assert move_control(choose_preset(default_settings(), "drought year"), "baseline", SAME_OUTLOOK)["preset"] == CUSTOM
+
+
+def test_every_slider_states_its_unit_and_meaning():
+    for name, spec in model_params().items():
+        if spec["type"] == "Select":
+            continue
+        lever = LEVERS[name]
+        assert lever.unit and spec["label"] == f"{lever.label} ({lever.unit})", name
+        assert lever.help and "\n" not in lever.help and len(lever.help) <= 130, name
+    assert model_params()["quota_factor"]["label"] == "Regular quota (× today's work visas a year)"
+
+
+def test_the_page_says_its_figures_are_one_simulation():
+    model = DashboardModel(**SMALL, seed=7)
+    assert "One simulation, seed 7:" in summary_html(model) and "not an average" in summary_html(model)
+
+
 # --- figures and summary ------------------------------------------------------------------------------------------
 
 def test_charts_and_summary_follow_the_steps():
@@ -347,9 +401,34 @@ def cost_so_far(page) -> float:
 
 
 def choose(page, label: str, option: str) -> None:
-    """Pick `option` in the SolaraViz select labelled `label`."""
+    """Pick `option` in the select labelled `label`."""
     page.locator(".v-select", has_text=label).locator("[role=button]").click()
     page.locator(".menuable__content__active .v-list-item", has_text=option).click()
+
+
+def slider_value(page, name: str) -> float:
+    """The value the slider of lever `name` shows (found by its label, with its unit)."""
+    return float(page.get_by_role("slider", name=LEVERS[name].title, exact=True).get_attribute("aria-valuenow"))
+
+
+def wait_for_sliders(page, expected: dict[str, float], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while (shown := {name: slider_value(page, name) for name in expected}) != expected:
+        moved = {name: (shown[name], value) for name, value in expected.items() if shown[name] != value}
+        assert time.monotonic() < deadline, f"sliders (shown, expected): {moved}"
+        page.wait_for_timeout(100)
+
+
+# What SolaraViz shows by default and a room should not see: its playback settings, page tabs, step counter and
+# Solara's badge (it sat over the charts).
+JARGON = ("Page 0", "Play Interval", "Render Interval", "Use Threads", "Model Parameters", "This website runs on")
+
+
+def assert_no_jargon(page) -> None:
+    text = page.locator("body").inner_text()
+    assert [word for word in JARGON if word.lower() in text.lower()] == []
+    assert re.search(r"Step: \d", text) is None   # SolaraViz's step counter
+    assert page.locator(".v-tab, .vue-grid-item, .vue-resizable-handle").count() == 0   # page tabs, draggable grid
 
 
 @pytest.mark.slow
@@ -366,6 +445,9 @@ def test_dashboard_in_a_browser(dashboard_url, browser, tmp_path):
     page.locator("img.chart-cost").wait_for(timeout=30_000)
     wait_for_month(page, 0)
     charts = {name: page.locator(f"img.chart-{name}").get_attribute("src") for name in CHARTS}
+    assert_no_jargon(page)
+    assert "One simulation, seed 42:" in page.locator(".dashboard-seed").inner_text()
+    page.screenshot(path=tmp_path / "opened.png")
 
     for month in (1, 2, 3, 4):   # step: the month advances and every chart is redrawn (the first irregular
         step.click()             # departures of the default seed come in the fourth month)
@@ -374,11 +456,30 @@ def test_dashboard_in_a_browser(dashboard_url, browser, tmp_path):
         charts[name] = wait_for_new_image(page, name, charts[name])
     assert cost_so_far(page) == 0
 
+    # each preset moves the sliders: its levers to its values, the others of the outlook and policy to today's
+    changed = page.locator(".dashboard-changed")
+    assert changed.count() == 0
+    for name, preset in PRESETS.items():
+        if name == CUSTOM:
+            continue
+        choose(page, "Preset", name)
+        wait_for_sliders(page, {lever: preset.levers.get(lever, LEVERS[lever].default) for lever in POLICY_AND_OUTLOOK})
+        assert page.locator(".v-select", has_text="Compare with").inner_text().endswith(
+            preset.levers.get("baseline", SAME_OUTLOOK))
+        assert preset.explanation in page.locator(".control-preset").inner_text()
+        changed.wait_for(timeout=10_000)   # "press Reset to run them"
+        first = next(lever for lever in LEVERS if lever in preset.levers)
+        page.locator(f".control-{first}").scroll_into_view_if_needed()   # the moved sliders in the picture
+        page.screenshot(path=tmp_path / f"preset {name}.png")
+    assert summary_month(page) == 4   # choosing moved the sliders only: the run goes on until Reset
+
     # change levers: a preset from the select, the policy start from its slider (keyboard), then Reset
     choose(page, "Preset", "enforcement only")
+    wait_for_sliders(page, {"enforcement": 1.0, "seasonal_places": 0.0})
     page.get_by_role("slider", name="Policy starts").press("Home")   # 0: from the first month
     page.get_by_role("button", name="Reset", exact=True).click()
     wait_for_month(page, 0)
+    changed.wait_for(state="detached", timeout=10_000)
     summary = page.locator(".dashboard-summary")
     assert "Preset: enforcement only." in summary.inner_text()
     assert "Policy starts 0" in summary.inner_text()
@@ -390,8 +491,11 @@ def test_dashboard_in_a_browser(dashboard_url, browser, tmp_path):
     charts["cost"] = wait_for_new_image(page, "cost", charts["cost"])
     page.screenshot(path=tmp_path / "dashboard.png")
 
+    assert_no_jargon(page)
+
     if os.environ.get("UPDATE_DASHBOARD_SCREENSHOT"):   # the README's picture: a preset played for four years
         choose(page, "Preset", "double the quota")
+        wait_for_sliders(page, {"quota_factor": 2.0, "enforcement": 0.0})
         page.get_by_role("slider", name="Policy starts").press("ArrowRight")   # back to 1
         page.get_by_role("button", name="Reset", exact=True).click()
         wait_for_month(page, 0)
@@ -399,8 +503,9 @@ def test_dashboard_in_a_browser(dashboard_url, browser, tmp_path):
         while summary_month(page) < 48:
             page.wait_for_timeout(200)
         page.get_by_role("button", name="❚❚").click()
-        page.set_viewport_size({"width": 1500, "height": 1300})
+        page.set_viewport_size({"width": 1600, "height": 1400})
         page.wait_for_timeout(1500)
+        page.screenshot(path=tmp_path / "readme.png")
         page.screenshot(path=ROOT / "docs" / "dashboard.png")
 
     outside = [url for url in requests if not is_local(url)]
@@ -427,6 +532,32 @@ def test_the_default_world_draws_the_flows_to_each_place():
     assert label in summary_html(model)
     with pytest.raises(ConfigError, match="world"):
         DashboardModel(world="Atlantis", n_households=300, years=1)
+
+
+def test_the_map_draws_and_labels_the_destinations_and_named_routes_with_their_settings_in_force():
+    """Each named route of the world is a curve from the districts it serves (an onward route: from its city) to its
+    destination, labelled with its name and, for an irregular route, the smuggler's fee and death risk in force (here
+    raised by enforcement on the left panel, not on the baseline's); every place is named."""
+    from simulator.present.dashboard import WorldChart, schematic
+    model = DashboardModel(n_households=600, years=1, seed=3, enforcement=1.0, policy_start_year=0)
+    chart = WorldChart(model)
+    model.step()
+    assert chart.png(model)[:4] == b"\x89PNG"
+    routes = {r.name: r for r in model.routes}
+    assert {"sea crossing", "overland to Neighbourland", "Port City to Gulfland"} <= set(routes)
+    xy = schematic(model.world.coordinates, model.world.origins)
+    home = np.mean([xy[o] for o in model.world.origins], axis=0)
+    for k, points, _, _ in chart.route_paths:
+        r = model.routes[k]
+        np.testing.assert_allclose(points[0], xy[r.source] if r.onward else home)
+        np.testing.assert_allclose(points[-1], xy[r.destination])
+    (*_, mine), (*_, base) = chart.dynamic
+    for (k, *_), note in zip(chart.route_paths, mine):
+        assert note.get_text().startswith(model.routes[k].name)
+    sea = [r.name for r in model.routes].index("sea crossing")
+    assert mine[sea].get_text() == "sea crossing\n4,800 USD, 1.9% die"   # enforcement 1: fee x 1.2, deaths x 1.3
+    assert base[sea].get_text() == "sea crossing\n4,000 USD, 1.5% die"
+    assert set(model.places.names) | set(model.world.origins) <= {label.get_text() for label in chart.labels}
 
 
 def test_the_map_keeps_home_true_and_brings_far_destinations_into_view():

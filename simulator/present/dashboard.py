@@ -1,4 +1,4 @@
-"""Trainer dashboard: the model on Mesa's SolaraViz, with policy levers as sliders and a baseline twin alongside.
+"""Trainer dashboard: the model in the browser, with policy levers as sliders and a baseline twin alongside.
 
 Start it from the repository root (it needs the `dashboard` extra: `pip install -e ".[dashboard]"`), then open
 http://127.0.0.1:8765 in a browser on the same machine. It needs no internet connection:
@@ -13,9 +13,14 @@ destination). It steps a second model, `model.baseline`, in lockstep: the same s
 with no new policy (and, if chosen, today's climate and labour demand), so the difference between the two is the
 effect of the levers (common random numbers).
 
-A preset (see `PRESETS`) sets the levers that are left at their defaults; a lever moved away from its default keeps
-the moved value, so presets combine with the sliders. As in every Mesa SolaraViz app, a change of a lever or preset
-takes effect when the run is reset (Reset), and Step or Play advance both models a month at a time.
+The page (`Page`) is built for a room: Mesa's run controls (`ModelController`: Reset, Play, Step) and its redraw
+signal, with the dashboard's own sidebar and layout instead of SolaraViz's defaults (no playback settings, page tabs,
+step counter or draggable grid). Choosing a preset (see `PRESETS`) moves the sliders: its levers to its values, the
+other levers of the outlook and policy to today's (`choose_preset`); the world, the policy start and the run
+settings stay. Moving a lever the preset set away from its value turns the preset into "custom" (`move_control`),
+so the preset named on the page always describes the sliders. Programmatically, a preset sets the levers left at
+their defaults and a lever given another value keeps it (`resolve_levers`). A change of a lever or preset takes
+effect when the run is reset (Reset), and Step or Play advance both models a month at a time.
 
 Example:
     >>> model = DashboardModel(n_households=300, years=1, quota_factor=2.0, seed=1)
@@ -70,7 +75,8 @@ CUSTOM = "custom (sliders only)"
 
 @dataclass(frozen=True)
 class Lever:
-    """A slider of the dashboard: a short label, default, range and step, and what its values mean."""
+    """A slider of the dashboard: a short label, default, range and step, what its values mean (`scale`, in the
+    summary), its unit (in the slider's label) and one sentence of help shown under the slider."""
 
     label: str
     default: float
@@ -79,31 +85,67 @@ class Lever:
     step: float
     scale: str = ""
     integer: bool = False
+    unit: str = ""
+    help: str = ""
+
+    @property
+    def title(self) -> str:
+        """The slider's label: the short label and its unit, e.g. 'Seasonal places (per 1,000 households a year)'."""
+        return f"{self.label} ({self.unit})" if self.unit else self.label
 
     def slider(self) -> dict[str, Any]:
-        """The SolaraViz parameter description of this lever."""
-        return {"type": "SliderInt" if self.integer else "SliderFloat", "label": self.label, "value": self.default,
+        """The Mesa (SolaraViz) parameter description of this lever."""
+        return {"type": "SliderInt" if self.integer else "SliderFloat", "label": self.title, "value": self.default,
                 "min": self.lo, "max": self.hi, "step": self.step}
 
 
 # The levers, in the order of the sidebar; DashboardModel's keyword arguments have the same names and defaults.
 LEVERS: dict[str, Lever] = {
-    "climate_severity": Lever("Climate severity", 0.0, -1.0, 2.0, 0.25, "-1 mild, 0 today, 1 severe, 2 extreme"),
-    "labour_demand": Lever("Labour demand abroad", 0.0, -1.0, 1.0, 0.25, "-1 bust, 0 steady, 1 boom"),
-    "quota_factor": Lever("Regular quota", 1.0, 0.0, 4.0, 0.25, "times today's places"),
-    "processing_factor": Lever("Visa processing", 1.0, 0.5, 4.0, 0.25, "times today's capacity"),
-    "fee_subsidy": Lever("Visa fee subsidy", 0.0, 0.0, 1.0, 0.1, "share of the fee paid publicly"),
-    "enforcement": Lever("Enforcement", 0.0, 0.0, 3.0, 0.25, "0 today, 1 reinforced, 3 maximal"),
-    "adaptation_coverage": Lever("Adaptation", 0.0, 0.0, 1.0, 0.1, "share of households covered in the exposed "
-                                                                  "districts"),
-    "cash_transfer_usd": Lever("Cash transfers", 0.0, 0.0, 100.0, 5.0, "USD a month to poor households hit by a "
-                                                                      "shock"),
-    "seasonal_places": Lever("Seasonal places", 0.0, 0.0, 20.0, 1.0, "per 1,000 households a year"),
-    "humanitarian_places": Lever("Humanitarian visas", 0.0, 0.0, 10.0, 0.5, "per 1,000 households a year"),
-    "policy_start_year": Lever("Policy starts", 1, 0, 10, 1, "years after the start", integer=True),
-    "n_households": Lever("Households", 3000, 1000, 20000, 1000, integer=True),
-    "years": Lever("Years", 10, 1, 30, 1, integer=True),
-    "seed": Lever("Seed", 42, 0, 999, 1, "same seed: same shocks and draws", integer=True),
+    "climate_severity": Lever(
+        "Climate severity", 0.0, -1.0, 2.0, 0.25, "-1 mild, 0 today, 1 severe, 2 extreme", unit="level, 0 = today",
+        help="How often and how hard floods, cyclones and droughts strike: -1 milder than today, 1 severe, "
+             "2 extreme."),
+    "labour_demand": Lever(
+        "Labour demand abroad", 0.0, -1.0, 1.0, 0.25, "-1 bust, 0 steady, 1 boom", unit="level, 0 = steady",
+        help="Jobs and wages for migrants abroad: -1 a bust, 1 a boom."),
+    "quota_factor": Lever(
+        "Regular quota", 1.0, 0.0, 4.0, 0.25, "times today's places", unit="× today's work visas a year",
+        help="Places a year in the labour schemes: 2 doubles them, 0 closes them; processing grows with them."),
+    "processing_factor": Lever(
+        "Visa processing", 1.0, 0.5, 4.0, 0.25, "times today's capacity", unit="× today's decisions a month",
+        help="Visa applications decided a month, within the quota: 2 decides twice as many."),
+    "fee_subsidy": Lever(
+        "Visa fee subsidy", 0.0, 0.0, 1.0, 0.1, "share of the fee paid publicly", unit="share of the fee, 0 to 1",
+        help="Share of the work-visa fee paid from public funds: 0.5 halves what a migrant pays for the visa."),
+    "enforcement": Lever(
+        "Enforcement", 0.0, 0.0, 3.0, 0.25, "0 today, 1 reinforced, 3 maximal", unit="level, 0 = today",
+        help="More interceptions and deportations, dearer smugglers, riskier journeys; each level costs 2,000 USD "
+             "a month per 1,000 households."),
+    "adaptation_coverage": Lever(
+        "Adaptation", 0.0, 0.0, 1.0, 0.1, "share of households covered in the exposed districts",
+        unit="share of households covered, 0 to 1",
+        help="Households in the more exposed districts protected from part of their shock losses: 300 USD each up "
+             "front, then 15 USD a year."),
+    "cash_transfer_usd": Lever(
+        "Cash transfers", 0.0, 0.0, 100.0, 5.0, "USD a month to poor households hit by a shock",
+        unit="USD a month per household", help="Paid to poor households while their district suffers a shock."),
+    "seasonal_places": Lever(
+        "Seasonal places", 0.0, 0.0, 20.0, 1.0, "per 1,000 households a year", unit="per 1,000 households a year",
+        help="Extra seasonal work visas, open to every skill level, with the return home built in."),
+    "humanitarian_places": Lever(
+        "Humanitarian visas", 0.0, 0.0, 10.0, 0.5, "per 1,000 households a year", unit="per 1,000 households a year",
+        help="Visas for households hit hard by a disaster who want to leave."),
+    "policy_start_year": Lever(
+        "Policy starts", 1, 0, 10, 1, "years after the start", integer=True, unit="years after the start of the run",
+        help="Every policy lever above takes effect then; 0: from the first month."),
+    "n_households": Lever(
+        "Households", 3000, 1000, 20000, 1000, integer=True, unit="number simulated",
+        help="More households: smoother lines, slower steps."),
+    "years": Lever("Years", 10, 1, 30, 1, integer=True, unit="length of the run",
+                   help="Each click of Step is one month."),
+    "seed": Lever(
+        "Seed", 42, 0, 999, 1, "same seed: same shocks and draws", integer=True, unit="number of the random draws",
+        help="The same seed repeats the same shocks and chances; another seed gives another, equally likely run."),
 }
 RUN_SETTINGS = ("n_households", "years", "seed")   # not policy: any value MigrationModel accepts, from Python
 
@@ -196,17 +238,17 @@ def intervention_spec(levers: dict[str, Any], world: World | Corridors) -> dict[
 def resolve_levers(preset: str, given: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
     """The levers in force: the preset's value for each lever left at its default, the given value otherwise.
 
-    Returns the values (with `baseline`) and the names whose value came from the preset.
+    Returns the values (with `baseline`) and the names of the preset's levers at the preset's value (left at the
+    default, or given that value, as the dashboard's sliders give it after the preset is chosen).
     """
     if preset not in PRESETS:
         raise ConfigError("preset", preset, f"one of {list(PRESETS)}")
-    values, from_preset = dict(given), set()
+    values = dict(given)
     for name, value in PRESETS[preset].levers.items():
         default = BASELINES[0] if name == "baseline" else LEVERS[name].default
         if given[name] == default:
             values[name] = value
-            from_preset.add(name)
-    return values, from_preset
+    return values, {name for name, value in PRESETS[preset].levers.items() if values[name] == value}
 
 
 @lru_cache(maxsize=len(WORLDS))
@@ -261,6 +303,7 @@ class DashboardModel(MigrationModel):
                 meaning = f"{lever.label}: {lever.scale}" if lever.scale else lever.label
                 raise ConfigError(name, value, f"{kind} in [{lo:g}, {hi:g}] ({meaning})")
         self.preset, self.levers, self.world_label = preset, levers, world
+        self.settings = {"preset": preset, "world": world, **given}   # as given: the page compares its controls
         world = _world(world)
         self.spec = intervention_spec(levers, world)
         climate, labour = climate_outlook(levers["climate_severity"]), labour_outlook(levers["labour_demand"])
@@ -368,8 +411,9 @@ def _frame(model: DashboardModel, title: str, ylabel: str) -> tuple[Figure, Any]
     """A figure with one axes over the whole run: title and legend above it, policy start marked."""
     fig = Figure(figsize=FIGSIZE, dpi=DPI, facecolor="white")
     ax = fig.subplots()
-    fig.subplots_adjust(left=0.11, right=0.96, top=0.80, bottom=0.09)
+    fig.subplots_adjust(left=0.11, right=0.96, top=0.80, bottom=0.14)
     fig.text(0.01, 0.97, title, fontsize=11, va="top")
+    fig.text(0.99, 0.012, one_run(model), fontsize=8, ha="right", va="bottom", color="#555555")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     ax.set_xlim(model.start_year, model.start_year + max(model.n_steps, 12) / 12.0)
@@ -382,6 +426,15 @@ def _frame(model: DashboardModel, title: str, ylabel: str) -> tuple[Figure, Any]
         ax.annotate("policy starts", (model.start_year + start, 1.0), xycoords=("data", "axes fraction"),
                     xytext=(3, -11), textcoords="offset points", fontsize=8)
     return fig, ax
+
+
+def one_run(model: DashboardModel) -> str:
+    """The note on every chart: its lines are one simulation's path, not an average over simulations.
+
+    >>> one_run(DashboardModel(n_households=300, years=1, seed=7))
+    'one simulation, seed 7: a single run, not an average'
+    """
+    return f"one simulation, seed {model.levers['seed']}: a single run, not an average"
 
 
 def _legend(fig: Figure, handles: list[Any]) -> None:
@@ -494,50 +547,120 @@ def schematic(coordinates: dict[str, Any], origins: tuple[str, ...]) -> dict[str
     return out
 
 
+def arc(a: np.ndarray, b: np.ndarray, bend: float = 0.2, n: int = 41) -> np.ndarray:
+    """`n` points of a quadratic Bezier curve from `a` to `b`, bowed to the left of a -> b by `bend` times the distance
+    between them at its middle point (`n // 2`).
+
+    >>> arc(np.array([0.0, 0.0]), np.array([2.0, 0.0]), bend=0.25, n=3).tolist()
+    [[0.0, 0.0], [1.0, 0.5], [2.0, 0.0]]
+    """
+    d = b - a
+    control = (a + b) / 2 + 2 * bend * np.array([-d[1], d[0]])
+    t = np.linspace(0.0, 1.0, n)[:, None]
+    return (1 - t) ** 2 * a + 2 * (1 - t) * t * control + t ** 2 * b
+
+
+def route_note(route: Any) -> str:
+    """A named route's label on the map: its name and, for an irregular route, the smuggler's fee and the death risk
+    per journey in force this month (they rise with enforcement)."""
+    if route.onward:
+        return f"{route.name} (onward)"
+    s = route.settings
+    return f"{route.name}\n{s['travel_cost_usd']:,.0f} USD, {100 * s['death_probability']:.2g}% die"
+
+
+MAP_FIGSIZE = (8.4, 4.9)   # inches: 672 x 392 pixels at DPI, about its width beside the summary on the page
+ROUTE_COLOUR = "#8b1a1a"
+ROUTE_BEND = 0.2   # how far a named route's curve bows aside, as a share of its length
+
+
 class WorldChart:
     """The world at its coordinates (distances compressed far from home: `schematic`), settings and baseline side by
-    side: the routes from each district to each city (squares) and destination (stars), with the month's departures
-    drawn along them by pathway (line width by departures per 1,000 households; regular and irregular side by side)
-    and districts coloured by the month's shock loss."""
+    side: districts (circles), cities (squares) and destinations (stars), named; the internal and regular routes from
+    each district to each city and destination (thin grey lines); the world's named irregular routes (dashed curves,
+    from the districts they serve) and onward routes (dotted, from a city), labelled with their name and, for an
+    irregular route, the smuggler's fee and death risk in force; the month's departures drawn along the routes by
+    pathway (line width by departures per 1,000 households; regular and irregular side by side) and districts sized
+    by the people at home and coloured by the month's shock loss."""
 
     def __init__(self, model: DashboardModel) -> None:
         w, places = model.world, model.places
         self.world, xy = w, schematic(w.coordinates, w.origins)
-        fig = Figure(figsize=FIGSIZE, dpi=DPI, facecolor="white")
+        fig = Figure(figsize=MAP_FIGSIZE, dpi=DPI, facecolor="white")
         self.axes = fig.subplots(1, 2, sharex=True, sharey=True)
-        fig.subplots_adjust(left=0.01, right=0.99, top=0.87, bottom=0.15, wspace=0.06)
+        fig.subplots_adjust(left=0.01, right=0.99, top=0.89, bottom=0.21, wspace=0.04)
         self.origin_xy = np.array([xy[o] for o in w.origins], dtype=float)
         self.place_xy = np.array([xy[p] for p in places.names], dtype=float)   # cities, then destinations
         every = np.array(list(xy.values()), dtype=float)
         span = every.max(axis=0) - every.min(axis=0)
         self.offset = 0.012 * float(np.hypot(*span))   # how far regular and irregular flows sit apart
-        self.dynamic: list[tuple[Any, Any, Any]] = []   # (axes, title, scatter) of each panel
+        pairs = [(i, q) for i in range(w.n_origins) for q in range(places.n)]   # every district to every place
+        if getattr(w, "routes", None):   # a version-2 world: its internal and regular routes
+            pairs = sorted({(o, places.index(r.to)) for r in w.routes if r.kind in ("internal", "regular")
+                            for o in r.origins})
+        self.route_paths = []   # (route index, points, label point, side it bows to) of each named route
+        taken = list(every)     # where names are written: the places, then the routes' labels
+        for k, r in enumerate(model.routes):
+            start = np.asarray(xy[r.source], dtype=float) if r.onward else self.origin_xy[list(r.origins)].mean(axis=0)
+            end = np.asarray(xy[r.destination], dtype=float)
+            chord = end - start
+            left = np.array([-chord[1], chord[0]]) / max(float(np.hypot(*chord)), 1e-12)
+            # bowed aside from the straight flows, to the side where its label (at the middle) is farthest from
+            # the other names
+            options = [(arc(start, end, bend=sign * ROUTE_BEND), sign * left) for sign in (1.0, -1.0)]
+            points, side = max(options, key=lambda o: min(np.hypot(*((o[0][len(o[0]) // 2] - np.array(taken))
+                                                                     / np.maximum(span, 1e-12)).T)))
+            taken.append(points[len(points) // 2])
+            self.route_paths.append((k, points, points[len(points) // 2], side))
+        drawn = np.concatenate([every, *(points for _, points, _, _ in self.route_paths)])
+        self.dynamic: list[tuple[Any, Any, Any, list[Any]]] = []   # (axes, title, scatter, route labels) of a panel
         self.labels: list[Any] = []
         for ax, label in zip(self.axes, ("your settings", "baseline")):
-            for o in self.origin_xy:
-                for end in self.place_xy:
-                    ax.plot(*zip(o, end), color="#dddddd", lw=0.8, zorder=1)
+            for i, q in pairs:
+                ax.plot(*zip(self.origin_xy[i], self.place_xy[q]), color="#cccccc", lw=0.8, zorder=1)
+            notes = []
+            for k, points, where, side in self.route_paths:
+                ax.plot(*points.T, color=ROUTE_COLOUR, lw=1.3, ls=":" if model.routes[k].onward else "--", zorder=1.5)
+                notes.append(ax.annotate(
+                    "", where, xytext=tuple(5 * side), textcoords="offset points", fontsize=7, color=ROUTE_COLOUR,
+                    style="italic", zorder=5, path_effects=HALO,
+                    ha="left" if side[0] > 0.3 else "right" if side[0] < -0.3 else "center",
+                    va="bottom" if side[1] > 0.3 else "top" if side[1] < -0.3 else "center"))
             ax.set_facecolor("none")   # names may reach into the other panel
             for name in xy:   # drawn each frame, over the flows, with a white halo
-                self.labels.append(ax.annotate(name, xy[name], fontsize=7, zorder=5, path_effects=HALO,
-                                               **_label_offset(np.array(xy[name], dtype=float), every)))
+                where = _label_offset(np.array(xy[name], dtype=float), every)
+                abroad = name in places.names[places.n_cities:]
+                self.labels.append(ax.annotate(name, xy[name], fontsize=8.5 if abroad else 7.5, zorder=5,
+                                               fontweight="bold" if abroad else "normal", path_effects=HALO, **where))
             for q, name in enumerate(places.names):
-                marker, size = ("s", 80) if q < places.n_cities else ("*", 170)
+                marker, size = ("s", 60) if q < places.n_cities else ("*", 190)
                 ax.scatter(*xy[name], marker=marker, s=size, color="black", zorder=4)
             scatter = ax.scatter(self.origin_xy[:, 0], self.origin_xy[:, 1], s=120, c=np.zeros(w.n_origins),
                                  cmap="YlOrBr", vmin=0, vmax=0.6, edgecolors="black", linewidths=0.8, zorder=4)
             box = ax.get_position()
-            title = fig.text((box.x0 + box.x1) / 2, 0.98, label, ha="center", va="top", fontsize=9)
+            title = fig.text((box.x0 + box.x1) / 2, 0.985, label, ha="center", va="top", fontsize=9)
             ax.set_xticks([])
             ax.set_yticks([])
             for side in ax.spines.values():
                 side.set_visible(False)
-            self.dynamic.append((ax, title, scatter))
-        self.axes[0].set_xlim(every[:, 0].min() - 0.42 * span[0], every[:, 0].max() + 0.34 * span[0])
-        self.axes[0].set_ylim(every[:, 1].min() - 0.15 * span[1], every[:, 1].max() + 0.12 * span[1])
-        handles = [Line2D([], [], color=COLOURS[n], lw=4, label=n) for n in PATHWAYS]
-        fig.legend(handles=handles, loc="lower center", ncols=3, fontsize=8, frameon=False, title_fontsize=8,
-                   title="departures this month (line width); district colour: shock loss this month")
+            self.dynamic.append((ax, title, scatter, notes))
+        low, high = drawn.min(axis=0), drawn.max(axis=0)
+        span = high - low
+        self.axes[0].set_xlim(low[0] - 0.30 * span[0], high[0] + 0.22 * span[0])
+        self.axes[0].set_ylim(low[1] - 0.10 * span[1], high[1] + 0.10 * span[1])
+        handles = [Line2D([], [], color=COLOURS[n], lw=4, label=f"{n} departures") for n in PATHWAYS]
+        handles.append(Line2D([], [], color="#cccccc", lw=1.2, label="route"))
+        for onward, ls, label in ((False, "--", "irregular route (smuggler)"),
+                                  (True, ":", "onward route (from a city)")):
+            if any(r.onward == onward for r in model.routes):
+                handles.append(Line2D([], [], color=ROUTE_COLOUR, lw=1.3, ls=ls, label=label))
+        handles += [Line2D([], [], color="black", marker="o", mfc="#fdd49e", ls="", label="district"),
+                    Line2D([], [], color="black", marker="s", ls="", label="city"),
+                    Line2D([], [], color="black", marker="*", ms=10, ls="", label="destination")]
+        fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.035), ncols=4, fontsize=7.5,
+                   frameon=False, title_fontsize=8, columnspacing=1.2, handlelength=2.0,
+                   title="this month: line width = departures; district size = people at home, colour = shock loss")
+        fig.text(0.99, 0.01, one_run(model), fontsize=8, ha="right", va="bottom", color="#555555")
         self.flows: list[Any] = []
         self.blitter = Blitter(fig)
 
@@ -549,8 +672,8 @@ class WorldChart:
             t = model.t
             per_1000 = model.households.n / 1000.0
             artists = []
-            for (ax, title, scatter), m, label in zip(self.dynamic, (model, model.baseline),
-                                                      ("your settings", "baseline")):
+            for (ax, title, scatter, notes), m, label in zip(self.dynamic, (model, model.baseline),
+                                                             ("your settings", "baseline")):
                 flows = (m.recorder["emigrants"][t - 1] if t      # origin x place x pathway
                          else np.zeros((self.world.n_origins, len(self.place_xy), len(PATHWAYS))))
                 for i, o in enumerate(self.origin_xy):
@@ -567,10 +690,12 @@ class WorldChart:
                 people = np.bincount(m.households.origin, m.households.people_at_origin(), self.world.n_origins)
                 scatter.set_sizes(60 + 300 * people / max(people.max(), 1))
                 scatter.set_array(m.climate.region_loss if t else np.zeros(self.world.n_origins))
+                for (k, *_), note in zip(self.route_paths, notes):
+                    note.set_text(route_note(m.routes[k]))
                 total = flows.sum(axis=(0, 1))
                 title.set_text(f"{label}, {_date(m, t)}\n" + ", ".join(f"{n} {int(v)}" for n, v in
                                                                          zip(PATHWAYS, total)))
-                artists += [title, scatter]
+                artists += [title, scatter, *notes]
             return self.blitter.png(None, self.flows + artists + self.labels)
 
 
@@ -661,6 +786,9 @@ def summary_html(model: DashboardModel) -> str:
              f"<p>Month <b>{model.t}</b> of {model.n_steps} ({_date(model, model.t)}), "
              f"{model.households.n:,} households, {e(model.world_label)} world. "
              f"Baseline: {e(model.levers['baseline'])}.</p>",
+             f"<p class='dashboard-seed'><b>One simulation, seed {model.levers['seed']}:</b> every figure on this page "
+             "is the path of a single run, not an average over runs; another seed gives another, equally likely "
+             "path.</p>",
              '<table style="border-collapse: collapse">',
              "<tr><th style='text-align:left'>since the start</th><th>your settings</th><th>baseline</th>"
              "<th>difference</th></tr>"]
@@ -678,24 +806,48 @@ def summary_html(model: DashboardModel) -> str:
     return "\n".join(parts)
 
 
-# --- the Solara page (needs the `dashboard` extra) ----------------------------------------------------------------
+# --- the page: Mesa's run controls and redraw signal, the dashboard's own sidebar and layout ------------------------
 
-# Slider values always shown (small, under the knob) rather than only while dragging; table cells spaced.
+TITLE = "Migration flows: policy levers against the baseline"
+PLAY_INTERVAL_MS = 100   # pause between months while playing
+SECTIONS = {   # the sidebar's cards after the run controls: title -> controls (names of model_params())
+    "Exercise": ("preset",),
+    "Climate and labour": ("climate_severity", "labour_demand", "baseline"),
+    "Policy levers": ("quota_factor", "processing_factor", "fee_subsidy", "enforcement", "adaptation_coverage",
+                      "cash_transfer_usd", "seasonal_places", "humanitarian_places", "policy_start_year"),
+    "Simulation": ("world", "n_households", "years", "seed"),
+}
+SELECT_HELP = {
+    "baseline": "What the dashed lines show: the same households, seed and shocks with no new policy; with "
+                "today's climate & labour, the gap shows the outlook's effect too.",
+    "world": "The map's districts, cities, destinations and routes.",
+}
+# Slider values always shown (small, under the knob); each control's label above its slider, wrapped; help text small.
 CSS = """
 .v-slider .v-slider__thumb-label-container { display: block !important; }
 .v-slider .v-slider__thumb-label.primary { transform: translateX(-50%) translateY(20px) !important;
     background-color: transparent !important; width: auto !important; height: 14px !important; }
 .v-slider .v-slider__thumb-label > * { transform: none !important; }
 .v-slider .v-slider__thumb-label span { color: #1565c0; font-size: 11px; white-space: nowrap; }
-.dashboard-chart { max-height: 380px; object-fit: contain; object-position: left top; }
+.dashboard-control .v-input__slot { flex-wrap: wrap; }
+.dashboard-control .v-input__slot > .v-label { flex: 1 0 100%; max-width: 100%; white-space: normal;
+    margin: 0 0 2px 0 !important; font-size: 14px; color: rgba(0, 0, 0, 0.87); }
+.dashboard-control .v-slider { margin-left: 0; }
+.dashboard-help { font-size: 12px; line-height: 1.3; color: #555; margin: 16px 0 10px 0; }
+.dashboard-select-help { margin-top: -14px; }
+.dashboard-run-help { font-size: 12px; line-height: 1.3; color: #555; margin-top: 8px; }
+.dashboard-chart { max-height: 420px; object-fit: contain; object-position: left top; }
 .dashboard-summary { font-size: 13px; line-height: 1.35; }
 .dashboard-summary p { margin-bottom: 6px; }
+.dashboard-summary .dashboard-seed { background: #fff8e1; border-left: 4px solid #f9a825; padding: 4px 8px; }
 .dashboard-summary th, .dashboard-summary td { padding: 0 8px; }
 .dashboard-summary th { text-align: right; }
 """
 
+
 def model_params() -> dict[str, Any]:
-    """SolaraViz's model parameters: a preset and a baseline choice, then one slider per lever."""
+    """The controls of the page in Mesa's (SolaraViz's) model-parameter format: a preset, a world and a baseline
+    choice, then one slider per lever, each labelled with its unit."""
     return {"preset": {"type": "Select", "label": "Preset (training exercise)", "value": CUSTOM,
                        "values": list(PRESETS)},
             "world": {"type": "Select", "label": "World", "value": DEFAULT_WORLD, "values": list(WORLDS)},
@@ -703,33 +855,125 @@ def model_params() -> dict[str, Any]:
             **{name: lever.slider() for name, lever in LEVERS.items()}}
 
 
+def default_settings() -> dict[str, Any]:
+    """What the page's controls show when it opens: DashboardModel's defaults (its keyword arguments)."""
+    return {name: spec["value"] for name, spec in model_params().items()}
+
+
+def choose_preset(settings: dict[str, Any], preset: str) -> dict[str, Any]:
+    """The controls after choosing `preset`: its levers at its values, the other levers of the climate, labour and
+    policy at today's and the baseline at `SAME_OUTLOOK` unless the preset sets it; the world, the policy start and
+    the run settings stay. The custom preset moves nothing.
+
+    >>> after = choose_preset(default_settings(), "double the quota")
+    >>> after["preset"], after["quota_factor"], after["enforcement"]
+    ('double the quota', 2.0, 0.0)
+    """
+    if preset not in PRESETS:
+        raise ConfigError("preset", preset, f"one of {list(PRESETS)}")
+    chosen = {**settings, "preset": preset}
+    if preset == CUSTOM:
+        return chosen
+    for name, lever in LEVERS.items():
+        if name not in RUN_SETTINGS and name != "policy_start_year":
+            chosen[name] = lever.default
+    return {**chosen, "baseline": SAME_OUTLOOK, **PRESETS[preset].levers}
+
+
+def move_control(settings: dict[str, Any], name: str, value: Any) -> dict[str, Any]:
+    """The controls after moving `name` to `value`; moving a lever the preset sets away from the preset's value
+    turns the preset into custom (the preset's explanation would no longer describe the sliders).
+
+    >>> move_control(choose_preset(default_settings(), "double the quota"), "quota_factor", 3.0)["preset"]
+    'custom (sliders only)'
+    """
+    moved = {**settings, name: value}
+    levers = PRESETS[moved["preset"]].levers
+    if name in levers and value != levers[name]:
+        moved["preset"] = CUSTOM
+    return moved
+
+
 try:
     import solara
     with warnings.catch_warnings():   # Mesa 3.3.1's own components trip Solara's hook check when imported
         warnings.simplefilter("ignore", UserWarning)
-        from mesa.visualization import SolaraViz
+        from mesa.visualization.solara_viz import ModelController
+        from mesa.visualization.utils import update_counter
+    import solara.server.settings as _server_settings
 except ImportError:   # the model and figures above work without the dashboard extra
     solara = None
 
 if solara is not None:
-    def _chart(name: str, title: str) -> Any:
-        def component(model: DashboardModel) -> Any:
-            return solara.Image(chart_png(model, name), format="png", width="100%",
-                                classes=["dashboard-chart", f"chart-{name}"])
-        component.__name__ = title
-        return component
+    _server_settings.theme.show_banner = False   # Solara's "This website runs on Solara" badge sits over the charts
 
+    @solara.component
     def Summary(model: DashboardModel) -> Any:
-        with solara.Column(gap="0px") as main:
-            solara.Style(CSS)
-            solara.HTML(tag="div", unsafe_innerHTML=summary_html(model), classes=["dashboard-summary"])
-        return main
+        update_counter.get()   # redrawn after every step (Mesa's signal)
+        return solara.HTML(tag="div", unsafe_innerHTML=summary_html(model), classes=["dashboard-summary"])
 
-    COMPONENTS = [Summary, *(_chart(name, name.title().replace("_", "")) for name in CHARTS)]
+    @solara.component
+    def Chart(model: DashboardModel, name: str) -> Any:
+        update_counter.get()
+        return solara.Image(chart_png(model, name), format="png", width="100%",
+                            classes=["dashboard-chart", f"chart-{name}"])
+
+    @solara.component
+    def Control(name: str, settings: solara.Reactive[dict[str, Any]]) -> Any:
+        """One control bound to `settings[name]` (so that a preset moves it), with its unit and help below."""
+        spec = model_params()[name]
+
+        def on_value(value: Any) -> None:
+            update = choose_preset if name == "preset" else lambda s, v: move_control(s, name, v)
+            settings.set(update(settings.value, value))
+
+        value = settings.value[name]
+        with solara.Column(gap="0px", classes=["dashboard-control", f"control-{name}"]) as column:
+            if spec["type"] == "Select":
+                solara.Select(spec["label"], values=spec["values"], value=value, on_value=on_value)
+                note = PRESETS[value].explanation if name == "preset" else SELECT_HELP.get(name, "")
+                if note:
+                    solara.HTML(tag="div", unsafe_innerHTML=html.escape(note),
+                                classes=["dashboard-help", "dashboard-select-help"])
+            else:
+                slider = solara.SliderInt if spec["type"] == "SliderInt" else solara.SliderFloat
+                slider(spec["label"], value=value, on_value=on_value, min=spec["min"], max=spec["max"],
+                       step=spec["step"])
+                solara.HTML(tag="div", unsafe_innerHTML=html.escape(LEVERS[name].help), classes=["dashboard-help"])
+        return column
 
     @solara.component
     def Page() -> Any:
-        """One model per browser session; SolaraViz gives the levers, Reset, Play and Step."""
-        model = solara.use_memo(DashboardModel, [])
-        return SolaraViz(model, components=[(c, 0) for c in COMPONENTS], model_params=model_params(),
-                         name="Migration flows: policy levers against the baseline")
+        """One model per browser session. The sidebar: Mesa's Reset, Play and Step, then the settings; the main
+        area: the summary and the map, then the charts two by two."""
+        model = solara.use_reactive(solara.use_memo(DashboardModel, []))
+        settings = solara.use_reactive(default_settings())
+        play_interval = solara.use_reactive(PLAY_INTERVAL_MS)
+        one_month = solara.use_reactive(1)   # months a click of Step (or a tick of Play) advances
+        no_threads = solara.use_reactive(False)
+        solara.Style(CSS)
+        solara.Title(TITLE)
+        with solara.AppBar():
+            solara.AppBarTitle(TITLE)
+        with solara.Sidebar(), solara.Column():
+            with solara.Card("Run"):
+                ModelController(model, model_parameters=settings, play_interval=play_interval,
+                                render_interval=one_month, use_threads=no_threads)
+                solara.HTML(tag="div", classes=["dashboard-run-help"], unsafe_innerHTML=(
+                    "<b>Step</b>: one month. <b>▶</b> plays month after month, <b>❚❚</b> pauses. <b>Reset</b> "
+                    "starts a new run with the settings below."))
+                if settings.value != model.value.settings:
+                    solara.Warning("Settings changed: press Reset to run them.", dense=True,
+                                   classes=["dashboard-changed"])
+            for title, names in SECTIONS.items():
+                with solara.Card(title):
+                    for name in names:
+                        Control(name, settings)
+        with solara.Column(style={"padding": "12px"}):
+            with solara.Columns([2, 3]):
+                Summary(model.value)
+                Chart(model.value, "world")
+            with solara.GridFixed(columns=2, column_gap="24px", row_gap="16px", align_items="start"):
+                for name in CHARTS:
+                    if name != "world":
+                        Chart(model.value, name)
