@@ -167,7 +167,7 @@ def test_report_is_produced_from_a_dataset_alone(comparison, tmp_path):
     assert ("**Irregular routes: journeys begun and deaths**: none in any package." in section) == (irregular == 0)
     # figures: PNG files beside the Markdown, embedded in the HTML, which links to nothing outside itself
     pngs = ("effects", "departures_by_pathway", "irregular_share", "deaths", "trapped", "remittances", "visas",
-            "departures_by_destination", "welfare_by_quintile")
+            "departures_by_destination", "welfare_by_quintile", "flows_map")
     for png in pngs:
         assert (tmp_path / "report" / f"{png}.png").stat().st_size > 10_000
         assert f"({png}.png)" in text

@@ -207,6 +207,7 @@ class MigrationModel(mesa.Model):
         self.recorder = Recorder(self.n_steps, self.world.origins, tuple(names), self.places.names,
                                  channels=tuple(c.name for c in self.channels),
                                  channel_destinations=tuple(c.destination for c in self.channels),
+                                 coordinates=getattr(self.world, "coordinates", None),
                                  routes=tuple(r.name for r in self.routes))
         self.views = n <= agent_view_limit   # Mesa agents for households and for members away
         self.migrant_views: dict[tuple[int, int], Migrant] = {}   # (household, departure number) -> its view

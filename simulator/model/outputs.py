@@ -129,7 +129,8 @@ class Recorder:
 
     def __init__(self, n_steps: int, origins: tuple[str, ...], interventions: tuple[str, ...],
                  places: tuple[str, ...], channels: tuple[str, ...] = (), routes: tuple[str, ...] = (),
-                 channel_destinations: tuple[str, ...] | None = None) -> None:
+                 channel_destinations: tuple[str, ...] | None = None,
+                 coordinates: dict[str, tuple[float, float]] | None = None) -> None:
         sizes = {"time": n_steps, "origin": len(origins), "destination": len(places), "pathway": len(PATHWAYS),
                  "sex": len(SEXES), "age_group": len(AGE_GROUPS), "skill": len(SKILLS),
                  "intervention": len(interventions), "channel": len(channels), "route": len(routes),
@@ -137,6 +138,7 @@ class Recorder:
         self.sizes, self.origins, self.interventions = sizes, origins, interventions
         self.places, self.channels, self.routes = places, channels, routes
         self.channel_destinations = tuple(channel_destinations or ("",) * len(channels))   # where each channel leads
+        self.coordinates = dict(coordinates or {})   # place name -> (x, y) on the world's map
         self.data = {name: np.zeros(tuple(sizes[d] for d in dims)) for name, (dims, _, _) in VARIABLES.items()}
 
     def __getitem__(self, name: str) -> np.ndarray:
@@ -276,6 +278,12 @@ def to_dataset(recorder: Recorder, start_year: int, n_steps: int, attrs: dict[st
               "wealth_quintile": ("wealth_quintile", list(WEALTH_QUINTILES),
                                   {"long_name": "quintile of household wealth (liquid wealth and assets) at the start "
                                                 "of the run, Q1 the poorest"})}
+    for dim, names in (("origin", recorder.origins), ("destination", recorder.places)):
+        for axis, k in (("x", 0), ("y", 1)):
+            coords[f"{dim}_{axis}"] = (dim, np.array([recorder.coordinates.get(n, (np.nan, np.nan))[k] for n in names],
+                                                     dtype=float),
+                                       {"long_name": f"map {axis} of the {dim} (the world table's {axis}: degrees "
+                                                     f"{'east' if axis == 'x' else 'north'} on the shipped worlds)"})
     variables = {}
     for name, (dims, long_name, units) in VARIABLES.items():
         variables[name] = (dims, recorder.data[name][:n_steps], cf_attrs(long_name, units))

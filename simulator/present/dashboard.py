@@ -58,6 +58,7 @@ from simulator.policy.interventions import build_interventions, exposed_origins
 from simulator.model.labour import LabourOutlook
 from simulator.model.migration import P_INTERNAL, P_IRREGULAR, P_REGULAR, MigrationModel
 from simulator.model.outputs import PATHWAYS
+from simulator.present.plotting import arc, schematic
 from simulator.world.regions import World, one_city_world_path
 from simulator.world.tables import Corridors, default_world_path, open_world
 from simulator.policy.scenarios import load_outlook
@@ -529,35 +530,6 @@ class CostChart:
             top = nice_top(float(total[-1]) if t else 0.0)
             self.ax.set_ylim(0, top)
             return self.blitter.png(top, [*self.areas, self.base, self.total])
-
-
-def schematic(coordinates: dict[str, Any], origins: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """Positions for drawing the map: a place within twice the districts' spread (their farthest distance from
-    their centre `c`) of the centre keeps its coordinates; a farther one at distance `r` is drawn in the same
-    direction at `r0 (1 + ln(r / r0))` (r0 = twice the spread), so that a distant destination stays in view without
-    shrinking the districts to a point. Distances on the map are then true near home and compressed beyond."""
-    xy = {name: np.array(p, dtype=float) for name, p in coordinates.items()}
-    home = np.array([xy[o] for o in origins])
-    centre = home.mean(axis=0)
-    r0 = 2.0 * max(float(np.hypot(*(home - centre).T).max()), 1e-9)
-    out = {}
-    for name, p in xy.items():
-        r = float(np.hypot(*(p - centre)))
-        out[name] = p if r <= r0 else centre + (p - centre) / r * r0 * (1.0 + math.log(r / r0))
-    return out
-
-
-def arc(a: np.ndarray, b: np.ndarray, bend: float = 0.2, n: int = 41) -> np.ndarray:
-    """`n` points of a quadratic Bezier curve from `a` to `b`, bowed to the left of a -> b by `bend` times the distance
-    between them at its middle point (`n // 2`).
-
-    >>> arc(np.array([0.0, 0.0]), np.array([2.0, 0.0]), bend=0.25, n=3).tolist()
-    [[0.0, 0.0], [1.0, 0.5], [2.0, 0.0]]
-    """
-    d = b - a
-    control = (a + b) / 2 + 2 * bend * np.array([-d[1], d[0]])
-    t = np.linspace(0.0, 1.0, n)[:, None]
-    return (1 - t) ** 2 * a + 2 * (1 - t) * t * control + t ** 2 * b
 
 
 def route_note(route: Any) -> str:

@@ -51,7 +51,7 @@ import xarray as xr  # noqa: E402
 
 from simulator.experiments.metrics import (  # noqa: E402
     METRICS, corridor_totals, group_totals, paired_differences, paired_effects, run_metrics, welfare_change)
-from simulator.present.plotting import BAND, annual  # noqa: E402
+from simulator.present.plotting import BAND, annual, arc, schematic  # noqa: E402
 
 PRACTICAL = 0.02          # an effect is practical from 2% of the baseline's level (assumption: a planner's threshold)
 PRACTICAL_POINTS = 1.0    # ... and, for an outcome in percent, from one percentage point
@@ -767,6 +767,68 @@ def figure_series(ds: xr.Dataset, setup: Setup, folder: Path, col: dict[str, Any
     return figures
 
 
+def figure_map(ds: xr.Dataset, setup: Setup, folder: Path, col: dict[str, Any]) -> Figure | None:
+    """Flows by corridor on the world's map, small multiples: the baseline's departures over the period from each
+    district to each city and destination (line width by the number, colour by pathway), then each package's change
+    (orange more, blue fewer). Far places are drawn closer (`plotting.schematic`). None without coordinates."""
+    needed = ("origin_x", "origin_y", "destination_x", "destination_y")
+    if not all(name in ds.coords for name in needed) or not all(np.isfinite(ds[n].values).all() for n in needed):
+        return None
+    origins = [str(o) for o in ds["origin"].values]
+    coordinates = {o: (float(x), float(y)) for o, x, y in zip(origins, ds["origin_x"].values, ds["origin_y"].values)}
+    places = [str(d) for d in ds["destination"].values]
+    coordinates.update({d: (float(x), float(y)) for d, x, y in zip(places, ds["destination_x"].values,
+                                                                    ds["destination_y"].values)})
+    xy = schematic(coordinates, tuple(origins))
+    flows = ds["emigrants"].sum("time").mean("seed") * setup.per_thousand   # scenario, origin, destination, pathway
+    base = flows.sel(scenario=setup.baseline)
+    change = flows - base
+    panels = [setup.baseline] + setup.others
+    cols = min(4, len(panels))
+    rows = int(np.ceil(len(panels) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.8 * cols, 3.6 * rows), squeeze=False)
+    top = max(float(base.max()), 1e-9)
+    top_change = max(float(abs(change).max()), 1e-9)
+    pathway_colour = {"internal": "0.45", "regular": "tab:green", "irregular": "tab:red"}
+    internal = ds["emigrants"].sel(pathway="internal").sum(["scenario", "seed", "time", "origin"])
+    cities = {d for d in places if float(internal.sel(destination=d)) > 0}   # where internal moves go
+    for ax, s in zip(axes.flat, panels):
+        for o in origins:
+            for d in places:
+                for k, pathway in enumerate(ds["pathway"].values):
+                    bend = 0.08 * (k - 1)   # the three pathways of one corridor side by side
+                    line = arc(xy[o], xy[d], bend=bend, n=21)
+                    if s == setup.baseline:
+                        value = float(base.sel(origin=o, destination=d, pathway=pathway))
+                        if value > 0:
+                            ax.plot(*line.T, color=pathway_colour.get(str(pathway), "0.3"), alpha=0.75,
+                                    lw=0.4 + 6 * value / top, solid_capstyle="round")
+                    else:
+                        value = float(change.sel(scenario=s, origin=o, destination=d, pathway=pathway))
+                        if abs(value) > 0.005 * top_change:
+                            ax.plot(*line.T, color="tab:orange" if value > 0 else "tab:blue", alpha=0.8,
+                                    lw=0.4 + 6 * abs(value) / top_change, solid_capstyle="round")
+        for o in origins:
+            ax.plot(*xy[o], "o", color="white", mec="black", ms=6, zorder=4)
+            ax.annotate(o, xy[o], fontsize=5, xytext=(3, -7), textcoords="offset points", color="0.3")
+        for d in places:
+            ax.plot(*xy[d], "s" if d in cities else "*", color="black", ms=6 if d in cities else 9, zorder=4)
+            ax.annotate(d, xy[d], fontsize=6, xytext=(3, 3), textcoords="offset points")
+        ax.set_title(s if s == setup.baseline else f"{s}: change", fontsize=9, color=col[s])
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_aspect("equal", adjustable="datalim")
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    fig.suptitle(f"Departures by corridor over the period, {setup.unit}: {setup.baseline} (grey internal, green "
+                 "regular, red irregular; width by number), then each package's change (orange more, blue fewer; "
+                 "one width scale for all changes). Circles: districts; squares: cities; stars: destinations. Far "
+                 "places drawn closer.", fontsize=8, wrap=True)
+    fig.tight_layout()
+    return _save(fig, folder / "flows_map.png", "Flows by corridor on the map: the baseline's departures, then each "
+                                                "package's change, means across seeds.")
+
+
 # --- the report -------------------------------------------------------------------------------------------------------
 
 NEEDED = ("emigrants", "channel_granted", "channel_costs", "channel_destination", "log_consumption_by_quintile",
@@ -787,6 +849,9 @@ def build_report(ds: xr.Dataset, folder: Path, baseline: str = "baseline",
     summary, e = decision_summary(ds, setup, practical)
     full = paired_effects(ds, baseline)
     figures = [figure_effects(e, setup, folder, col)] + figure_series(ds, setup, folder, col)
+    flows_map = figure_map(ds, setup, folder, col)
+    if flows_map is not None:
+        figures.append(flows_map)
     note, about = opening(setup, ds)
     summary.blocks.insert(0, note)
     sections = [summary, Section("Effects at a glance", level=3).add(figures[0]), *about,
