@@ -1,5 +1,6 @@
 """Run the migration simulator from the command line (Hydra).
 
+    python run.py --help                            # what there is to choose from, and these examples
     python run.py                                   # the main job: compare the policy packages across seeds
     python run.py scenario=obj5_more_places seed=3  # one simulation of one scenario
     python run.py scenario=baseline climate_outlook=severe model.decisions.credit_fraction=0.4
@@ -10,13 +11,17 @@
     python run.py experiment=calibrate              # fit parameters to target moments (outputs/calibration/)
 
 Outputs go to outputs/comparisons/<time>/ (comparison.nc, report.md, figures), outputs/runs/<time>_<scenario>_seed<n>/
-(results.nc, figures) or outputs/sweeps/<time>/ (a folder per run, sweep.nc, report.md). Finished runs are kept in
-outputs/cache/ so that an interrupted comparison or sweep resumes where it stopped when the same command is rerun.
-Every job the command would run is composed and checked before any of them starts: bad input (an unknown key, a value
-of the wrong type or out of range, a malformed world table, a run too large for this machine's memory) stops with one
-line naming the field, the value and what is allowed, exit code 2, and leaves no folder behind. Ctrl-C (or SIGTERM)
-stops the job and its workers with one line and exit code 130 (143); the same command then resumes it. A job folder
-holds INCOMPLETE.txt until its job has finished, so a job killed outright is marked as such.
+(results.nc, figures) or outputs/sweeps/<time>/ (a folder per run, sweep.nc, report.md). A job ends by printing the
+absolute paths of what it wrote, one a line: `report: ...` (report.html, report.md), `dataset: ...` (the .nc file),
+`figures: ...`. Finished runs are kept in outputs/cache/ so that an interrupted comparison or sweep resumes where it
+stopped when the same command is rerun.
+
+Every job the command would run is composed and checked before any of them starts: bad input (an unknown key, a
+misspelt name of a scenario, outlook, world or experiment, a value of the wrong type or out of range, a malformed world
+table, a run too large for this machine's memory) stops with one line naming the field, the value and what is allowed
+(with the closest valid keys or names), exit code 2, and leaves no folder behind. Ctrl-C (or SIGTERM) stops the job
+and its workers with one line and exit code 130 (143); the same command then resumes it. A job folder holds
+INCOMPLETE.txt until its job has finished, so a job killed outright is marked as such.
 """
 
 from __future__ import annotations
@@ -25,14 +30,18 @@ import contextlib
 import copy
 import dataclasses
 import difflib
+import inspect
 import logging
 import os
+import re
 import shutil
 import signal
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import hydra
+from hydra.conf import HydraConf
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
@@ -40,12 +49,14 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
+import yaml
 
 from simulator.experiments.cache import ResultCache
 from simulator.experiments.comparison import cached_run, compare, merge_sweep
 from simulator.config import RunConfig, unknown_keys, validate_run
-from simulator.errors import ConfigError, InputError
+from simulator.errors import ConfigError, InputError, WorldError
 from simulator.model.outputs import write_netcdf
+from simulator.policy.interventions import REGISTRY
 from simulator.present.plotting import save_figures
 from simulator.experiments.processes import mark_job_process
 from simulator.present.report import write_report
@@ -125,7 +136,32 @@ class SweepReport(Callback):
         write_netcdf(ds, folder / "sweep.nc")
         if ds.sizes["seed"] > 1 and ds.sizes["scenario"] > 1:
             write_report(ds, folder, baseline=reference)
-        print(f"wrote {folder / 'sweep.nc'}")
+        print("\n".join(written(folder, folder / "sweep.nc")))
+
+
+def written(folder: Path, main: Path) -> list[str]:
+    """The closing lines of a job: what it wrote into its `folder`, by kind, with absolute paths, one a line.
+
+    Reports (`report:`, HTML before Markdown) and datasets (`dataset:`, the .nc files) are found in the folder after
+    the job, whatever wrote them; then other results (`results:`, JSON), configs made for reuse (`config:`,
+    experiment/*.yaml) and the folders holding its figures (`figures:`, with the number of PNG files). `main`, the
+    job's main output, is named even if it is of none of these kinds: e.g. `report: /abs/.../report.md`,
+    `dataset: /abs/.../comparison.nc`, `figures: /abs/.../ (7 PNG files)`.
+    """
+    folder = folder.absolute()
+    files = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+    kinds = [("report", [p for p in files if p.suffix == ".html"] + [p for p in files if p.suffix == ".md"]),
+             ("dataset", [p for p in files if p.suffix == ".nc"]),
+             ("results", [p for p in files if p.suffix == ".json"]),
+             ("config", sorted(folder.glob("experiment/*.yaml")))]
+    lines = [f"{kind}: {p}" for kind, paths in kinds for p in paths]
+    if not any((folder / main).resolve() == p.resolve() for _, paths in kinds for p in paths):
+        lines.append(f"wrote: {(folder / main).absolute()}")
+    for place in (folder, folder / "figures"):
+        n = len(list(place.glob("*.png")))
+        if n:
+            lines.append(f"figures: {place}{os.sep} ({n} PNG file{'s' if n > 1 else ''})")
+    return lines
 
 
 def clean_up(folder: Path) -> None:
@@ -202,8 +238,8 @@ def run_config(cfg: DictConfig) -> RunConfig:
     run_cfg: RunConfig = OmegaConf.to_object(cfg)
     unknown = unknown_keys(OmegaConf.to_container(cfg), run_cfg)
     if unknown:
-        raise ConfigError(unknown[0], OmegaConf.select(cfg, unknown[0]), "a key of the schema (see "
-                          "`python run.py --cfg job`); misspelt keys cannot be added with '+'")
+        raise ConfigError(unknown[0], OmegaConf.select(cfg, unknown[0]),
+                          f"{key_hint(unknown[0])}; keys the schema does not have cannot be added with '+'")
     return run_cfg
 
 
@@ -244,7 +280,10 @@ def main(cfg: DictConfig) -> None:
         clean_up(output_dir)
         raise
     (output_dir / INCOMPLETE).unlink(missing_ok=True)
-    print(f"wrote {path}")
+    if multirun:   # one job of a sweep: one line (SweepReport names what the sweep wrote)
+        print(f"wrote {path}")
+    else:
+        print("\n".join(written(output_dir, path)))
 
 
 # --- the command line: checks before anything runs, and one line for every way it can stop -----------------------
@@ -279,6 +318,10 @@ def preflight(argv: list[str]) -> None:
     with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3", job_name="run"):
         for job_overrides in jobs:
             parsed = parser.parse_overrides(job_overrides)
+            for p in parsed:   # Hydra calls a key set to null "not there", and deletes any other without a word
+                key = p.key_or_group
+                if p.is_delete() and (key in plain or any(k.startswith(f"{key}.") for k in plain)):
+                    raise InputError(deletion_message(key))
             rest = tuple(o for o, p in zip(job_overrides, parsed) if p.key_or_group != "seed")
             if rest not in checked:
                 values = [p for p in parsed if p.key_or_group in plain and p.is_add() is False
@@ -317,6 +360,43 @@ def schema_keys(node: object = None, prefix: str = "") -> list[str]:
     return keys
 
 
+def config_keys(key: str = "") -> list[str]:
+    """The keys an override can name: the schema's, the config groups (experiment, hydra/launcher, ...) and, for a
+    `key` under hydra, Hydra's own."""
+    groups = [p.name for p in (ROOT / "configs").iterdir() if p.is_dir() and p.name != "hydra"]
+    groups += [f"hydra/{group}" for entry in HydraConf().defaults for group in entry]
+    return schema_keys() + groups + (schema_keys(HydraConf(), "hydra.") if key.startswith("hydra") else [])
+
+
+def key_hint(key: str) -> str:
+    """What is allowed in place of the unknown `key`: a key of the config, the closest ones named."""
+    close = difflib.get_close_matches(key, config_keys(key), n=3, cutoff=0.6)
+    such_as = f", such as {' or '.join(close)}" if close else ""
+    return f"a key of the config{such_as} (`python run.py --cfg job` lists them all)"
+
+
+def deletion_message(key: str) -> str:
+    """Our line for `~key`: a key of the schema cannot be deleted (every run needs it), and other keys are unknown."""
+    keys = schema_keys()
+    if key in keys:
+        return (f"~{key} is not allowed: expected {key}=<value> (a key of the schema cannot be deleted; "
+                f"`python run.py --cfg job` shows its value)")
+    if any(k.startswith(f"{key}.") for k in keys):
+        return (f"~{key} is not allowed: expected its keys set one by one, e.g. {key}.<key>=<value> (a part of the "
+                f"schema cannot be deleted)")
+    return f"~{key} is not allowed: expected {key_hint(key)}; keys of the schema are set, not deleted"
+
+
+def given_key(argv: list[str], key: str) -> str:
+    """The key of the override on the command line that the unknown `key` comes from: OmegaConf names the first
+    unknown part of a dotted key (model.decison of model.decison.beta_income)."""
+    for arg in reversed(argv):
+        name = arg.lstrip("+~").partition("=")[0]
+        if name == key or name.startswith(f"{key}."):
+            return name
+    return key
+
+
 def override_value(argv: list[str], key: str) -> str | None:
     """The value `key` is given on the command line (the last one given, as Hydra takes), if it is."""
     for arg in reversed(argv):
@@ -333,17 +413,15 @@ def message(exc: BaseException, argv: list[str]) -> str | None:
     """Our one-line message for an error of the user's input, or None for anything else (a bug: a traceback)."""
     for cause in chain(exc):
         if isinstance(cause, InputError):
-            return str(cause)
+            return input_message(cause)
         if isinstance(cause, OSError) and cause.filename:
             return (f"cannot write {cause.filename}: {cause.strerror or cause}; choose a folder you can write to, "
                     f"e.g. with hydra.run.dir=... (one run or comparison), hydra.sweep.dir=... (a sweep) or "
                     f"compare.cache_dir=... (the result cache)")
     cause = exc.__cause__ if isinstance(exc, ConfigCompositionException) else exc
     if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and getattr(cause, "full_key", None):
-        key = str(cause.full_key)
-        close = difflib.get_close_matches(key, schema_keys(), n=3, cutoff=0.6)
-        hint = f"a key of the config, such as {' or '.join(close)}" if close else "a key of the config"
-        return str(ConfigError(key, override_value(argv, key), f"{hint} (`python run.py --cfg job` lists them all)"))
+        key = given_key(argv, str(cause.full_key))
+        return str(ConfigError(key, override_value(argv, key), key_hint(key)))
     if isinstance(cause, ValidationError) and getattr(cause, "full_key", None):
         key, text = str(cause.full_key), str(cause.msg or cause).splitlines()[0]
         allowed = next((v for k, v in TYPES.items() if f"converted to {k}" in text), None)
@@ -356,14 +434,50 @@ def message(exc: BaseException, argv: list[str]) -> str | None:
         options = getattr(exc, "options", None)
         name, _, choice = str(group).rpartition("/")
         if name and options:
-            return str(ConfigError(name, choice, f"one of {', '.join(sorted(options))}"))
+            return with_closest(str(ConfigError(name, choice, f"one of {', '.join(sorted(options))}")), choice,
+                                options)
         return str(exc).splitlines()[0]
     if isinstance(exc, OverrideParseException):
         return (f"the command line cannot be read: {str(exc).splitlines()[0]} (an override reads key=value; a "
                 f"sweep (-m) lists values as key=a,b or key='range(0,5)')")
-    if isinstance(exc, (ConfigCompositionException, OverrideParseException)):
-        return str(exc).splitlines()[0]
+    if isinstance(exc, ConfigCompositionException):
+        text = str(exc).splitlines()[0]
+        return composition_message(text, argv) or text
     return None
+
+
+def composition_message(text: str, argv: list[str]) -> str | None:
+    """Our line for Hydra's refusal (`text`) of a `~key` or `+key=value` override, or None for any other refusal:
+    Hydra's own lines suggest overrides that we refuse (`+key=value`) or its syntax of defaults lists."""
+    if deleted := re.match(r"Could not delete from config\. '(.+)' does not exist", text):
+        return deletion_message(deleted[1])
+    if added := re.match(r"Could not append to config\. An item is already at '(.+)'", text):
+        key = added[1]
+        value = override_value(argv, key)
+        return str(ConfigError(f"+{key}", value, f"{key}={value}, without '+' ({key} is already a key of the config)"))
+    if added := re.match(r"Multiple values for (\S+?)\.", text):
+        key = added[1]
+        value = override_value(argv, key)
+        return str(ConfigError(f"+{key}", value, f"{key}={value}, without '+' ({key} is already in the config)"))
+    return None
+
+
+def input_message(exc: InputError) -> str:
+    """The message of bad input, ending with the closest shipped names when it refuses the name of a scenario,
+    outlook, world or experiment: the loaders list every choice, a misspelling needs the closest."""
+    text = str(exc)
+    field, value = getattr(exc, "field", None), getattr(exc, "value", None)
+    if isinstance(exc, WorldError) and (world := re.match(r"world = '(.*)' is not a folder", text)):
+        field, value = "world", world[1]
+    if field in CHOICES and isinstance(value, str):
+        return with_closest(text, value, shipped(field))
+    return text
+
+
+def with_closest(text: str, value: object, choices: Iterable[str]) -> str:
+    """`text`, ending with the `choices` closest to `value` if any are close (difflib's ratio at least 0.6)."""
+    close = difflib.get_close_matches(str(value), sorted(choices), n=3, cutoff=0.6)
+    return f"{text} (closest: {', '.join(close)})" if close else text
 
 
 def chain(exc: BaseException) -> list[BaseException]:
@@ -373,6 +487,124 @@ def chain(exc: BaseException) -> list[BaseException]:
         found.append(exc)
         exc = exc.__cause__ or exc.__context__
     return found
+
+
+# --- --help: what there is to choose from, read from the files when asked ------------------------------------------
+
+CHOICES = {   # a setting that names a shipped file (a folder, for worlds): the folder of its choices, their pattern
+    "scenario": ("scenarios", "*.yaml"),
+    "climate_outlook": ("scenarios/outlooks/climate", "*.yaml"),
+    "labour_outlook": ("scenarios/outlooks/labour", "*.yaml"),
+    "world": ("scenarios/worlds", "*/"),
+    "experiment": ("configs/experiment", "*.yaml"),
+    "hydra/launcher": ("configs/hydra/launcher", "*.yaml"),
+}
+SECTIONS = {   # the heading of each list of --help: what the choices are, and how a command names one
+    "scenario": ("Scenarios", "scenario=<name> for one run, compare.scenarios=[<name>,...] for the main job"),
+    "climate_outlook": ("Climate outlooks", "climate_outlook=<name> replaces the scenario's"),
+    "labour_outlook": ("Labour outlooks", "labour_outlook=<name> replaces the scenario's"),
+    "world": ("Worlds", "world=<name>, or world=<a folder of world tables>; default: default"),
+    "intervention": ("Interventions", "by name under `interventions:` in a scenario file"),
+    "experiment": ("Experiments", "experiment=<name>"),
+    "hydra/launcher": ("Launchers of a sweep", "-m hydra/launcher=<name>; default: Hydra's basic one, a job at a time"),
+}
+
+
+def shipped(setting: str) -> dict[str, Path]:
+    """The choices of `setting` (a key of CHOICES) shipped with the project, by name: the files, or for worlds the
+    folders, now in its folder."""
+    folder, pattern = CHOICES[setting]
+    paths = sorted((ROOT / folder).glob(pattern.rstrip("/")))
+    return {p.name if p.is_dir() else p.stem: p for p in paths if p.is_dir() == pattern.endswith("/")}
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of `text` (up to a full stop outside brackets that a capital follows), on one line."""
+    text = " ".join(text.split())
+    depth = 0
+    for i, char in enumerate(text):
+        depth += (char in "([") - (char in ")]")
+        if char == "." and depth == 0 and text[i + 1:i + 2] == " " and text[i + 2:i + 3].isupper():
+            return text[:i + 1]
+    return text
+
+
+def heading_comment(text: str) -> str:
+    """The first sentence of the comment that heads a config file (after its `# @package` line, up to an empty or
+    indented comment line), without the `python run.py ...` commands and the (module.py) it names."""
+    lines = []
+    for line in text.splitlines()[:20]:
+        if not line.startswith("#") or line.strip() == "#" or line.startswith("#  "):
+            break
+        if not line.startswith("# @package"):
+            lines.append(line[1:])
+    summary = re.sub(r":?\s*`python run\.py[^`]*`", "", first_sentence(" ".join(lines)))
+    summary = re.sub(r"\s*\([\w/]+\.py\)", "", summary)   # the module it runs: not what a user chooses by
+    return re.sub(r":$", ".", summary)
+
+
+def written_into(experiment: object) -> str:
+    """" Writes into <folder>." for an experiment's config that sets its own hydra.run.dir, else ""."""
+    folder = experiment
+    for key in ("hydra", "run", "dir"):
+        folder = folder.get(key) if isinstance(folder, dict) else None
+    return f" Writes into {re.sub(r'[$][{]now:[^}]*[}]', '<time>', str(folder)).rstrip('/')}/." if folder else ""
+
+
+def describe(setting: str, path: Path) -> str:
+    """The one-line description of the shipped choice `path` of `setting`: the first sentence of a scenario's or
+    outlook's `description`, the title of a world's README.md, or the first sentence of the comment heading an
+    experiment's or launcher's config. A file that cannot be read says so, and the list goes on."""
+    try:
+        if setting == "world":
+            readme = path / "README.md"
+            lines = readme.read_text(encoding="utf-8").splitlines() if readme.is_file() else []
+            return next((line[2:].strip() for line in lines if line.startswith("# ")), "")
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+        if setting in ("experiment", "hydra/launcher"):
+            return heading_comment(text) + written_into(data)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        return f"(cannot be read: {' '.join(str(exc).split())})"
+    return first_sentence(str(data.get("description") or "")) if isinstance(data, dict) else ""
+
+
+def cut(text: str, room: int) -> str:
+    """`text`, or as many of its words as fit in `room` columns with " ..." after them."""
+    return text if len(text) <= room else text[:room - 3].rsplit(" ", 1)[0].rstrip(",;:") + " ..."
+
+
+def help_text(width: int = 120) -> str:
+    """`python run.py --help`: this module's examples, what there is to choose from (scenarios, outlooks, worlds,
+    interventions, experiments, launchers: read from their files and the intervention registry when asked, one line
+    each, cut to `width` columns: the terminal's, at least 120) and this module's notes on outputs and errors.
+
+    Example:
+        >>> "baseline" in help_text()
+        True
+    """
+    title, examples, *notes = (__doc__ or "").strip().split("\n\n")
+    lists = {setting: {name: describe(setting, path) for name, path in shipped(setting).items()}
+             for setting in CHOICES}
+    lists["intervention"] = {name: first_sentence((inspect.getdoc(cls) or "").split("\n\n")[0])
+                             for name, cls in REGISTRY.items()}   # in the order of registration: by objective
+    column = max(len(name) for items in lists.values() for name in items)
+    room = width - column - 4
+    lines = [title, "", "Usage:", *("  " + line.strip() for line in examples.splitlines())]
+    for setting, (what, how) in SECTIONS.items():
+        where = CHOICES[setting][0] + "/" if setting in CHOICES else "simulator/policy/interventions.py"
+        lines += ["", f"{what}: {how} ({where})"]
+        lines += [f"  {name:<{column}}  {cut(text, room)}".rstrip() for name, text in lists[setting].items()]
+    lines += ["", *"\n\n".join(notes).splitlines(), "",
+              "Every setting and its value: python run.py --cfg job (the schema, with units and sources: "
+              "simulator/config.py,", "simulator/params.py). Hydra's flags: python run.py --hydra-help."]
+    return "\n".join(lines)
+
+
+def help_asked(argv: list[str]) -> bool:
+    """Whether the command asks for --help (or -h), as Hydra's parser of flags reads it."""
+    from hydra._internal.utils import get_args_parser
+    return bool(get_args_parser().parse_args(argv).help)
 
 
 def cli() -> None:
@@ -388,6 +620,12 @@ def cli() -> None:
                                                           "ignore:resource_tracker:UserWarning"]))
     signal.signal(signal.SIGTERM, _terminate)
     try:
+        if help_asked(argv):   # ours, in place of Hydra's: what there is to choose from
+            try:
+                print(help_text(max(120, shutil.get_terminal_size((120, 24)).columns)), flush=True)
+            except BrokenPipeError:   # `python run.py --help | head`: the reader has what it wanted
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return
         preflight(argv)
         main()
     except KeyboardInterrupt as exc:

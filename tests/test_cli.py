@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import xarray as xr
 import yaml
 
 from simulator import __version__
+from simulator.policy.interventions import REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
 ONE_CITY_WORLD = ROOT / "scenarios" / "worlds" / "one_city"
@@ -58,7 +60,8 @@ def test_a_tiny_run_writes_results_and_figures(tmp_path):
     assert "Traceback" not in result.stderr
     run_dir = tmp_path / "run"
     assert (run_dir / "results.nc").is_file()
-    assert str(run_dir / "results.nc") in result.stdout
+    assert result.stdout.splitlines()[-2:] == [f"dataset: {run_dir / 'results.nc'}",
+                                               f"figures: {run_dir}{os.sep} ({len(FIGURES)} PNG files)"]
     for name in FIGURES:
         path = run_dir / name
         assert path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
@@ -76,6 +79,69 @@ def test_a_tiny_run_writes_results_and_figures(tmp_path):
     assert config["n_households"] == 200 and config["seed"] == 3 and config["scenario"] == "baseline"
     assert config["model"]["irregular"]["death_probability"] == 0.01
     assert int(ds["population"].isel(time=0).sum()) > 0
+
+
+def help_lists(text: str) -> dict[str, dict[str, str]]:
+    """The lists of `python run.py --help`, by the first word of their heading: {heading: {name: description}}."""
+    lists = {}
+    for block in text.split("\n\n"):
+        heading, *entries = block.splitlines()
+        if entries and all(line.startswith("  ") for line in entries):
+            lists[heading.split(":")[0]] = dict((line.split(None, 1) + [""])[:2] for line in entries)
+    return lists
+
+
+def test_help_lists_the_scenarios_outlooks_worlds_interventions_and_experiments_from_their_files(tmp_path):
+    result = run_cli(tmp_path, "--help")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert not (tmp_path / "run").exists(), "--help ran a job"
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= 120 for line in lines), [line for line in lines if len(line) > 120]
+    lists = help_lists(result.stdout)
+    scenarios = lists["Scenarios"]
+    assert set(scenarios) == {p.stem for p in (ROOT / "scenarios").glob("*.yaml")}
+    for name, text in scenarios.items():   # each with the start of its own description
+        description = yaml.safe_load((ROOT / "scenarios" / f"{name}.yaml").read_text(encoding="utf-8"))["description"]
+        description = " ".join(description.split())
+        assert text and description.startswith(text.removesuffix(" ...")), (name, text)
+    for kind in ("climate", "labour"):
+        outlooks = lists[f"{kind.capitalize()} outlooks"]
+        assert set(outlooks) == {p.stem for p in (ROOT / "scenarios" / "outlooks" / kind).glob("*.yaml")}
+        assert all(outlooks.values()), outlooks
+    worlds = lists["Worlds"]
+    assert set(worlds) == {p.name for p in (ROOT / "scenarios" / "worlds").iterdir() if p.is_dir()}
+    assert worlds["bangladesh"] == "The Bangladesh world (version-2 tables)"   # the title of its README.md
+    interventions = lists["Interventions"]
+    assert list(interventions) == list(REGISTRY)
+    assert interventions["adaptation"] == REGISTRY["adaptation"].__doc__.split("\n")[0].strip()
+    assert set(lists["Experiments"]) == {p.stem for p in (ROOT / "configs" / "experiment").glob("*.yaml")}
+    assert "outputs/sensitivity/<time>/" in lists["Experiments"]["sensitivity"]
+    assert "python run.py experiment=calibrate" in result.stdout   # the examples and notes of run.py's docstring
+    assert "Outputs go to outputs/comparisons/" in result.stdout
+    hydra_help = run_cli(tmp_path, "--hydra-help")   # Hydra's own help is still there
+    assert hydra_help.returncode == 0 and "--hydra-help" in hydra_help.stdout, hydra_help.stderr
+
+
+CLOSING = re.compile(r"^(report|dataset|results|config|figures|wrote): (/\S*)")
+
+
+def test_a_comparison_ends_with_the_paths_of_its_reports_and_dataset(tmp_path):
+    result = run_cli(tmp_path, "n_households=200", "years=1", "compare.seeds=2",
+                     "compare.scenarios=[baseline,combined]", f"compare.cache_dir={tmp_path / 'cache'}")
+    assert result.returncode == 0, result.stderr
+    run_dir = tmp_path / "run"
+    closing = []   # the lines that end the output and name what the job wrote
+    for line in reversed(result.stdout.splitlines()):
+        if not CLOSING.match(line):
+            break
+        closing.insert(0, line)
+    reports = [f"report: {run_dir / name}" for name in ("report.html", "report.md") if (run_dir / name).is_file()]
+    assert f"report: {run_dir / 'report.md'}" in reports
+    assert closing[:len(reports) + 1] == [*reports, f"dataset: {run_dir / 'comparison.nc'}"], closing
+    for line in closing:   # absolute paths of files (or folders) that are there
+        path = Path(CLOSING.match(line)[2])
+        assert path.is_absolute() and path.exists(), line
+    assert closing[-1].startswith(f"figures: {run_dir}{os.sep} (")
 
 
 def edited_world(tmp_path: Path, name: str, edit, tables: str = "*.csv", encoding: str = "utf-8") -> Path:
@@ -195,6 +261,40 @@ BAD_INPUTS = [
     pytest.param(["-m", "scenario=baseline,no_such_scenario"], ["scenario = 'no_such_scenario'"],
                  id="sweep-with-one-unknown-scenario"),
     pytest.param(["-m", "experiment=sensitivity"], ["mode = 'sensitivity'", "without -m"], id="experiment-in-sweep"),
+    # misspellings: our line with the closest valid keys or names, never Hydra's advice to add a key with '+'
+    pytest.param(["+scenaro=x"], ["scenaro = 'x'", "such as scenario"], id="misspelt-key-added"),
+    pytest.param(["++x=1"], ["x = 1", "a key of the config"], id="unknown-key-forced"),
+    pytest.param(["~scenario"], ["~scenario", "scenario=<value>"], id="schema-key-deleted"),
+    pytest.param(["~model.decisions"], ["~model.decisions", "model.decisions.<key>=<value>"], id="schema-part-deleted"),
+    pytest.param(["~scenaro"], ["~scenaro", "such as scenario"], id="misspelt-key-deleted"),
+    pytest.param(["scenario=baseline", "model.decisions.beta_incme=2"],
+                 ["model.decisions.beta_incme = '2'", "such as model.decisions.beta_income"],
+                 id="misspelt-key-in-group"),
+    pytest.param(["scenario=baseline", "model.decison.beta_income=2"],
+                 ["model.decison.beta_income = '2'", "such as model.decisions.beta_income"],
+                 id="misspelt-group-of-key"),
+    pytest.param(["scenario=baseline", "+model.decisions.beta_income=2"],
+                 ["+model.decisions.beta_income = '2'", "model.decisions.beta_income=2, without '+'"],
+                 id="existing-key-added"),
+    pytest.param(["experiment=sensitivty"], ["experiment = 'sensitivty'", "(closest: sensitivity)"],
+                 id="misspelt-experiment"),
+    pytest.param(["experimen=sensitivity"], ["experimen = 'sensitivity'", "such as experiment"],
+                 id="misspelt-group"),
+    pytest.param(["+experiment=sensitivity"],
+                 ["+experiment = 'sensitivity'", "experiment=sensitivity, without '+'"], id="group-added"),
+    pytest.param(["scenario=baselin"], ["scenario = 'baselin'", "(closest: baseline)"], id="misspelt-scenario"),
+    pytest.param(["compare.scenarios=[baseline,combind]"], ["scenario = 'combind'", "(closest: combined)"],
+                 id="misspelt-scenario-of-the-main-job"),
+    pytest.param(["scenario=baseline", "climate_outlook=sever"], ["climate_outlook = 'sever'", "(closest: severe)"],
+                 id="misspelt-climate-outlook"),
+    pytest.param(["scenario=baseline", "labour_outlook=bom"], ["labour_outlook = 'bom'", "(closest: boom)"],
+                 id="misspelt-labour-outlook"),
+    pytest.param(["scenario=baseline", "world=bangladsh"], ["world = 'bangladsh'", "(closest: bangladesh)"],
+                 id="misspelt-world"),
+    pytest.param(["-m", "scenaro=baseline,combined"], ["scenaro = 'baseline,combined'", "such as scenario"],
+                 id="misspelt-key-in-sweep"),
+    pytest.param(["-m", "hydra/launcher=core", "scenario=baseline"], ["hydra/launcher = 'core'", "(closest: cores)"],
+                 id="misspelt-launcher"),
 ]
 
 
@@ -215,6 +315,7 @@ def test_bad_input_stops_with_one_clear_message(tmp_path, overrides, expected):
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "To append" not in lines[0] and "use +" not in lines[0], lines[0]   # Hydra's advice, which we refuse
     for fragment in expected:
         assert fragment in lines[0], (fragment, lines[0])
     assert set(tmp_path.iterdir()) == before, "the job left files behind"
