@@ -1,15 +1,28 @@
-"""The hindcast skill metrics (simulator/experiments/hindcast.py) on known numbers."""
+"""The hindcast (simulator/experiments/hindcast.py): the skill metrics on known numbers, the annual sums by year
+basis, the harness end to end on each shipped world at a small size, a user-dropped series, and the experiment
+config composing."""
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 import xarray as xr
+from hydra import compose, initialize_config_dir
+from hydra.core.config_store import ConfigStore
+from omegaconf import OmegaConf
 
-from simulator.experiments.hindcast import ard, naive_last_value, naive_linear_trend, skill_table
+from simulator.config import CalibrationParameter, HindcastConfig, RunConfig
+from simulator.errors import ConfigError
+from simulator.experiments.hindcast import (ard, annual, markdown, naive_last_value, naive_linear_trend,
+                                            run_hindcast, skill_table, validate_hindcast, write_hindcast)
+from simulator.world.tables import world_folder
 
+ROOT = Path(__file__).resolve().parent.parent
 SKILL = ("ard_model_calibration", "ard_model_held_out", "ard_last_value", "ard_linear_trend", "years_calibration",
          "years_held_out", "skill_vs_last_value", "skill_vs_linear_trend")
 
@@ -47,3 +60,102 @@ def test_skill_table_known_numbers():
     assert float(t["ard_linear_trend"]) == pytest.approx((70 / 200 + 40 / 100) / 2)    # 130, 140
     assert float(t["skill_vs_last_value"]) == pytest.approx(1 - 0.15 / 0.3)
     assert int(t["years_calibration"]) == 3 and int(t["years_held_out"]) == 2
+
+
+@pytest.mark.parametrize("basis, years, sums", [
+    ("calendar", [2015, 2016], [12.0, 12.0]),
+    ("us_fiscal", [2016], [12.0]),     # Oct 2015 - Sep 2016; FY2015 and FY2017 are incomplete
+    ("bd_fiscal", [2016], [12.0]),     # Jul 2015 - Jun 2016
+])
+def test_annual_sums_complete_years_of_the_basis(basis, years, sums):
+    t = xr.date_range("2015-01-01", periods=24, freq="MS", use_cftime=False)
+    monthly = xr.DataArray(np.ones(24), dims="time", coords={"time": t})
+    got = annual(monthly, basis)
+    assert got["year"].values.tolist() == years and got.values.tolist() == sums
+
+
+def test_annual_labels_fiscal_year_by_its_end():
+    t = xr.date_range("2015-01-01", periods=36, freq="MS", use_cftime=False)
+    monthly = xr.DataArray(np.arange(36.0), dims="time", coords={"time": t})   # month index 0 = Jan 2015
+    got = annual(monthly, "us_fiscal")
+    assert float(got.sel(year=2016)) == sum(range(9, 21))   # Oct 2015 (9) .. Sep 2016 (20)
+
+
+# --- the harness ----------------------------------------------------------------------------------------------------
+
+
+def small(world: str | Path, **hindcast) -> RunConfig:
+    """Few households and seeds, a short fit: the harness end to end in seconds."""
+    settings = dict(calibration_end=2016, spin_up_years=1, seeds=2, max_evaluations=3, workers=1,
+                    parameters=[CalibrationParameter("model.decisions.asc_regular", [-8.0, -4.0])]) | hindcast
+    return RunConfig(world=str(world), n_households=150, years=4, start_year=2015, progress=False,
+                     hindcast=HindcastConfig(**settings))
+
+
+@pytest.mark.parametrize("world, scored", [
+    ("bangladesh", {"bmet_departures_total", "remittances", "remittances_fiscal_year"}),
+    ("guatemala", {"remittances", "us_border_apprehensions_guatemalan", "h2a_visas_guatemalan"}),
+])
+def test_harness_end_to_end(tmp_path, world, scored):
+    ds = run_hindcast(small(world), tmp_path / "cache", progress=False)
+    assert scored <= set(ds["series"].values.tolist())
+    assert set(SKILL) <= set(ds.data_vars)
+    for name in ("observed", "simulated_mean", "simulated_low", "simulated_high", "naive_last_value",
+                 "naive_linear_trend"):
+        assert ds[name].dims == ("series", "year")
+    assert ds["simulated"].dims == ("series", "seed", "year") and ds.sizes["seed"] == 2
+    assert ds["year"].values.tolist() == [2015, 2016, 2017, 2018]
+    assert ds["period"].values.tolist() == ["calibration", "calibration", "held_out", "held_out"]
+    assert (ds["simulated_low"] <= ds["simulated_mean"] + 1e-9).where(np.isfinite(ds["simulated_mean"])).all()
+    assert np.isnan(ds["naive_last_value"].sel(year=[2015, 2016])).all()     # naive forecasts: held-out years only
+    assert 1 <= ds.attrs["fit_evaluations"] <= 3
+    assert ds.attrs["fit_objective"] <= ds.attrs["fit_objective_at_start"]
+    assert "model.decisions.asc_regular" in json.loads(ds.attrs["fitted"])
+    path = write_hindcast(ds, tmp_path / "out")
+    with xr.open_dataset(path) as back:
+        assert set(SKILL) <= set(back.data_vars)
+    names = {p.name for p in (tmp_path / "out").iterdir()}
+    assert "hindcast.md" in names and all(f"hindcast_{s}.png" in names for s in scored)
+    text = markdown(ds)
+    assert "## Skill" in text and "model beats last value" in text
+
+
+def test_user_dropped_series_is_loaded_and_a_new_year_is_scored(tmp_path):
+    folder = tmp_path / "guatemala"
+    shutil.copytree(world_folder("guatemala"), folder)
+    observed = folder / "observed"
+    before = run_hindcast(small(folder, max_evaluations=0), tmp_path / "cache", progress=False)
+    (observed / "newer.csv").write_text(
+        "series,year,value,units,year_basis,source,quote,note\n"
+        "h2a_visas_guatemalan,2017,3000,visas/year,us_fiscal,https://example.org/dos,a quote,a test figure\n"
+        "h2b_visas_guatemalan,2017,900,visas/year,us_fiscal,https://example.org/dos,a quote,a test figure\n",
+        encoding="utf-8")
+    after = run_hindcast(small(folder, max_evaluations=0), tmp_path / "cache", progress=False)
+    assert int(after["years_held_out"].sel(series="h2a_visas_guatemalan")) == 2   # FY2018 published, FY2017 added
+    assert int(before["years_held_out"].sel(series="h2a_visas_guatemalan")) == 1
+    assert "h2b_visas_guatemalan" in json.loads(after.attrs["not_scored"])   # loaded, listed, not mapped
+
+
+@pytest.mark.parametrize("change, field", [
+    (dict(calibration_end=2018), "hindcast.calibration_end"),
+    (dict(calibration_end=2014), "hindcast.calibration_end"),
+    (dict(seeds=0), "hindcast.seeds"),
+    (dict(spin_up_years=-1), "hindcast.spin_up_years"),
+    (dict(band=[95.0, 5.0]), "hindcast.band"),
+    (dict(parameters=[CalibrationParameter("model.decisions.asc_nosuch", [0.0, 1.0])]),
+     "hindcast.parameters[0].name"),
+    (dict(parameters=[CalibrationParameter("model.decisions.asc_regular", [-90.0, 1.0])]),
+     "hindcast.parameters[0].bounds"),
+])
+def test_bad_settings_name_the_field(change, field):
+    with pytest.raises(ConfigError) as err:
+        validate_hindcast(small("guatemala", **change))
+    assert err.value.field == field
+
+
+def test_experiment_config_composes():
+    ConfigStore.instance().store(name="run_schema", node=RunConfig)
+    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
+        cfg = OmegaConf.to_object(compose(config_name="config", overrides=["experiment=hindcast"]))
+    assert cfg.mode == "hindcast" and cfg.world == "bangladesh" and cfg.hindcast.calibration_end == 2019
+    validate_hindcast(cfg)
