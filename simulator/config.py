@@ -101,7 +101,22 @@ class CalibrationConfig:
     workers: int = 0                 # parallel processes; 0 = all cores
 
 
-MODES = ("run", "sensitivity", "calibrate")
+@dataclass
+class HindcastConfig:
+    """`mode: hindcast` (python run.py experiment=hindcast, simulator/experiments/hindcast.py): fit `parameters` on
+    the published series of the years start_year..calibration_end, then run every year from start_year untouched and
+    score the later years against the published series and against naive forecasts."""
+
+    calibration_end: int = 2019      # last calibration year; the years after it up to the run's end are held out
+    spin_up_years: int = 0           # years simulated before start_year and not scored (migrants abroad build up)
+    parameters: list[CalibrationParameter] = field(default_factory=list)   # fitted on the calibration years
+    seeds: int = 4                   # seeds per candidate and for the bands (common random numbers)
+    max_evaluations: int = 12        # candidates of the fit at most (each is `seeds` runs); 0 = no fit
+    band: list[float] = field(default_factory=lambda: [5.0, 95.0])   # percentiles across seeds of the bands
+    workers: int = 0                 # parallel processes; 0 = all cores
+
+
+MODES = ("run", "sensitivity", "calibrate", "hindcast")
 
 
 @dataclass
@@ -120,11 +135,12 @@ class RunConfig:
     threads: int = 1                        # threads for the household decision; same results for any number
     progress: bool = True                   # progress bar on stderr for runs longer than a few seconds
     figures: bool = True                    # write PNG figures next to results.nc
-    mode: str = "run"                       # run (the comparison or one run), sensitivity or calibrate
+    mode: str = "run"                       # run (the comparison or one run), sensitivity, calibrate or hindcast
     model: ModelParams = field(default_factory=ModelParams)
     compare: CompareConfig = field(default_factory=CompareConfig)
     sensitivity: SensitivityConfig = field(default_factory=SensitivityConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    hindcast: HindcastConfig = field(default_factory=HindcastConfig)
 
 
 FIRST_YEAR, LAST_YEAR = 1800, 2250   # calendar dates are stored as datetime64[ns] (valid 1678-2262)

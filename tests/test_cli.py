@@ -219,7 +219,7 @@ BAD_INPUTS = [
     pytest.param(["scenario=baseline", "n_households=abc"], ["n_households = 'abc'", "an integer"], id="wrong-type"),
     pytest.param(["scenario=baseline", "model.regular=3"], ["model.regular = 3", "model.regular.<key>="],
                  id="group-given-a-value"),
-    pytest.param(["experiment=nosuch"], ["experiment = 'nosuch'", "calibrate, sensitivity"], id="unknown-experiment"),
+    pytest.param(["experiment=nosuch"], ["experiment = 'nosuch'", "calibrate, hindcast, sensitivity"], id="unknown-experiment"),
     pytest.param(["scenario=baseline", "seed=[1,2"], ["cannot be read", "key=value"], id="unreadable-override"),
     pytest.param(["scenario=baseline", "model.regular.quota_per_1000_per_year=-1"],
                  ["model.regular.quota_per_1000_per_year = -1", "[0, "], id="negative-quota"),

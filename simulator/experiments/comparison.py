@@ -41,7 +41,7 @@ from simulator.policy.scenarios import load_scenario
 
 # settings that cannot change a single run's numbers (the experiment around the run, display options)
 NOT_IN_KEY = ("progress", "figures", "agent_view_limit", "threads", "compare", "mode", "sensitivity",
-              "calibration")
+              "calibration", "hindcast")
 
 
 def run_key(cfg: RunConfig) -> str:
