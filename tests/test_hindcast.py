@@ -172,3 +172,25 @@ def test_bangladesh_events_close_malaysia_from_september_2018():
     granted = ds["channel_granted"].sel(channel="Malaysia labour migration")
     assert float(granted.sel(time=slice("2018-10", "2019-12")).sum()) == 0
     assert float(granted.sel(time=slice("2005-01", "2018-08")).sum()) > 0
+
+
+@pytest.mark.slow
+def test_the_command_runs_a_hindcast_and_names_what_it_wrote(tmp_path):
+    """`python run.py experiment=hindcast world=guatemala` at a tiny size: writes hindcast.nc (with its skill table),
+    hindcast.md and the figures, and ends by naming them."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    out = subprocess.run([sys.executable, str(ROOT / "run.py"), "experiment=hindcast", "world=guatemala",
+                          "n_households=200", "hindcast.seeds=2", "hindcast.max_evaluations=2",
+                          "hindcast.spin_up_years=1", f"hydra.run.dir={tmp_path / 'run'}",
+                          f"compare.cache_dir={tmp_path / 'cache'}"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    folder = tmp_path / "run"
+    assert f"report: {folder / 'hindcast.md'}" in out.stdout and f"dataset: {folder / 'hindcast.nc'}" in out.stdout
+    with xr.open_dataset(folder / "hindcast.nc") as ds:
+        assert set(SKILL) <= set(ds.data_vars)
+    assert list(folder.glob("hindcast_*.png"))
