@@ -88,9 +88,11 @@ class Migrants:
             raise TypeError(f"Migrants.add: unknown columns {sorted(unknown)}, missing columns {sorted(missing)}")
         k = len(np.asarray(columns["household"]))
         if k:
-            self._pending.append({name: np.broadcast_to(np.array(columns.get(name, _DEFAULTS.get(name)), dtype),
-                                                        (k,))   # copies: the caller may change its arrays
-                                  for name, (dtype, _) in COLUMNS.items()})
+            row: dict[str, np.ndarray] = {}
+            for name, (dtype, _) in COLUMNS.items():
+                value = np.array(columns.get(name, _DEFAULTS.get(name)), dtype)   # a copy: the caller may change its
+                row[name] = value if value.shape == (k,) else np.full(k, value)   # arrays
+            self._pending.append(row)
 
     def _merge(self) -> None:
         """The rows added since the last read join the table in household and slot order: sorted among themselves,
@@ -149,7 +151,7 @@ for _name in COLUMNS:
 def take_slots(slots: np.ndarray, households: np.ndarray) -> np.ndarray:
     """The lowest free slot of each of `households` (distinct households), marked as used in `slots` (the
     households' masks, updated in place); returns the slots."""
-    if len(np.unique(households)) != len(households):
+    if len(households) > 1 and len(np.unique(households)) != len(households):
         raise ValueError("take_slots: a household is listed twice (one member leaves a household at a time)")
     slot = LOWEST_FREE_SLOT[slots[households]]
     if (slot >= MAX_SLOTS).any():

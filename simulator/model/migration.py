@@ -399,6 +399,8 @@ class MigrationModel(mesa.Model):
     def admit(self, households: np.ndarray, channel: Any, contract_end: int, job_offer: bool) -> None:
         """The migrants of `households` leave by a regular `channel` (which calls this); their stay ends at
         `contract_end` (NO_CONTRACT: no set end); with a `job_offer` they arrive employed."""
+        if len(households) == 0:   # no one admitted this month: nothing changes
+            return
         h, t = self.households, self.t
         place = self.places.index(channel.destination)
         waited = households[h.status[households] == WAITING]
@@ -417,6 +419,10 @@ class MigrationModel(mesa.Model):
         next in the queue: it leaves the queue, aspires to the regular pathway (as if trapped this month) and is
         counted in `could_not_pay`. Returns the households that paid, in queue order."""
         h, t, dp = self.households, self.t, self.params.decisions
+        if len(queue) == 0 or places <= 0:   # no place offered (most months of a small model): nothing paid (the
+            # same sum as below, of nothing) and nothing changes
+            self.recorder["channel_costs"][t, channel.index] += 0.0 + 0 * channel.settings.get("fee_usd", 0.0)
+            return queue[:0]
         place = self.places.index(channel.destination)
         origin = h.origin[queue]
         amount = recruitment_cost + self.places.travel_cost[origin, place]
@@ -463,6 +469,10 @@ class MigrationModel(mesa.Model):
         route = m.route[transit]
         over = t - m.since[transit] >= settings["duration_months"][route]
         ending, route = transit[over], route[over]
+        if len(ending) == 0:   # no journey ends this month (most months of a small model): nothing else changes
+            for r in self.routes:
+                r.deaths = r.interceptions = r.arrivals = 0
+            return
         died, intercepted, arrived = journey_outcomes(u[ending], settings["death_probability"][route],
                                                       settings["interception_probability"][route])
         n_routes = len(self.routes)
@@ -570,6 +580,8 @@ class MigrationModel(mesa.Model):
             here = city[(m.place[city] == self.places.index(source)) & m.employed[city] & (m.since[city] < t)]
             for k, route in enumerate(r for r in onward if r.source == source):
                 rows = here[(k * rate <= u[here]) & (u[here] < (k + 1) * rate)]
+                if len(rows) == 0:   # no one moves on by this route this month (most months): nothing changes
+                    continue
                 rows = rows[~np.isin(m.household[rows], seen)]
                 _, first = np.unique(m.household[rows], return_index=True)
                 rows = rows[np.sort(first)]
@@ -640,6 +652,8 @@ class MigrationModel(mesa.Model):
 
     def _pay(self, idx: np.ndarray, amount: np.ndarray) -> None:
         """Households pay `amount` from liquid wealth first, the rest from assets (sold or borrowed against)."""
+        if len(idx) == 0:
+            return
         h = self.households
         from_wealth = np.minimum(h.wealth[idx], amount)
         h.wealth[idx] -= from_wealth
@@ -650,6 +664,8 @@ class MigrationModel(mesa.Model):
         """A member of each household of `idx` leaves by `pathway` for `place` (index into `places`), by `channel` or
         `route`: a new row of `self.migrants`, in the household's lowest free slot. Counted by origin and
         destination, and by the migrant's sex, age and skill (Objective 1)."""
+        if len(idx) == 0:   # no one leaves: nothing drawn (the draws are keyed), added or counted
+            return
         h, t = self.households, self.t
         h.trips[idx] += 1
         female, age = who_leaves(self.streams, self.params.population, idx, h.trips[idx], pathway)
@@ -667,6 +683,8 @@ class MigrationModel(mesa.Model):
         """Departures of members of `households` for `place` by `pathway` into `emigrants`, by origin and
         destination, into `emigrants_by_group`, by the migrants' sex, age group and skill (Objective 1), and into
         `emigrants_by_quintile`, by their household's wealth quintile."""
+        if len(households) == 0:
+            return
         t = self.t
         self.recorder.count("emigrants", t, origin, pathway, destination=np.full(len(origin), place))
         self.recorder["emigrants_by_quintile"][t, pathway] += np.bincount(self.quintile[households],

@@ -149,10 +149,14 @@ class Recorder:
         if VARIABLES[name][0] == BY_DESTINATION:
             if destination is None:
                 raise ValueError(f"output {name!r} is counted by destination: give each household's destination")
+            if len(origin) == 0:   # nothing to add (most calls of a small model's month)
+                return
             n_o, n_d = self.sizes["origin"], self.sizes["destination"]
             counts = np.bincount(origin.astype(np.int64) * n_d + destination, weights,
                                  minlength=n_o * n_d).reshape(n_o, n_d)
             self.data[name][t, :, :, pathway] += counts
+            return
+        if len(origin) == 0:
             return
         counts = np.bincount(origin, weights, minlength=self.sizes["origin"])
         if pathway is None:

@@ -90,8 +90,9 @@ class QueueChannel(Channel):
         waiting = waiting[~quit_]
         eligible = waiting[(h.skill[waiting] >= s.get("min_skill", 0)) & (t - h.since[waiting] >= training_months)]
         k = self.queue.capacity(t % 12, s["quota_per_year"], s["processing_per_month"])
-        self.granted = model.pay_on_departure(eligible[first_in_queue(h.queue_key[eligible], len(eligible))], k,
-                                              self, s.get("recruitment_cost_usd", 0.0))
+        # no place this month (most months of a small model): no queue order needed, nobody is offered a place
+        queue = eligible[first_in_queue(h.queue_key[eligible], len(eligible))] if k > 0 else eligible[:0]
+        self.granted = model.pay_on_departure(queue, k, self, s.get("recruitment_cost_usd", 0.0))
         self.queue.use(len(self.granted))
         stay = int(s["stay_months"])
         model.admit(self.granted, self, t + stay if stay > 0 else NO_CONTRACT, job_offer=True)
@@ -180,8 +181,9 @@ class Family(Channel):
             return regular
         household = m.household[regular]
         u = model.streams[f"channel.{self.name}"].random(h.n)[household]
-        here = [c.index for c in model.channels if c.destination == self.destination]
-        eligible = (np.isin(m.channel[regular], here) & employed & (t - m.since[regular] >= s["min_months_abroad"])
+        here = np.zeros(len(model.channels) + 1, bool)   # by channel index; the last entry stands for -1 (none)
+        here[[c.index for c in model.channels if c.destination == self.destination]] = True
+        eligible = (here[m.channel[regular]] & employed & (t - m.since[regular] >= s["min_months_abroad"])
                     & (wage >= s["min_wage_usd"]) & (np.bitwise_count(h.slots[household]) == 1)
                     & (h.status[household] == AT_HOME))
         wanting = np.flatnonzero(eligible & (u < s["monthly_probability"]))
