@@ -27,6 +27,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 from joblib import Parallel, delayed
 from tqdm import tqdm
@@ -65,9 +66,27 @@ def cached_run(cfg: RunConfig, cache_dir: str | Path, config_text: str = "") -> 
 def _compute(cfg: RunConfig, cache: ResultCache, config_text: str = "") -> Path:
     """Simulate and store the run under its key as the inputs are now (a world table edited since the job started
     files it under a new key; `sensitivity.run_cached` then makes the runs filed under old keys again)."""
+    return _compute_kept(cfg, cache, config_text)[0]
+
+
+def _compute_kept(cfg: RunConfig, cache: ResultCache, config_text: str = "") -> tuple[Path, xr.Dataset]:
+    """`_compute`, also returning the run's dataset as reading the stored file gives it (`as_stored`), so that a
+    comparison combines the runs it computed without reading their files back."""
     watch_parent()   # in a worker process: stop if the job that started it is gone
     key = run_key(cfg)
-    return cache.put(key, simulate(cfg, config_text))
+    ds = simulate(cfg, config_text)
+    return cache.put(key, ds), as_stored(ds)
+
+
+def as_stored(ds: xr.Dataset) -> xr.Dataset:
+    """The run's dataset `ds` as reading its results file (`write_netcdf`, then `_read`) gives it: the same variables,
+    coordinates, values and dtypes, and attributes, which the file keeps as numpy numbers (a Python int comes back
+    as numpy.int64, a float as numpy.float64); without the file's encoding, which `stack_runs` drops.
+    tests/test_comparison.py checks this against the file for every kind of run."""
+    out = ds.copy(deep=False)
+    out.attrs = {k: np.int64(v) if isinstance(v, int) and not isinstance(v, bool)
+                 else np.float64(v) if isinstance(v, float) else v for k, v in ds.attrs.items()}
+    return out
 
 
 def run_configs(base: RunConfig, scenarios: Sequence[str], seeds: Sequence[int]) -> list[RunConfig]:
@@ -88,6 +107,12 @@ def run_all(configs: Sequence[RunConfig], cache_dir: str | Path, workers: int = 
     against the world, memory for the runs at once), so bad input stops the job before it has spent anything.
     A damaged cache entry is computed again, with a warning.
     """
+    return _run_all(configs, cache_dir, workers, progress)[0]
+
+
+def _run_all(configs: Sequence[RunConfig], cache_dir: str | Path, workers: int = 0, progress: bool = True,
+             keep: bool = False) -> tuple[list[Path], dict[Path, xr.Dataset]]:
+    """`run_all`, and with `keep` the datasets of the runs it computed (`as_stored`), by results file."""
     cache = ResultCache(cache_dir)
     keys = [run_key(cfg) for cfg in configs]
     todo = [(cfg, key) for cfg, key in zip(configs, keys) if cache.get(key) is None]
@@ -98,15 +123,19 @@ def run_all(configs: Sequence[RunConfig], cache_dir: str | Path, workers: int = 
         if what not in checked:
             check_run(cfg, runs_at_once=n_jobs)
             checked.add(what)
+    computed: dict[Path, xr.Dataset] = {}
     if todo:
         mark_job_process()   # the workers stop if this process is killed
-        jobs = (delayed(_compute)(cfg, cache, _config_text(cfg)) for cfg, _ in todo)
+        task = _compute_kept if keep else _compute
+        jobs = (delayed(task)(cfg, cache, _config_text(cfg)) for cfg, _ in todo)
         runner = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
         with tqdm(total=len(configs), initial=len(configs) - len(todo), unit="run", desc="runs",
                   file=sys.stderr, disable=not progress) as bar:
-            for _ in runner(jobs):
+            for result in runner(jobs):
+                if keep:
+                    computed[result[0]] = result[1]
                 bar.update()
-    return [cache.path(key) for key in keys]
+    return [cache.path(key) for key in keys], computed
 
 
 def _read(path: Path) -> xr.Dataset:
@@ -156,7 +185,9 @@ def compare(base: RunConfig, scenarios: Sequence[str], seeds: Sequence[int], cac
     scenarios, the seeds, and the shared settings.
     """
     configs = run_configs(base, scenarios, seeds)
-    ds = combine(run_all(configs, cache_dir, workers, progress))
+    paths, computed = _run_all(configs, cache_dir, workers, progress, keep=True)
+    runs = [computed[path] if path in computed else _read(path) for path in paths]   # read only the cached runs
+    ds = stack_runs(runs, [str(run.attrs["scenario"]) for run in runs])
     shared = {k: v for k, v in dataclasses.asdict(base).items() if k not in ("scenario", "seed") + NOT_IN_KEY}
     ds.attrs.update({"title": "Migration flow scenario comparison", "scenarios": ", ".join(scenarios),
                      "seeds": ", ".join(str(s) for s in seeds), "simulator_version": __version__,
