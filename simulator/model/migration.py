@@ -39,7 +39,7 @@ from simulator.model.migrants import NO_CONTRACT, Migrant, Migrants, free_slots,
 from simulator.model.labour import Labour, LabourOutlook, skill_multiplier
 from simulator.model.places import Places
 from simulator.model.outputs import (AGE_EDGES, PATHWAYS, WEALTH_QUINTILES, Recorder, aspiring_by_origin,
-                                     sums_by_origin, sums_by_quintile, to_dataset, wealth_quintiles)
+                                     count_departures, sums_by_origin, sums_by_quintile, to_dataset, wealth_quintiles)
 from simulator.params import DecisionParams, ModelParams, PopulationParams, validate
 from simulator.model.pathways import journey_outcomes
 from simulator.model.levers import Policy
@@ -63,6 +63,7 @@ class Intervention(Protocol):
     def cost(self, model: MigrationModel) -> float: ...
 
 P_INTERNAL, P_REGULAR, P_IRREGULAR = range(3)    # index along the output `pathway` dim
+AGE_EDGES_ARRAY = np.array(AGE_EDGES, np.float64)   # for the compiled count of departures
 PRIOR_EMPLOYMENT = (0.9, 0.6)   # expected employment of regular / irregular migrants before any are abroad
 PRIOR_WEIGHT = 10.0             # pseudo-migrants behind that prior: assumption
 
@@ -685,12 +686,9 @@ class MigrationModel(mesa.Model):
         `emigrants_by_quintile`, by their household's wealth quintile."""
         if len(households) == 0:
             return
-        t = self.t
-        self.recorder.count("emigrants", t, origin, pathway, destination=np.full(len(origin), place))
-        self.recorder["emigrants_by_quintile"][t, pathway] += np.bincount(self.quintile[households],
-                                                                          minlength=len(WEALTH_QUINTILES))
-        age_group = np.searchsorted(AGE_EDGES, age, side="right")
-        np.add.at(self.recorder["emigrants_by_group"][t, pathway], (np.where(female, 0, 1), age_group, skill), 1)
+        r = self.recorder
+        count_departures(r["emigrants"], r["emigrants_by_quintile"], r["emigrants_by_group"], self.t, pathway,
+                         int(place), origin, self.quintile[households], female, age, skill, AGE_EDGES_ARRAY)
 
     def member_draws(self, stream: str, k: int) -> np.ndarray:
         """(migrants, k) float32 uniforms of `stream`: the rows of each migrant's household and slot in one

@@ -151,9 +151,8 @@ class Recorder:
                 raise ValueError(f"output {name!r} is counted by destination: give each household's destination")
             if len(origin) == 0:   # nothing to add (most calls of a small model's month)
                 return
-            n_o, n_d = self.sizes["origin"], self.sizes["destination"]
-            counts = np.bincount(origin.astype(np.int64) * n_d + destination, weights,
-                                 minlength=n_o * n_d).reshape(n_o, n_d)
+            counts = tally_by_destination(origin, destination, weights, self.sizes["origin"],
+                                          self.sizes["destination"])
             self.data[name][t, :, :, pathway] += counts
             return
         if len(origin) == 0:
@@ -163,6 +162,55 @@ class Recorder:
             self.data[name][t] += counts
         else:
             self.data[name][t, :, pathway] += counts
+
+
+@numba.njit(cache=True)
+def tally_by_destination(origin: np.ndarray, destination: np.ndarray, weights: np.ndarray | None, n_origins: int,
+                         n_destinations: int) -> np.ndarray:
+    """(n_origins, n_destinations) float64: the households (or their `weights`, summed in order) of each origin and
+    destination, in one pass: `np.bincount(origin * n_destinations + destination, weights)` without its four
+    temporaries (a small model's month makes dozens of such counts of a few households)."""
+    counts = np.zeros((n_origins, n_destinations))
+    for i in range(origin.shape[0]):
+        o, d = origin[i], destination[i]
+        if o < 0 or o >= n_origins or d < 0 or d >= n_destinations:
+            raise IndexError("tally_by_destination: an origin or destination out of range")
+        if weights is None:
+            counts[o, d] += 1.0
+        else:
+            counts[o, d] += np.float64(weights[i])
+    return counts
+
+
+@numba.njit(cache=True)
+def count_departures(emigrants: np.ndarray, by_quintile: np.ndarray, by_group: np.ndarray, t: int, pathway: int,
+                     place: int, origin: np.ndarray, quintile: np.ndarray, female: np.ndarray, age: np.ndarray,
+                     skill: np.ndarray, age_edges: np.ndarray) -> None:
+    """A month's departures of members for `place` by `pathway` (one entry per member: its household's `origin` and
+    wealth `quintile`, its sex, age and skill) added to the recorder's arrays `emigrants` (by origin and
+    destination), `by_quintile` and `by_group` (by sex, age group of `age_edges` (right-closed: an age equal to an
+    edge is in the group above) and skill), in one pass: the counts `np.bincount` and `np.add.at` make."""
+    n_o, n_d, n_q = emigrants.shape[1], emigrants.shape[2], by_quintile.shape[2]
+    counts = np.zeros((n_o, n_d))
+    quintiles = np.zeros(n_q)
+    for i in range(origin.shape[0]):
+        o, q = origin[i], quintile[i]
+        if o < 0 or o >= n_o or q < 0 or q >= n_q or place < 0 or place >= n_d or skill[i] < 0 or skill[i] > 2:
+            raise IndexError("count_departures: an origin, quintile, place or skill out of range")
+        counts[o, place] += 1.0
+        quintiles[q] += 1.0
+    for o in range(n_o):
+        for d in range(n_d):
+            emigrants[t, o, d, pathway] += counts[o, d]
+    for q in range(n_q):
+        by_quintile[t, pathway, q] += quintiles[q]
+    for i in range(origin.shape[0]):   # np.add.at: one by one, in order
+        a = np.float64(age[i])
+        group = len(age_edges) if np.isnan(a) else 0   # np.searchsorted sorts NaN last
+        for edge in age_edges:
+            if a >= edge:
+                group += 1
+        by_group[t, pathway, 0 if female[i] else 1, group, skill[i]] += 1.0
 
 
 @numba.njit(cache=True)
