@@ -44,8 +44,9 @@ class Streams:
         depend on how many other draws were made, nor in what order. For attributes of rare events, such as who a
         departing member is, that scenarios should share whenever the event itself is shared.
 
-        With `h` the stream's 64-bit state and each key `k` in turn, `h = mix64(h ^ (k + 0x9E3779B97F4A7C15))` (modulo
-        2**64); the uniform is `(h >> 11) 2**-53` (`_mix64` states the finaliser; `_keyed_uniforms` runs it compiled)."""
+        With `h` the stream's 64-bit state and each key `k` in turn, `h = mix64(h ^ (k + 0x9E3779B97F4A7C15))`
+        (modulo 2**64); the uniform is `(h >> 11) 2**-53` (`_mix64` states the finaliser; `_keyed_uniforms` runs it
+        compiled)."""
         state = self._keyed_states.get(name)
         if state is None:   # a function of (seed, name) alone: computed once per stream
             state = np.random.SeedSequence(entropy=self.seed, spawn_key=(stream_key(name),)).generate_state(

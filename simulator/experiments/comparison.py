@@ -150,12 +150,90 @@ def stack_runs(runs: Sequence[xr.Dataset], labels: Sequence[str]) -> xr.Dataset:
     those it does not have.
     """
     names = sorted({str(n) for ds in runs for n in ds["intervention"].values})
+    grid = _stack_grid(runs, labels, names)
+    return grid if grid is not None else _stack_by_coords(runs, labels, names)
+
+
+def _stack_by_coords(runs: Sequence[xr.Dataset], labels: Sequence[str], names: list[str]) -> xr.Dataset:
+    """`stack_runs` by `xr.combine_by_coords`, for any set of runs."""
     stacked = [ds.drop_encoding().reindex(intervention=names, fill_value=0.0)
                .expand_dims(scenario=[label], seed=[int(ds.attrs["seed"])]) for ds, label in zip(runs, labels)]
     combined = xr.combine_by_coords(stacked, combine_attrs="drop_conflicts")
     combined = combined.sel(scenario=list(dict.fromkeys(labels)))   # the order the runs were given in
     combined.attrs.pop("seed", None)
     return combined
+
+
+def _same_attr(a: object, b: object) -> bool:
+    """Attribute values `combine_attrs="drop_conflicts"` keeps: equal, or both NaN."""
+    return bool(a == b) or (isinstance(a, float) and isinstance(b, float) and a != a and b != b)
+
+
+def _stack_grid(runs: Sequence[xr.Dataset], labels: Sequence[str], names: list[str]) -> xr.Dataset | None:
+    """`stack_runs` of a full grid of runs (every label with every seed, once; two of each at least), built with
+    numpy: the dataset `xr.combine_by_coords` gives, variable by variable and attribute by attribute, in the same
+    order and with the same dtypes and indexes (tests/test_comparison.py compares the two), in a sixth of the time
+    (combining 64 runs took about 0.9 s). None for anything else (runs that differ in more than their interventions,
+    their attributes or their data; a grid with holes; a single row or column), which `combine_by_coords` handles."""
+    order = list(dict.fromkeys(labels))
+    pairs = [(label, int(ds.attrs["seed"])) for ds, label in zip(runs, labels)]
+    seeds = sorted({seed for _, seed in pairs})
+    if len(order) < 2 or len(seeds) < 2 or len(set(pairs)) != len(runs) or len(runs) != len(order) * len(seeds):
+        return None   # (combine_by_coords orders the variables of a single row or column of runs differently)
+    first = runs[0].drop_encoding()
+    data_names, coord_names, sizes = list(first.data_vars), list(first.coords), dict(first.sizes)
+    plain = (str, int, float, np.integer, np.floating)
+    if not all(isinstance(v, plain) for ds in runs for v in ds.attrs.values()):
+        return None
+    for ds in runs:
+        if (list(ds.data_vars) != data_names or list(ds.coords) != coord_names or list(ds.attrs) != list(first.attrs)
+                or {d: n for d, n in ds.sizes.items() if d != "intervention"}
+                != {d: n for d, n in sizes.items() if d != "intervention"}
+                or len(set(ds["intervention"].values.tolist())) != ds.sizes["intervention"]
+                or ds["intervention"].attrs != first["intervention"].attrs):
+            return None
+        for name in coord_names:
+            if name != "intervention" and not ds.variables[name].identical(first.variables[name]):
+                return None
+        for name in data_names:
+            a, b = ds.variables[name], first.variables[name]
+            if a.dims != b.dims or a.dtype != b.dtype or a.attrs != b.attrs or (
+                    "intervention" in a.dims and not np.issubdtype(a.dtype, np.floating)):
+                return None
+    # the scenario and seed coordinates exactly as combine_by_coords makes them (and their order), from runs of nothing
+    skeleton = xr.combine_by_coords([xr.Dataset({"n": ((), 0)}).expand_dims(scenario=[label], seed=[seed])
+                                     for label, seed in pairs], combine_attrs="drop_conflicts").sel(scenario=order)
+    by_pair = dict(zip(pairs, runs))
+    keys = [(str(label), int(seed)) for label in skeleton["scenario"].values for seed in skeleton["seed"].values]
+    if set(keys) != set(by_pair):
+        return None
+    position = {name: j for j, name in enumerate(names)}
+    data_vars = {}
+    for name in data_names:
+        dims = first.variables[name].dims
+        arrays = []
+        for key in keys:
+            ds = by_pair[key]
+            a = ds.variables[name].values
+            if "intervention" in dims:   # the union of the interventions, zero cost where a run has none
+                axis = dims.index("intervention")
+                full = np.zeros(a.shape[:axis] + (len(names),) + a.shape[axis + 1:], a.dtype)
+                full[(slice(None),) * axis + ([position[str(x)] for x in ds["intervention"].values],)] = a
+                a = full
+            arrays.append(a)
+        data = np.stack(arrays).reshape((len(order), len(seeds)) + arrays[0].shape)
+        data_vars[name] = (("scenario", "seed") + dims, data, dict(first.variables[name].attrs))
+    coords = {}
+    # reindexing a run to interventions it does not have puts its dimension coordinates first: if any run was,
+    # combine_by_coords gives them first; else their own order
+    same = all(ds["intervention"].values.tolist() == names for ds in runs)
+    order_of_coords = coord_names if same else ([c for c in coord_names if c in first.dims]
+                                                + [c for c in coord_names if c not in first.dims])
+    for name in order_of_coords:
+        coords[name] = (first.variables[name] if name != "intervention" or same
+                        else ("intervention", names, dict(first["intervention"].attrs)))
+    attrs = {k: v for k, v in first.attrs.items() if k != "seed" and all(_same_attr(ds.attrs[k], v) for ds in runs)}
+    return xr.Dataset(data_vars, coords=skeleton.drop_vars("n").coords, attrs=attrs).assign_coords(coords)
 
 
 def combine(paths: Sequence[Path]) -> xr.Dataset:
