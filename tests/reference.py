@@ -219,6 +219,7 @@ def depart(model, i: int, pathway: int, status: int, t: int, place: int, channel
     sex = 0 if member.female else 1                      # female, male
     age_group = sum(1 for edge in AGE_EDGES if member.age >= edge)   # 18-34, 35-54, 55+
     model.recorder["emigrants_by_group"][t, pathway, sex, age_group, member.skill] += 1
+    model.recorder["emigrants_by_quintile"][t, pathway, int(model.quintile[i])] += 1   # its household's fifth
     return member
 
 
@@ -442,6 +443,7 @@ def households_decide(model, t: int, log: StepLog) -> None:
         origin = int(h.origin[i])
         if trapped:
             add(model, "trapped", t, origin)
+            model.recorder["trapped_by_quintile"][t, int(model.quintile[i])] += 1
             aim = P_INTERNAL if wanted < regular else P_REGULAR if wanted < irregular else P_IRREGULAR
             add(model, "trapped_wanting", t, origin, aim)
             h.aspiration[i], h.aspired[i] = aim + 1, t   # it aspires to that pathway from now
@@ -560,6 +562,8 @@ def regular_queue(model, t: int, log: StepLog) -> None:
             if means >= amount:
                 pay(model, i, amount)
                 paid.append(i)
+                # what the migrant paid for the place (SDG 10.7.1): the fee on applying, the rest now
+                model.recorder["channel_costs"][t, channel.index] += amount + s.get("fee_usd", 0.0)
             else:   # it loses the place, leaves the queue and aspires to go regularly
                 set_status(model, i, AT_HOME, t)
                 h.channel[i] = -1
@@ -795,6 +799,7 @@ def move_on(model, t: int, city: list, log: StepLog) -> None:
                 add(model, "emigrants", t, r.origin, P_IRREGULAR, place=r.place)
                 age_group = sum(1 for edge in AGE_EDGES if r.age >= edge)
                 model.recorder["emigrants_by_group"][t, P_IRREGULAR, 0 if r.female else 1, age_group, r.skill] += 1
+                model.recorder["emigrants_by_quintile"][t, P_IRREGULAR, int(model.quintile[r.household])] += 1
                 log["onward"] += 1
 
 
@@ -852,6 +857,21 @@ def record(model, t: int) -> None:
         if member.status in pathway_of:
             r["migrants_away"][t, member.origin, member.place, pathway_of[member.status]] += 1
         r["in_transit"][t, member.origin] += member.status == IN_TRANSIT
+    # by the household's wealth quintile at the start: people at origin, their mean consumption per person and the
+    # mean of its log (at least 1 USD a month), over the households not living abroad
+    people, spent, logs = [0.0] * 5, [0.0] * 5, [0.0] * 5
+    for i in range(h.n):
+        n = persons_at_origin(model, i, away[i])
+        if int(h.status[i]) == FAMILY_ABROAD or n <= 0:
+            continue
+        q = int(model.quintile[i])
+        people[q] += n
+        spent[q] += float(model.consumption[i])
+        logs[q] += n * math.log(max(float(model.consumption[i]) / n, 1.0))
+    for q in range(5):
+        r["population_by_quintile"][t, q] = people[q]
+        r["consumption_by_quintile"][t, q] = spent[q] / max(people[q], 1)
+        r["log_consumption_by_quintile"][t, q] = logs[q] / max(people[q], 1)
     for origin in range(n_o):
         r["consumption_per_capita"][t, origin] = consumption[origin] / max(r["population"][t, origin], 1)
         r["wealth_mean"][t, origin] = wealth[origin] / max(households_at_origin[origin], 1)

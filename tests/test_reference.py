@@ -170,7 +170,8 @@ COUNTS = {"emigrants", "arrivals", "returns", "migrants_away", "families_abroad"
           "deportations", "in_transit", "applications", "visas_issued", "seasonal_visas", "humanitarian_visas",
           "reunifications", "gave_up", "visa_queue", "trapped", "population", "emigrants_by_group",
           "channel_applications", "channel_granted", "channel_queue", "route_departures", "route_arrivals",
-          "route_interceptions", "route_deaths"}
+          "route_interceptions", "route_deaths", "emigrants_by_quintile", "trapped_by_quintile",
+          "population_by_quintile"}
 
 
 def assert_households_agree(fast: MigrationModel, ref: MigrationModel, month: int, money: dict = MONEY) -> None:
