@@ -89,6 +89,7 @@ STAY = 0                   # the choice code of staying; option k of the table h
 NO_DECISION = -1           # the choice code of a household that does not decide this month
 MAX_WAIT_MONTHS = 1200.0   # expected waits are capped here (100 years: a closed pathway in all but name)
 MAX_OPTIONS = 126          # options of a month: choice codes k + 1 fit in int8
+NON_NEGATIVE = ("wage", "living_cost", "employment", "wait_months", "death", "interception")   # Options columns
 
 
 @dataclass(frozen=True)
@@ -172,10 +173,11 @@ class Options:
         nest_ = out["nest"]
         if not ((nest_ >= 1) & (nest_ < len(lam))).all():
             raise ValueError(f"option nests {nest_.tolist()}: expected nests 1 to {len(lam) - 1} (nest 0 is staying)")
-        for name in ("wage", "living_cost", "employment", "wait_months", "death", "interception"):
-            if (np.isnan(out[name]) | (out[name] < 0)).any():
-                raise ValueError(f"options column {name!r} = {out[name].tolist()}: expected numbers >= 0")
-        if (np.isnan(cost) | (cost < 0)).any():
+        checked = np.concatenate([*(out[name] for name in NON_NEGATIVE), cost.ravel()])   # one test for all
+        if (np.isnan(checked) | (checked < 0)).any():
+            for name in NON_NEGATIVE:
+                if (np.isnan(out[name]) | (out[name] < 0)).any():
+                    raise ValueError(f"options column {name!r} = {out[name].tolist()}: expected numbers >= 0")
             raise ValueError("options cost: expected numbers >= 0")
         due = cost if due is None else np.ascontiguousarray(due, dtype=np.float64)
         if due.shape != cost.shape or (np.isnan(due) | (due < 0) | (due > cost)).any():

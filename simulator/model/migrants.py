@@ -100,21 +100,20 @@ class Migrants:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        new = {name: np.concatenate([p[name] for p in pending]) for name in COLUMNS}
-        key = new["household"].astype(np.int64) * MAX_SLOTS + new["slot"]
-        if (np.diff(key) < 0).any():
-            order = np.argsort(key, kind="stable")
-            new, key = {name: column[order] for name, column in new.items()}, key[order]
+        key = (np.concatenate([p["household"] for p in pending]).astype(np.int64) * MAX_SLOTS
+               + np.concatenate([p["slot"] for p in pending]))
+        order = np.argsort(key, kind="stable") if (np.diff(key) < 0).any() else np.arange(len(key))
         old = self._columns
-        at = np.searchsorted(old["household"].astype(np.int64) * MAX_SLOTS + old["slot"], key)
+        n_old = len(old["household"])
+        at = np.searchsorted(old["household"].astype(np.int64) * MAX_SLOTS + old["slot"], key[order])
         to = at + np.arange(len(key))   # the new rows' places in the merged table
-        is_old = np.ones(len(old["household"]) + len(key), bool)
+        is_old = np.ones(n_old + len(key), bool)
         is_old[to] = False
-        for name, (dtype, _) in COLUMNS.items():
-            merged = np.empty(len(is_old), dtype)
-            merged[to] = new[name]
-            merged[is_old] = old[name]
-            old[name] = merged
+        source = np.empty(n_old + len(key), np.int64)   # each merged row's row in the old rows, then the new ones
+        source[is_old] = np.arange(n_old)
+        source[to] = n_old + order
+        for name in COLUMNS:
+            old[name] = np.concatenate([old[name], *(p[name] for p in pending)])[source]
 
     def remove(self, rows: np.ndarray) -> None:
         """Drop `rows` (the migrants are home, or dead); the other rows keep their order."""

@@ -188,6 +188,7 @@ class MigrationModel(mesa.Model):
             raise ConfigError("abroad.onward_rate", self.params.abroad.onward_rate,
                               f"at most 1/{most}: a city has {most} onward routes, each taken at this rate a month")
         self.option_routes: list = []     # the irregular route of each of the month's options (None: not a route)
+        self._waiting: np.ndarray | None = None   # the households waiting when process 5 began (see `applicants`)
         self.policy = Policy.from_params(self.params, n)
         self.interventions = list(interventions)
         names = [iv.name for iv in self.interventions]
@@ -360,7 +361,8 @@ class MigrationModel(mesa.Model):
             rel = np.flatnonzero((choice > 0) | trapped)
             kept.append((rel + start, choice[rel], trapped[rel], u[rel, width - 1].astype(np.float64),
                          wanted[rel].astype(np.int64)))
-        idx, choice, trapped, tie_break, wanted_ = (np.concatenate(parts) for parts in zip(*kept))
+        idx, choice, trapped, tie_break, wanted_ = (kept[0] if len(kept) == 1 else
+                                                    (np.concatenate(parts) for parts in zip(*kept)))
         for channel in self.channels:   # places offered to households that want to leave (humanitarian visas)
             channel.offer(self, idx, choice, trapped)
         trapped &= choice != self.OFFER_TAKEN
@@ -378,6 +380,8 @@ class MigrationModel(mesa.Model):
         for k in range(options.n):
             took = choice == k + 1
             movers = idx[took]
+            if len(movers) == 0:   # nobody chose the option (most options, most months): nothing to do
+                continue
             self._pay(movers, options.due[h.origin[movers], k])
             pathway = options.pathway[k]
             if pathway == P_INTERNAL:
@@ -394,8 +398,22 @@ class MigrationModel(mesa.Model):
     def process_visas(self) -> None:
         """Process 5: each channel's rule, in the world's order: give-ups, then places granted within its quota and
         processing capacity, first come first served (simulator.policy.channels)."""
-        for channel in self.channels:
-            channel.admit(self)
+        # the month's applicants, found once: each channel finds its own among them (`applicants`)
+        self._waiting = np.flatnonzero(self.households.status == WAITING)
+        try:
+            for channel in self.channels:
+                channel.admit(self)
+        finally:
+            self._waiting = None
+
+    def applicants(self, channel: int) -> np.ndarray:
+        """The households waiting in the queue of channel `channel` (its index), in row order. While the channels
+        decide (process 5) they are found among the households that were waiting when it began: no household joins
+        a queue then, and a channel changes the status of its own applicants only."""
+        h, waiting = self.households, self._waiting
+        if waiting is None:
+            return np.flatnonzero((h.status == WAITING) & (h.channel == channel))
+        return waiting[(h.status[waiting] == WAITING) & (h.channel[waiting] == channel)]
 
     def admit(self, households: np.ndarray, channel: Any, contract_end: int, job_offer: bool) -> None:
         """The migrants of `households` leave by a regular `channel` (which calls this); their stay ends at
@@ -446,6 +464,8 @@ class MigrationModel(mesa.Model):
     def reunite(self, migrants: np.ndarray) -> None:
         """The families of the regular migrants `migrants` (rows of `self.migrants`, each its household's only member
         away) join them abroad and settle (called by a channel)."""
+        if len(migrants) == 0:
+            return
         h, m, t = self.households, self.migrants, self.t
         households = m.household[migrants]
         h.status[households] = FAMILY_ABROAD
@@ -534,10 +554,11 @@ class MigrationModel(mesa.Model):
         self.recorder.count("remittances", t, h.origin, weights=self.remittances_in)
 
         rec = self.recorder["migrant_employment_rate"]
-        rec[t, P_INTERNAL] = city_emp.mean() if len(city) else np.nan
+        # shares employed: the count over the number (what .mean() of the flags gives, without its overhead)
+        rec[t, P_INTERNAL] = np.count_nonzero(city_emp) / len(city) if len(city) else np.nan
         for status_emp, pathway, k in ((~irregular, P_REGULAR, 0), (irregular, P_IRREGULAR, 1)):
             n_status = np.count_nonzero(status_emp)
-            rec[t, pathway] = emp[status_emp].mean() if n_status else np.nan
+            rec[t, pathway] = np.count_nonzero(emp & status_emp) / n_status if n_status else np.nan
             away = np.bincount(place[status_emp], minlength=places.n)
             working = np.bincount(place[status_emp & emp], minlength=places.n)
             self.expected_employment[:, k] = ((working + PRIOR_WEIGHT * PRIOR_EMPLOYMENT[k])
@@ -638,14 +659,12 @@ class MigrationModel(mesa.Model):
         r["labour_demand"][t] = self.labour.demand
         r["vacancies"][t] = self.labour.vacancies
         r["destination_wage"][t] = self.labour.wage
-        for c, waiting in zip(self.channels, np.bincount(h.channel[h.status == WAITING],
-                                                         minlength=len(self.channels))):
-            r["channel_applications"][t, c.index] = c.applications
-            r["channel_granted"][t, c.index] = len(c.granted)
-            r["channel_queue"][t, c.index] = waiting
-        for route in self.routes:
-            for name in ("departures", "arrivals", "interceptions", "deaths"):
-                r[f"route_{name}"][t, route.index] = getattr(route, name)
+        # channels and routes are in the order of their index
+        r["channel_applications"][t] = [c.applications for c in self.channels]
+        r["channel_granted"][t] = [len(c.granted) for c in self.channels]
+        r["channel_queue"][t] = np.bincount(h.channel[h.status == WAITING], minlength=len(self.channels))
+        for name in ("departures", "arrivals", "interceptions", "deaths"):
+            r[f"route_{name}"][t] = [getattr(route, name) for route in self.routes]
         for j, iv in enumerate(self.interventions):
             r["intervention_cost"][t, j] = iv.cost(self)
 
@@ -710,6 +729,8 @@ class MigrationModel(mesa.Model):
 
     def _remove(self, rows: np.ndarray) -> None:
         """The migrants of `rows` are no longer away (home, or dead): their slots are free, their rows gone."""
+        if len(rows) == 0:   # (the rows added since the last read join the table when it is next read)
+            return
         m = self.migrants
         free_slots(self.households.slots, m.household[rows], m.slot[rows])
         if self.views:
@@ -737,7 +758,7 @@ class MigrationModel(mesa.Model):
         if self.t == 0:
             return 0.0
         data = self.recorder[name][self.t - 1]
-        return float(data[..., pathway].sum() if pathway is not None else data.sum())
+        return float(np.add.reduce(data[..., pathway] if pathway is not None else data, axis=None))   # .sum()
 
     @property
     def departures_internal(self) -> float:
@@ -812,9 +833,11 @@ def corridor_options(places: Places, params: ModelParams, wage: np.ndarray, expe
     terms = [t for _, _, t in regular]
     routes = [r for _, _, r, _ in irregular]
     place = np.array([*range(c), *(q for _, q, _ in regular), *(q for _, q, _, _ in irregular)], np.int64)
-    served = np.ones((places.travel_cost.shape[0], c + n + m), bool)
+    n_origins = places.travel_cost.shape[0]
+    served = np.ones((n_origins, c + n + m), bool)
     for j, (_, _, _, origins) in enumerate(irregular):
-        served[:, c + n + j] = np.isin(np.arange(served.shape[0]), origins)
+        chosen = set(origins)   # np.isin(range(n_origins), origins), without its sort
+        served[:, c + n + j] = [o in chosen for o in range(n_origins)]
     employment = np.concatenate([np.full(c, lab.city_employment_rate), expected_employment[place[c:c + n], 0],
                                  expected_employment[place[c + n:], 1]])
     cost = np.column_stack([places.travel_cost[:, :c], *[t.fee_usd + places.travel_cost[:, q]

@@ -80,7 +80,7 @@ class QueueChannel(Channel):
         `training_months`, only to applicants who have trained that long, and the wait that counts towards giving up
         starts when their training ends."""
         h, s, t = model.households, self.settings, model.t
-        waiting = np.flatnonzero((h.status == WAITING) & (h.channel == self.index))
+        waiting = model.applicants(self.index)
         quit_ = gives_up(t - h.since[waiting] - training_months, s["max_wait_months"], h.patience[waiting])
         gave_up = waiting[quit_]
         h.status[gave_up] = AT_HOME
@@ -136,7 +136,7 @@ class SkillsPartnership(QueueChannel):
         then trained applicants are granted places in queue order, as in a labour scheme."""
         h, s, t = model.households, self.settings, model.t
         training = int(s["training_months"])
-        waiting = np.flatnonzero((h.status == WAITING) & (h.channel == self.index))
+        waiting = model.applicants(self.index)
         trained = waiting[(t - h.since[waiting] >= training) & (h.skill[waiting] < s["min_skill"])]
         h.skill[trained] = int(s["min_skill"])
         super().admit(model, training_months=training)
@@ -190,6 +190,8 @@ class Family(Channel):
         joined = wanting[first_in_queue(u[wanting], k)] if k < len(wanting) else wanting
         self.queue.use(len(joined))
         self.granted = household[joined]
+        if len(joined) == 0:   # no family joins this month (most months): nothing changes
+            return regular
         model.reunite(regular[joined])
         model.recorder.count("reunifications", t, h.origin[self.granted])
         return np.delete(regular, joined)
