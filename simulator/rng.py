@@ -53,7 +53,7 @@ class Streams:
                 1, np.uint64)[0]
             self._keyed_states[name] = state
         arrays = [np.asarray(key).astype(np.uint64) for key in keys]
-        shape = np.broadcast_shapes(*(a.shape for a in arrays))
+        shape = np.broadcast(*arrays).shape if arrays else ()
         stacked = np.empty((len(arrays), *shape), np.uint64)
         for i, a in enumerate(arrays):
             stacked[i] = a

@@ -83,15 +83,20 @@ class Migrants:
     def add(self, **columns: object) -> None:
         """Add one row per entry of `household`; a column given as a scalar applies to every new row, a column not
         given takes its default (no channel, no route, not employed, no contract end)."""
-        unknown, missing = set(columns) - set(COLUMNS), set(COLUMNS) - set(columns) - set(_DEFAULTS)
-        if unknown or missing:
+        if columns.keys() != COLUMNS.keys() and (set(columns) - set(COLUMNS) or set(COLUMNS) - set(columns)
+                                                  - set(_DEFAULTS)):
+            unknown, missing = set(columns) - set(COLUMNS), set(COLUMNS) - set(columns) - set(_DEFAULTS)
             raise TypeError(f"Migrants.add: unknown columns {sorted(unknown)}, missing columns {sorted(missing)}")
         k = len(np.asarray(columns["household"]))
         if k:
             row: dict[str, np.ndarray] = {}
             for name, (dtype, _) in COLUMNS.items():
-                value = np.array(columns.get(name, _DEFAULTS.get(name)), dtype)   # a copy: the caller may change its
-                row[name] = value if value.shape == (k,) else np.full(k, value)   # arrays
+                value = columns[name] if name in columns else _DEFAULTS[name]
+                if isinstance(value, np.ndarray) and value.shape == (k,):
+                    row[name] = value.astype(dtype)   # a copy: the caller may change its arrays
+                else:
+                    value = np.array(value, dtype)
+                    row[name] = value if value.shape == (k,) else np.full(k, value)
             self._pending.append(row)
 
     def _merge(self) -> None:

@@ -687,16 +687,17 @@ class MigrationModel(mesa.Model):
         if len(idx) == 0:   # no one leaves: nothing drawn (the draws are keyed), added or counted
             return
         h, t = self.households, self.t
-        h.trips[idx] += 1
-        female, age = who_leaves(self.streams, self.params.population, idx, h.trips[idx], pathway)
+        trips = h.trips[idx] + 1   # the households' departure numbers (one member leaves each: `idx` are distinct)
+        h.trips[idx] = trips
+        female, age = who_leaves(self.streams, self.params.population, idx, trips, pathway)
         if self.views:
-            for i, trip in zip(idx.tolist(), h.trips[idx].tolist()):
+            for i, trip in zip(idx.tolist(), trips.tolist()):
                 self.migrant_views[i, trip] = Migrant(self, i, trip)
-        skill = h.skill[idx]
-        self.migrants.add(household=idx, origin=h.origin[idx], slot=take_slots(h.slots, idx), trip=h.trips[idx],
+        skill, origin = h.skill[idx], h.origin[idx]
+        self.migrants.add(household=idx, origin=origin, slot=take_slots(h.slots, idx), trip=trips,
                           status=status, place=place, channel=channel, route=route, since=t, employed=employed,
                           contract_end=contract_end, female=female, age=age, skill=skill)
-        self._count_departures(idx, h.origin[idx], pathway, place, female, age, skill)
+        self._count_departures(idx, origin, pathway, place, female, age, skill)
 
     def _count_departures(self, households: np.ndarray, origin: np.ndarray, pathway: int, place: int,
                           female: np.ndarray, age: np.ndarray, skill: np.ndarray) -> None:
@@ -802,7 +803,7 @@ def who_leaves(streams: Streams, pop: PopulationParams, households: np.ndarray, 
     same person in every scenario of a seed."""
     u = streams.keyed_uniforms("migrants", households, trips, np.arange(2)[:, None])
     share = pop.migrant_female_share_internal if pathway == P_INTERNAL else pop.migrant_female_share_abroad
-    age = np.clip(pop.migrant_age_mean + pop.migrant_age_sd * ndtri(u[1]), 18.0, 65.0)
+    age = np.minimum(np.maximum(pop.migrant_age_mean + pop.migrant_age_sd * ndtri(u[1]), 18.0), 65.0)   # clipped
     return u[0] < share, age.astype(np.float32)
 
 
