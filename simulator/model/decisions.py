@@ -75,6 +75,7 @@ The naive per-household statement of this rule is `tests/reference.py`; the test
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -186,14 +187,24 @@ class Options:
         served = np.ones(cost.shape, np.bool_) if served is None else np.ascontiguousarray(served, dtype=np.bool_)
         if served.shape != cost.shape:
             raise ValueError(f"options served has shape {served.shape}: expected {cost.shape}, as cost")
-        size = np.bincount(nest_, minlength=len(lam))
-        draw = np.full(k, -1, np.int64)
-        multi = np.flatnonzero(size[nest_] > 1)
-        draw[multi] = len(lam) + np.arange(len(multi))
-        members = np.argsort(nest_, kind="stable").astype(np.int64)
-        start = np.concatenate([[0], np.cumsum(size)]).astype(np.int64)
+        draw, members, start = (a.copy() for a in _nest_structure(nest_.tobytes(), len(lam)))
         return cls(names=tuple(names), nest_lambda=lam, skill_ratio=ratio, cost=cost, due=due, served=served,
                    draw_column=draw, nest_members=members, nest_start=start, **out)
+
+
+@functools.lru_cache(maxsize=64)
+def _nest_structure(nest: bytes, n_nests: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the options' nests (int64 bytes) among `n_nests`: each option's lower-stage uniform column (-1 in a nest of
+    one), the options in nest order and where each nest starts (`Options.draw_column`, `nest_members`,
+    `nest_start`); the same every month of a run, so kept."""
+    nest_ = np.frombuffer(nest, np.int64)
+    size = np.bincount(nest_, minlength=n_nests)
+    draw = np.full(len(nest_), -1, np.int64)
+    multi = np.flatnonzero(size[nest_] > 1)
+    draw[multi] = n_nests + np.arange(len(multi))
+    members = np.argsort(nest_, kind="stable").astype(np.int64)
+    start = np.concatenate([[0], np.cumsum(size)]).astype(np.int64)
+    return draw, members, start
 
 
 # --- the month's decision as one compiled pass per household ------------------------------------------------------

@@ -25,6 +25,7 @@ Example:
 from __future__ import annotations
 
 import mesa
+import numba
 import numpy as np
 
 NO_CONTRACT = -1    # `contract_end` of a stay with no set end
@@ -59,13 +60,14 @@ class Migrants:
     """Column store of the members away: one array per column of `COLUMNS` (`m.status`, `m.place`...), one entry
     per migrant, in household and slot order.
 
-    Rows added during a month wait in a list and join the table, in order, in one merge the first time a column or
-    `n` is read: a month's departures (a few calls per option and channel) cost one pass over the table, not one
-    each."""
+    Rows added during a month wait in buffers (one per column, reused month after month) and join the table, in
+    order, in one merge the first time a column or `n` is read: a month's departures (a few calls per option and
+    channel) cost one pass over the table, not one each."""
 
     def __init__(self, columns: dict[str, np.ndarray]) -> None:
         self._columns = columns
-        self._pending: list[dict[str, np.ndarray]] = []
+        self._new = {name: np.empty(16, dtype) for name, (dtype, _) in COLUMNS.items()}   # the rows added since the
+        self._n_new = 0                                                                  # table was last read
 
     @classmethod
     def empty(cls) -> Migrants:
@@ -88,37 +90,43 @@ class Migrants:
             unknown, missing = set(columns) - set(COLUMNS), set(COLUMNS) - set(columns) - set(_DEFAULTS)
             raise TypeError(f"Migrants.add: unknown columns {sorted(unknown)}, missing columns {sorted(missing)}")
         k = len(np.asarray(columns["household"]))
-        if k:
-            row: dict[str, np.ndarray] = {}
+        if not k:
+            return
+        start, end = self._n_new, self._n_new + k
+        if end > len(self._new["household"]):   # grow the buffers (their rows so far kept)
+            size = max(2 * len(self._new["household"]), end)
             for name, (dtype, _) in COLUMNS.items():
-                value = columns[name] if name in columns else _DEFAULTS[name]
-                if isinstance(value, np.ndarray) and value.shape == (k,):
-                    row[name] = value.astype(dtype)   # a copy: the caller may change its arrays
-                else:
-                    value = np.array(value, dtype)
-                    row[name] = value if value.shape == (k,) else np.full(k, value)
-            self._pending.append(row)
+                grown = np.empty(size, dtype)
+                grown[:start] = self._new[name][:start]
+                self._new[name] = grown
+        for name in COLUMNS:   # copied into the buffers (the caller may change its arrays), cast to the column's type
+            value = columns[name] if name in columns else _DEFAULTS[name]
+            if not isinstance(value, np.ndarray):
+                value = np.array(value, COLUMNS[name][0])   # as np.array converts a scalar
+            self._new[name][start:end] = value
+        self._n_new = end
 
     def _merge(self) -> None:
         """The rows added since the last read join the table in household and slot order: sorted among themselves,
         then each placed before the first old row with a larger key, every column in one pass."""
-        if not self._pending:
+        k = self._n_new
+        if not k:
             return
-        pending, self._pending = self._pending, []
-        key = (np.concatenate([p["household"] for p in pending]).astype(np.int64) * MAX_SLOTS
-               + np.concatenate([p["slot"] for p in pending]))
-        order = np.argsort(key, kind="stable") if (np.diff(key) < 0).any() else np.arange(len(key))
+        self._n_new = 0
+        new = {name: buffer[:k] for name, buffer in self._new.items()}
+        key = new["household"].astype(np.int64) * MAX_SLOTS + new["slot"]
+        order = np.argsort(key, kind="stable") if (np.diff(key) < 0).any() else np.arange(k)
         old = self._columns
         n_old = len(old["household"])
         at = np.searchsorted(old["household"].astype(np.int64) * MAX_SLOTS + old["slot"], key[order])
-        to = at + np.arange(len(key))   # the new rows' places in the merged table
-        is_old = np.ones(n_old + len(key), bool)
+        to = at + np.arange(k)   # the new rows' places in the merged table
+        is_old = np.ones(n_old + k, bool)
         is_old[to] = False
-        source = np.empty(n_old + len(key), np.int64)   # each merged row's row in the old rows, then the new ones
+        source = np.empty(n_old + k, np.int64)   # each merged row's row in the old rows, then in the new ones
         source[is_old] = np.arange(n_old)
         source[to] = n_old + order
         for name in COLUMNS:
-            old[name] = np.concatenate([old[name], *(p[name] for p in pending)])[source]
+            old[name] = _gather(old[name], new[name], source)
 
     def remove(self, rows: np.ndarray) -> None:
         """Drop `rows` (the migrants are home, or dead); the other rows keep their order."""
@@ -137,7 +145,7 @@ class Migrants:
 
 def _column(name: str) -> property:
     def get(self: Migrants) -> np.ndarray:
-        if self._pending:
+        if self._n_new:
             self._merge()
         return self._columns[name]
 
@@ -150,6 +158,17 @@ def _column(name: str) -> property:
 
 for _name in COLUMNS:
     setattr(Migrants, _name, _column(_name))
+
+
+@numba.njit(cache=True)
+def _gather(old: np.ndarray, new: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """`np.concatenate([old, new])[source]`, without the concatenation."""
+    n_old = old.shape[0]
+    out = np.empty(source.shape[0], old.dtype)
+    for j in range(source.shape[0]):
+        s = source[j]
+        out[j] = old[s] if s < n_old else new[s - n_old]
+    return out
 
 
 def take_slots(slots: np.ndarray, households: np.ndarray) -> np.ndarray:

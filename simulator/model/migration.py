@@ -34,12 +34,12 @@ from simulator.model.decisions import Options, credit_floor, decide_households, 
 from simulator.config import check_calendar, check_threads
 from simulator.errors import ConfigError
 from simulator.model.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, FAMILY_ABROAD, IN_CITY, IN_TRANSIT,
-                                        WAITING, Household, status_by_origin, status_by_origin_and_place, synthesize)
+                                        N_STATUSES, WAITING, Household, status_by_origin_and_place, synthesize)
 from simulator.model.migrants import NO_CONTRACT, Migrant, Migrants, free_slots, take_slots
 from simulator.model.labour import Labour, LabourOutlook, skill_multiplier
 from simulator.model.places import Places
-from simulator.model.outputs import (AGE_EDGES, PATHWAYS, WEALTH_QUINTILES, Recorder, aspiring_by_origin,
-                                     count_departures, sums_by_origin, sums_by_quintile, to_dataset, wealth_quintiles)
+from simulator.model.outputs import (AGE_EDGES, PATHWAYS, WEALTH_QUINTILES, Recorder, count_departures, month_sums,
+                                     to_dataset, wealth_quintiles)
 from simulator.params import DecisionParams, ModelParams, PopulationParams, validate
 from simulator.model.pathways import journey_outcomes
 from simulator.model.levers import Policy
@@ -182,6 +182,7 @@ class MigrationModel(mesa.Model):
         self.routes = build_routes(list(routes), destinations=destinations, n_origins=self.world.n_origins,
                                    cities=self.places.names[:self.places.n_cities])
         self.route_options = [r for r in self.routes if not r.onward]   # the routes households choose
+        self.onward_routes = [r for r in self.routes if r.onward]       # and those members in a city move on by
         most = max([sum(r.source == c for r in self.routes) for c in self.places.names[:self.places.n_cities]],
                    default=0)
         if most * self.params.abroad.onward_rate > 1:
@@ -203,6 +204,7 @@ class MigrationModel(mesa.Model):
         self.persons_home = self.households.people_at_origin()   # members living at origin, per household
         self.income_per_adult = np.zeros(n)
         self.credit_floor = credit_floor(self.params.decisions, self.world.assets_median)   # per district
+        self.skill_wage = skill_multiplier(np.arange(3), self.params.labour)   # by skill level (labour.py)
         self.cost_network = np.zeros((self.world.n_origins, self.places.n, 3))   # and by pathway (the cost cut)
         # expected employment of regular and irregular migrants at each place (cities: unused, see month_options)
         self.expected_employment = np.tile(PRIOR_EMPLOYMENT, (self.places.n, 1))
@@ -353,7 +355,7 @@ class MigrationModel(mesa.Model):
             choice, trapped = decide_households(
                 h.status[rows], free, persons, h.origin[rows], h.skill[rows], h.farm_dependence[rows],
                 self.loss[rows], h.income_boost[rows], h.shock_memory[rows], h.patience[rows],
-                h.risk_aversion[rows], h.wealth[rows], h.assets[rows], skill_multiplier(h.skill[rows], p.labour), u,
+                h.risk_aversion[rows], h.wealth[rows], h.assets[rows], self.skill_wage[h.skill[rows]], u,
                 self.labour.origin_wage, self.climate.farm_decline, network, options, p.decisions,
                 pol.risk_perception, income_per_adult=self.income_per_adult[rows],
                 subsistence_usd=p.budget.subsistence_usd, threads=self.threads,
@@ -443,11 +445,18 @@ class MigrationModel(mesa.Model):
             self.recorder["channel_costs"][t, channel.index] += 0.0 + 0 * channel.settings.get("fee_usd", 0.0)
             return queue[:0]
         place = self.places.index(channel.destination)
-        origin = h.origin[queue]
-        amount = recruitment_cost + self.places.travel_cost[origin, place]
-        if dp.network_cost_cut > 0:
-            amount = amount * network_cut(self.cost_network[origin, place, P_REGULAR], dp)
-        can = means_to_move(h.wealth[queue], h.assets[queue], dp, self.credit_floor[origin]) >= amount
+        # The places go no further down the queue than its `places`-th payer: the front of the queue first (in a long
+        # queue with few places, most months), the whole queue if the front holds fewer payers. Element by element,
+        # the same amounts and payers either way.
+        for front in ((queue[:2 * int(places) + 8], queue) if len(queue) > 2 * places + 8 else (queue,)):
+            origin = h.origin[front]
+            amount = recruitment_cost + self.places.travel_cost[origin, place]
+            if dp.network_cost_cut > 0:
+                amount = amount * network_cut(self.cost_network[origin, place, P_REGULAR], dp)
+            can = means_to_move(h.wealth[front], h.assets[front], dp, self.credit_floor[origin]) >= amount
+            if np.count_nonzero(can) >= places:
+                break
+        queue = front
         offered = np.cumsum(can) - can < places   # offered until the places are taken
         paid = offered & can
         self._pay(queue[paid], amount[paid])
@@ -592,7 +601,7 @@ class MigrationModel(mesa.Model):
         a month. It pays, and travels: in transit on the route from this month (counted as a departure by the irregular
         pathway to the route's destination), its journey ending as any route's does (process 6, from the next month)
         and, without a visa of the destination's channels, arriving with irregular status (assumption)."""
-        onward = [r for r in self.routes if r.onward]
+        onward = self.onward_routes
         if not onward:
             return
         h, m, t, rate = self.households, self.migrants, self.t, self.params.abroad.onward_rate
@@ -635,12 +644,11 @@ class MigrationModel(mesa.Model):
         """Process 9: the month's stocks, labour market and intervention costs into the preallocated arrays."""
         h, m, r, t, n_o = self.households, self.migrants, self.recorder, self.t, self.world.n_origins
         where = status_by_origin_and_place(m.origin, m.place, m.status, n_o, self.places.n)
-        households = status_by_origin(h.origin, h.status, n_o)
-        sums = sums_by_origin(h.origin, h.status, FAMILY_ABROAD, self.persons_home, h.size, self.consumption,
-                              h.wealth, n_o)
+        households, sums, by_quintile, aspiring = month_sums(
+            h.origin, h.status, self.quintile, self.persons_home, h.size, self.consumption, h.wealth, h.aspiration,
+            h.aspired, t, self.params.decisions.aspiration_months, AT_HOME, FAMILY_ABROAD, n_o, N_STATUSES,
+            len(WEALTH_QUINTILES))
         r["population"][t] = sums[:, 0]
-        by_quintile = sums_by_quintile(self.quintile, h.status, FAMILY_ABROAD, self.persons_home, self.consumption,
-                                       len(WEALTH_QUINTILES))
         people = np.maximum(by_quintile[:, 0], 1)
         r["population_by_quintile"][t] = by_quintile[:, 0]
         r["consumption_by_quintile"][t] = by_quintile[:, 1] / people
@@ -651,8 +659,7 @@ class MigrationModel(mesa.Model):
             r["migrants_away"][t, :, :, pathway] = where[:, :, status]
         r["in_transit"][t] = where[:, :, IN_TRANSIT].sum(axis=1)
         r["visa_queue"][t] = households[:, WAITING]
-        r["aspiring"][t] = aspiring_by_origin(h.origin, h.status, AT_HOME, h.aspiration, h.aspired, t,
-                                              self.params.decisions.aspiration_months, n_o)
+        r["aspiring"][t] = aspiring
         r["consumption_per_capita"][t] = sums[:, 2] / np.maximum(r["population"][t], 1)
         r["wealth_mean"][t] = sums[:, 3] / np.maximum(sums[:, 4], 1)
         r["shock_loss"][t] = self.climate.region_loss
@@ -718,8 +725,11 @@ class MigrationModel(mesa.Model):
         h, m = self.households, self.migrants
         block = max(1, int(self.decision_block))
         buffer = np.empty((min(block, h.n), self.max_away, k), np.float32)
-        out = np.empty((m.n, k), np.float32)
         household, slot = m.household, m.slot
+        if h.n <= block:   # one block: every migrant's rows of the one draw
+            self.streams[stream].random(out=buffer, dtype=np.float32)
+            return buffer[household, slot]
+        out = np.empty((m.n, k), np.float32)
         bounds = np.searchsorted(household, np.arange(0, h.n + block, block))
         for b, start in enumerate(range(0, h.n, block)):
             rows = buffer[: min(block, h.n - start)]

@@ -371,3 +371,35 @@ def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+@numba.njit(cache=True)
+def month_sums(origin: np.ndarray, status: np.ndarray, quintile: np.ndarray, persons_home: np.ndarray,
+               size: np.ndarray, consumption: np.ndarray, wealth: np.ndarray, aspiration: np.ndarray,
+               aspired: np.ndarray, t: int, months: int, at_home: int, living_abroad: int, n_origins: int,
+               n_statuses: int, n_quintiles: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What the month's recording needs of the households, in one pass: households by origin and status (as
+    `households.status_by_origin`), `sums_by_origin`, `sums_by_quintile` and `aspiring_by_origin`, each summed in
+    household order as those functions sum it."""
+    counts = np.zeros((n_origins, n_statuses), np.int64)
+    sums = np.zeros((n_origins, 5))
+    by_quintile = np.zeros((n_quintiles, 3))
+    aspiring = np.zeros((n_origins, 3))
+    for i in range(origin.shape[0]):
+        o = origin[i]
+        counts[o, status[i]] += 1
+        sums[o, 0] += persons_home[i]
+        if status[i] != living_abroad:
+            sums[o, 2] += consumption[i]
+            sums[o, 3] += wealth[i]
+            sums[o, 4] += 1.0
+        else:
+            sums[o, 1] += size[i]
+        if not (status[i] == living_abroad or persons_home[i] <= 0):
+            q, n = quintile[i], persons_home[i]
+            by_quintile[q, 0] += n
+            by_quintile[q, 1] += consumption[i]
+            by_quintile[q, 2] += n * np.log(max(consumption[i] / n, 1.0))
+        if aspiration[i] > 0 and status[i] == at_home and t - aspired[i] < months:
+            aspiring[origin[i], aspiration[i] - 1] += 1.0
+    return counts, sums, by_quintile, aspiring

@@ -82,12 +82,13 @@ class QueueChannel(Channel):
         h, s, t = model.households, self.settings, model.t
         waiting = model.applicants(self.index)
         quit_ = gives_up(t - h.since[waiting] - training_months, s["max_wait_months"], h.patience[waiting])
-        gave_up = waiting[quit_]
-        h.status[gave_up] = AT_HOME
-        h.since[gave_up] = t
-        h.channel[gave_up] = -1
-        model.recorder.count("gave_up", t, h.origin[gave_up])
-        waiting = waiting[~quit_]
+        if quit_.any():
+            gave_up = waiting[quit_]
+            h.status[gave_up] = AT_HOME
+            h.since[gave_up] = t
+            h.channel[gave_up] = -1
+            model.recorder.count("gave_up", t, h.origin[gave_up])
+            waiting = waiting[~quit_]
         eligible = waiting[(h.skill[waiting] >= s.get("min_skill", 0)) & (t - h.since[waiting] >= training_months)]
         k = self.queue.capacity(t % 12, s["quota_per_year"], s["processing_per_month"])
         # no place this month (most months of a small model): no queue order needed, nobody is offered a place
@@ -181,8 +182,10 @@ class Family(Channel):
             return regular
         household = m.household[regular]
         u = model.streams[f"channel.{self.name}"].random(h.n)[household]
-        here = np.zeros(len(model.channels) + 1, bool)   # by channel index; the last entry stands for -1 (none)
-        here[[c.index for c in model.channels if c.destination == self.destination]] = True
+        here = self.__dict__.get("_here")
+        if here is None:   # by channel index, the channels to this destination; the last entry stands for -1 (none)
+            here = self._here = np.zeros(len(model.channels) + 1, bool)
+            here[[c.index for c in model.channels if c.destination == self.destination]] = True
         eligible = (here[m.channel[regular]] & employed & (t - m.since[regular] >= s["min_months_abroad"])
                     & (wage >= s["min_wage_usd"]) & (np.bitwise_count(h.slots[household]) == 1)
                     & (h.status[household] == AT_HOME))
