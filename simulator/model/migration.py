@@ -38,8 +38,8 @@ from simulator.model.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOM
 from simulator.model.migrants import NO_CONTRACT, Migrant, Migrants, free_slots, take_slots
 from simulator.model.labour import Labour, LabourOutlook, skill_multiplier
 from simulator.model.places import Places
-from simulator.model.outputs import (AGE_EDGES, PATHWAYS, WEALTH_QUINTILES, Recorder, count_departures, month_sums,
-                                     to_dataset, wealth_quintiles)
+from simulator.model.outputs import (AGE_EDGES, PATHWAYS, WEALTH_QUINTILES, Recorder, add_at, count_departures,
+                                     month_sums, to_dataset, wealth_quintiles)
 from simulator.params import DecisionParams, ModelParams, PopulationParams, validate
 from simulator.model.pathways import journey_outcomes
 from simulator.model.levers import Policy
@@ -368,22 +368,22 @@ class MigrationModel(mesa.Model):
         for channel in self.channels:   # places offered to households that want to leave (humanitarian visas)
             channel.offer(self, idx, choice, trapped)
         trapped &= choice != self.OFFER_TAKEN
-        self.recorder.count("trapped", t, h.origin[idx[trapped]])
-        self.recorder["trapped_by_quintile"][t] += np.bincount(self.quintile[idx[trapped]],
-                                                               minlength=len(WEALTH_QUINTILES))
+        stuck = idx[trapped]
+        stuck_origin = h.origin[stuck]
+        self.recorder.count("trapped", t, stuck_origin)
+        self.recorder["trapped_by_quintile"][t] += np.bincount(self.quintile[stuck], minlength=len(WEALTH_QUINTILES))
         # trapped households aspire to the pathway of the move they wanted (Carling 2002); movers' aims are met
-        aim = options.pathway[np.maximum(wanted_ - 1, 0)].astype(np.int8)
+        aim = options.pathway[np.maximum(wanted_[trapped] - 1, 0)].astype(np.int8)
         for pathway in range(len(PATHWAYS)):
-            self.recorder.count("trapped_wanting", t, h.origin[idx[trapped & (aim == pathway)]], pathway)
-        h.aspiration[idx[trapped]] = aim[trapped] + 1
-        h.aspired[idx[trapped]] = t
+            self.recorder.count("trapped_wanting", t, stuck_origin[aim == pathway], pathway)
+        h.aspiration[stuck] = aim + 1
+        h.aspired[stuck] = t
         h.aspiration[idx[choice > 0]] = 0
 
-        for k in range(options.n):
+        chosen = np.bincount(choice[choice > 0], minlength=options.n + 1)   # households that chose each option
+        for k in np.flatnonzero(chosen[1:]).tolist():   # (the others: nothing to do)
             took = choice == k + 1
             movers = idx[took]
-            if len(movers) == 0:   # nobody chose the option (most options, most months): nothing to do
-                continue
             self._pay(movers, options.due[h.origin[movers], k])
             pathway = options.pathway[k]
             if pathway == P_INTERNAL:
@@ -548,7 +548,7 @@ class MigrationModel(mesa.Model):
         received, fees = remittances(np.where(emp, wage, 0.0), places.living_cost[place],
                                      places.remittance_share[place],
                                      np.minimum(places.transfer_cost[place], pol.transfer_cost_cap))
-        np.add.at(self.remittances_in, m.household[abroad], received)   # summed over each household's members
+        add_at(self.remittances_in, m.household[abroad], received)   # summed over each household's members
         self.recorder.count("remittance_fees", t, m.origin[abroad], weights=fees)
 
         city = np.flatnonzero(m.status == IN_CITY)
@@ -558,7 +558,7 @@ class MigrationModel(mesa.Model):
         earnings = self.labour.wage[in_city] * places.skill_ratio[in_city, m.skill[city]]
         received, fees = remittances(np.where(city_emp, earnings, 0.0), places.living_cost[in_city],
                                      places.remittance_share[in_city], places.transfer_cost[in_city])
-        np.add.at(self.remittances_in, m.household[city], received)
+        add_at(self.remittances_in, m.household[city], received)
         self.recorder.count("remittance_fees", t, m.origin[city], weights=fees)
         self.recorder.count("remittances", t, h.origin, weights=self.remittances_in)
 
@@ -582,8 +582,9 @@ class MigrationModel(mesa.Model):
         home_reg = reg[returns_regular(m.contract_end[reg], t, draws[reg, 1], p.regular.return_rate)]
         irr = abroad[irregular]
         deported, voluntary = returns_irregular(draws[irr, 1], pol.deportation_rate, p.irregular.return_rate)
-        home_city = city[draws[city, 1] < ab.internal_return_rate]
-        self.move_on(np.setdiff1d(city, home_city, assume_unique=True))
+        back = draws[city, 1] < ab.internal_return_rate
+        home_city = city[back]
+        self.move_on(city[~back])   # the others (np.setdiff1d(city, home_city), in order)
         returned = []
         for rows, pathway in ((home_reg, P_REGULAR), (irr[deported | voluntary], P_IRREGULAR),
                               (home_city, P_INTERNAL)):

@@ -157,11 +157,39 @@ class Recorder:
             return
         if len(origin) == 0:
             return
-        counts = np.bincount(origin, weights, minlength=self.sizes["origin"])
-        if pathway is None:
-            self.data[name][t] += counts
+        data = self.data[name]
+        add_tally(data[t] if pathway is None else data[t, :, pathway], origin, weights)
+
+
+@numba.njit(cache=True)
+def add_at(target: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
+    """`np.add.at(target, index, values)`: each value added to its entry of `target`, one by one in order."""
+    n = target.shape[0]
+    for i in range(index.shape[0]):
+        j = index[i]
+        if j < 0:   # numpy's negative indices
+            j += n
+        if j < 0 or j >= n:
+            raise IndexError("add_at: an index out of range")
+        target[j] += values[i]
+
+
+@numba.njit(cache=True)
+def add_tally(target: np.ndarray, origin: np.ndarray, weights: np.ndarray | None) -> None:
+    """`target += np.bincount(origin, weights, minlength=len(target))`: the households (or their `weights`, summed in
+    order) of each origin, added to `target` (one entry per origin), without the temporaries."""
+    n = target.shape[0]
+    counts = np.zeros(n)
+    for i in range(origin.shape[0]):
+        o = origin[i]
+        if o < 0 or o >= n:
+            raise IndexError("add_tally: an origin out of range")
+        if weights is None:
+            counts[o] += 1.0
         else:
-            self.data[name][t, :, pathway] += counts
+            counts[o] += np.float64(weights[i])
+    for o in range(n):
+        target[o] += counts[o]
 
 
 @numba.njit(cache=True)
