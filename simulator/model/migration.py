@@ -190,6 +190,7 @@ class MigrationModel(mesa.Model):
                               f"at most 1/{most}: a city has {most} onward routes, each taken at this rate a month")
         self.option_routes: list = []     # the irregular route of each of the month's options (None: not a route)
         self._waiting: np.ndarray | None = None   # the households waiting when process 5 began (see `applicants`)
+        self._layout: tuple | None = None   # the options' layout (corridor_layout) and what it is for
         self.policy = Policy.from_params(self.params, n)
         self.interventions = list(interventions)
         names = [iv.name for iv in self.interventions]
@@ -298,10 +299,15 @@ class MigrationModel(mesa.Model):
         routes = self.route_options
         self.option_channels = [None] * places.n_cities + [c for c, _ in chosen] + [None] * len(routes)
         self.option_routes = [None] * (places.n_cities + len(chosen)) + list(routes)
-        return corridor_options(places, self.params, self.labour.wage, self.expected_employment,
-                                [(c.name, places.index(c.destination), terms) for c, terms in chosen],
-                                [(r.name, places.index(r.destination), r.settings, r.origins) for r in routes],
-                                self.network_by_pathway() if cost_network is None else cost_network)
+        regular = [(c.name, places.index(c.destination), terms) for c, terms in chosen]
+        irregular = [(r.name, places.index(r.destination), r.settings, r.origins) for r in routes]
+        key = (tuple((name, q, terms.job_offer) for name, q, terms in regular),
+               tuple((name, q, tuple(origins)) for name, q, _, origins in irregular))
+        if self._layout is None or self._layout[0] != key:   # the same every month, unless an option comes or goes
+            self._layout = (key, corridor_layout(places, self.params, regular, irregular))
+        return corridor_options(places, self.params, self.labour.wage, self.expected_employment, regular, irregular,
+                                self.network_by_pathway() if cost_network is None else cost_network,
+                                layout=self._layout[1])
 
     def members_by_pathway(self) -> np.ndarray:
         """(origin, place, pathway), int64: the members of each district's households at each place, by the pathway
@@ -821,7 +827,7 @@ def who_leaves(streams: Streams, pop: PopulationParams, households: np.ndarray, 
 def corridor_options(places: Places, params: ModelParams, wage: np.ndarray, expected_employment: np.ndarray,
                      regular: Sequence[tuple[str, int, OptionTerms]],
                      irregular: Sequence[tuple[str, int, dict[str, float], Sequence[int]]],
-                     cost_network: np.ndarray | None = None) -> Options:
+                     cost_network: np.ndarray | None = None, layout: dict[str, Any] | None = None) -> Options:
     """The month's options (decisions.Options): each city, the channels households choose (`regular`: each channel's
     name, place and terms, simulator.model.channels.OptionTerms) and the irregular routes (`irregular`: each route's
     name, place, settings in force and the origins it serves, simulator.model.routes).
@@ -842,42 +848,60 @@ def corridor_options(places: Places, params: ModelParams, wage: np.ndarray, expe
     at the place (`expected_employment`, (place, 2))."""
     lab, dp = params.labour, params.decisions
     c, n, m = places.n_cities, len(regular), len(irregular)
+    layout = layout or corridor_layout(places, params, regular, irregular)
     terms = [t for _, _, t in regular]
     routes = [r for _, _, r, _ in irregular]
-    place = np.array([*range(c), *(q for _, q, _ in regular), *(q for _, q, _, _ in irregular)], np.int64)
-    n_origins = places.travel_cost.shape[0]
-    served = np.ones((n_origins, c + n + m), bool)
-    for j, (_, _, _, origins) in enumerate(irregular):
-        chosen = set(origins)   # np.isin(range(n_origins), origins), without its sort
-        served[:, c + n + j] = [o in chosen for o in range(n_origins)]
+    place = layout["place"]
     employment = np.concatenate([np.full(c, lab.city_employment_rate), expected_employment[place[c:c + n], 0],
                                  expected_employment[place[c + n:], 1]])
-    cost = np.column_stack([places.travel_cost[:, :c], *[t.fee_usd + places.travel_cost[:, q]
-                                                         for (_, q, _), t in zip(regular, terms)],
-                            *[np.full(served.shape[0], r["travel_cost_usd"]) for r in routes]])
-    searching = np.array([*[True] * c, *(not t.job_offer for t in terms), *[True] * m])
-    cost = cost + np.where(searching, dp.startup_months * places.living_cost[place], 0.0)
+    cost = layout["travel"].copy()   # each channel's fee plus the regular route's fare; each route's fee
+    cost[:, c:c + n] += [t.fee_usd for t in terms]
+    cost[:, c + n:] = [r["travel_cost_usd"] for r in routes]
+    cost = cost + layout["startup"]
     due = cost.copy()
     for j, t in enumerate(terms):
         if t.application_fee_usd is not None:
             due[:, c + j] = t.application_fee_usd
     if cost_network is not None and dp.network_cost_cut > 0:
-        pathway = np.array([*[P_INTERNAL] * c, *[P_REGULAR] * n, *[P_IRREGULAR] * m])
-        cut = network_cut(cost_network[:, place, pathway], dp)
+        cut = network_cut(cost_network[:, place, layout["pathway"]], dp)
         cost, due = cost * cut, due * cut
     return Options.build(
-        (*places.names[:c], *(name for name, _, _ in regular), *(name for name, _, _, _ in irregular)),
-        pathway=(*[P_INTERNAL] * c, *[P_REGULAR] * n, *[P_IRREGULAR] * m), place=place,
-        nest=(*[1] * c, *[2] * (n + m)), nest_lambda=(1.0, 1.0, dp.nest_lambda),
-        wage=wage[place], skill_ratio=places.skill_ratio[place],
-        wage_factor=(*[1.0] * (c + n), *[lab.irregular_wage_factor] * m), living_cost=places.living_cost[place],
-        employment=employment, cost=cost, due=due,
-        wait_months=(*[0.0] * c, *[t.wait_months for t in terms], *[0.0] * m),
+        layout["names"], pathway=layout["pathway"], place=place, nest=layout["nest"],
+        nest_lambda=layout["nest_lambda"], wage=wage[place], skill_ratio=layout["skill_ratio"],
+        wage_factor=layout["wage_factor"], living_cost=layout["living_cost"], employment=employment, cost=cost,
+        due=due, wait_months=(*[0.0] * c, *[t.wait_months for t in terms], *[0.0] * m),
         death=(*[0.0] * (c + n), *[r["death_probability"] for r in routes]),
         interception=(*[0.0] * (c + n), *[r["interception_probability"] for r in routes]),
-        asc=(*[dp.asc_internal] * c, *[dp.asc_regular] * n, *[dp.asc_irregular] * m), network=place,
-        min_skill=(*[0] * c, *[t.min_skill for t in terms], *[0] * m),
-        open_=(*[True] * c, *[t.open for t in terms], *[True] * m), served=served)
+        asc=layout["asc"], network=place, min_skill=(*[0] * c, *[t.min_skill for t in terms], *[0] * m),
+        open_=(*[True] * c, *[t.open for t in terms], *[True] * m), served=layout["served"])
+
+
+def corridor_layout(places: Places, params: ModelParams, regular: Sequence[tuple[str, int, OptionTerms]],
+                    irregular: Sequence[tuple[str, int, dict[str, float], Sequence[int]]]) -> dict[str, Any]:
+    """What `corridor_options` takes from the places, the parameters and which channels and routes are options
+    (their names, places, whether a channel's migrants arrive with a job offer, the origins each route serves), and
+    not from the month: the same from month to month while these are (`MigrationModel.month_options` keeps it)."""
+    lab, dp = params.labour, params.decisions
+    c, n, m = places.n_cities, len(regular), len(irregular)
+    n_origins = places.travel_cost.shape[0]
+    place = np.array([*range(c), *(q for _, q, _ in regular), *(q for _, q, _, _ in irregular)], np.int64)
+    served = np.ones((n_origins, c + n + m), bool)
+    for j, (_, _, _, origins) in enumerate(irregular):
+        chosen = set(origins)   # np.isin(range(n_origins), origins), without its sort
+        served[:, c + n + j] = [o in chosen for o in range(n_origins)]
+    travel = np.column_stack([places.travel_cost[:, :c], *[places.travel_cost[:, q] for _, q, _ in regular],
+                              np.zeros((n_origins, m))])
+    searching = np.array([*[True] * c, *(not t.job_offer for _, _, t in regular), *[True] * m])
+    return {"names": (*places.names[:c], *(name for name, _, _ in regular), *(name for name, _, _, _ in irregular)),
+            "place": place, "served": served, "travel": travel,
+            # a migrant who arrives without a job offer carries `startup_months` of the place's living cost
+            "startup": np.where(searching, dp.startup_months * places.living_cost[place], 0.0),
+            "pathway": np.array([*[P_INTERNAL] * c, *[P_REGULAR] * n, *[P_IRREGULAR] * m], np.int64),
+            "nest": np.array([*[1] * c, *[2] * (n + m)], np.int64),
+            "nest_lambda": np.array([1.0, 1.0, dp.nest_lambda], np.float64),
+            "skill_ratio": places.skill_ratio[place], "living_cost": places.living_cost[place],
+            "wage_factor": np.array([*[1.0] * (c + n), *[lab.irregular_wage_factor] * m], np.float64),
+            "asc": np.array([*[dp.asc_internal] * c, *[dp.asc_regular] * n, *[dp.asc_irregular] * m], np.float64)}
 
 
 def network_cut(share: np.ndarray, p: DecisionParams) -> np.ndarray:

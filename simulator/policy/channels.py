@@ -89,10 +89,13 @@ class QueueChannel(Channel):
             h.channel[gave_up] = -1
             model.recorder.count("gave_up", t, h.origin[gave_up])
             waiting = waiting[~quit_]
-        eligible = waiting[(h.skill[waiting] >= s.get("min_skill", 0)) & (t - h.since[waiting] >= training_months)]
         k = self.queue.capacity(t % 12, s["quota_per_year"], s["processing_per_month"])
-        # no place this month (most months of a small model): no queue order needed, nobody is offered a place
-        queue = eligible[first_in_queue(h.queue_key[eligible], len(eligible))] if k > 0 else eligible[:0]
+        if k > 0:
+            eligible = waiting[(h.skill[waiting] >= s.get("min_skill", 0))
+                               & (t - h.since[waiting] >= training_months)]
+            queue = eligible[first_in_queue(h.queue_key[eligible], len(eligible))]
+        else:   # no place this month (most months of a small model): nobody is offered one, no queue order needed
+            queue = waiting[:0]
         self.granted = model.pay_on_departure(queue, k, self, s.get("recruitment_cost_usd", 0.0))
         self.queue.use(len(self.granted))
         stay = int(s["stay_months"])
