@@ -193,7 +193,9 @@ def _stack_grid(runs: Sequence[xr.Dataset], labels: Sequence[str], names: list[s
                 or ds["intervention"].attrs != first["intervention"].attrs):
             return None
         for name in coord_names:
-            if name != "intervention" and not ds.variables[name].identical(first.variables[name]):
+            a, b = ds.variables[name], first.variables[name]
+            if name != "intervention" and not ((a.dims == b.dims and a.attrs == b.attrs
+                                                and np.array_equal(a.values, b.values)) or a.identical(b)):
                 return None
         for name in data_names:
             a, b = ds.variables[name], first.variables[name]

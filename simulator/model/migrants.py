@@ -174,12 +174,31 @@ def _gather(old: np.ndarray, new: np.ndarray, source: np.ndarray) -> np.ndarray:
 def take_slots(slots: np.ndarray, households: np.ndarray) -> np.ndarray:
     """The lowest free slot of each of `households` (distinct households), marked as used in `slots` (the
     households' masks, updated in place); returns the slots."""
-    if len(households) > 1 and len(np.unique(households)) != len(households):
+    slot = _take_slots(slots, np.asarray(households, np.int64), LOWEST_FREE_SLOT)
+    if len(slot) and slot[0] == -1:
         raise ValueError("take_slots: a household is listed twice (one member leaves a household at a time)")
-    slot = LOWEST_FREE_SLOT[slots[households]]
-    if (slot >= MAX_SLOTS).any():
+    if len(slot) and slot[0] == -2:
         raise RuntimeError("a household has no free slot for another member away")
-    slots[households] |= (1 << slot).astype(np.uint8)
+    return slot
+
+
+@numba.njit(cache=True)
+def _take_slots(slots: np.ndarray, households: np.ndarray, lowest: np.ndarray) -> np.ndarray:
+    """`take_slots` in one pass: the slots, or [-1] if a household is listed twice, [-2] if one has no free slot
+    (and then `slots` unchanged)."""
+    k = households.shape[0]
+    if k > 1:
+        ordered = np.sort(households)
+        for j in range(1, k):
+            if ordered[j] == ordered[j - 1]:
+                return np.full(1, -1, np.int8)
+    slot = np.empty(k, np.int8)
+    for j in range(k):
+        slot[j] = lowest[slots[households[j]]]
+        if slot[j] >= MAX_SLOTS:
+            return np.full(1, -2, np.int8)
+    for j in range(k):
+        slots[households[j]] |= np.uint8(1 << slot[j])
     return slot
 
 

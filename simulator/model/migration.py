@@ -615,8 +615,10 @@ class MigrationModel(mesa.Model):
         u = self.member_draws("onward", 1)[:, 0]   # one per migrant, wherever it is (common random numbers)
         seen = np.zeros(0, np.int64)   # households whose member moved on this month
         for source in dict.fromkeys(r.source for r in onward):
-            here = city[(m.place[city] == self.places.index(source)) & m.employed[city] & (m.since[city] < t)]
-            for k, route in enumerate(r for r in onward if r.source == source):
+            routes = [r for r in onward if r.source == source]
+            here = city[u[city] < len(routes) * rate]   # the few whose draw falls in some route's range, then
+            here = here[(m.place[here] == self.places.index(source)) & m.employed[here] & (m.since[here] < t)]
+            for k, route in enumerate(routes):
                 rows = here[(k * rate <= u[here]) & (u[here] < (k + 1) * rate)]
                 if len(rows) == 0:   # no one moves on by this route this month (most months): nothing changes
                     continue

@@ -189,10 +189,12 @@ class Family(Channel):
         if here is None:   # by channel index, the channels to this destination; the last entry stands for -1 (none)
             here = self._here = np.zeros(len(model.channels) + 1, bool)
             here[[c.index for c in model.channels if c.destination == self.destination]] = True
-        eligible = (here[m.channel[regular]] & employed & (t - m.since[regular] >= s["min_months_abroad"])
-                    & (wage >= s["min_wage_usd"]) & (np.bitwise_count(h.slots[household]) == 1)
-                    & (h.status[household] == AT_HOME))
-        wanting = np.flatnonzero(eligible & (u < s["monthly_probability"]))
+        wanting = np.flatnonzero(u < s["monthly_probability"])   # then those of them who are eligible
+        row, hh = regular[wanting], household[wanting]
+        eligible = (here[m.channel[row]] & employed[wanting] & (t - m.since[row] >= s["min_months_abroad"])
+                    & (wage[wanting] >= s["min_wage_usd"]) & (np.bitwise_count(h.slots[hh]) == 1)
+                    & (h.status[hh] == AT_HOME))
+        wanting = wanting[eligible]
         joined = wanting[first_in_queue(u[wanting], k)] if k < len(wanting) else wanting
         self.queue.use(len(joined))
         self.granted = household[joined]
