@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -438,13 +438,15 @@ class MigrationModel(mesa.Model):
                      contract_end=contract_end)
         self.recorder.count("arrivals", t, h.origin[households], P_REGULAR, destination=np.full(len(households), place))
 
-    def pay_on_departure(self, queue: np.ndarray, places: int, channel: Any, recruitment_cost: float) -> np.ndarray:
+    def pay_on_departure(self, queue: np.ndarray, places: int, channel: Any, recruitment_cost: float,
+                         whole_queue: Callable[[], np.ndarray] | None = None) -> np.ndarray:
         """Up to `places` places of `channel` (which charged only its fee on applying) offered down its `queue` of
         eligible applicants, in queue order: each offered pays the `recruitment_cost` and the fare of the regular
         route to the channel's destination, lowered by this month's network at the destination as on choosing
         (`network_cut`), if it can (`means_to_move`), and the place is its; one that cannot loses the place to the
         next in the queue: it leaves the queue, aspires to the regular pathway (as if trapped this month) and is
-        counted in `could_not_pay`. Returns the households that paid, in queue order."""
+        counted in `could_not_pay`. Returns the households that paid, in queue order. `queue` may be the front of
+        the queue only, with `whole_queue()` giving all of it, in order, should the front hold too few payers."""
         h, t, dp = self.households, self.t, self.params.decisions
         if len(queue) == 0 or places <= 0:   # no place offered (most months of a small model): nothing paid (the
             # same sum as below, of nothing) and nothing changes
@@ -454,7 +456,9 @@ class MigrationModel(mesa.Model):
         # The places go no further down the queue than its `places`-th payer: the front of the queue first (in a long
         # queue with few places, most months), the whole queue if the front holds fewer payers. Element by element,
         # the same amounts and payers either way.
-        for front in ((queue[:2 * int(places) + 8], queue) if len(queue) > 2 * places + 8 else (queue,)):
+        fronts = [queue[:2 * int(places) + 8], queue] if len(queue) > 2 * places + 8 else [queue]
+        for front in fronts + ([None] if whole_queue is not None else []):
+            front = whole_queue() if front is None else front
             origin = h.origin[front]
             amount = recruitment_cost + self.places.travel_cost[origin, place]
             if dp.network_cost_cut > 0:

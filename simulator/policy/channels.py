@@ -90,13 +90,23 @@ class QueueChannel(Channel):
             model.recorder.count("gave_up", t, h.origin[gave_up])
             waiting = waiting[~quit_]
         k = self.queue.capacity(t % 12, s["quota_per_year"], s["processing_per_month"])
+        whole = None
         if k > 0:
             eligible = waiting[(h.skill[waiting] >= s.get("min_skill", 0))
                                & (t - h.since[waiting] >= training_months)]
-            queue = eligible[first_in_queue(h.queue_key[eligible], len(eligible))]
+            key = h.queue_key[eligible]
+            front = 2 * k + 8   # the places rarely go further down the queue than this (pay_on_departure)
+            if len(key) > 4 * front:   # a long queue: its front in order, and the whole of it only if needed
+                # every applicant whose key is at most the front's last (ties included), in the order a full
+                # stable sort gives them
+                first = np.flatnonzero(key <= np.partition(key, front - 1)[front - 1])
+                queue = eligible[first[np.argsort(key[first], kind="stable")]]
+                whole = lambda: eligible[first_in_queue(key, len(key))]   # noqa: E731
+            else:
+                queue = eligible[first_in_queue(key, len(key))]
         else:   # no place this month (most months of a small model): nobody is offered one, no queue order needed
             queue = waiting[:0]
-        self.granted = model.pay_on_departure(queue, k, self, s.get("recruitment_cost_usd", 0.0))
+        self.granted = model.pay_on_departure(queue, k, self, s.get("recruitment_cost_usd", 0.0), whole)
         self.queue.use(len(self.granted))
         stay = int(s["stay_months"])
         model.admit(self.granted, self, t + stay if stay > 0 else NO_CONTRACT, job_offer=True)
