@@ -48,6 +48,7 @@ import math
 import os
 import platform
 import pstats
+import resource
 import shutil
 import statistics
 import subprocess
@@ -280,16 +281,17 @@ def run_child(spec: dict, code: Path | None = None) -> dict:
     return result
 
 
-def extract_commit(rev: str, into: Path) -> dict:
-    """The `simulator` package and `scenarios` folder (its default world) of commit `rev` of this repository,
-    written into `into` (git archive), so that children can import it; returns the commit's hash and subject. Fails with
+def extract_commit(rev: str, into: Path, paths: tuple[str, ...] = ("simulator", "scenarios")) -> dict:
+    """The `simulator` package and `scenarios` folder (its default world) of commit `rev` of this repository (and any
+    other `paths`: `run.py` and `configs` for the main job), written into `into` (git archive), so that children can
+    import it; returns the commit's hash and subject. Fails with
     a clear message if `rev` is unknown."""
     try:
         commit = subprocess.run(["git", "rev-parse", "--verify", f"{rev}^{{commit}}"], cwd=ROOT, capture_output=True,
                                 text=True, check=True).stdout.strip()
         subject = subprocess.run(["git", "log", "-1", "--format=%s", commit], cwd=ROOT, capture_output=True,
                                  text=True, check=True).stdout.strip()
-        archive = subprocess.run(["git", "archive", "--format=tar", commit, "simulator", "scenarios"], cwd=ROOT,
+        archive = subprocess.run(["git", "archive", "--format=tar", commit, *paths], cwd=ROOT,
                                  capture_output=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError) as e:
         raise SystemExit(f"--against {rev}: not a commit of this repository ({e})") from None
@@ -625,6 +627,109 @@ def print_sweep(sw: dict) -> None:
           f"{sw['speedup_max']:.2f}x); results identical on 1 and 2 workers: {sw['identical_results']}")
 
 
+# --- the main job ----------------------------------------------------------------------------------------------
+
+def job_tree(rev: str) -> tuple[Path, dict]:
+    """The folder of a version of the whole project to run `python run.py` in: a folder holding `run.py` and
+    `simulator/` (a checkout or git worktree) as it is, or a commit of this repository extracted (git archive of
+    run.py, configs, simulator and scenarios) into a temporary folder."""
+    folder = Path(rev)
+    if folder.is_dir():
+        if not ((folder / "run.py").is_file() and (folder / "simulator").is_dir()):
+            raise SystemExit(f"--against {rev}: a folder, but not a checkout of this project (no run.py and "
+                             f"simulator/ in it)")
+        def git(*args: str) -> str:
+            try:
+                return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True,
+                                      check=True).stdout.strip()
+            except (OSError, subprocess.CalledProcessError):
+                return ""
+        status = git("status", "--porcelain", "simulator", "run.py", "configs", "scenarios")
+        return folder.resolve(), {"rev": rev, "commit": git("rev-parse", "HEAD"),
+                                  "subject": git("log", "-1", "--format=%s")[:100], "folder": str(folder.resolve()),
+                                  "uncommitted_changes": bool(status)}
+    into = Path(tempfile.mkdtemp(prefix="benchmark-job-"))
+    atexit.register(shutil.rmtree, into, True)
+    return into, extract_commit(rev, into, ("run.py", "configs", "simulator", "scenarios"))
+
+
+def run_job(tree: Path, out: Path, extra: tuple[str, ...] = ()) -> dict:
+    """`python run.py` (the main job, or what `extra` overrides ask) of the project in `tree`, with the job folder and
+    an empty result cache under `out`: its wall time, the CPU time of the job and its worker processes, and the runs
+    it computed (the entries of its result cache)."""
+    env = dict(os.environ, MPLBACKEND="Agg", **CHILD_ENV)
+    env["PYTHONPATH"] = os.pathsep.join([str(tree), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    cache = out / "cache"
+    args = [sys.executable, "run.py", f"hydra.run.dir={out / 'job'}", f"compare.cache_dir={cache}", *extra]
+    load = os.getloadavg()[0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(args, cwd=tree, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        return {"error": (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]}
+    return {"wall_s": wall, "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+            "runs": len(list(cache.glob("*/results.nc"))), "load_before": load}
+
+
+def main_job(args: argparse.Namespace) -> dict:
+    """`python run.py` as a user runs it (the comparison of configs/config.yaml: 8 packages x 8 seeds of 5,000
+    households over 20 years, on every core), `--main-job` times, each time with an empty result cache and a job
+    folder of its own; with `--against`, the same job of another version of the project in every repeat, alternately
+    after and before this one. One unmeasured job of each version first (a single seed of 200 households over a year:
+    every scenario) fills numba's cache of its compiled kernels, as it is after the first run of a new version."""
+    trees = {"this": (ROOT, code_state())}
+    if args.against:
+        trees["against"] = job_tree(args.against)
+    scratch = Path(tempfile.mkdtemp(prefix="benchmark-main-job-"))
+    atexit.register(shutil.rmtree, scratch, True)
+    for name, (tree, _) in trees.items():
+        warm = run_job(tree, scratch / f"warm-{name}", ("n_households=200", "years=1", "compare.seeds=1"))
+        if "error" in warm:
+            raise SystemExit(f"the main job of {tree} fails: {warm['error']}")
+    runs: dict[str, list[dict]] = {name: [] for name in trees}
+    for rep in range(args.main_job):
+        order = list(trees) if rep % 2 == 0 else list(trees)[::-1]
+        for name in order:
+            r = run_job(trees[name][0], scratch / f"{name}-{rep}")
+            if "error" in r:
+                raise SystemExit(f"the main job of {trees[name][0]} failed: {r['error']}")
+            runs[name].append(r)
+            shutil.rmtree(scratch / f"{name}-{rep}", ignore_errors=True)
+            say(f"main job, repeat {rep + 1}/{args.main_job}, {name}: {r['wall_s']:.1f} s wall, {r['cpu_s']:.1f} s "
+                f"CPU, {r['runs']} runs ({r['wall_s'] / max(r['runs'], 1):.2f} s per run), load before "
+                f"{r['load_before']:.2f}")
+    out = {"repeats": args.main_job, "logical_cpus": os.cpu_count(),
+           "versions": {name: meta for name, (_, meta) in trees.items()}}
+    for name, rs in runs.items():
+        out[name] = {"wall_s": stats([r["wall_s"] for r in rs]), "cpu_s": stats([r["cpu_s"] for r in rs]),
+                     "runs": rs[0]["runs"], "per_run_s": stats([r["wall_s"] / max(r["runs"], 1) for r in rs]),
+                     "load_before": [r["load_before"] for r in rs]}
+    if "against" in runs:
+        pairs = [a["wall_s"] / b["wall_s"] for a, b in zip(runs["this"], runs["against"])]
+        out["ratio"] = {"median": statistics.median(pairs), "min": min(pairs), "max": max(pairs)}
+    print_main_job(out)
+    return out
+
+
+def print_main_job(res: dict) -> None:
+    print(f"The main job (python run.py: {res['this']['runs']} runs on {res['logical_cpus']} logical CPUs), "
+          f"{res['repeats']} times each with an empty result cache, numba's cache warm:")
+    for name in ("this", "against"):
+        if name not in res:
+            continue
+        r, meta = res[name], res["versions"][name]
+        w, c, p = r["wall_s"], r["cpu_s"], r["per_run_s"]
+        label = "this version" if name == "this" else f"against {meta.get('rev', '')}"
+        print(f"  {label} ({meta.get('commit', '')[:10]}): median {w['median']:.1f} s [min {w['min']:.1f}, max "
+              f"{w['max']:.1f}] wall, {p['median']:.2f} s per run; CPU {c['median']:.1f} s; walls "
+              + ", ".join(f"{v:.1f}" for v in w["values"]))
+    if "ratio" in res:
+        q = res["ratio"]
+        print(f"  this / against, paired repeats: {q['median']:.2f} [{q['min']:.2f}-{q['max']:.2f}]")
+
+
 # --- profile -----------------------------------------------------------------------------------------------------
 
 PROCESSES = ("hit_by_climate", "labour.step", "apply_interventions", "decide", "process_visas", "resolve_journeys",
@@ -935,6 +1040,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sweep-households", type=int, default=200_000, help="households per run of --sweep")
     ap.add_argument("--sweep-months", type=int, default=60, help="months per run of --sweep")
     ap.add_argument("--sweep-seeds", type=int, default=4, help="seeds per scenario of --sweep (2 scenarios)")
+    ap.add_argument("--main-job", type=int, metavar="R", default=0,
+                    help="only time the main job, `python run.py`, R times (each with an empty result cache and a job "
+                         "folder of its own, numba's cache warm): median, min and max wall time and the seconds per "
+                         "run; with --against REV (a commit, or the folder of a checkout such as a git worktree) the "
+                         "same job of that version alternately after and before this one; stored under 'main_job'")
     ap.add_argument("--plot", type=Path, metavar="PNG", help="only draw throughput against N from --output")
     ap.add_argument("--report", action="store_true", help="only print the table again from --output")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -964,6 +1074,14 @@ def main(argv: list[str] | None = None) -> None:
             ap.error(f"--env expects KEY=VALUE, got {item!r}")
         CHILD_ENV[key] = value
     previous = load_results(args.output)
+    if args.main_job:
+        job = main_job(args)
+        job["date"] = _dt.datetime.now().isoformat(timespec="seconds")
+        job["machine"] = machine_info()
+        previous["main_job"] = job
+        args.output.write_text(json.dumps(previous, indent=1))
+        say(f"wrote the main job's figures into {args.output}")
+        return
     if args.sweep:
         sweep = sweep_scaling(args)
         sweep["date"] = _dt.datetime.now().isoformat(timespec="seconds")

@@ -76,6 +76,65 @@ def test_resumed_comparison_equals_an_uninterrupted_one(comparison, tmp_path):
     xr.testing.assert_equal(resumed, comparison)
 
 
+def assert_same_dataset(a: xr.Dataset, b: xr.Dataset) -> None:
+    """`a` and `b` identical (values, dims, coordinates, attributes), and alike in what assert_identical does not
+    check: the order of variables, coordinates and attributes, dtypes, encodings, the types of attribute values and
+    the indexes (so that files written from them are the same too)."""
+    xr.testing.assert_identical(a, b)
+    assert list(a.variables) == list(b.variables) and list(a.coords) == list(b.coords)
+    assert list(a.dims) == list(b.dims) and list(a.attrs) == list(b.attrs)
+    assert [type(v) for v in a.attrs.values()] == [type(v) for v in b.attrs.values()]
+    for name, var in a.variables.items():
+        other = b.variables[name]
+        assert (var.dtype, var.dims, list(var.attrs), var.encoding) == (other.dtype, other.dims, list(other.attrs),
+                                                                        other.encoding), name
+    assert list(a.xindexes) == list(b.xindexes)
+    for name, index in a.xindexes.items():
+        other = b.xindexes[name]
+        assert type(index) is type(other) and index.index.dtype == other.index.dtype, name
+        assert index.index.equals(other.index) and index.index.name == other.index.name, name
+
+
+@pytest.mark.parametrize("scenario,world", [("baseline", None), ("combined", None), ("enforcement_only", "one_city"),
+                                            ("obj5_flexible_pathways", "bangladesh")])
+def test_a_run_kept_in_memory_equals_its_file(scenario, world, tmp_path):
+    """compare() combines the runs it computes from memory (comparison.as_stored) and those it finds in the cache
+    from their files: both must give the same dataset."""
+    import dataclasses
+    from simulator.experiments.comparison import _read, as_stored
+    from simulator.experiments.runner import simulate
+    from simulator.model.outputs import write_netcdf
+
+    ds = simulate(dataclasses.replace(SMALL, scenario=scenario, world=world), "config text")
+    assert_same_dataset(as_stored(ds), _read(write_netcdf(ds, tmp_path / "results.nc")).drop_encoding())
+
+
+def test_stacking_a_grid_equals_combine_by_coords():
+    """stack_runs builds a full grid of runs with numpy (comparison._stack_grid): the same dataset, in every
+    respect, as xr.combine_by_coords makes of them (comparison._stack_by_coords), with interventions that differ
+    between packages, the same in every run or none in any, and runs given in any order."""
+    import dataclasses
+    import warnings
+    from simulator.experiments.comparison import _stack_by_coords, _stack_grid, as_stored, stack_runs
+    from simulator.experiments.runner import simulate
+
+    runs = {(s, k): as_stored(simulate(dataclasses.replace(SMALL, years=1, scenario=s, seed=k)))
+            for s in (*PACKAGES, "combined") for k in (0, 1, 2)}
+    grids = [[(s, s, k) for s in PACKAGES for k in (0, 1, 2)],
+             [(s, s, k) for s in ("baseline", "combined") for k in (2, 0)],
+             [(label, "baseline", k) for label in ("a", "b") for k in (0, 1)],   # no interventions in any run
+             [(label, "combined", k) for label in ("a", "b") for k in (0, 1)],   # the same ones in every run
+             [(s, s, k) for s in ("combined", "obj5_more_places", "baseline") for k in (1, 0)]]
+    for grid in grids:
+        grid = grid[::-1]
+        labels, chosen = [label for label, _, _ in grid], [runs[s, k] for _, s, k in grid]
+        names = sorted({str(n) for ds in chosen for n in ds["intervention"].values})
+        assert _stack_grid(chosen, labels, names) is not None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            assert_same_dataset(stack_runs(chosen, labels), _stack_by_coords(chosen, labels, names))
+
+
 def test_paired_effects_against_baseline(comparison):
     e = paired_effects(comparison)
     assert set(e["stat"].values) == {"mean", "low", "high", "baseline"}

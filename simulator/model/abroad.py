@@ -33,10 +33,11 @@ def hiring_probabilities(vacancies: np.ndarray, place: np.ndarray, unemployed_re
     """The hiring probability of an unemployed regular migrant at each place (`hiring_probability` of its vacancies
     and seekers), from each migrant's `place` and whether it is an unemployed regular or irregular migrant."""
     n = len(vacancies)
-    regular = np.bincount(place[unemployed_regular], minlength=n)
-    irregular = np.bincount(place[unemployed_irregular], minlength=n)
-    return np.array([hiring_probability(float(v), int(r), int(i), irregular_hire_factor)
-                     for v, r, i in zip(vacancies, regular, irregular)])
+    seekers = np.bincount(place[unemployed_regular], minlength=n) + irregular_hire_factor * np.bincount(
+        place[unemployed_irregular], minlength=n)
+    vacancies = np.asarray(vacancies, np.float64)
+    # `hiring_probability` place by place: 1 where the seekers are no more than the vacancies, else V / seekers
+    return np.divide(vacancies, seekers, out=np.ones(n), where=seekers > vacancies)
 
 
 def update_employment(employed: np.ndarray, irregular: np.ndarray, uniform: np.ndarray, separation_rate: float,

@@ -52,14 +52,15 @@ class Climate:
         self.degradation = np.zeros(world.n_origins)   # cumulative slow-onset loss of farm income, by origin
         self.farm_decline = np.zeros(world.n_origins)  # degradation plus this month's lean season, at most 1
         self.onset_probability = -np.expm1(-outlook.frequency_multiplier / (12.0 * world.hazard_return_period))
+        m = np.clip(world.hazard_mean_intensity, 1e-6, 1 - 1e-6)   # the Beta parameters of each hazard's intensity
+        self.beta_a, self.beta_b = m * params.intensity_concentration, (1 - m) * params.intensity_concentration
 
     def step(self, t: int) -> None:
         """Advance shocks by one month and update the loss fractions by region."""
-        w, p = self.world, self.params
+        w = self.world
         n_h = len(w.hazard_name)
         u = self.rng.random(n_h)
-        m = np.clip(w.hazard_mean_intensity, 1e-6, 1 - 1e-6)
-        draw = self.rng.beta(m * p.intensity_concentration, (1 - m) * p.intensity_concentration, n_h)
+        draw = self.rng.beta(self.beta_a, self.beta_b, n_h)
         self.remaining = np.maximum(self.remaining - 1, 0)
         self.onset = (self.remaining == 0) & (u < self.onset_probability)
         self.intensity = np.where(self.onset, np.minimum(1.0, draw * self.outlook.intensity_multiplier),

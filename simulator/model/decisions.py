@@ -75,6 +75,7 @@ The naive per-household statement of this rule is `tests/reference.py`; the test
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -89,6 +90,7 @@ STAY = 0                   # the choice code of staying; option k of the table h
 NO_DECISION = -1           # the choice code of a household that does not decide this month
 MAX_WAIT_MONTHS = 1200.0   # expected waits are capped here (100 years: a closed pathway in all but name)
 MAX_OPTIONS = 126          # options of a month: choice codes k + 1 fit in int8
+NON_NEGATIVE = ("wage", "living_cost", "employment", "wait_months", "death", "interception")   # Options columns
 
 
 @dataclass(frozen=True)
@@ -172,10 +174,11 @@ class Options:
         nest_ = out["nest"]
         if not ((nest_ >= 1) & (nest_ < len(lam))).all():
             raise ValueError(f"option nests {nest_.tolist()}: expected nests 1 to {len(lam) - 1} (nest 0 is staying)")
-        for name in ("wage", "living_cost", "employment", "wait_months", "death", "interception"):
-            if (np.isnan(out[name]) | (out[name] < 0)).any():
-                raise ValueError(f"options column {name!r} = {out[name].tolist()}: expected numbers >= 0")
-        if (np.isnan(cost) | (cost < 0)).any():
+        checked = np.concatenate([*(out[name] for name in NON_NEGATIVE), cost.ravel()])   # one test for all
+        if (np.isnan(checked) | (checked < 0)).any():
+            for name in NON_NEGATIVE:
+                if (np.isnan(out[name]) | (out[name] < 0)).any():
+                    raise ValueError(f"options column {name!r} = {out[name].tolist()}: expected numbers >= 0")
             raise ValueError("options cost: expected numbers >= 0")
         due = cost if due is None else np.ascontiguousarray(due, dtype=np.float64)
         if due.shape != cost.shape or (np.isnan(due) | (due < 0) | (due > cost)).any():
@@ -184,14 +187,24 @@ class Options:
         served = np.ones(cost.shape, np.bool_) if served is None else np.ascontiguousarray(served, dtype=np.bool_)
         if served.shape != cost.shape:
             raise ValueError(f"options served has shape {served.shape}: expected {cost.shape}, as cost")
-        size = np.bincount(nest_, minlength=len(lam))
-        draw = np.full(k, -1, np.int64)
-        multi = np.flatnonzero(size[nest_] > 1)
-        draw[multi] = len(lam) + np.arange(len(multi))
-        members = np.argsort(nest_, kind="stable").astype(np.int64)
-        start = np.concatenate([[0], np.cumsum(size)]).astype(np.int64)
+        draw, members, start = (a.copy() for a in _nest_structure(nest_.tobytes(), len(lam)))
         return cls(names=tuple(names), nest_lambda=lam, skill_ratio=ratio, cost=cost, due=due, served=served,
                    draw_column=draw, nest_members=members, nest_start=start, **out)
+
+
+@functools.lru_cache(maxsize=64)
+def _nest_structure(nest: bytes, n_nests: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the options' nests (int64 bytes) among `n_nests`: each option's lower-stage uniform column (-1 in a nest of
+    one), the options in nest order and where each nest starts (`Options.draw_column`, `nest_members`,
+    `nest_start`); the same every month of a run, so kept."""
+    nest_ = np.frombuffer(nest, np.int64)
+    size = np.bincount(nest_, minlength=n_nests)
+    draw = np.full(len(nest_), -1, np.int64)
+    multi = np.flatnonzero(size[nest_] > 1)
+    draw[multi] = n_nests + np.arange(len(multi))
+    members = np.argsort(nest_, kind="stable").astype(np.int64)
+    start = np.concatenate([[0], np.cumsum(size)]).astype(np.int64)
+    return draw, members, start
 
 
 # --- the month's decision as one compiled pass per household ------------------------------------------------------

@@ -25,6 +25,7 @@ Example:
 from __future__ import annotations
 
 import mesa
+import numba
 import numpy as np
 
 NO_CONTRACT = -1    # `contract_end` of a stay with no set end
@@ -59,13 +60,14 @@ class Migrants:
     """Column store of the members away: one array per column of `COLUMNS` (`m.status`, `m.place`...), one entry
     per migrant, in household and slot order.
 
-    Rows added during a month wait in a list and join the table, in order, in one merge the first time a column or
-    `n` is read: a month's departures (a few calls per option and channel) cost one pass over the table, not one
-    each."""
+    Rows added during a month wait in buffers (one per column, reused month after month) and join the table, in
+    order, in one merge the first time a column or `n` is read: a month's departures (a few calls per option and
+    channel) cost one pass over the table, not one each."""
 
     def __init__(self, columns: dict[str, np.ndarray]) -> None:
         self._columns = columns
-        self._pending: list[dict[str, np.ndarray]] = []
+        self._new = {name: np.empty(16, dtype) for name, (dtype, _) in COLUMNS.items()}   # the rows added since the
+        self._n_new = 0                                                                  # table was last read
 
     @classmethod
     def empty(cls) -> Migrants:
@@ -83,36 +85,48 @@ class Migrants:
     def add(self, **columns: object) -> None:
         """Add one row per entry of `household`; a column given as a scalar applies to every new row, a column not
         given takes its default (no channel, no route, not employed, no contract end)."""
-        unknown, missing = set(columns) - set(COLUMNS), set(COLUMNS) - set(columns) - set(_DEFAULTS)
-        if unknown or missing:
+        if columns.keys() != COLUMNS.keys() and (set(columns) - set(COLUMNS) or set(COLUMNS) - set(columns)
+                                                  - set(_DEFAULTS)):
+            unknown, missing = set(columns) - set(COLUMNS), set(COLUMNS) - set(columns) - set(_DEFAULTS)
             raise TypeError(f"Migrants.add: unknown columns {sorted(unknown)}, missing columns {sorted(missing)}")
         k = len(np.asarray(columns["household"]))
-        if k:
-            self._pending.append({name: np.broadcast_to(np.array(columns.get(name, _DEFAULTS.get(name)), dtype),
-                                                        (k,))   # copies: the caller may change its arrays
-                                  for name, (dtype, _) in COLUMNS.items()})
+        if not k:
+            return
+        start, end = self._n_new, self._n_new + k
+        if end > len(self._new["household"]):   # grow the buffers (their rows so far kept)
+            size = max(2 * len(self._new["household"]), end)
+            for name, (dtype, _) in COLUMNS.items():
+                grown = np.empty(size, dtype)
+                grown[:start] = self._new[name][:start]
+                self._new[name] = grown
+        for name in COLUMNS:   # copied into the buffers (the caller may change its arrays), cast to the column's type
+            value = columns[name] if name in columns else _DEFAULTS[name]
+            if not isinstance(value, np.ndarray):
+                value = np.array(value, COLUMNS[name][0])   # as np.array converts a scalar
+            self._new[name][start:end] = value
+        self._n_new = end
 
     def _merge(self) -> None:
         """The rows added since the last read join the table in household and slot order: sorted among themselves,
         then each placed before the first old row with a larger key, every column in one pass."""
-        if not self._pending:
+        k = self._n_new
+        if not k:
             return
-        pending, self._pending = self._pending, []
-        new = {name: np.concatenate([p[name] for p in pending]) for name in COLUMNS}
+        self._n_new = 0
+        new = {name: buffer[:k] for name, buffer in self._new.items()}
         key = new["household"].astype(np.int64) * MAX_SLOTS + new["slot"]
-        if (np.diff(key) < 0).any():
-            order = np.argsort(key, kind="stable")
-            new, key = {name: column[order] for name, column in new.items()}, key[order]
+        order = np.argsort(key, kind="stable") if (np.diff(key) < 0).any() else np.arange(k)
         old = self._columns
-        at = np.searchsorted(old["household"].astype(np.int64) * MAX_SLOTS + old["slot"], key)
-        to = at + np.arange(len(key))   # the new rows' places in the merged table
-        is_old = np.ones(len(old["household"]) + len(key), bool)
+        n_old = len(old["household"])
+        at = np.searchsorted(old["household"].astype(np.int64) * MAX_SLOTS + old["slot"], key[order])
+        to = at + np.arange(k)   # the new rows' places in the merged table
+        is_old = np.ones(n_old + k, bool)
         is_old[to] = False
-        for name, (dtype, _) in COLUMNS.items():
-            merged = np.empty(len(is_old), dtype)
-            merged[to] = new[name]
-            merged[is_old] = old[name]
-            old[name] = merged
+        source = np.empty(n_old + k, np.int64)   # each merged row's row in the old rows, then in the new ones
+        source[is_old] = np.arange(n_old)
+        source[to] = n_old + order
+        for name in COLUMNS:
+            old[name] = _gather(old[name], new[name], source)
 
     def remove(self, rows: np.ndarray) -> None:
         """Drop `rows` (the migrants are home, or dead); the other rows keep their order."""
@@ -131,7 +145,7 @@ class Migrants:
 
 def _column(name: str) -> property:
     def get(self: Migrants) -> np.ndarray:
-        if self._pending:
+        if self._n_new:
             self._merge()
         return self._columns[name]
 
@@ -146,15 +160,45 @@ for _name in COLUMNS:
     setattr(Migrants, _name, _column(_name))
 
 
+@numba.njit(cache=True)
+def _gather(old: np.ndarray, new: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """`np.concatenate([old, new])[source]`, without the concatenation."""
+    n_old = old.shape[0]
+    out = np.empty(source.shape[0], old.dtype)
+    for j in range(source.shape[0]):
+        s = source[j]
+        out[j] = old[s] if s < n_old else new[s - n_old]
+    return out
+
+
 def take_slots(slots: np.ndarray, households: np.ndarray) -> np.ndarray:
     """The lowest free slot of each of `households` (distinct households), marked as used in `slots` (the
     households' masks, updated in place); returns the slots."""
-    if len(np.unique(households)) != len(households):
+    slot = _take_slots(slots, np.asarray(households, np.int64), LOWEST_FREE_SLOT)
+    if len(slot) and slot[0] == -1:
         raise ValueError("take_slots: a household is listed twice (one member leaves a household at a time)")
-    slot = LOWEST_FREE_SLOT[slots[households]]
-    if (slot >= MAX_SLOTS).any():
+    if len(slot) and slot[0] == -2:
         raise RuntimeError("a household has no free slot for another member away")
-    slots[households] |= (1 << slot).astype(np.uint8)
+    return slot
+
+
+@numba.njit(cache=True)
+def _take_slots(slots: np.ndarray, households: np.ndarray, lowest: np.ndarray) -> np.ndarray:
+    """`take_slots` in one pass: the slots, or [-1] if a household is listed twice, [-2] if one has no free slot
+    (and then `slots` unchanged)."""
+    k = households.shape[0]
+    if k > 1:
+        ordered = np.sort(households)
+        for j in range(1, k):
+            if ordered[j] == ordered[j - 1]:
+                return np.full(1, -1, np.int8)
+    slot = np.empty(k, np.int8)
+    for j in range(k):
+        slot[j] = lowest[slots[households[j]]]
+        if slot[j] >= MAX_SLOTS:
+            return np.full(1, -2, np.int8)
+    for j in range(k):
+        slots[households[j]] |= np.uint8(1 << slot[j])
     return slot
 
 

@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,12 +34,12 @@ from simulator.model.decisions import Options, credit_floor, decide_households, 
 from simulator.config import check_calendar, check_threads
 from simulator.errors import ConfigError
 from simulator.model.households import (ABROAD_IRREGULAR, ABROAD_REGULAR, AT_HOME, FAMILY_ABROAD, IN_CITY, IN_TRANSIT,
-                                        WAITING, Household, status_by_origin, status_by_origin_and_place, synthesize)
+                                        N_STATUSES, WAITING, Household, status_by_origin_and_place, synthesize)
 from simulator.model.migrants import NO_CONTRACT, Migrant, Migrants, free_slots, take_slots
 from simulator.model.labour import Labour, LabourOutlook, skill_multiplier
 from simulator.model.places import Places
-from simulator.model.outputs import (AGE_EDGES, PATHWAYS, WEALTH_QUINTILES, Recorder, aspiring_by_origin,
-                                     sums_by_origin, sums_by_quintile, to_dataset, wealth_quintiles)
+from simulator.model.outputs import (AGE_EDGES, PATHWAYS, WEALTH_QUINTILES, Recorder, add_at, count_departures,
+                                     month_sums, to_dataset, wealth_quintiles)
 from simulator.params import DecisionParams, ModelParams, PopulationParams, validate
 from simulator.model.pathways import journey_outcomes
 from simulator.model.levers import Policy
@@ -63,6 +63,7 @@ class Intervention(Protocol):
     def cost(self, model: MigrationModel) -> float: ...
 
 P_INTERNAL, P_REGULAR, P_IRREGULAR = range(3)    # index along the output `pathway` dim
+AGE_EDGES_ARRAY = np.array(AGE_EDGES, np.float64)   # for the compiled count of departures
 PRIOR_EMPLOYMENT = (0.9, 0.6)   # expected employment of regular / irregular migrants before any are abroad
 PRIOR_WEIGHT = 10.0             # pseudo-migrants behind that prior: assumption
 
@@ -181,12 +182,15 @@ class MigrationModel(mesa.Model):
         self.routes = build_routes(list(routes), destinations=destinations, n_origins=self.world.n_origins,
                                    cities=self.places.names[:self.places.n_cities])
         self.route_options = [r for r in self.routes if not r.onward]   # the routes households choose
+        self.onward_routes = [r for r in self.routes if r.onward]       # and those members in a city move on by
         most = max([sum(r.source == c for r in self.routes) for c in self.places.names[:self.places.n_cities]],
                    default=0)
         if most * self.params.abroad.onward_rate > 1:
             raise ConfigError("abroad.onward_rate", self.params.abroad.onward_rate,
                               f"at most 1/{most}: a city has {most} onward routes, each taken at this rate a month")
         self.option_routes: list = []     # the irregular route of each of the month's options (None: not a route)
+        self._waiting: np.ndarray | None = None   # the households waiting when process 5 began (see `applicants`)
+        self._layout: tuple | None = None   # the options' layout (corridor_layout) and what it is for
         self.policy = Policy.from_params(self.params, n)
         self.interventions = list(interventions)
         names = [iv.name for iv in self.interventions]
@@ -201,6 +205,7 @@ class MigrationModel(mesa.Model):
         self.persons_home = self.households.people_at_origin()   # members living at origin, per household
         self.income_per_adult = np.zeros(n)
         self.credit_floor = credit_floor(self.params.decisions, self.world.assets_median)   # per district
+        self.skill_wage = skill_multiplier(np.arange(3), self.params.labour)   # by skill level (labour.py)
         self.cost_network = np.zeros((self.world.n_origins, self.places.n, 3))   # and by pathway (the cost cut)
         # expected employment of regular and irregular migrants at each place (cities: unused, see month_options)
         self.expected_employment = np.tile(PRIOR_EMPLOYMENT, (self.places.n, 1))
@@ -295,10 +300,15 @@ class MigrationModel(mesa.Model):
         routes = self.route_options
         self.option_channels = [None] * places.n_cities + [c for c, _ in chosen] + [None] * len(routes)
         self.option_routes = [None] * (places.n_cities + len(chosen)) + list(routes)
-        return corridor_options(places, self.params, self.labour.wage, self.expected_employment,
-                                [(c.name, places.index(c.destination), terms) for c, terms in chosen],
-                                [(r.name, places.index(r.destination), r.settings, r.origins) for r in routes],
-                                self.network_by_pathway() if cost_network is None else cost_network)
+        regular = [(c.name, places.index(c.destination), terms) for c, terms in chosen]
+        irregular = [(r.name, places.index(r.destination), r.settings, r.origins) for r in routes]
+        key = (tuple((name, q, terms.job_offer) for name, q, terms in regular),
+               tuple((name, q, tuple(origins)) for name, q, _, origins in irregular))
+        if self._layout is None or self._layout[0] != key:   # the same every month, unless an option comes or goes
+            self._layout = (key, corridor_layout(places, self.params, regular, irregular))
+        return corridor_options(places, self.params, self.labour.wage, self.expected_employment, regular, irregular,
+                                self.network_by_pathway() if cost_network is None else cost_network,
+                                layout=self._layout[1])
 
     def members_by_pathway(self) -> np.ndarray:
         """(origin, place, pathway), int64: the members of each district's households at each place, by the pathway
@@ -352,7 +362,7 @@ class MigrationModel(mesa.Model):
             choice, trapped = decide_households(
                 h.status[rows], free, persons, h.origin[rows], h.skill[rows], h.farm_dependence[rows],
                 self.loss[rows], h.income_boost[rows], h.shock_memory[rows], h.patience[rows],
-                h.risk_aversion[rows], h.wealth[rows], h.assets[rows], skill_multiplier(h.skill[rows], p.labour), u,
+                h.risk_aversion[rows], h.wealth[rows], h.assets[rows], self.skill_wage[h.skill[rows]], u,
                 self.labour.origin_wage, self.climate.farm_decline, network, options, p.decisions,
                 pol.risk_perception, income_per_adult=self.income_per_adult[rows],
                 subsistence_usd=p.budget.subsistence_usd, threads=self.threads,
@@ -360,22 +370,25 @@ class MigrationModel(mesa.Model):
             rel = np.flatnonzero((choice > 0) | trapped)
             kept.append((rel + start, choice[rel], trapped[rel], u[rel, width - 1].astype(np.float64),
                          wanted[rel].astype(np.int64)))
-        idx, choice, trapped, tie_break, wanted_ = (np.concatenate(parts) for parts in zip(*kept))
+        idx, choice, trapped, tie_break, wanted_ = (kept[0] if len(kept) == 1 else
+                                                    (np.concatenate(parts) for parts in zip(*kept)))
         for channel in self.channels:   # places offered to households that want to leave (humanitarian visas)
             channel.offer(self, idx, choice, trapped)
         trapped &= choice != self.OFFER_TAKEN
-        self.recorder.count("trapped", t, h.origin[idx[trapped]])
-        self.recorder["trapped_by_quintile"][t] += np.bincount(self.quintile[idx[trapped]],
-                                                               minlength=len(WEALTH_QUINTILES))
+        stuck = idx[trapped]
+        stuck_origin = h.origin[stuck]
+        self.recorder.count("trapped", t, stuck_origin)
+        self.recorder["trapped_by_quintile"][t] += np.bincount(self.quintile[stuck], minlength=len(WEALTH_QUINTILES))
         # trapped households aspire to the pathway of the move they wanted (Carling 2002); movers' aims are met
-        aim = options.pathway[np.maximum(wanted_ - 1, 0)].astype(np.int8)
+        aim = options.pathway[np.maximum(wanted_[trapped] - 1, 0)].astype(np.int8)
         for pathway in range(len(PATHWAYS)):
-            self.recorder.count("trapped_wanting", t, h.origin[idx[trapped & (aim == pathway)]], pathway)
-        h.aspiration[idx[trapped]] = aim[trapped] + 1
-        h.aspired[idx[trapped]] = t
+            self.recorder.count("trapped_wanting", t, stuck_origin[aim == pathway], pathway)
+        h.aspiration[stuck] = aim + 1
+        h.aspired[stuck] = t
         h.aspiration[idx[choice > 0]] = 0
 
-        for k in range(options.n):
+        chosen = np.bincount(choice[choice > 0], minlength=options.n + 1)   # households that chose each option
+        for k in np.flatnonzero(chosen[1:]).tolist():   # (the others: nothing to do)
             took = choice == k + 1
             movers = idx[took]
             self._pay(movers, options.due[h.origin[movers], k])
@@ -394,12 +407,28 @@ class MigrationModel(mesa.Model):
     def process_visas(self) -> None:
         """Process 5: each channel's rule, in the world's order: give-ups, then places granted within its quota and
         processing capacity, first come first served (simulator.policy.channels)."""
-        for channel in self.channels:
-            channel.admit(self)
+        # the month's applicants, found once: each channel finds its own among them (`applicants`)
+        self._waiting = np.flatnonzero(self.households.status == WAITING)
+        try:
+            for channel in self.channels:
+                channel.admit(self)
+        finally:
+            self._waiting = None
+
+    def applicants(self, channel: int) -> np.ndarray:
+        """The households waiting in the queue of channel `channel` (its index), in row order. While the channels
+        decide (process 5) they are found among the households that were waiting when it began: no household joins
+        a queue then, and a channel changes the status of its own applicants only."""
+        h, waiting = self.households, self._waiting
+        if waiting is None:
+            return np.flatnonzero((h.status == WAITING) & (h.channel == channel))
+        return waiting[(h.status[waiting] == WAITING) & (h.channel[waiting] == channel)]
 
     def admit(self, households: np.ndarray, channel: Any, contract_end: int, job_offer: bool) -> None:
         """The migrants of `households` leave by a regular `channel` (which calls this); their stay ends at
         `contract_end` (NO_CONTRACT: no set end); with a `job_offer` they arrive employed."""
+        if len(households) == 0:   # no one admitted this month: nothing changes
+            return
         h, t = self.households, self.t
         place = self.places.index(channel.destination)
         waited = households[h.status[households] == WAITING]
@@ -410,20 +439,35 @@ class MigrationModel(mesa.Model):
                      contract_end=contract_end)
         self.recorder.count("arrivals", t, h.origin[households], P_REGULAR, destination=np.full(len(households), place))
 
-    def pay_on_departure(self, queue: np.ndarray, places: int, channel: Any, recruitment_cost: float) -> np.ndarray:
+    def pay_on_departure(self, queue: np.ndarray, places: int, channel: Any, recruitment_cost: float,
+                         whole_queue: Callable[[], np.ndarray] | None = None) -> np.ndarray:
         """Up to `places` places of `channel` (which charged only its fee on applying) offered down its `queue` of
         eligible applicants, in queue order: each offered pays the `recruitment_cost` and the fare of the regular
         route to the channel's destination, lowered by this month's network at the destination as on choosing
         (`network_cut`), if it can (`means_to_move`), and the place is its; one that cannot loses the place to the
         next in the queue: it leaves the queue, aspires to the regular pathway (as if trapped this month) and is
-        counted in `could_not_pay`. Returns the households that paid, in queue order."""
+        counted in `could_not_pay`. Returns the households that paid, in queue order. `queue` may be the front of
+        the queue only, with `whole_queue()` giving all of it, in order, should the front hold too few payers."""
         h, t, dp = self.households, self.t, self.params.decisions
+        if len(queue) == 0 or places <= 0:   # no place offered (most months of a small model): nothing paid (the
+            # same sum as below, of nothing) and nothing changes
+            self.recorder["channel_costs"][t, channel.index] += 0.0 + 0 * channel.settings.get("fee_usd", 0.0)
+            return queue[:0]
         place = self.places.index(channel.destination)
-        origin = h.origin[queue]
-        amount = recruitment_cost + self.places.travel_cost[origin, place]
-        if dp.network_cost_cut > 0:
-            amount = amount * network_cut(self.cost_network[origin, place, P_REGULAR], dp)
-        can = means_to_move(h.wealth[queue], h.assets[queue], dp, self.credit_floor[origin]) >= amount
+        # The places go no further down the queue than its `places`-th payer: the front of the queue first (in a long
+        # queue with few places, most months), the whole queue if the front holds fewer payers. Element by element,
+        # the same amounts and payers either way.
+        fronts = [queue[:2 * int(places) + 8], queue] if len(queue) > 2 * places + 8 else [queue]
+        for front in fronts + ([None] if whole_queue is not None else []):
+            front = whole_queue() if front is None else front
+            origin = h.origin[front]
+            amount = recruitment_cost + self.places.travel_cost[origin, place]
+            if dp.network_cost_cut > 0:
+                amount = amount * network_cut(self.cost_network[origin, place, P_REGULAR], dp)
+            can = means_to_move(h.wealth[front], h.assets[front], dp, self.credit_floor[origin]) >= amount
+            if np.count_nonzero(can) >= places:
+                break
+        queue = front
         offered = np.cumsum(can) - can < places   # offered until the places are taken
         paid = offered & can
         self._pay(queue[paid], amount[paid])
@@ -440,6 +484,8 @@ class MigrationModel(mesa.Model):
     def reunite(self, migrants: np.ndarray) -> None:
         """The families of the regular migrants `migrants` (rows of `self.migrants`, each its household's only member
         away) join them abroad and settle (called by a channel)."""
+        if len(migrants) == 0:
+            return
         h, m, t = self.households, self.migrants, self.t
         households = m.household[migrants]
         h.status[households] = FAMILY_ABROAD
@@ -464,6 +510,10 @@ class MigrationModel(mesa.Model):
         route = m.route[transit]
         over = t - m.since[transit] >= settings["duration_months"][route]
         ending, route = transit[over], route[over]
+        if len(ending) == 0:   # no journey ends this month (most months of a small model): nothing else changes
+            for r in self.routes:
+                r.deaths = r.interceptions = r.arrivals = 0
+            return
         died, intercepted, arrived = journey_outcomes(u[ending], settings["death_probability"][route],
                                                       settings["interception_probability"][route])
         n_routes = len(self.routes)
@@ -509,7 +559,7 @@ class MigrationModel(mesa.Model):
         received, fees = remittances(np.where(emp, wage, 0.0), places.living_cost[place],
                                      places.remittance_share[place],
                                      np.minimum(places.transfer_cost[place], pol.transfer_cost_cap))
-        np.add.at(self.remittances_in, m.household[abroad], received)   # summed over each household's members
+        add_at(self.remittances_in, m.household[abroad], received)   # summed over each household's members
         self.recorder.count("remittance_fees", t, m.origin[abroad], weights=fees)
 
         city = np.flatnonzero(m.status == IN_CITY)
@@ -519,15 +569,16 @@ class MigrationModel(mesa.Model):
         earnings = self.labour.wage[in_city] * places.skill_ratio[in_city, m.skill[city]]
         received, fees = remittances(np.where(city_emp, earnings, 0.0), places.living_cost[in_city],
                                      places.remittance_share[in_city], places.transfer_cost[in_city])
-        np.add.at(self.remittances_in, m.household[city], received)
+        add_at(self.remittances_in, m.household[city], received)
         self.recorder.count("remittance_fees", t, m.origin[city], weights=fees)
         self.recorder.count("remittances", t, h.origin, weights=self.remittances_in)
 
         rec = self.recorder["migrant_employment_rate"]
-        rec[t, P_INTERNAL] = city_emp.mean() if len(city) else np.nan
+        # shares employed: the count over the number (what .mean() of the flags gives, without its overhead)
+        rec[t, P_INTERNAL] = np.count_nonzero(city_emp) / len(city) if len(city) else np.nan
         for status_emp, pathway, k in ((~irregular, P_REGULAR, 0), (irregular, P_IRREGULAR, 1)):
             n_status = np.count_nonzero(status_emp)
-            rec[t, pathway] = emp[status_emp].mean() if n_status else np.nan
+            rec[t, pathway] = np.count_nonzero(emp & status_emp) / n_status if n_status else np.nan
             away = np.bincount(place[status_emp], minlength=places.n)
             working = np.bincount(place[status_emp & emp], minlength=places.n)
             self.expected_employment[:, k] = ((working + PRIOR_WEIGHT * PRIOR_EMPLOYMENT[k])
@@ -542,8 +593,9 @@ class MigrationModel(mesa.Model):
         home_reg = reg[returns_regular(m.contract_end[reg], t, draws[reg, 1], p.regular.return_rate)]
         irr = abroad[irregular]
         deported, voluntary = returns_irregular(draws[irr, 1], pol.deportation_rate, p.irregular.return_rate)
-        home_city = city[draws[city, 1] < ab.internal_return_rate]
-        self.move_on(np.setdiff1d(city, home_city, assume_unique=True))
+        back = draws[city, 1] < ab.internal_return_rate
+        home_city = city[back]
+        self.move_on(city[~back])   # the others (np.setdiff1d(city, home_city), in order)
         returned = []
         for rows, pathway in ((home_reg, P_REGULAR), (irr[deported | voluntary], P_IRREGULAR),
                               (home_city, P_INTERNAL)):
@@ -561,16 +613,20 @@ class MigrationModel(mesa.Model):
         a month. It pays, and travels: in transit on the route from this month (counted as a departure by the irregular
         pathway to the route's destination), its journey ending as any route's does (process 6, from the next month)
         and, without a visa of the destination's channels, arriving with irregular status (assumption)."""
-        onward = [r for r in self.routes if r.onward]
+        onward = self.onward_routes
         if not onward:
             return
         h, m, t, rate = self.households, self.migrants, self.t, self.params.abroad.onward_rate
         u = self.member_draws("onward", 1)[:, 0]   # one per migrant, wherever it is (common random numbers)
         seen = np.zeros(0, np.int64)   # households whose member moved on this month
         for source in dict.fromkeys(r.source for r in onward):
-            here = city[(m.place[city] == self.places.index(source)) & m.employed[city] & (m.since[city] < t)]
-            for k, route in enumerate(r for r in onward if r.source == source):
+            routes = [r for r in onward if r.source == source]
+            here = city[u[city] < len(routes) * rate]   # the few whose draw falls in some route's range, then
+            here = here[(m.place[here] == self.places.index(source)) & m.employed[here] & (m.since[here] < t)]
+            for k, route in enumerate(routes):
                 rows = here[(k * rate <= u[here]) & (u[here] < (k + 1) * rate)]
+                if len(rows) == 0:   # no one moves on by this route this month (most months): nothing changes
+                    continue
                 rows = rows[~np.isin(m.household[rows], seen)]
                 _, first = np.unique(m.household[rows], return_index=True)
                 rows = rows[np.sort(first)]
@@ -602,12 +658,11 @@ class MigrationModel(mesa.Model):
         """Process 9: the month's stocks, labour market and intervention costs into the preallocated arrays."""
         h, m, r, t, n_o = self.households, self.migrants, self.recorder, self.t, self.world.n_origins
         where = status_by_origin_and_place(m.origin, m.place, m.status, n_o, self.places.n)
-        households = status_by_origin(h.origin, h.status, n_o)
-        sums = sums_by_origin(h.origin, h.status, FAMILY_ABROAD, self.persons_home, h.size, self.consumption,
-                              h.wealth, n_o)
+        households, sums, by_quintile, aspiring = month_sums(
+            h.origin, h.status, self.quintile, self.persons_home, h.size, self.consumption, h.wealth, h.aspiration,
+            h.aspired, t, self.params.decisions.aspiration_months, AT_HOME, FAMILY_ABROAD, n_o, N_STATUSES,
+            len(WEALTH_QUINTILES))
         r["population"][t] = sums[:, 0]
-        by_quintile = sums_by_quintile(self.quintile, h.status, FAMILY_ABROAD, self.persons_home, self.consumption,
-                                       len(WEALTH_QUINTILES))
         people = np.maximum(by_quintile[:, 0], 1)
         r["population_by_quintile"][t] = by_quintile[:, 0]
         r["consumption_by_quintile"][t] = by_quintile[:, 1] / people
@@ -618,22 +673,19 @@ class MigrationModel(mesa.Model):
             r["migrants_away"][t, :, :, pathway] = where[:, :, status]
         r["in_transit"][t] = where[:, :, IN_TRANSIT].sum(axis=1)
         r["visa_queue"][t] = households[:, WAITING]
-        r["aspiring"][t] = aspiring_by_origin(h.origin, h.status, AT_HOME, h.aspiration, h.aspired, t,
-                                              self.params.decisions.aspiration_months, n_o)
+        r["aspiring"][t] = aspiring
         r["consumption_per_capita"][t] = sums[:, 2] / np.maximum(r["population"][t], 1)
         r["wealth_mean"][t] = sums[:, 3] / np.maximum(sums[:, 4], 1)
         r["shock_loss"][t] = self.climate.region_loss
         r["labour_demand"][t] = self.labour.demand
         r["vacancies"][t] = self.labour.vacancies
         r["destination_wage"][t] = self.labour.wage
-        for c, waiting in zip(self.channels, np.bincount(h.channel[h.status == WAITING],
-                                                         minlength=len(self.channels))):
-            r["channel_applications"][t, c.index] = c.applications
-            r["channel_granted"][t, c.index] = len(c.granted)
-            r["channel_queue"][t, c.index] = waiting
-        for route in self.routes:
-            for name in ("departures", "arrivals", "interceptions", "deaths"):
-                r[f"route_{name}"][t, route.index] = getattr(route, name)
+        # channels and routes are in the order of their index
+        r["channel_applications"][t] = [c.applications for c in self.channels]
+        r["channel_granted"][t] = [len(c.granted) for c in self.channels]
+        r["channel_queue"][t] = np.bincount(h.channel[h.status == WAITING], minlength=len(self.channels))
+        for name in ("departures", "arrivals", "interceptions", "deaths"):
+            r[f"route_{name}"][t] = [getattr(route, name) for route in self.routes]
         for j, iv in enumerate(self.interventions):
             r["intervention_cost"][t, j] = iv.cost(self)
 
@@ -641,6 +693,8 @@ class MigrationModel(mesa.Model):
 
     def _pay(self, idx: np.ndarray, amount: np.ndarray) -> None:
         """Households pay `amount` from liquid wealth first, the rest from assets (sold or borrowed against)."""
+        if len(idx) == 0:
+            return
         h = self.households
         from_wealth = np.minimum(h.wealth[idx], amount)
         h.wealth[idx] -= from_wealth
@@ -651,29 +705,31 @@ class MigrationModel(mesa.Model):
         """A member of each household of `idx` leaves by `pathway` for `place` (index into `places`), by `channel` or
         `route`: a new row of `self.migrants`, in the household's lowest free slot. Counted by origin and
         destination, and by the migrant's sex, age and skill (Objective 1)."""
+        if len(idx) == 0:   # no one leaves: nothing drawn (the draws are keyed), added or counted
+            return
         h, t = self.households, self.t
-        h.trips[idx] += 1
-        female, age = who_leaves(self.streams, self.params.population, idx, h.trips[idx], pathway)
+        trips = h.trips[idx] + 1   # the households' departure numbers (one member leaves each: `idx` are distinct)
+        h.trips[idx] = trips
+        female, age = who_leaves(self.streams, self.params.population, idx, trips, pathway)
         if self.views:
-            for i, trip in zip(idx.tolist(), h.trips[idx].tolist()):
+            for i, trip in zip(idx.tolist(), trips.tolist()):
                 self.migrant_views[i, trip] = Migrant(self, i, trip)
-        skill = h.skill[idx]
-        self.migrants.add(household=idx, origin=h.origin[idx], slot=take_slots(h.slots, idx), trip=h.trips[idx],
+        skill, origin = h.skill[idx], h.origin[idx]
+        self.migrants.add(household=idx, origin=origin, slot=take_slots(h.slots, idx), trip=trips,
                           status=status, place=place, channel=channel, route=route, since=t, employed=employed,
                           contract_end=contract_end, female=female, age=age, skill=skill)
-        self._count_departures(idx, h.origin[idx], pathway, place, female, age, skill)
+        self._count_departures(idx, origin, pathway, place, female, age, skill)
 
     def _count_departures(self, households: np.ndarray, origin: np.ndarray, pathway: int, place: int,
                           female: np.ndarray, age: np.ndarray, skill: np.ndarray) -> None:
         """Departures of members of `households` for `place` by `pathway` into `emigrants`, by origin and
         destination, into `emigrants_by_group`, by the migrants' sex, age group and skill (Objective 1), and into
         `emigrants_by_quintile`, by their household's wealth quintile."""
-        t = self.t
-        self.recorder.count("emigrants", t, origin, pathway, destination=np.full(len(origin), place))
-        self.recorder["emigrants_by_quintile"][t, pathway] += np.bincount(self.quintile[households],
-                                                                          minlength=len(WEALTH_QUINTILES))
-        age_group = np.searchsorted(AGE_EDGES, age, side="right")
-        np.add.at(self.recorder["emigrants_by_group"][t, pathway], (np.where(female, 0, 1), age_group, skill), 1)
+        if len(households) == 0:
+            return
+        r = self.recorder
+        count_departures(r["emigrants"], r["emigrants_by_quintile"], r["emigrants_by_group"], self.t, pathway,
+                         int(place), origin, self.quintile[households], female, age, skill, AGE_EDGES_ARRAY)
 
     def member_draws(self, stream: str, k: int) -> np.ndarray:
         """(migrants, k) float32 uniforms of `stream`: the rows of each migrant's household and slot in one
@@ -683,8 +739,11 @@ class MigrationModel(mesa.Model):
         h, m = self.households, self.migrants
         block = max(1, int(self.decision_block))
         buffer = np.empty((min(block, h.n), self.max_away, k), np.float32)
-        out = np.empty((m.n, k), np.float32)
         household, slot = m.household, m.slot
+        if h.n <= block:   # one block: every migrant's rows of the one draw
+            self.streams[stream].random(out=buffer, dtype=np.float32)
+            return buffer[household, slot]
+        out = np.empty((m.n, k), np.float32)
         bounds = np.searchsorted(household, np.arange(0, h.n + block, block))
         for b, start in enumerate(range(0, h.n, block)):
             rows = buffer[: min(block, h.n - start)]
@@ -695,6 +754,8 @@ class MigrationModel(mesa.Model):
 
     def _remove(self, rows: np.ndarray) -> None:
         """The migrants of `rows` are no longer away (home, or dead): their slots are free, their rows gone."""
+        if len(rows) == 0:   # (the rows added since the last read join the table when it is next read)
+            return
         m = self.migrants
         free_slots(self.households.slots, m.household[rows], m.slot[rows])
         if self.views:
@@ -722,7 +783,7 @@ class MigrationModel(mesa.Model):
         if self.t == 0:
             return 0.0
         data = self.recorder[name][self.t - 1]
-        return float(data[..., pathway].sum() if pathway is not None else data.sum())
+        return float(np.add.reduce(data[..., pathway] if pathway is not None else data, axis=None))   # .sum()
 
     @property
     def departures_internal(self) -> float:
@@ -766,14 +827,14 @@ def who_leaves(streams: Streams, pop: PopulationParams, households: np.ndarray, 
     same person in every scenario of a seed."""
     u = streams.keyed_uniforms("migrants", households, trips, np.arange(2)[:, None])
     share = pop.migrant_female_share_internal if pathway == P_INTERNAL else pop.migrant_female_share_abroad
-    age = np.clip(pop.migrant_age_mean + pop.migrant_age_sd * ndtri(u[1]), 18.0, 65.0)
+    age = np.minimum(np.maximum(pop.migrant_age_mean + pop.migrant_age_sd * ndtri(u[1]), 18.0), 65.0)   # clipped
     return u[0] < share, age.astype(np.float32)
 
 
 def corridor_options(places: Places, params: ModelParams, wage: np.ndarray, expected_employment: np.ndarray,
                      regular: Sequence[tuple[str, int, OptionTerms]],
                      irregular: Sequence[tuple[str, int, dict[str, float], Sequence[int]]],
-                     cost_network: np.ndarray | None = None) -> Options:
+                     cost_network: np.ndarray | None = None, layout: dict[str, Any] | None = None) -> Options:
     """The month's options (decisions.Options): each city, the channels households choose (`regular`: each channel's
     name, place and terms, simulator.model.channels.OptionTerms) and the irregular routes (`irregular`: each route's
     name, place, settings in force and the origins it serves, simulator.model.routes).
@@ -794,40 +855,60 @@ def corridor_options(places: Places, params: ModelParams, wage: np.ndarray, expe
     at the place (`expected_employment`, (place, 2))."""
     lab, dp = params.labour, params.decisions
     c, n, m = places.n_cities, len(regular), len(irregular)
+    layout = layout or corridor_layout(places, params, regular, irregular)
     terms = [t for _, _, t in regular]
     routes = [r for _, _, r, _ in irregular]
-    place = np.array([*range(c), *(q for _, q, _ in regular), *(q for _, q, _, _ in irregular)], np.int64)
-    served = np.ones((places.travel_cost.shape[0], c + n + m), bool)
-    for j, (_, _, _, origins) in enumerate(irregular):
-        served[:, c + n + j] = np.isin(np.arange(served.shape[0]), origins)
+    place = layout["place"]
     employment = np.concatenate([np.full(c, lab.city_employment_rate), expected_employment[place[c:c + n], 0],
                                  expected_employment[place[c + n:], 1]])
-    cost = np.column_stack([places.travel_cost[:, :c], *[t.fee_usd + places.travel_cost[:, q]
-                                                         for (_, q, _), t in zip(regular, terms)],
-                            *[np.full(served.shape[0], r["travel_cost_usd"]) for r in routes]])
-    searching = np.array([*[True] * c, *(not t.job_offer for t in terms), *[True] * m])
-    cost = cost + np.where(searching, dp.startup_months * places.living_cost[place], 0.0)
+    cost = layout["travel"].copy()   # each channel's fee plus the regular route's fare; each route's fee
+    cost[:, c:c + n] += [t.fee_usd for t in terms]
+    cost[:, c + n:] = [r["travel_cost_usd"] for r in routes]
+    cost = cost + layout["startup"]
     due = cost.copy()
     for j, t in enumerate(terms):
         if t.application_fee_usd is not None:
             due[:, c + j] = t.application_fee_usd
     if cost_network is not None and dp.network_cost_cut > 0:
-        pathway = np.array([*[P_INTERNAL] * c, *[P_REGULAR] * n, *[P_IRREGULAR] * m])
-        cut = network_cut(cost_network[:, place, pathway], dp)
+        cut = network_cut(cost_network[:, place, layout["pathway"]], dp)
         cost, due = cost * cut, due * cut
     return Options.build(
-        (*places.names[:c], *(name for name, _, _ in regular), *(name for name, _, _, _ in irregular)),
-        pathway=(*[P_INTERNAL] * c, *[P_REGULAR] * n, *[P_IRREGULAR] * m), place=place,
-        nest=(*[1] * c, *[2] * (n + m)), nest_lambda=(1.0, 1.0, dp.nest_lambda),
-        wage=wage[place], skill_ratio=places.skill_ratio[place],
-        wage_factor=(*[1.0] * (c + n), *[lab.irregular_wage_factor] * m), living_cost=places.living_cost[place],
-        employment=employment, cost=cost, due=due,
-        wait_months=(*[0.0] * c, *[t.wait_months for t in terms], *[0.0] * m),
+        layout["names"], pathway=layout["pathway"], place=place, nest=layout["nest"],
+        nest_lambda=layout["nest_lambda"], wage=wage[place], skill_ratio=layout["skill_ratio"],
+        wage_factor=layout["wage_factor"], living_cost=layout["living_cost"], employment=employment, cost=cost,
+        due=due, wait_months=(*[0.0] * c, *[t.wait_months for t in terms], *[0.0] * m),
         death=(*[0.0] * (c + n), *[r["death_probability"] for r in routes]),
         interception=(*[0.0] * (c + n), *[r["interception_probability"] for r in routes]),
-        asc=(*[dp.asc_internal] * c, *[dp.asc_regular] * n, *[dp.asc_irregular] * m), network=place,
-        min_skill=(*[0] * c, *[t.min_skill for t in terms], *[0] * m),
-        open_=(*[True] * c, *[t.open for t in terms], *[True] * m), served=served)
+        asc=layout["asc"], network=place, min_skill=(*[0] * c, *[t.min_skill for t in terms], *[0] * m),
+        open_=(*[True] * c, *[t.open for t in terms], *[True] * m), served=layout["served"])
+
+
+def corridor_layout(places: Places, params: ModelParams, regular: Sequence[tuple[str, int, OptionTerms]],
+                    irregular: Sequence[tuple[str, int, dict[str, float], Sequence[int]]]) -> dict[str, Any]:
+    """What `corridor_options` takes from the places, the parameters and which channels and routes are options
+    (their names, places, whether a channel's migrants arrive with a job offer, the origins each route serves), and
+    not from the month: the same from month to month while these are (`MigrationModel.month_options` keeps it)."""
+    lab, dp = params.labour, params.decisions
+    c, n, m = places.n_cities, len(regular), len(irregular)
+    n_origins = places.travel_cost.shape[0]
+    place = np.array([*range(c), *(q for _, q, _ in regular), *(q for _, q, _, _ in irregular)], np.int64)
+    served = np.ones((n_origins, c + n + m), bool)
+    for j, (_, _, _, origins) in enumerate(irregular):
+        chosen = set(origins)   # np.isin(range(n_origins), origins), without its sort
+        served[:, c + n + j] = [o in chosen for o in range(n_origins)]
+    travel = np.column_stack([places.travel_cost[:, :c], *[places.travel_cost[:, q] for _, q, _ in regular],
+                              np.zeros((n_origins, m))])
+    searching = np.array([*[True] * c, *(not t.job_offer for _, _, t in regular), *[True] * m])
+    return {"names": (*places.names[:c], *(name for name, _, _ in regular), *(name for name, _, _, _ in irregular)),
+            "place": place, "served": served, "travel": travel,
+            # a migrant who arrives without a job offer carries `startup_months` of the place's living cost
+            "startup": np.where(searching, dp.startup_months * places.living_cost[place], 0.0),
+            "pathway": np.array([*[P_INTERNAL] * c, *[P_REGULAR] * n, *[P_IRREGULAR] * m], np.int64),
+            "nest": np.array([*[1] * c, *[2] * (n + m)], np.int64),
+            "nest_lambda": np.array([1.0, 1.0, dp.nest_lambda], np.float64),
+            "skill_ratio": places.skill_ratio[place], "living_cost": places.living_cost[place],
+            "wage_factor": np.array([*[1.0] * (c + n), *[lab.irregular_wage_factor] * m], np.float64),
+            "asc": np.array([*[dp.asc_internal] * c, *[dp.asc_regular] * n, *[dp.asc_irregular] * m], np.float64)}
 
 
 def network_cut(share: np.ndarray, p: DecisionParams) -> np.ndarray:

@@ -151,16 +151,96 @@ class Recorder:
         if VARIABLES[name][0] == BY_DESTINATION:
             if destination is None:
                 raise ValueError(f"output {name!r} is counted by destination: give each household's destination")
-            n_o, n_d = self.sizes["origin"], self.sizes["destination"]
-            counts = np.bincount(origin.astype(np.int64) * n_d + destination, weights,
-                                 minlength=n_o * n_d).reshape(n_o, n_d)
+            if len(origin) == 0:   # nothing to add (most calls of a small model's month)
+                return
+            counts = tally_by_destination(origin, destination, weights, self.sizes["origin"],
+                                          self.sizes["destination"])
             self.data[name][t, :, :, pathway] += counts
             return
-        counts = np.bincount(origin, weights, minlength=self.sizes["origin"])
-        if pathway is None:
-            self.data[name][t] += counts
+        if len(origin) == 0:
+            return
+        data = self.data[name]
+        add_tally(data[t] if pathway is None else data[t, :, pathway], origin, weights)
+
+
+@numba.njit(cache=True)
+def add_at(target: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
+    """`np.add.at(target, index, values)`: each value added to its entry of `target`, one by one in order."""
+    n = target.shape[0]
+    for i in range(index.shape[0]):
+        j = index[i]
+        if j < 0:   # numpy's negative indices
+            j += n
+        if j < 0 or j >= n:
+            raise IndexError("add_at: an index out of range")
+        target[j] += values[i]
+
+
+@numba.njit(cache=True)
+def add_tally(target: np.ndarray, origin: np.ndarray, weights: np.ndarray | None) -> None:
+    """`target += np.bincount(origin, weights, minlength=len(target))`: the households (or their `weights`, summed in
+    order) of each origin, added to `target` (one entry per origin), without the temporaries."""
+    n = target.shape[0]
+    counts = np.zeros(n)
+    for i in range(origin.shape[0]):
+        o = origin[i]
+        if o < 0 or o >= n:
+            raise IndexError("add_tally: an origin out of range")
+        if weights is None:
+            counts[o] += 1.0
         else:
-            self.data[name][t, :, pathway] += counts
+            counts[o] += np.float64(weights[i])
+    for o in range(n):
+        target[o] += counts[o]
+
+
+@numba.njit(cache=True)
+def tally_by_destination(origin: np.ndarray, destination: np.ndarray, weights: np.ndarray | None, n_origins: int,
+                         n_destinations: int) -> np.ndarray:
+    """(n_origins, n_destinations) float64: the households (or their `weights`, summed in order) of each origin and
+    destination, in one pass: `np.bincount(origin * n_destinations + destination, weights)` without its four
+    temporaries (a small model's month makes dozens of such counts of a few households)."""
+    counts = np.zeros((n_origins, n_destinations))
+    for i in range(origin.shape[0]):
+        o, d = origin[i], destination[i]
+        if o < 0 or o >= n_origins or d < 0 or d >= n_destinations:
+            raise IndexError("tally_by_destination: an origin or destination out of range")
+        if weights is None:
+            counts[o, d] += 1.0
+        else:
+            counts[o, d] += np.float64(weights[i])
+    return counts
+
+
+@numba.njit(cache=True)
+def count_departures(emigrants: np.ndarray, by_quintile: np.ndarray, by_group: np.ndarray, t: int, pathway: int,
+                     place: int, origin: np.ndarray, quintile: np.ndarray, female: np.ndarray, age: np.ndarray,
+                     skill: np.ndarray, age_edges: np.ndarray) -> None:
+    """A month's departures of members for `place` by `pathway` (one entry per member: its household's `origin` and
+    wealth `quintile`, its sex, age and skill) added to the recorder's arrays `emigrants` (by origin and
+    destination), `by_quintile` and `by_group` (by sex, age group of `age_edges` (right-closed: an age equal to an
+    edge is in the group above) and skill), in one pass: the counts `np.bincount` and `np.add.at` make."""
+    n_o, n_d, n_q = emigrants.shape[1], emigrants.shape[2], by_quintile.shape[2]
+    counts = np.zeros((n_o, n_d))
+    quintiles = np.zeros(n_q)
+    for i in range(origin.shape[0]):
+        o, q = origin[i], quintile[i]
+        if o < 0 or o >= n_o or q < 0 or q >= n_q or place < 0 or place >= n_d or skill[i] < 0 or skill[i] > 2:
+            raise IndexError("count_departures: an origin, quintile, place or skill out of range")
+        counts[o, place] += 1.0
+        quintiles[q] += 1.0
+    for o in range(n_o):
+        for d in range(n_d):
+            emigrants[t, o, d, pathway] += counts[o, d]
+    for q in range(n_q):
+        by_quintile[t, pathway, q] += quintiles[q]
+    for i in range(origin.shape[0]):   # np.add.at: one by one, in order
+        a = np.float64(age[i])
+        group = len(age_edges) if np.isnan(a) else 0   # np.searchsorted sorts NaN last
+        for edge in age_edges:
+            if a >= edge:
+                group += 1
+        by_group[t, pathway, 0 if female[i] else 1, group, skill[i]] += 1.0
 
 
 @numba.njit(cache=True)
@@ -327,3 +407,35 @@ def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+@numba.njit(cache=True)
+def month_sums(origin: np.ndarray, status: np.ndarray, quintile: np.ndarray, persons_home: np.ndarray,
+               size: np.ndarray, consumption: np.ndarray, wealth: np.ndarray, aspiration: np.ndarray,
+               aspired: np.ndarray, t: int, months: int, at_home: int, living_abroad: int, n_origins: int,
+               n_statuses: int, n_quintiles: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What the month's recording needs of the households, in one pass: households by origin and status (as
+    `households.status_by_origin`), `sums_by_origin`, `sums_by_quintile` and `aspiring_by_origin`, each summed in
+    household order as those functions sum it."""
+    counts = np.zeros((n_origins, n_statuses), np.int64)
+    sums = np.zeros((n_origins, 5))
+    by_quintile = np.zeros((n_quintiles, 3))
+    aspiring = np.zeros((n_origins, 3))
+    for i in range(origin.shape[0]):
+        o = origin[i]
+        counts[o, status[i]] += 1
+        sums[o, 0] += persons_home[i]
+        if status[i] != living_abroad:
+            sums[o, 2] += consumption[i]
+            sums[o, 3] += wealth[i]
+            sums[o, 4] += 1.0
+        else:
+            sums[o, 1] += size[i]
+        if not (status[i] == living_abroad or persons_home[i] <= 0):
+            q, n = quintile[i], persons_home[i]
+            by_quintile[q, 0] += n
+            by_quintile[q, 1] += consumption[i]
+            by_quintile[q, 2] += n * np.log(max(consumption[i] / n, 1.0))
+        if aspiration[i] > 0 and status[i] == at_home and t - aspired[i] < months:
+            aspiring[origin[i], aspiration[i] - 1] += 1.0
+    return counts, sums, by_quintile, aspiring

@@ -80,18 +80,33 @@ class QueueChannel(Channel):
         `training_months`, only to applicants who have trained that long, and the wait that counts towards giving up
         starts when their training ends."""
         h, s, t = model.households, self.settings, model.t
-        waiting = np.flatnonzero((h.status == WAITING) & (h.channel == self.index))
+        waiting = model.applicants(self.index)
         quit_ = gives_up(t - h.since[waiting] - training_months, s["max_wait_months"], h.patience[waiting])
-        gave_up = waiting[quit_]
-        h.status[gave_up] = AT_HOME
-        h.since[gave_up] = t
-        h.channel[gave_up] = -1
-        model.recorder.count("gave_up", t, h.origin[gave_up])
-        waiting = waiting[~quit_]
-        eligible = waiting[(h.skill[waiting] >= s.get("min_skill", 0)) & (t - h.since[waiting] >= training_months)]
+        if quit_.any():
+            gave_up = waiting[quit_]
+            h.status[gave_up] = AT_HOME
+            h.since[gave_up] = t
+            h.channel[gave_up] = -1
+            model.recorder.count("gave_up", t, h.origin[gave_up])
+            waiting = waiting[~quit_]
         k = self.queue.capacity(t % 12, s["quota_per_year"], s["processing_per_month"])
-        self.granted = model.pay_on_departure(eligible[first_in_queue(h.queue_key[eligible], len(eligible))], k,
-                                              self, s.get("recruitment_cost_usd", 0.0))
+        whole = None
+        if k > 0:
+            eligible = waiting[(h.skill[waiting] >= s.get("min_skill", 0))
+                               & (t - h.since[waiting] >= training_months)]
+            key = h.queue_key[eligible]
+            front = 2 * k + 8   # the places rarely go further down the queue than this (pay_on_departure)
+            if len(key) > 4 * front:   # a long queue: its front in order, and the whole of it only if needed
+                # every applicant whose key is at most the front's last (ties included), in the order a full
+                # stable sort gives them
+                first = np.flatnonzero(key <= np.partition(key, front - 1)[front - 1])
+                queue = eligible[first[np.argsort(key[first], kind="stable")]]
+                whole = lambda: eligible[first_in_queue(key, len(key))]   # noqa: E731
+            else:
+                queue = eligible[first_in_queue(key, len(key))]
+        else:   # no place this month (most months of a small model): nobody is offered one, no queue order needed
+            queue = waiting[:0]
+        self.granted = model.pay_on_departure(queue, k, self, s.get("recruitment_cost_usd", 0.0), whole)
         self.queue.use(len(self.granted))
         stay = int(s["stay_months"])
         model.admit(self.granted, self, t + stay if stay > 0 else NO_CONTRACT, job_offer=True)
@@ -135,7 +150,7 @@ class SkillsPartnership(QueueChannel):
         then trained applicants are granted places in queue order, as in a labour scheme."""
         h, s, t = model.households, self.settings, model.t
         training = int(s["training_months"])
-        waiting = np.flatnonzero((h.status == WAITING) & (h.channel == self.index))
+        waiting = model.applicants(self.index)
         trained = waiting[(t - h.since[waiting] >= training) & (h.skill[waiting] < s["min_skill"])]
         h.skill[trained] = int(s["min_skill"])
         super().admit(model, training_months=training)
@@ -180,14 +195,21 @@ class Family(Channel):
             return regular
         household = m.household[regular]
         u = model.streams[f"channel.{self.name}"].random(h.n)[household]
-        here = [c.index for c in model.channels if c.destination == self.destination]
-        eligible = (np.isin(m.channel[regular], here) & employed & (t - m.since[regular] >= s["min_months_abroad"])
-                    & (wage >= s["min_wage_usd"]) & (np.bitwise_count(h.slots[household]) == 1)
-                    & (h.status[household] == AT_HOME))
-        wanting = np.flatnonzero(eligible & (u < s["monthly_probability"]))
+        here = self.__dict__.get("_here")
+        if here is None:   # by channel index, the channels to this destination; the last entry stands for -1 (none)
+            here = self._here = np.zeros(len(model.channels) + 1, bool)
+            here[[c.index for c in model.channels if c.destination == self.destination]] = True
+        wanting = np.flatnonzero(u < s["monthly_probability"])   # then those of them who are eligible
+        row, hh = regular[wanting], household[wanting]
+        eligible = (here[m.channel[row]] & employed[wanting] & (t - m.since[row] >= s["min_months_abroad"])
+                    & (wage[wanting] >= s["min_wage_usd"]) & (np.bitwise_count(h.slots[hh]) == 1)
+                    & (h.status[hh] == AT_HOME))
+        wanting = wanting[eligible]
         joined = wanting[first_in_queue(u[wanting], k)] if k < len(wanting) else wanting
         self.queue.use(len(joined))
         self.granted = household[joined]
+        if len(joined) == 0:   # no family joins this month (most months): nothing changes
+            return regular
         model.reunite(regular[joined])
         model.recorder.count("reunifications", t, h.origin[self.granted])
         return np.delete(regular, joined)

@@ -21,7 +21,9 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +74,13 @@ def available(folder: Path | None = None) -> list[str]:
     return sorted(p.stem for p in (folder or scenarios_dir()).glob("*.yaml"))
 
 
+@functools.lru_cache(maxsize=256)
+def _parse_yaml(text: str) -> Any:
+    """`yaml.safe_load(text)`, kept for the same text: a comparison reads each scenario and outlook file once per run
+    and per check (dozens of times), and parsing is most of the cost of a run's key."""
+    return yaml.safe_load(text)
+
+
 def _read_yaml(path: Path, what: str) -> dict[str, Any] | None:
     """The mapping held by the YAML file `path`, or None if there is no such file (the caller says which files
     exist). Other content, or a file that cannot be read or decoded, is a ConfigError on `what` naming the file and
@@ -92,7 +101,7 @@ def _read_yaml(path: Path, what: str) -> dict[str, Any] | None:
     if "\x00" in text:
         raise ConfigError(what, str(path), "a YAML file of UTF-8 text (it holds NUL bytes, as binary files do)")
     try:
-        data = yaml.safe_load(text)
+        data = copy.deepcopy(_parse_yaml(text))   # a copy: callers may change what they are given
     except yaml.YAMLError as exc:
         raise ConfigError(what, str(path), f"valid YAML ({' '.join(str(exc).split())})") from None
     if data is None:
