@@ -861,7 +861,8 @@ def profile(args: argparse.Namespace) -> dict:
     # costs of single operations on the state at the end of the run, and the compiled decision against its array
     # statement on the same inputs (one month's decision of every household in one block)
     from simulator.model.households import status_by_origin
-    from simulator.model.outputs import sums_by_origin
+    from simulator.model.households import AT_HOME, FAMILY_ABROAD, N_STATUSES
+    from simulator.model.outputs import WEALTH_QUINTILES, month_sums
     h = model.households
     status, origin = h.status, h.origin
     n_o = model.world.n_origins
@@ -892,8 +893,10 @@ def profile(args: argparse.Namespace) -> dict:
                                                                                                    n_o),
         "8 x np.bincount(origin, status == s): the same counts with numpy":
             lambda: [np.bincount(origin, status == s, n_o) for s in range(8)],
-        "sums_by_origin (compiled): population, families, consumption, wealth by origin": lambda: sums_by_origin(
-            origin, status, 6, model.persons_home, h.size, model.consumption, h.wealth, n_o),
+        "month_sums (compiled): the month's counts and sums by origin, wealth quintile and aspiration":
+            lambda: month_sums(origin, status, model.quintile, model.persons_home, h.size, model.consumption,
+                               h.wealth, h.aspiration, h.aspired, model.t, model.params.decisions.aspiration_months,
+                               AT_HOME, FAMILY_ABROAD, n_o, N_STATUSES, len(WEALTH_QUINTILES)),
         "households.people_at_origin()": h.people_at_origin,
     }
     if "args" in captured:
@@ -927,15 +930,18 @@ def oracle_check(args: tuple, kw: dict, choice, trapped, income) -> dict:
     import numpy as np
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
     from reference import OptionRows, reference_decision
-    (status, adults, origin, skill, farm, loss, boost, memory, patience, risk, wealth, assets, skill_mult, uniforms,
-     origin_wage, degradation, network, options, p, perception) = args
+    (status, adults, persons, origin, skill, farm, loss, boost, memory, patience, risk, wealth, assets, skill_mult,
+     uniforms, origin_wage, degradation, network, options, p, perception) = args
+    floors = kw.get("credit_floor")
     m = min(ORACLE_SAMPLE, len(status))
     table = OptionRows(options)
     rows = [reference_decision(
         table, p, perception, origin_wage, degradation, network, status=int(status[i]), adults=int(adults[i]),
         origin=int(origin[i]), skill=int(skill[i]), skill_mult=float(skill_mult[i]), farm=float(farm[i]),
         loss=float(loss[i]), boost=float(boost[i]), memory=float(memory[i]), patience=float(patience[i]),
-        risk=float(risk[i]), wealth=float(wealth[i]), assets=float(assets[i]), uniforms=uniforms[i])
+        risk=float(risk[i]), wealth=float(wealth[i]), assets=float(assets[i]), uniforms=uniforms[i],
+        persons=int(persons[i]), subsistence_usd=float(kw.get("subsistence_usd", 0.0)),
+        floor=None if floors is None else float(floors[int(origin[i])]))
         for i in range(m)]
     expected_income, expected_choice, expected_trapped, _ = (np.array(c) for c in zip(*rows))
     return {"sample": m, "deciders": int(np.count_nonzero(choice[:m] >= 0)),

@@ -243,37 +243,6 @@ def count_departures(emigrants: np.ndarray, by_quintile: np.ndarray, by_group: n
         by_group[t, pathway, 0 if female[i] else 1, group, skill[i]] += 1.0
 
 
-@numba.njit(cache=True)
-def aspiring_by_origin(origin: np.ndarray, status: np.ndarray, at_home: int, aspiration: np.ndarray,
-                       aspired: np.ndarray, t: int, months: int, n_origins: int) -> np.ndarray:
-    """Households at home (status `at_home`) aspiring at step `t` (an `aspiration`, trapped at step `aspired` within
-    `months`), (n_origins, 3) by the pathway of their aspiration, counted in one pass."""
-    counts = np.zeros((n_origins, 3))
-    for i in range(origin.shape[0]):
-        if aspiration[i] > 0 and status[i] == at_home and t - aspired[i] < months:
-            counts[origin[i], aspiration[i] - 1] += 1.0
-    return counts
-
-
-@numba.njit(cache=True)
-def sums_by_origin(origin: np.ndarray, status: np.ndarray, living_abroad: int, persons_home: np.ndarray,
-                   size: np.ndarray, consumption: np.ndarray, wealth: np.ndarray, n_origins: int) -> np.ndarray:
-    """The month's per-origin sums in one pass, (n_origins, 5) float64: people at origin, members of households
-    living abroad (status `living_abroad`), then over the households living at origin: consumption, wealth, and
-    their number."""
-    sums = np.zeros((n_origins, 5))
-    for i in range(origin.shape[0]):
-        o = origin[i]
-        sums[o, 0] += persons_home[i]
-        if status[i] != living_abroad:
-            sums[o, 2] += consumption[i]
-            sums[o, 3] += wealth[i]
-            sums[o, 4] += 1.0
-        else:
-            sums[o, 1] += size[i]
-    return sums
-
-
 # The units of the output contract that UDUNITS does not know: (CF units, what is counted). A count of people or
 # things is dimensionless; money has no UDUNITS unit either, so an amount is "1" and an amount in a month "month-1".
 UNIT_LABELS = {"persons": "1", "households": "1", "applications": "1", "visas": "1", "jobs": "1", "USD": "1",
@@ -299,23 +268,6 @@ def unit_label(da: xr.DataArray) -> str:
 def month_starts(start_year: int, n_steps: int) -> np.ndarray:
     """The first day of each of `n_steps` months from January of `start_year`, as datetime64[ns]."""
     return (np.datetime64(f"{start_year:04d}-01", "M") + np.arange(n_steps)).astype("datetime64[ns]")
-
-
-@numba.njit(cache=True)
-def sums_by_quintile(quintile: np.ndarray, status: np.ndarray, living_abroad: int, persons_home: np.ndarray,
-                     consumption: np.ndarray, n_quintiles: int) -> np.ndarray:
-    """The month's per-quintile sums over the households living at origin (status other than `living_abroad`) in one
-    pass, (n_quintiles, 3): people at origin, their consumption, and the sum over them of the log of their household's
-    consumption per person (at least 1 USD a month)."""
-    sums = np.zeros((n_quintiles, 3))
-    for i in range(quintile.shape[0]):
-        if status[i] == living_abroad or persons_home[i] <= 0:
-            continue
-        q, n = quintile[i], persons_home[i]
-        sums[q, 0] += n
-        sums[q, 1] += consumption[i]
-        sums[q, 2] += n * np.log(max(consumption[i] / n, 1.0))
-    return sums
 
 
 def wealth_quintiles(wealth: np.ndarray) -> np.ndarray:
@@ -414,9 +366,13 @@ def month_sums(origin: np.ndarray, status: np.ndarray, quintile: np.ndarray, per
                size: np.ndarray, consumption: np.ndarray, wealth: np.ndarray, aspiration: np.ndarray,
                aspired: np.ndarray, t: int, months: int, at_home: int, living_abroad: int, n_origins: int,
                n_statuses: int, n_quintiles: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """What the month's recording needs of the households, in one pass: households by origin and status (as
-    `households.status_by_origin`), `sums_by_origin`, `sums_by_quintile` and `aspiring_by_origin`, each summed in
-    household order as those functions sum it."""
+    """What the month's recording needs of the households, in one pass, each summed in household order: households
+    by origin and status (as `households.status_by_origin`); per origin (n_origins, 5), the people at origin, the
+    members of households living abroad (status `living_abroad`), then over the households living at origin their
+    consumption, wealth and number; per wealth quintile (n_quintiles, 3), over the households living at origin with
+    someone there, the people, their consumption and the sum over them of the log of their household's consumption per
+    person (at least 1 USD a month); and the households at home (`at_home`) aspiring at step `t` (an `aspiration`,
+    trapped at step `aspired` within `months`), (n_origins, 3) by the pathway of their aspiration."""
     counts = np.zeros((n_origins, n_statuses), np.int64)
     sums = np.zeros((n_origins, 5))
     by_quintile = np.zeros((n_quintiles, 3))

@@ -378,9 +378,9 @@ def mechanism_notes(ds: xr.Dataset, setup: Setup, practical: float) -> list[str]
                          f"applications wait on average: its quota binds, so the packages that leave its quota as it "
                          f"is ({', '.join(same)}) change its places by exactly 0 [0, 0].")
     places = paired_differences(ds["emigrants"].sum(["time", "origin", "pathway"]), setup.baseline)
-    internal = paired_differences(run_metrics(ds)["internal"], setup.baseline)
-    trapped = paired_differences(run_metrics(ds)["trapped"], setup.baseline)
     flows = run_metrics(ds)
+    internal = paired_differences(flows["internal"], setup.baseline)
+    trapped = paired_differences(flows["trapped"], setup.baseline)
     international = paired_differences(flows["regular"] + flows["irregular"], setup.baseline)
     regular = paired_differences(flows["regular"], setup.baseline)
     irregular = paired_differences(flows["irregular"], setup.baseline)
