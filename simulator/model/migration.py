@@ -406,8 +406,9 @@ class MigrationModel(mesa.Model):
     def process_visas(self) -> None:
         """Process 5: each channel's rule, in the world's order: give-ups, then places granted within its quota and
         processing capacity, first come first served (simulator.policy.channels)."""
-        # the month's applicants, found once: each channel finds its own among them (`applicants`)
-        self._waiting = np.flatnonzero(self.households.status == WAITING)
+        # the month's applicants, found once (as int32: half the memory of a large model's queues), each channel
+        # finding its own among them (`applicants`)
+        self._waiting = np.flatnonzero(self.households.status == WAITING).astype(np.int32)
         try:
             for channel in self.channels:
                 channel.admit(self)
@@ -421,7 +422,7 @@ class MigrationModel(mesa.Model):
         h, waiting = self.households, self._waiting
         if waiting is None:
             return np.flatnonzero((h.status == WAITING) & (h.channel == channel))
-        return waiting[(h.status[waiting] == WAITING) & (h.channel[waiting] == channel)]
+        return waiting[(h.status[waiting] == WAITING) & (h.channel[waiting] == channel)].astype(np.int64)
 
     def admit(self, households: np.ndarray, channel: Any, contract_end: int, job_offer: bool) -> None:
         """The migrants of `households` leave by a regular `channel` (which calls this); their stay ends at
