@@ -8,6 +8,7 @@ Usage (from the repository root):
         # cProfile top 25, time and memory per process, single-operation costs, and the compiled decision
         # against the naive per-household oracle of tests/reference.py on a sample (a check that both choose the same)
     python benchmarks/benchmark.py --sweep                   # a sweep on 1 and on 2 worker processes
+    python benchmarks/benchmark.py --main-job 3 --against REV  # python run.py 3 times, beside another version's
     python benchmarks/benchmark.py --plot docs/performance_throughput.png   # figure from benchmarks/results.json
     python benchmarks/benchmark.py --report                   # the table again, from benchmarks/results.json
 
