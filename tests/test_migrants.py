@@ -253,3 +253,68 @@ def test_a_migrant_keeps_the_skill_it_left_with_and_households_send_one_member_a
     assert raised > 0   # some households were trained while a member was away
     with pytest.raises(ValueError, match="listed twice"):
         take_slots(np.zeros(3, np.uint8), np.array([1, 1]))
+
+
+def _month_of_migrants_in_numpy(status, place, employed, skill, household, origin, u, wage, vacancies, ratio, living,
+                                share, transfer, cap, separation, hire_factor, wage_factor, city_rate, n_households,
+                                n_origins):
+    """The month's employment and remittances of the migrants as the model computed them with numpy (the functions
+    of simulator.model.abroad), for comparison with the compiled pass."""
+    from simulator.model.abroad import hiring_probabilities, remittances, update_employment
+    from simulator.model.households import ABROAD_IRREGULAR, ABROAD_REGULAR
+    employed, received = employed.copy(), np.zeros(n_households)
+    abroad = np.flatnonzero((status == ABROAD_REGULAR) | (status == ABROAD_IRREGULAR))
+    where, irregular, emp = place[abroad], status[abroad] == ABROAD_IRREGULAR, employed[abroad]
+    hire = hiring_probabilities(vacancies, where, ~emp & ~irregular, ~emp & irregular, hire_factor)
+    emp = update_employment(emp, irregular, u[abroad], separation, hire[where], hire_factor)
+    employed[abroad] = emp
+    pay = wage[where] * ratio[where, skill[abroad]] * np.where(irregular, wage_factor, 1.0)
+    sent, fees = remittances(np.where(emp, pay, 0.0), living[where], share[where], np.minimum(transfer[where], cap))
+    np.add.at(received, household[abroad], sent)
+    fees_abroad = np.bincount(origin[abroad], fees, minlength=n_origins).astype(np.float64)
+    city = np.flatnonzero(status == IN_CITY)
+    where, city_emp = place[city], u[city] < city_rate
+    employed[city] = city_emp
+    sent, fees = remittances(np.where(city_emp, wage[where] * ratio[where, skill[city]], 0.0), living[where],
+                             share[where], transfer[where])
+    np.add.at(received, household[city], sent)
+    fees_city = np.bincount(origin[city], fees, minlength=n_origins).astype(np.float64)
+    return (abroad, irregular, emp, pay, city, city_emp, fees_abroad, fees_city), employed, received
+
+
+def test_the_compiled_month_of_migrants_is_the_numpy_statement():
+    """abroad.employment_and_remittances, which the model runs, gives bit for bit what hiring_probabilities,
+    update_employment and remittances give, draws equal to the float32 thresholds included (numpy compares float32
+    draws with a Python number in float32)."""
+    from simulator.model.abroad import employment_and_remittances, float32_threshold
+    from simulator.model.households import ABROAD_IRREGULAR, ABROAD_REGULAR
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        n, n_places, n_origins, n_households = int(rng.integers(0, 60)), int(rng.integers(1, 6)), 3, 40
+        status = rng.integers(2, 7, n).astype(np.int8)
+        place = rng.integers(0, n_places, n).astype(np.int8)
+        employed = rng.random(n) < 0.5
+        skill = rng.integers(0, 3, n).astype(np.int8)
+        household = rng.integers(0, n_households, n).astype(np.int32)
+        origin = rng.integers(0, n_origins, n).astype(np.int16)
+        separation, city_rate = float(rng.choice([0.02, 1 / 3, 0.0, 1.0])), float(rng.choice([0.7, 0.1 + 1e-9]))
+        u = rng.random(n).astype(np.float32)
+        for threshold in (separation, city_rate):
+            u[rng.random(n) < 0.2] = np.float32(threshold)
+            u[rng.random(n) < 0.1] = np.nextafter(np.float32(threshold), np.float32(0))
+        wage, vacancies = rng.random(n_places) * 2000, rng.choice([0.0, 0.5, 3.0, 1e6], n_places)
+        ratio, living, share, transfer = (rng.random((n_places, 3)) * 3, rng.random(n_places) * 500,
+                                          rng.random(n_places), rng.random(n_places) * 0.2)
+        cap, hire_factor, wage_factor = float(rng.choice([1.0, 0.05])), float(rng.choice([0.3, 0.0])), 0.6
+        got_employed, got_received = employed.copy(), np.full(n_households, 7.0)
+        got = employment_and_remittances(status, place, got_employed, skill, household, origin, u, ABROAD_REGULAR,
+                                         ABROAD_IRREGULAR, IN_CITY, wage, vacancies, ratio, living, share, transfer,
+                                         cap, float32_threshold(separation), hire_factor, wage_factor,
+                                         float32_threshold(city_rate), got_received, n_origins)
+        want, want_employed, want_received = _month_of_migrants_in_numpy(
+            status, place, employed, skill, household, origin, u, wage, vacancies, ratio, living, share, transfer, cap,
+            separation, hire_factor, wage_factor, city_rate, n_households, n_origins)
+        for a, b in zip(got, want):
+            assert a.dtype == b.dtype and np.array_equal(a.view(np.uint8), b.view(np.uint8))
+        np.testing.assert_array_equal(got_employed, want_employed)
+        assert np.array_equal(got_received.view(np.int64), want_received.view(np.int64))

@@ -16,6 +16,7 @@ rate.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 
@@ -68,3 +69,106 @@ def returns_irregular(uniform: np.ndarray, deportation_rate: float,
     deported = uniform < deportation_rate
     voluntary = ~deported & (uniform < deportation_rate + return_rate)
     return deported, voluntary
+
+
+def float32_threshold(value: float) -> np.floating:
+    """`value` as numpy compares it with an array of float32 draws: a Python number is cast to float32 (numpy's
+    promotion of Python scalars), a numpy number keeps its own type."""
+    return value if isinstance(value, np.generic) else np.float32(value)
+
+
+@numba.njit(cache=True)
+def _np_maximum0(x: float) -> float:
+    """`np.maximum(0.0, x)` of one number (NaN propagates)."""
+    return x if (x > 0.0 or x != x) else 0.0
+
+
+@numba.njit(cache=True)
+def _np_minimum(a: float, b: float) -> float:
+    """`np.minimum(a, b)` of two numbers (NaN propagates)."""
+    return a if (a < b or a != a) else b
+
+
+@numba.njit(cache=True)
+def employment_and_remittances(status: np.ndarray, place: np.ndarray, employed: np.ndarray, skill: np.ndarray,
+                               household: np.ndarray, origin: np.ndarray, uniform: np.ndarray,
+                               abroad_regular: int, abroad_irregular: int, in_city: int, wage: np.ndarray,
+                               vacancies: np.ndarray, skill_ratio: np.ndarray, living_cost: np.ndarray,
+                               remittance_share: np.ndarray, transfer_cost: np.ndarray, transfer_cost_cap: float,
+                               separation_rate: np.floating, irregular_hire_factor: float,
+                               irregular_wage_factor: float, city_employment_rate: np.floating,
+                               remittances_in: np.ndarray, n_origins: int):
+    """The month's employment and remittances of every migrant (rows of the migrants table with their `status`,
+    `place`, `skill`, household and origin, and `uniform`, one draw each), in two passes, computed as
+    `hiring_probabilities`, `update_employment` and `remittances` compute them for the migrants abroad (regular or
+    irregular status; the transfer cost at most `transfer_cost_cap`) and for those in a city (employed if their draw
+    is below `city_employment_rate`). The thresholds `separation_rate` and `city_employment_rate` come as numpy
+    compares them with the float32 draws (`float32_threshold`). Writes `employed` and, from zero, `remittances_in` (each
+    household's received remittances, abroad then in cities, in row order, as np.add.at sums them). Returns the
+    rows abroad, their irregular flags, employment and wages (before employment), the rows in a city and their
+    employment, and the fees by origin of the migrants abroad and of those in a city (each as np.bincount sums
+    them)."""
+    n, n_places = status.shape[0], wage.shape[0]
+    n_abroad = n_city = 0
+    for i in range(n):
+        if status[i] == abroad_regular or status[i] == abroad_irregular:
+            n_abroad += 1
+        elif status[i] == in_city:
+            n_city += 1
+    abroad = np.empty(n_abroad, np.int64)
+    city = np.empty(n_city, np.int64)
+    a = c = 0
+    for i in range(n):
+        if status[i] == abroad_regular or status[i] == abroad_irregular:
+            abroad[a] = i
+            a += 1
+        elif status[i] == in_city:
+            city[c] = i
+            c += 1
+    # hiring probability at each place from its unemployed regular and irregular migrants (hiring_probabilities)
+    regular_seekers = np.zeros(n_places, np.int64)
+    irregular_seekers = np.zeros(n_places, np.int64)
+    irregular = np.empty(n_abroad, np.bool_)
+    for j in range(n_abroad):
+        i = abroad[j]
+        irregular[j] = status[i] == abroad_irregular
+        if not employed[i]:
+            if irregular[j]:
+                irregular_seekers[place[i]] += 1
+            else:
+                regular_seekers[place[i]] += 1
+    hire = np.ones(n_places)
+    for p in range(n_places):
+        seekers = np.float64(regular_seekers[p]) + irregular_hire_factor * np.float64(irregular_seekers[p])
+        if seekers > vacancies[p]:
+            hire[p] = vacancies[p] / seekers
+    remittances_in[:] = 0.0
+    emp = np.empty(n_abroad, np.bool_)
+    wages = np.empty(n_abroad)
+    fees_abroad = np.zeros(n_origins)
+    for j in range(n_abroad):
+        i = abroad[j]
+        q = place[i]
+        u = uniform[i]
+        was = employed[i]
+        hire_p = irregular_hire_factor * hire[q] if irregular[j] else hire[q]
+        emp[j] = (was and u >= separation_rate) or (not was and np.float64(u) < hire_p)
+        employed[i] = emp[j]
+        wages[j] = wage[q] * skill_ratio[q, skill[i]] * (irregular_wage_factor if irregular[j] else 1.0)
+        sent = remittance_share[q] * _np_maximum0((wages[j] if emp[j] else 0.0) - living_cost[q])
+        tc = _np_minimum(transfer_cost[q], transfer_cost_cap)
+        remittances_in[household[i]] += sent * (1.0 - tc)
+        fees_abroad[origin[i]] += sent * tc
+    city_emp = np.empty(n_city, np.bool_)
+    fees_city = np.zeros(n_origins)
+    for j in range(n_city):
+        i = city[j]
+        q = place[i]
+        city_emp[j] = uniform[i] < city_employment_rate
+        employed[i] = city_emp[j]
+        earnings = wage[q] * skill_ratio[q, skill[i]]
+        sent = remittance_share[q] * _np_maximum0((earnings if city_emp[j] else 0.0) - living_cost[q])
+        tc = transfer_cost[q]
+        remittances_in[household[i]] += sent * (1.0 - tc)
+        fees_city[origin[i]] += sent * tc
+    return abroad, irregular, emp, wages, city, city_emp, fees_abroad, fees_city

@@ -272,8 +272,9 @@ def _decide_rows(status, adults, persons, origin, skill, farm, loss, boost, memo
             # terms and the highest earnings at the household's skill level, over its open options), one logarithm
             # per nest whatever its number of options; for a nest of several, plus lambda ln(options). If staying
             # beats every bound with the same Gumbel terms, the household stays, as the exact choice would (the
-            # bounds exceed the exact values by a margin far above their rounding). Otherwise the utilities are
-            # computed exactly.
+            # bounds exceed the exact values by a margin far above their rounding). A nest whose bound does not
+            # settle it is valued exactly (its options only); the utilities of every option are computed only if
+            # some nest's value beats staying.
             stay_value = u0 + _gumbel32(uniforms[i, 0])
             may_move = False
             for m in range(1, n_nests):
@@ -286,9 +287,49 @@ def _decide_rows(status, adults, persons, origin, skill, farm, loss, boost, memo
                 bound = income_term - cost_term - wait_term - risk_term + nest_constant[o, m]
                 bound += BOUND_MARGIN * (1.0 + abs(income_term) + cost_term + wait_term + risk_term
                                          + abs(nest_constant[o, m])) + nest_spread[m]
-                if bound + _gumbel32(uniforms[i, m]) >= stay_value:
-                    may_move = True
-                    break
+                noise = _gumbel32(uniforms[i, m])
+                if bound + noise < stay_value:
+                    continue
+                # The bound does not settle it: the nest's exact value, computed as the choice below computes it
+                # (its options' utilities, then its inclusive value among the eligible ones). If that does not beat
+                # staying either, the nest cannot be chosen (the choice takes a nest only if its value beats the
+                # best before it, staying's at least).
+                first_member, end_member = nest_start[m], nest_start[m + 1]
+                for j in range(first_member, end_member):
+                    k = nest_members[j]
+                    y_k = rest + employment[k] * max(0.0, wage[k] * skill_ratio[k, s] * wage_factor[k]
+                                                     - living_cost[k])
+                    v = beta_income * math.log(max(y_k - need_k, 1.0)) - beta_cost * (cost[o, k] / per_year)
+                    if wait_years[k] != 0.0:
+                        v -= beta_wait * wait_years[k] / np.float64(patience[i])
+                    if death[k] != 0.0:
+                        v -= beta_risk * np.float64(risk[i]) * perception * death[k]
+                    if interception[k] != 0.0:
+                        v -= beta_interception * interception[k]
+                    utility[k] = v + beta_network * network[o, network_column[k]] + asc[k]
+                    allowed[k] = open_[k] and served[o, k] and s >= min_skill[k]
+                value = -np.inf
+                if end_member - first_member == 1:
+                    k = nest_members[first_member]
+                    if allowed[k]:
+                        value = utility[k]
+                else:
+                    top = -np.inf
+                    for j in range(first_member, end_member):
+                        k = nest_members[j]
+                        if allowed[k]:
+                            top = max(top, utility[k] / lam[m])
+                    if top != -np.inf:
+                        total = 0.0
+                        for j in range(first_member, end_member):
+                            k = nest_members[j]
+                            scaled = utility[k] / lam[m] if allowed[k] else -np.inf
+                            total += math.exp(scaled - top)
+                        value = lam[m] * (top + math.log(total))
+                if value + noise < stay_value:
+                    continue
+                may_move = True
+                break
             if not may_move:
                 choice[i] = STAY
                 wanted[i] = STAY

@@ -54,6 +54,7 @@ COLUMNS = {
     "skill": (np.int8, "0 low, 1 mid, 2 high: its household's skill when it left"),
 }
 _DEFAULTS = {"channel": -1, "route": -1, "employed": False, "contract_end": NO_CONTRACT}
+SMALL_BUFFER = 4096   # rows of the buffers of new rows kept from one month to the next (larger ones are let go)
 
 
 class Migrants:
@@ -127,6 +128,8 @@ class Migrants:
         source[to] = n_old + order
         for name in COLUMNS:
             old[name] = _gather(old[name], new[name], source)
+        if len(self._new["household"]) > SMALL_BUFFER:   # a large model's month: its buffers are not kept
+            self._new = {name: np.empty(16, dtype) for name, (dtype, _) in COLUMNS.items()}
 
     def remove(self, rows: np.ndarray) -> None:
         """Drop `rows` (the migrants are home, or dead); the other rows keep their order."""

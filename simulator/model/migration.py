@@ -25,8 +25,8 @@ import xarray as xr
 from scipy.special import ndtri
 
 from simulator.version import __version__
-from simulator.model.abroad import (hiring_probabilities, remittances, returns_irregular, returns_regular,
-                                    update_employment)
+from simulator.model.abroad import (employment_and_remittances, float32_threshold, returns_irregular,
+                                    returns_regular)
 from simulator.model.budgets import household_budgets
 from simulator.model.channels import OptionTerms, build_channels
 from simulator.model.climate import Climate, ClimateOutlook, destroy_assets, household_loss, remember_shocks
@@ -407,8 +407,9 @@ class MigrationModel(mesa.Model):
     def process_visas(self) -> None:
         """Process 5: each channel's rule, in the world's order: give-ups, then places granted within its quota and
         processing capacity, first come first served (simulator.policy.channels)."""
-        # the month's applicants, found once: each channel finds its own among them (`applicants`)
-        self._waiting = np.flatnonzero(self.households.status == WAITING)
+        # the month's applicants, found once (as int32: half the memory of a large model's queues), each channel
+        # finding its own among them (`applicants`)
+        self._waiting = np.flatnonzero(self.households.status == WAITING).astype(np.int32)
         try:
             for channel in self.channels:
                 channel.admit(self)
@@ -422,7 +423,7 @@ class MigrationModel(mesa.Model):
         h, waiting = self.households, self._waiting
         if waiting is None:
             return np.flatnonzero((h.status == WAITING) & (h.channel == channel))
-        return waiting[(h.status[waiting] == WAITING) & (h.channel[waiting] == channel)]
+        return waiting[(h.status[waiting] == WAITING) & (h.channel[waiting] == channel)].astype(np.int64)
 
     def admit(self, households: np.ndarray, channel: Any, contract_end: int, job_offer: bool) -> None:
         """The migrants of `households` leave by a regular `channel` (which calls this); their stay ends at
@@ -543,34 +544,17 @@ class MigrationModel(mesa.Model):
         h, m, p, pol, t, places = self.households, self.migrants, self.params, self.policy, self.t, self.places
         lab, ab = p.labour, p.abroad
         draws = self.member_draws("abroad", 2)
-        self.remittances_in[:] = 0.0
-        abroad = np.flatnonzero((m.status == ABROAD_REGULAR) | (m.status == ABROAD_IRREGULAR))
+        # employment, wages and remittances of the migrants abroad and in the cities, in one compiled pass
+        # (abroad.employment_and_remittances: what hiring_probabilities, update_employment and remittances compute)
+        abroad, irregular, emp, wage, city, city_emp, fees_abroad, fees_city = employment_and_remittances(
+            m.status, m.place, m.employed, m.skill, m.household, m.origin, draws[:, 0], ABROAD_REGULAR,
+            ABROAD_IRREGULAR, IN_CITY, self.labour.wage, self.labour.vacancies, places.skill_ratio,
+            places.living_cost, places.remittance_share, places.transfer_cost, pol.transfer_cost_cap,
+            float32_threshold(lab.job_separation_rate), lab.irregular_hire_factor, lab.irregular_wage_factor,
+            float32_threshold(lab.city_employment_rate), self.remittances_in, self.world.n_origins)
         place = m.place[abroad]
-        irregular = m.status[abroad] == ABROAD_IRREGULAR
-        emp = m.employed[abroad]
-        hire = hiring_probabilities(self.labour.vacancies, place, ~emp & ~irregular, ~emp & irregular,
-                                    lab.irregular_hire_factor)
-        emp = update_employment(emp, irregular, draws[abroad, 0], lab.job_separation_rate, hire[place],
-                                lab.irregular_hire_factor)
-        m.employed[abroad] = emp
-        wage = self.labour.wage[place] * places.skill_ratio[place, m.skill[abroad]] * np.where(
-            irregular, lab.irregular_wage_factor, 1.0)
-        # the transfer cost of each corridor, at most the cap in force (simulator.model.levers)
-        received, fees = remittances(np.where(emp, wage, 0.0), places.living_cost[place],
-                                     places.remittance_share[place],
-                                     np.minimum(places.transfer_cost[place], pol.transfer_cost_cap))
-        add_at(self.remittances_in, m.household[abroad], received)   # summed over each household's members
-        self.recorder.count("remittance_fees", t, m.origin[abroad], weights=fees)
-
-        city = np.flatnonzero(m.status == IN_CITY)
-        in_city = m.place[city]
-        city_emp = draws[city, 0] < lab.city_employment_rate
-        m.employed[city] = city_emp
-        earnings = self.labour.wage[in_city] * places.skill_ratio[in_city, m.skill[city]]
-        received, fees = remittances(np.where(city_emp, earnings, 0.0), places.living_cost[in_city],
-                                     places.remittance_share[in_city], places.transfer_cost[in_city])
-        add_at(self.remittances_in, m.household[city], received)
-        self.recorder.count("remittance_fees", t, m.origin[city], weights=fees)
+        self.recorder["remittance_fees"][t] += fees_abroad   # the fees abroad, then those in the cities
+        self.recorder["remittance_fees"][t] += fees_city
         self.recorder.count("remittances", t, h.origin, weights=self.remittances_in)
 
         rec = self.recorder["migrant_employment_rate"]
