@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -51,6 +52,19 @@ def test_written_file_round_trips(ds, tmp_path):
     back = xr.open_dataset(path, engine="netcdf4").load()
     xr.testing.assert_identical(back, ds)
     assert [p.name for p in path.parent.iterdir()] == ["results.nc"]   # no temporary file left
+
+
+def test_written_files_are_readable_as_if_created_in_place(ds, tmp_path):
+    """The temporary file of an atomic write has mode 0600; the output renamed from it gets 0666 less the umask,
+    like a file `open` creates, so colleagues sharing the folder can read it (the cache's index as well)."""
+    from simulator.experiments.cache import write_json_atomic
+    from simulator.files import UMASK
+    expected = 0o666 & ~UMASK
+    assert stat.S_IMODE(write_netcdf(ds, tmp_path / "results.nc").stat().st_mode) == expected
+    write_json_atomic({"a": 1}, tmp_path / "entry.json")
+    assert stat.S_IMODE((tmp_path / "entry.json").stat().st_mode) == expected
+    (tmp_path / "own.txt").write_text("x")
+    assert stat.S_IMODE((tmp_path / "own.txt").stat().st_mode) == expected
 
 
 def test_failed_write_leaves_nothing(ds, tmp_path):

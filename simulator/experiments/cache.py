@@ -30,6 +30,7 @@ from pathlib import Path
 import xarray as xr
 
 from simulator.version import __version__
+from simulator.files import as_created
 from simulator.model.outputs import write_netcdf
 
 RESULTS, INDEX = "results.nc", "entry.json"
@@ -72,6 +73,7 @@ def write_json_atomic(data: dict, path: Path) -> None:
             json.dump(data, handle, indent=1, sort_keys=True)
             handle.flush()
             os.fsync(handle.fileno())
+        as_created(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

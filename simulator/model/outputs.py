@@ -33,6 +33,8 @@ import numba
 import numpy as np
 import xarray as xr
 
+from simulator.files import as_created
+
 PATHWAYS = ("internal", "regular", "irregular")
 SEXES = ("female", "male")
 AGE_GROUPS = ("18-34", "35-54", "55+")
@@ -354,6 +356,7 @@ def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
     os.close(fd)
     try:
         ds.to_netcdf(tmp, engine="netcdf4", encoding=encoding)
+        as_created(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -36,6 +36,7 @@ import base64
 import html
 import json
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -630,12 +631,14 @@ def colours(setup: Setup) -> dict[str, Any]:
 def _band(ax: plt.Axes, da: xr.DataArray, colour: Any, label: str, baseline: bool) -> None:
     """Median line across seeds with a 5-95% band; the baseline drawn thicker and on top."""
     x = da["year"].values if "year" in da.dims else np.arange(da.sizes[da.dims[-1]])
-    if "seed" in da.dims and da.sizes["seed"] > 1:
-        mid, lo, hi = (da.quantile(q, dim="seed") for q in (0.5, *BAND))
-        ax.fill_between(x, lo.values, hi.values, color=colour, alpha=0.12 if baseline else 0.18, lw=0)
+    if "seed" in da.dims and da.sizes["seed"] > 1:   # numpy's quantiles, as xarray's (skipna), in one call
+        with warnings.catch_warnings():   # a year undefined in every seed (a share of nothing) stays a gap
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mid, lo, hi = np.nanquantile(da.values, (0.5, *BAND), axis=da.get_axis_num("seed"))
+        ax.fill_between(x, lo, hi, color=colour, alpha=0.12 if baseline else 0.18, lw=0)
     else:
-        mid = da.squeeze(drop=True) if "seed" in da.dims else da
-    ax.plot(x, mid.values, color=colour, lw=2.6 if baseline else 1.4, label=label, zorder=3 if baseline else 2)
+        mid = (da.squeeze(drop=True) if "seed" in da.dims else da).values
+    ax.plot(x, mid, color=colour, lw=2.6 if baseline else 1.4, label=label, zorder=3 if baseline else 2)
 
 
 def figure_effects(e: xr.Dataset, setup: Setup, folder: Path, col: dict[str, Any]) -> Figure:
@@ -792,19 +795,23 @@ def figure_map(ds: xr.Dataset, setup: Setup, folder: Path, col: dict[str, Any]) 
     pathway_colour = {"internal": "0.45", "regular": "tab:green", "irregular": "tab:red"}
     internal = ds["emigrants"].sel(pathway="internal").sum(["scenario", "seed", "time", "origin"])
     cities = {d for d in places if float(internal.sel(destination=d)) > 0}   # where internal moves go
+    pathways = [str(p) for p in ds["pathway"].values]
+    order = ("origin", "destination", "pathway")
+    base_values = base.transpose(*order).values                     # plain arrays: one lookup per arc
+    change_values = {s: change.sel(scenario=s).transpose(*order).values for s in setup.others}
     for ax, s in zip(axes.flat, panels):
-        for o in origins:
-            for d in places:
-                for k, pathway in enumerate(ds["pathway"].values):
+        for i, o in enumerate(origins):
+            for j, d in enumerate(places):
+                for k, pathway in enumerate(pathways):
                     bend = 0.08 * (k - 1)   # the three pathways of one corridor side by side
                     line = arc(xy[o], xy[d], bend=bend, n=21)
                     if s == setup.baseline:
-                        value = float(base.sel(origin=o, destination=d, pathway=pathway))
+                        value = float(base_values[i, j, k])
                         if value > 0:
-                            ax.plot(*line.T, color=pathway_colour.get(str(pathway), "0.3"), alpha=0.75,
+                            ax.plot(*line.T, color=pathway_colour.get(pathway, "0.3"), alpha=0.75,
                                     lw=0.4 + 6 * value / top, solid_capstyle="round")
                     else:
-                        value = float(change.sel(scenario=s, origin=o, destination=d, pathway=pathway))
+                        value = float(change_values[s][i, j, k])
                         if abs(value) > 0.005 * top_change:
                             ax.plot(*line.T, color="tab:orange" if value > 0 else "tab:blue", alpha=0.8,
                                     lw=0.4 + 6 * abs(value) / top_change, solid_capstyle="round")

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from simulator.errors import ConfigError, InputError, WorldError
+from simulator.files import as_created
 from simulator.params import ModelParams
 from simulator.world.regions import World, load_world
 from simulator.world.channels import QUOTA_MAX
@@ -219,6 +220,7 @@ def convert(source: str | Path, target: str | Path, households: int, params: Mod
                 writer.writeheader()
                 writer.writerows({k: _text(v) for k, v in row.items()} for row in rows)
         load_corridors(staging)   # what was written loads
+        as_created(staging)   # mkdtemp's 0700 would hide the world from other users
         os.rename(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
