@@ -39,6 +39,7 @@ import shutil
 import signal
 import sys
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 import hydra
@@ -50,6 +51,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
+import xarray as xr
 import yaml
 
 from simulator.experiments.cache import ResultCache
@@ -134,9 +136,8 @@ class SweepReport(Callback):
         except FileNotFoundError:
             return   # every job failed: their messages were printed already
         ds.attrs["config"] = OmegaConf.to_yaml(config, resolve=False)   # the sweep's own config and overrides
-        write_netcdf(ds, folder / "sweep.nc")
-        if ds.sizes["seed"] > 1 and ds.sizes["scenario"] > 1:
-            write_report(ds, folder, baseline=reference)
+        write_with_report(ds, folder / "sweep.nc", reference if ds.sizes["seed"] > 1 and ds.sizes["scenario"] > 1
+                          else None)
         print("\n".join(written(folder, folder / "sweep.nc")))
 
 
@@ -205,6 +206,21 @@ def check_job(cfg: RunConfig, multirun: bool) -> None:
         check_run(dataclasses.replace(cfg, scenario=cfg.scenario or "baseline"))
 
 
+def write_with_report(ds: xr.Dataset, path: Path, baseline: str | None) -> Path:
+    """Write the dataset `ds` to `path` and, unless `baseline` is None, the report beside it, at the same time: the
+    file's compression runs in the HDF5 library, outside Python's lock, while the report draws its figures. Each is
+    written atomically; an error in either is raised once both have ended."""
+    if baseline is None:
+        return write_netcdf(ds, path)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        written = pool.submit(write_netcdf, ds, path)
+        try:
+            write_report(ds, path.parent, baseline=baseline)
+        finally:
+            wait([written])
+    return written.result()
+
+
 def job(cfg: RunConfig, config_text: str, output_dir: Path, multirun: bool, cache_dir: Path) -> Path:
     """Run what the config asks for and return the main output file."""
     if cfg.mode != "run":
@@ -214,9 +230,7 @@ def job(cfg: RunConfig, config_text: str, output_dir: Path, multirun: bool, cach
         c = cfg.compare
         validate_run(dataclasses.replace(cfg, scenario=c.baseline))
         ds = compare(cfg, c.scenarios, range(c.seeds), cache_dir, c.workers, progress=cfg.progress)
-        path = write_netcdf(ds, output_dir / "comparison.nc")
-        write_report(ds, output_dir, baseline=c.baseline)
-        return path
+        return write_with_report(ds, output_dir / "comparison.nc", c.baseline)
     if cfg.scenario is None:
         cfg = dataclasses.replace(cfg, scenario="baseline")
     if multirun:   # sweeps go through the cache, so that a rerun skips the jobs that finished
@@ -226,7 +240,6 @@ def job(cfg: RunConfig, config_text: str, output_dir: Path, multirun: bool, cach
         shutil.copyfile(cached, tmp)
         tmp.replace(path)
         if cfg.figures:
-            import xarray as xr
             with xr.open_dataset(path, engine="netcdf4") as ds:
                 save_figures(ds.load(), output_dir)
         return path
