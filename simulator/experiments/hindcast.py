@@ -467,6 +467,16 @@ def _fmt(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
 
 
+def _scenario_label(scenario: str) -> str:
+    """A scenario as the report names it: a shipped name as it is, a file by its folder and name (a world's events
+    file: `guatemala/hindcast_events.yaml`, the dated events)."""
+    path = Path(scenario)
+    if path.suffix not in (".yaml", ".yml"):
+        return scenario
+    label = f"{path.parent.name}/{path.name}"
+    return f"{label} (the world's dated events)" if path.name == EVENTS_FILE else label
+
+
 def markdown(ds: xr.Dataset) -> str:
     """The observed against simulated table of each series and the skill table, in Markdown."""
     lines = [f"# Hindcast: {ds.attrs['world']}", "",
@@ -474,6 +484,7 @@ def markdown(ds: xr.Dataset) -> str:
              f"{ds.attrs['calibration_end'] + 1}-{ds.attrs['end_year']}; {ds.attrs['n_households']:,} households, "
              f"seeds {ds.attrs['seeds']}; simulated = mean over seeds scaled to the world's "
              f"{ds.attrs['world_households']:,.0f} households, band = {ds.attrs['band_percentiles']} percentiles.",
+             f"Scenario: {_scenario_label(str(ds.attrs.get('scenario', '')))}.",
              f"Fitted: {ds.attrs['fitted']} (calibration-year mean ARD {ds.attrs['fit_objective_at_start']:.3f} at "
              f"the start, {ds.attrs['fit_objective']:.3f} fitted, {ds.attrs['fit_evaluations']} candidates).", ""]
     for name in ds["series"].values:
