@@ -14,8 +14,8 @@ random streams: `build_interventions`):
 
     interventions:
       channel_closure:
-        - {channel: Malaysia labour migration, start_year: 13.667, end_year: 17.583}
-        - {start_year: 15.25, end_year: 15.5}   # every labour scheme
+        - {channel: Malaysia labour migration, start_year: 13.9166, end_year: 17.5833}
+        - {start_year: 15.25, end_year: 15.5}   # every labour, seasonal and skills channel
 
 A scenario may also replay shocks that happened (`recorded_shocks`, simulator.model.climate.RecordedShock), each
 dated by calendar year and month, on the origins named (all those with the hazard when left out), with the world's
@@ -46,6 +46,7 @@ from typing import Any
 
 import yaml
 
+from simulator.config import FIRST_YEAR, LAST_YEAR
 from simulator.model.climate import ClimateOutlook, RecordedShock
 from simulator.errors import ConfigError
 from simulator.policy.interventions import Intervention, build_interventions
@@ -54,7 +55,7 @@ from simulator.params import check_value, param
 
 SCENARIO_KEYS = ("description", "climate_outlook", "labour_outlook", "interventions", "recorded_shocks")
 SHOCK_KEYS = ("hazard", "origins", "year", "month", "intensity", "duration_months")
-YEARS = (1800, 2500)   # calendar years a recorded shock may carry (the runs' start_year range is narrower)
+YEARS = (FIRST_YEAR, LAST_YEAR)   # calendar years a recorded shock may carry: those a run may cover
 # allowed (lowest, highest) of each outlook field; every output stays finite for any values within them over the
 # longest run (simulator/params.py explains the limits). demand_trend: a change of labour demand per year, at most
 # +50% (beyond any sustained boom; compounded over a 450-year run the limit is what keeps wages finite) and -90%.
