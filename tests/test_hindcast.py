@@ -161,17 +161,18 @@ def test_experiment_config_composes():
     validate_hindcast(cfg)
 
 
-def test_bangladesh_events_close_malaysia_from_september_2018():
+def test_bangladesh_events_close_malaysia_from_december_2018():
     """The dated events of the Bangladesh hindcast (scenarios/worlds/bangladesh/hindcast_events.yaml) act through an
-    existing intervention: no place is granted in Malaysia while its market is closed, and places are granted before."""
+    intervention: no place is granted in Malaysia while its market is closed (from December 2018: departures went
+    on until 30 November), and places are granted before."""
     from simulator.experiments.runner import simulate
 
     events = ROOT / "scenarios" / "worlds" / "bangladesh" / "hindcast_events.yaml"
     ds = simulate(RunConfig(world="bangladesh", scenario=str(events), n_households=3000, years=15, start_year=2005,
                             progress=False))
     granted = ds["channel_granted"].sel(channel="Malaysia labour migration")
-    assert float(granted.sel(time=slice("2018-10", "2019-12")).sum()) == 0
-    assert float(granted.sel(time=slice("2005-01", "2018-08")).sum()) > 0
+    assert float(granted.sel(time=slice("2018-12", "2019-12")).sum()) == 0
+    assert float(granted.sel(time=slice("2005-01", "2018-11")).sum()) > 0
 
 
 @pytest.mark.slow

@@ -21,6 +21,11 @@ relative difference; there the absolute differences are summed over camps and di
 for a single series is the formula above). Lower is better; 0 is a perfect fit; a model that predicts zero scores 1.
 Years with an observed value of zero are left out (the ratio is undefined).
 
+**Dated events.** With `scenario` left null (configs/experiment/hindcast.yaml), the runs use the world's events
+scenario, `scenarios/worlds/<name>/hindcast_events.yaml`, when it has one (`events_scenario`): the dated
+interventions (channels closed and opened) and recorded shocks (droughts, hurricanes) of the years the runs cover,
+each with its source; the baseline otherwise. `scenario=baseline` runs without them.
+
 **Naive forecasts** for the held-out years, from the published values of the calibration years only:
 - last value: the last published calibration-year value, for every held-out year (persistence);
 - linear trend: the least-squares line through the published calibration-year values (at least two), extended.
@@ -75,8 +80,9 @@ from simulator.experiments.sensitivity import check_bounds, experiment_base, par
 from simulator.model.outputs import write_netcdf  # noqa: E402
 from simulator.version import __version__  # noqa: E402
 from simulator.world.observed import load_observed, series_names  # noqa: E402
-from simulator.world.tables import default_world_path  # noqa: E402
+from simulator.world.tables import default_world_path, world_folder  # noqa: E402
 
+EVENTS_FILE = "hindcast_events.yaml"   # a world's dated events, in its folder (`events_scenario`)
 FISCAL_START_MONTH = {"calendar": 1, "us_fiscal": 10, "bd_fiscal": 7}   # first month of the year of a year basis
 PENALTY = 10.0   # objective of a candidate with no scorable series (an ARD of 10: ten times off)
 
@@ -292,6 +298,18 @@ def observed_array(observed: xr.Dataset, names: Sequence[str]) -> xr.DataArray:
 # --- the fit and the hindcast ---------------------------------------------------------------------------------------
 
 
+def events_scenario(world: str | None) -> str:
+    """The scenario a hindcast on `world` runs when none is named: the path of the world folder's EVENTS_FILE (its
+    dated events, replayed over the years the runs cover), or "baseline" if the world has none.
+
+    Example:
+        >>> Path(events_scenario("guatemala")).name, events_scenario("one_city")
+        ('hindcast_events.yaml', 'baseline')
+    """
+    path = (world_folder(world) if world else default_world_path()) / EVENTS_FILE
+    return str(path) if path.is_file() else "baseline"
+
+
 def validate_hindcast(cfg: RunConfig) -> None:
     """Check the hindcast settings; raise ConfigError naming the first bad one."""
     validate_run(cfg)
@@ -385,7 +403,7 @@ def run_hindcast(cfg: RunConfig, cache_dir: str | Path, progress: bool = True) -
     validate_hindcast(cfg)
     h = cfg.hindcast
     base = dataclasses.replace(experiment_base(cfg), hindcast=HindcastConfig())
-    base = dataclasses.replace(base, scenario=cfg.scenario or "baseline")
+    base = dataclasses.replace(base, scenario=cfg.scenario or events_scenario(cfg.world))
     full = dataclasses.replace(base, hindcast=h)   # carries the hindcast settings to the helpers, not into run keys
     observed = load_observed(cfg.world or default_world_path())
     first, last = cfg.start_year, cfg.start_year + int(math.ceil(cfg.years)) - 1
@@ -449,6 +467,16 @@ def _fmt(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
 
 
+def _scenario_label(scenario: str) -> str:
+    """A scenario as the report names it: a shipped name as it is, a file by its folder and name (a world's events
+    file: `guatemala/hindcast_events.yaml`, the dated events)."""
+    path = Path(scenario)
+    if path.suffix not in (".yaml", ".yml"):
+        return scenario
+    label = f"{path.parent.name}/{path.name}"
+    return f"{label} (the world's dated events)" if path.name == EVENTS_FILE else label
+
+
 def markdown(ds: xr.Dataset) -> str:
     """The observed against simulated table of each series and the skill table, in Markdown."""
     lines = [f"# Hindcast: {ds.attrs['world']}", "",
@@ -456,6 +484,7 @@ def markdown(ds: xr.Dataset) -> str:
              f"{ds.attrs['calibration_end'] + 1}-{ds.attrs['end_year']}; {ds.attrs['n_households']:,} households, "
              f"seeds {ds.attrs['seeds']}; simulated = mean over seeds scaled to the world's "
              f"{ds.attrs['world_households']:,.0f} households, band = {ds.attrs['band_percentiles']} percentiles.",
+             f"Scenario: {_scenario_label(str(ds.attrs.get('scenario', '')))}.",
              f"Fitted: {ds.attrs['fitted']} (calibration-year mean ARD {ds.attrs['fit_objective_at_start']:.3f} at "
              f"the start, {ds.attrs['fit_objective']:.3f} fitted, {ds.attrs['fit_evaluations']} candidates).", ""]
     for name in ds["series"].values:

@@ -56,7 +56,8 @@ def _construct(cfg: RunConfig, config_text: str = "") -> MigrationModel:
         n_households=cfg.n_households, years=cfg.years, rng=cfg.seed, world=cfg.world, params=cfg.model,
         interventions=scenario.interventions, climate_outlook=scenario.climate_outlook,
         labour_outlook=scenario.labour_outlook, start_year=cfg.start_year, scenario=scenario.name,
-        agent_view_limit=cfg.agent_view_limit, threads=cfg.threads, config=config_text)
+        agent_view_limit=cfg.agent_view_limit, threads=cfg.threads, config=config_text,
+        recorded_shocks=scenario.recorded_shocks)
 
 
 def simulate(cfg: RunConfig, config_text: str = "") -> xr.Dataset:

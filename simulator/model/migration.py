@@ -29,7 +29,8 @@ from simulator.model.abroad import (employment_and_remittances, float32_threshol
                                     returns_regular)
 from simulator.model.budgets import household_budgets
 from simulator.model.channels import OptionTerms, build_channels
-from simulator.model.climate import Climate, ClimateOutlook, destroy_assets, household_loss, remember_shocks
+from simulator.model.climate import (Climate, ClimateOutlook, RecordedShock, destroy_assets, household_loss,
+                                     recorded_schedule, remember_shocks)
 from simulator.model.decisions import Options, credit_floor, decide_households, means_to_move
 from simulator.config import check_calendar, check_threads
 from simulator.errors import ConfigError
@@ -109,6 +110,8 @@ class MigrationModel(mesa.Model):
             a channels.csv), with quotas and processing for the world's households (a version-2 world's) or per
             1,000 households (a version-1 world); None for the world's own: a version-2 world's channels table, or
             the version-1 channels built from the parameters (simulator.world.convert.version1_channels).
+        recorded_shocks: shocks that happened, by calendar month (simulator.model.climate.RecordedShock; a
+            scenario's `recorded_shocks`), started in their month whatever the climate draws; none by default.
         routes: the irregular routes, rows of simulator.world.tables.Route (rows of other kinds are skipped), each
             offered to households of the origins it serves. None for the world's own: a version-2 world's routes
             table, or the version-1 route `smuggled` built from the parameters
@@ -126,7 +129,7 @@ class MigrationModel(mesa.Model):
                  labour_outlook: LabourOutlook | None = None, start_year: int = 2025, scenario: str = "custom",
                  agent_view_limit: int = 100_000, threads: int = 1, config: str = "",
                  channels: Iterable[ChannelRow] | None = None, routes: Iterable[RouteRow] | None = None,
-                 **overrides: Any) -> None:
+                 recorded_shocks: Iterable[RecordedShock] = (), **overrides: Any) -> None:
         interventions = list(interventions)
         if (scenario != "baseline" and not interventions and climate_outlook is None and labour_outlook is None
                 and (SCENARIOS / f"{scenario}.yaml").is_file()):
@@ -159,7 +162,8 @@ class MigrationModel(mesa.Model):
         self.initial_population = int(self.households.size.sum())
         # wealth quintile at the start (liquid wealth and assets), the same households in every scenario of a seed
         self.quintile = wealth_quintiles(self.households.wealth + self.households.assets)
-        self.climate = Climate(self.world, self.params.climate, self.climate_outlook, self.streams["climate"])
+        self.climate = Climate(self.world, self.params.climate, self.climate_outlook, self.streams["climate"],
+                               recorded_schedule(self.world, list(recorded_shocks), self.start_year, self.n_steps))
         # the places migrants go to, cities then destinations (the outputs' `destination` dim), and the world's
         # channels and routes
         if isinstance(self.world, Corridors):
@@ -195,7 +199,9 @@ class MigrationModel(mesa.Model):
         self.interventions = list(interventions)
         names = [iv.name for iv in self.interventions]
         if len(set(names)) != len(names):
-            raise ConfigError("interventions", names, "each intervention at most once")
+            raise ConfigError("interventions", names, "each intervention label at most once (several of one kind: "
+                                                      "a list of entries, simulator.policy.interventions."
+                                                      "build_interventions)")
         for iv in self.interventions:
             iv.initialize(self)
         self.loss = np.zeros(n)             # share of origin income lost to this month's shocks (process 1)

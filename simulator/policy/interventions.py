@@ -20,6 +20,9 @@ Example:
     >>> ds = MigrationModel(n_households=300, years=1, rng=0, interventions=ivs).run()
     >>> ds.intervention.values.tolist()
     ['quota_expansion']
+
+Several interventions of one kind (a channel closed in two periods, say) are a list of parameter mappings under the
+name; the entries act independently and are costed apart (`build_interventions` says how they are labelled).
 """
 
 from __future__ import annotations
@@ -323,6 +326,32 @@ class QuotaExpansion(OnChannels):
         return extra * self.cost_per_visa_usd if self.active(model.t) else 0.0
 
 
+@register("channel_closure", objective="5")
+@dataclass
+class ChannelClosure(OnChannels):
+    """Regular departures stopped (the reverse of Objective 5's levers): a destination closing its labour market to
+    the origin's workers, or a pandemic's stop of departures. While it is active, the channel named `channel` (every
+    labour scheme, seasonal scheme and skills partnership when empty) takes no application and grants no place: its
+    quota and processing capacity in force are 0. Applicants already waiting stay in its queue and give up as their
+    patience runs out; the places of the quota year left when it ends are granted after. Free movement and the
+    humanitarian and family channels are not closed by it. No cost (a closure is not a public programme).
+
+    Example (the labour schemes of the default world closed for the first half of the run's first year):
+        >>> from simulator import MigrationModel
+        >>> [iv] = build_interventions({"channel_closure": {"end_year": 0.5}})
+        >>> ds = MigrationModel(n_households=300, years=1, rng=0, interventions=[iv]).run()
+        >>> int(ds.visas_issued.isel(time=slice(0, 6)).sum())
+        0
+    """
+
+    KINDS = ("labour_scheme", "seasonal", "skills_partnership")
+
+    def apply(self, model: MigrationModel) -> None:
+        for c in self.channels:
+            c.settings["quota_per_year"] = 0.0
+            c.settings["processing_per_month"] = 0.0
+
+
 @register("faster_processing", objective="5")
 @dataclass
 class FasterProcessing(OnChannels):
@@ -611,45 +640,77 @@ def _in_regions(model: MigrationModel, regions: list[str] | str, field_name: str
     return np.isin(model.households.origin, [origins.index(r) for r in regions])
 
 
-def build_interventions(spec: dict[str, dict[str, Any] | None] | None) -> list[Intervention]:
-    """Interventions from a mapping of registered name -> parameters.
+def build_interventions(spec: dict[str, dict[str, Any] | list[dict[str, Any] | None] | None] | None
+                        ) -> list[Intervention]:
+    """Interventions from a mapping of registered name -> parameters, or name -> a list of parameter mappings for
+    several interventions of one kind (e.g. a channel closed in two periods).
+
+    Each entry of a list is an intervention of its own, acting independently of the others in the order written and
+    costed on its own. The first keeps the registered name as its label, so it draws from the stream
+    "intervention.<name>" and is recorded under <name> as a single entry is (a list of one entry is the single
+    form); the entry at position k of the list (from 0) is labelled "<name>[k]", draws from the stream
+    "intervention.<name>[k]" and is recorded under that label (the outputs' `intervention` dim).
 
     Raises:
-        ConfigError: for an unknown name (listing the registered ones), an unknown parameter (listing the valid
-            ones), or a value out of its range.
+        ConfigError: for an unknown name (listing the registered ones), an empty list or an entry that is not a
+            mapping, an unknown parameter (listing the valid ones), or a value out of its range; an entry of a list
+            is named by its position, e.g. `interventions.quota_expansion[1].factor`.
 
     Example:
         >>> [iv.name for iv in build_interventions({"adaptation": {"coverage": 0.3}})]
         ['adaptation']
+        >>> [iv.name for iv in build_interventions({"quota_expansion": [{"factor": 0.0, "end_year": 1},
+        ...                                                              {"factor": 0.5, "start_year": 2}]})]
+        ['quota_expansion', 'quota_expansion[1]']
     """
     result = []
-    for name, values in (spec or {}).items():
+    for name, entries in (spec or {}).items():
         if name not in REGISTRY:
             raise ConfigError("interventions", name, f"one of the registered interventions {sorted(REGISTRY)}")
-        cls = REGISTRY[name]
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        if values is not None and not isinstance(values, dict):
-            raise ConfigError(f"interventions.{name}", values, "a mapping of parameter names to values, e.g. "
-                              "{start_year: 1}")
-        values = dict(values or {})
-        for key, value in values.items():
-            where = f"interventions.{name}.{key}"
-            if key not in fields:
-                raise ConfigError(where, value, f"one of the parameters {sorted(fields)}")
-            meta = fields[key].metadata
-            if "units" in meta:
-                if isinstance(value, str) and value.lower() in ("inf", ".inf"):
-                    value = values[key] = math.inf
-                check_value(where, value, meta)
-            elif fields[key].type in ("bool", bool) and not isinstance(value, bool):
-                raise ConfigError(where, value, "true or false")
-            elif key == "channel" and not isinstance(value, str):
-                raise ConfigError(where, value, "a channel name (empty: every channel of the kinds it acts on)")
-            elif key == "route" and not isinstance(value, str):
-                raise ConfigError(where, value, "an irregular route's name (empty: every route)")
-            elif key == "regions" and value != EXPOSED and not (
-                    isinstance(value, list) and all(isinstance(r, str) for r in value)):
-                raise ConfigError(where, value, f"a list of origin names, or '{EXPOSED}' (the more exposed half of "
-                                                f"the origins)")
-        result.append(cls(**values))   # checks every range, and end_year after start_year
+        if isinstance(entries, list):
+            if not entries:
+                raise ConfigError(f"interventions.{name}", entries, "a mapping of parameter names to values, or a "
+                                  "list of at least one such mapping (one intervention each)")
+            for k, values in enumerate(entries):
+                result.append(_build_one(name, values, k))
+        else:
+            result.append(_build_one(name, entries, None))
     return result
+
+
+def _build_one(name: str, values: dict[str, Any] | None, position: int | None) -> Intervention:
+    """The intervention registered as `name` with the parameters `values`; `position` is its place in a list of
+    entries of that name (None: the single form), which names it in errors and labels it (`build_interventions`)."""
+    cls = REGISTRY[name]
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    entry = f"interventions.{name}" if position is None else f"interventions.{name}[{position}]"
+    if values is not None and not isinstance(values, dict):
+        raise ConfigError(entry, values, "a mapping of parameter names to values, e.g. {start_year: 1}")
+    values = dict(values or {})
+    for key, value in values.items():
+        where = f"{entry}.{key}"
+        if key not in fields:
+            raise ConfigError(where, value, f"one of the parameters {sorted(fields)}")
+        meta = fields[key].metadata
+        if "units" in meta:
+            if isinstance(value, str) and value.lower() in ("inf", ".inf"):
+                value = values[key] = math.inf
+            check_value(where, value, meta)
+        elif fields[key].type in ("bool", bool) and not isinstance(value, bool):
+            raise ConfigError(where, value, "true or false")
+        elif key == "channel" and not isinstance(value, str):
+            raise ConfigError(where, value, "a channel name (empty: every channel of the kinds it acts on)")
+        elif key == "route" and not isinstance(value, str):
+            raise ConfigError(where, value, "an irregular route's name (empty: every route)")
+        elif key == "regions" and value != EXPOSED and not (
+                isinstance(value, list) and all(isinstance(r, str) for r in value)):
+            raise ConfigError(where, value, f"a list of origin names, or '{EXPOSED}' (the more exposed half of "
+                                            f"the origins)")
+    try:
+        iv = cls(**values)   # checks every range, and end_year after start_year
+    except ConfigError as err:
+        raise ConfigError(err.field.replace(f"interventions.{name}.", f"{entry}.", 1), err.value,
+                          err.allowed) from None
+    if position:   # a later entry of a list: its own label, random stream and place in the outputs
+        iv.name = f"{name}[{position}]"
+    return iv
