@@ -282,7 +282,8 @@ def opening(setup: Setup, ds: xr.Dataset) -> tuple[str, list[Section]]:
              "households simulated: they differ between runs (effects are per run, not per 1,000 households)")
     if setup.per_world:
         scale += (f"; the world has {setup.world_households:,.0f} households, so world totals are the simulated "
-                  f"ones times {setup.per_world:,.0f} (a sample, scaled)")
+                  f"ones times {setup.per_world:,.0f} (a sample, scaled: how close samples come to every household "
+                  "of a country is measured in docs/performance.md, 'A whole country')")
     note = ("> **Not a forecast.** The model's behaviour is calibrated to published regularities "
             f"(docs/validation.md), not to any country's series. {world_note} The comparison shows mechanisms and "
             "trade-offs between policy packages; its numbers are not predictions for any real place.")
