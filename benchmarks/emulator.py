@@ -144,8 +144,9 @@ def main() -> None:
         k = f[kind]
         print(f"  {kind}: fit {k['fit_seconds_per_output']['median']:.3f} s per outcome (min "
               f"{k['fit_seconds_per_output']['min']:.3f}, max {k['fit_seconds_per_output']['max']:.3f}); predict "
-              f"{args.predict_points:,} points x {len(names)} outcomes in {k['predict_seconds_all_outputs']['median']:.3f}"
-              f" s ({k['predictions_per_second']['median'] / 1e6:.2f} M predictions per second)")
+              f"{args.predict_points:,} points x {len(names)} outcomes in "
+              f"{k['predict_seconds_all_outputs']['median']:.3f} s "
+              f"({k['predictions_per_second']['median'] / 1e6:.2f} M predictions per second)")
     results["elapsed_s"] = time.perf_counter() - started
     args.output.write_text(json.dumps(results, indent=2), encoding="utf-8")
     print(f"wrote {args.output}")

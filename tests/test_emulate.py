@@ -179,7 +179,7 @@ def test_a_tiny_experiment_end_to_end_is_reproducible_and_resumes_from_the_cache
     ds, em = run_emulate(cfg, tmp_path / "cache", progress=False)
     assert ds.attrs["runs"] == 2 * (8 + 4)
     assert set(ds["chosen"].values) <= {"gp", "gbt"}
-    assert ds["r2"].dims == ("emulator", "output") and ds["coverage"].shape == (2, 3)
+    assert ds["r2"].dims == ("emulator", "output")
     assert ds["coverage"].shape == (2, 2)
     assert np.all((ds["coverage"].values >= 0) & (ds["coverage"].values <= 1))
     mean, _ = em.predict([[0.0, 1.0]])

@@ -7,7 +7,8 @@ varied within bounds inside its declared range. A design point becomes a run con
 `scenario`, baseline by default) with every intervention that a lever names added (starting at `emulate.start_year`,
 with the fixed settings of `emulate.interventions`) and the lever values set. The scenario is written as a YAML file
 named by a hash of its content under `<cache>/scenarios/`, so the same point is the same file and the same cached run
-in every job, and a chosen point can be rerun with `python run.py scenario=<that file>` or any Hydra launcher. A lever
+in every job, and a chosen point can be rerun with `python run.py scenario=<that file>` (and the point's model
+parameters on the command line; `Emulator.run_config` gives the whole config). A lever
 at its lower bound should mean the intervention absent or at zero intensity (coverage 0, a factor of 1, a share of 0),
 so that the design spans the baseline.
 
@@ -198,7 +199,8 @@ def point_scenario(base_def: dict[str, Any], levers: Sequence[Lever], values: Se
     return {"description": "A design point of an emulator (simulator/experiments/emulate.py): "
                            + ", ".join(f"{lv.name} = {v:g}" for lv, v in zip(levers, values)
                                        if lv.name.startswith(PREFIX)),
-            "climate_outlook": base_def["climate_outlook"]["name"], "labour_outlook": base_def["labour_outlook"]["name"],
+            "climate_outlook": base_def["climate_outlook"]["name"],
+            "labour_outlook": base_def["labour_outlook"]["name"],
             "interventions": interventions}
 
 
@@ -250,8 +252,7 @@ def check_interventions(base: RunConfig, levers: Sequence[Lever], fixed: Mapping
 
 EMULATE_OUTPUTS: dict[str, Output] = {
     **OUTPUTS, "poorest_consumption": Output(
-        "poorest_consumption", "consumption of the poorest wealth quintile (geometric mean over people and months)",
-        "USD/month")}
+        "poorest_consumption", "consumption of the poorest wealth quintile (geometric mean)", "USD/month")}
 
 
 def run_outcomes(path: Path) -> dict[str, float]:
@@ -717,8 +718,9 @@ def figures(ds: xr.Dataset, folder: str | Path) -> list[Path]:
     ax.set_yticks(range(len(levers)), [f"{n} [{float(ds['lower'][i]):g}, {float(ds['upper'][i]):g}]"
                                        for i, n in enumerate(levers)], fontsize=8)
     ax.set_xlabel("position between the lever's lower (0) and upper (1) bound")
-    ax.set_title(f"Designs: {ds.sizes['sample']} training points, {ds.sizes['test_sample']} held-out points")
-    ax.legend(fontsize=8, loc="upper right", bbox_to_anchor=(1, 1.12), ncol=2)
+    ax.set_title(f"Designs: {ds.sizes['sample']} training points, {ds.sizes['test_sample']} held-out points",
+                 loc="left")
+    ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1, 1.0), ncol=2, frameon=False)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     paths.append(folder / "design.png")
