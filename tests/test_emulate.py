@@ -217,6 +217,7 @@ def run_cli(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_the_emulate_experiment_from_the_command_line(tmp_path):
     result = run_cli(tmp_path, "experiment=emulate", "n_households=150", "years=1", "emulate.samples=8",
                      "emulate.test_samples=4", "emulate.seeds=1", "emulate.outputs=[regular,cost]")
