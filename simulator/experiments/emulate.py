@@ -525,6 +525,18 @@ def r2_score(y: np.ndarray, prediction: np.ndarray) -> float:
     return float(score(y, prediction)) if np.ptp(y) > 0 else float("nan")
 
 
+def choose(kinds: Sequence[str], r2: np.ndarray) -> str:
+    """The kind with the highest held-out R² (NaN counts as lowest; a tie goes to the GP, then to the first listed).
+
+    Example:
+        >>> choose(["gbt", "gp"], np.array([0.9, 0.9])), choose(["gp", "gbt"], np.array([0.5, 0.7]))
+        ('gp', 'gbt')
+    """
+    score = np.where(np.isfinite(r2), r2, -np.inf)
+    top = [k for k, v in zip(kinds, score) if v == score.max()]
+    return "gp" if "gp" in top else top[0]
+
+
 def run_emulate(cfg: RunConfig, cache_dir: str | Path, progress: bool = True) -> tuple[xr.Dataset, Emulator]:
     """Run the designs of `cfg.emulate` (through the cache, in parallel), fit and score every candidate emulator,
     and return the dataset of the experiment and the emulator kept (the best held-out R² per outcome).
@@ -588,8 +600,7 @@ def run_emulate(cfg: RunConfig, cache_dir: str | Path, progress: bool = True) ->
                 pred[key][a, :, k] = value
             r2[a, k] = r2_score(test_mean[:, k], found[0])
             coverage[a, k] = float(np.mean((test_mean[:, k] >= found[2]) & (test_mean[:, k] <= found[3])))
-    best = [kinds[int(np.argmax(np.where(np.isfinite(r2[:, k]), r2[:, k] + 1e-9 * (np.array(kinds) == "gp"),
-                                         -np.inf)))] for k in range(len(e.outputs))]
+    best = [choose(kinds, r2[:, k]) for k in range(len(e.outputs))]
     chosen = dict(zip(e.outputs, best))
     emulator = Emulator(levers, list(e.outputs), {o: fitted[chosen[o]][o] for o in e.outputs}, float(e.interval),
                         train_unit, train_mean, base, copy.deepcopy(dict(e.interventions)), float(e.start_year))
