@@ -138,11 +138,12 @@ class EmulateConfig:
     outputs: list[str] = field(default_factory=lambda: ["irregular", "deaths", "trapped", "cost", "regular",
                                                         "poorest_consumption"])
     design: str = "sobol"            # training design: sobol (scrambled, a power of 2 points) or lhs (Latin hypercube)
-    samples: int = 128               # points of the training design
-    test_samples: int = 32           # points of the held-out design (a Latin hypercube of its own seed)
-    seeds: int = 4                   # seeds per point, averaged (common random numbers)
+    samples: int = 128               # points of the training design; about 10 per lever (Loeppky, Sacks & Welch 2009
+                                     # Technometrics) for the 9 levers of experiment=emulate, up to a power of 2
+    test_samples: int = 32           # points of the held-out design (a Latin hypercube of its own seed); assumption
+    seeds: int = 2                   # seeds per point, averaged (common random numbers); docs/emulator.md: 4, 16
     emulators: list[str] = field(default_factory=lambda: ["gp", "gbt"])   # candidates, the best held-out R² kept
-    interval: float = 0.9            # level of the predictive intervals whose coverage is reported
+    interval: float = 0.9            # level of the predictive intervals whose coverage is reported; assumption
     sample_seed: int = 0             # seed of the designs and of the emulators' fits
     workers: int = 0                 # parallel processes; 0 = all cores
 
