@@ -10,6 +10,7 @@
     python run.py experiment=sensitivity            # Morris and Sobol' sensitivity analysis (outputs/sensitivity/)
     python run.py experiment=calibrate              # fit parameters to target moments (outputs/calibration/)
     python run.py experiment=hindcast world=bangladesh   # fit on 2015-2019, score 2020-2024 (outputs/hindcast/)
+    python run.py experiment=emulate                # emulators of the outcomes over policy levers (outputs/emulate/)
 
 Outputs go to outputs/comparisons/<time>/ (comparison.nc, report.md, figures), outputs/runs/<time>_<scenario>_seed<n>/
 (results.nc, figures) or outputs/sweeps/<time>/ (a folder per run, sweep.nc, report.md). A job ends by printing the
@@ -177,14 +178,17 @@ def clean_up(folder: Path) -> None:
 
 
 def experiment(cfg: RunConfig, output_dir: Path, cache_dir: Path) -> Path:
-    """`mode: sensitivity`, `mode: calibrate` or `mode: hindcast` (simulator/experiments/sensitivity.py,
-    calibration.py, hindcast.py)."""
+    """`mode: sensitivity`, `mode: calibrate`, `mode: hindcast` or `mode: emulate` (simulator/experiments/
+    sensitivity.py, calibration.py, hindcast.py, emulate.py)."""
     if cfg.mode == "sensitivity":
         from simulator.experiments.sensitivity import run_sensitivity, write_sensitivity
         return write_sensitivity(run_sensitivity(cfg, cache_dir, progress=cfg.progress), output_dir)
     if cfg.mode == "hindcast":
         from simulator.experiments.hindcast import hindcast_experiment
         return hindcast_experiment(cfg, output_dir, cache_dir)
+    if cfg.mode == "emulate":
+        from simulator.experiments.emulate import run_emulate, write_emulate
+        return write_emulate(*run_emulate(cfg, cache_dir, progress=cfg.progress), output_dir)
     from simulator.experiments.calibration import run_calibration, write_calibration
     return write_calibration(run_calibration(cfg, cache_dir, progress=cfg.progress), output_dir)
 
@@ -193,9 +197,12 @@ def check_job(cfg: RunConfig, multirun: bool) -> None:
     """Every check of the job that needs no simulation (see runner.check_run), for each run it would make."""
     if cfg.mode != "run":
         if multirun:
-            raise ConfigError("mode", cfg.mode, "mode run in a sweep (-m); a sensitivity analysis, calibration or "
-                              "hindcast runs its samples in parallel itself: start it without -m")
+            raise ConfigError("mode", cfg.mode, "mode run in a sweep (-m); a sensitivity analysis, calibration, "
+                              "hindcast or emulation runs its samples in parallel itself: start it without -m")
         validate_run(cfg)
+        if cfg.mode == "emulate":
+            from simulator.experiments.emulate import check_emulate
+            check_emulate(cfg)
     elif cfg.scenario is None and not multirun:
         c = cfg.compare
         validate_run(dataclasses.replace(cfg, scenario=c.baseline))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 import numba
 
@@ -116,7 +116,39 @@ class HindcastConfig:
     workers: int = 0                 # parallel processes; 0 = all cores
 
 
-MODES = ("run", "sensitivity", "calibrate", "hindcast")
+@dataclass
+class EmulateLever:
+    """A lever of an emulator's design (simulator/experiments/emulate.py): an intervention setting or a model
+    parameter, varied within `bounds`."""
+
+    name: str = ""                   # interventions.<name>.<setting> (e.g. interventions.adaptation.coverage) or a
+                                     # model parameter by its dotted name (e.g. model.decisions.credit_fraction)
+    bounds: list[float] = field(default_factory=list)   # [lower, upper], inside the setting's allowed range
+
+
+@dataclass
+class EmulateConfig:
+    """`mode: emulate` (python run.py experiment=emulate): a space-filling design over `levers`, every point run under
+    seeds 0..seeds-1 (the same for all) and averaged, and an emulator of each of `outputs` fitted on it and scored
+    on a separate held-out design."""
+
+    levers: list[EmulateLever] = field(default_factory=list)
+    interventions: dict[str, Any] = field(default_factory=dict)   # fixed settings of interventions, by name
+    start_year: float = 1.0          # start of the levers' interventions (years after the run starts) unless fixed
+    outputs: list[str] = field(default_factory=lambda: ["irregular", "deaths", "trapped", "cost", "regular",
+                                                        "poorest_consumption"])
+    design: str = "sobol"            # training design: sobol (scrambled, a power of 2 points) or lhs (Latin hypercube)
+    samples: int = 128               # points of the training design; about 10 per lever (Loeppky, Sacks & Welch 2009
+                                     # Technometrics) for the 9 levers of experiment=emulate, up to a power of 2
+    test_samples: int = 32           # points of the held-out design (a Latin hypercube of its own seed); assumption
+    seeds: int = 2                   # seeds per point, averaged (common random numbers); docs/emulator.md: 4, 16
+    emulators: list[str] = field(default_factory=lambda: ["gp", "gbt"])   # candidates, the best held-out R² kept
+    interval: float = 0.9            # level of the predictive intervals whose coverage is reported; assumption
+    sample_seed: int = 0             # seed of the designs and of the emulators' fits
+    workers: int = 0                 # parallel processes; 0 = all cores
+
+
+MODES = ("run", "sensitivity", "calibrate", "hindcast", "emulate")
 
 
 @dataclass
@@ -135,12 +167,14 @@ class RunConfig:
     threads: int = 1                        # threads for the household decision; same results for any number
     progress: bool = True                   # progress bar on stderr for runs longer than a few seconds
     figures: bool = True                    # write PNG figures next to results.nc
-    mode: str = "run"                       # run (the comparison or one run), sensitivity, calibrate or hindcast
+    mode: str = "run"                       # run (the comparison or one run), sensitivity, calibrate, hindcast or
+                                            # emulate
     model: ModelParams = field(default_factory=ModelParams)
     compare: CompareConfig = field(default_factory=CompareConfig)
     sensitivity: SensitivityConfig = field(default_factory=SensitivityConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     hindcast: HindcastConfig = field(default_factory=HindcastConfig)
+    emulate: EmulateConfig = field(default_factory=EmulateConfig)
 
 
 FIRST_YEAR, LAST_YEAR = 1800, 2250   # calendar dates are stored as datetime64[ns] (valid 1678-2262)

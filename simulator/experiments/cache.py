@@ -39,7 +39,8 @@ RESULTS, INDEX = "results.nc", "entry.json"
 # by their path in the package. Every other module is part of the code fingerprint (a new module is in it until listed
 # here); the experiments' runner stays in it, since it turns a config into a model.
 NOT_MODEL_CODE = frozenset({"experiments/cache.py", "experiments/comparison.py", "experiments/metrics.py",
-                            "experiments/sensitivity.py", "experiments/calibration.py", "present/__init__.py",
+                            "experiments/sensitivity.py", "experiments/calibration.py", "experiments/emulate.py",
+                            "present/__init__.py",
                             "present/plotting.py", "present/report.py", "present/dashboard.py"})
 
 
