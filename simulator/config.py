@@ -161,7 +161,9 @@ class OptimiseConfig:
 
     outlooks: list[str] = field(default_factory=lambda: ["current", "severe"])   # scenarios/outlooks/climate/
     aggregate: str = "worst"         # across outlooks: worst (each objective's worst outlook) or mean
-    emulators: dict[str, str] = field(default_factory=dict)   # emulator.joblib by outlook; others fitted here
+    emulators: dict[str, Optional[str]] = field(default_factory=lambda: {"mild": None, "current": None,
+                                                                        "severe": None})
+                                     # emulator.joblib by outlook (optimise.emulators.severe=<path>); null: fitted
     budget_musd: float = 10.0        # intervention cost over the run, million USD (metrics.py cost); assumption:
                                      # about the middle of the emulated cost range at 5,000 households, 20 years
     objectives: list[str] = field(default_factory=lambda: ["irregular", "deaths", "trapped",

@@ -154,13 +154,21 @@ def test_a_tiny_experiment_end_to_end_and_again_from_its_saved_emulators(tmp_pat
     assert not (out2 / "emulators").exists()
 
 
-def test_a_bad_setting_stops_the_command_with_one_line(tmp_path):
+def run_cli(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
     env["MPLBACKEND"] = "Agg"
-    result = subprocess.run([sys.executable, str(ROOT / "run.py"), "experiment=optimise", "optimise.aggregate=max",
-                             f"hydra.run.dir={tmp_path / 'run'}", f"compare.cache_dir={tmp_path / 'cache'}"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), "experiment=optimise", *overrides,
+                           f"hydra.run.dir={tmp_path / 'run'}", f"compare.cache_dir={tmp_path / 'cache'}"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("overrides, start", [
+    (["optimise.aggregate=max"], "error: optimise.aggregate = 'max'"),
+    (["optimise.emulators.severe=/nonexistent.joblib"], "error: optimise.emulators.severe = '/nonexistent.joblib'"),
+], ids=["aggregate", "emulator-file"])
+def test_a_bad_setting_stops_the_command_with_one_line(tmp_path, overrides, start):
+    result = run_cli(tmp_path, *overrides)
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: optimise.aggregate = 'max'"), result.stderr
+    assert len(lines) == 1 and lines[0].startswith(start), result.stderr
     assert not (tmp_path / "run").exists()

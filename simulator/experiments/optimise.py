@@ -17,10 +17,11 @@ Re-runs: from the front, the portfolio best in each objective and a balanced one
 each objective is scaled to [0, 1] over the front) are run with the model under seeds 0..seeds-1 in every outlook
 (simulator/experiments/comparison.py `run_all`, through the result cache, so a rerun of the command resumes), as are
 the named packages of `optimise.packages` (scenarios/). Emulator against model is reported for each with intervals;
-for each package a second search with the package's model cost as the budget gives the portfolio that best beats
-it as emulated (`match_package`), which is re-run too. Each package is then compared with the re-run portfolios that
-cost no more (model costs): a portfolio dominates it if it is no worse in every aggregated objective and better in
-one.
+for each package a second search with the package's cost as the budget gives the portfolio that best beats it as
+emulated (`match_package`), which is re-run too; the package's cost is its emulated cost when the package is a point
+of the levers' space (`package_point`), so that the package itself is a candidate, and its model cost otherwise.
+Each package is then compared with the re-run portfolios that cost no more (model costs): a portfolio dominates it if
+it is no worse in every aggregated objective and better in one.
 
 An outlook without a file in `optimise.emulators` gets its emulator fitted here with the `emulate` settings
 (`run_emulate` with `climate_outlook` set to it); the fitted emulators are written next to the results.
@@ -49,7 +50,8 @@ from scipy import stats  # noqa: E402
 from simulator.config import OptimiseConfig, RunConfig, validate_run  # noqa: E402
 from simulator.errors import ConfigError, InputError  # noqa: E402
 from simulator.experiments.emulate import (EMULATE_OUTPUTS, PREFIX, Emulator, base_definition,  # noqa: E402
-                                           check_emulate, load_emulator, run_emulate, run_outcomes, write_emulate)
+                                           check_emulate, load_emulator, point_scenario, run_emulate,
+                                           run_outcomes, write_emulate, write_scenario)
 from simulator.experiments.sensitivity import check_count, run_cached  # noqa: E402
 from simulator.policy.scenarios import available, load_scenario, scenarios_dir  # noqa: E402
 from simulator.version import __version__  # noqa: E402
@@ -158,6 +160,8 @@ def validate_optimise(o: OptimiseConfig) -> None:
     if o.aggregate not in AGGREGATES:
         raise ConfigError("optimise.aggregate", o.aggregate, "worst (each objective's worst outlook) or mean")
     for name, path in dict(o.emulators).items():
+        if path is None:
+            continue
         if name not in o.outlooks:
             raise ConfigError(f"optimise.emulators.{name}", path, f"an emulator file for one of optimise.outlooks: "
                               f"{', '.join(o.outlooks)}")
@@ -194,7 +198,7 @@ def check_optimise(cfg: RunConfig) -> None:
     o = cfg.optimise
     validate_optimise(o)
     validate_run(dataclasses.replace(cfg, optimise=OptimiseConfig()))
-    if any(name not in o.emulators for name in o.outlooks):
+    if any(o.emulators.get(name) is None for name in o.outlooks):
         missing = [n for n in [*o.objectives, "cost"] if n not in cfg.emulate.outputs]
         if missing:
             raise ConfigError("emulate.outputs", list(cfg.emulate.outputs), f"outputs including the objectives and "
@@ -215,7 +219,7 @@ def emulators(cfg: RunConfig, cache_dir: str | Path, progress: bool) -> tuple[di
     o = cfg.optimise
     found, fitted = {}, {}
     for outlook in o.outlooks:
-        if outlook in o.emulators:
+        if o.emulators.get(outlook) is not None:
             em = load_emulator(o.emulators[outlook])
         else:
             fitted[outlook], em = run_emulate(emulation(cfg, outlook), cache_dir, progress=progress)
@@ -238,6 +242,30 @@ def emulators(cfg: RunConfig, cache_dir: str | Path, progress: bool) -> tuple[di
             raise InputError(f"optimise.emulators.{outlook}: the emulator was fitted under climate outlook "
                              f"{fitted_under}")
     return found, fitted
+
+
+def package_point(package: str, em: Emulator, held: dict[str, float]) -> np.ndarray | None:
+    """The lever values (in `em.lever_names` order, model parameters at `held`) at which the emulator's design point
+    is the named package, or None if the package lies outside the levers' space: an intervention no lever sets, a
+    lever's value outside its bounds, or another setting than the design's fixed ones. Interventions of the levers
+    that the package lacks are at their lower bounds, which mean the intervention at zero intensity."""
+    package_def = load_scenario(package).definition()["interventions"]
+    values = {lv.name: lv.lower for lv in em.levers}
+    values.update(held)
+    for name, settings in package_def.items():
+        if isinstance(settings, list):
+            return None
+        for lv in em.levers:
+            if lv.name.startswith(f"{PREFIX}{name}."):
+                value = settings.get(lv.name.split(".")[2])
+                if not isinstance(value, (int, float)) or not lv.lower <= value <= lv.upper:
+                    return None
+                values[lv.name] = float(value)
+    row = np.array([values[n] for n in em.lever_names])
+    with tempfile.TemporaryDirectory() as tmp:
+        scenario = point_scenario(base_definition(em.base), em.levers, row, em.fixed, em.start_year)
+        point_def = load_scenario(str(write_scenario(scenario, tmp))).definition()["interventions"]
+    return row if all(point_def.get(name) == settings for name, settings in package_def.items()) else None
 
 
 def current_config(old: RunConfig) -> RunConfig:
@@ -351,8 +379,15 @@ def run_optimise(cfg: RunConfig, cache_dir: str | Path,
     package_cost = package_mean[..., -1].max(axis=1)
     package_agg = aggregate(package_mean[..., :-1] * sign, o.aggregate)
     matched = []   # (label, unit point) of the portfolio searched at each package's cost
+    in_space, budgets = [], []
     for k, package in enumerate(o.packages):
-        def at_cost(unit: np.ndarray, budget: float = float(package_cost[k])) -> tuple[np.ndarray, np.ndarray]:
+        # a package inside the levers' space is itself a point of the search at its emulated cost, so the search
+        # compares like with like; otherwise the budget is the package's model cost
+        row = package_point(package, first, held)
+        in_space.append(row is not None)
+        budgets.append(float(predicted(row[None])[0][0, :, -1].max()) if row is not None else float(package_cost[k]))
+
+        def at_cost(unit: np.ndarray, budget: float = budgets[-1]) -> tuple[np.ndarray, np.ndarray]:
             mean, *_ = predicted(full(unit))
             return aggregate(mean[..., :-1] * sign, o.aggregate), mean[..., -1].max(axis=1) - budget
         try:
@@ -438,6 +473,11 @@ def run_optimise(cfg: RunConfig, cache_dir: str | Path,
     ds["dominated_by"] = (("item",), [""] * n_port + dominated_by,
                           {"long_name": "re-run portfolios that cost no more and dominate the package in the model's "
                                         "aggregated objectives ('' if none)"})
+    ds["in_lever_space"] = (("item",), [True] * n_port + in_space,
+                            {"long_name": "the package is a point of the levers' space (packages) or a portfolio"})
+    ds["matched_budget"] = (("item",), [np.nan] * n_port + budgets,
+                            {"long_name": "budget of the search at the package's cost: its emulated cost if it is in "
+                                          "the levers' space, else its model cost", "units": "million USD"})
     ds["worse_in"] = (("item",), [""] * n_port + worse_in,
                       {"long_name": "objectives in which the portfolio searched at a package's cost does worse than "
                                     "the package (model means aggregated across outlooks)"})
@@ -559,16 +599,18 @@ def summary(ds: xr.Dataset) -> str:
               f"A package is dominated by a re-run portfolio that costs no more (model cost, worst outlook, "
               f"{100 * COST_TOLERANCE:g}% allowed for seed noise) and is no worse in every objective and better in "
               f"one (model means aggregated across outlooks by the {s['aggregate']}). 'At the cost of <package>' is "
-              "the portfolio of a second search with the package's model cost as the budget that best beats the "
-              "package as emulated; the last column names the objectives in which it does worse than the package in "
-              "the model.", "",
-              "| package | model cost (million USD) | dominated by | its portfolio at the same cost is worse in |",
-              "|---|---|---|---|"]
+              "the portfolio of a second search with the package's cost as the budget (its emulated cost if it lies "
+              "in the levers' space, else its model cost) that best beats the package as emulated; the last column "
+              "names the objectives in which it does worse than the package in the model.", "",
+              "| package | model cost (million USD) | in the levers' space: budget of its search (million USD) "
+              "| dominated by | its portfolio at the same cost is worse in |",
+              "|---|---|---|---|---|"]
     for i, item in enumerate(items):
         if ds["kind"].values[i] == "package":
             by = str(ds["dominated_by"].values[i]) or "none of the re-run portfolios"
-            lines.append(f"| {item} | {_num(float(ds['model_cost'].values[i]))} | {by} | "
-                         f"{ds['worse_in'].values[i]} |")
+            space = "yes" if bool(ds["in_lever_space"].values[i]) else "no"
+            lines.append(f"| {item} | {_num(float(ds['model_cost'].values[i]))} | {space}: "
+                         f"{_num(float(ds['matched_budget'].values[i]))} | {by} | {ds['worse_in'].values[i]} |")
     return "\n".join(lines) + "\n"
 
 
