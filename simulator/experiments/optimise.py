@@ -394,7 +394,10 @@ def run_optimise(cfg: RunConfig, cache_dir: str | Path,
             Xk, Fk, _ = nsga2(at_cost, len(policy), len(o.objectives), 1, o.population, o.generations, o.seed)
         except InputError:
             continue   # no portfolio of the levers costs as little as the package
-        matched.append((f"at the cost of {package}", Xk[match_package(Fk, package_agg[k])]))
+        # like with like: the package as emulated when it lies in the levers' space, else as run with the model
+        target = (aggregate(predicted(row[None])[0][0, :, :-1] * sign, o.aggregate) if row is not None
+                  else package_agg[k])
+        matched.append((f"at the cost of {package}", Xk[match_package(Fk, target)]))
     chosen_values = np.vstack([front_values[[row for _, row in chosen]]]
                               + [full(np.atleast_2d(u)) for _, u in matched])
     portfolio_runs = model(chosen_values, [])
@@ -468,6 +471,14 @@ def run_optimise(cfg: RunConfig, cache_dir: str | Path,
                              ("lower", m_lo, f"lower end of the {level} Student-t interval of the model mean"),
                              ("upper", m_hi, f"upper end of the {level} Student-t interval of the model mean")):
         ds[f"model_{key}"] = (("item", "outlook", "outcome"), value, {"long_name": text})
+    design_seeds = [int(v) for v in str(first.info.get("seeds", "")).split(",") if v.strip().isdigit()]
+    on_design = [i for i, sd in enumerate(seeds) if sd in design_seeds]
+    shift = (runs[:, :, on_design].mean(axis=2) - m_mean).mean(axis=(0, 1)) if on_design else np.full(len(names),
+                                                                                                       np.nan)
+    ds["seed_shift"] = (("outcome",), shift,
+                        {"long_name": "model mean over the emulators' design seeds minus the mean over all seeds, "
+                                      "averaged over items and outlooks: under common random numbers a shift shared "
+                                      "by every point, which the emulators (fitted on the design seeds) carry"})
     ds["model_cost"] = (("item",), cost, {"long_name": "model intervention cost, worst outlook",
                                           "units": "million USD"})
     ds["dominated_by"] = (("item",), [""] * n_port + dominated_by,
@@ -571,6 +582,9 @@ def summary(ds: xr.Dataset) -> str:
              f"- Model: {ds.attrs['runs']} runs ({ds.sizes['seed']} seeds per item and outlook) in "
              f"{ds.attrs['run_seconds']} s; emulators fitted in {ds.attrs['fit_seconds']} s; "
              f"{ds.attrs['elapsed_seconds']} s in all; simulator {ds.attrs['simulator_version']}",
+             "- Seed shift (the model's mean over the emulators' design seeds minus its mean over all seeds, which the "
+             "emulated values carry as a bias): " + ", ".join(f"{n} {_num(float(v))}" for n, v in
+                                                              zip(ds["outcome"].values, ds["seed_shift"].values)),
              "", "## Re-run portfolios", "", "| portfolio | " + " | ".join(str(v) for v in ds["lever"].values) + " |",
              "|---" * (1 + ds.sizes["lever"]) + "|"]
     items = ds["item"].values
