@@ -169,7 +169,7 @@ class OptimiseConfig:
     objectives: list[str] = field(default_factory=lambda: ["irregular", "deaths", "trapped",
                                                            "poorest_consumption"])
     population: int = 40             # NSGA-II population; assumption, sized for 4 objectives and 7 levers
-    generations: int = 60            # NSGA-II generations; assumption (the front stops moving well before, measured)
+    generations: int = 60            # NSGA-II generations; assumption (about 5 s of search, docs/optimise.md)
     seed: int = 0                    # seed of the search
     seeds: int = 4                   # model seeds for each re-run portfolio and package (common random numbers)
     packages: list[str] = field(default_factory=lambda: list(PACKAGES))   # named packages compared at their cost
