@@ -11,6 +11,7 @@
     python run.py experiment=calibrate              # fit parameters to target moments (outputs/calibration/)
     python run.py experiment=hindcast world=bangladesh   # fit on 2015-2019, score 2020-2024 (outputs/hindcast/)
     python run.py experiment=emulate                # emulators of the outcomes over policy levers (outputs/emulate/)
+    python run.py experiment=optimise               # Pareto front of portfolios under a budget (outputs/optimise/)
 
 Outputs go to outputs/comparisons/<time>/ (comparison.nc, report.md, figures), outputs/runs/<time>_<scenario>_seed<n>/
 (results.nc, figures) or outputs/sweeps/<time>/ (a folder per run, sweep.nc, report.md). A job ends by printing the
@@ -178,8 +179,8 @@ def clean_up(folder: Path) -> None:
 
 
 def experiment(cfg: RunConfig, output_dir: Path, cache_dir: Path) -> Path:
-    """`mode: sensitivity`, `mode: calibrate`, `mode: hindcast` or `mode: emulate` (simulator/experiments/
-    sensitivity.py, calibration.py, hindcast.py, emulate.py)."""
+    """`mode: sensitivity`, `mode: calibrate`, `mode: hindcast`, `mode: emulate` or `mode: optimise`
+    (simulator/experiments/sensitivity.py, calibration.py, hindcast.py, emulate.py, optimise.py)."""
     if cfg.mode == "sensitivity":
         from simulator.experiments.sensitivity import run_sensitivity, write_sensitivity
         return write_sensitivity(run_sensitivity(cfg, cache_dir, progress=cfg.progress), output_dir)
@@ -189,6 +190,9 @@ def experiment(cfg: RunConfig, output_dir: Path, cache_dir: Path) -> Path:
     if cfg.mode == "emulate":
         from simulator.experiments.emulate import run_emulate, write_emulate
         return write_emulate(*run_emulate(cfg, cache_dir, progress=cfg.progress), output_dir)
+    if cfg.mode == "optimise":
+        from simulator.experiments.optimise import optimise_experiment
+        return optimise_experiment(cfg, output_dir, cache_dir)
     from simulator.experiments.calibration import run_calibration, write_calibration
     return write_calibration(run_calibration(cfg, cache_dir, progress=cfg.progress), output_dir)
 
@@ -198,11 +202,15 @@ def check_job(cfg: RunConfig, multirun: bool) -> None:
     if cfg.mode != "run":
         if multirun:
             raise ConfigError("mode", cfg.mode, "mode run in a sweep (-m); a sensitivity analysis, calibration, "
-                              "hindcast or emulation runs its samples in parallel itself: start it without -m")
+                              "hindcast, emulation or optimisation runs its samples in parallel itself: start it "
+                              "without -m")
         validate_run(cfg)
         if cfg.mode == "emulate":
             from simulator.experiments.emulate import check_emulate
             check_emulate(cfg)
+        if cfg.mode == "optimise":
+            from simulator.experiments.optimise import check_optimise
+            check_optimise(cfg)
     elif cfg.scenario is None and not multirun:
         c = cfg.compare
         validate_run(dataclasses.replace(cfg, scenario=c.baseline))

@@ -148,7 +148,36 @@ class EmulateConfig:
     workers: int = 0                 # parallel processes; 0 = all cores
 
 
-MODES = ("run", "sensitivity", "calibrate", "hindcast", "emulate")
+PACKAGES = ["obj2_adaptation", "obj2_resilience", "obj2_social_protection", "obj5_more_places",
+            "obj5_cheaper_faster", "obj5_flexible_pathways", "combined"]   # the shipped packages of scenarios/
+
+
+@dataclass
+class OptimiseConfig:
+    """`mode: optimise` (python run.py experiment=optimise, simulator/experiments/optimise.py): a budget-constrained
+    multi-objective search (NSGA-II) over the policy levers of emulators fitted per climate outlook (`emulate`
+    settings), robust across `outlooks`; chosen portfolios of the Pareto front and the named `packages` are then run
+    with the model under seeds 0..seeds-1."""
+
+    outlooks: list[str] = field(default_factory=lambda: ["current", "severe"])   # scenarios/outlooks/climate/
+    aggregate: str = "worst"         # across outlooks: worst (each objective's worst outlook) or mean
+    emulators: dict[str, Optional[str]] = field(default_factory=lambda: {"mild": None, "current": None,
+                                                                        "severe": None})
+                                     # emulator.joblib by outlook (optimise.emulators.severe=<path>); null: fitted
+    budget_musd: float = 10.0        # intervention cost over the run, million USD (metrics.py cost); assumption:
+                                     # about the middle of the emulated cost range at 5,000 households, 20 years
+    objectives: list[str] = field(default_factory=lambda: ["irregular", "deaths", "trapped",
+                                                           "poorest_consumption"])
+    population: int = 40             # NSGA-II population; assumption, sized for 4 objectives and 7 levers
+    generations: int = 60            # NSGA-II generations; assumption (about 5 s of search, docs/optimise.md)
+    seed: int = 0                    # seed of the search
+    seeds: int = 4                   # model seeds for each re-run portfolio and package (common random numbers)
+    packages: list[str] = field(default_factory=lambda: list(PACKAGES))   # named packages compared at their cost
+    interval: float = 0.9            # level of the intervals reported; assumption
+    workers: int = 0                 # parallel processes; 0 = all cores
+
+
+MODES = ("run", "sensitivity", "calibrate", "hindcast", "emulate", "optimise")
 
 
 @dataclass
@@ -167,14 +196,15 @@ class RunConfig:
     threads: int = 1                        # threads for the household decision; same results for any number
     progress: bool = True                   # progress bar on stderr for runs longer than a few seconds
     figures: bool = True                    # write PNG figures next to results.nc
-    mode: str = "run"                       # run (the comparison or one run), sensitivity, calibrate, hindcast or
-                                            # emulate
+    mode: str = "run"                       # run (the comparison or one run), sensitivity, calibrate, hindcast,
+                                            # emulate or optimise
     model: ModelParams = field(default_factory=ModelParams)
     compare: CompareConfig = field(default_factory=CompareConfig)
     sensitivity: SensitivityConfig = field(default_factory=SensitivityConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     hindcast: HindcastConfig = field(default_factory=HindcastConfig)
     emulate: EmulateConfig = field(default_factory=EmulateConfig)
+    optimise: OptimiseConfig = field(default_factory=OptimiseConfig)
 
 
 FIRST_YEAR, LAST_YEAR = 1800, 2250   # calendar dates are stored as datetime64[ns] (valid 1678-2262)

@@ -42,7 +42,7 @@ from simulator.policy.scenarios import load_scenario
 
 # settings that cannot change a single run's numbers (the experiment around the run, display options)
 NOT_IN_KEY = ("progress", "figures", "agent_view_limit", "threads", "compare", "mode", "sensitivity",
-              "calibration", "hindcast", "emulate")
+              "calibration", "hindcast", "emulate", "optimise")
 
 
 def run_key(cfg: RunConfig) -> str:
