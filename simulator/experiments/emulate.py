@@ -70,8 +70,8 @@ from simulator.config import EmulateConfig, EmulateLever, RunConfig, validate_ru
 from simulator.errors import ConfigError, InputError  # noqa: E402
 from simulator.experiments.metrics import group_totals, run_metrics  # noqa: E402
 from simulator.experiments.sensitivity import (MODEL_PARAMETERS, OUTPUTS, Output, check_count,  # noqa: E402
-                                               experiment_base, noise_share, read_all, run_cached, sample_outputs,
-                                               with_values)
+                                               experiment_base, noise_share, number_text, read_all, run_cached,
+                                               sample_outputs, with_values)
 from simulator.policy.interventions import REGISTRY, build_interventions  # noqa: E402
 from simulator.policy.scenarios import load_scenario  # noqa: E402
 from simulator.version import __version__  # noqa: E402
@@ -740,12 +740,6 @@ def figures(ds: xr.Dataset, folder: str | Path) -> list[Path]:
     return paths
 
 
-def _num(x: float) -> str:
-    if not np.isfinite(x):
-        return "n/a"
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}" if abs(x) >= 1 else f"{x:.3f}"
-
-
 def summary(ds: xr.Dataset) -> str:
     """A Markdown summary: settings, levers, then per outcome the held-out R² and coverage of each candidate."""
     s = json.loads(ds.attrs["settings"])
@@ -773,11 +767,11 @@ def summary(ds: xr.Dataset) -> str:
     for output in ds["output"].values:
         o = ds.sel(output=output)
         kind = str(o["chosen"].values)
-        cells = [f"{_num(float(o['r2'].sel(emulator=k)))} | {100 * float(o['coverage'].sel(emulator=k)):.0f}%"
+        cells = [f"{number_text(float(o['r2'].sel(emulator=k)))} | {100 * float(o['coverage'].sel(emulator=k)):.0f}%"
                  for k in kinds]
         ceiling = 1 - float(o["noise_share"].sel(design="held-out"))
         lines.append(f"| {o['output_label'].values} | {o['output_units'].values} | {kind} | " + " | ".join(cells)
-                     + f" | {_num(ceiling)} | {float(o['fit_seconds'].sel(emulator=kind)):.2f} |")
+                     + f" | {number_text(ceiling)} | {float(o['fit_seconds'].sel(emulator=kind)):.2f} |")
     lines += ["", "The emulator kept for each outcome is the candidate with the higher held-out R². Load it with "
               "`simulator.experiments.emulate.load_emulator('<this folder>/emulator.joblib')` (docs/emulator.md)."]
     return "\n".join(lines) + "\n"

@@ -52,7 +52,7 @@ from simulator.errors import ConfigError, InputError  # noqa: E402
 from simulator.experiments.emulate import (EMULATE_OUTPUTS, PREFIX, Emulator, base_definition,  # noqa: E402
                                            check_emulate, load_emulator, point_scenario, run_emulate,
                                            run_outcomes, write_emulate, write_scenario)
-from simulator.experiments.sensitivity import check_count, run_cached  # noqa: E402
+from simulator.experiments.sensitivity import check_count, number_text, run_cached  # noqa: E402
 from simulator.policy.scenarios import available, load_scenario, scenarios_dir  # noqa: E402
 from simulator.version import __version__  # noqa: E402
 
@@ -558,12 +558,6 @@ def figure(ds: xr.Dataset, path: Path) -> Path:
     return path
 
 
-def _num(x: float) -> str:
-    if not np.isfinite(x):
-        return "n/a"
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}" if abs(x) >= 1 else f"{x:.3f}"
-
-
 def summary(ds: xr.Dataset) -> str:
     """optimise.md: settings, the re-run portfolios' levers, emulator against model for each item, the packages."""
     s = json.loads(ds.attrs["settings"])
@@ -583,7 +577,7 @@ def summary(ds: xr.Dataset) -> str:
              f"{ds.attrs['run_seconds']} s; emulators fitted in {ds.attrs['fit_seconds']} s; "
              f"{ds.attrs['elapsed_seconds']} s in all; simulator {ds.attrs['simulator_version']}",
              "- Seed shift (the model's mean over the emulators' design seeds minus its mean over all seeds, which the "
-             "emulated values carry as a bias): " + ", ".join(f"{n} {_num(float(v))}" for n, v in
+             "emulated values carry as a bias): " + ", ".join(f"{n} {number_text(float(v))}" for n, v in
                                                               zip(ds["outcome"].values, ds["seed_shift"].values)),
              "", "## Re-run portfolios", "", "| portfolio | " + " | ".join(str(v) for v in ds["lever"].values) + " |",
              "|---" * (1 + ds.sizes["lever"]) + "|"]
@@ -591,7 +585,7 @@ def summary(ds: xr.Dataset) -> str:
     for i, item in enumerate(items):
         if ds["kind"].values[i] != "package":
             lev = ds["item_levers"].isel(item=i).values
-            lines.append(f"| {item} | " + " | ".join(_num(float(v)) for v in lev) + " |")
+            lines.append(f"| {item} | " + " | ".join(number_text(float(v)) for v in lev) + " |")
     lines += ["", f"## Emulator against model ({level} intervals: the emulator's predictive interval; the "
               f"Student-t interval of the model's mean over {ds.sizes['seed']} seeds)", ""]
     outcomes = [str(v) for v in ds["outcome"].values]
@@ -603,10 +597,10 @@ def summary(ds: xr.Dataset) -> str:
             cells = []
             for n in outcomes:
                 d = ds.sel(item=item, outlook=outlook, outcome=n)
-                em = (f"{_num(float(d['emulated_mean']))} [{_num(float(d['emulated_lower']))}, "
-                      f"{_num(float(d['emulated_upper']))}]" if np.isfinite(float(d["emulated_mean"])) else "-")
-                cells.append(f"{em} / {_num(float(d['model_mean']))} [{_num(float(d['model_lower']))}, "
-                             f"{_num(float(d['model_upper']))}]")
+                em = (f"{number_text(float(d['emulated_mean']))} [{number_text(float(d['emulated_lower']))}, "
+                      f"{number_text(float(d['emulated_upper']))}]" if np.isfinite(float(d["emulated_mean"])) else "-")
+                cells.append(f"{em} / {number_text(float(d['model_mean']))} [{number_text(float(d['model_lower']))}, "
+                             f"{number_text(float(d['model_upper']))}]")
             lines.append(f"| {item} | " + " | ".join(cells) + " |")
         lines.append("")
     lines += ["## Named packages against the re-run portfolios", "",
@@ -623,8 +617,8 @@ def summary(ds: xr.Dataset) -> str:
         if ds["kind"].values[i] == "package":
             by = str(ds["dominated_by"].values[i]) or "none of the re-run portfolios"
             space = "yes" if bool(ds["in_lever_space"].values[i]) else "no"
-            lines.append(f"| {item} | {_num(float(ds['model_cost'].values[i]))} | {space}: "
-                         f"{_num(float(ds['matched_budget'].values[i]))} | {by} | {ds['worse_in'].values[i]} |")
+            lines.append(f"| {item} | {number_text(float(ds['model_cost'].values[i]))} | {space}: "
+                         f"{number_text(float(ds['matched_budget'].values[i]))} | {by} | {ds['worse_in'].values[i]} |")
     return "\n".join(lines) + "\n"
 
 

@@ -540,7 +540,9 @@ def figures(ds: xr.Dataset, folder: str | Path) -> list[Path]:
     return paths
 
 
-def _num(x: float) -> str:
+def number_text(x: float) -> str:
+    """A number for the experiments' Markdown summaries: no decimals from 100, two from 1, else three; "n/a" if not
+    finite."""
     if not np.isfinite(x):
         return "n/a"
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}" if abs(x) >= 1 else f"{x:.3f}"
@@ -568,7 +570,7 @@ def summary(ds: xr.Dataset) -> str:
         lines += ["", f"## {o['output_label'].item()} ({o['output_units'].item()})", ""]
         noise = {m: float(ds["noise_share"].sel(design=m, output=output)) for m in methods}
         lines.append("Seed noise share of the variance across samples: " +
-                     ", ".join(f"{m} {_num(v)}" for m, v in noise.items()) + ".")
+                     ", ".join(f"{m} {number_text(v)}" for m, v in noise.items()) + ".")
         lines.append("")
         cols = [k for k in ("mu_star", "sigma", "S1", "ST") if k in o["index"].values]
         lines += ["| parameter | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
@@ -578,7 +580,7 @@ def summary(ds: xr.Dataset) -> str:
             cells = []
             for k in cols:
                 v, c = float(o["value"].sel(index=k)[i]), float(o["conf"].sel(index=k)[i])
-                cells.append(_num(v) + (f" ± {_num(c)}" if np.isfinite(c) else ""))
+                cells.append(number_text(v) + (f" ± {number_text(c)}" if np.isfinite(c) else ""))
             lines.append(f"| {o['parameter'].values[i]} | " + " | ".join(cells) + " |")
     lines += ["", f"± is the half-width of SALib's {level} bootstrap confidence interval. mu* and sigma are in the "
               "output's units per full range of the parameter (quantile range for normal and lognormal); S1 and ST "
