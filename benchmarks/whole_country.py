@@ -46,6 +46,7 @@ from scipy import stats
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmark import load_results, proc_status_bytes, say  # noqa: E402  (this folder: the other benchmark)
 from simulator.config import RunConfig  # noqa: E402
 from simulator.experiments.cache import ResultCache  # noqa: E402
 from simulator.experiments.comparison import run_all, run_key  # noqa: E402
@@ -59,18 +60,6 @@ ADDITIVE = ("internal", "regular", "irregular", "deaths", "trapped", "remittance
 LABELS = {"internal": "internal moves", "regular": "regular departures", "irregular": "irregular departures",
           "deaths": "deaths on irregular journeys", "trapped": "trapped household-months",
           "remittances": "remittances (million USD)", "cost": "intervention cost (million USD)"}
-
-
-def say(msg: str) -> None:
-    print(f"[{_dt.datetime.now():%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
-
-
-def peak_rss_bytes() -> int:
-    with open("/proc/self/status", encoding="ascii") as handle:
-        for line in handle:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    raise KeyError("VmHWM")
 
 
 def config(world: str, households: int, years: int, seed: int, threads: int = 1) -> RunConfig:
@@ -95,7 +84,7 @@ def whole_run(spec: dict) -> dict:
     del model
     ResultCache(spec["cache"]).put(spec["key"], ds)
     return {"households": cfg.n_households, "months": months, "build_s": built - start, "run_s": ran - built,
-            "throughput": cfg.n_households * months / (ran - built), "peak_rss_bytes": peak_rss_bytes(),
+            "throughput": cfg.n_households * months / (ran - built), "peak_rss_bytes": proc_status_bytes("VmHWM"),
             "threads": cfg.threads, "cpu_s": time.process_time(), "load_before": spec["load_before"]}
 
 
@@ -167,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.child:
         print(json.dumps(whole_run(json.loads(args.child))))
         return
-    previous = json.loads(args.output.read_text()) if args.output.exists() else {}
+    previous = load_results(args.output)
     if args.report:
         if "whole_country" not in previous:
             ap.error(f"{args.output} has no whole-country figures: run the benchmark first")
