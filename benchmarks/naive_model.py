@@ -71,8 +71,6 @@ AWAY = frozenset((IN_TRANSIT, ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY))
 NO_CONTRACT = -1
 STAY, INTERNAL, REGULAR, IRREGULAR = range(4)
 P_INTERNAL, P_REGULAR, P_IRREGULAR = range(3)
-PRIOR_EMPLOYMENT = (0.9, 0.6)
-PRIOR_WEIGHT = 10.0
 MAX_WAIT_MONTHS = 1200.0
 
 
@@ -334,7 +332,8 @@ class NaiveMigrationModel(mesa.Model):
         self.regular_return_rate, self.irregular_return_rate = p.regular.return_rate, p.irregular.return_rate
         self.asset_loss_ratio, self.memory_persistence = p.climate.asset_loss_ratio, p.decisions.shock_memory
         self.subsistence, self.consumption_share = b.subsistence_usd, b.consumption_share_of_surplus
-        self.expected_employment = [list(PRIOR_EMPLOYMENT), list(PRIOR_EMPLOYMENT)]   # city (unused), abroad
+        self.expected_employment = [[0.0, 0.0], [0.0, 0.0]]   # city (unused), abroad
+        self.expect_employment(1.0)   # before anyone is abroad, every place hires at once
 
         h = synthesize(w, p, int(n_households), streams["population"])   # the fast path's initial population
         self.households_per_origin = [0] * n_o
@@ -359,6 +358,15 @@ class NaiveMigrationModel(mesa.Model):
             return 0.0
         data = self.recorder[name][self.t - 1]
         return float(data[..., pathway].sum() if pathway is not None else data.sum())
+
+    def expect_employment(self, hire: float) -> None:
+        """Expected employment abroad of regular and irregular migrants: the share of a stay spent employed at the
+        month's hiring probability (as simulator.model.abroad.expected_employment)."""
+        irregular_hire = self.irregular_hire_factor * hire
+        self.expected_employment[1] = [
+            hire / (hire + self.separation_rate + self.regular_return_rate),
+            irregular_hire / (irregular_hire + self.separation_rate + self.irregular_return_rate
+                              + self.policy.deportation_rate)]
 
     def step(self) -> None:
         n_o = self.world.n_origins
@@ -450,7 +458,7 @@ class NaiveMigrationModel(mesa.Model):
         for k, pathway in ((0, P_REGULAR), (1, P_IRREGULAR)):
             n, e = self.abroad_count[k], self.abroad_employed[k]
             rate[t, pathway] = e / n if n else np.nan
-            self.expected_employment[1][k] = (e + PRIOR_WEIGHT * PRIOR_EMPLOYMENT[k]) / (n + PRIOR_WEIGHT)
+        self.expect_employment(self.hire_probability)
         # 8. budgets
         agents.do("budget")
         # 9. recording

@@ -57,8 +57,6 @@ STAY = 0                         # a household's choice; then one per city, per 
 OFFER_TAKEN = -2                 # ... or the household took a channel's offer (a humanitarian visa)
 P_INTERNAL, P_REGULAR, P_IRREGULAR = range(3)                 # the `pathway` dimension of the outputs
 QUEUE_KINDS = ("labour_scheme", "seasonal", "skills_partnership")   # channels with a queue of applicants
-PRIOR_EMPLOYMENT = (0.9, 0.6)   # expected employment of regular / irregular migrants before any are abroad
-PRIOR_WEIGHT = 10.0             # pseudo-migrants behind that prior
 MAX_WAIT_MONTHS = 1200.0        # expected visa waits are capped at 100 years
 
 
@@ -309,7 +307,7 @@ def chosen_channel_terms(channel, queue_length: int) -> tuple[float, float, int,
     s = channel.settings
     if channel.kind in QUEUE_KINDS:
         capacity = min(s["processing_per_month"], s["quota_per_year"] / 12.0)
-        wait = (queue_length + 1) / capacity if capacity > 0 else math.inf
+        wait = (queue_length + channel.scale) / capacity if capacity > 0 else math.inf
         lowest_skill = int(s.get("min_skill", 0))
         if channel.kind == "skills_partnership":   # open to every skill; training, then the queue
             wait, lowest_skill = s["training_months"] + wait, 0
@@ -695,9 +693,13 @@ def migrants_away(model, t: int, log: StepLog) -> None:
         employed = sum(employed_count[q][k] for q in range(places.n))
         migrants = sum(migrant_count[q][k] for q in range(places.n))
         rate[t, pathway] = employed / migrants if migrants else math.nan
-        for q in range(places.n):
-            model.expected_employment[q][k] = ((employed_count[q][k] + PRIOR_WEIGHT * PRIOR_EMPLOYMENT[k])
-                                               / (migrant_count[q][k] + PRIOR_WEIGHT))
+    # expected employment: the share of a stay spent employed, from the month's hiring probability at each place
+    for q in range(places.n):
+        regular_hire, irregular_hire = hire[q], lab.irregular_hire_factor * hire[q]
+        model.expected_employment[q][0] = regular_hire / (regular_hire + lab.job_separation_rate
+                                                          + p.regular.return_rate)
+        model.expected_employment[q][1] = irregular_hire / (irregular_hire + lab.job_separation_rate
+                                                            + p.irregular.return_rate + pol.deportation_rate)
 
     reunited = set()
     for channel in model.channels:

@@ -279,7 +279,7 @@ def _month_of_migrants_in_numpy(status, place, employed, skill, household, origi
                              share[where], transfer[where])
     np.add.at(received, household[city], sent)
     fees_city = np.bincount(origin[city], fees, minlength=n_origins).astype(np.float64)
-    return (abroad, irregular, emp, pay, city, city_emp, fees_abroad, fees_city), employed, received
+    return (abroad, irregular, emp, pay, city, city_emp, fees_abroad, fees_city, hire), employed, received
 
 
 def test_the_compiled_month_of_migrants_is_the_numpy_statement():

@@ -71,6 +71,18 @@ def returns_irregular(uniform: np.ndarray, deportation_rate: float,
     return deported, voluntary
 
 
+def expected_employment(hire: np.ndarray, separation_rate: float, exit_rate: float) -> np.ndarray:
+    """The share of its stay a migrant who arrives without a job spends employed, at each place, when it is hired with
+    probability `hire` a month while unemployed, loses its job with probability `separation_rate` a month and leaves
+    (returns, deportation) with probability `exit_rate` a month: `h / (h + s + x)`, the employed time over the whole
+    stay of the two-state chain (in continuous time). The expected income abroad is the wage times this share
+    (Harris & Todaro 1970, expected income as the wage weighted by the chance of a job); that households know the
+    month's hiring chances at each destination is an assumption. It depends on rates, not on how many migrants are
+    simulated, so a sample of households expects what the whole population would."""
+    hire = np.asarray(hire, np.float64)
+    return hire / (hire + separation_rate + exit_rate)
+
+
 def float32_threshold(value: float) -> np.floating:
     """`value` as numpy compares it with an array of float32 draws: a Python number is cast to float32 (numpy's
     promotion of Python scalars), a numpy number keeps its own type."""
@@ -106,8 +118,8 @@ def employment_and_remittances(status: np.ndarray, place: np.ndarray, employed: 
     compares them with the float32 draws (`float32_threshold`). Writes `employed` and, from zero, `remittances_in` (each
     household's received remittances, abroad then in cities, in row order, as np.add.at sums them). Returns the
     rows abroad, their irregular flags, employment and wages (before employment), the rows in a city and their
-    employment, and the fees by origin of the migrants abroad and of those in a city (each as np.bincount sums
-    them)."""
+    employment, the fees by origin of the migrants abroad and of those in a city (each as np.bincount sums them), and
+    the month's hiring probability of an unemployed regular migrant at each place (`hiring_probabilities`)."""
     n, n_places = status.shape[0], wage.shape[0]
     n_abroad = n_city = 0
     for i in range(n):
@@ -171,4 +183,4 @@ def employment_and_remittances(status: np.ndarray, place: np.ndarray, employed: 
         tc = transfer_cost[q]
         remittances_in[household[i]] += sent * (1.0 - tc)
         fees_city[origin[i]] += sent * tc
-    return abroad, irregular, emp, wages, city, city_emp, fees_abroad, fees_city
+    return abroad, irregular, emp, wages, city, city_emp, fees_abroad, fees_city, hire

@@ -62,6 +62,7 @@ class Channel:
     Attributes:
         name, destination, kind: from the world's channels table.
         index: the channel's position in the model's channels (kept in the households' `channel` column).
+        scale: simulated households per household of the world's figures (`build_channels`).
         base: the world's settings, quotas and processing in simulated households.
         settings: the settings in force this month (a copy of `base` adjusted by interventions).
         queue: book-keeping of the places decided this quota year.
@@ -72,6 +73,7 @@ class Channel:
 
     def __init__(self, row: ChannelRow, index: int, scale: float) -> None:
         self.name, self.destination, self.index = row.name, row.destination, index
+        self.scale = scale   # simulated households per household of the world's figures
         self.base = {k: (v * scale if k in SCALED else v) for k, v in row.settings.items()}
         self.settings = dict(self.base)
         self.queue = RegularQueue()

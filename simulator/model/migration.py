@@ -25,7 +25,7 @@ import xarray as xr
 from scipy.special import ndtri
 
 from simulator.version import __version__
-from simulator.model.abroad import (employment_and_remittances, float32_threshold, returns_irregular,
+from simulator.model.abroad import (employment_and_remittances, expected_employment, float32_threshold, returns_irregular,
                                     returns_regular)
 from simulator.model.budgets import household_budgets
 from simulator.model.channels import OptionTerms, build_channels
@@ -65,8 +65,6 @@ class Intervention(Protocol):
 
 P_INTERNAL, P_REGULAR, P_IRREGULAR = range(3)    # index along the output `pathway` dim
 AGE_EDGES_ARRAY = np.array(AGE_EDGES, np.float64)   # for the compiled count of departures
-PRIOR_EMPLOYMENT = (0.9, 0.6)   # expected employment of regular / irregular migrants before any are abroad
-PRIOR_WEIGHT = 10.0             # pseudo-migrants behind that prior: assumption
 
 
 def resolve_seed(rng: Any) -> int:
@@ -213,8 +211,10 @@ class MigrationModel(mesa.Model):
         self.credit_floor = credit_floor(self.params.decisions, self.world.assets_median)   # per district
         self.skill_wage = skill_multiplier(np.arange(3), self.params.labour)   # by skill level (labour.py)
         self.cost_network = np.zeros((self.world.n_origins, self.places.n, 3))   # and by pathway (the cost cut)
-        # expected employment of regular and irregular migrants at each place (cities: unused, see month_options)
-        self.expected_employment = np.tile(PRIOR_EMPLOYMENT, (self.places.n, 1))
+        # expected employment of regular and irregular migrants at each place (cities: unused, see month_options),
+        # before anyone is abroad: every place hires at once (update_migrants renews it each month)
+        self.expected_employment = np.empty((self.places.n, 2))
+        self.expect_employment(np.ones(self.places.n))
         self.recorder = Recorder(self.n_steps, self.world.origins, tuple(names), self.places.names,
                                  channels=tuple(c.name for c in self.channels),
                                  channel_destinations=tuple(c.destination for c in self.channels),
@@ -552,7 +552,7 @@ class MigrationModel(mesa.Model):
         draws = self.member_draws("abroad", 2)
         # employment, wages and remittances of the migrants abroad and in the cities, in one compiled pass
         # (abroad.employment_and_remittances: what hiring_probabilities, update_employment and remittances compute)
-        abroad, irregular, emp, wage, city, city_emp, fees_abroad, fees_city = employment_and_remittances(
+        abroad, irregular, emp, wage, city, city_emp, fees_abroad, fees_city, hire = employment_and_remittances(
             m.status, m.place, m.employed, m.skill, m.household, m.origin, draws[:, 0], ABROAD_REGULAR,
             ABROAD_IRREGULAR, IN_CITY, self.labour.wage, self.labour.vacancies, places.skill_ratio,
             places.living_cost, places.remittance_share, places.transfer_cost, pol.transfer_cost_cap,
@@ -566,13 +566,10 @@ class MigrationModel(mesa.Model):
         rec = self.recorder["migrant_employment_rate"]
         # shares employed: the count over the number (what .mean() of the flags gives, without its overhead)
         rec[t, P_INTERNAL] = np.count_nonzero(city_emp) / len(city) if len(city) else np.nan
-        for status_emp, pathway, k in ((~irregular, P_REGULAR, 0), (irregular, P_IRREGULAR, 1)):
+        for status_emp, pathway in ((~irregular, P_REGULAR), (irregular, P_IRREGULAR)):
             n_status = np.count_nonzero(status_emp)
             rec[t, pathway] = np.count_nonzero(emp & status_emp) / n_status if n_status else np.nan
-            away = np.bincount(place[status_emp], minlength=places.n)
-            working = np.bincount(place[status_emp & emp], minlength=places.n)
-            self.expected_employment[:, k] = ((working + PRIOR_WEIGHT * PRIOR_EMPLOYMENT[k])
-                                              / (away + PRIOR_WEIGHT))
+        self.expect_employment(hire)
 
         reg, reg_employed, reg_wage = abroad[~irregular], emp[~irregular], wage[~irregular]
         for channel in self.channels:   # rules for regular migrants abroad (family reunification)
@@ -593,6 +590,16 @@ class MigrationModel(mesa.Model):
             returned.append(rows)
         self.recorder.count("deportations", t, m.origin[irr[deported]])
         self._remove(np.concatenate(returned))
+
+    def expect_employment(self, hire: np.ndarray) -> None:
+        """The expected employment of regular and irregular migrants at each place for next month's decisions, from
+        the month's hiring probability of an unemployed regular migrant there (`hire`): the share of a stay spent
+        employed (abroad.expected_employment), irregular migrants hired at `labour.irregular_hire_factor` times that
+        rate and leaving by voluntary return or deportation, regular ones leaving by voluntary return."""
+        p, lab = self.params, self.params.labour
+        self.expected_employment[:, 0] = expected_employment(hire, lab.job_separation_rate, p.regular.return_rate)
+        self.expected_employment[:, 1] = expected_employment(lab.irregular_hire_factor * hire, lab.job_separation_rate,
+                                                             p.irregular.return_rate + self.policy.deportation_rate)
 
     def move_on(self, city: np.ndarray) -> None:
         """Onward moves (stepwise migration: Paul 2011; King & Skeldon 2010), in process 7: each employed migrant of

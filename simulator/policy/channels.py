@@ -57,10 +57,13 @@ class QueueChannel(Channel):
     output = ""   # a recorder variable counting this kind's places, besides `visas_issued`
 
     def option_terms(self, queue_length: int) -> OptionTerms:
+        """The expected wait is the queue ahead and the applicant's own place over the monthly capacity; the
+        applicant is one household of the world (`scale` simulated ones), so the wait does not depend on how many
+        households are simulated."""
         s = self.settings
         capacity = min(s["processing_per_month"], s["quota_per_year"] / 12.0)
         return OptionTerms(fee_usd=s["fee_usd"] + s.get("recruitment_cost_usd", 0.0),
-                           wait_months=(queue_length + 1) / capacity if capacity > 0 else np.inf,
+                           wait_months=(queue_length + self.scale) / capacity if capacity > 0 else np.inf,
                            min_skill=int(s.get("min_skill", 0)),
                            open=s["quota_per_year"] > 0 and s["processing_per_month"] > 0,
                            application_fee_usd=s["fee_usd"])

@@ -14,6 +14,10 @@ Two stages, as run for the defaults (docs/validation.md, "Calibration"):
         a local random search from the best candidate of FROM.jsonl (scored again): COUNT steps, each perturbing a
         random half of the parameters by a normal step of 0.07 of their range (numpy seed SEED), kept when the
         penalty falls.
+    python tests/validation/calibrate_defaults.py line PARAMETER LOW HIGH COUNT OUT.jsonl
+        one parameter alone, the others at the defaults: a bounded Brent search (scipy.optimize.minimize_scalar)
+        of the penalty over [LOW, HIGH], at most COUNT candidates; to set a constant again after a change of the
+        model that moves it.
 
 Run from the repository root. A candidate takes about 30 s on one core; the stages can run side by side (one process
 per core) and each appends to its own file.
@@ -27,10 +31,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 from scipy.stats import qmc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import validation_experiments as V  # noqa: E402
+from simulator.params import ModelParams  # noqa: E402
 
 SEEDS = (0, 1, 2)
 SPACE = {   # dotted parameter: bounds searched
@@ -117,7 +123,9 @@ def local(origin: str, seed: int, count: int, out: str) -> None:
     rows = [json.loads(line) for line in open(origin)]
     start = min(rows, key=lambda r: r["pen"])
     lo, hi = (np.array([b[i] for b in SPACE.values()]) for i in (0, 1))
-    u = (np.array([start["x"][k] for k in SPACE]) - lo) / (hi - lo)
+    defaults = ModelParams()   # a parameter the candidate does not set (a `line` search's others) is the default's
+    x = {k: start["x"].get(k, getattr(getattr(defaults, k.split(".")[0]), k.split(".")[1])) for k in SPACE}
+    u = (np.array([x[k] for k in SPACE]) - lo) / (hi - lo)
     best = _record(out, _candidate(u))   # scored again: the penalty may have changed since
     rng = np.random.default_rng(seed)
     for step in range(count):
@@ -128,11 +136,19 @@ def local(origin: str, seed: int, count: int, out: str) -> None:
             print(f"step {step}: penalty {score:.3f}", flush=True)
 
 
+def line(parameter: str, low: float, high: float, count: int, out: str) -> None:
+    result = minimize_scalar(lambda x: _record(out, {parameter: float(x)}), bounds=(low, high), method="bounded",
+                             options={"maxiter": count, "xatol": 0.01 * (high - low)})
+    print(f"{parameter} = {result.x:.4g}: penalty {result.fun:.4f} after {result.nfev} candidates", flush=True)
+
+
 if __name__ == "__main__":
     stage, *args = sys.argv[1:]
     if stage == "sobol":
         sobol(int(args[0]), int(args[1]), args[2])
     elif stage == "local":
         local(args[0], int(args[1]), int(args[2]), args[3])
+    elif stage == "line":
+        line(args[0], float(args[1]), float(args[2]), int(args[3]), args[4])
     else:
         sys.exit(__doc__)
