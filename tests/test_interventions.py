@@ -261,6 +261,18 @@ def test_faster_processing_shortens_the_wait_where_processing_binds():
     assert_positive(paired(total("visas_issued"), spec, **kw))
 
 
+def test_faster_processing_pays_only_for_the_capacity_it_adds():
+    """At factor 1 it adds no capacity and costs nothing, also beside a quota expansion (which scales processing with
+    the quota and is not this intervention's to pay for); at factor 2 beside it, it pays for the places decided beyond
+    half the capacity in force."""
+    kw = {"regular.quota_per_1000_per_year": 40.0, "regular.processing_per_1000_per_month": 0.3}
+    for factor, pays in ((1.0, False), (2.0, True)):
+        ivs = build_interventions({"quota_expansion": {"factor": 2.0}, "faster_processing": {"factor": factor}})
+        ds = MigrationModel(rng=0, interventions=ivs, **SMALL, **kw).run()
+        spent = float(ds.intervention_cost.sel(intervention="faster_processing").sum())
+        assert (spent > 0) == pays, (factor, spent)
+
+
 # --- every parameter value inside the ranges gives finite outputs; inf and nan are refused -------------------------
 
 FIELDS = [(name, f) for name, cls in sorted(REGISTRY.items()) for f in dataclasses.fields(cls) if "units" in f.metadata]

@@ -357,7 +357,9 @@ class ChannelClosure(OnChannels):
 class FasterProcessing(OnChannels):
     """Shorter waiting (Objective 5 (f)): processing capacity of labour schemes times `factor`, within the quota.
 
-    Cost: `cost_per_application_usd` for each application decided in a month beyond the base monthly capacity.
+    Cost: `cost_per_application_usd` for each application decided in a month beyond the capacity the channel would
+    have without this intervention (its capacity in force over `factor`: other interventions, such as
+    `quota_expansion`, which scales processing with the quota, pay for their own); nothing when `factor` is at most 1.
     """
 
     KINDS = ("labour_scheme",)
@@ -370,10 +372,10 @@ class FasterProcessing(OnChannels):
             c.settings["processing_per_month"] *= self.factor
 
     def cost(self, model: MigrationModel) -> float:
-        """Applications decided this month beyond the base monthly capacity, times their cost."""
-        if not self.active(model.t):
+        """Applications decided this month beyond the capacity without this intervention, times their cost."""
+        if not self.active(model.t) or self.factor <= 1.0:
             return 0.0
-        extra = sum(max(0.0, len(c.granted) - c.base["processing_per_month"]) for c in self.channels)
+        extra = sum(max(0.0, len(c.granted) - c.settings["processing_per_month"] / self.factor) for c in self.channels)
         return extra * self.cost_per_application_usd
 
 
