@@ -75,26 +75,26 @@ def setting(default: Any, units: str, lo: float, hi: float, integer: bool = Fals
 class DecisionParams:
     """Random-utility choice of stay / internal / regular / irregular (see decisions.py, docs/ODD.md section 7)."""
 
-    beta_income: float = param(3.64, "utility per unit log USD/month", 0, BETA_MAX,
+    beta_income: float = param(3.62, "utility per unit log USD/month", 0, BETA_MAX,
                                "Grogger & Hanson 2011 J Dev Econ (log-income RUM); scale: " + CALIBRATED)
-    subsistence_weight: float = prob(0.21, "share of the subsistence need of the members at origin subtracted from "
+    subsistence_weight: float = prob(0.23, "share of the subsistence need of the members at origin subtracted from "
                                            "household income inside the utility's logarithm (Stone-Geary)",
                                      "form: Stone 1954 EJ, Geary 1950 RES (income near subsistence is worth most); "
                                      "weight: " + CALIBRATED + "; 0: log of income")
-    beta_cost: float = param(0.34, "utility per year of household income paid up front", 0, BETA_MAX, CALIBRATED)
+    beta_cost: float = param(0.39, "utility per year of household income paid up front", 0, BETA_MAX, CALIBRATED)
     # 1,000 (ten times BETA_MAX): a perceived death risk of 1 in 1,000 already moves the odds by e (one logit)
     beta_risk: float = param(20.0, "utility per unit perceived death probability", 0, 10 * BETA_MAX, "assumption")
     beta_interception: float = param(1.0, "utility per unit interception probability", 0, BETA_MAX, "assumption")
-    beta_wait: float = param(0.5, "utility per year of expected waiting", 0, BETA_MAX, CALIBRATED)
+    beta_wait: float = param(0.47, "utility per year of expected waiting", 0, BETA_MAX, CALIBRATED)
     beta_network: float = param(3.0, "utility per unit share of district households with a member away", 0,
                                 BETA_MAX, "Munshi 2003 QJE; McKenzie & Rapoport 2010 REStat (direction); size: "
                                           "assumption")
     beta_shock: float = param(2.0, "utility of staying lost per unit remembered shock loss fraction", 0, BETA_MAX,
                               "Cattaneo et al. 2019 REEP (direction); size: assumption")
-    asc_internal: float = param(-7.8, "utility (alternative-specific constant, per month)", -50, 50, CALIBRATED)
-    asc_regular: float = param(-5.99, "utility (alternative-specific constant, per month)", -50, 50, CALIBRATED)
-    asc_irregular: float = param(-6.66, "utility (alternative-specific constant, per month)", -50, 50, CALIBRATED)
-    nest_lambda: float = param(0.33, "nested-logit dissimilarity of the international nest (1 = multinomial logit)",
+    asc_internal: float = param(-7.75, "utility (alternative-specific constant, per month)", -50, 50, CALIBRATED)
+    asc_regular: float = param(-6.26, "utility (alternative-specific constant, per month)", -50, 50, CALIBRATED)
+    asc_irregular: float = param(-6.96, "utility (alternative-specific constant, per month)", -50, 50, CALIBRATED)
+    nest_lambda: float = param(0.39, "nested-logit dissimilarity of the international nest (1 = multinomial logit)",
                                0.05, 1.0, CALIBRATED + "; cf. Bertoli & Fernandez-Huertas Moraga 2013 J Dev Econ")
     credit_fraction: float = prob(0.3, "share of assets that can be borrowed against or sold to pay for a move",
                                   "assumption; cf. Bryan, Chowdhury & Mobarak 2014 Econometrica (credit limits)")
@@ -110,7 +110,7 @@ class DecisionParams:
                                        "front (a city, an irregular route, free movement)", 0, 24,
                                   "assumption (weeks of job search before the first wage: Bryan, Chowdhury & Mobarak "
                                   "2014 Econometrica, section 2); 0: none")
-    network_cost_cut: float = prob(0.78, "largest share of an option's up-front cost saved through the members who "
+    network_cost_cut: float = prob(0.74, "largest share of an option's up-front cost saved through the members who "
                                          "went to its place by its pathway (lodging, job referrals, recruiters, a "
                                          "smuggler's contact)",
                                    "direction: Munshi 2003 QJE, McKenzie & Rapoport 2010 REStat, Dolfin & Genicot "
@@ -119,7 +119,7 @@ class DecisionParams:
     network_cost_half: float = param(0.05, "network share (members at the place by the option's pathway per household "
                                            "of the district) at which half of network_cost_cut is saved", 1e-6, 100,
                                      "assumption")
-    aspiration_months: int = param(35, "months a household that could not pay for the move it wanted keeps the aim "
+    aspiration_months: int = param(39, "months a household that could not pay for the move it wanted keeps the aim "
                                        "(and saves for it as budget.aspiring_consumption_share says) after the last "
                                        "month it was trapped", 0, 1200,
                                    "aspiration and ability to migrate: Carling 2002 JEMS, Carling & Schewel 2018 JEMS; "
