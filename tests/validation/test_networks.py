@@ -38,9 +38,9 @@ def test_network_lowers_the_wealth_of_those_who_leave():
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "Selection falls with the network, but not to neutral: international leavers come from the 68th percentile of "
-    "wealth in their district without networks, the 66th with them and the 57th with a strong diaspora, against at "
-    "most the 50th. Networks save at most 78% of a move's up-front cost (decisions.network_cost_cut), and only "
+    "Selection falls with the network, but not to neutral: international leavers come from the 69th percentile of "
+    "wealth in their district without networks, the 67th with them and the 59th with a strong diaspora, against at "
+    "most the 50th. Networks save at most 74% of a move's up-front cost (decisions.network_cost_cut), and only "
     "through members who went the same way (regular members cheapen the regular channel, whose 1,200 USD fee is paid "
     "on applying); the poorest households of a district still cannot raise what is left (the one-city world's median "
     "savings are 120-900 USD), and their stronger wish to leave (the utility's subsistence term) does not make up "
