@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import os
+from html import unescape
 import re
 import shutil
 import signal
@@ -30,8 +31,11 @@ import pytest
 from simulator.model.climate import ClimateOutlook
 from simulator.present.dashboard import (BASELINES, CHARTS, CUSTOM, LEVERS, PRESETS, RUN_SETTINGS, SAME_OUTLOOK,
                                          TODAY, WORLDS, DashboardModel, chart_png, choose_preset, default_settings,
-                                         model_params, move_control, summary_html, summary_rows)
+                                         model_params, move_control, summary_html, summary_rows, what_if)
 from simulator.errors import ConfigError
+from simulator.experiments.sensitivity import number_text
+from simulator.params import ModelParams
+from simulator.present import whatif
 from simulator.policy.interventions import Enforcement, exposed_origins
 from simulator.model.labour import LabourOutlook
 from simulator.policy.scenarios import load_outlook
@@ -304,6 +308,227 @@ def test_charts_and_summary_follow_the_steps():
     text = summary_html(model)
     assert "Month <b>3</b> of 24" in text and "Preset: enforcement only." in text
     assert "Enforcement 1 (0 today, 1 reinforced, 3 maximal) [preset]" in text
+
+
+# --- what-if: the emulator's prediction for the sliders, checked by the run -------------------------------------
+
+EMULATOR_HOUSEHOLDS, EMULATOR_YEARS = 300, 2
+# What the panel shows of each outcome of the test's emulator, per unit of the emulator's prediction: totals per
+# 1,000 households a year (money from million USD to thousand USD), the mean queue per 1,000 households, consumption
+# as it is.
+PER_1000_A_YEAR = 1000.0 / EMULATOR_HOUSEHOLDS / EMULATOR_YEARS
+PANEL_UNITS = {"irregular": PER_1000_A_YEAR, "regular": PER_1000_A_YEAR, "trapped": PER_1000_A_YEAR,
+               "cost": 1000.0 * PER_1000_A_YEAR, "visa_wait_queue": 1000.0 / EMULATOR_HOUSEHOLDS,
+               "poorest_consumption": 1.0}
+
+
+@pytest.fixture(scope="module")
+def emulator_file(tmp_path_factory) -> Path:
+    """A tiny emulator fitted by emulate.py's own experiment on the default world (10 runs of 300 households x 2
+    years, a few seconds): two levers that are dashboard sliders (regular quota, visa fee subsidy), one intervention
+    the dashboard does not have (early warning: held off) and a model parameter (held at the dashboard's value)."""
+    from simulator.config import EmulateConfig, EmulateLever, RunConfig
+    from simulator.experiments.emulate import run_emulate
+    folder = tmp_path_factory.mktemp("emulator")
+    cfg = RunConfig(n_households=EMULATOR_HOUSEHOLDS, years=EMULATOR_YEARS, progress=False, emulate=EmulateConfig(
+        levers=[EmulateLever("interventions.quota_expansion.factor", [1.0, 3.0]),
+                EmulateLever("interventions.fee_subsidy.share", [0.0, 1.0]),
+                EmulateLever("interventions.early_warning.coverage", [0.0, 1.0]),
+                EmulateLever("model.decisions.credit_fraction", [0.15, 0.45])],
+        interventions={"early_warning": {"regions": "exposed"}}, outputs=list(PANEL_UNITS), samples=8,
+        test_samples=2, seeds=1, emulators=["gp"], workers=1))
+    _, emulator = run_emulate(cfg, folder / "cache", progress=False)
+    return emulator.save(folder / "emulator.joblib")
+
+
+def test_the_panel_shows_the_emulators_prediction_for_the_sliders_in_the_dashboards_units(emulator_file):
+    """The panel's numbers are `predict` and `predict_interval` at the levers the sliders give (the sliders' own
+    values, early warning off, the dashboard model's credit fraction), rescaled from totals over the emulator's run
+    of 300 households x 2 years to totals per 1,000 households a year; the dashboard runs 3,000 households."""
+    file = whatif.open_emulator(emulator_file, "a test")
+    em = file.emulator
+    settings = move_control(move_control(default_settings(), "quota_factor", 2.0), "fee_subsidy", 0.5)
+    forecast, check = what_if(settings, DashboardModel(**SMALL), file)
+    assert forecast.message == ""
+    values = {"interventions.quota_expansion.factor": 2.0, "interventions.fee_subsidy.share": 0.5,
+              "interventions.early_warning.coverage": 0.0,
+              "model.decisions.credit_fraction": ModelParams().decisions.credit_fraction}
+    assert forecast.values == values
+    mean, _ = em.predict(values)
+    lower, upper = em.predict_interval(values)
+    assert em.outputs == list(PANEL_UNITS)
+    for k, output in enumerate(em.outputs):
+        unit = PANEL_UNITS[output]
+        assert forecast.mean[k] == pytest.approx(mean[0, k] * unit, rel=1e-12), output
+        assert forecast.lower[k] == pytest.approx(lower[0, k] * unit, rel=1e-12), output
+        assert forecast.upper[k] == pytest.approx(upper[0, k] * unit, rel=1e-12), output
+    html = whatif.panel_html(forecast, check)
+    for k, output in enumerate(em.outputs):
+        row = re.search(rf"<tr class='whatif-row whatif-{output}'>(.*?)</tr>", html).group(1)
+        assert f"<td class='whatif-mean'>{number_text(forecast.mean[k])}</td>" in row, output
+        assert (f"<td class='whatif-interval'>{number_text(forecast.lower[k])} to "
+                f"{number_text(forecast.upper[k])}</td>") in row, output
+        assert whatif.SCALES[output].units in row
+    assert "per 1,000 households a year over the first 2 years" in html
+    assert "mean of 1 seed" in html and "This run is one seed" in html and "90% interval" in html
+    assert "Emulated: Regular quota (1 to 3), Visa fee subsidy (0 to 1)" in html
+    assert "early warning off" in html and "model.decisions.credit_fraction 0.3" in html
+    for name in ("Enforcement", "Seasonal places", "Humanitarian visas", "Visa processing", "Adaptation"):
+        assert name in html.split("not emulated:")[1], name
+    # a preset's levers count as its sliders show them
+    preset, _ = what_if(choose_preset(default_settings(), "double the quota"), DashboardModel(**SMALL), file)
+    assert preset.values["interventions.quota_expansion.factor"] == 2.0 and preset.message == ""
+
+
+def test_every_outcome_an_emulator_may_predict_has_the_panels_unit():
+    from simulator.experiments.emulate import EMULATE_OUTPUTS
+    assert set(whatif.SCALES) == set(EMULATE_OUTPUTS)
+    for name, scale in whatif.SCALES.items():
+        units = EMULATE_OUTPUTS[name].units
+        assert scale.kind in ("total", "mean", "level"), name
+        assert (scale.factor == 1000.0) == (units == "million USD"), name   # shown in thousand USD
+        assert (scale.kind == "total") == (units in ("persons", "household-months", "million USD")), name
+    assert whatif.rescale("deaths", 6.0, n_households=3000, years=2) == pytest.approx(1.0)
+    assert whatif.rescale("visa_wait_queue", 6.0, n_households=3000, years=2) == pytest.approx(2.0)
+    assert whatif.rescale("irregular_share", 6.0, n_households=3000, years=2) == 6.0
+
+
+def test_slider_levers_set_the_emulators_settings_in_the_same_units():
+    """Each slider mapped to an emulator lever sets exactly that setting of that intervention to the slider's value,
+    and nothing else; at its default the intervention is off, the lever's value of `OFF_VALUES`."""
+    from simulator.experiments.emulate import intervention_settings
+    from simulator.present.dashboard import intervention_spec
+    settings = intervention_settings()
+    world = DashboardModel(**SMALL).world
+    for slider, lever in whatif.SLIDER_LEVERS.items():
+        _, name, setting = lever.split(".")
+        assert lever in settings, lever
+        value = LEVERS[slider].hi
+        levers = {**{n: LEVERS[n].default for n in LEVERS}, slider: value}
+        spec = intervention_spec(levers, world)
+        assert list(spec) == [name] and spec[name][setting] == value, slider
+        assert set(spec[name]) - {"start_year", setting} <= {"regions"}, slider   # the districts: compared too
+        assert whatif.OFF_VALUES[lever] == LEVERS[slider].default, slider
+        assert whatif.SLIDER_INTERVENTIONS[slider] == name
+    assert set(whatif.OFF_VALUES) <= set(settings)
+    assert set(whatif.CONDITIONS) <= set(LEVERS)
+
+
+@pytest.mark.parametrize("lever", sorted(whatif.OFF_VALUES))
+def test_an_intervention_at_its_off_value_changes_nothing(lever):
+    """What the dashboard runs without an intervention is what the emulator's design point with the lever at its
+    off value runs: the same flows, at no cost (over two years, the intervention on from the first month)."""
+    from simulator.model.migration import MigrationModel
+    from simulator.policy.interventions import build_interventions
+    _, name, setting = lever.split(".")
+    runs = []
+    for spec in ({}, {name: {"start_year": 0.0, setting: whatif.OFF_VALUES[lever]}}):
+        model = MigrationModel(n_households=400, years=2, rng=5, interventions=build_interventions(spec))
+        for _ in range(model.n_steps):
+            model.step()
+        runs.append(model.recorder)
+    for key in ("emigrants", "trapped", "deaths", "remittances"):
+        assert np.array_equal(runs[0][key], runs[1][key]), (lever, key)
+    if lever != "interventions.faster_processing.factor":
+        assert runs[1]["intervention_cost"].sum() == 0, lever
+    # faster_processing at factor 1 still charges for the months whose decisions exceed the base monthly capacity
+    # (a fractional capacity whose remainder is carried): 1,500 USD over 10 years at 3,000 households (seed 1),
+    # against 12,300 at factor 2 (measured); the emulator's cost at factor 1 includes it, the dashboard's does not.
+
+
+def test_the_run_is_checked_against_the_prediction_at_the_emulators_horizon(emulator_file, tmp_path):
+    """Beside the prediction, the run's outcomes over the emulator's 2 years (month 24), read from the live model as
+    emulate.py reads them from a run's file, in the same units; frozen there while the run goes on; inside or outside
+    the interval as the numbers say."""
+    from simulator.experiments.emulate import run_outcomes
+    from simulator.model.outputs import write_netcdf
+    file = whatif.open_emulator(emulator_file, "a test")
+    settings = {**move_control(default_settings(), "quota_factor", 2.0), "n_households": 500, "years": 3}
+    model = DashboardModel(**settings)
+    for _ in range(23):
+        model.step()
+    forecast, check = what_if(settings, model, file)
+    assert check.simulated is None and "at month 24; now at month 23" in check.note
+    model.step()
+    forecast, check = what_if(settings, model, file)
+    outcomes = whatif.model_outcomes(model, 24)
+    from_file = run_outcomes(write_netcdf(model.dataset(), tmp_path / "run.nc"))
+    for k, output in enumerate(forecast.emulator.outputs):
+        assert outcomes[output] == pytest.approx(from_file[output], rel=1e-12), output
+        assert check.simulated[k] == pytest.approx(whatif.rescale(output, outcomes[output], 500, 2.0)), output
+    html = whatif.panel_html(forecast, check)
+    for k, output in enumerate(forecast.emulator.outputs):
+        row = re.search(rf"<tr class='whatif-row whatif-{output}'>(.*?)</tr>", html).group(1)
+        inside = forecast.lower[k] <= check.simulated[k] <= forecast.upper[k]
+        assert f"<td class='whatif-simulated'>{number_text(check.simulated[k])}</td>" in row
+        assert ("<td class='whatif-verdict'>inside</td>" in row) == inside, output
+    assert "This run over its first 2 years:" in html
+    before = check.simulated.copy()
+    for _ in range(6):
+        model.step()
+    assert np.array_equal(what_if(settings, model, file)[1].simulated, before)
+    # a moved slider: the run shown is no longer the sliders' settings
+    moved = move_control(settings, "fee_subsidy", 0.5)
+    assert "press Reset" in what_if(moved, model, file)[1].note
+    # a run shorter than the emulator's horizon cannot check it
+    short = {**settings, "years": 1}
+    note = what_if(short, DashboardModel(**short), file)[1].note
+    assert "ends at month 12, before the emulator's horizon (month 24)" in note
+
+
+NO_PREDICTION = [   # (a move of the controls, what the message says)
+    ({"world": list(WORLDS)[1]}, "fitted on the world default"),
+    ({"climate_severity": 1.0}, "fitted under the current climate outlook; Climate severity 1 sets another"),
+    ({"labour_demand": -0.5}, "fitted under the steady labour outlook; Labour demand abroad -0.5 sets another"),
+    ({"quota_factor": 0.5}, "Regular quota 0.5 is outside the emulator's range 1 to 3"),
+    ({"quota_factor": 3.5}, "Regular quota 3.5 is outside the emulator's range 1 to 3"),
+    ({"enforcement": 1.0}, "Enforcement 1 is not emulated (set it to 0, today's value, for a prediction)"),
+    ({"seasonal_places": 2.0}, "Seasonal places 2 is not emulated"),
+    ({"quota_factor": 2.0, "policy_start_year": 3}, "the emulator's policies start in year 1; Policy starts is 3"),
+]
+
+
+@pytest.mark.parametrize("moves, reason", NO_PREDICTION)
+def test_settings_the_emulator_does_not_cover_give_one_line_saying_why(emulator_file, moves, reason):
+    file = whatif.open_emulator(emulator_file, "a test")
+    settings = default_settings()
+    for name, value in moves.items():
+        settings = move_control(settings, name, value)
+    forecast, check = what_if(settings, DashboardModel(**SMALL), file)
+    assert forecast.message.startswith("No prediction: ") and reason in forecast.message
+    assert "\n" not in forecast.message and len(forecast.mean) == 0 and check.simulated is None
+    html = whatif.panel_html(forecast, check)
+    assert "whatif-row" not in html and "whatif-message" in html   # no number, the reason instead
+    assert "not emulated: " in html   # and what the emulator covers
+
+
+def test_a_missing_unreadable_or_other_emulator_file_gives_one_line_saying_why(emulator_file, tmp_path,
+                                                                              monkeypatch):
+    import copy
+    from simulator.experiments.sensitivity import with_values
+    model = DashboardModel(**SMALL)
+
+    def message(file) -> str:
+        forecast, check = what_if(default_settings(), model, file)
+        html = whatif.panel_html(forecast, check)
+        assert "whatif-row" not in html and forecast.message in unescape(html)
+        assert "\n" not in forecast.message and forecast.message.startswith("No prediction: ")
+        return forecast.message
+
+    monkeypatch.delenv(whatif.EMULATOR_ENV, raising=False)
+    monkeypatch.setattr(whatif, "DEFAULT_EMULATOR", tmp_path / "nothing here" / "emulator.joblib")
+    assert "no emulator given (start the dashboard with DASHBOARD_EMULATOR=" in message(whatif.open_emulator())
+    monkeypatch.setenv(whatif.EMULATOR_ENV, str(tmp_path / "missing.joblib"))
+    assert f"the emulator file {tmp_path / 'missing.joblib'} (DASHBOARD_EMULATOR) does not exist" in message(
+        whatif.open_emulator())
+    (tmp_path / "other.joblib").write_text("not an emulator")
+    assert "is not an emulator this version can read" in message(whatif.open_emulator(tmp_path / "other.joblib"))
+    em = copy.deepcopy(whatif.open_emulator(emulator_file).emulator)   # fitted with another behaviour
+    em.base = with_values(em.base, {"model.decisions.asc_irregular": -7.0})
+    assert "other model parameters (model.decisions.asc_irregular)" in message(
+        whatif.open_emulator(em.save(tmp_path / "changed.joblib")))
+    monkeypatch.setenv(whatif.EMULATOR_ENV, str(emulator_file))   # the variable names the file the page uses
+    assert whatif.open_emulator().emulator is not None and what_if(default_settings(), model)[0].message == ""
 
 
 # --- the page in a browser ----------------------------------------------------------------------------------------
