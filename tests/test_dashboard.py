@@ -312,7 +312,7 @@ def test_charts_and_summary_follow_the_steps():
 
 # --- what-if: the emulator's prediction for the sliders, checked by the run -------------------------------------
 
-EMULATOR_HOUSEHOLDS, EMULATOR_YEARS = 300, 2
+EMULATOR_HOUSEHOLDS, EMULATOR_YEARS = 1000, 2   # the fewest households the panel rescales from
 # What the panel shows of each outcome of the test's emulator, per unit of the emulator's prediction: totals per
 # 1,000 households a year (money from million USD to thousand USD), the mean queue per 1,000 households, consumption
 # as it is.
@@ -324,7 +324,7 @@ PANEL_UNITS = {"irregular": PER_1000_A_YEAR, "regular": PER_1000_A_YEAR, "trappe
 
 @pytest.fixture(scope="module")
 def emulator_file(tmp_path_factory) -> Path:
-    """A tiny emulator fitted by emulate.py's own experiment on the default world (10 runs of 300 households x 2
+    """A tiny emulator fitted by emulate.py's own experiment on the default world (10 runs of 1,000 households x 2
     years, a few seconds): two levers that are dashboard sliders (regular quota, visa fee subsidy), one intervention
     the dashboard does not have (early warning: held off) and a model parameter (held at the dashboard's value)."""
     from simulator.config import EmulateConfig, EmulateLever, RunConfig
@@ -344,7 +344,8 @@ def emulator_file(tmp_path_factory) -> Path:
 def test_the_panel_shows_the_emulators_prediction_for_the_sliders_in_the_dashboards_units(emulator_file):
     """The panel's numbers are `predict` and `predict_interval` at the levers the sliders give (the sliders' own
     values, early warning off, the dashboard model's credit fraction), rescaled from totals over the emulator's run
-    of 300 households x 2 years to totals per 1,000 households a year; the dashboard runs 3,000 households."""
+    of 1,000 households x 2 years to totals per 1,000 households a year; the dashboard runs 3,000 households, so the
+    visa queue, whose rate per household depends on the number of households, is not shown."""
     file = whatif.open_emulator(emulator_file, "a test")
     em = file.emulator
     settings = move_control(move_control(default_settings(), "quota_factor", 2.0), "fee_subsidy", 0.5)
@@ -357,13 +358,20 @@ def test_the_panel_shows_the_emulators_prediction_for_the_sliders_in_the_dashboa
     mean, _ = em.predict(values)
     lower, upper = em.predict_interval(values)
     assert em.outputs == list(PANEL_UNITS)
+    same_size, _ = what_if({**settings, "n_households": EMULATOR_HOUSEHOLDS}, DashboardModel(**SMALL), file)
+    assert list(forecast.withheld) == ["visa_wait_queue"] and same_size.withheld == {}
     for k, output in enumerate(em.outputs):
         unit = PANEL_UNITS[output]
-        assert forecast.mean[k] == pytest.approx(mean[0, k] * unit, rel=1e-12), output
-        assert forecast.lower[k] == pytest.approx(lower[0, k] * unit, rel=1e-12), output
-        assert forecast.upper[k] == pytest.approx(upper[0, k] * unit, rel=1e-12), output
+        for shown in (same_size, forecast) if output != "visa_wait_queue" else (same_size,):
+            assert shown.mean[k] == pytest.approx(mean[0, k] * unit, rel=1e-12), output
+            assert shown.lower[k] == pytest.approx(lower[0, k] * unit, rel=1e-12), output
+            assert shown.upper[k] == pytest.approx(upper[0, k] * unit, rel=1e-12), output
     html = whatif.panel_html(forecast, check)
+    queue = re.search(r"<tr class='whatif-row whatif-visa_wait_queue'>(.*?)</tr>", html).group(1)
+    assert "not shown: per household it depends on the number of households simulated" in queue
     for k, output in enumerate(em.outputs):
+        if output == "visa_wait_queue":
+            continue
         row = re.search(rf"<tr class='whatif-row whatif-{output}'>(.*?)</tr>", html).group(1)
         assert f"<td class='whatif-mean'>{number_text(forecast.mean[k])}</td>" in row, output
         assert (f"<td class='whatif-interval'>{number_text(forecast.lower[k])} to "
@@ -443,7 +451,7 @@ def test_the_run_is_checked_against_the_prediction_at_the_emulators_horizon(emul
     from simulator.experiments.emulate import run_outcomes
     from simulator.model.outputs import write_netcdf
     file = whatif.open_emulator(emulator_file, "a test")
-    settings = {**move_control(default_settings(), "quota_factor", 2.0), "n_households": 500, "years": 3}
+    settings = {**move_control(default_settings(), "quota_factor", 2.0), "n_households": 1000, "years": 3}
     model = DashboardModel(**settings)
     for _ in range(23):
         model.step()
@@ -455,7 +463,7 @@ def test_the_run_is_checked_against_the_prediction_at_the_emulators_horizon(emul
     from_file = run_outcomes(write_netcdf(model.dataset(), tmp_path / "run.nc"))
     for k, output in enumerate(forecast.emulator.outputs):
         assert outcomes[output] == pytest.approx(from_file[output], rel=1e-12), output
-        assert check.simulated[k] == pytest.approx(whatif.rescale(output, outcomes[output], 500, 2.0)), output
+        assert check.simulated[k] == pytest.approx(whatif.rescale(output, outcomes[output], 1000, 2.0)), output
     html = whatif.panel_html(forecast, check)
     for k, output in enumerate(forecast.emulator.outputs):
         row = re.search(rf"<tr class='whatif-row whatif-{output}'>(.*?)</tr>", html).group(1)
@@ -505,6 +513,7 @@ def test_settings_the_emulator_does_not_cover_give_one_line_saying_why(emulator_
 def test_a_missing_unreadable_or_other_emulator_file_gives_one_line_saying_why(emulator_file, tmp_path,
                                                                               monkeypatch):
     import copy
+    import dataclasses
     from simulator.experiments.sensitivity import with_values
     model = DashboardModel(**SMALL)
 
@@ -527,6 +536,10 @@ def test_a_missing_unreadable_or_other_emulator_file_gives_one_line_saying_why(e
     em.base = with_values(em.base, {"model.decisions.asc_irregular": -7.0})
     assert "other model parameters (model.decisions.asc_irregular)" in message(
         whatif.open_emulator(em.save(tmp_path / "changed.joblib")))
+    em = copy.deepcopy(whatif.open_emulator(emulator_file).emulator)   # too small to rescale from
+    em.base = dataclasses.replace(em.base, n_households=500)
+    assert ("fitted at 500 households and the dashboard runs 3,000: below 1,000 households the rates per household "
+            "depend on the number simulated") in message(whatif.open_emulator(em.save(tmp_path / "small.joblib")))
     monkeypatch.setenv(whatif.EMULATOR_ENV, str(emulator_file))   # the variable names the file the page uses
     assert whatif.open_emulator().emulator is not None and what_if(default_settings(), model)[0].message == ""
 
@@ -554,11 +567,13 @@ def is_local(url: str) -> bool:
 
 
 @pytest.fixture
-def dashboard_url(tmp_path):
-    """The dashboard started with the README's command on a free port; stopped afterwards."""
+def dashboard_url(tmp_path, emulator_file):
+    """The dashboard started with the README's command on a free port, given the test's emulator through
+    DASHBOARD_EMULATOR; stopped afterwards."""
     pytest.importorskip("solara", reason="the dashboard extra is not installed: pip install -e '.[dashboard]'")
     port = free_port()
-    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "MPLBACKEND": "Agg"}
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "MPLBACKEND": "Agg",
+           whatif.EMULATOR_ENV: str(emulator_file)}
     log = (tmp_path / "solara.log").open("w")
     server = subprocess.Popen([sys.executable, "-m", "solara", "run", "simulator/present/dashboard.py",
                                "--host", "127.0.0.1", "--port", str(port), "--production", "--no-check-version",
@@ -644,6 +659,33 @@ def wait_for_sliders(page, expected: dict[str, float], timeout: float = 10.0) ->
         page.wait_for_timeout(100)
 
 
+def panel_cells(page, column: str) -> dict[str, str]:
+    """The what-if panel's cells of `column` (mean, interval, simulated, verdict) by outcome shown; empty without a
+    table."""
+    cells = {}
+    for row in page.locator(".dashboard-whatif tr.whatif-row").all():
+        output = next(c for c in row.get_attribute("class").split() if c != "whatif-row").removeprefix("whatif-")
+        cell = row.locator(f"td.whatif-{column}")
+        if cell.count():
+            cells[output] = cell.inner_text()
+    return cells
+
+
+def expected_cells(emulator_file: Path, settings: dict, column: str = "mean", model=None) -> dict[str, str]:
+    """What the panel should show in `column` for the controls `settings` (the prediction does not depend on the
+    run; the run's values on `model`, which has run them)."""
+    forecast, check = what_if(settings, model or DashboardModel(**SMALL), whatif.open_emulator(emulator_file))
+    values = {"mean": forecast.mean, "simulated": check.simulated}[column]
+    return {o: number_text(v) for o, v in zip(forecast.emulator.outputs, values) if o not in forecast.withheld}
+
+
+def wait_for_panel(page, expected: dict[str, str], column: str = "mean", timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while (shown := panel_cells(page, column)) != expected:
+        assert time.monotonic() < deadline, f"what-if panel ({column}): shown {shown}, expected {expected}"
+        page.wait_for_timeout(100)
+
+
 # What SolaraViz shows by default and a room should not see: its playback settings, page tabs, step counter and
 # Solara's badge (it sat over the charts).
 JARGON = ("Page 0", "Play Interval", "Render Interval", "Use Threads", "Model Parameters", "This website runs on")
@@ -657,7 +699,7 @@ def assert_no_jargon(page) -> None:
 
 
 @pytest.mark.slow
-def test_dashboard_in_a_browser(dashboard_url, browser, tmp_path):
+def test_dashboard_in_a_browser(dashboard_url, browser, tmp_path, emulator_file):
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     requests: list[str] = []
     failed: list[str] = []   # e.g. an asset the server would have to fetch from a CDN
@@ -673,6 +715,20 @@ def test_dashboard_in_a_browser(dashboard_url, browser, tmp_path):
     assert_no_jargon(page)
     assert "One simulation, seed 42:" in page.locator(".dashboard-seed").inner_text()
     page.screenshot(path=tmp_path / "opened.png")
+
+    # the what-if panel: the emulator's prediction for the sliders, redrawn as soon as a slider moves (no Reset)
+    today = expected_cells(emulator_file, default_settings())
+    wait_for_panel(page, today)
+    panel = page.locator(".dashboard-whatif")
+    assert "not emulated: Visa processing" in panel.inner_text()
+    quota = page.get_by_role("slider", name=LEVERS["quota_factor"].title, exact=True)
+    quota.press("ArrowRight")   # 1.25 times today's quota
+    more = expected_cells(emulator_file, move_control(default_settings(), "quota_factor", 1.25))
+    assert more != today
+    wait_for_panel(page, more)
+    page.screenshot(path=tmp_path / "what-if.png")
+    quota.press("ArrowLeft")
+    wait_for_panel(page, today)
 
     for month in (1, 2, 3, 4):   # step: the month advances and every chart is redrawn (the first irregular
         step.click()             # departures of the default seed come in the fourth month)
@@ -701,6 +757,8 @@ def test_dashboard_in_a_browser(dashboard_url, browser, tmp_path):
     # change levers: a preset from the select, the policy start from its slider (keyboard), then Reset
     choose(page, "Preset", "enforcement only")
     wait_for_sliders(page, {"enforcement": 1.0, "seasonal_places": 0.0})
+    page.locator(".whatif-message", has_text="Enforcement 1 is not emulated").wait_for(timeout=10_000)
+    assert panel_cells(page, "mean") == {}   # no number without a prediction
     page.get_by_role("slider", name="Policy starts").press("Home")   # 0: from the first month
     page.get_by_role("button", name="Reset", exact=True).click()
     wait_for_month(page, 0)
@@ -718,12 +776,29 @@ def test_dashboard_in_a_browser(dashboard_url, browser, tmp_path):
 
     assert_no_jargon(page)
 
+    # a run of a preset the emulator covers, played past the emulator's horizon (2 years): its values beside the
+    # prediction, frozen at month 24, as the same run gives them in this process
+    choose(page, "Preset", "double the quota")
+    wait_for_sliders(page, {"quota_factor": 2.0, "enforcement": 0.0})
+    page.get_by_role("slider", name="Policy starts").press("ArrowRight")   # back to 1, the emulator's start
+    page.get_by_role("button", name="Reset", exact=True).click()
+    wait_for_month(page, 0)
+    shown = choose_preset(default_settings(), "double the quota")
+    wait_for_panel(page, expected_cells(emulator_file, shown))
+    assert "checked against the prediction at month 24" in panel.inner_text()
+    page.get_by_role("button", name="▶").click()
+    while summary_month(page) < 24:
+        page.wait_for_timeout(200)
+    page.get_by_role("button", name="❚❚").click()
+    replica = DashboardModel(**shown)
+    for _ in range(24):
+        replica.step()
+    wait_for_panel(page, expected_cells(emulator_file, shown, "simulated", replica), "simulated")
+    assert set(panel_cells(page, "verdict").values()) <= {"inside", "outside"}
+    assert "This run over its first 2 years:" in panel.inner_text()
+    page.screenshot(path=tmp_path / "what-if checked.png")
+
     if os.environ.get("UPDATE_DASHBOARD_SCREENSHOT"):   # the README's picture: a preset played for four years
-        choose(page, "Preset", "double the quota")
-        wait_for_sliders(page, {"quota_factor": 2.0, "enforcement": 0.0})
-        page.get_by_role("slider", name="Policy starts").press("ArrowRight")   # back to 1
-        page.get_by_role("button", name="Reset", exact=True).click()
-        wait_for_month(page, 0)
         page.get_by_role("button", name="▶").click()
         while summary_month(page) < 48:
             page.wait_for_timeout(200)

@@ -860,10 +860,12 @@ CSS = """
 .dashboard-summary .dashboard-seed { background: #fff8e1; border-left: 4px solid #f9a825; padding: 4px 8px; }
 .dashboard-summary th, .dashboard-summary td { padding: 0 8px; }
 .dashboard-summary th { text-align: right; }
-.dashboard-whatif { font-size: 13px; line-height: 1.35; margin-top: 10px; padding: 6px 8px; background: #f3f7fb;
-    border-left: 4px solid #1565c0; }
+.dashboard-whatif { font-size: 13px; line-height: 1.35; margin: 4px 0 12px 0; padding: 6px 10px;
+    background: #f3f7fb; border-left: 4px solid #1565c0; }
 .dashboard-whatif p { margin-bottom: 6px; }
-.dashboard-whatif th, .dashboard-whatif td { padding: 0 6px; text-align: right; }
+.dashboard-whatif th, .dashboard-whatif td { padding: 0 8px; text-align: right; }
+.dashboard-whatif .whatif-outcome, .dashboard-whatif .whatif-withheld { text-align: left; }
+.dashboard-whatif tr.whatif-row { border-top: 1px solid #dde5ee; }
 .dashboard-whatif .whatif-units, .dashboard-whatif .whatif-note, .dashboard-whatif .whatif-levers { font-size: 11px;
     color: #555; }
 """
@@ -975,7 +977,7 @@ if solara is not None:
     @solara.component
     def Page() -> Any:
         """One model per browser session. The sidebar: Mesa's Reset, Play and Step, then the settings; the main
-        area: the summary and the what-if panel beside the map, then the charts two by two."""
+        area: the summary and the map, the what-if panel, then the charts two by two."""
         model = solara.use_reactive(solara.use_memo(DashboardModel, []))
         settings = solara.use_reactive(default_settings())
         play_interval = solara.use_reactive(PLAY_INTERVAL_MS)
@@ -1001,10 +1003,9 @@ if solara is not None:
                         Control(name, settings)
         with solara.Column(style={"padding": "12px"}):
             with solara.Columns([2, 3]):
-                with solara.Column(gap="0px"):
-                    Summary(model.value)
-                    WhatIf(model.value, settings.value)
+                Summary(model.value)
                 Chart(model.value, "world")
+            WhatIf(model.value, settings.value)
             with solara.GridFixed(columns=2, column_gap="24px", row_gap="16px", align_items="start"):
                 for name in CHARTS:
                     if name != "world":

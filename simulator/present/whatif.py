@@ -21,10 +21,16 @@ Otherwise the panel says in one line why there is no prediction (`Forecast.messa
 Units. The emulator predicts totals over its run (e.g. 5,000 households over 20 years); the dashboard runs another
 number of households. Totals (departures, deaths, trapped household-months, money) are shown per 1,000 households a
 year over the first `years` of the run, mean levels (the visa queue) per 1,000 households, shares and consumption as
-they are (`SCALES`). Rates per household do not depend on the number of households simulated, since the world's
-quotas and capacities are scaled to the simulated population (simulator/model/channels.py `SCALED`) and the
-interventions' places are per 1,000 households; small quotas are rounded to whole places, so very small runs differ
-a little. The run is compared over the same first years: at month 12 x `years`, when it gets there.
+they are (`SCALES`). The world's quotas and capacities are scaled to the simulated population
+(simulator/model/channels.py `SCALED`) and the interventions' places are per 1,000 households, so rates per household
+should not depend on the number of households simulated. Measured (DashboardModel, "double the quota" and "adaptation
+first" from the first month, 3 years, 6 seeds each, at 300, 1,000, 3,000, 10,000 and 20,000 households): from 1,000
+households up, every outcome per 1,000 households a year agreed across sizes within about two standard errors of its
+seed mean, except the visa queue, which rose with the size (per 1,000 households: 124-134 at 1,000, 161 at 3,000,
+191-192 at 10,000, 203 at 20,000); at 300 households irregular departures per household were 2.5 times those at 1,000
+and more. So the panel rescales between sizes only from `MIN_RESCALE_HOUSEHOLDS` up, and shows an outcome that
+depends on the size (`Scale.size_free`) only when the dashboard runs the emulator's number of households. The run is
+compared over the same first years: at month 12 x `years`, when it gets there.
 
 Example:
     >>> round(rescale("irregular", 100.0, n_households=5000, years=20), 3)   # 100 departures over a run
@@ -100,13 +106,16 @@ OFF_VALUES = {
 @dataclass(frozen=True)
 class Scale:
     """How an outcome of a whole run is shown: `total` over the run (per 1,000 households a year), `mean` level over
-    the months (per 1,000 households) or `level` as it is; `factor` converts its units to those of `units`."""
+    the months (per 1,000 households) or `level` as it is; `factor` converts its units to those of `units`;
+    `size_free`: whether it may be compared between runs of different numbers of households (module docstring)."""
 
     kind: str
     units: str
     factor: float = 1.0
+    size_free: bool = True   # the same per household at any number of households from MIN_RESCALE_HOUSEHOLDS up
 
 
+MIN_RESCALE_HOUSEHOLDS = 1000   # fewest households a prediction is rescaled from or to (measured: module docstring)
 SCALES = {
     "irregular": Scale("total", "per 1,000 households a year"),
     "regular": Scale("total", "per 1,000 households a year"),
@@ -115,7 +124,7 @@ SCALES = {
     "trapped": Scale("total", "household-months per 1,000 households a year"),
     "remittances": Scale("total", "thousand USD per 1,000 households a year", 1000.0),   # from million USD
     "cost": Scale("total", "thousand USD per 1,000 households a year", 1000.0),          # from million USD
-    "visa_wait_queue": Scale("mean", "applications per 1,000 households"),
+    "visa_wait_queue": Scale("mean", "applications per 1,000 households", size_free=False),   # measured: see above
     "irregular_share": Scale("level", "%"),
     "regular_share": Scale("level", "%"),
     "consumption": Scale("level", "USD a month per person"),
@@ -241,7 +250,7 @@ class Forecast:
 
     `values` are the emulator's lever values the sliders give (lever name -> value), `mean`, `lower` and `upper`
     (one per output of the emulator) its prediction and interval rescaled; `emulated`, `held` and `not_emulated`
-    describe the sliders' coverage for the panel."""
+    describe the sliders' coverage for the panel; `withheld` the outcomes not shown, with the reason."""
 
     file: EmulatorFile
     message: str = ""
@@ -252,6 +261,7 @@ class Forecast:
     emulated: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
     not_emulated: list[str] = field(default_factory=list)
+    withheld: dict[str, str] = field(default_factory=dict)   # output -> why it is not shown (NaN in mean etc.)
 
     @property
     def emulator(self) -> Emulator | None:
@@ -408,6 +418,11 @@ def forecast(file: EmulatorFile, sliders: Sliders) -> Forecast:
     unknown = [o for o in em.outputs if o not in SCALES]
     if unknown:
         why.append(f"the emulator's outcomes {unknown} have no unit on the dashboard")
+    fitted, runs = int(em.base.n_households), int(sliders.values["n_households"])
+    if fitted != runs and min(fitted, runs) < MIN_RESCALE_HOUSEHOLDS:
+        why.append(f"the emulator was fitted at {fitted:,} households and the dashboard runs {runs:,}: below "
+                   f"{MIN_RESCALE_HOUSEHOLDS:,} households the rates per household depend on the number simulated, "
+                   "so the prediction cannot be rescaled (fit it at the dashboard's number)")
     if why:
         result.message = "No prediction: " + "; ".join(why) + "."
         return result
@@ -415,7 +430,11 @@ def forecast(file: EmulatorFile, sliders: Sliders) -> Forecast:
     mean, _ = em.predict(row)
     lower, upper = em.predict_interval(row)
     n, years = em.base.n_households, em.base.years
-    result.mean, result.lower, result.upper = (np.array([rescale(o, float(x[0, k]), n, years)
+    result.withheld = {o: f"per household it depends on the number of households simulated: shown when the "
+                          f"dashboard runs the emulator's {fitted:,}" for o in em.outputs
+                       if fitted != runs and not SCALES[o].size_free}
+    result.mean, result.lower, result.upper = (np.array([math.nan if o in result.withheld else
+                                                         rescale(o, float(x[0, k]), n, years)
                                                          for k, o in enumerate(em.outputs)])
                                                for x in (mean, lower, upper))
     return result
@@ -425,11 +444,14 @@ def forecast(file: EmulatorFile, sliders: Sliders) -> Forecast:
 
 def model_outcomes(model: Any, months: int) -> dict[str, float]:
     """The whole-run outcomes of a live model over its first `months` (as emulate.py `run_outcomes` reads them from
-    a run's file: `run_metrics`, and `poorest_consumption` from `group_totals`)."""
+    a run's file: `run_metrics`, and `poorest_consumption` from `group_totals`; `regular_share` as sensitivity.py
+    `sample_outputs` makes it of one run: NaN without international departures)."""
     ds = model.dataset().isel(time=slice(0, months))
     m = run_metrics(ds)
     found = {name: float(m[name]) for name in m.data_vars}
     found["poorest_consumption"] = float(np.exp(group_totals(ds)["log_consumption"].isel(wealth_quintile=0)))
+    international = found["regular"] + found["irregular"]
+    found["regular_share"] = 100.0 * found["regular"] / international if international > 0 else math.nan
     return found
 
 
@@ -464,7 +486,8 @@ def check_run(result: Forecast, model: Any, same_settings: bool) -> Check:
         cached = (months, model_outcomes(model, months))
         _at_horizon[model] = cached
     em = result.emulator
-    return Check(simulated=np.array([rescale(o, cached[1][o], model.households.n, months / 12.0)
+    return Check(simulated=np.array([math.nan if o in result.withheld else
+                                     rescale(o, cached[1][o], model.households.n, months / 12.0)
                                      for o in em.outputs]))
 
 
@@ -501,28 +524,34 @@ def panel_html(result: Forecast, check: Check) -> str:
         parts.append(f"<p class='whatif-message'>{e(result.message)}</p>")
     else:
         simulated = check.simulated
-        head = "".join(f"<th>{h}</th>" for h in ("predicted", f"{level} interval", "R²")) + (
+        head = "".join(f"<th>{h}</th>" for h in ("predicted", f"{level} interval", "held-out R²")) + (
             "<th>this run</th><th></th>" if simulated is not None else "")
         parts += ["<table class='whatif-table'>", f"<tr><th style='text-align:left'>outcome ({e(_units_note(years))})"
                                                   f"</th>{head}</tr>"]
         r2 = em.info.get("r2", {})
+        columns = 5 if simulated is not None else 3
         for k, output in enumerate(em.outputs):
-            label = EMULATE_OUTPUTS[output].label
-            units = SCALES[output].units
+            name = (f"<td class='whatif-outcome'>{e(EMULATE_OUTPUTS[output].label)} <span class='whatif-units'>"
+                    f"({e(SCALES[output].units)})</span></td>")
+            if output in result.withheld:
+                parts.append(f"<tr class='whatif-row whatif-{output}'>{name}<td class='whatif-withheld' "
+                             f"colspan='{columns}'>not shown: {e(result.withheld[output])}</td></tr>")
+                continue
             cells = [_number(result.mean[k]), f"{_number(result.lower[k])} to {_number(result.upper[k])}",
                      _number(r2[output]) if output in r2 else "n/a"]
             if simulated is not None:
                 inside = result.lower[k] <= simulated[k] <= result.upper[k]
-                cells += [_number(simulated[k]), "inside" if inside else "<b>outside</b>"]
+                verdict = "inside" if inside else "n/a" if np.isnan(simulated[k]) else "<b>outside</b>"
+                cells += [_number(simulated[k]), verdict]
             row = "".join(f"<td class='whatif-{c}'>{v if c == 'verdict' else e(v)}</td>" for c, v in
                           zip(("mean", "interval", "r2", "simulated", "verdict"), cells))
-            parts.append(f"<tr class='whatif-row whatif-{output}'><td>{e(label)} <span class='whatif-units'>"
-                         f"({e(units)})</span></td>{row}</tr>")
+            parts.append(f"<tr class='whatif-row whatif-{output}'>{name}{row}</tr>")
         parts.append("</table>")
         if simulated is not None:
-            inside = int(np.sum((result.lower <= simulated) & (simulated <= result.upper)))
+            shown = ~np.isnan(simulated) & ~np.isnan(result.mean)
+            inside = int(np.sum(shown & (result.lower <= simulated) & (simulated <= result.upper)))
             parts.append(f"<p class='whatif-checked'>This run over its first {years:g} years: {inside} of "
-                         f"{len(simulated)} outcomes inside the {level} interval.</p>")
+                         f"{int(shown.sum())} outcomes inside the {level} interval.</p>")
         elif check.note:
             parts.append(f"<p class='whatif-pending'>{e(check.note)}</p>")
         parts.append(f"<p class='whatif-note'>The emulator predicts the mean of {seeds} at these settings, with a "
