@@ -325,7 +325,8 @@ PANEL_UNITS = {"irregular": PER_1000_A_YEAR, "regular": PER_1000_A_YEAR, "trappe
 @pytest.fixture(scope="module")
 def emulator_file(tmp_path_factory) -> Path:
     """A tiny emulator fitted by emulate.py's own experiment on the default world (10 runs of 1,000 households x 2
-    years, a few seconds): two levers that are dashboard sliders (regular quota, visa fee subsidy), one intervention
+    years, a few seconds): three levers that are dashboard sliders (regular quota, fee subsidy, processing), one
+    intervention
     the dashboard does not have (early warning: held off) and a model parameter (held at the dashboard's value)."""
     from simulator.config import EmulateConfig, EmulateLever, RunConfig
     from simulator.experiments.emulate import run_emulate
@@ -333,6 +334,7 @@ def emulator_file(tmp_path_factory) -> Path:
     cfg = RunConfig(n_households=EMULATOR_HOUSEHOLDS, years=EMULATOR_YEARS, progress=False, emulate=EmulateConfig(
         levers=[EmulateLever("interventions.quota_expansion.factor", [1.0, 3.0]),
                 EmulateLever("interventions.fee_subsidy.share", [0.0, 1.0]),
+                EmulateLever("interventions.faster_processing.factor", [1.0, 2.0]),
                 EmulateLever("interventions.early_warning.coverage", [0.0, 1.0]),
                 EmulateLever("model.decisions.credit_fraction", [0.15, 0.45])],
         interventions={"early_warning": {"regions": "exposed"}}, outputs=list(PANEL_UNITS), samples=8,
@@ -348,11 +350,11 @@ def test_the_panel_shows_the_emulators_prediction_for_the_sliders_in_the_dashboa
     visa queue, whose rate per household depends on the number of households, is not shown."""
     file = whatif.open_emulator(emulator_file, "a test")
     em = file.emulator
-    settings = move_control(move_control(default_settings(), "quota_factor", 2.0), "fee_subsidy", 0.5)
+    settings = {**default_settings(), "quota_factor": 2.0, "fee_subsidy": 0.5, "processing_factor": 1.5}
     forecast, check = what_if(settings, DashboardModel(**SMALL), file)
     assert forecast.message == ""
     values = {"interventions.quota_expansion.factor": 2.0, "interventions.fee_subsidy.share": 0.5,
-              "interventions.early_warning.coverage": 0.0,
+              "interventions.faster_processing.factor": 1.5, "interventions.early_warning.coverage": 0.0,
               "model.decisions.credit_fraction": ModelParams().decisions.credit_fraction}
     assert forecast.values == values
     mean, _ = em.predict(values)
@@ -379,10 +381,15 @@ def test_the_panel_shows_the_emulators_prediction_for_the_sliders_in_the_dashboa
         assert whatif.SCALES[output].units in row
     assert "per 1,000 households a year over the first 2 years" in html
     assert "mean of 1 seed" in html and "This run is one seed" in html and "90% interval" in html
-    assert "Emulated: Regular quota (1 to 3), Visa fee subsidy (0 to 1)" in html
+    assert "Emulated: Regular quota (1 to 3), Visa fee subsidy (0 to 1), Visa processing (1 to 2)" in html
     assert "early warning off" in html and "model.decisions.credit_fraction 0.3" in html
-    for name in ("Enforcement", "Seasonal places", "Humanitarian visas", "Visa processing", "Adaptation"):
+    for name in ("Enforcement", "Seasonal places", "Humanitarian visas", "Adaptation", "Cash transfers"):
         assert name in html.split("not emulated:")[1], name
+    # at processing 1 the emulator's runs still charge visa processing, the dashboard's do not: no cost shown
+    today, _ = what_if({**settings, "processing_factor": 1.0}, DashboardModel(**SMALL), file)
+    assert today.message == "" and today.values["interventions.faster_processing.factor"] == 1.0
+    assert "visa processing at factor 1, which still charges" in today.withheld["cost"]
+    assert "move Visa processing off 1 to show it" in today.withheld["cost"]
     # a preset's levers count as its sliders show them
     preset, _ = what_if(choose_preset(default_settings(), "double the quota"), DashboardModel(**SMALL), file)
     assert preset.values["interventions.quota_expansion.factor"] == 2.0 and preset.message == ""
@@ -437,11 +444,8 @@ def test_an_intervention_at_its_off_value_changes_nothing(lever):
         runs.append(model.recorder)
     for key in ("emigrants", "trapped", "deaths", "remittances"):
         assert np.array_equal(runs[0][key], runs[1][key]), (lever, key)
-    if lever != "interventions.faster_processing.factor":
+    if lever not in whatif.OFF_CHARGES:   # the panel withholds the outcomes of OFF_CHARGES
         assert runs[1]["intervention_cost"].sum() == 0, lever
-    # faster_processing at factor 1 still charges for the months whose decisions exceed the base monthly capacity
-    # (a fractional capacity whose remainder is carried): 1,500 USD over 10 years at 3,000 households (seed 1),
-    # against 12,300 at factor 2 (measured); the emulator's cost at factor 1 includes it, the dashboard's does not.
 
 
 def test_the_run_is_checked_against_the_prediction_at_the_emulators_horizon(emulator_file, tmp_path):
@@ -451,7 +455,8 @@ def test_the_run_is_checked_against_the_prediction_at_the_emulators_horizon(emul
     from simulator.experiments.emulate import run_outcomes
     from simulator.model.outputs import write_netcdf
     file = whatif.open_emulator(emulator_file, "a test")
-    settings = {**move_control(default_settings(), "quota_factor", 2.0), "n_households": 1000, "years": 3}
+    settings = {**default_settings(), "quota_factor": 2.0, "processing_factor": 1.5, "n_households": 1000,
+                "years": 3}
     model = DashboardModel(**settings)
     for _ in range(23):
         model.step()
@@ -720,7 +725,7 @@ def test_dashboard_in_a_browser(dashboard_url, browser, tmp_path, emulator_file)
     today = expected_cells(emulator_file, default_settings())
     wait_for_panel(page, today)
     panel = page.locator(".dashboard-whatif")
-    assert "not emulated: Visa processing" in panel.inner_text()
+    assert "not emulated: Enforcement" in panel.inner_text()
     quota = page.get_by_role("slider", name=LEVERS["quota_factor"].title, exact=True)
     quota.press("ArrowRight")   # 1.25 times today's quota
     more = expected_cells(emulator_file, move_control(default_settings(), "quota_factor", 1.25))

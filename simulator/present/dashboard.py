@@ -22,6 +22,11 @@ so the preset named on the page always describes the sliders. Programmatically, 
 their defaults and a lever given another value keeps it (`resolve_levers`). A change of a lever or preset takes
 effect when the run is reset (Reset), and Step or Play advance both models a month at a time.
 
+With an emulator of the model's outcomes (simulator/experiments/emulate.py), named by the environment variable
+DASHBOARD_EMULATOR or fitted into outputs/emulate/dashboard/ (docs/emulator.md), a what-if panel under the map shows
+the emulator's prediction for the sliders as soon as they move, and the run's value beside it once the run reaches
+the emulator's horizon (`what_if`, simulator/present/whatif.py); without one, it says in one line why there is none.
+
 Example:
     >>> model = DashboardModel(n_households=300, years=1, quota_factor=2.0, seed=1)
     >>> [iv.name for iv in model.interventions]
