@@ -818,7 +818,7 @@ def what_if(settings: dict[str, Any], model: DashboardModel,
     key = (tuple(sorted(settings.items())), model.start_year, repr(model.params))
     result = file.forecasts.get(key)
     if result is None:
-        if len(file.forecasts) >= 256:   # a long session moves many sliders
+        if len(file.forecasts) >= 256:   # a day of training moves many sliders: keep the cache small
             file.forecasts.clear()
         result = file.forecasts[key] = whatif.forecast(file, what_if_sliders(settings, model))
     return result, whatif.check_run(result, model, same_settings=settings == model.settings)

@@ -568,10 +568,10 @@ def panel_html(result: Forecast, check: Check) -> str:
         elif check.note:
             parts.append(f"<p class='whatif-pending'>{e(check.note)}</p>")
         parts.append(f"<p class='whatif-note'>The emulator predicts the mean of {seeds} at these settings, with a "
-                     f"{level} interval for that mean (held-out R²: its accuracy on points it was not fitted on). This "
-                     f"run is one seed: it strays further from that mean than a mean of seeds does, so \"outside\" "
-                     f"often means this seed rather than a wrong emulator; the Seed slider gives another run to "
-                     f"compare.</p>")
+                     f"{level} interval for that mean (held-out R²: its accuracy on points it was not fitted on). "
+                     f"This run is one seed: it strays further from that mean than a mean of seeds does, so "
+                     f"\"outside\" often means this seed rather than a wrong emulator; the Seed slider gives another "
+                     f"run to compare.</p>")
     if coverage:
         text = "; ".join(coverage)
         parts.append(f"<p class='whatif-levers'>{e(text[0].upper() + text[1:])}.</p>")
