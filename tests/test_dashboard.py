@@ -395,6 +395,29 @@ def test_the_panel_shows_the_emulators_prediction_for_the_sliders_in_the_dashboa
     assert preset.values["interventions.quota_expansion.factor"] == 2.0 and preset.message == ""
 
 
+def test_the_dashboards_run_is_the_emulators_run_of_the_same_point(emulator_file, tmp_path):
+    """The sliders mean what the levers mean: the dashboard's run and the emulator's own run config of the lever
+    values the sliders give (`Emulator.run_config`) make the same flows, trapped households and cost, seed for seed;
+    with Visa processing at 1 (the emulator's runs keep it at factor 1) the same flows, and a cost the panel hides."""
+    import dataclasses
+    from simulator.experiments.runner import build_model
+    file = whatif.open_emulator(emulator_file, "a test")
+    for processing in (1.5, 1.0):
+        settings = {**default_settings(), "quota_factor": 2.0, "fee_subsidy": 0.5, "processing_factor": processing,
+                    "n_households": EMULATOR_HOUSEHOLDS, "years": EMULATOR_YEARS, "seed": 3}
+        forecast, _ = what_if(settings, DashboardModel(**SMALL), file)
+        cfg = file.emulator.run_config(forecast.values, tmp_path / "scenarios", seed=3)
+        theirs, mine = build_model(dataclasses.replace(cfg, progress=False)), DashboardModel(**settings)
+        for model in (theirs, mine):
+            for _ in range(model.n_steps):
+                model.step()
+        for key in ("emigrants", "trapped", "deaths", "remittances"):
+            assert np.array_equal(theirs.recorder[key], mine.recorder[key]), (processing, key)
+        cost = [m.recorder["intervention_cost"].sum() for m in (theirs, mine)]
+        assert (cost[0] == pytest.approx(cost[1])) == (processing != 1.0), cost
+        assert ("cost" in forecast.withheld) == (processing == 1.0)
+
+
 def test_every_outcome_an_emulator_may_predict_has_the_panels_unit():
     from simulator.experiments.emulate import EMULATE_OUTPUTS
     assert set(whatif.SCALES) == set(EMULATE_OUTPUTS)
