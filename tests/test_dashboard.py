@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import os
+from html import unescape
 import re
 import shutil
 import signal
@@ -30,8 +31,11 @@ import pytest
 from simulator.model.climate import ClimateOutlook
 from simulator.present.dashboard import (BASELINES, CHARTS, CUSTOM, LEVERS, PRESETS, RUN_SETTINGS, SAME_OUTLOOK,
                                          TODAY, WORLDS, DashboardModel, chart_png, choose_preset, default_settings,
-                                         model_params, move_control, summary_html, summary_rows)
+                                         model_params, move_control, summary_html, summary_rows, what_if)
 from simulator.errors import ConfigError
+from simulator.experiments.sensitivity import number_text
+from simulator.params import ModelParams
+from simulator.present import whatif
 from simulator.policy.interventions import Enforcement, exposed_origins
 from simulator.model.labour import LabourOutlook
 from simulator.policy.scenarios import load_outlook
@@ -306,6 +310,268 @@ def test_charts_and_summary_follow_the_steps():
     assert "Enforcement 1 (0 today, 1 reinforced, 3 maximal) [preset]" in text
 
 
+# --- what-if: the emulator's prediction for the sliders, checked by the run -------------------------------------
+
+EMULATOR_HOUSEHOLDS, EMULATOR_YEARS = 1000, 2   # the fewest households the panel rescales from
+# What the panel shows of each outcome of the test's emulator, per unit of the emulator's prediction: totals per
+# 1,000 households a year (money from million USD to thousand USD), the mean queue per 1,000 households, consumption
+# as it is.
+PER_1000_A_YEAR = 1000.0 / EMULATOR_HOUSEHOLDS / EMULATOR_YEARS
+PANEL_UNITS = {"irregular": PER_1000_A_YEAR, "regular": PER_1000_A_YEAR, "trapped": PER_1000_A_YEAR,
+               "cost": 1000.0 * PER_1000_A_YEAR, "visa_wait_queue": 1000.0 / EMULATOR_HOUSEHOLDS,
+               "poorest_consumption": 1.0}
+
+
+@pytest.fixture(scope="module")
+def emulator_file(tmp_path_factory) -> Path:
+    """A tiny emulator fitted by emulate.py's own experiment on the default world (10 runs of 1,000 households x 2
+    years, a few seconds): three levers that are dashboard sliders (regular quota, fee subsidy, processing), one
+    intervention
+    the dashboard does not have (early warning: held off) and a model parameter (held at the dashboard's value)."""
+    from simulator.config import EmulateConfig, EmulateLever, RunConfig
+    from simulator.experiments.emulate import run_emulate
+    folder = tmp_path_factory.mktemp("emulator")
+    cfg = RunConfig(n_households=EMULATOR_HOUSEHOLDS, years=EMULATOR_YEARS, progress=False, emulate=EmulateConfig(
+        levers=[EmulateLever("interventions.quota_expansion.factor", [1.0, 3.0]),
+                EmulateLever("interventions.fee_subsidy.share", [0.0, 1.0]),
+                EmulateLever("interventions.faster_processing.factor", [1.0, 2.0]),
+                EmulateLever("interventions.early_warning.coverage", [0.0, 1.0]),
+                EmulateLever("model.decisions.credit_fraction", [0.15, 0.45])],
+        interventions={"early_warning": {"regions": "exposed"}}, outputs=list(PANEL_UNITS), samples=8,
+        test_samples=2, seeds=1, emulators=["gp"], workers=1))
+    _, emulator = run_emulate(cfg, folder / "cache", progress=False)
+    return emulator.save(folder / "emulator.joblib")
+
+
+def test_the_panel_shows_the_emulators_prediction_for_the_sliders_in_the_dashboards_units(emulator_file):
+    """The panel's numbers are `predict` and `predict_interval` at the levers the sliders give (the sliders' own
+    values, early warning off, the dashboard model's credit fraction), rescaled from totals over the emulator's run
+    of 1,000 households x 2 years to totals per 1,000 households a year; the dashboard runs 3,000 households, so the
+    visa queue, whose rate per household depends on the number of households, is not shown."""
+    file = whatif.open_emulator(emulator_file, "a test")
+    em = file.emulator
+    settings = {**default_settings(), "quota_factor": 2.0, "fee_subsidy": 0.5, "processing_factor": 1.5}
+    forecast, check = what_if(settings, DashboardModel(**SMALL), file)
+    assert forecast.message == ""
+    values = {"interventions.quota_expansion.factor": 2.0, "interventions.fee_subsidy.share": 0.5,
+              "interventions.faster_processing.factor": 1.5, "interventions.early_warning.coverage": 0.0,
+              "model.decisions.credit_fraction": ModelParams().decisions.credit_fraction}
+    assert forecast.values == values
+    mean, _ = em.predict(values)
+    lower, upper = em.predict_interval(values)
+    assert em.outputs == list(PANEL_UNITS)
+    same_size, _ = what_if({**settings, "n_households": EMULATOR_HOUSEHOLDS}, DashboardModel(**SMALL), file)
+    assert list(forecast.withheld) == ["visa_wait_queue"] and same_size.withheld == {}
+    for k, output in enumerate(em.outputs):
+        unit = PANEL_UNITS[output]
+        for shown in (same_size, forecast) if output != "visa_wait_queue" else (same_size,):
+            assert shown.mean[k] == pytest.approx(mean[0, k] * unit, rel=1e-12), output
+            assert shown.lower[k] == pytest.approx(lower[0, k] * unit, rel=1e-12), output
+            assert shown.upper[k] == pytest.approx(upper[0, k] * unit, rel=1e-12), output
+    html = whatif.panel_html(forecast, check)
+    queue = re.search(r"<tr class='whatif-row whatif-visa_wait_queue'>(.*?)</tr>", html).group(1)
+    assert "not shown: per household it depends on the number of households simulated" in queue
+    for k, output in enumerate(em.outputs):
+        if output == "visa_wait_queue":
+            continue
+        row = re.search(rf"<tr class='whatif-row whatif-{output}'>(.*?)</tr>", html).group(1)
+        assert f"<td class='whatif-mean'>{number_text(forecast.mean[k])}</td>" in row, output
+        assert (f"<td class='whatif-interval'>{number_text(forecast.lower[k])} to "
+                f"{number_text(forecast.upper[k])}</td>") in row, output
+        assert whatif.SCALES[output].units in row
+    assert "per 1,000 households a year over the first 2 years" in html
+    assert "mean of 1 seed" in html and "This run is one seed" in html and "90% interval" in html
+    assert "Emulated: Regular quota (1 to 3), Visa fee subsidy (0 to 1), Visa processing (1 to 2)" in html
+    assert "early warning off" in html and "model.decisions.credit_fraction 0.3" in html
+    for name in ("Enforcement", "Seasonal places", "Humanitarian visas", "Adaptation", "Cash transfers"):
+        assert name in html.split("not emulated:")[1], name
+    # at processing 1 the emulator's runs still charge visa processing, the dashboard's do not: no cost shown
+    today, _ = what_if({**settings, "processing_factor": 1.0}, DashboardModel(**SMALL), file)
+    assert today.message == "" and today.values["interventions.faster_processing.factor"] == 1.0
+    assert "visa processing at factor 1, which still charges" in today.withheld["cost"]
+    assert "move Visa processing off 1 to show it" in today.withheld["cost"]
+    # a preset's levers count as its sliders show them
+    preset, _ = what_if(choose_preset(default_settings(), "double the quota"), DashboardModel(**SMALL), file)
+    assert preset.values["interventions.quota_expansion.factor"] == 2.0 and preset.message == ""
+
+
+def test_the_dashboards_run_is_the_emulators_run_of_the_same_point(emulator_file, tmp_path):
+    """The sliders mean what the levers mean: the dashboard's run and the emulator's own run config of the lever
+    values the sliders give (`Emulator.run_config`) make the same flows, trapped households and cost, seed for seed;
+    with Visa processing at 1 (the emulator's runs keep it at factor 1) the same flows, and a cost the panel hides."""
+    import dataclasses
+    from simulator.experiments.runner import build_model
+    file = whatif.open_emulator(emulator_file, "a test")
+    for processing in (1.5, 1.0):
+        settings = {**default_settings(), "quota_factor": 2.0, "fee_subsidy": 0.5, "processing_factor": processing,
+                    "n_households": EMULATOR_HOUSEHOLDS, "years": EMULATOR_YEARS, "seed": 3}
+        forecast, _ = what_if(settings, DashboardModel(**SMALL), file)
+        cfg = file.emulator.run_config(forecast.values, tmp_path / "scenarios", seed=3)
+        theirs, mine = build_model(dataclasses.replace(cfg, progress=False)), DashboardModel(**settings)
+        for model in (theirs, mine):
+            for _ in range(model.n_steps):
+                model.step()
+        for key in ("emigrants", "trapped", "deaths", "remittances"):
+            assert np.array_equal(theirs.recorder[key], mine.recorder[key]), (processing, key)
+        cost = [m.recorder["intervention_cost"].sum() for m in (theirs, mine)]
+        assert (cost[0] == pytest.approx(cost[1])) == (processing != 1.0), cost
+        assert ("cost" in forecast.withheld) == (processing == 1.0)
+
+
+def test_every_outcome_an_emulator_may_predict_has_the_panels_unit():
+    from simulator.experiments.emulate import EMULATE_OUTPUTS
+    assert set(whatif.SCALES) == set(EMULATE_OUTPUTS)
+    for name, scale in whatif.SCALES.items():
+        units = EMULATE_OUTPUTS[name].units
+        assert scale.kind in ("total", "mean", "level"), name
+        assert (scale.factor == 1000.0) == (units == "million USD"), name   # shown in thousand USD
+        assert (scale.kind == "total") == (units in ("persons", "household-months", "million USD")), name
+    assert whatif.rescale("deaths", 6.0, n_households=3000, years=2) == pytest.approx(1.0)
+    assert whatif.rescale("visa_wait_queue", 6.0, n_households=3000, years=2) == pytest.approx(2.0)
+    assert whatif.rescale("irregular_share", 6.0, n_households=3000, years=2) == 6.0
+
+
+def test_slider_levers_set_the_emulators_settings_in_the_same_units():
+    """Each slider mapped to an emulator lever sets exactly that setting of that intervention to the slider's value,
+    and nothing else; at its default the intervention is off, the lever's value of `OFF_VALUES`."""
+    from simulator.experiments.emulate import intervention_settings
+    from simulator.present.dashboard import intervention_spec
+    settings = intervention_settings()
+    world = DashboardModel(**SMALL).world
+    for slider, lever in whatif.SLIDER_LEVERS.items():
+        _, name, setting = lever.split(".")
+        assert lever in settings, lever
+        value = LEVERS[slider].hi
+        levers = {**{n: LEVERS[n].default for n in LEVERS}, slider: value}
+        spec = intervention_spec(levers, world)
+        assert list(spec) == [name] and spec[name][setting] == value, slider
+        assert set(spec[name]) - {"start_year", setting} <= {"regions"}, slider   # the districts: compared too
+        assert whatif.OFF_VALUES[lever] == LEVERS[slider].default, slider
+        assert whatif.SLIDER_INTERVENTIONS[slider] == name
+    assert set(whatif.OFF_VALUES) <= set(settings)
+    assert set(whatif.CONDITIONS) <= set(LEVERS)
+
+
+@pytest.mark.parametrize("lever", sorted(whatif.OFF_VALUES))
+def test_an_intervention_at_its_off_value_changes_nothing(lever):
+    """What the dashboard runs without an intervention is what the emulator's design point with the lever at its
+    off value runs: the same flows, at no cost (over two years, the intervention on from the first month)."""
+    from simulator.model.migration import MigrationModel
+    from simulator.policy.interventions import build_interventions
+    _, name, setting = lever.split(".")
+    runs = []
+    for spec in ({}, {name: {"start_year": 0.0, setting: whatif.OFF_VALUES[lever]}}):
+        model = MigrationModel(n_households=400, years=2, rng=5, interventions=build_interventions(spec))
+        for _ in range(model.n_steps):
+            model.step()
+        runs.append(model.recorder)
+    for key in ("emigrants", "trapped", "deaths", "remittances"):
+        assert np.array_equal(runs[0][key], runs[1][key]), (lever, key)
+    if lever not in whatif.OFF_CHARGES:   # the panel withholds the outcomes of OFF_CHARGES
+        assert runs[1]["intervention_cost"].sum() == 0, lever
+
+
+def test_the_run_is_checked_against_the_prediction_at_the_emulators_horizon(emulator_file, tmp_path):
+    """Beside the prediction, the run's outcomes over the emulator's 2 years (month 24), read from the live model as
+    emulate.py reads them from a run's file, in the same units; frozen there while the run goes on; inside or outside
+    the interval as the numbers say."""
+    from simulator.experiments.emulate import run_outcomes
+    from simulator.model.outputs import write_netcdf
+    file = whatif.open_emulator(emulator_file, "a test")
+    settings = {**default_settings(), "quota_factor": 2.0, "processing_factor": 1.5, "n_households": 1000,
+                "years": 3}
+    model = DashboardModel(**settings)
+    for _ in range(23):
+        model.step()
+    forecast, check = what_if(settings, model, file)
+    assert check.simulated is None and "at month 24; now at month 23" in check.note
+    model.step()
+    forecast, check = what_if(settings, model, file)
+    outcomes = whatif.model_outcomes(model, 24)
+    from_file = run_outcomes(write_netcdf(model.dataset(), tmp_path / "run.nc"))
+    for k, output in enumerate(forecast.emulator.outputs):
+        assert outcomes[output] == pytest.approx(from_file[output], rel=1e-12), output
+        assert check.simulated[k] == pytest.approx(whatif.rescale(output, outcomes[output], 1000, 2.0)), output
+    html = whatif.panel_html(forecast, check)
+    for k, output in enumerate(forecast.emulator.outputs):
+        row = re.search(rf"<tr class='whatif-row whatif-{output}'>(.*?)</tr>", html).group(1)
+        inside = forecast.lower[k] <= check.simulated[k] <= forecast.upper[k]
+        assert f"<td class='whatif-simulated'>{number_text(check.simulated[k])}</td>" in row
+        assert ("<td class='whatif-verdict'>inside</td>" in row) == inside, output
+    assert "This run over its first 2 years:" in html
+    before = check.simulated.copy()
+    for _ in range(6):
+        model.step()
+    assert np.array_equal(what_if(settings, model, file)[1].simulated, before)
+    # a moved slider: the run shown is no longer the sliders' settings
+    moved = move_control(settings, "fee_subsidy", 0.5)
+    assert "press Reset" in what_if(moved, model, file)[1].note
+    # a run shorter than the emulator's horizon cannot check it
+    short = {**settings, "years": 1}
+    note = what_if(short, DashboardModel(**short), file)[1].note
+    assert "ends at month 12, before the emulator's horizon (month 24)" in note
+
+
+NO_PREDICTION = [   # (a move of the controls, what the message says)
+    ({"world": list(WORLDS)[1]}, "fitted on the world default"),
+    ({"climate_severity": 1.0}, "fitted under the current climate outlook; Climate severity 1 sets another"),
+    ({"labour_demand": -0.5}, "fitted under the steady labour outlook; Labour demand abroad -0.5 sets another"),
+    ({"quota_factor": 0.5}, "Regular quota 0.5 is outside the emulator's range 1 to 3"),
+    ({"quota_factor": 3.5}, "Regular quota 3.5 is outside the emulator's range 1 to 3"),
+    ({"enforcement": 1.0}, "Enforcement 1 is not emulated (set it to 0, today's value, for a prediction)"),
+    ({"seasonal_places": 2.0}, "Seasonal places 2 is not emulated"),
+    ({"quota_factor": 2.0, "policy_start_year": 3}, "the emulator's policies start in year 1; Policy starts is 3"),
+]
+
+
+@pytest.mark.parametrize("moves, reason", NO_PREDICTION)
+def test_settings_the_emulator_does_not_cover_give_one_line_saying_why(emulator_file, moves, reason):
+    file = whatif.open_emulator(emulator_file, "a test")
+    settings = default_settings()
+    for name, value in moves.items():
+        settings = move_control(settings, name, value)
+    forecast, check = what_if(settings, DashboardModel(**SMALL), file)
+    assert forecast.message.startswith("No prediction: ") and reason in forecast.message
+    assert "\n" not in forecast.message and len(forecast.mean) == 0 and check.simulated is None
+    html = whatif.panel_html(forecast, check)
+    assert "whatif-row" not in html and "whatif-message" in html   # no number, the reason instead
+    assert "not emulated: " in html   # and what the emulator covers
+
+
+def test_a_missing_unreadable_or_other_emulator_file_gives_one_line_saying_why(emulator_file, tmp_path,
+                                                                              monkeypatch):
+    import copy
+    import dataclasses
+    from simulator.experiments.sensitivity import with_values
+    model = DashboardModel(**SMALL)
+
+    def message(file) -> str:
+        forecast, check = what_if(default_settings(), model, file)
+        html = whatif.panel_html(forecast, check)
+        assert "whatif-row" not in html and forecast.message in unescape(html)
+        assert "\n" not in forecast.message and forecast.message.startswith("No prediction: ")
+        return forecast.message
+
+    monkeypatch.delenv(whatif.EMULATOR_ENV, raising=False)
+    monkeypatch.setattr(whatif, "DEFAULT_EMULATOR", tmp_path / "nothing here" / "emulator.joblib")
+    assert "no emulator given (start the dashboard with DASHBOARD_EMULATOR=" in message(whatif.open_emulator())
+    monkeypatch.setenv(whatif.EMULATOR_ENV, str(tmp_path / "missing.joblib"))
+    assert f"the emulator file {tmp_path / 'missing.joblib'} (DASHBOARD_EMULATOR) does not exist" in message(
+        whatif.open_emulator())
+    (tmp_path / "other.joblib").write_text("not an emulator")
+    assert "is not an emulator this version can read" in message(whatif.open_emulator(tmp_path / "other.joblib"))
+    em = copy.deepcopy(whatif.open_emulator(emulator_file).emulator)   # fitted with another behaviour
+    em.base = with_values(em.base, {"model.decisions.asc_irregular": -7.0})
+    assert "other model parameters (model.decisions.asc_irregular)" in message(
+        whatif.open_emulator(em.save(tmp_path / "changed.joblib")))
+    em = copy.deepcopy(whatif.open_emulator(emulator_file).emulator)   # too small to rescale from
+    em.base = dataclasses.replace(em.base, n_households=500)
+    assert ("fitted at 500 households and the dashboard runs 3,000: below 1,000 households the rates per household "
+            "depend on the number simulated") in message(whatif.open_emulator(em.save(tmp_path / "small.joblib")))
+    monkeypatch.setenv(whatif.EMULATOR_ENV, str(emulator_file))   # the variable names the file the page uses
+    assert whatif.open_emulator().emulator is not None and what_if(default_settings(), model)[0].message == ""
+
+
 # --- the page in a browser ----------------------------------------------------------------------------------------
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
@@ -329,11 +595,13 @@ def is_local(url: str) -> bool:
 
 
 @pytest.fixture
-def dashboard_url(tmp_path):
-    """The dashboard started with the README's command on a free port; stopped afterwards."""
+def dashboard_url(tmp_path, emulator_file):
+    """The dashboard started with the README's command on a free port, given the test's emulator through
+    DASHBOARD_EMULATOR; stopped afterwards."""
     pytest.importorskip("solara", reason="the dashboard extra is not installed: pip install -e '.[dashboard]'")
     port = free_port()
-    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "MPLBACKEND": "Agg"}
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "MPLBACKEND": "Agg",
+           whatif.EMULATOR_ENV: str(emulator_file)}
     log = (tmp_path / "solara.log").open("w")
     server = subprocess.Popen([sys.executable, "-m", "solara", "run", "simulator/present/dashboard.py",
                                "--host", "127.0.0.1", "--port", str(port), "--production", "--no-check-version",
@@ -419,6 +687,33 @@ def wait_for_sliders(page, expected: dict[str, float], timeout: float = 10.0) ->
         page.wait_for_timeout(100)
 
 
+def panel_cells(page, column: str) -> dict[str, str]:
+    """The what-if panel's cells of `column` (mean, interval, simulated, verdict) by outcome shown; empty without a
+    table."""
+    cells = {}
+    for row in page.locator(".dashboard-whatif tr.whatif-row").all():
+        output = next(c for c in row.get_attribute("class").split() if c != "whatif-row").removeprefix("whatif-")
+        cell = row.locator(f"td.whatif-{column}")
+        if cell.count():
+            cells[output] = cell.inner_text()
+    return cells
+
+
+def expected_cells(emulator_file: Path, settings: dict, column: str = "mean", model=None) -> dict[str, str]:
+    """What the panel should show in `column` for the controls `settings` (the prediction does not depend on the
+    run; the run's values on `model`, which has run them)."""
+    forecast, check = what_if(settings, model or DashboardModel(**SMALL), whatif.open_emulator(emulator_file))
+    values = {"mean": forecast.mean, "simulated": check.simulated}[column]
+    return {o: number_text(v) for o, v in zip(forecast.emulator.outputs, values) if o not in forecast.withheld}
+
+
+def wait_for_panel(page, expected: dict[str, str], column: str = "mean", timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while (shown := panel_cells(page, column)) != expected:
+        assert time.monotonic() < deadline, f"what-if panel ({column}): shown {shown}, expected {expected}"
+        page.wait_for_timeout(100)
+
+
 # What SolaraViz shows by default and a room should not see: its playback settings, page tabs, step counter and
 # Solara's badge (it sat over the charts).
 JARGON = ("Page 0", "Play Interval", "Render Interval", "Use Threads", "Model Parameters", "This website runs on")
@@ -432,7 +727,7 @@ def assert_no_jargon(page) -> None:
 
 
 @pytest.mark.slow
-def test_dashboard_in_a_browser(dashboard_url, browser, tmp_path):
+def test_dashboard_in_a_browser(dashboard_url, browser, tmp_path, emulator_file):
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     requests: list[str] = []
     failed: list[str] = []   # e.g. an asset the server would have to fetch from a CDN
@@ -448,6 +743,20 @@ def test_dashboard_in_a_browser(dashboard_url, browser, tmp_path):
     assert_no_jargon(page)
     assert "One simulation, seed 42:" in page.locator(".dashboard-seed").inner_text()
     page.screenshot(path=tmp_path / "opened.png")
+
+    # the what-if panel: the emulator's prediction for the sliders, redrawn as soon as a slider moves (no Reset)
+    today = expected_cells(emulator_file, default_settings())
+    wait_for_panel(page, today)
+    panel = page.locator(".dashboard-whatif")
+    assert "not emulated: Enforcement" in panel.inner_text()
+    quota = page.get_by_role("slider", name=LEVERS["quota_factor"].title, exact=True)
+    quota.press("ArrowRight")   # 1.25 times today's quota
+    more = expected_cells(emulator_file, move_control(default_settings(), "quota_factor", 1.25))
+    assert more != today
+    wait_for_panel(page, more)
+    page.screenshot(path=tmp_path / "what-if.png")
+    quota.press("ArrowLeft")
+    wait_for_panel(page, today)
 
     for month in (1, 2, 3, 4):   # step: the month advances and every chart is redrawn (the first irregular
         step.click()             # departures of the default seed come in the fourth month)
@@ -476,6 +785,8 @@ def test_dashboard_in_a_browser(dashboard_url, browser, tmp_path):
     # change levers: a preset from the select, the policy start from its slider (keyboard), then Reset
     choose(page, "Preset", "enforcement only")
     wait_for_sliders(page, {"enforcement": 1.0, "seasonal_places": 0.0})
+    page.locator(".whatif-message", has_text="Enforcement 1 is not emulated").wait_for(timeout=10_000)
+    assert panel_cells(page, "mean") == {}   # no number without a prediction
     page.get_by_role("slider", name="Policy starts").press("Home")   # 0: from the first month
     page.get_by_role("button", name="Reset", exact=True).click()
     wait_for_month(page, 0)
@@ -493,12 +804,29 @@ def test_dashboard_in_a_browser(dashboard_url, browser, tmp_path):
 
     assert_no_jargon(page)
 
+    # a run of a preset the emulator covers, played past the emulator's horizon (2 years): its values beside the
+    # prediction, frozen at month 24, as the same run gives them in this process
+    choose(page, "Preset", "double the quota")
+    wait_for_sliders(page, {"quota_factor": 2.0, "enforcement": 0.0})
+    page.get_by_role("slider", name="Policy starts").press("ArrowRight")   # back to 1, the emulator's start
+    page.get_by_role("button", name="Reset", exact=True).click()
+    wait_for_month(page, 0)
+    shown = choose_preset(default_settings(), "double the quota")
+    wait_for_panel(page, expected_cells(emulator_file, shown))
+    assert "checked against the prediction at month 24" in panel.inner_text()
+    page.get_by_role("button", name="▶").click()
+    while summary_month(page) < 24:
+        page.wait_for_timeout(200)
+    page.get_by_role("button", name="❚❚").click()
+    replica = DashboardModel(**shown)
+    for _ in range(24):
+        replica.step()
+    wait_for_panel(page, expected_cells(emulator_file, shown, "simulated", replica), "simulated")
+    assert set(panel_cells(page, "verdict").values()) <= {"inside", "outside"}
+    assert "This run over its first 2 years:" in panel.inner_text()
+    page.screenshot(path=tmp_path / "what-if checked.png")
+
     if os.environ.get("UPDATE_DASHBOARD_SCREENSHOT"):   # the README's picture: a preset played for four years
-        choose(page, "Preset", "double the quota")
-        wait_for_sliders(page, {"quota_factor": 2.0, "enforcement": 0.0})
-        page.get_by_role("slider", name="Policy starts").press("ArrowRight")   # back to 1
-        page.get_by_role("button", name="Reset", exact=True).click()
-        wait_for_month(page, 0)
         page.get_by_role("button", name="▶").click()
         while summary_month(page) < 48:
             page.wait_for_timeout(200)

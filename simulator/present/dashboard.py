@@ -22,6 +22,11 @@ so the preset named on the page always describes the sliders. Programmatically, 
 their defaults and a lever given another value keeps it (`resolve_levers`). A change of a lever or preset takes
 effect when the run is reset (Reset), and Step or Play advance both models a month at a time.
 
+With an emulator of the model's outcomes (simulator/experiments/emulate.py), named by the environment variable
+DASHBOARD_EMULATOR or fitted into outputs/emulate/dashboard/ (docs/emulator.md), a what-if panel under the map shows
+the emulator's prediction for the sliders as soon as they move, and the run's value beside it once the run reaches
+the emulator's horizon (`what_if`, simulator/present/whatif.py); without one, it says in one line why there is none.
+
 Example:
     >>> model = DashboardModel(n_households=300, years=1, quota_factor=2.0, seed=1)
     >>> [iv.name for iv in model.interventions]
@@ -58,6 +63,7 @@ from simulator.policy.interventions import build_interventions, exposed_origins
 from simulator.model.labour import LabourOutlook
 from simulator.model.migration import P_INTERNAL, P_IRREGULAR, P_REGULAR, MigrationModel
 from simulator.model.outputs import PATHWAYS
+from simulator.present import whatif
 from simulator.present.plotting import arc, schematic
 from simulator.world.regions import World, one_city_world_path
 from simulator.world.tables import Corridors, default_world_path, open_world
@@ -778,6 +784,51 @@ def summary_html(model: DashboardModel) -> str:
     return "\n".join(parts)
 
 
+# --- what-if: an emulator's prediction for the sliders, checked by the run (simulator/present/whatif.py) -------------
+
+WHAT_IF_SLIDERS = [name for name in LEVERS if name not in RUN_SETTINGS]   # the policy, outlook and start sliders
+
+
+def what_if_sliders(settings: dict[str, Any], model: DashboardModel) -> whatif.Sliders:
+    """What the page's controls `settings` set (a preset's levers resolved as DashboardModel resolves them), in the
+    terms an emulator is checked against; the model parameters and calendar start are the live `model`'s (the
+    sliders change neither)."""
+    levers, _ = resolve_levers(settings["preset"], settings)
+    world = _world(settings["world"])
+    return whatif.Sliders(
+        values={name: levers[name] for name in LEVERS}, labels={name: LEVERS[name].label for name in WHAT_IF_SLIDERS},
+        today={name: LEVERS[name].default for name in WHAT_IF_SLIDERS},
+        interventions=intervention_spec(levers, world), world=world, world_folder=WORLDS[settings["world"]](),
+        world_label=settings["world"], climate=climate_outlook(levers["climate_severity"]),
+        labour=labour_outlook(levers["labour_demand"]), params=model.params, start_year=model.start_year)
+
+
+def what_if(settings: dict[str, Any], model: DashboardModel,
+            file: whatif.EmulatorFile | None = None) -> tuple[whatif.Forecast, whatif.Check]:
+    """The emulator's prediction for the controls `settings`, and the run `model` beside it once it has reached the
+    emulator's horizon with those settings. `file`: the emulator (default: `whatif.open_emulator()`, from the
+    DASHBOARD_EMULATOR environment variable or the default location).
+
+    >>> forecast, check = what_if(default_settings(), DashboardModel(n_households=300, years=1),
+    ...                           whatif.open_emulator("no such file.joblib", "a test"))
+    >>> forecast.message
+    'No prediction: the emulator file no such file.joblib (a test) does not exist.'
+    """
+    file = whatif.open_emulator() if file is None else file
+    key = (tuple(sorted(settings.items())), model.start_year, repr(model.params))
+    result = file.forecasts.get(key)
+    if result is None:
+        if len(file.forecasts) >= 256:   # a day of training moves many sliders: keep the cache small
+            file.forecasts.clear()
+        result = file.forecasts[key] = whatif.forecast(file, what_if_sliders(settings, model))
+    return result, whatif.check_run(result, model, same_settings=settings == model.settings)
+
+
+def what_if_html(settings: dict[str, Any], model: DashboardModel, file: whatif.EmulatorFile | None = None) -> str:
+    """The what-if panel (`what_if`) as HTML."""
+    return whatif.panel_html(*what_if(settings, model, file))
+
+
 # --- the page: Mesa's run controls and redraw signal, the dashboard's own sidebar and layout ------------------------
 
 TITLE = "Migration flows: policy levers against the baseline"
@@ -814,6 +865,14 @@ CSS = """
 .dashboard-summary .dashboard-seed { background: #fff8e1; border-left: 4px solid #f9a825; padding: 4px 8px; }
 .dashboard-summary th, .dashboard-summary td { padding: 0 8px; }
 .dashboard-summary th { text-align: right; }
+.dashboard-whatif { font-size: 13px; line-height: 1.35; margin: 4px 0 12px 0; padding: 6px 10px;
+    background: #f3f7fb; border-left: 4px solid #1565c0; }
+.dashboard-whatif p { margin-bottom: 6px; }
+.dashboard-whatif th, .dashboard-whatif td { padding: 0 8px; text-align: right; }
+.dashboard-whatif .whatif-outcome, .dashboard-whatif .whatif-withheld { text-align: left; }
+.dashboard-whatif tr.whatif-row { border-top: 1px solid #dde5ee; }
+.dashboard-whatif .whatif-units, .dashboard-whatif .whatif-note, .dashboard-whatif .whatif-levers { font-size: 11px;
+    color: #555; }
 """
 
 
@@ -885,6 +944,12 @@ if solara is not None:
         return solara.HTML(tag="div", unsafe_innerHTML=summary_html(model), classes=["dashboard-summary"])
 
     @solara.component
+    def WhatIf(model: DashboardModel, settings: dict[str, Any]) -> Any:
+        """The emulator's prediction for the sliders, redrawn when they move and after every step."""
+        update_counter.get()
+        return solara.HTML(tag="div", unsafe_innerHTML=what_if_html(settings, model), classes=["dashboard-whatif"])
+
+    @solara.component
     def Chart(model: DashboardModel, name: str) -> Any:
         update_counter.get()
         return solara.Image(chart_png(model, name), format="png", width="100%",
@@ -917,7 +982,7 @@ if solara is not None:
     @solara.component
     def Page() -> Any:
         """One model per browser session. The sidebar: Mesa's Reset, Play and Step, then the settings; the main
-        area: the summary and the map, then the charts two by two."""
+        area: the summary and the map, the what-if panel, then the charts two by two."""
         model = solara.use_reactive(solara.use_memo(DashboardModel, []))
         settings = solara.use_reactive(default_settings())
         play_interval = solara.use_reactive(PLAY_INTERVAL_MS)
@@ -945,6 +1010,7 @@ if solara is not None:
             with solara.Columns([2, 3]):
                 Summary(model.value)
                 Chart(model.value, "world")
+            WhatIf(model.value, settings.value)
             with solara.GridFixed(columns=2, column_gap="24px", row_gap="16px", align_items="start"):
                 for name in CHARTS:
                     if name != "world":
