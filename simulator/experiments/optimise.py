@@ -504,9 +504,22 @@ def package_point(package: str, em: Emulator, held: dict[str, float]) -> np.ndar
 
 def current_config(old: RunConfig) -> RunConfig:
     """A RunConfig of this version with the settings of `old`, which may come from a saved emulator of a version
-    whose RunConfig had fewer fields (those missing take their defaults)."""
-    fields = {f.name: getattr(old, f.name) for f in dataclasses.fields(RunConfig) if hasattr(old, f.name)}
-    return RunConfig(**fields)
+    whose RunConfig, or a section of it (such as `optimise`), had fewer fields: those missing take their defaults.
+
+    Example (a section saved before one of its fields existed):
+        >>> old = RunConfig()
+        >>> del old.optimise.ladder_musd
+        >>> current_config(old).optimise.ladder_musd == OptimiseConfig().ladder_musd
+        True
+    """
+    def rebuild(value: object) -> object:
+        if isinstance(value, list):
+            return [rebuild(v) for v in value]
+        if not dataclasses.is_dataclass(value) or isinstance(value, type):
+            return value
+        return type(value)(**{f.name: rebuild(getattr(value, f.name)) for f in dataclasses.fields(value)
+                              if f.init and hasattr(value, f.name)})
+    return rebuild(old)
 
 
 def held_values(cfg: RunConfig, em: Emulator) -> dict[str, float]:
