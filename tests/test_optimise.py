@@ -18,8 +18,8 @@ import xarray as xr
 from simulator.config import EmulateConfig, EmulateLever, OptimiseConfig, RunConfig
 from simulator.errors import ConfigError
 from simulator.experiments.optimise import (GROUPS, budget_ladder, change_sentence, check_optimise, chosen_points,
-                                            compare_groups, dominates, ladder_sentence, marginal_gains, match_package,
-                                            nsga2, optimise_experiment)
+                                            compare_groups, dominates, gain_text, ladder_sentence, marginal_gains,
+                                            match_package, nsga2, optimise_experiment)
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -124,6 +124,9 @@ def test_objective_2_against_objective_5_and_the_sentences():
     assert ladder_sentence("D", BUDGETS, ["neither", "obj5", "obj5", "neither"]) == (
         "D: the two cannot be told apart up to 0.5 million USD; Objective 5 levers do better from 1 to 2 million "
         "USD; the two cannot be told apart from 4 million USD.")
+    gains = marginal_gains(np.full(3, 10.0), KNOWN, BUDGETS)[:, 0, 0]                # A, all levers: 3, 3, 1, 0.25
+    assert gain_text(gains, BUDGETS) == ("the first 0.5 million USD buy 3.00 per million; beyond 2 million USD, under "
+                                         "a tenth of that")
     assert change_sentence("severe", BUDGETS, list(better[:, 0]), list(better[:, 0])) == (
         "Under the severe outlook the answer is the same at every budget.")
     assert change_sentence("severe", BUDGETS, list(better[:, 2]), ["obj2", "neither", "obj5", "obj5"]) == (

@@ -237,11 +237,11 @@ def budget_ladder(evaluate: Callable[[np.ndarray, Sequence[int]], tuple[np.ndarr
 
     `evaluate(values, ks)` takes portfolios (n, levers) and returns the objectives `ks` (n, len(ks)) and the cost (n,).
     For each group (a row of `moves`), budget and objective, a single-objective NSGA-II search (`nsga2`) moves the
-    group's levers within [lower, upper], the others held at `off`, under cost <= budget. Then every portfolio found
-    for the group, for any budget or objective, and for any group whose levers it also moves, and doing nothing
-    (every lever off), is a candidate at every budget it fits: the best at a budget is the candidate of least
-    objective (the cheaper of equals) among those whose cost is within it (SLACK allowed). So a larger budget is never worse, and
-    all levers never worse than a subset, whatever the search's luck.
+    group's levers within [lower, upper], the others held at `off`, under cost <= budget, and SLSQP refines its best
+    (`polish`). Then every portfolio found for the group, for any budget or objective, or for a group whose levers
+    it also moves, and doing nothing (every lever off), is a candidate at every budget it fits: the best at a budget
+    is the candidate of least objective (the cheaper of equals) whose cost is within it (SLACK allowed). So a larger
+    budget is never worse, and all levers never worse than a subset, whatever the search's luck.
 
     Returns the portfolios (budgets, groups, objectives, levers), their objectives and their costs (budgets, groups,
     objectives); NaN where no candidate fits the budget.
@@ -351,6 +351,24 @@ def ladder_sentence(label: str, budgets: Sequence[float], better: Sequence[str])
             parts.append(f"{words[better[start]]} {budget_text(budgets, start, i - 1)}")
             start = i
     return f"{label}: {'; '.join(parts)}."
+
+
+def gain_text(gains: Sequence[float], budgets: Sequence[float]) -> str:
+    """What the money buys along the ladder, in words: the gain per million of the first step (`gains`, from
+    `marginal_gains`), and the budget beyond which every further step buys less than a tenth of it per million.
+
+    Example:
+        >>> gain_text([40.0, 5.0, 0.5], [2, 4, 6])
+        'the first 2 million USD buy 40.00 per million; beyond 4 million USD, under a tenth of that'
+    """
+    first = float(gains[0])
+    if not first > 0:
+        return f"the first {budgets[0]:g} million USD buy nothing"
+    small = [i for i in range(len(budgets)) if all(float(g) < 0.1 * first for g in gains[i + 1:])][0]
+    text = f"the first {budgets[0]:g} million USD buy {number_text(first)} per million"
+    if small == len(budgets) - 1:
+        return f"{text}; up to {budgets[-1]:g} million USD, at least a tenth of that"
+    return f"{text}; beyond {budgets[small]:g} million USD, under a tenth of that"
 
 
 def change_sentence(outlook: str, budgets: Sequence[float], before: Sequence[str], after: Sequence[str]) -> str:
@@ -1030,8 +1048,8 @@ GROUP_STYLE = {"all": ("black", "o"), "obj2": ("tab:green", "s"), "obj5": ("tab:
 
 def ladder_figure(ds: xr.Dataset, path: Path) -> Path:
     """ladder.png: per outlook (rows) and objective (columns), the best emulated value against the budget with all
-    levers, Objective 2 levers only and Objective 5 levers only (bands: the emulator's intervals), the value with
-    no intervention, and the model check (mean and interval over the seeds) at its budget."""
+    levers, Objective 2 levers only and Objective 5 levers only (bands: the emulator's intervals), from the value
+    with no intervention at budget 0, and the model check (mean and interval over the seeds) at its budget."""
     objectives = [str(v) for v in ds["objective"].values]
     outlooks = [str(v) for v in ds["outlook"].values]
     level = f"{100 * json.loads(ds.attrs['settings'])['interval']:g}%"
@@ -1045,7 +1063,9 @@ def ladder_figure(ds: xr.Dataset, path: Path) -> Path:
             for g, group in enumerate(ds["group"].values):
                 color, marker = GROUP_STYLE[str(group)]
                 d = ds.sel(outlook=outlook, objective=name, group=group)
-                ax.plot(budgets, d["ladder_best"], marker=marker, color=color, ms=4, label=GROUP_TEXT[str(group)])
+                nothing = float(ds["ladder_nothing"].sel(outlook=outlook, objective=name))
+                ax.plot(np.concatenate([[0.0], budgets]), np.concatenate([[nothing], d["ladder_best"]]),
+                        marker=marker, markevery=slice(1, None), color=color, ms=4, label=GROUP_TEXT[str(group)])
                 ax.fill_between(budgets, d["ladder_lower"], d["ladder_upper"], color=color, alpha=0.12)
                 if name == ds.attrs["check_objective"]:
                     m = ds.sel(outlook=outlook, group=group, outcome=name)
@@ -1055,7 +1075,7 @@ def ladder_figure(ds: xr.Dataset, path: Path) -> Path:
                                                               [float(m["check_model_upper"]) - y]],
                                 label=f"model, {ds.sizes['seed']} seeds" if g == 0 else None)
             ax.axhline(float(ds["ladder_nothing"].sel(outlook=outlook, objective=name)), color="0.5", linestyle=":",
-                       linewidth=1, label="no intervention")
+                       linewidth=1, label="no intervention (budget 0)")
             units = str(ds["objective_units"].sel(objective=name).values)
             ax.set_xlabel("budget (million USD)")
             ax.set_ylabel(f"{name} ({units})")
@@ -1102,6 +1122,19 @@ def ladder_summary(ds: xr.Dataset) -> list[str]:
             if before != after:
                 text.append(str(ds["ladder_sentence"].sel(outlook=outlook, objective=name).values)
                             .replace(": ", f" ({outlook}): ", 1))
+        units = str(ds["objective_units"].sel(objective=name).values)
+        gains = [f"{gain_text(ds['ladder_gain'].sel(outlook=outlook, objective=name, group='all').values, budgets)} "
+                 f"({outlook})" for outlook in outlooks]
+        text.append(f"With all levers, in {units} per million USD: {'; '.join(gains)}.")
+        at = ds.attrs["check_budget_musd"]
+        leads = []
+        for outlook in outlooks:
+            d = ds.sel(outlook=outlook, objective=name, budget=at)
+            advantage = float(d["ladder_advantage"])
+            within = ", within the intervals" if str(d["ladder_better"].values) == "neither" else ""
+            leads.append(f"Objective {2 if advantage > 0 else 5} ahead by {number_text(abs(advantage))} {units}"
+                         f"{within} ({outlook})")
+        text.append(f"At {at:g} million USD: {'; '.join(leads)}.")
         lines.append(f"- {' '.join(text)}")
     for outlook in outlooks:
         lines += ["", f"### Outlook {outlook}", "",
