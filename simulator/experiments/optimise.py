@@ -23,6 +23,13 @@ of the levers' space (`package_point`), so that the package itself is a candidat
 Each package is then compared with the re-run portfolios that cost no more (model costs): a portfolio dominates it if
 it is no worse in every aggregated objective and better in one.
 
+Budget ladder (`run_ladder`): the search repeated in each outlook at each budget of `optimise.ladder_musd`, for each
+objective alone, with all levers, with the Objective 2 levers only and with the Objective 5 levers only (the others
+off), on the fitted emulators (`budget_ladder`): the best emulated value at each budget, what each extra million buys
+(`marginal_gains`), which group is better where by the emulator's intervals (`compare_groups`), sentences that say so
+(`ladder_sentence`), and each group's best for the first objective at the budget nearest `optimise.budget_musd` run
+with the model.
+
 An outlook without a file in `optimise.emulators` gets its emulator fitted here with the `emulate` settings
 (`run_emulate` with `climate_outlook` set to it); the fitted emulators are written next to the results.
 """
@@ -1082,11 +1089,10 @@ def ladder_figure(ds: xr.Dataset, path: Path) -> Path:
             ax.set_title(textwrap.fill(f"{EMULATE_OUTPUTS[name].label.capitalize()}, {outlook} outlook", 45),
                          fontsize=9)
             ax.grid(alpha=0.3)
-            if r == 0 and c == 0:
-                ax.legend(fontsize=7)
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=5, fontsize=8, frameon=False)
     fig.suptitle(f"Best emulated value within each budget, by the levers used (bands: the emulator's {level} "
                  f"intervals; open markers: the model)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
