@@ -263,7 +263,9 @@ def run_cli(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("overrides, start", [
     (["optimise.aggregate=max"], "error: optimise.aggregate = 'max'"),
     (["optimise.emulators.severe=/nonexistent.joblib"], "error: optimise.emulators.severe = '/nonexistent.joblib'"),
-], ids=["aggregate", "emulator-file"])
+    (["optimise.ladder_musd=[4,2]"], "error: optimise.ladder_musd = [4.0, 2.0] is not allowed: expected budgets in "
+                                     "increasing order"),
+], ids=["aggregate", "emulator-file", "ladder"])
 def test_a_bad_setting_stops_the_command_with_one_line(tmp_path, overrides, start):
     result = run_cli(tmp_path, *overrides)
     assert result.returncode == 2
