@@ -241,7 +241,8 @@ def test_a_tiny_experiment_end_to_end_and_again_from_its_saved_emulators(tmp_pat
     for sentence in ds["ladder_sentence"].sel(outlook="current").values:
         assert str(sentence) in text
     # again from the emulators it saved, through the cache: the same front and the same model results
-    again_cfg = dataclasses.replace(cfg, optimise=dataclasses.replace(cfg.optimise, emulators={
+    # (without the ladder this time: skipped, it leaves no trace)
+    again_cfg = dataclasses.replace(cfg, optimise=dataclasses.replace(cfg.optimise, ladder_musd=[], emulators={
         o: str(out / "emulators" / o / "emulator.joblib") for o in ("current", "severe")}))
     out2 = tmp_path / "out2"
     out2.mkdir()
@@ -249,7 +250,9 @@ def test_a_tiny_experiment_end_to_end_and_again_from_its_saved_emulators(tmp_pat
         np.testing.assert_array_equal(again["levers"].values, ds["levers"].values)
         np.testing.assert_array_equal(again["model_runs"].values, ds["model_runs"].values)
         assert json.loads(again.attrs["settings"])["emulators"]
-    assert not (out2 / "emulators").exists()
+        assert "ladder_best" not in again and "budget" not in again.dims
+    assert not (out2 / "emulators").exists() and not (out2 / "ladder.png").exists()
+    assert "What each extra million buys" not in (out2 / "optimise.md").read_text(encoding="utf-8")
 
 
 def run_cli(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
