@@ -166,6 +166,10 @@ class OptimiseConfig:
                                      # emulator.joblib by outlook (optimise.emulators.severe=<path>); null: fitted
     budget_musd: float = 10.0        # intervention cost over the run, million USD (metrics.py cost); assumption:
                                      # about the middle of the emulated cost range at 5,000 households, 20 years
+    ladder_musd: list[float] = field(default_factory=lambda: [2.0, 4.0, 6.0, 10.0, 15.0, 20.0])
+                                     # budgets of the ladder (million USD, increasing; [] skips it): the best
+                                     # emulated value with all, Objective 2 or Objective 5 levers at each; assumption:
+                                     # spans the emulated cost of the corners (0.2-24 at the defaults, docs/optimise.md)
     objectives: list[str] = field(default_factory=lambda: ["irregular", "deaths", "trapped",
                                                            "poorest_consumption"])
     population: int = 40             # NSGA-II population; assumption, sized for 4 objectives and 7 levers

@@ -17,8 +17,9 @@ import xarray as xr
 
 from simulator.config import EmulateConfig, EmulateLever, OptimiseConfig, RunConfig
 from simulator.errors import ConfigError
-from simulator.experiments.optimise import (check_optimise, chosen_points, dominates, match_package, nsga2,
-                                            optimise_experiment)
+from simulator.experiments.optimise import (GROUPS, budget_ladder, change_sentence, check_optimise, chosen_points,
+                                            compare_groups, dominates, gain_text, ladder_sentence, marginal_gains,
+                                            match_package, nsga2, optimise_experiment)
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -70,6 +71,68 @@ def test_dominance_the_chosen_portfolios_and_the_match_of_a_package():
     assert match_package(F, np.array([0.5, 8.5])) == 0            # none dominates: the least largest relative excess
 
 
+# --- the budget ladder on a problem with known answers ---------------------------------------------------------------
+
+# Four levers on [0, 1], off at 0, each costing 1 million USD at 1: two of Objective 2 (a, b), two of Objective 5 (c,
+# d). Three linear objectives, all lowered from 10: A falls most with a (an Objective 2 lever), B with c (Objective
+# 5), C with a at first and with c and d together beyond 1 million USD. The best within a budget spends it on the
+# levers of the largest weights first, so every answer is known.
+WEIGHTS = np.array([[3.0, 1.0, 0.5, 0.0],     # A
+                    [0.2, 0.0, 2.0, 1.0],     # B
+                    [2.0, 0.0, 1.0, 1.5]])    # C
+MOVES = np.array([[True, True, True, True], [True, True, False, False], [False, False, True, True]])   # all, 2, 5
+BUDGETS = [0.5, 1.0, 2.0, 4.0]
+KNOWN = np.array([  # (budget, group: all, Objective 2, Objective 5, objective: A, B, C)
+    [[8.5, 9.0, 9.0], [8.5, 9.9, 9.0], [9.75, 9.0, 9.25]],
+    [[7.0, 8.0, 8.0], [7.0, 9.8, 8.0], [9.5, 8.0, 8.5]],
+    [[6.0, 7.0, 6.5], [6.0, 9.8, 8.0], [9.5, 7.0, 7.5]],
+    [[5.5, 6.8, 5.5], [6.0, 9.8, 8.0], [9.5, 7.0, 7.5]]])
+
+
+def toy(values: np.ndarray, ks) -> tuple[np.ndarray, np.ndarray]:
+    return 10.0 - values @ WEIGHTS[list(ks)].T, values.sum(axis=1)
+
+
+def test_the_budget_ladder_finds_the_known_best_of_each_group_at_each_budget():
+    assert GROUPS == ("all", "obj2", "obj5")
+    values, F, cost = budget_ladder(toy, np.zeros(4), np.ones(4), np.zeros(4), MOVES, BUDGETS, 3, 8, 10, 0)
+    # tolerance 1e-6: the genetic search then SLSQP from its best reach the vertex optima (measured within 1e-10 for
+    # seeds 0-2 at population 8, 10 generations)
+    np.testing.assert_allclose(F, KNOWN, atol=1e-6)
+    assert np.all(cost <= np.array(BUDGETS)[:, None, None] + 1e-9)                     # within each budget
+    assert np.all(values[:, 1, :, 2:] == 0) and np.all(values[:, 2, :, :2] == 0)     # the other group's levers off
+    assert np.all(np.diff(F, axis=0) <= 0)                                           # never worse with more money
+    assert np.all(F[:, 0] <= F[:, 1:].min(axis=1))                                   # all levers never worse
+    gains = marginal_gains(np.full(3, 10.0), F, BUDGETS)
+    np.testing.assert_allclose(gains[:, 0, 0], [3.0, 3.0, 1.0, 0.25], atol=1e-5)   # A with all levers, per million
+    np.testing.assert_allclose(gains[:, 2, 1], [2.0, 2.0, 1.0, 0.0], atol=1e-5)    # B with Objective 5's
+
+
+def test_objective_2_against_objective_5_and_the_sentences():
+    # the known answers with predictive intervals of +-0.1: A is Objective 2's at every budget, B Objective 5's, C
+    # Objective 2's up to 1 million USD and Objective 5's from 2; a raised objective compares the other way
+    pair = np.moveaxis(KNOWN[:, 1:], 1, 0)
+    advantage, better = compare_groups(pair, pair - 0.1, pair + 0.1, np.ones(3))
+    np.testing.assert_allclose(advantage[:, 0], [1.25, 2.5, 3.5, 3.5])
+    assert better.T.tolist() == [["obj2"] * 4, ["obj5"] * 4, ["obj2", "obj2", "obj5", "obj5"]]
+    assert compare_groups(pair, pair - 0.1, pair + 0.1, -np.ones(3))[1][0, 0] == "obj5"
+    _, close = compare_groups(pair, pair - 2.0, pair + 2.0, np.ones(3))          # wide intervals: overlapping
+    assert set(close.ravel()) == {"neither"}
+    assert ladder_sentence("A", BUDGETS, list(better[:, 0])) == "A: Objective 2 levers do better at every budget."
+    assert ladder_sentence("C", BUDGETS, list(better[:, 2])) == ("C: Objective 2 levers do better up to 1 million USD; "
+                                                                 "Objective 5 levers do better from 2 million USD.")
+    assert ladder_sentence("D", BUDGETS, ["neither", "obj5", "obj5", "neither"]) == (
+        "D: the two cannot be told apart up to 0.5 million USD; Objective 5 levers do better from 1 to 2 million "
+        "USD; the two cannot be told apart from 4 million USD.")
+    gains = marginal_gains(np.full(3, 10.0), KNOWN, BUDGETS)[:, 0, 0]                # A, all levers: 3, 3, 1, 0.25
+    assert gain_text(gains, BUDGETS) == ("the first 0.5 million USD buy 3.00 per million; beyond 2 million USD, under "
+                                         "a tenth of that")
+    assert change_sentence("severe", BUDGETS, list(better[:, 0]), list(better[:, 0])) == (
+        "Under the severe outlook the answer is the same at every budget.")
+    assert change_sentence("severe", BUDGETS, list(better[:, 2]), ["obj2", "neither", "obj5", "obj5"]) == (
+        "Under the severe outlook it changes at 1 million USD (Objective 2 to neither).")
+
+
 # --- settings -------------------------------------------------------------------------------------------------------
 
 
@@ -96,6 +159,10 @@ BAD = [
     pytest.param({"packages": ["combined", "nosuch"]}, "optimise.packages[1] = 'nosuch'", "a scenario of",
                  id="package"),
     pytest.param({"interval": 0}, "optimise.interval = 0", "a number in (0, 1)", id="interval"),
+    pytest.param({"ladder_musd": [4.0, 2.0]}, "optimise.ladder_musd = [4.0, 2.0]", "budgets in increasing order",
+                 id="ladder-order"),
+    pytest.param({"ladder_musd": [2.0, -1.0]}, "optimise.ladder_musd[1] = -1.0", "a positive number of million USD",
+                 id="ladder-budget"),
 ]
 
 
@@ -109,6 +176,15 @@ def test_bad_settings_name_the_field_the_value_and_what_is_allowed(change, start
     assert allowed in str(info.value), str(info.value)
 
 
+def test_a_lever_whose_bounds_exclude_its_off_value_is_refused_when_there_is_a_ladder():
+    levers = [TINY_EMULATE.levers[0], L("interventions.quota_expansion.factor", [1.5, 3.0])]
+    cfg = RunConfig(n_households=100, years=1, emulate=dataclasses.replace(TINY_EMULATE, levers=levers))
+    with pytest.raises(ConfigError, match=r"^emulate.levers\[1\].bounds = \[1.5, 3.0\] .*include 1, its off value.*"
+                                          r"optimise.ladder_musd=\[\]"):
+        check_optimise(cfg)
+    check_optimise(dataclasses.replace(cfg, optimise=OptimiseConfig(ladder_musd=[])))   # no ladder: allowed
+
+
 def test_the_emulation_must_give_the_objectives_and_the_cost():
     cfg = RunConfig(n_households=100, years=1, emulate=dataclasses.replace(TINY_EMULATE, outputs=["irregular"]))
     with pytest.raises(ConfigError, match=r"emulate.outputs .*deaths, trapped, poorest_consumption, cost missing"):
@@ -120,7 +196,7 @@ def test_the_emulation_must_give_the_objectives_and_the_cost():
 
 def test_a_tiny_experiment_end_to_end_and_again_from_its_saved_emulators(tmp_path):
     cfg = RunConfig(n_households=100, years=2, progress=False, emulate=TINY_EMULATE, optimise=OptimiseConfig(
-        outlooks=["current", "severe"], budget_musd=0.05, population=12, generations=10, seeds=2,
+        outlooks=["current", "severe"], budget_musd=0.05, ladder_musd=[0.05], population=12, generations=10, seeds=2,
         packages=["obj2_social_protection"], workers=2))
     out = tmp_path / "out"
     out.mkdir()
@@ -142,8 +218,31 @@ def test_a_tiny_experiment_end_to_end_and_again_from_its_saved_emulators(tmp_pat
     assert ds["dominated_by"].values[package] or ds["worse_in"].values[package]
     text = (out / "optimise.md").read_text(encoding="utf-8")
     assert "| obj2_social_protection |" in text and "Emulator against model" in text
+    # the budget ladder: its variables, labelled dims and units, and its section and figure
+    assert (out / "ladder.png").read_bytes()[:8] == PNG
+    assert ds["ladder_best"].dims == ("outlook", "budget", "group", "objective")
+    assert ds["ladder_levers"].dims == ("outlook", "budget", "group", "objective", "lever")
+    assert list(ds["group"].values) == ["all", "obj2", "obj5"] and ds["budget"].values.tolist() == [0.05]
+    assert ds["budget"].attrs["units"] == "million USD" and ds["ladder_gain"].attrs["units"].startswith("irregular: ")
+    for name in ("ladder_best", "ladder_lower", "ladder_upper", "ladder_cost", "ladder_gain", "ladder_advantage",
+                 "ladder_better", "ladder_nothing", "ladder_sentence", "check_levers", "check_model_runs",
+                 "check_emulated_mean", "check_model_mean"):
+        assert ds[name].attrs["long_name"], name
+    assert np.all(ds["ladder_cost"].values <= 0.05 + 1e-9)
+    assert np.all(ds["ladder_best"].sel(group="all") * [1, 1, 1, -1]
+                  <= ds["ladder_best"].sel(group=["obj2", "obj5"]).min("group") * [1, 1, 1, -1] + 1e-9)
+    levers = ds["ladder_levers"]
+    assert np.all(levers.sel(group="obj2", lever="interventions.quota_expansion.factor") == 1.0)   # off
+    assert np.all(levers.sel(group="obj5", lever="interventions.social_protection.transfer_usd") == 0.0)
+    assert set(ds["ladder_better"].values.ravel()) <= {"obj2", "obj5", "neither", "n/a"}
+    assert ds["check_model_runs"].sizes == {"outlook": 2, "group": 3, "seed": 2, "outcome": 5}
+    assert ds.attrs["check_objective"] == "irregular" and ds.attrs["check_budget_musd"] == 0.05
+    assert "## What each extra million buys" in text and "### Outlook severe" in text
+    for sentence in ds["ladder_sentence"].sel(outlook="current").values:
+        assert str(sentence) in text
     # again from the emulators it saved, through the cache: the same front and the same model results
-    again_cfg = dataclasses.replace(cfg, optimise=dataclasses.replace(cfg.optimise, emulators={
+    # (without the ladder this time: skipped, it leaves no trace)
+    again_cfg = dataclasses.replace(cfg, optimise=dataclasses.replace(cfg.optimise, ladder_musd=[], emulators={
         o: str(out / "emulators" / o / "emulator.joblib") for o in ("current", "severe")}))
     out2 = tmp_path / "out2"
     out2.mkdir()
@@ -151,7 +250,9 @@ def test_a_tiny_experiment_end_to_end_and_again_from_its_saved_emulators(tmp_pat
         np.testing.assert_array_equal(again["levers"].values, ds["levers"].values)
         np.testing.assert_array_equal(again["model_runs"].values, ds["model_runs"].values)
         assert json.loads(again.attrs["settings"])["emulators"]
-    assert not (out2 / "emulators").exists()
+        assert "ladder_best" not in again and "budget" not in again.dims
+    assert not (out2 / "emulators").exists() and not (out2 / "ladder.png").exists()
+    assert "What each extra million buys" not in (out2 / "optimise.md").read_text(encoding="utf-8")
 
 
 def run_cli(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
@@ -165,7 +266,9 @@ def run_cli(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("overrides, start", [
     (["optimise.aggregate=max"], "error: optimise.aggregate = 'max'"),
     (["optimise.emulators.severe=/nonexistent.joblib"], "error: optimise.emulators.severe = '/nonexistent.joblib'"),
-], ids=["aggregate", "emulator-file"])
+    (["optimise.ladder_musd=[4,2]"], "error: optimise.ladder_musd = [4.0, 2.0] is not allowed: expected budgets in "
+                                     "increasing order"),
+], ids=["aggregate", "emulator-file", "ladder"])
 def test_a_bad_setting_stops_the_command_with_one_line(tmp_path, overrides, start):
     result = run_cli(tmp_path, *overrides)
     assert result.returncode == 2
