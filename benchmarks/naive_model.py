@@ -364,9 +364,9 @@ class NaiveMigrationModel(mesa.Model):
         month's hiring probability (as simulator.model.abroad.expected_employment)."""
         irregular_hire = self.irregular_hire_factor * hire
         self.expected_employment[1] = [
-            hire / (hire + self.separation_rate + self.regular_return_rate),
+            hire / (hire + self.separation_rate + self.regular_return_rate) if hire > 0 else 0.0,
             irregular_hire / (irregular_hire + self.separation_rate + self.irregular_return_rate
-                              + self.policy.deportation_rate)]
+                              + self.policy.deportation_rate) if irregular_hire > 0 else 0.0]
 
     def step(self) -> None:
         n_o = self.world.n_origins

@@ -697,9 +697,10 @@ def migrants_away(model, t: int, log: StepLog) -> None:
     for q in range(places.n):
         regular_hire, irregular_hire = hire[q], lab.irregular_hire_factor * hire[q]
         model.expected_employment[q][0] = regular_hire / (regular_hire + lab.job_separation_rate
-                                                          + p.regular.return_rate)
+                                                          + p.regular.return_rate) if regular_hire > 0 else 0.0
         model.expected_employment[q][1] = irregular_hire / (irregular_hire + lab.job_separation_rate
-                                                            + p.irregular.return_rate + pol.deportation_rate)
+                                                            + p.irregular.return_rate + pol.deportation_rate) \
+            if irregular_hire > 0 else 0.0
 
     reunited = set()
     for channel in model.channels:

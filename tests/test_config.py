@@ -487,7 +487,7 @@ def assert_finite_outputs(ds: xr.Dataset) -> None:
     present = (ds["migrants_away"] + ds["returns"]).sum(["origin", "destination"])
     present = present.transpose("time", "pathway").values
     present[:, PATHWAYS.index("regular")] += ds["reunifications"].sum("origin").values
-    onward = [r for r in ds.coords.get("route", []) if str(r) in ONWARD_ROUTES]
+    onward = [r for r in (ds["route"].values if "route" in ds.coords else ()) if str(r) in ONWARD_ROUTES]
     if onward:   # migrants in a city who moved on abroad in the month were counted in the city's rate
         present[:, PATHWAYS.index("internal")] += ds["route_departures"].sel(route=onward).sum("route").values
     rate = ds["migrant_employment_rate"].transpose("time", "pathway").values

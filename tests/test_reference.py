@@ -36,7 +36,8 @@ from reference import StepLog, reference_step
 
 N_HOUSEHOLDS = 400
 MONTHS = 36
-SEED = 7   # any seed whose runs have no near-tie choice (see min_margin); 5 had one after the payments on departure
+SEED = 8   # a seed whose runs have no near-tie choice (see min_margin) and exercise every branch the tests list: 5
+           # had a near tie after the payments on departure, 7 after the expectations became scale-free
 
 # More of everything: moves, applications and a short patience, cheap and deadly smuggling, short stays, frequent
 # deportations and returns, so that every branch of the household rules runs within three years.

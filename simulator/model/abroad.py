@@ -80,7 +80,8 @@ def expected_employment(hire: np.ndarray, separation_rate: float, exit_rate: flo
     month's hiring chances at each destination is an assumption. It depends on rates, not on how many migrants are
     simulated, so a sample of households expects what the whole population would."""
     hire = np.asarray(hire, np.float64)
-    return hire / (hire + separation_rate + exit_rate)
+    # never hired: never employed (also when nothing ends a job or a stay, where the share would be 0 / 0)
+    return np.divide(hire, hire + separation_rate + exit_rate, out=np.zeros_like(hire), where=hire > 0)
 
 
 def float32_threshold(value: float) -> np.floating:
