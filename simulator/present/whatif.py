@@ -89,15 +89,7 @@ CONDITIONS = ("climate_severity", "labour_demand", "policy_start_year")   # slid
 # Emulator lever -> the value at which its intervention changes nothing (today's policy): what the dashboard runs
 # when the intervention is off. By definition of each setting (simulator/policy/interventions.py): no one covered,
 # no transfer, no subsidy, no places added, quotas and capacities times 1; the sliders' defaults are these values, and
-# tests/test_dashboard.py checks that each leaves the flows as they are, at no cost, except as in OFF_CHARGES.
-OFF_CHARGES = {   # emulator lever -> the outcome its intervention still changes at its off value, and why
-    # faster_processing charges every decision beyond the channels' base monthly capacity, also at factor 1: when the
-    # quota (and with it the capacity) is raised, and in months a fractional capacity carried over allows one more.
-    # Measured: at factor 1 with the quota doubled, 0.125 against 0.103 million USD over 10 years at 3,000
-    # households (seed 0), the flows identical; at today's quota, 1,500 USD over 10 years.
-    "interventions.faster_processing.factor": ("cost", "the emulator's runs have visa processing at factor 1, which "
-                                                       "still charges for decisions beyond today's capacity"),
-}
+# tests/test_dashboard.py checks that each leaves the flows as they are, at no cost.
 OFF_VALUES = {
     "interventions.quota_expansion.factor": 1.0,
     "interventions.faster_processing.factor": 1.0,
@@ -442,13 +434,6 @@ def forecast(file: EmulatorFile, sliders: Sliders) -> Forecast:
     result.withheld = {o: f"per household it depends on the number of households simulated: shown when the "
                           f"dashboard runs the emulator's {fitted:,}" for o in em.outputs
                        if fitted != runs and not SCALES[o].size_free}
-    slider_of = {lever: slider for slider, lever in SLIDER_LEVERS.items()}
-    for lever, (output, why_not) in OFF_CHARGES.items():
-        name = lever.split(".")[1]
-        if output in em.outputs and values.get(lever) == OFF_VALUES[lever] and name not in sliders.interventions:
-            slider = slider_of.get(lever)
-            hint = f" (move {_label(sliders, slider)} off {OFF_VALUES[lever]:g} to show it)" if slider else ""
-            result.withheld[output] = f"{why_not}, the dashboard's run does not{hint}"
     result.mean, result.lower, result.upper = (np.array([math.nan if o in result.withheld else
                                                          rescale(o, float(x[0, k]), n, years)
                                                          for k, o in enumerate(em.outputs)])
