@@ -4,10 +4,6 @@ function, saving and loading, design points as runnable configs, and the command
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import joblib
 import numpy as np
@@ -21,7 +17,8 @@ from simulator.experiments.emulate import (FORMAT, Emulator, Lever, check_emulat
                                            validate_emulate, write_emulate)
 from simulator.policy.scenarios import load_scenario
 
-ROOT = Path(__file__).resolve().parent.parent
+from test_sensitivity import run_cli
+
 PNG = b"\x89PNG\r\n\x1a\n"
 
 L = EmulateLever
@@ -207,14 +204,6 @@ def test_a_tiny_experiment_end_to_end_is_reproducible_and_resumes_from_the_cache
 
 
 # --- the command line ---------------------------------------------------------------------------------------------
-
-
-def run_cli(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
-    env["MPLBACKEND"] = "Agg"
-    return subprocess.run([sys.executable, str(ROOT / "run.py"), *overrides, f"hydra.run.dir={tmp_path / 'run'}",
-                           f"compare.cache_dir={tmp_path / 'cache'}"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
 @pytest.mark.slow

@@ -6,10 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,7 +17,8 @@ from simulator.experiments.optimise import (GROUPS, budget_ladder, change_senten
                                             compare_groups, dominates, gain_text, ladder_sentence, marginal_gains,
                                             match_package, nsga2, optimise_experiment)
 
-ROOT = Path(__file__).resolve().parent.parent
+from test_sensitivity import run_cli
+
 PNG = b"\x89PNG\r\n\x1a\n"
 L = EmulateLever
 
@@ -255,14 +252,6 @@ def test_a_tiny_experiment_end_to_end_and_again_from_its_saved_emulators(tmp_pat
     assert "What each extra million buys" not in (out2 / "optimise.md").read_text(encoding="utf-8")
 
 
-def run_cli(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
-    env["MPLBACKEND"] = "Agg"
-    return subprocess.run([sys.executable, str(ROOT / "run.py"), "experiment=optimise", *overrides,
-                           f"hydra.run.dir={tmp_path / 'run'}", f"compare.cache_dir={tmp_path / 'cache'}"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-
-
 @pytest.mark.parametrize("overrides, start", [
     (["optimise.aggregate=max"], "error: optimise.aggregate = 'max'"),
     (["optimise.emulators.severe=/nonexistent.joblib"], "error: optimise.emulators.severe = '/nonexistent.joblib'"),
@@ -270,7 +259,7 @@ def run_cli(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
                                      "increasing order"),
 ], ids=["aggregate", "emulator-file", "ladder"])
 def test_a_bad_setting_stops_the_command_with_one_line(tmp_path, overrides, start):
-    result = run_cli(tmp_path, *overrides)
+    result = run_cli(tmp_path, "experiment=optimise", *overrides)
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith(start), result.stderr
