@@ -205,3 +205,16 @@ def test_places_an_intervention_adds_are_shared_among_the_channels_it_acts_on():
               interventions={"seasonal_scheme": {"places_per_1000_per_year": 4.0}})
     m.step()
     assert [c.settings["quota_per_year"] for c in m.channels[1:]] == [2.0 * N / 1000] * 2
+
+
+def test_the_expected_wait_is_the_same_at_any_number_of_households():
+    """An applicant counts as one household of the world in the queue (`scale` simulated ones), so the same queue per
+    household gives the same expected wait whatever the number simulated (with `queue + 1` a sample of 400 waited
+    longer than one of 40,000)."""
+    waits = []
+    for n in (400, 40_000):
+        m = MigrationModel(n_households=n, years=1, rng=0, agent_view_limit=0)   # the default world's channels
+        terms = [c.option_terms(n // 100) for c in m.channels]   # a queue of 1% of the households
+        waits.append([t.wait_months for t in terms if t is not None])
+    assert len(waits[0]) > 1 and np.isfinite(waits[0]).all()
+    np.testing.assert_allclose(waits[0], waits[1], rtol=1e-9)

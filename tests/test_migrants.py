@@ -318,3 +318,19 @@ def test_the_compiled_month_of_migrants_is_the_numpy_statement():
             assert a.dtype == b.dtype and np.array_equal(a.view(np.uint8), b.view(np.uint8))
         np.testing.assert_array_equal(got_employed, want_employed)
         assert np.array_equal(got_received.view(np.int64), want_received.view(np.int64))
+
+
+def test_expected_employment_is_the_share_of_a_stay_employed_and_does_not_count_simulated_migrants():
+    """`h / (h + s + x)`, 0 where no one is hired (also with no separation and no exit), and before anyone is abroad
+    the value at a hiring probability of 1, for any number of households (not a prior shrunk by simulated migrants)."""
+    from simulator.model.abroad import expected_employment
+    np.testing.assert_allclose(expected_employment(np.array([1.0, 0.5, 0.0, 0.0]), 0.02, 0.006),
+                               [1 / 1.026, 0.5 / 0.526, 0.0, 0.0])
+    assert expected_employment(np.array([0.0]), 0.0, 0.0)[0] == 0.0
+    for n in (200, 20_000):
+        m = MigrationModel(n_households=n, years=1, rng=0, agent_view_limit=0)
+        p = m.params
+        want = [expected_employment(np.ones(1), p.labour.job_separation_rate, p.regular.return_rate)[0],
+                expected_employment(np.array([p.labour.irregular_hire_factor]), p.labour.job_separation_rate,
+                                    p.irregular.return_rate + m.policy.deportation_rate)[0]]
+        np.testing.assert_allclose(m.expected_employment, np.tile(want, (m.places.n, 1)))
