@@ -135,8 +135,8 @@ class EmulateConfig:
     levers: list[EmulateLever] = field(default_factory=list)
     interventions: dict[str, Any] = field(default_factory=dict)   # fixed settings of interventions, by name
     start_year: float = 1.0          # start of the levers' interventions (years after the run starts) unless fixed
-    outputs: list[str] = field(default_factory=lambda: ["irregular", "deaths", "trapped", "cost", "regular",
-                                                        "poorest_consumption"])
+    outputs: list[str] = field(default_factory=lambda: ["irregular", "deaths", "expected_deaths", "trapped", "cost",
+                                                        "regular", "poorest_consumption"])
     design: str = "sobol"            # training design: sobol (scrambled, a power of 2 points) or lhs (Latin hypercube)
     samples: int = 128               # points of the training design; about 10 per lever (Loeppky, Sacks & Welch 2009
                                      # Technometrics) for the 9 levers of experiment=emulate, up to a power of 2
@@ -170,8 +170,9 @@ class OptimiseConfig:
                                      # budgets of the ladder (million USD, increasing; [] skips it): the best
                                      # emulated value with all, Objective 2 or Objective 5 levers at each; assumption:
                                      # spans the emulated cost of the corners (0.2-24 at the defaults, docs/optimise.md)
-    objectives: list[str] = field(default_factory=lambda: ["irregular", "deaths", "trapped",
-                                                           "poorest_consumption"])
+    objectives: list[str] = field(default_factory=lambda: ["irregular", "expected_deaths", "trapped",
+                                                           "poorest_consumption"])   # expected deaths: the mean
+                                     # of deaths without the draws' noise (emulate.py run_outcomes)
     population: int = 40             # NSGA-II population; assumption, sized for 4 objectives and 7 levers
     generations: int = 60            # NSGA-II generations; assumption (about 5 s of search, docs/optimise.md)
     seed: int = 0                    # seed of the search

@@ -611,6 +611,7 @@ def journeys(model, t: int, log: StepLog) -> None:
         i = r.household
         x = float(u[i, r.slot])
         d, hp = s["death_probability"], s["interception_probability"]
+        route.expected_deaths += d
         if x < d:
             h.size[i] -= 1
             h.adults[i] -= 1
@@ -888,7 +889,7 @@ def record(model, t: int) -> None:
         r["channel_queue"][t, channel.index] = sum(1 for i in range(h.n) if h.status[i] == WAITING
                                                    and h.channel[i] == channel.index)
     for route in model.routes:
-        for name in ("departures", "arrivals", "interceptions", "deaths"):
+        for name in ("departures", "arrivals", "interceptions", "deaths", "expected_deaths"):
             r[f"route_{name}"][t, route.index] = getattr(route, name)
     for j, iv in enumerate(model.interventions):
         r["intervention_cost"][t, j] = iv.cost(model)

@@ -136,8 +136,8 @@ def test_objective_2_against_objective_5_and_the_sentences():
 TINY_EMULATE = EmulateConfig(
     levers=[L("interventions.social_protection.transfer_usd", [0, 80]),
             L("interventions.quota_expansion.factor", [1.0, 3.0])],
-    outputs=["irregular", "deaths", "trapped", "cost", "poorest_consumption"], samples=8, test_samples=2, seeds=1,
-    emulators=["gp"], workers=2)
+    outputs=["irregular", "expected_deaths", "trapped", "cost", "poorest_consumption"], samples=8, test_samples=2,
+    seeds=1, emulators=["gp"], workers=2)
 
 BAD = [
     pytest.param({"outlooks": ["current", "sever"]}, "optimise.outlooks[1] = 'sever'", "one of current, mild, severe",
@@ -184,7 +184,8 @@ def test_a_lever_whose_bounds_exclude_its_off_value_is_refused_when_there_is_a_l
 
 def test_the_emulation_must_give_the_objectives_and_the_cost():
     cfg = RunConfig(n_households=100, years=1, emulate=dataclasses.replace(TINY_EMULATE, outputs=["irregular"]))
-    with pytest.raises(ConfigError, match=r"emulate.outputs .*deaths, trapped, poorest_consumption, cost missing"):
+    with pytest.raises(ConfigError,
+                       match=r"emulate.outputs .*expected_deaths, trapped, poorest_consumption, cost missing"):
         check_optimise(cfg)
 
 

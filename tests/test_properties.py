@@ -586,6 +586,7 @@ HOUSEHOLD_COUNTS = ("applications", "visas_issued", "seasonal_visas", "humanitar
                     "gave_up", "visa_queue", "trapped", "channel_applications", "channel_granted", "channel_queue",
                     "trapped_wanting", "aspiring", "could_not_pay", "trapped_by_quintile")
 SHARES = ("shock_loss", "migrant_employment_rate")
+EXPECTED_PEOPLE = ("route_expected_deaths",)   # persons, but a sum of probabilities: not whole
 
 
 def counts_are_whole_and_amounts_finite(run: Run) -> None:
@@ -601,7 +602,7 @@ def counts_are_whole_and_amounts_finite(run: Run) -> None:
         migrants in the city only:  remittance_fees (1 - tc_d) = remittances tc_d
 
     (both sides are `tc (1 - tc)` times the amount sent, summed in different orders: equal to a relative 1e-9)."""
-    assert set(PEOPLE + HOUSEHOLD_COUNTS) == {n for n, (_, _, units) in VARIABLES.items()
+    assert set(PEOPLE + HOUSEHOLD_COUNTS + EXPECTED_PEOPLE) == {n for n, (_, _, units) in VARIABLES.items()
                                              if units in ("persons", "households", "applications", "visas")}
     for name in run.ds.data_vars:
         values = run[name]
@@ -689,6 +690,8 @@ def channels_and_routes_add_up(run: Run) -> None:
               "route_deaths": run["deaths"]}
     for name, total in routes.items():
         equal(run[name].sum(axis=1), total.sum(axis=1), f"{name} summed over routes")
+    ended = run["route_arrivals"] + run["route_interceptions"] + run["route_deaths"]
+    at_most(run["route_expected_deaths"], ended, "expected deaths <= journeys ending (a probability each)")
     channels = list(run.ds.channel.values)
     queued = [channels.index(c) for c in ("ordinary", "seasonal")]   # the version-1 queue channels
     for name, total in (("channel_applications", "applications"), ("channel_granted", "visas_issued"),

@@ -71,6 +71,22 @@ def test_outcomes_on_each_route_match_its_probabilities():
             assert abs(share - p) <= 4 * np.sqrt(p * (1 - p) / n) + 1e-12, (r.name, name, share, p, n)
 
 
+def test_expected_deaths_are_the_death_risk_of_the_journeys_ending():
+    """`route_expected_deaths` is each month's journeys ending times the route's death probability (fixed here), and
+    the deaths drawn are within 4 standard errors of it: sd = sqrt(sum of p (1 - p)) over the journeys ended, a
+    Poisson-binomial count (a false alarm about 1 in 16,000 per route)."""
+    ds = model(years=6).run()
+    for r in (SEA, LAND):
+        on = ds.sel(route=r.name)
+        ended = (on.route_arrivals + on.route_interceptions + on.route_deaths).values
+        np.testing.assert_allclose(on.route_expected_deaths.values, r.death_probability * ended, rtol=1e-12,
+                                   atol=0, err_msg=r.name)
+        expected, drawn = float(on.route_expected_deaths.sum()), float(on.route_deaths.sum())
+        sd = np.sqrt(ended.sum() * r.death_probability * (1 - r.death_probability))
+        assert abs(drawn - expected) <= 4 * sd + 1e-12, (r.name, drawn, expected, sd)
+    assert float(ds.route_expected_deaths.sel(route="sea").sum()) > 0
+
+
 def test_migrants_in_transit_carry_their_route():
     m = model(years=1)
     for _ in range(4):

@@ -251,18 +251,24 @@ def check_interventions(base: RunConfig, levers: Sequence[Lever], fixed: Mapping
 # --- outcomes -------------------------------------------------------------------------------------------------------
 
 EMULATE_OUTPUTS: dict[str, Output] = {
-    **OUTPUTS, "poorest_consumption": Output(
+    **OUTPUTS,
+    "expected_deaths": Output("expected_deaths", "deaths on irregular journeys, expected (the death risk of the "
+                                                 "journeys ended, summed)", "persons"),
+    "poorest_consumption": Output(
         "poorest_consumption", "consumption of the poorest wealth quintile (geometric mean)", "USD/month")}
 
 
 def run_outcomes(path: Path) -> dict[str, float]:
-    """The whole-run outcomes of one cached run: `run_metrics`, and `poorest_consumption`, exp of the mean over
-    months of the mean log consumption per person of the poorest wealth quintile at the start (`group_totals`): its
-    ratio between two runs minus 1 is the consumption-equivalent welfare change of the poorest (metrics.py
-    `welfare_change`)."""
+    """The whole-run outcomes of one cached run: `run_metrics`; `expected_deaths`, the sum over the run of
+    `route_expected_deaths` (each journey ended weighs its route's death probability: the mean of `deaths` given the
+    journeys, without the noise of who dies, which dominates the few deaths of a small run); and
+    `poorest_consumption`, exp of the mean over months of the mean log consumption per person of the poorest wealth
+    quintile at the start (`group_totals`): its ratio between two runs minus 1 is the consumption-equivalent welfare
+    change of the poorest (metrics.py `welfare_change`)."""
     with xr.open_dataset(path, engine="netcdf4") as ds:
         m = run_metrics(ds)
         found = {name: float(m[name]) for name in m.data_vars}
+        found["expected_deaths"] = float(ds["route_expected_deaths"].sum())
         log_c = group_totals(ds)["log_consumption"]
         found["poorest_consumption"] = float(np.exp(log_c.isel(wealth_quintile=0)))
     return found

@@ -520,14 +520,17 @@ class MigrationModel(mesa.Model):
         if len(ending) == 0:   # no journey ends this month (most months of a small model): nothing else changes
             for r in self.routes:
                 r.deaths = r.interceptions = r.arrivals = 0
+                r.expected_deaths = 0.0
             return
         died, intercepted, arrived = journey_outcomes(u[ending], settings["death_probability"][route],
                                                       settings["interception_probability"][route])
         n_routes = len(self.routes)
-        for r, dead_, back_, landed_ in zip(self.routes, np.bincount(route[died], minlength=n_routes),
-                                            np.bincount(route[intercepted], minlength=n_routes),
-                                            np.bincount(route[arrived], minlength=n_routes)):
+        risk = np.bincount(route, weights=settings["death_probability"][route], minlength=n_routes)
+        for r, dead_, back_, landed_, risk_ in zip(self.routes, np.bincount(route[died], minlength=n_routes),
+                                                   np.bincount(route[intercepted], minlength=n_routes),
+                                                   np.bincount(route[arrived], minlength=n_routes), risk):
             r.deaths, r.interceptions, r.arrivals = int(dead_), int(back_), int(landed_)
+            r.expected_deaths = float(risk_)
         dead = ending[died]
         h = self.households
         for column in (h.size, h.adults):
@@ -681,7 +684,7 @@ class MigrationModel(mesa.Model):
         r["channel_applications"][t] = [c.applications for c in self.channels]
         r["channel_granted"][t] = [len(c.granted) for c in self.channels]
         r["channel_queue"][t] = np.bincount(h.channel[h.status == WAITING], minlength=len(self.channels))
-        for name in ("departures", "arrivals", "interceptions", "deaths"):
+        for name in ("departures", "arrivals", "interceptions", "deaths", "expected_deaths"):
             r[f"route_{name}"][t] = [getattr(route, name) for route in self.routes]
         for j, iv in enumerate(self.interventions):
             r["intervention_cost"][t, j] = iv.cost(self)

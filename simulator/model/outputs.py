@@ -109,6 +109,10 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
                                                "returned home)", "persons"),
     "route_deaths": (("time", "route"), "deaths and missing on each irregular route in the month (SDG 10.7.3)",
                      "persons"),
+    "route_expected_deaths": (("time", "route"), "deaths and missing expected on each irregular route in the month: "
+                                                 "the sum, over the journeys ending, of the route's death probability "
+                                                 "(the mean of route_deaths given the journeys, without the noise of "
+                                                 "whether each one dies)", "persons"),
     "channel_costs": (("time", "channel"), "migration costs paid by the households granted a place by each regular "
                                            "channel in the month: its fee, recruitment cost and fare (SDG 10.7.1)",
                       "USD"),

@@ -50,6 +50,8 @@ class IrregularRoute:
             and `death_probability` (per journey), `duration_months` (from departure to the journey's outcome).
         settings: the settings in force this month (a copy of `base` adjusted by interventions).
         departures, deaths, interceptions, arrivals: this month's counts of journeys begun and ended.
+        expected_deaths: this month's sum, over the journeys ending, of the death probability in force: the mean of
+            `deaths` given the journeys, without the noise of the draws.
     """
 
     def __init__(self, row: RouteRow, index: int) -> None:
@@ -58,6 +60,7 @@ class IrregularRoute:
         self.base = {k: float(getattr(row, k)) for k in SETTINGS}
         self.settings = dict(self.base)
         self.departures = self.deaths = self.interceptions = self.arrivals = 0
+        self.expected_deaths = 0.0
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, destination={self.destination!r})"
@@ -70,6 +73,7 @@ class IrregularRoute:
     def begin_month(self) -> None:
         self.settings = dict(self.base)
         self.departures = self.deaths = self.interceptions = self.arrivals = 0
+        self.expected_deaths = 0.0
 
 
 def build_routes(rows: Iterable[RouteRow], destinations: tuple[str, ...], n_origins: int,

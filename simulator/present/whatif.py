@@ -122,6 +122,7 @@ SCALES = {
     "regular": Scale("total", "per 1,000 households a year"),
     "internal": Scale("total", "per 1,000 households a year"),
     "deaths": Scale("total", "per 1,000 households a year"),
+    "expected_deaths": Scale("total", "per 1,000 households a year"),
     "trapped": Scale("total", "household-months per 1,000 households a year"),
     "remittances": Scale("total", "thousand USD per 1,000 households a year", 1000.0),   # from million USD
     "cost": Scale("total", "thousand USD per 1,000 households a year", 1000.0),          # from million USD
@@ -445,11 +446,13 @@ def forecast(file: EmulatorFile, sliders: Sliders) -> Forecast:
 
 def model_outcomes(model: Any, months: int) -> dict[str, float]:
     """The whole-run outcomes of a live model over its first `months` (as emulate.py `run_outcomes` reads them from
-    a run's file: `run_metrics`, and `poorest_consumption` from `group_totals`; `regular_share` as sensitivity.py
-    `sample_outputs` makes it of one run: NaN without international departures)."""
+    a run's file: `run_metrics`, `expected_deaths` from `route_expected_deaths`, and `poorest_consumption` from
+    `group_totals`; `regular_share` as sensitivity.py `sample_outputs` makes it of one run: NaN without international
+    departures)."""
     ds = model.dataset().isel(time=slice(0, months))
     m = run_metrics(ds)
     found = {name: float(m[name]) for name in m.data_vars}
+    found["expected_deaths"] = float(ds["route_expected_deaths"].sum())
     found["poorest_consumption"] = float(np.exp(group_totals(ds)["log_consumption"].isel(wealth_quintile=0)))
     international = found["regular"] + found["irregular"]
     found["regular_share"] = 100.0 * found["regular"] / international if international > 0 else math.nan
