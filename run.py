@@ -64,7 +64,7 @@ from simulator.model.outputs import write_netcdf
 from simulator.policy.interventions import REGISTRY
 from simulator.present.plotting import save_figures
 from simulator.experiments.processes import mark_job_process
-from simulator.present.report import write_report
+from simulator.present.report import read_front, write_report
 from simulator.experiments.runner import check_run, save_run, simulate
 
 ROOT = Path(__file__).resolve().parent
@@ -214,6 +214,8 @@ def check_job(cfg: RunConfig, multirun: bool) -> None:
     elif cfg.scenario is None and not multirun:
         c = cfg.compare
         validate_run(dataclasses.replace(cfg, scenario=c.baseline))
+        if c.front:
+            read_front(Path.cwd() / c.front)
         at_once = min(c.workers or os.cpu_count() or 1, len(c.scenarios) * c.seeds)
         for scenario in c.scenarios:
             check_run(dataclasses.replace(cfg, scenario=scenario), runs_at_once=at_once)
@@ -221,16 +223,18 @@ def check_job(cfg: RunConfig, multirun: bool) -> None:
         check_run(dataclasses.replace(cfg, scenario=cfg.scenario or "baseline"))
 
 
-def write_with_report(ds: xr.Dataset, path: Path, baseline: str | None) -> Path:
+def write_with_report(ds: xr.Dataset, path: Path, baseline: str | None, front: Path | None = None) -> Path:
     """Write the dataset `ds` to `path` and, unless `baseline` is None, the report beside it, at the same time: the
     file's compression runs in the HDF5 library, outside Python's lock, while the report draws its figures. Each is
-    written atomically; an error in either is raised once both have ended."""
+    written atomically; an error in either is raised once both have ended. `front`: a front.nc of
+    experiment=optimise, for the report's section on the budget question."""
     if baseline is None:
         return write_netcdf(ds, path)
+    front_ds = read_front(front) if front is not None else None
     with ThreadPoolExecutor(max_workers=1) as pool:
         written = pool.submit(write_netcdf, ds, path)
         try:
-            write_report(ds, path.parent, baseline=baseline)
+            write_report(ds, path.parent, baseline=baseline, front=front_ds, front_source=str(front or ""))
         finally:
             wait([written])
     return written.result()
@@ -244,8 +248,11 @@ def job(cfg: RunConfig, config_text: str, output_dir: Path, multirun: bool, cach
     if cfg.scenario is None and not multirun:
         c = cfg.compare
         validate_run(dataclasses.replace(cfg, scenario=c.baseline))
+        front = Path(c.front) if c.front else None
+        if front is not None:
+            read_front(front)   # before the runs: a wrong file stops the job at once
         ds = compare(cfg, c.scenarios, range(c.seeds), cache_dir, c.workers, progress=cfg.progress)
-        return write_with_report(ds, output_dir / "comparison.nc", c.baseline)
+        return write_with_report(ds, output_dir / "comparison.nc", c.baseline, front)
     if cfg.scenario is None:
         cfg = dataclasses.replace(cfg, scenario="baseline")
     if multirun:   # sweeps go through the cache, so that a rerun skips the jobs that finished
@@ -292,6 +299,9 @@ def main(cfg: DictConfig) -> None:
         "are kept in the result cache; run the same command again to resume.\n", encoding="utf-8")
     try:
         run_cfg = run_config(cfg)
+        if run_cfg.compare.front:   # relative to the folder the command was run from, as the cache
+            run_cfg = dataclasses.replace(run_cfg, compare=dataclasses.replace(
+                run_cfg.compare, front=str(Path(hc.runtime.cwd) / run_cfg.compare.front)))
         path = job(run_cfg, OmegaConf.to_yaml(cfg, resolve=True), output_dir, multirun,
                    cache_folder(Path(hc.runtime.cwd), run_cfg))
     except (InputError, OSError) as exc:

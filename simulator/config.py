@@ -32,6 +32,7 @@ class CompareConfig:
     seeds: int = 8                  # seeds 0..seeds-1, the same for every scenario (common random numbers)
     workers: int = 0                # parallel processes; 0 = all cores
     cache_dir: Optional[str] = None   # where finished runs are kept for resuming; None = outputs/cache
+    front: Optional[str] = None       # a front.nc of experiment=optimise: the report adds the budget question
 
 
 @dataclass

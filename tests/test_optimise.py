@@ -13,9 +13,11 @@ import xarray as xr
 
 from simulator.config import EmulateConfig, EmulateLever, OptimiseConfig, RunConfig
 from simulator.errors import ConfigError
+from simulator.experiments.comparison import compare
 from simulator.experiments.optimise import (GROUPS, budget_ladder, change_sentence, check_optimise, chosen_points,
-                                            compare_groups, dominates, gain_text, ladder_sentence, marginal_gains,
-                                            match_package, nsga2, optimise_experiment)
+                                            compare_groups, dominates, gain_text, ladder_findings, ladder_sentence,
+                                            marginal_gains, match_package, nsga2, optimise_experiment)
+from simulator.present.report import _fmt, read_front, write_report
 
 from test_sensitivity import run_cli
 
@@ -238,6 +240,28 @@ def test_a_tiny_experiment_end_to_end_and_again_from_its_saved_emulators(tmp_pat
     assert "## What each extra million buys" in text and "### Outlook severe" in text
     for sentence in ds["ladder_sentence"].sel(outlook="current").values:
         assert str(sentence) in text
+    # the planner's report gets a section on the front, built from the comparison's dataset and front.nc alone
+    comparison = compare(RunConfig(n_households=100, years=2, progress=False), ["baseline", "obj2_social_protection"],
+                         range(2), tmp_path / "cache", 2, progress=False)
+    write_report(comparison, tmp_path / "report", front=read_front(path), front_source="front.nc")
+    report = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+    assert "## The budget question: what each extra million buys" in report
+    assert "another setting than this comparison" not in report   # the same world, households and years
+    for finding in ladder_findings(ds):
+        assert finding in report
+    for outlook in ("current", "severe"):
+        d = ds.sel(outlook=outlook, objective="trapped", budget=0.05, group="obj5")
+        assert f"{_fmt(float(d['ladder_best']))} [{_fmt(float(d['ladder_lower']))}, " in report, outlook
+        check = ds.sel(outlook=outlook, group="obj2", outcome="irregular")
+        assert f"model {_fmt(float(check['check_model_mean']))} [" in report, outlook
+    assert "**obj2_social_protection** (model cost" in report
+    assert (tmp_path / "report" / "budget_ladder.png").read_bytes()[:8] == PNG
+    assert "The budget question" in (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
+    other = compare(RunConfig(n_households=200, years=2, progress=False), ["baseline", "obj2_social_protection"],
+                    range(2), tmp_path / "cache", 2, progress=False)
+    write_report(other, tmp_path / "other", front=read_front(path))
+    assert "another setting than this comparison** (world default, 100 households" in (
+        tmp_path / "other" / "report.md").read_text(encoding="utf-8")
     # again from the emulators it saved, through the cache: the same front and the same model results
     # (without the ladder this time: skipped, it leaves no trace)
     again_cfg = dataclasses.replace(cfg, optimise=dataclasses.replace(cfg.optimise, ladder_musd=[], emulators={
@@ -251,6 +275,8 @@ def test_a_tiny_experiment_end_to_end_and_again_from_its_saved_emulators(tmp_pat
         assert "ladder_best" not in again and "budget" not in again.dims
     assert not (out2 / "emulators").exists() and not (out2 / "ladder.png").exists()
     assert "What each extra million buys" not in (out2 / "optimise.md").read_text(encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"^compare.front = .*out2/front.nc.* it lacks ladder_best"):
+        read_front(out2 / "front.nc")   # a front without its ladder cannot answer the budget question
 
 
 @pytest.mark.parametrize("overrides, start", [

@@ -1098,27 +1098,32 @@ def ladder_figure(ds: xr.Dataset, path: Path) -> Path:
     return path
 
 
-def ladder_summary(ds: xr.Dataset) -> list[str]:
-    """The section of optimise.md on the budget ladder: what each extra million buys, where Objective 2 beats
-    Objective 5 and the reverse, by outlook, and the model check."""
-    s = json.loads(ds.attrs["settings"])
-    level = f"{100 * s['interval']:g}%"
-    objectives = [str(v) for v in ds["objective"].values]
-    outlooks = [str(v) for v in ds["outlook"].values]
+def ladder_method(ds: xr.Dataset) -> str:
+    """How the budget ladder of a front dataset was searched and how to read it, in a paragraph."""
+    level = f"{100 * json.loads(ds.attrs['settings'])['interval']:g}%"
     budgets = [float(b) for b in ds["budget"].values]
     levers = [str(v) for v in ds["lever"].values]
     group_of = {g: ", ".join(lv.split(".")[1].replace("_", " ") for lv in levers
                              if REGISTRY[lv.split(".")[1]].objective == g) or "none" for g in ("2", "5")}
-    lines = ["", "## What each extra million buys", "",
-             f"The search repeated at budgets of {', '.join(f'{b:g}' for b in budgets)} million USD, in each outlook "
-             "on its own emulator (the emulated cost in that outlook within the budget), for each objective alone: "
-             f"with all levers, with the Objective 2 levers only ({group_of['2']}) and with the Objective 5 levers "
-             f"only ({group_of['5']}), the others off (coverage, share and cash 0, factor 1). 'Gain per extra "
-             "million' is the improvement of the best value per million USD from the budget before (from no "
-             "intervention, which costs 0, for the first). Objective 2 or 5 is 'better' when the "
-             f"emulator's {level} predictive intervals of the two best values do not overlap; when they overlap "
-             "the emulator cannot tell them apart ('neither'). The values are the emulator's: the check with the "
-             "model is below.", ""]
+    return (f"The search repeated at budgets of {', '.join(f'{b:g}' for b in budgets)} million USD, in each outlook "
+            "on its own emulator (the emulated cost in that outlook within the budget), for each objective alone: "
+            f"with all levers, with the Objective 2 levers only ({group_of['2']}) and with the Objective 5 levers "
+            f"only ({group_of['5']}), the others off (coverage, share and cash 0, factor 1). 'Gain per extra "
+            "million' is the improvement of the best value per million USD from the budget before (from no "
+            "intervention, which costs 0, for the first). Objective 2 or 5 is 'better' when the "
+            f"emulator's {level} predictive intervals of the two best values do not overlap; when they overlap "
+            "the emulator cannot tell them apart ('neither'). The values are the emulator's: the check with the "
+            "model is below.")
+
+
+def ladder_findings(ds: xr.Dataset) -> list[str]:
+    """Per objective of a front dataset's budget ladder, in words: which group's levers do better along the budgets
+    in the first outlook, how that changes in the others, what each extra million buys with all levers, and which
+    group is ahead at the budget of the model check."""
+    objectives = [str(v) for v in ds["objective"].values]
+    outlooks = [str(v) for v in ds["outlook"].values]
+    budgets = [float(b) for b in ds["budget"].values]
+    found = []
     for name in objectives:
         text = [str(ds["ladder_sentence"].sel(outlook=outlooks[0], objective=name).values)]
         for outlook in outlooks[1:]:
@@ -1141,7 +1146,21 @@ def ladder_summary(ds: xr.Dataset) -> list[str]:
             leads.append(f"Objective {2 if advantage > 0 else 5} ahead by {number_text(abs(advantage))} {units}"
                          f"{within} ({outlook})")
         text.append(f"At {at:g} million USD: {'; '.join(leads)}.")
-        lines.append(f"- {' '.join(text)}")
+        found.append(" ".join(text))
+    return found
+
+
+def ladder_summary(ds: xr.Dataset) -> list[str]:
+    """The section of optimise.md on the budget ladder: what each extra million buys, where Objective 2 beats
+    Objective 5 and the reverse, by outlook, and the model check."""
+    s = json.loads(ds.attrs["settings"])
+    level = f"{100 * s['interval']:g}%"
+    objectives = [str(v) for v in ds["objective"].values]
+    outlooks = [str(v) for v in ds["outlook"].values]
+    budgets = [float(b) for b in ds["budget"].values]
+    levers = [str(v) for v in ds["lever"].values]
+    lines = ["", "## What each extra million buys", "", ladder_method(ds), ""]
+    lines += [f"- {text}" for text in ladder_findings(ds)]
     for outlook in outlooks:
         lines += ["", f"### Outlook {outlook}", "",
                   "| objective | budget (million USD) | no intervention | all levers | Objective 2 levers | "

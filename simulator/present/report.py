@@ -52,6 +52,7 @@ import xarray as xr  # noqa: E402
 
 from simulator.experiments.metrics import (  # noqa: E402
     METRICS, corridor_totals, group_totals, paired_differences, paired_effects, run_metrics, welfare_change)
+from simulator.errors import ConfigError  # noqa: E402
 from simulator.present.plotting import BAND, annual, arc, schematic  # noqa: E402
 
 PRACTICAL = 0.02          # an effect is practical from 2% of the baseline's level (assumption: a planner's threshold)
@@ -843,9 +844,122 @@ NEEDED = ("emigrants", "channel_granted", "channel_costs", "channel_destination"
           "emigrants_by_quintile", "trapped_by_quintile", "population_by_quintile", "month")
 
 
-def build_report(ds: xr.Dataset, folder: Path, baseline: str = "baseline",
-                 practical: float = PRACTICAL) -> tuple[str, list[Section]]:
-    """The report's title and sections (figures written into `folder`), from a comparison dataset alone."""
+# --- the budget question: a front of experiment=optimise -------------------------------------------------------------
+
+FRONT_NEEDED = ("ladder_best", "ladder_lower", "ladder_upper", "ladder_better", "ladder_sentence", "ladder_gain",
+                "ladder_advantage", "ladder_nothing", "check_emulated_mean", "check_model_mean", "dominated_by")
+
+
+def read_front(path: str | Path, field_name: str = "compare.front") -> xr.Dataset:
+    """The front dataset (front.nc) that `python run.py experiment=optimise` wrote, loaded, with its budget ladder;
+    a ConfigError on `field_name` if the file is missing, not a dataset or has no ladder."""
+    path = Path(path)
+    allowed = ("the front.nc written by python run.py experiment=optimise with its budget ladder "
+               "(optimise.ladder_musd not empty)")
+    if not path.is_file():
+        raise ConfigError(field_name, str(path), f"an existing file: {allowed}")
+    try:
+        with xr.open_dataset(path, engine="netcdf4") as ds:
+            front = ds.load()
+    except (OSError, ValueError) as exc:
+        raise ConfigError(field_name, str(path), f"{allowed}; it could not be read ({exc})") from None
+    missing = [name for name in FRONT_NEEDED if name not in front.variables]
+    if missing:
+        raise ConfigError(field_name, str(path), f"{allowed}; it lacks {', '.join(missing)}")
+    return front
+
+
+def front_section(front: xr.Dataset, setup: Setup, folder: Path, source: str = "") -> Section:
+    """The budget question, from a front dataset of experiment=optimise: what each extra million buys, where the
+    Objective 2 levers beat the Objective 5 levers and the reverse, how that changes in another climate outlook, the
+    emulator checked against the model, and the named packages against the re-run portfolios."""
+    from simulator.experiments.emulate import EMULATE_OUTPUTS
+    from simulator.experiments.optimise import GROUP_TEXT, GROUPS, ladder_findings, ladder_method
+
+    s = json.loads(front.attrs["settings"])
+    run = json.loads(front.attrs["run_settings"])
+    level = f"{100 * s['interval']:g}%"
+    outlooks = [str(v) for v in front["outlook"].values]
+    budgets = [float(b) for b in front["budget"].values]
+    objectives = [str(v) for v in front["objective"].values]
+    n, years = int(run["n_households"]), float(run["years"])
+    world = run.get("world") or "default"
+    section = Section("The budget question: what each extra million buys")
+    where = f" ({source})" if source else ""
+    section.add(
+        f"From the policy optimiser{where}: emulators of the model, one per climate outlook ({', '.join(outlooks)}), "
+        f"fitted on runs of {n:,} households over {years:g} years of world {world} (simulator "
+        f"{front.attrs.get('simulator_version', '')}). Values and budgets are per run of those {n:,} households over "
+        f"the {years:g} years: a budget of {budgets[-1]:g} million USD is {budgets[-1] * 1e6 / n:,.0f} USD per "
+        f"household. Intervals are the emulator's {level} predictive intervals.")
+    mine = (setup.world or "default", setup.households, setup.n_years)
+    if (world, float(n), years) != (mine[0], mine[1], mine[2]):
+        section.add(f"**The front was computed on another setting than this comparison** (world {world}, {n:,} "
+                    f"households, {years:g} years; this comparison: world {mine[0]}, "
+                    f"{f'{mine[1]:,.0f}' if mine[1] else 'varying'} households, {mine[2]:g} years): read it "
+                    "beside the comparison, not as a part of it.")
+    section.add(ladder_method(front), ladder_findings(front))
+    header = ["objective", "budget (million USD)"] + [f"{what} ({outlook})" for outlook in outlooks
+                                                       for what in ("Objective 2 levers", "Objective 5 levers",
+                                                                    "better")]
+    rows = []
+    for name in objectives:
+        units = str(front["objective_units"].sel(objective=name).values)
+        for i, budget in enumerate(budgets):
+            row = [f"{name} ({units})" if i == 0 else "", f"{budget:g}"]
+            for outlook in outlooks:
+                d = front.sel(outlook=outlook, objective=name).isel(budget=i)
+                row += [_interval(*(float(d[v].sel(group=g)) for v in ("ladder_best", "ladder_lower",
+                                                                         "ladder_upper"))) for g in ("obj2", "obj5")]
+                row.append({"obj2": "Objective 2", "obj5": "Objective 5"}.get(str(d["ladder_better"].values),
+                                                                              str(d["ladder_better"].values)))
+            rows.append(row)
+    section.add(Table(header, rows, f"Best emulated value within each budget, by the levers used ({level} "
+                                    "intervals)"))
+    section.add(_save_front_figure(front, folder))
+    name, at = str(front.attrs["check_objective"]), float(front.attrs["check_budget_musd"])
+    checks = []
+    for outlook in outlooks:
+        parts = []
+        for g in GROUPS:
+            d = front.sel(outlook=outlook, group=g, outcome=name)
+            emulated, model = (_interval(*(float(d[f"check_{what}_{w}"]) for w in ("mean", "lower", "upper")))
+                               for what in ("emulated", "model"))
+            parts.append(f"{GROUP_TEXT[g]}: emulated {emulated}, model {model}")
+        checks.append(f"{outlook} outlook: " + "; ".join(parts))
+    units = EMULATE_OUTPUTS[name].units
+    section.add(f"**Checked with the model.** Each group's best portfolio for {name} ({units}) at {at:g} million USD, "
+                f"run with the model under {front.sizes['seed']} seeds ({level} intervals; the model's is Student's "
+                "t of its mean):", checks)
+    packages = [i for i, kind in enumerate(front["kind"].values) if str(kind) == "package"]
+    if packages:
+        lines = []
+        for i in packages:
+            by = str(front["dominated_by"].values[i])
+            worse = str(front["worse_in"].values[i])
+            lines.append(f"**{front['item'].values[i]}** (model cost {_fmt(float(front['model_cost'].values[i]))} "
+                         f"million USD): " + (f"dominated by {by}" if by else "dominated by none of the re-run "
+                                              "portfolios") + (f"; the portfolio of its cost is worse in {worse}"
+                                                              if worse and worse != "none" else ""))
+        section.add(f"**The named packages against the re-run portfolios** (a package is dominated by a portfolio "
+                    f"that costs no more in the model and is no worse in any objective, better in one, across the "
+                    f"outlooks by the {s['aggregate']}):", lines)
+    return section
+
+
+def _save_front_figure(front: xr.Dataset, folder: Path) -> Figure:
+    from simulator.experiments.optimise import ladder_figure
+
+    path = ladder_figure(front, folder / "budget_ladder.png")
+    return Figure(path, "Best emulated value within each budget with all levers, Objective 2 levers only and "
+                        "Objective 5 levers only, per outlook (bands: the emulator's intervals; open markers: the "
+                        "model)")
+
+
+def build_report(ds: xr.Dataset, folder: Path, baseline: str = "baseline", practical: float = PRACTICAL,
+                 front: xr.Dataset | None = None, front_source: str = "") -> tuple[str, list[Section]]:
+    """The report's title and sections (figures written into `folder`), from a comparison dataset alone, and a
+    section on the budget question from a front dataset of experiment=optimise (`read_front`) if one is given."""
     if not 0 <= practical < 1:
         raise ValueError(f"practical = {practical!r}: expected a share of the baseline's level in [0, 1)")
     missing = [name for name in NEEDED if name not in ds.variables]
@@ -863,6 +977,7 @@ def build_report(ds: xr.Dataset, folder: Path, baseline: str = "baseline",
     note, about = opening(setup, ds)
     summary.blocks.insert(0, note)
     sections = [summary, Section("Effects at a glance", level=3).add(figures[0]), *about,
+                *([front_section(front, setup, folder, front_source)] if front is not None else []),
                 who_gains(ds, setup), effects_section(full, setup), corridor_section(ds, setup),
                 trade_off_section(full, setup, practical),
                 Section("Figures").add("Lines are medians across seeds; bands span the 5th to 95th percentile. "
@@ -872,13 +987,14 @@ def build_report(ds: xr.Dataset, folder: Path, baseline: str = "baseline",
     return f"{title}: which package, for what, at what cost, for whom", sections
 
 
-def write_report(ds: xr.Dataset, folder: str | Path, baseline: str = "baseline",
-                 practical: float = PRACTICAL) -> Path:
+def write_report(ds: xr.Dataset, folder: str | Path, baseline: str = "baseline", practical: float = PRACTICAL,
+                 front: xr.Dataset | None = None, front_source: str = "") -> Path:
     """Write `report.html` (self-contained), `report.md` and their figures into `folder` from a comparison dataset
-    alone; return the Markdown report's path (the HTML one is beside it)."""
+    alone (and a front dataset, for the section on the budget question); return the Markdown report's path (the
+    HTML one is beside it)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    title, sections = build_report(ds, folder, baseline, practical)
+    title, sections = build_report(ds, folder, baseline, practical, front, front_source)
     _write_atomic(folder / "report.html", to_html(title, sections))
     path = folder / "report.md"
     _write_atomic(path, to_markdown(title, sections))
