@@ -343,11 +343,31 @@ def emulator_file(tmp_path_factory) -> Path:
     return emulator.save(folder / "emulator.joblib")
 
 
+def test_an_outcome_that_depends_on_the_number_of_households_is_shown_only_at_the_emulators(emulator_file,
+                                                                                             monkeypatch):
+    monkeypatch.setitem(whatif.SCALES, "visa_wait_queue",
+                        whatif.Scale("mean", "applications per 1,000 households", size_free=False))
+    file = whatif.open_emulator(emulator_file, "a test")
+    settings = {**default_settings(), "quota_factor": 2.0, "fee_subsidy": 0.5, "processing_factor": 1.5}
+    file.forecasts.clear()   # the forecasts kept from other tests, and then those made under the patched scale
+    try:
+        forecast, check = what_if(settings, DashboardModel(**SMALL), file)
+        same_size, _ = what_if({**settings, "n_households": EMULATOR_HOUSEHOLDS}, DashboardModel(**SMALL), file)
+    finally:
+        file.forecasts.clear()
+    assert list(forecast.withheld) == ["visa_wait_queue"] and same_size.withheld == {}
+    k = file.emulator.outputs.index("visa_wait_queue")
+    assert np.isnan(forecast.mean[k]) and np.isfinite(same_size.mean[k])
+    html = whatif.panel_html(forecast, check)
+    queue = re.search(r"<tr class='whatif-row whatif-visa_wait_queue'>(.*?)</tr>", html).group(1)
+    assert "not shown: per household it depends on the number of households simulated" in queue
+
+
 def test_the_panel_shows_the_emulators_prediction_for_the_sliders_in_the_dashboards_units(emulator_file):
     """The panel's numbers are `predict` and `predict_interval` at the levers the sliders give (the sliders' own
     values, early warning off, the dashboard model's credit fraction), rescaled from totals over the emulator's run
-    of 1,000 households x 2 years to totals per 1,000 households a year; the dashboard runs 3,000 households, so the
-    visa queue, whose rate per household depends on the number of households, is not shown."""
+    of 1,000 households x 2 years to totals per 1,000 households a year (the mean visa queue per 1,000 households),
+    whether the dashboard runs 3,000 households or the emulator's 1,000."""
     file = whatif.open_emulator(emulator_file, "a test")
     em = file.emulator
     settings = {**default_settings(), "quota_factor": 2.0, "fee_subsidy": 0.5, "processing_factor": 1.5}
@@ -361,19 +381,15 @@ def test_the_panel_shows_the_emulators_prediction_for_the_sliders_in_the_dashboa
     lower, upper = em.predict_interval(values)
     assert em.outputs == list(PANEL_UNITS)
     same_size, _ = what_if({**settings, "n_households": EMULATOR_HOUSEHOLDS}, DashboardModel(**SMALL), file)
-    assert list(forecast.withheld) == ["visa_wait_queue"] and same_size.withheld == {}
+    assert forecast.withheld == {} and same_size.withheld == {}
     for k, output in enumerate(em.outputs):
         unit = PANEL_UNITS[output]
-        for shown in (same_size, forecast) if output != "visa_wait_queue" else (same_size,):
+        for shown in (same_size, forecast):
             assert shown.mean[k] == pytest.approx(mean[0, k] * unit, rel=1e-12), output
             assert shown.lower[k] == pytest.approx(lower[0, k] * unit, rel=1e-12), output
             assert shown.upper[k] == pytest.approx(upper[0, k] * unit, rel=1e-12), output
     html = whatif.panel_html(forecast, check)
-    queue = re.search(r"<tr class='whatif-row whatif-visa_wait_queue'>(.*?)</tr>", html).group(1)
-    assert "not shown: per household it depends on the number of households simulated" in queue
     for k, output in enumerate(em.outputs):
-        if output == "visa_wait_queue":
-            continue
         row = re.search(rf"<tr class='whatif-row whatif-{output}'>(.*?)</tr>", html).group(1)
         assert f"<td class='whatif-mean'>{number_text(forecast.mean[k])}</td>" in row, output
         assert (f"<td class='whatif-interval'>{number_text(forecast.lower[k])} to "
