@@ -50,9 +50,13 @@ class SensitivityParameter:
 @dataclass
 class SensitivityConfig:
     """`mode: sensitivity` (python run.py experiment=sensitivity): Morris screening and Sobol' indices (SALib) of
-    `outputs` over `parameters`; every sample runs under seeds 0..seeds-1 (the same for all) and is averaged."""
+    `outputs` over `parameters`; every sample runs under seeds 0..seeds-1 (the same for all) and is averaged.
+
+    With `contrast` = [a, b], two scenario names, every sample runs both scenarios under the same seeds and each output
+    is b minus a, paired per seed (python run.py experiment=sensitivity_choice)."""
 
     parameters: list[SensitivityParameter] = field(default_factory=list)
+    contrast: list[str] = field(default_factory=list)   # [] = the run's scenario; [a, b] = outputs of b minus a
     outputs: list[str] = field(default_factory=lambda: ["irregular", "deaths", "trapped", "regular_share"])
     methods: list[str] = field(default_factory=lambda: ["morris", "sobol"])
     seeds: int = 2                   # seeds per sample, averaged (common random numbers)

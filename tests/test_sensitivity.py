@@ -3,6 +3,7 @@ resuming, and the command `python run.py experiment=sensitivity`."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import os
 import shutil
@@ -13,14 +14,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from hydra import compose, initialize_config_dir
+from hydra.core.config_store import ConfigStore
+from omegaconf import OmegaConf
 
 import simulator.experiments.comparison
 from simulator.experiments.comparison import run_key
-from simulator.config import RunConfig, SensitivityConfig, SensitivityParameter
+from simulator.config import RunConfig, SensitivityConfig, SensitivityParameter, validate_run
 from simulator.errors import ConfigError
 from simulator.world.regions import one_city_world_path
-from simulator.experiments.sensitivity import (analyse, morris_design, noise_share, run_cached, run_sensitivity,
-                                               sobol_design, to_values, validate_sensitivity, write_sensitivity)
+from simulator.experiments.sensitivity import (analyse, experiment_base, morris_design, noise_share, run_cached,
+                                               run_outputs, run_sensitivity, sobol_design, to_values,
+                                               validate_sensitivity, with_values, write_sensitivity)
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -219,6 +224,103 @@ def test_runs_made_while_the_world_changes_are_made_again_from_the_world_as_it_i
     assert len(calls) == 4 + 2   # runs 1-2 were filed under the old keys (run 2's before the edit): made again
 
 
+# --- a contrast of two scenarios -----------------------------------------------------------------------------------
+
+CONTRAST = ["obj2_resilience", "obj5_flexible_pathways"]
+
+
+def test_a_contrast_is_the_difference_of_the_two_scenarios_paired_by_seed(tmp_path):
+    """Each sample's contrast output is obj5_flexible_pathways minus obj2_resilience on the same seed, from the two
+    scenarios' runs made separately (another cache) and read with run_outputs; the seed average is the mean of those
+    differences, and for a share the difference of the shares pooled over the seeds."""
+    outputs = ["trapped", "irregular", "irregular_share", "poorest_consumption"]
+    s = SensitivityConfig(parameters=[P("model.decisions.credit_fraction", [0.1, 0.5])], contrast=CONTRAST,
+                          outputs=outputs, methods=["morris"], seeds=2, morris_trajectories=2, bootstrap=50, workers=1)
+    cfg = RunConfig(n_households=200, years=2, progress=False, sensitivity=s)   # the packages start in year 1
+    ds = run_sensitivity(cfg, tmp_path / "cache", progress=False)
+    n = ds.sizes["morris_sample"]
+    assert n == 4 and ds.attrs["runs"] == 4 * 2 * 2
+    assert ds["scenario"].values.tolist() == CONTRAST and ds.attrs["contrast"] == "obj5_flexible_pathways minus "\
+        "obj2_resilience"
+    assert ds["output_label"].sel(output="irregular").item() == ("obj5_flexible_pathways minus obj2_resilience: "
+                                                                 "irregular departures")
+
+    # each scenario on its own, under each seed, at each sample's parameter value
+    alone, departures = {}, {}
+    for name in CONTRAST:
+        base = dataclasses.replace(experiment_base(cfg), scenario=name)
+        configs = [with_values(base, {"model.decisions.credit_fraction": float(x)}, seed)
+                   for x in ds["morris_inputs"].values[:, 0] for seed in (0, 1)]
+        runs = [run_outputs(p) for p in run_cached(configs, tmp_path / "separately", workers=1, progress=False)]
+        alone[name] = np.array([[r[o] for o in outputs] for r in runs]).reshape(n, 2, len(outputs))
+        departures[name] = np.array([[r["irregular"], r["regular"]] for r in runs]).reshape(n, 2, 2).sum(axis=1)
+    first, second = alone[CONTRAST[0]], alone[CONTRAST[1]]
+    np.testing.assert_allclose(ds["morris_scenario_outputs"].sel(scenario=CONTRAST[0]).values, first)
+    np.testing.assert_allclose(ds["morris_scenario_outputs"].sel(scenario=CONTRAST[1]).values, second)
+    np.testing.assert_allclose(ds["morris_outputs"].values, second - first)             # paired seed by seed
+    counts = [outputs.index(o) for o in ("trapped", "irregular", "poorest_consumption")]
+    np.testing.assert_allclose(ds["morris_means"].values[:, counts], (second - first).mean(axis=1)[:, counts])
+    # the share: irregular over international departures, each summed over the seeds, then differenced
+    pooled = {name: 100 * d[:, 0] / d.sum(axis=1) for name, d in departures.items()}
+    np.testing.assert_allclose(ds["morris_means"].sel(output="irregular_share").values,
+                               pooled[CONTRAST[1]] - pooled[CONTRAST[0]])
+    # pairing across different seeds would give other numbers: the check above can tell them apart
+    crossed = second[:, ::-1] - first
+    assert not np.allclose(ds["morris_outputs"].sel(output="trapped").values, crossed[:, :, 0])
+    # the trapped difference is not all zero: the two packages differ, or the test would prove nothing
+    assert np.abs(second - first)[:, :, 0].max() > 0
+
+    write_sensitivity(ds, tmp_path / "out")
+    assert (tmp_path / "out" / "morris.png").read_bytes()[:8] == PNG
+    text = (tmp_path / "out" / "sensitivity.md").read_text()
+    assert "contrast obj5_flexible_pathways minus obj2_resilience" in text
+    d = ds["morris_means"].sel(output="trapped").values
+    assert (f"obj5_flexible_pathways gives less than obj2_resilience in {100 * np.mean(d < 0):.0f}% of the samples, "
+            f"more in {100 * np.mean(d > 0):.0f}%") in text
+
+
+@pytest.mark.parametrize("contrast,start,allowed", [
+    (["obj2_resilience"], "sensitivity.contrast = ['obj2_resilience']", "two distinct scenario names"),
+    (["obj2_resilience", "obj5_flexible_pathways", "baseline"], "sensitivity.contrast = ['obj2_resilience', ",
+     "two distinct scenario names"),
+    (["obj2_resilience", "obj5_flexible"], "sensitivity.contrast[1] = 'obj5_flexible'",
+     "(closest: obj5_flexible_pathways"),
+    (["obj2_resilence", "obj5_flexible_pathways"], "sensitivity.contrast[0] = 'obj2_resilence'",
+     "(closest: obj2_resilience"),
+    (["obj2_resilience", "obj2_resilience"], "sensitivity.contrast = ['obj2_resilience', 'obj2_resilience']",
+     "two distinct scenario names"),
+    ("obj2_resilience", "sensitivity.contrast = 'obj2_resilience'", "[a, b]"),
+])
+def test_a_bad_contrast_names_the_field_the_value_and_what_is_allowed(contrast, start, allowed):
+    s = SensitivityConfig(parameters=[P("model.decisions.credit_fraction", [0.1, 0.5])], contrast=contrast)
+    with pytest.raises(ConfigError) as err:
+        validate_sensitivity(s)
+    assert str(err.value).startswith(start), str(err.value)
+    assert allowed in str(err.value), str(err.value)
+
+
+def calibration_space() -> dict[str, list[float]]:
+    """SPACE of tests/validation/calibrate_defaults.py (the calibration's search bounds), read without importing it."""
+    tree = ast.parse((ROOT / "tests" / "validation" / "calibrate_defaults.py").read_text())
+    node = next(n.value for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "SPACE")
+    return {f"model.{k}": [float(b) for b in v] for k, v in ast.literal_eval(node).items()}
+
+
+def test_the_choice_experiment_composes_and_spans_the_calibration_space():
+    ConfigStore.instance().store(name="run_schema", node=RunConfig)
+    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
+        cfg = OmegaConf.to_object(compose(config_name="config", overrides=["experiment=sensitivity_choice"]))
+    s = cfg.sensitivity
+    assert cfg.mode == "sensitivity" and cfg.world is None                  # the default world
+    assert s.contrast == CONTRAST and s.methods == ["morris"]
+    assert s.outputs == ["irregular", "deaths", "trapped", "poorest_consumption"]
+    space = {p.name: [float(b) for b in p.bounds] for p in s.parameters}
+    expected = {**calibration_space(), "model.decisions.credit_fraction": [0.05, 0.6]}
+    assert space == expected
+    validate_sensitivity(s)                                                # every bound inside its allowed range
+    validate_run(experiment_base(cfg))
+
+
 # --- the command line -----------------------------------------------------------------------------------------------
 
 
@@ -262,3 +364,13 @@ def test_a_bad_entry_stops_the_command_with_one_line(tmp_path, entry, expected):
     for fragment in expected:
         assert fragment in lines[0], lines[0]
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_a_misspelt_contrast_stops_the_command_with_one_line_naming_the_closest(tmp_path):
+    result = run_cli(tmp_path, "experiment=sensitivity_choice", "sensitivity.contrast=[obj2_resilience,obj5_flexibl]")
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: sensitivity.contrast[1] = 'obj5_flexibl'"), result.stderr
+    assert "closest: obj5_flexible_pathways" in lines[0], lines[0]
+    assert not list((tmp_path / "cache").glob("*/results.nc"))

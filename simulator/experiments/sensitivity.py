@@ -23,6 +23,14 @@ leave the sample undefined. Seed noise left after averaging is reported as `nois
 of the variance of the sample means across the design that is noise. A share near 1 means that the output's variation
 over the design is mostly noise and its indices are not reliable: run more seeds or households.
 
+A contrast (`sensitivity.contrast` = [a, b], two scenario names) compares two policy packages across the parameter
+space: every sample runs both scenarios under the same seeds, and each output becomes b minus a, paired per seed
+(the same shocks and households under both packages, so the noise they share cancels) and averaged over the seeds;
+for a share, the difference of the shares pooled over the seeds. `noise_share` is then measured on the per-seed
+differences, and the summary adds, per output, the mean difference over the samples, its 5th-95th percentile and the
+share of samples in which b gives less of the output than a: whether the ranking of the two packages flips somewhere
+in the parameter space (`python run.py experiment=sensitivity_choice`).
+
 Example (a tiny analysis: 1 parameter, 1 output):
     >>> import tempfile
     >>> from simulator.config import RunConfig, SensitivityConfig, SensitivityParameter
@@ -42,6 +50,7 @@ import dataclasses
 import difflib
 import json
 import math
+import textwrap
 import time
 import warnings
 from collections.abc import Sequence
@@ -66,6 +75,7 @@ from simulator.config import (CalibrationConfig, CompareConfig, RunConfig, Sensi
 from simulator.errors import ConfigError, InputError  # noqa: E402
 from simulator.params import ModelParams, iter_params  # noqa: E402
 from simulator.experiments.metrics import METRICS, run_metrics  # noqa: E402
+from simulator.policy.scenarios import available, scenarios_dir  # noqa: E402
 
 # --- the parameter space --------------------------------------------------------------------------------------------
 
@@ -243,14 +253,22 @@ class Output:
 
 OUTPUTS: dict[str, Output] = {m.name: Output(m.name, m.label, m.units) for m in METRICS}
 OUTPUTS["regular_share"] = Output("regular_share", "regular share of international departures", "%")
+OUTPUTS["poorest_consumption"] = Output("poorest_consumption",
+                                        "consumption of the poorest wealth quintile (geometric mean)", "USD/month")
 SHARES = ("irregular_share", "regular_share")   # pooled over seeds: from the summed departures
 
 
 def run_outputs(path: Path) -> dict[str, float]:
-    """The whole-run outcomes (simulator/experiments/metrics.py run_metrics) of one cached run, as floats."""
+    """The whole-run outcomes (simulator/experiments/metrics.py run_metrics) of one cached run, as floats, and
+    `poorest_consumption`: exp of the mean over months of the mean log consumption per person of the households in
+    the poorest wealth quintile at the start (metrics.py `group_totals` log_consumption, as emulate.py's
+    `run_outcomes`); its ratio between two runs minus 1 is the consumption-equivalent welfare change of the poorest."""
     with xr.open_dataset(path, engine="netcdf4") as ds:
         m = run_metrics(ds)
-        return {name: float(m[name]) for name in m.data_vars}
+        found = {name: float(m[name]) for name in m.data_vars}
+        log_c = ds["log_consumption_by_quintile"].mean("time").isel(wealth_quintile=0)
+        found["poorest_consumption"] = float(np.exp(log_c))
+        return found
 
 
 def sample_outputs(runs: Sequence[dict[str, float]], outputs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -270,6 +288,27 @@ def sample_outputs(runs: Sequence[dict[str, float]], outputs: Sequence[str]) -> 
             per_seed[:, k] = [r[name] for r in runs]
             mean[k] = per_seed[:, k].mean()
     return per_seed, mean
+
+
+def contrast_outputs(first: Sequence[dict[str, float]], second: Sequence[dict[str, float]],
+                     outputs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-seed differences (seeds, outputs) and their seed average (outputs), `second` minus `first`: the runs of
+    one sample under the two scenarios of a contrast, in the same order of seeds (run i of each has seed i).
+
+    Counts and means are differenced seed by seed and averaged; a share is the difference of the two shares pooled
+    over the seeds (as `sample_outputs`), and per seed the difference of that seed's shares (NaN where either is
+    undefined).
+
+    Example:
+        >>> a = [{"irregular": 10.0, "regular": 10.0}, {"irregular": 4.0, "regular": 0.0}]
+        >>> b = [{"irregular": 6.0, "regular": 14.0}, {"irregular": 1.0, "regular": 1.0}]
+        >>> per_seed, mean = contrast_outputs(a, b, ["irregular", "irregular_share"])
+        >>> per_seed.tolist(), mean.round(2).tolist()
+        ([[-4.0, -20.0], [-3.0, -50.0]], [-3.5, -26.52])
+    """
+    per_first, mean_first = sample_outputs(first, outputs)
+    per_second, mean_second = sample_outputs(second, outputs)
+    return per_second - per_first, mean_second - mean_first
 
 
 def noise_share(per_seed: np.ndarray) -> np.ndarray:
@@ -345,9 +384,47 @@ def analyse(method: str, names: Sequence[str], unit: np.ndarray, y: np.ndarray, 
             for k in INDICES[method]}
 
 
+def check_contrast(contrast: object) -> None:
+    """Raise ConfigError on `sensitivity.contrast` unless it is empty or two distinct names of scenarios/ files,
+    suggesting the closest names for a misspelt one.
+
+    Example:
+        >>> check_contrast(["obj2_resilience", "obj5_flexible_pathways"])
+        >>> try:
+        ...     check_contrast(["obj2_resilience", "obj5_flexible"])
+        ... except ConfigError as exc:
+        ...     print(exc.field, "|", exc.allowed.split(":")[0], "|", exc.allowed.rsplit("(", 1)[1])
+        sensitivity.contrast[1] | a scenario of scenarios/ | closest: obj5_flexible_pathways)
+    """
+    if contrast is None or (isinstance(contrast, (list, tuple)) and not contrast):
+        return
+    names = available(scenarios_dir())
+    allowed = (f"[] (the run's own scenario) or [a, b], two distinct scenario names (outputs become b minus a), "
+               f"each one of {', '.join(names)}")
+    if (not isinstance(contrast, (list, tuple)) or len(contrast) != 2
+            or not all(isinstance(name, str) for name in contrast)):
+        raise ConfigError("sensitivity.contrast", list(contrast) if isinstance(contrast, tuple) else contrast,
+                          allowed)
+    for i, name in enumerate(contrast):
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+            hint = f" (closest: {', '.join(close)})" if close else ""
+            raise ConfigError(f"sensitivity.contrast[{i}]", name, f"a scenario of scenarios/: one of "
+                              f"{', '.join(names)}{hint}")
+    if contrast[0] == contrast[1]:
+        raise ConfigError("sensitivity.contrast", list(contrast), "two distinct scenario names [a, b] (outputs "
+                          "become b minus a): a scenario against itself differs by nothing")
+
+
+def contrast_text(contrast: Sequence[str]) -> str:
+    """The words "b minus a" for a contrast [a, b]."""
+    return f"{contrast[1]} minus {contrast[0]}"
+
+
 def validate_sensitivity(s: SensitivityConfig) -> None:
     """Check the settings of a sensitivity analysis; raise ConfigError naming the first bad one."""
     validate_space(s.parameters)
+    check_contrast(s.contrast)
     if not s.outputs or len(set(s.outputs)) != len(s.outputs):
         raise ConfigError("sensitivity.outputs", list(s.outputs), f"a non-empty list of distinct outputs among "
                           f"{', '.join(OUTPUTS)}")
@@ -384,7 +461,10 @@ def run_sensitivity(cfg: RunConfig, cache_dir: str | Path, progress: bool = True
 
     The Dataset has `value` and `conf` (the half-width of SALib's bootstrap confidence interval; NaN where SALib
     gives none) with dims (parameter, output, index), `index` in mu_star, mu, sigma (method morris) and S1, ST
-    (method sobol); `noise_share` (design, output); and each design's inputs and per-seed outputs.
+    (method sobol); `noise_share` (design, output); and each design's inputs, per-seed outputs and seed-averaged
+    outputs. With a contrast [a, b], the outputs are b minus a (per seed, and averaged), each design's outputs of
+    both scenarios per seed are kept too (`<method>_scenario_outputs`, dim `scenario`), and the attribute `contrast`
+    says "b minus a".
     """
     s = cfg.sensitivity
     validate_sensitivity(s)
@@ -397,10 +477,14 @@ def run_sensitivity(cfg: RunConfig, cache_dir: str | Path, progress: bool = True
              if "morris" in s.methods else None,
              "sobol": sobol_design(names, s.sobol_samples, s.sample_seed) if "sobol" in s.methods else None}
     designs = {m: (units[m], to_values(units[m], s.parameters)) for m in s.methods}
-    configs = [with_values(base, dict(zip(names, row)), seed)
-               for m in s.methods for row in designs[m][1] for seed in seeds]
+    contrast = list(s.contrast)
+    bases = [dataclasses.replace(base, scenario=name) for name in contrast] or [base]
+    # per sample, per seed, per scenario of the contrast: run i of a scenario within a sample has seed i
+    configs = [with_values(b, dict(zip(names, row)), seed)
+               for m in s.methods for row in designs[m][1] for seed in seeds for b in bases]
     paths = run_cached(configs, cache_dir, s.workers, progress)
     runs = read_all(run_outputs, paths, s.workers)
+    label = (lambda o: f"{contrast_text(contrast)}: {OUTPUTS[o].label}") if contrast else (lambda o: OUTPUTS[o].label)
 
     ds = xr.Dataset(coords={
         "parameter": ("parameter", names, {"long_name": "model parameter (dotted name as on the command line)"}),
@@ -412,28 +496,37 @@ def run_sensitivity(cfg: RunConfig, cache_dir: str | Path, progress: bool = True
         upper=("parameter", [float(p.bounds[1]) for p in s.parameters], {"long_name": "upper bound sampled"}),
         dist=("parameter", [distribution(p)[0] for p in s.parameters], {"long_name": "distribution sampled"}),
         parameter_units=("parameter", [MODEL_PARAMETERS[n]["units"] for n in names]),
-        output_label=("output", [OUTPUTS[o].label for o in s.outputs]),
+        output_label=("output", [label(o) for o in s.outputs]),
         output_units=("output", [OUTPUTS[o].units for o in s.outputs]))
     index_names = [k for m in s.methods for k in INDICES[m]]
     value = np.full((len(names), len(s.outputs), len(index_names)), np.nan)
     conf = np.full_like(value, np.nan)
     noise = np.full((len(s.methods), len(s.outputs)), np.nan)
     start = 0
+    per_sample = len(seeds) * len(bases)
     for i_m, method in enumerate(s.methods):
         unit, values = designs[method]
         n = len(values)
-        chunk = runs[start:start + n * len(seeds)]
-        start += n * len(seeds)
+        chunk = runs[start:start + n * per_sample]
+        start += n * per_sample
         per_seed = np.empty((n, len(seeds), len(s.outputs)))
         mean = np.empty((n, len(s.outputs)))
+        levels = np.empty((n, len(contrast), len(seeds), len(s.outputs)))
         for i in range(n):
-            per_seed[i], mean[i] = sample_outputs(chunk[i * len(seeds):(i + 1) * len(seeds)], s.outputs)
+            sample = chunk[i * per_sample:(i + 1) * per_sample]
+            if contrast:
+                first, second = sample[0::2], sample[1::2]
+                per_seed[i], mean[i] = contrast_outputs(first, second, s.outputs)
+                levels[i, 0], levels[i, 1] = sample_outputs(first, s.outputs)[0], sample_outputs(second, s.outputs)[0]
+            else:
+                per_seed[i], mean[i] = sample_outputs(sample, s.outputs)
         for k, output in enumerate(s.outputs):
             if not np.all(np.isfinite(mean[:, k])):
                 bad = int(np.flatnonzero(~np.isfinite(mean[:, k]))[0])
                 raise InputError(f"sensitivity.outputs: {output} is undefined for {method} sample {bad} (no "
-                                 "international departures under any seed): run more households or years, or "
-                                 "drop this output")
+                                 "international departures under any seed"
+                                 + (" of a scenario of the contrast" if contrast else "")
+                                 + "): run more households or years, or drop this output")
             for index, (v, c) in analyse(method, names, unit, mean[:, k], s).items():
                 j = index_names.index(index)
                 value[:, k, j], conf[:, k, j] = v, c
@@ -443,8 +536,16 @@ def run_sensitivity(cfg: RunConfig, cache_dir: str | Path, progress: bool = True
                                                                             "design"})
         ds[f"{method}_unit_inputs"] = ((dim, "parameter"), unit, {"long_name": f"the {method} design on the unit "
                                                                                "hypercube (quantiles)"})
-        ds[f"{method}_outputs"] = ((dim, "seed", "output"), per_seed, {"long_name": f"outputs of each {method} "
-                                                                                    "sample under each seed"})
+        what = f"{contrast_text(contrast)}, paired by seed, " if contrast else ""
+        ds[f"{method}_outputs"] = ((dim, "seed", "output"), per_seed, {"long_name": f"outputs ({what}of each "
+                                                                                    f"{method} sample under each "
+                                                                                    "seed"})
+        ds[f"{method}_means"] = ((dim, "output"), mean, {"long_name": f"outputs ({what}of each {method} sample "
+                                                                      "averaged over its seeds (shares pooled)"})
+        if contrast:
+            ds[f"{method}_scenario_outputs"] = ((dim, "scenario", "seed", "output"), levels,
+                                                {"long_name": f"outputs of each {method} sample under each scenario "
+                                                              "of the contrast and each seed"})
     ds = ds.assign_coords(index=("index", index_names, {"long_name": "sensitivity index"}),
                           method=("index", [m for m in s.methods for _ in INDICES[m]]))
     ds["value"] = (("parameter", "output", "index"), value,
@@ -458,13 +559,20 @@ def run_sensitivity(cfg: RunConfig, cache_dir: str | Path, progress: bool = True
                                        "seed noise (sample x seed interaction variance / seeds, over the variance "
                                        "of the sample means)"})
     ds = ds.assign_coords(design=("design", list(s.methods), {"long_name": "design (method) of the samples"}))
+    if contrast:
+        ds = ds.assign_coords(scenario=("scenario", contrast, {"long_name": "scenarios of the contrast: the outputs "
+                                                                            "are the second minus the first"}))
+    run_settings = {k: v for k, v in dataclasses.asdict(base).items()
+                    if k not in ("model", "compare", "sensitivity", "calibration", "seed", "mode", "progress",
+                                 "figures", "agent_view_limit", "threads")}
+    if contrast:
+        run_settings["scenario"] = contrast_text(contrast)
     ds.attrs.update({
         "title": "Migration flow global sensitivity analysis", "simulator_version": __version__,
         "salib_version": version("SALib"), "samples": json.dumps(design_size(s)), "runs": len(configs),
         "settings": json.dumps(dataclasses.asdict(s), default=str),
-        "run_settings": json.dumps({k: v for k, v in dataclasses.asdict(base).items()
-                                    if k not in ("model", "compare", "sensitivity", "calibration", "seed", "mode",
-                                                 "progress", "figures", "agent_view_limit", "threads")}, default=str),
+        "contrast": contrast_text(contrast) if contrast else "none",
+        "run_settings": json.dumps(run_settings, default=str),
         "model": json.dumps(dataclasses.asdict(base.model)),
         "elapsed_seconds": round(time.perf_counter() - started, 1)})
     return ds
@@ -486,6 +594,19 @@ def _short(name: str) -> str:
     return name.removeprefix("model.")
 
 
+def _suptitle(fig: plt.Figure, text: str) -> None:
+    """The figure's title, wrapped, with room kept for its lines above the panels."""
+    text = textwrap.fill(text, 110)
+    fig.suptitle(text)
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.1 + 0.22 * (text.count("\n") + 1)) / fig.get_figheight()))
+
+
+def _title(ds: xr.Dataset, output: str) -> str:
+    """The panel title of an output: its label (with the contrast, "b minus a: ...") and units, wrapped."""
+    o = ds.sel(output=output)
+    return textwrap.fill(f"{o['output_label'].item()} ({o['output_units'].item()})", 60)
+
+
 def figures(ds: xr.Dataset, folder: str | Path) -> list[Path]:
     """Ranked bar charts of the indices, one panel per output, error bars = SALib's confidence intervals."""
     folder = Path(folder)
@@ -494,6 +615,8 @@ def figures(ds: xr.Dataset, folder: str | Path) -> list[Path]:
     outputs = [str(o) for o in ds["output"].values]
     params = [str(p) for p in ds["parameter"].values]
     methods = list(dict.fromkeys(str(m) for m in ds["method"].values))
+    contrast = ds.attrs.get("contrast", "none")
+    of = "" if contrast == "none" else f" of the difference {contrast}"
     if "morris" in methods:
         fig, axes = _grid(len(outputs), len(params))
         for ax, output in zip(axes, outputs):
@@ -504,13 +627,12 @@ def figures(ds: xr.Dataset, folder: str | Path) -> list[Path]:
                     capsize=3, ecolor="black")
             ax.set_yticks(np.arange(len(params)), [_short(params[i]) for i in order])
             units = str(ds["output_units"].sel(output=output).values)
-            ax.set_xlabel(f"mu* ({units} per full range of the parameter)")
+            ax.set_xlabel(f"mu*{' of the difference' if of else ''} ({units} per full range of the parameter)")
             ax.set_ylabel("parameter")
-            ax.set_title(str(ds["output_label"].sel(output=output).values))
+            ax.set_title(_title(ds, output), fontsize=10)
             ax.grid(axis="x", alpha=0.3)
-        fig.suptitle(f"Morris screening: mean absolute elementary effect mu*, ranked "
-                     f"(error bars: {100 * level:g}% bootstrap CI)")
-        fig.tight_layout()
+        _suptitle(fig, f"Morris screening{of}: mean absolute elementary effect mu*, ranked (error bars: "
+                       f"{100 * level:g}% bootstrap CI)")
         paths.append(folder / "morris.png")
         fig.savefig(paths[-1], dpi=110)
         plt.close(fig)
@@ -527,13 +649,12 @@ def figures(ds: xr.Dataset, folder: str | Path) -> list[Path]:
                         label={"S1": "first-order S1", "ST": "total ST"}[index])
             ax.set_yticks(y, [_short(params[i]) for i in order])
             ax.axvline(0, color="grey", linewidth=0.8)
-            ax.set_xlabel("Sobol' index (share of output variance)")
+            ax.set_xlabel(f"Sobol' index (share of the variance of the {'difference' if of else 'output'})")
             ax.set_ylabel("parameter")
-            ax.set_title(str(ds["output_label"].sel(output=output).values))
+            ax.set_title(_title(ds, output), fontsize=10)
             ax.grid(axis="x", alpha=0.3)
             ax.legend(loc="lower right", fontsize=8)
-        fig.suptitle(f"Sobol' indices, ranked by total index (error bars: {100 * level:g}% bootstrap CI)")
-        fig.tight_layout()
+        _suptitle(fig, f"Sobol' indices{of}, ranked by total index (error bars: {100 * level:g}% bootstrap CI)")
         paths.append(folder / "sobol.png")
         fig.savefig(paths[-1], dpi=110)
         plt.close(fig)
@@ -554,8 +675,11 @@ def summary(ds: xr.Dataset) -> str:
     run = json.loads(ds.attrs["run_settings"])
     methods = list(dict.fromkeys(str(m) for m in ds["method"].values))
     level = f"{100 * s['confidence']:g}%"
+    contrast = list(s.get("contrast") or [])
+    what = (f"contrast {contrast_text(contrast)} (both scenarios under the same seeds; each output is the paired "
+            f"difference)" if contrast else f"scenario {run['scenario']}")
     lines = ["# Global sensitivity analysis", "",
-             f"- World and run: scenario {run['scenario']}, {run['n_households']} households, {run['years']:g} "
+             f"- World and run: {what}, {run['n_households']} households, {run['years']:g} "
              f"years, world {run['world'] or 'default'}; seeds 0-{s['seeds'] - 1} per sample, averaged",
              f"- Designs: {', '.join(f'{m} {n} samples' for m, n in json.loads(ds.attrs['samples']).items())}; "
              f"{ds.attrs['runs']} runs; {ds.attrs['elapsed_seconds']} s; SALib {ds.attrs['salib_version']}",
@@ -571,6 +695,8 @@ def summary(ds: xr.Dataset) -> str:
         noise = {m: float(ds["noise_share"].sel(design=m, output=output)) for m in methods}
         lines.append("Seed noise share of the variance across samples: " +
                      ", ".join(f"{m} {number_text(v)}" for m, v in noise.items()) + ".")
+        if contrast:
+            lines += ["", *contrast_lines(ds, str(output), methods, contrast)]
         lines.append("")
         cols = [k for k in ("mu_star", "sigma", "S1", "ST") if k in o["index"].values]
         lines += ["| parameter | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
@@ -586,6 +712,20 @@ def summary(ds: xr.Dataset) -> str:
               "output's units per full range of the parameter (quantile range for normal and lognormal); S1 and ST "
               "are shares of the output's variance."]
     return "\n".join(lines) + "\n"
+
+
+def contrast_lines(ds: xr.Dataset, output: str, methods: Sequence[str], contrast: Sequence[str]) -> list[str]:
+    """Per design: the mean difference b minus a over the samples, its 5th-95th percentile, and the shares of samples
+    in which b gives less (and more) of the output than a: whether the ranking of the two flips across the space."""
+    a, b = contrast
+    lines = []
+    for m in methods:
+        d = ds[f"{m}_means"].sel(output=output).values
+        low, high = np.percentile(d, [5, 95])
+        lines.append(f"- {m} ({d.size} samples): mean difference {number_text(float(d.mean()))} (5th-95th "
+                     f"percentile {number_text(float(low))} to {number_text(float(high))}); {b} gives less than "
+                     f"{a} in {100 * np.mean(d < 0):.0f}% of the samples, more in {100 * np.mean(d > 0):.0f}%.")
+    return lines
 
 
 def write_sensitivity(ds: xr.Dataset, folder: str | Path) -> Path:
