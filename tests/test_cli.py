@@ -278,7 +278,7 @@ BAD_INPUTS = [
     pytest.param(["scenario=baseline", "+model.decisions.beta_income=2"],
                  ["+model.decisions.beta_income = '2'", "model.decisions.beta_income=2, without '+'"],
                  id="existing-key-added"),
-    pytest.param(["experiment=sensitivty"], ["experiment = 'sensitivty'", "(closest: sensitivity)"],
+    pytest.param(["experiment=sensitivty"], ["experiment = 'sensitivty'", "(closest: sensitivity, sensitivity_choice)"],
                  id="misspelt-experiment"),
     pytest.param(["experimen=sensitivity"], ["experimen = 'sensitivity'", "such as experiment"],
                  id="misspelt-group"),

@@ -313,7 +313,7 @@ def test_the_choice_experiment_composes_and_spans_the_calibration_space():
     s = cfg.sensitivity
     assert cfg.mode == "sensitivity" and cfg.world is None                  # the default world
     assert s.contrast == CONTRAST and s.methods == ["morris"]
-    assert s.outputs == ["irregular", "deaths", "trapped", "poorest_consumption"]
+    assert s.outputs == ["irregular", "deaths", "expected_deaths", "trapped", "poorest_consumption"]
     space = {p.name: [float(b) for b in p.bounds] for p in s.parameters}
     expected = {**calibration_space(), "model.decisions.credit_fraction": [0.05, 0.6]}
     assert space == expected

@@ -68,10 +68,9 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 from simulator.config import EmulateConfig, EmulateLever, RunConfig, validate_run  # noqa: E402
 from simulator.errors import ConfigError, InputError  # noqa: E402
-from simulator.experiments.metrics import group_totals, run_metrics  # noqa: E402
 from simulator.experiments.sensitivity import (MODEL_PARAMETERS, OUTPUTS, Output, check_count,  # noqa: E402
                                                experiment_base, noise_share, number_text, read_all, run_cached,
-                                               sample_outputs, with_values)
+                                               run_outputs, sample_outputs, with_values)
 from simulator.policy.interventions import REGISTRY, build_interventions  # noqa: E402
 from simulator.policy.scenarios import load_scenario  # noqa: E402
 from simulator.version import __version__  # noqa: E402
@@ -250,28 +249,8 @@ def check_interventions(base: RunConfig, levers: Sequence[Lever], fixed: Mapping
 
 # --- outcomes -------------------------------------------------------------------------------------------------------
 
-EMULATE_OUTPUTS: dict[str, Output] = {
-    **OUTPUTS,
-    "expected_deaths": Output("expected_deaths", "deaths on irregular journeys, expected (the death risk of the "
-                                                 "journeys ended, summed)", "persons"),
-    "poorest_consumption": Output(
-        "poorest_consumption", "consumption of the poorest wealth quintile (geometric mean)", "USD/month")}
-
-
-def run_outcomes(path: Path) -> dict[str, float]:
-    """The whole-run outcomes of one cached run: `run_metrics`; `expected_deaths`, the sum over the run of
-    `route_expected_deaths` (each journey ended weighs its route's death probability: the mean of `deaths` given the
-    journeys, without the noise of who dies, which dominates the few deaths of a small run); and
-    `poorest_consumption`, exp of the mean over months of the mean log consumption per person of the poorest wealth
-    quintile at the start (`group_totals`): its ratio between two runs minus 1 is the consumption-equivalent welfare
-    change of the poorest (metrics.py `welfare_change`)."""
-    with xr.open_dataset(path, engine="netcdf4") as ds:
-        m = run_metrics(ds)
-        found = {name: float(m[name]) for name in m.data_vars}
-        found["expected_deaths"] = float(ds["route_expected_deaths"].sum())
-        log_c = group_totals(ds)["log_consumption"]
-        found["poorest_consumption"] = float(np.exp(log_c.isel(wealth_quintile=0)))
-    return found
+EMULATE_OUTPUTS: dict[str, Output] = OUTPUTS   # the outcomes of sensitivity.py, expected deaths and the poorest's
+run_outcomes = run_outputs   # the whole-run outcomes of one cached run (sensitivity.py `run_outputs`)
 
 
 # --- emulators ------------------------------------------------------------------------------------------------------
