@@ -3,6 +3,8 @@ and to predict with each kind of emulator.
 
     python benchmarks/emulator.py                      # 32 points x 2 seeds of 5,000 households x 20 years, 3 repeats
     python benchmarks/emulator.py --dataset outputs/emulate/<date>_<time>/emulator.nc   # fit on a real design
+    python benchmarks/emulator.py --optimise 1         # the wall time of experiment=optimise, from an empty cache
+    python benchmarks/emulator.py --optimise 3 --emulators outputs/optimise/<date>_<time>/emulators   # without fits
 
 Design runs: the levers of configs/experiment/emulate.yaml, a Sobol' design of `--points` points under `--seeds`
 seeds, run through `run_all` (the cached parallel runner) on `--workers` processes (0 = all cores) into a fresh,
@@ -11,6 +13,13 @@ empty cache each repeat; runs per second = runs / wall time, household-steps per
 of emulator fitted `--repeats` times; prediction: the fitted emulator of each kind at `--predict-points` random
 points (what an optimiser asks of it in a generation), `--repeats` times. Medians with min-max; wall-clock on
 whatever else the machine is running. Figures are printed and written to `--output` (JSON).
+
+With `--optimise R`, instead: `python run.py experiment=optimise` (the shipped experiment on the default world, at
+`--households` and `--years`) run R times as a command, each into a fresh, empty result cache and output folder: its
+wall time, the peak memory of the command and its workers, and the time of each step from the attributes of the
+front.nc it wrote (the emulators' runs and fits, the search, the model re-runs, the budget ladder and its check).
+`--emulators DIR` gives the emulators of an earlier job (DIR/<outlook>/emulator.joblib), so that no emulator is
+fitted and the other steps are timed.
 """
 
 from __future__ import annotations
@@ -19,7 +28,9 @@ import argparse
 import dataclasses
 import json
 import os
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -106,6 +117,40 @@ def fitting(unit: np.ndarray, outcomes: np.ndarray, names: list[str], args: argp
     return result
 
 
+STEPS = (("emulators: runs and fits", "fit_seconds"), ("the search", "search_seconds"),
+         ("model re-runs", "run_seconds"), ("budget ladder", "ladder_seconds"),
+         ("ladder's model check", "check_seconds"), ("inside the experiment", "elapsed_seconds"))
+
+
+def optimise_job(args: argparse.Namespace) -> dict:
+    """Time `python run.py experiment=optimise` as a command, `args.optimise` times, each from an empty cache."""
+    walls, peaks, steps = [], [], {name: [] for _, name in STEPS}
+    for r in range(args.optimise):
+        with tempfile.TemporaryDirectory() as folder:
+            command = [sys.executable, str(ROOT / "run.py"), "experiment=optimise",
+                       f"n_households={args.households}", f"years={args.years:g}",
+                       f"compare.cache_dir={Path(folder) / 'cache'}", f"hydra.run.dir={Path(folder) / 'job'}",
+                       "progress=false"]
+            if args.emulators is not None:
+                command += [f"optimise.emulators.{o}={(args.emulators / o / 'emulator.joblib').resolve()}"
+                            for o in ("current", "severe")]
+            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            start = time.perf_counter()
+            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+            walls.append(time.perf_counter() - start)
+            if done.returncode != 0:
+                raise SystemExit(f"experiment=optimise failed:\n{done.stderr[-2000:]}")
+            # the largest resident set of any child process so far (kB on Linux): the job, or one of its workers
+            peaks.append(max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024)
+            with xr.open_dataset(Path(folder) / "job" / "front.nc", engine="netcdf4") as ds:
+                for _, name in STEPS:
+                    steps[name].append(float(ds.attrs.get(name, float("nan"))))
+        print(f"  repeat {r + 1}: {walls[-1]:.1f} s", flush=True)
+    return {"households": args.households, "years": args.years, "emulators_given": args.emulators is not None,
+            "wall_seconds": stats(walls), "peak_rss_mib": stats(peaks),
+            "steps_seconds": {label: stats(steps[name]) for label, name in STEPS}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--households", type=int, default=5000, help="households per run (default 5000)")
@@ -117,12 +162,33 @@ def main() -> None:
     parser.add_argument("--predict-points", type=int, default=10_000, help="points per prediction (default 10000)")
     parser.add_argument("--dataset", type=Path, help="an emulator.nc whose training design the fits use")
     parser.add_argument("--skip-runs", action="store_true", help="only the fits (needs --dataset)")
+    parser.add_argument("--optimise", type=int, default=0, metavar="R",
+                        help="instead: time python run.py experiment=optimise R times, each from an empty cache")
+    parser.add_argument("--emulators", type=Path, help="with --optimise: a folder of emulators/<outlook>/ to reuse")
     parser.add_argument("--output", type=Path, default=HERE / "emulator_results.json", help="the JSON written")
     args = parser.parse_args()
     if args.skip_runs and args.dataset is None:
         parser.error("--skip-runs needs --dataset")
+    if args.emulators is not None and not args.optimise:
+        parser.error("--emulators goes with --optimise")
+    if args.emulators is not None and not all((args.emulators / o / "emulator.joblib").is_file()
+                                              for o in ("current", "severe")):
+        parser.error(f"--emulators {args.emulators}: expected current/emulator.joblib and severe/emulator.joblib in it")
     started = time.perf_counter()
     results: dict = {"machine": {"cpus": os.cpu_count()}}
+    if args.optimise:
+        print(f"experiment=optimise: {args.households} households x {args.years:g} years, {args.optimise} repeat(s)"
+              + (f", emulators from {args.emulators}" if args.emulators else ", from an empty cache"), flush=True)
+        o = results["optimise"] = optimise_job(args)
+        w = o["wall_seconds"]
+        print(f"wall time: {w['median']:.1f} s (min {w['min']:.1f}, max {w['max']:.1f}); peak memory of a process: "
+              f"{o['peak_rss_mib']['median']:.0f} MiB")
+        for label, s in o["steps_seconds"].items():
+            print(f"  {label}: {s['median']:.1f} s (min {s['min']:.1f}, max {s['max']:.1f})")
+        results["elapsed_s"] = time.perf_counter() - started
+        args.output.write_text(json.dumps(results, indent=2), encoding="utf-8")
+        print(f"wrote {args.output}")
+        return
     unit = outcomes = None
     names = list(EmulateConfig().outputs)
     if not args.skip_runs:
