@@ -200,10 +200,10 @@ def experiment(cfg: RunConfig, output_dir: Path, cache_dir: Path) -> Path:
 def check_job(cfg: RunConfig, multirun: bool) -> None:
     """Every check of the job that needs no simulation (see runner.check_run), for each run it would make."""
     if cfg.mode != "run":
-        if multirun:
+        if multirun and not (cfg.mode == "emulate" and cfg.emulate.point is not None):
             raise ConfigError("mode", cfg.mode, "mode run in a sweep (-m); a sensitivity analysis, calibration, "
                               "hindcast, emulation or optimisation runs its samples in parallel itself: start it "
-                              "without -m")
+                              "without -m (an emulation's design points can be swept: emulate.point=...)")
         validate_run(cfg)
         if cfg.mode == "emulate":
             from simulator.experiments.emulate import check_emulate
@@ -240,10 +240,22 @@ def write_with_report(ds: xr.Dataset, path: Path, baseline: str | None, front: P
     return written.result()
 
 
+def copy_run(cached: Path, output_dir: Path) -> Path:
+    """A run's results file from the cache copied, atomically, to `output_dir`/results.nc."""
+    path = output_dir / "results.nc"
+    tmp = output_dir / ".results.nc.tmp"
+    shutil.copyfile(cached, tmp)
+    tmp.replace(path)
+    return path
+
+
 def job(cfg: RunConfig, config_text: str, output_dir: Path, multirun: bool, cache_dir: Path) -> Path:
     """Run what the config asks for and return the main output file."""
     if cfg.mode != "run":
         check_job(cfg, multirun)
+        if cfg.mode == "emulate" and cfg.emulate.point is not None:   # one design point, into the cache
+            from simulator.experiments.emulate import run_point
+            return copy_run(run_point(cfg, cache_dir), output_dir)
         return experiment(cfg, output_dir, cache_dir)
     if cfg.scenario is None and not multirun:
         c = cfg.compare
@@ -256,11 +268,7 @@ def job(cfg: RunConfig, config_text: str, output_dir: Path, multirun: bool, cach
     if cfg.scenario is None:
         cfg = dataclasses.replace(cfg, scenario="baseline")
     if multirun:   # sweeps go through the cache, so that a rerun skips the jobs that finished
-        cached = cached_run(cfg, cache_dir, config_text)
-        path = output_dir / "results.nc"
-        tmp = output_dir / ".results.nc.tmp"
-        shutil.copyfile(cached, tmp)
-        tmp.replace(path)
+        path = copy_run(cached_run(cfg, cache_dir, config_text), output_dir)
         if cfg.figures:
             with xr.open_dataset(path, engine="netcdf4") as ds:
                 save_figures(ds.load(), output_dir)
@@ -378,7 +386,11 @@ def preflight(argv: list[str]) -> None:
                 check_job(checked[rest], args.multirun)
             for p in parsed:
                 if p.key_or_group == "seed":
-                    validate_run(dataclasses.replace(checked[rest], seed=p.value()))
+                    seeded = dataclasses.replace(checked[rest], seed=p.value())
+                    validate_run(seeded)
+                    if seeded.mode == "emulate" and seeded.emulate.point is not None:
+                        from simulator.experiments.emulate import check_emulate
+                        check_emulate(seeded)   # the seed must be one of the design's
     for cfg in checked.values():   # comparisons, sweeps and experiments keep their runs in the result cache
         if args.multirun or cfg.scenario is None or cfg.mode != "run":
             ResultCache(cache_folder(Path.cwd(), cfg)).check_writable()

@@ -151,6 +151,9 @@ class EmulateConfig:
     interval: float = 0.9            # level of the predictive intervals whose coverage is reported; assumption
     sample_seed: int = 0             # seed of the designs and of the emulators' fits
     workers: int = 0                 # parallel processes; 0 = all cores
+    point: Optional[int] = None      # run only this design point (training points first, then the held-out ones)
+                                     # under `seed`, into the cache: a sweep over points and seeds runs the design
+                                     # on any Hydra launcher (docs/emulator.md); None = the whole experiment
 
 
 PACKAGES = ["obj2_adaptation", "obj2_resilience", "obj2_social_protection", "obj5_more_places",

@@ -4,6 +4,8 @@ function, saving and loading, design points as runnable configs, and the command
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 
 import joblib
 import numpy as np
@@ -13,11 +15,11 @@ import xarray as xr
 from simulator.config import EmulateConfig, EmulateLever, RunConfig
 from simulator.errors import ConfigError, InputError
 from simulator.experiments.emulate import (FORMAT, Emulator, Lever, check_emulate, designs, load_emulator,
-                                           make_levers, point_config, r2_score, run_emulate, to_unit, to_values,
-                                           validate_emulate, write_emulate)
+                                           make_levers, point_config, r2_score, run_emulate, run_point, to_unit,
+                                           to_values, validate_emulate, write_emulate)
 from simulator.policy.scenarios import load_scenario
 
-from test_sensitivity import run_cli
+from test_sensitivity import ROOT, run_cli
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -61,6 +63,9 @@ BAD = [
                  id="fixed-setting"),
     pytest.param({"interventions": {"adaptaton": {}}}, "emulate.interventions = 'adaptaton'",
                  "one of the registered interventions", id="fixed-unknown-intervention"),
+    pytest.param({"point": 160}, "emulate.point = 160", "a design point 0..159 (the 128 training points, then the "
+                 "32 held-out ones)", id="point-beyond-the-design"),
+    pytest.param({"point": -1}, "emulate.point = -1", "a design point 0..159", id="point-negative"),
 ]
 
 
@@ -203,7 +208,58 @@ def test_a_tiny_experiment_end_to_end_is_reproducible_and_resumes_from_the_cache
     assert rerun["regular"] == float(ds["train_outputs"].sel(output="regular").isel(sample=0, seed=1))
 
 
+def cache_entries(cache) -> list[str]:
+    return sorted(p.name for p in cache.iterdir() if (p / "entry.json").is_file())
+
+
+def test_a_sweep_over_the_design_points_fills_the_cache_that_the_experiment_then_reads(tmp_path):
+    """`emulate.point` runs one design point under the run's seed into the cache (one job of a sweep, on any
+    launcher); the experiment with the same settings then computes no run, and its numbers are those it computes
+    alone. A point or seed mapped to the wrong run would leave the experiment runs to compute."""
+    e = EmulateConfig(levers=[L("interventions.social_protection.transfer_usd", [0, 80])], outputs=["regular", "cost"],
+                      samples=4, test_samples=2, seeds=2, emulators=["gp"], workers=1)
+    cfg = RunConfig(n_households=100, years=1, progress=False, emulate=e)
+    cache = tmp_path / "cache"
+    for point in range(6):
+        for seed in range(2):
+            assert run_point(dataclasses.replace(cfg, seed=seed, emulate=dataclasses.replace(e, point=point)),
+                             cache).is_file()
+    entries = cache_entries(cache)
+    assert len(entries) == 12
+    ds, _ = run_emulate(cfg, cache, progress=False)
+    assert cache_entries(cache) == entries   # every run of the experiment was in the cache
+    alone, _ = run_emulate(cfg, tmp_path / "fresh", progress=False)
+    for name in ("train_outputs", "test_outputs", "r2"):
+        np.testing.assert_array_equal(ds[name].values, alone[name].values)
+    with pytest.raises(ConfigError, match=r"^seed = 2 .*a seed of the design, 0\.\.1"):
+        run_point(dataclasses.replace(cfg, seed=2, emulate=dataclasses.replace(e, point=0)), cache)
+
+
 # --- the command line ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_sweep_of_design_points_from_the_command_line_then_the_fit(tmp_path):
+    common = ["experiment=emulate", "n_households=100", "years=1", "emulate.samples=4", "emulate.test_samples=2",
+              "emulate.seeds=1", "emulate.outputs=[regular,cost]"]
+    sweep = subprocess.run([sys.executable, str(ROOT / "run.py"), "-m", *common, "emulate.point=range(0,6)",
+                            f"hydra.sweep.dir={tmp_path / 'sweep'}", f"compare.cache_dir={tmp_path / 'cache'}"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert sweep.returncode == 0, sweep.stderr
+    assert len(list((tmp_path / "sweep").glob("*/results.nc"))) == 6
+    entries = cache_entries(tmp_path / "cache")
+    assert len(entries) == 6
+    fit = run_cli(tmp_path, *common)
+    assert fit.returncode == 0, fit.stderr
+    assert cache_entries(tmp_path / "cache") == entries   # the fit found every run of the sweep
+    with xr.open_dataset(tmp_path / "run" / "emulator.nc", engine="netcdf4") as ds:
+        assert ds.attrs["runs"] == 6
+    refused = subprocess.run([sys.executable, str(ROOT / "run.py"), "-m", *common, "emulate.point=0", "seed=0,1",
+                              f"hydra.sweep.dir={tmp_path / 'sweep2'}", f"compare.cache_dir={tmp_path / 'cache'}"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert refused.returncode == 2 and refused.stderr.startswith("error: seed = 1 "), refused.stderr
+    assert "a seed of the design, 0..0" in refused.stderr
+
 
 
 @pytest.mark.slow

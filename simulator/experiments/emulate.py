@@ -68,6 +68,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 from simulator.config import EmulateConfig, EmulateLever, RunConfig, validate_run  # noqa: E402
 from simulator.errors import ConfigError, InputError  # noqa: E402
+from simulator.experiments.comparison import cached_run  # noqa: E402
 from simulator.experiments.sensitivity import (MODEL_PARAMETERS, OUTPUTS, Output, check_count,  # noqa: E402
                                                experiment_base, noise_share, number_text, read_all, run_cached,
                                                run_outputs, sample_outputs, with_values)
@@ -479,13 +480,23 @@ def validate_emulate(e: EmulateConfig) -> list[Lever]:
         raise ConfigError("emulate.start_year", e.start_year, "a number of years of at least 0")
     check_count("emulate.sample_seed", e.sample_seed, 0)
     check_count("emulate.workers", e.workers, 0)
+    if e.point is not None:
+        points = e.samples + e.test_samples
+        if isinstance(e.point, bool) or not isinstance(e.point, int) or not 0 <= e.point < points:
+            raise ConfigError("emulate.point", e.point, f"null (the whole experiment) or a design point "
+                              f"0..{points - 1} (the {e.samples} training points, then the {e.test_samples} "
+                              "held-out ones)")
     return levers
 
 
 def check_emulate(cfg: RunConfig) -> list[Lever]:
     """Every check of an emulation short of running it: its settings, the base run, the interventions of the
-    design's corners. Returns the levers."""
+    design's corners, and for a single point (`emulate.point`) that the run's seed is one of the design's. Returns
+    the levers."""
     levers = validate_emulate(cfg.emulate)
+    if cfg.emulate.point is not None and not 0 <= cfg.seed < cfg.emulate.seeds:
+        raise ConfigError("seed", cfg.seed, f"a seed of the design, 0..{cfg.emulate.seeds - 1} (emulate.seeds = "
+                          f"{cfg.emulate.seeds}), for a single point (emulate.point = {cfg.emulate.point})")
     base = dataclasses.replace(experiment_base(cfg), emulate=EmulateConfig())
     validate_run(base)
     check_interventions(base, levers, cfg.emulate.interventions, cfg.emulate.start_year)
@@ -522,6 +533,36 @@ def choose(kinds: Sequence[str], r2: np.ndarray) -> str:
     return "gp" if "gp" in top else top[0]
 
 
+def design_configs(cfg: RunConfig, cache_dir: str | Path) -> tuple[list[RunConfig], np.ndarray, np.ndarray,
+                                                                   np.ndarray, np.ndarray]:
+    """The run configs of the emulation's designs, point after point (the training points, then the held-out ones),
+    each under seeds 0..emulate.seeds-1 (the points' scenario files written under `cache_dir`/scenarios); and the
+    training and held-out designs on the unit cube and in the levers' values."""
+    e = cfg.emulate
+    levers = make_levers(e.levers)
+    base = dataclasses.replace(experiment_base(cfg), emulate=EmulateConfig())
+    train_unit, test_unit = designs(e, len(levers))
+    train_values, test_values = to_values(train_unit, levers), to_values(test_unit, levers)
+    folder = Path(cache_dir) / "scenarios"
+    base_def = base_definition(base)
+    configs = [point_config(base, levers, row, e.interventions, e.start_year, folder, seed, base_def)
+               for values in (train_values, test_values) for row in values for seed in range(e.seeds)]
+    return configs, train_unit, test_unit, train_values, test_values
+
+
+def run_point(cfg: RunConfig, cache_dir: str | Path) -> Path:
+    """Run design point `emulate.point` under the run's `seed` through the cache (computed only if not there), and
+    return its results file: one job of a sweep over points and seeds, after which `run_emulate` with the same
+    settings finds those runs in the cache.
+
+    Example (any Hydra launcher; then the same command without -m and point fits the emulators):
+        python run.py -m experiment=emulate 'emulate.point=range(0,160)' seed=0,1 hydra/launcher=slurm
+    """
+    check_emulate(cfg)
+    configs = design_configs(cfg, cache_dir)[0]
+    return cached_run(configs[cfg.emulate.point * cfg.emulate.seeds + cfg.seed], cache_dir)
+
+
 def run_emulate(cfg: RunConfig, cache_dir: str | Path, progress: bool = True) -> tuple[xr.Dataset, Emulator]:
     """Run the designs of `cfg.emulate` (through the cache, in parallel), fit and score every candidate emulator,
     and return the dataset of the experiment and the emulator kept (the best held-out R² per outcome).
@@ -537,12 +578,8 @@ def run_emulate(cfg: RunConfig, cache_dir: str | Path, progress: bool = True) ->
     started = time.perf_counter()
     d, names = len(levers), [lv.name for lv in levers]
     seeds = list(range(e.seeds))
-    train_unit, test_unit = designs(e, d)
-    train_values, test_values = to_values(train_unit, levers), to_values(test_unit, levers)
-    folder = Path(cache_dir) / "scenarios"
+    configs, train_unit, test_unit, train_values, test_values = design_configs(cfg, cache_dir)
     base_def = base_definition(base)
-    configs = [point_config(base, levers, row, e.interventions, e.start_year, folder, seed, base_def)
-               for values in (train_values, test_values) for row in values for seed in seeds]
     run_started = time.perf_counter()
     paths = run_cached(configs, cache_dir, e.workers, progress)
     run_seconds = time.perf_counter() - run_started
