@@ -63,6 +63,18 @@ BAD = [
                  id="fixed-setting"),
     pytest.param({"interventions": {"adaptaton": {}}}, "emulate.interventions = 'adaptaton'",
                  "one of the registered interventions", id="fixed-unknown-intervention"),
+    pytest.param({"levers": [L("interventions.adaptation[1].coverage", [0, 0.8])],
+                  "interventions": {"adaptation": [{"regions": ["Delta Coast"]}]}},
+                 "emulate.levers[0].name = 'interventions.adaptation[1].coverage'",
+                 "a list of at least 2 entries", id="entry-beyond-the-list"),
+    pytest.param({"levers": [L("interventions.adaptation.coverage", [0, 0.8])],
+                  "interventions": {"adaptation": [{"regions": ["Delta Coast"]}, {"regions": ["Highlands"]}]}},
+                 "emulate.levers[0].name = 'interventions.adaptation.coverage'",
+                 "interventions.adaptation[k].coverage, naming the entry k", id="list-without-entry"),
+    pytest.param({"levers": [L("interventions.adaptation[0].coverage", [0, 0.8])],
+                  "interventions": {"adaptation": [{"regions": "everywhere"}]}},
+                 "emulate.interventions.adaptation[0].regions = 'everywhere'", "a list of origin names",
+                 id="list-entry-setting"),
     pytest.param({"point": 160}, "emulate.point = 160", "a design point 0..159 (the 128 training points, then the "
                  "32 held-out ones)", id="point-beyond-the-design"),
     pytest.param({"point": -1}, "emulate.point = -1", "a design point 0..159", id="point-negative"),
@@ -206,6 +218,31 @@ def test_a_tiny_experiment_end_to_end_is_reproducible_and_resumes_from_the_cache
     point = em.run_config(ds["train_inputs"].isel(sample=0).values, tmp_path / "cache" / "scenarios", seed=1)
     rerun = run_outcomes(cached_run(point, tmp_path / "cache"))
     assert rerun["regular"] == float(ds["train_outputs"].sel(output="regular").isel(sample=0, seed=1))
+
+
+def test_a_lever_per_district_sets_its_own_entry_of_a_list_of_interventions(tmp_path):
+    """`emulate.interventions` gives adaptation as a list (one district each) and the levers name the entries: a
+    design point runs one adaptation per district, each with its own coverage and cost."""
+    fixed = {"adaptation": [{"regions": ["Delta Coast"]}, {"regions": ["Highlands"]}]}
+    entries = [L("interventions.adaptation[0].coverage", [0.0, 0.8]),
+               L("interventions.adaptation[1].coverage", [0.0, 0.8]), L("interventions.fee_subsidy.share", [0, 1])]
+    levers = make_levers(entries)
+    assert [lv.units for lv in levers[:2]] == [levers[0].units] * 2 and levers[0].units.startswith("share")
+    cfg = RunConfig(n_households=300, years=1, progress=False,
+                    emulate=EmulateConfig(levers=entries, interventions=fixed, samples=4))
+    check_emulate(cfg)
+    point = point_config(RunConfig(n_households=300, years=1, progress=False), levers, [0.2, 0.6, 0.5], fixed, 0.0,
+                         tmp_path / "scenarios")
+    definition = load_scenario(point.scenario).definition()["interventions"]
+    assert [(e["regions"], e["coverage"]) for e in definition["adaptation"]] == [(["Delta Coast"], 0.2),
+                                                                                   (["Highlands"], 0.6)]
+    assert definition["fee_subsidy"]["share"] == 0.5
+    from simulator.experiments.runner import simulate
+    ds = simulate(point)
+    cost = ds["intervention_cost"].sum("time")
+    assert float(cost.sel(intervention="adaptation")) > 0 and float(cost.sel(intervention="adaptation[1]")) > 0
+    # 0.2 of Delta Coast's households (750,000 in the world) cost less than 0.6 of the Highlands' (450,000)
+    assert float(cost.sel(intervention="adaptation")) < float(cost.sel(intervention="adaptation[1]"))
 
 
 def cache_entries(cache) -> list[str]:

@@ -132,6 +132,16 @@ def test_objective_2_against_objective_5_and_the_sentences():
         "Under the severe outlook it changes at 1 million USD (Objective 2 to neither).")
 
 
+def test_levers_on_entries_of_a_list_belong_to_their_interventions_objective():
+    from simulator.experiments.emulate import Lever
+    from simulator.experiments.optimise import lever_groups
+    moves, off = lever_groups([Lever("interventions.adaptation[1].coverage", 0.0, 0.8, "share"),
+                               Lever("interventions.quota_expansion[0].factor", 1.0, 4.0, "factor"),
+                               Lever("interventions.adaptation.coverage", 0.0, 0.8, "share")], ["a", "b", "c"])
+    assert moves.tolist() == [[True, True, True], [True, False, True], [False, True, False]]
+    assert off.tolist() == [0.0, 1.0, 0.0]
+
+
 # --- settings -------------------------------------------------------------------------------------------------------
 
 

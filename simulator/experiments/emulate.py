@@ -46,6 +46,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import tempfile
 import time
 import warnings
@@ -79,6 +80,22 @@ from simulator.version import __version__  # noqa: E402
 # --- levers ---------------------------------------------------------------------------------------------------------
 
 PREFIX = "interventions."
+# a lever on an intervention setting: interventions.<intervention>.<setting>, or on one entry of a list of entries of
+# that intervention (one per district, channel or route: emulate.interventions gives the list), <intervention>[k]
+LEVER = re.compile(r"^interventions\.([A-Za-z_]+)(?:\[(\d+)\])?\.([A-Za-z_]+)$")
+
+
+def split_lever(name: str) -> tuple[str, int | None, str]:
+    """(intervention, entry or None, setting) of an intervention lever's name.
+
+    Example:
+        >>> split_lever("interventions.adaptation[1].coverage"), split_lever("interventions.fee_subsidy.share")
+        (('adaptation', 1, 'coverage'), ('fee_subsidy', None, 'share'))
+    """
+    found = LEVER.match(name)
+    if found is None:
+        raise ValueError(f"{name!r} is not the name of an intervention lever")
+    return found.group(1), None if found.group(2) is None else int(found.group(2)), found.group(3)
 
 
 @dataclass(frozen=True)
@@ -107,12 +124,17 @@ def lever_meta(field_name: str, name: object) -> dict[str, Any]:
     settings = intervention_settings()
     if isinstance(name, str) and name in settings:
         return settings[name]
+    if isinstance(name, str) and LEVER.match(name):   # an entry of a list: the setting's metadata
+        intervention, _, setting = split_lever(name)
+        if f"{PREFIX}{intervention}.{setting}" in settings:
+            return settings[f"{PREFIX}{intervention}.{setting}"]
     if isinstance(name, str) and name in MODEL_PARAMETERS:
         return MODEL_PARAMETERS[name]
     close = difflib.get_close_matches(str(name), list(settings) + list(MODEL_PARAMETERS), n=3, cutoff=0.6)
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
     raise ConfigError(field_name, name, "interventions.<intervention>.<setting>, such as "
-                      f"interventions.adaptation.coverage, or a model parameter's dotted name, such as "
+                      f"interventions.adaptation.coverage (interventions.<intervention>[k].<setting> for entry k of "
+                      f"a list in emulate.interventions), or a model parameter's dotted name, such as "
                       f"model.decisions.credit_fraction{hint}; interventions and their settings: "
                       f"{', '.join(sorted(REGISTRY))} (simulator/policy/interventions.py)")
 
@@ -187,15 +209,20 @@ def point_scenario(base_def: dict[str, Any], levers: Sequence[Lever], values: Se
     """The scenario of one design point, as a scenario file holds it: the base scenario's outlooks and interventions,
     plus each intervention a lever or `fixed` names (from `start_year`, unless the base scenario or `fixed` sets
     it), with `fixed`'s settings and the lever values set."""
-    interventions = {name: dict(settings) for name, settings in base_def["interventions"].items()}
-    names = list(fixed) + [lv.name.split(".")[1] for lv in levers if lv.name.startswith(PREFIX)]
+    interventions = copy.deepcopy(dict(base_def["interventions"]))
+    names = list(fixed) + [split_lever(lv.name)[0] for lv in levers if lv.name.startswith(PREFIX)]
     for name in dict.fromkeys(names):
+        if isinstance(fixed.get(name), list):   # one intervention per entry (a district, channel or route each)
+            interventions[name] = [{"start_year": float(start_year), **copy.deepcopy(dict(entry or {}))}
+                                   for entry in fixed[name]]
+            continue
         settings = interventions.setdefault(name, {"start_year": float(start_year)})
         settings.update(copy.deepcopy(dict(fixed.get(name) or {})))
     for lv, value in zip(levers, values):
         if lv.name.startswith(PREFIX):
-            _, name, key = lv.name.split(".")
-            interventions[name][key] = int(round(value)) if lv.integer else float(value)
+            name, entry, key = split_lever(lv.name)
+            target = interventions[name][entry or 0] if isinstance(interventions[name], list) else interventions[name]
+            target[key] = int(round(value)) if lv.integer else float(value)
     return {"description": "A design point of an emulator (simulator/experiments/emulate.py): "
                            + ", ".join(f"{lv.name} = {v:g}" for lv, v in zip(levers, values)
                                        if lv.name.startswith(PREFIX)),
@@ -235,15 +262,31 @@ def check_interventions(base: RunConfig, levers: Sequence[Lever], fixed: Mapping
     """Build the interventions of the design's lowest and highest corners, so that a bad fixed setting fails before
     any run, as a ConfigError naming it under `emulate.interventions`."""
     base_def = base_definition(base)
-    if not isinstance(fixed, Mapping) or not all(isinstance(v, Mapping) or v is None for v in fixed.values()):
+    if not isinstance(fixed, Mapping) or not all(
+            isinstance(v, Mapping) or v is None or (isinstance(v, list) and v and all(isinstance(e, Mapping)
+                                                                                    for e in v))
+            for v in fixed.values()):
         raise ConfigError("emulate.interventions", fixed, "a mapping of intervention names to their fixed settings, "
-                          "e.g. {adaptation: {regions: exposed}}")
+                          "e.g. {adaptation: {regions: exposed}}, or to a list of settings, one intervention each "
+                          "(e.g. one per district: [{regions: [Delta Coast]}, {regions: [Highlands]}])")
+    for i, lv in enumerate(levers):
+        if not lv.name.startswith(PREFIX):
+            continue
+        name, entry, _ = split_lever(lv.name)
+        given = fixed.get(name)
+        if entry is not None and not (isinstance(given, list) and entry < len(given)):
+            raise ConfigError(f"emulate.levers[{i}].name", lv.name, f"an entry of emulate.interventions.{name}, "
+                              f"which must then be a list of at least {entry + 1} entries (one intervention each, "
+                              f"e.g. one per district, channel or route)")
+        if entry is None and isinstance(given, list):
+            raise ConfigError(f"emulate.levers[{i}].name", lv.name, f"interventions.{name}[k].{lv.name.split('.')[-1]}"
+                              f", naming the entry k of the list emulate.interventions.{name}")
     for corner in ([lv.lower for lv in levers], [lv.upper for lv in levers]):
         scenario = point_scenario(base_def, levers, corner, fixed, start_year)
         try:
             build_interventions(scenario["interventions"])
         except ConfigError as exc:
-            name = exc.field.split(".")[1] if exc.field.startswith(PREFIX) else ""
+            name = re.sub(r"\[\d+\]$", "", exc.field.split(".")[1]) if exc.field.startswith(PREFIX) else ""
             where = "emulate.interventions" + (f".{exc.field.removeprefix(PREFIX)}" if name in fixed else "")
             raise ConfigError(where, exc.value, exc.allowed) from None
 

@@ -58,7 +58,7 @@ from scipy import stats  # noqa: E402
 
 from simulator.config import OptimiseConfig, RunConfig, validate_run  # noqa: E402
 from simulator.errors import ConfigError, InputError  # noqa: E402
-from simulator.experiments.emulate import (EMULATE_OUTPUTS, PREFIX, Emulator, Lever,  # noqa: E402
+from simulator.experiments.emulate import (EMULATE_OUTPUTS, PREFIX, Emulator, Lever, split_lever,  # noqa: E402
                                            base_definition, check_emulate, load_emulator,
                                            point_scenario, run_emulate, run_outcomes, to_unit, write_emulate,
                                            write_scenario)
@@ -185,7 +185,7 @@ def lever_groups(levers: Sequence[Lever], fields: Sequence[str]) -> tuple[np.nda
     off = np.empty(len(levers))
     skip = "; or skip the ladder with optimise.ladder_musd=[]"
     for i, lv in enumerate(levers):
-        _, name, setting = lv.name.split(".")
+        name, _, setting = split_lever(lv.name)
         if setting not in OFF:
             raise ConfigError(f"{fields[i]}.name", lv.name, f"a lever whose off value is known (settings "
                               f"{', '.join(OFF)}), at which the ladder's searches restricted to one objective's "
@@ -1103,8 +1103,9 @@ def ladder_method(ds: xr.Dataset) -> str:
     level = f"{100 * json.loads(ds.attrs['settings'])['interval']:g}%"
     budgets = [float(b) for b in ds["budget"].values]
     levers = [str(v) for v in ds["lever"].values]
-    group_of = {g: ", ".join(lv.split(".")[1].replace("_", " ") for lv in levers
-                             if REGISTRY[lv.split(".")[1]].objective == g) or "none" for g in ("2", "5")}
+    group_of = {g: ", ".join(dict.fromkeys(split_lever(lv)[0].replace("_", " ") for lv in levers
+                                           if lv.startswith(PREFIX) and REGISTRY[split_lever(lv)[0]].objective == g))
+                or "none" for g in ("2", "5")}
     return (f"The search repeated at budgets of {', '.join(f'{b:g}' for b in budgets)} million USD, in each outlook "
             "on its own emulator (the emulated cost in that outlook within the budget), for each objective alone: "
             f"with all levers, with the Objective 2 levers only ({group_of['2']}) and with the Objective 5 levers "
