@@ -133,6 +133,10 @@ class SweepReport(Callback):
                     f"command again, and only the missing runs are computed (no sweep.nc was written)",
                   file=sys.stderr)
             raise SystemExit(EXIT_INPUT)
+        if config.get("mode") == "emulate":   # a sweep over an emulation's design points (emulate.point)
+            print(f"{len(list(folder.glob('*/results.nc')))} runs of the emulation's design are in the result cache; "
+                  "the same command without -m and emulate.point reads them and fits the emulators")
+            return
         try:
             ds, reference = merge_sweep(folder)
         except FileNotFoundError:

@@ -284,6 +284,8 @@ def test_a_sweep_of_design_points_from_the_command_line_then_the_fit(tmp_path):
                            cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert sweep.returncode == 0, sweep.stderr
     assert len(list((tmp_path / "sweep").glob("*/results.nc"))) == 6
+    assert "6 runs of the emulation's design are in the result cache" in sweep.stdout
+    assert not (tmp_path / "sweep" / "sweep.nc").exists()   # design points are not packages to compare
     entries = cache_entries(tmp_path / "cache")
     assert len(entries) == 6
     fit = run_cli(tmp_path, *common)
