@@ -156,6 +156,13 @@ def test_a_saved_emulator_reloads_and_predicts_the_same(tmp_path):
     by_name = dict(zip(again.lever_names, x.T))
     np.testing.assert_array_equal(again.predict(by_name)[0], em.predict(x)[0])
     assert not list(tmp_path.glob(".*tmp"))   # written atomically: no temporary file left
+    # a standard pickle, whose arrays load without joblib's wrapper (which sets each array's shape in place, deprecated
+    # in NumPy 2.5); a file in joblib's format, as earlier versions wrote, still loads
+    import pickle
+    with open(path, "rb") as handle:
+        np.testing.assert_array_equal(pickle.load(handle)["emulator"].predict(x)[0], em.predict(x)[0])
+    joblib.dump({**pickle.loads(path.read_bytes()), "note": "joblib's format"}, tmp_path / "old.joblib")
+    np.testing.assert_array_equal(load_emulator(tmp_path / "old.joblib").predict(x)[0], em.predict(x)[0])
 
 
 def test_a_file_of_another_format_version_is_refused(tmp_path):

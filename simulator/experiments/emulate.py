@@ -456,16 +456,18 @@ class Emulator:
         return point_config(self.base, self.levers, row[0], self.fixed, self.start_year, folder, seed)
 
     def save(self, path: str | Path) -> Path:
-        """Write the emulator to `path` (joblib), atomically, with its format version and library versions."""
-        import joblib
+        """Write the emulator to `path`, atomically, with its format version and library versions: a standard
+        pickle (which joblib.load reads too), so that loading it sets no array's shape in place, which NumPy 2.5
+        deprecates and joblib's own array format does on every array (thousands of warnings per emulator)."""
+        import pickle
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "simulator_version": __version__,
                    "sklearn_version": version("scikit-learn"), "numpy_version": np.__version__, "emulator": self}
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
         try:
-            joblib.dump(payload, tmp)
+            with os.fdopen(fd, "wb") as handle:
+                pickle.dump(payload, handle, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -474,8 +476,8 @@ class Emulator:
 
 
 def load_emulator(path: str | Path) -> Emulator:
-    """Read an emulator saved by `Emulator.save`. A file of another format version is refused (InputError). Like
-    any pickle, load only files you trust."""
+    """Read an emulator saved by `Emulator.save` (a standard pickle, or joblib's format of earlier versions). A file
+    of another format version is refused (InputError). Like any pickle, load only files you trust."""
     import joblib
     try:
         payload = joblib.load(path)
