@@ -503,6 +503,8 @@ def test_the_run_is_checked_against_the_prediction_at_the_emulators_horizon(emul
     forecast, check = what_if(settings, model, file)
     outcomes = whatif.model_outcomes(model, 24)
     from_file = run_outcomes(write_netcdf(model.dataset(), tmp_path / "run.nc"))
+    from simulator.experiments.emulate import EMULATE_OUTPUTS
+    assert set(EMULATE_OUTPUTS) <= set(outcomes)   # every outcome an emulator can have (expected deaths too)
     for k, output in enumerate(forecast.emulator.outputs):
         assert outcomes[output] == pytest.approx(from_file[output], rel=1e-12), output
         assert check.simulated[k] == pytest.approx(whatif.rescale(output, outcomes[output], 1000, 2.0)), output

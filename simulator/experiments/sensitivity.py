@@ -260,20 +260,25 @@ OUTPUTS["poorest_consumption"] = Output("poorest_consumption",
 SHARES = ("irregular_share", "regular_share")   # pooled over seeds: from the summed departures
 
 
-def run_outputs(path: Path) -> dict[str, float]:
-    """The whole-run outcomes (simulator/experiments/metrics.py run_metrics) of one cached run, as floats;
+def outcomes_of(ds: xr.Dataset) -> dict[str, float]:
+    """The whole-run outcomes (simulator/experiments/metrics.py run_metrics) of one run's dataset, as floats;
     `expected_deaths`, the sum over the run of `route_expected_deaths` (each journey ended weighs its route's death
     probability: the mean of `deaths` given the journeys, without the noise of who dies, which dominates the few
     deaths of a small run); and `poorest_consumption`: exp of the mean over months of the mean log consumption per
     person of the households in the poorest wealth quintile at the start (metrics.py `group_totals` log_consumption);
     its ratio between two runs minus 1 is the consumption-equivalent welfare change of the poorest."""
+    m = run_metrics(ds)
+    found = {name: float(m[name]) for name in m.data_vars}
+    found["expected_deaths"] = float(ds["route_expected_deaths"].sum())
+    log_c = ds["log_consumption_by_quintile"].mean("time").isel(wealth_quintile=0)
+    found["poorest_consumption"] = float(np.exp(log_c))
+    return found
+
+
+def run_outputs(path: Path) -> dict[str, float]:
+    """`outcomes_of` one cached run's results file."""
     with xr.open_dataset(path, engine="netcdf4") as ds:
-        m = run_metrics(ds)
-        found = {name: float(m[name]) for name in m.data_vars}
-        found["expected_deaths"] = float(ds["route_expected_deaths"].sum())
-        log_c = ds["log_consumption_by_quintile"].mean("time").isel(wealth_quintile=0)
-        found["poorest_consumption"] = float(np.exp(log_c))
-        return found
+        return outcomes_of(ds)
 
 
 def sample_outputs(runs: Sequence[dict[str, float]], outputs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

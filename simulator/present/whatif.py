@@ -59,8 +59,7 @@ import numpy as np
 
 from simulator.errors import ConfigError, InputError
 from simulator.experiments.emulate import EMULATE_OUTPUTS, Emulator, base_definition, load_emulator, point_scenario
-from simulator.experiments.metrics import group_totals, run_metrics
-from simulator.experiments.sensitivity import number_text
+from simulator.experiments.sensitivity import number_text, outcomes_of
 from simulator.model.climate import ClimateOutlook
 from simulator.model.labour import LabourOutlook
 from simulator.params import ModelParams, iter_params
@@ -447,15 +446,10 @@ def forecast(file: EmulatorFile, sliders: Sliders) -> Forecast:
 # --- the run against the prediction ---------------------------------------------------------------------------------
 
 def model_outcomes(model: Any, months: int) -> dict[str, float]:
-    """The whole-run outcomes of a live model over its first `months` (as emulate.py `run_outcomes` reads them from
-    a run's file: `run_metrics`, `expected_deaths` from `route_expected_deaths`, and `poorest_consumption` from
-    `group_totals`; `regular_share` as sensitivity.py `sample_outputs` makes it of one run: NaN without international
-    departures)."""
-    ds = model.dataset().isel(time=slice(0, months))
-    m = run_metrics(ds)
-    found = {name: float(m[name]) for name in m.data_vars}
-    found["expected_deaths"] = float(ds["route_expected_deaths"].sum())
-    found["poorest_consumption"] = float(np.exp(group_totals(ds)["log_consumption"].isel(wealth_quintile=0)))
+    """The whole-run outcomes of a live model over its first `months`, as emulate.py `run_outcomes` reads them from
+    a run's file (sensitivity.py `outcomes_of`), and `regular_share` as sensitivity.py `sample_outputs` makes it of
+    one run: NaN without international departures."""
+    found = outcomes_of(model.dataset().isel(time=slice(0, months)))
     international = found["regular"] + found["irregular"]
     found["regular_share"] = 100.0 * found["regular"] / international if international > 0 else math.nan
     return found
