@@ -578,21 +578,23 @@ def choose(kinds: Sequence[str], r2: np.ndarray) -> str:
     return "gp" if "gp" in top else top[0]
 
 
-def design_configs(cfg: RunConfig, cache_dir: str | Path) -> tuple[list[RunConfig], np.ndarray, np.ndarray,
-                                                                   np.ndarray, np.ndarray]:
-    """The run configs of the emulation's designs, point after point (the training points, then the held-out ones),
-    each under seeds 0..emulate.seeds-1 (the points' scenario files written under `cache_dir`/scenarios); and the
-    training and held-out designs on the unit cube and in the levers' values."""
+def design_values(cfg: RunConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The training and held-out designs of the emulation, on the unit cube and in the levers' values."""
+    levers = make_levers(cfg.emulate.levers)
+    train_unit, test_unit = designs(cfg.emulate, len(levers))
+    return train_unit, test_unit, to_values(train_unit, levers), to_values(test_unit, levers)
+
+
+def point_configs(cfg: RunConfig, rows: np.ndarray, seeds: Sequence[int], cache_dir: str | Path) -> list[RunConfig]:
+    """The run configs of design points `rows` (lever values), point after point, each under `seeds`; the points'
+    scenario files are written under `cache_dir`/scenarios."""
     e = cfg.emulate
     levers = make_levers(e.levers)
     base = dataclasses.replace(experiment_base(cfg), emulate=EmulateConfig())
-    train_unit, test_unit = designs(e, len(levers))
-    train_values, test_values = to_values(train_unit, levers), to_values(test_unit, levers)
-    folder = Path(cache_dir) / "scenarios"
     base_def = base_definition(base)
-    configs = [point_config(base, levers, row, e.interventions, e.start_year, folder, seed, base_def)
-               for values in (train_values, test_values) for row in values for seed in range(e.seeds)]
-    return configs, train_unit, test_unit, train_values, test_values
+    folder = Path(cache_dir) / "scenarios"
+    return [point_config(base, levers, row, e.interventions, e.start_year, folder, seed, base_def)
+            for row in rows for seed in seeds]
 
 
 def run_point(cfg: RunConfig, cache_dir: str | Path) -> Path:
@@ -604,8 +606,9 @@ def run_point(cfg: RunConfig, cache_dir: str | Path) -> Path:
         python run.py -m experiment=emulate 'emulate.point=range(0,160)' seed=0,1 hydra/launcher=slurm
     """
     check_emulate(cfg)
-    configs = design_configs(cfg, cache_dir)[0]
-    return cached_run(configs[cfg.emulate.point * cfg.emulate.seeds + cfg.seed], cache_dir)
+    _, _, train_values, test_values = design_values(cfg)
+    row = np.vstack([train_values, test_values])[cfg.emulate.point]
+    return cached_run(point_configs(cfg, row[None], [cfg.seed], cache_dir)[0], cache_dir)
 
 
 def run_emulate(cfg: RunConfig, cache_dir: str | Path, progress: bool = True) -> tuple[xr.Dataset, Emulator]:
@@ -623,7 +626,8 @@ def run_emulate(cfg: RunConfig, cache_dir: str | Path, progress: bool = True) ->
     started = time.perf_counter()
     d, names = len(levers), [lv.name for lv in levers]
     seeds = list(range(e.seeds))
-    configs, train_unit, test_unit, train_values, test_values = design_configs(cfg, cache_dir)
+    train_unit, test_unit, train_values, test_values = design_values(cfg)
+    configs = point_configs(cfg, np.vstack([train_values, test_values]), seeds, cache_dir)
     base_def = base_definition(base)
     run_started = time.perf_counter()
     paths = run_cached(configs, cache_dir, e.workers, progress)
