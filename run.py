@@ -227,18 +227,19 @@ def check_job(cfg: RunConfig, multirun: bool) -> None:
         check_run(dataclasses.replace(cfg, scenario=cfg.scenario or "baseline"))
 
 
-def write_with_report(ds: xr.Dataset, path: Path, baseline: str | None, front: Path | None = None) -> Path:
+def write_with_report(ds: xr.Dataset, path: Path, baseline: str | None, front: xr.Dataset | None = None,
+                      front_source: str = "") -> Path:
     """Write the dataset `ds` to `path` and, unless `baseline` is None, the report beside it, at the same time: the
     file's compression runs in the HDF5 library, outside Python's lock, while the report draws its figures. Each is
-    written atomically; an error in either is raised once both have ended. `front`: a front.nc of
-    experiment=optimise, for the report's section on the budget question."""
+    written atomically; an error in either is raised once both have ended. `front`: the front of
+    experiment=optimise (`read_front`, from the file `front_source`), for the report's section on the budget
+    question."""
     if baseline is None:
         return write_netcdf(ds, path)
-    front_ds = read_front(front) if front is not None else None
     with ThreadPoolExecutor(max_workers=1) as pool:
         written = pool.submit(write_netcdf, ds, path)
         try:
-            write_report(ds, path.parent, baseline=baseline, front=front_ds, front_source=str(front or ""))
+            write_report(ds, path.parent, baseline=baseline, front=front, front_source=front_source)
         finally:
             wait([written])
     return written.result()
@@ -264,11 +265,9 @@ def job(cfg: RunConfig, config_text: str, output_dir: Path, multirun: bool, cach
     if cfg.scenario is None and not multirun:
         c = cfg.compare
         validate_run(dataclasses.replace(cfg, scenario=c.baseline))
-        front = Path(c.front) if c.front else None
-        if front is not None:
-            read_front(front)   # before the runs: a wrong file stops the job at once
+        front = read_front(c.front) if c.front else None   # before the runs: a wrong file stops the job at once
         ds = compare(cfg, c.scenarios, range(c.seeds), cache_dir, c.workers, progress=cfg.progress)
-        return write_with_report(ds, output_dir / "comparison.nc", c.baseline, front)
+        return write_with_report(ds, output_dir / "comparison.nc", c.baseline, front, c.front or "")
     if cfg.scenario is None:
         cfg = dataclasses.replace(cfg, scenario="baseline")
     if multirun:   # sweeps go through the cache, so that a rerun skips the jobs that finished

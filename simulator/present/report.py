@@ -873,7 +873,6 @@ def front_section(front: xr.Dataset, setup: Setup, folder: Path, source: str = "
     """The budget question, from a front dataset of experiment=optimise: what each extra million buys, where the
     Objective 2 levers beat the Objective 5 levers and the reverse, how that changes in another climate outlook, the
     emulator checked against the model, and the named packages against the re-run portfolios."""
-    from simulator.experiments.emulate import EMULATE_OUTPUTS
     from simulator.experiments.optimise import GROUP_TEXT, GROUPS, ladder_findings, ladder_method
 
     s = json.loads(front.attrs["settings"])
@@ -927,7 +926,7 @@ def front_section(front: xr.Dataset, setup: Setup, folder: Path, source: str = "
                                for what in ("emulated", "model"))
             parts.append(f"{GROUP_TEXT[g]}: emulated {emulated}, model {model}")
         checks.append(f"{outlook} outlook: " + "; ".join(parts))
-    units = EMULATE_OUTPUTS[name].units
+    units = str(front["outcome_units"].sel(outcome=name).values)
     section.add(f"**Checked with the model.** Each group's best portfolio for {name} ({units}) at {at:g} million USD, "
                 f"run with the model under {front.sizes['seed']} seeds ({level} intervals; the model's is Student's "
                 "t of its mean):", checks)
