@@ -63,7 +63,7 @@ from simulator.errors import ConfigError, InputError, WorldError
 from simulator.model.outputs import write_netcdf
 from simulator.policy.interventions import REGISTRY
 from simulator.present.plotting import save_figures
-from simulator.experiments.processes import mark_job_process
+from simulator.experiments.processes import exit_fast, mark_job_process
 from simulator.present.report import read_front, write_report
 from simulator.experiments.runner import check_run, save_run, simulate
 
@@ -228,18 +228,19 @@ def check_job(cfg: RunConfig, multirun: bool) -> None:
 
 
 def write_with_report(ds: xr.Dataset, path: Path, baseline: str | None, front: xr.Dataset | None = None,
-                      front_source: str = "") -> Path:
+                      front_source: str = "", workers: int = 1) -> Path:
     """Write the dataset `ds` to `path` and, unless `baseline` is None, the report beside it, at the same time: the
-    file's compression runs in the HDF5 library, outside Python's lock, while the report draws its figures. Each is
-    written atomically; an error in either is raised once both have ended. `front`: the front of
-    experiment=optimise (`read_front`, from the file `front_source`), for the report's section on the budget
-    question."""
+    file's compression runs in the HDF5 library, outside Python's lock, while the report is made, its figures drawn
+    by `workers` processes (`report.draw_figures`). Each is written atomically; an error in either is raised once
+    both have ended. `front`: the front of experiment=optimise (`read_front`, from the file `front_source`), for
+    the report's section on the budget question."""
     if baseline is None:
         return write_netcdf(ds, path)
     with ThreadPoolExecutor(max_workers=1) as pool:
         written = pool.submit(write_netcdf, ds, path)
         try:
-            write_report(ds, path.parent, baseline=baseline, front=front, front_source=front_source)
+            write_report(ds, path.parent, baseline=baseline, front=front, front_source=front_source,
+                         workers=workers)
         finally:
             wait([written])
     return written.result()
@@ -267,7 +268,8 @@ def job(cfg: RunConfig, config_text: str, output_dir: Path, multirun: bool, cach
         validate_run(dataclasses.replace(cfg, scenario=c.baseline))
         front = read_front(c.front) if c.front else None   # before the runs: a wrong file stops the job at once
         ds = compare(cfg, c.scenarios, range(c.seeds), cache_dir, c.workers, progress=cfg.progress)
-        return write_with_report(ds, output_dir / "comparison.nc", c.baseline, front, c.front or "")
+        return write_with_report(ds, output_dir / "comparison.nc", c.baseline, front, c.front or "",
+                                 workers=c.workers or os.cpu_count() or 1)
     if cfg.scenario is None:
         cfg = dataclasses.replace(cfg, scenario="baseline")
     if multirun:   # sweeps go through the cache, so that a rerun skips the jobs that finished
@@ -671,6 +673,7 @@ def cli() -> None:
     debug = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"   # Hydra's errors reach us as exceptions
     mark_job_process()                      # worker processes stop when this one is gone
+    exit_fast()                             # this one (and its workers: watch_parent) exits without a last GC
     # workers stopped by Ctrl-C leave semaphores that multiprocessing's resource tracker removes, saying so in a
     # warning at exit: the removal is what should happen, the warning only adds lines after ours
     os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"),

@@ -237,6 +237,16 @@ def test_report_is_produced_from_a_dataset_alone(comparison, tmp_path):
     assert "is invented" not in (tmp_path / "other" / "report.md").read_text()
 
 
+def test_report_with_figures_drawn_in_worker_processes_is_the_same(comparison, tmp_path):
+    """`workers=2` draws the figures in two processes while the tables are made: the same Markdown, and the same
+    HTML, whose embedded figures are the PNG files byte for byte."""
+    serial = write_report(comparison, tmp_path / "serial")
+    parallel = write_report(comparison, tmp_path / "parallel", workers=2)
+    assert parallel.read_text() == serial.read_text()
+    assert (parallel.parent / "report.html").read_bytes() == (serial.parent / "report.html").read_bytes()
+    assert sorted(p.name for p in parallel.parent.iterdir()) == sorted(p.name for p in serial.parent.iterdir())
+
+
 def test_report_refuses_a_dataset_without_the_outputs_it_needs(comparison, tmp_path):
     with pytest.raises(ValueError, match="channel_costs.*older version"):
         write_report(comparison.drop_vars("channel_costs"), tmp_path)

@@ -38,6 +38,7 @@ import json
 import re
 import warnings
 from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ import markupsafe  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
+from joblib import Parallel, delayed  # noqa: E402
 
 from simulator.experiments.metrics import (  # noqa: E402
     METRICS, corridor_totals, group_totals, paired_differences, paired_effects, run_metrics, welfare_change)
@@ -298,9 +300,8 @@ def opening(setup: Setup, ds: xr.Dataset) -> tuple[str, list[Section]]:
     return note, [about, packages]
 
 
-def decision_summary(ds: xr.Dataset, setup: Setup, practical: float) -> tuple[Section, xr.Dataset]:
-    """The decision summary and the effects it is built on."""
-    e = summary_effects(ds, setup.baseline)
+def decision_summary(ds: xr.Dataset, e: xr.Dataset, setup: Setup, practical: float) -> Section:
+    """The decision summary, from the effects it is built on (`summary_effects`)."""
     section = Section("Decision summary")
     section.add(
         f"Effects of each package against **{setup.baseline}** over the {setup.n_years:g} years, {setup.unit}: mean "
@@ -360,7 +361,7 @@ def decision_summary(ds: xr.Dataset, setup: Setup, practical: float) -> tuple[Se
     notes = mechanism_notes(ds, setup, practical)
     if notes:
         section.add("**What the numbers reveal**", notes)
-    return section, e
+    return section
 
 
 def mechanism_notes(ds: xr.Dataset, setup: Setup, practical: float) -> list[str]:
@@ -673,25 +674,20 @@ def _save(fig: plt.Figure, path: Path, caption: str) -> Figure:
     return Figure(path, caption)
 
 
-def figure_series(ds: xr.Dataset, setup: Setup, folder: Path, col: dict[str, Any]) -> list[Figure]:
-    figures = []
+def figure_tasks(ds: xr.Dataset, e: xr.Dataset, setup: Setup, folder: Path,
+                 col: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The report's figures, in the order it shows them, each as (function, arguments...): the function draws the
+    figure into `folder` and returns it. The arguments are the few arrays the figure draws, reduced here from the
+    comparison dataset (about 70 MB at the defaults, a few hundred kB for all the figures), so that the figures can
+    be drawn in worker processes (`draw_figures`)."""
     scale = setup.per_thousand
     unit = f" {setup.unit}" if setup.households else ""
-    flows = annual(ds["emigrants"].sum(["origin", "destination"])) * scale
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5), sharex=True)
-    for ax, pathway in zip(axes, ds["pathway"].values):
-        for s in setup.others + [setup.baseline]:
-            _band(ax, flows.sel(scenario=s, pathway=pathway), col[s], s, s == setup.baseline)
-        ax.set_title(f"{pathway} departures")
-        ax.set_ylabel(f"persons a year{unit}")
-        ax.set_xlabel("year")
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    figures.append(_save(fig, folder / "departures_by_pathway.png",
-                         "Departures a year by pathway: median across seeds and 5-95% band; the baseline in black."))
+    flows = annual(ds["emigrants"].sum(["origin", "destination"])) * scale   # scenario, seed, year, pathway
     international = flows.sel(pathway="regular") + flows.sel(pathway="irregular")
     share = 100 * flows.sel(pathway="irregular") / international.where(international > 0)
-    cumulative_deaths = ds["deaths"].sum("origin").cumsum("time") * scale
+    calendar = (ds["year"].values + (ds["month"].values % 12) / 12 if "month" in ds.coords else ds["year"].values)
+    cumulative_deaths = ((ds["deaths"].sum("origin").cumsum("time") * scale)   # monthly: against the calendar
+                         .assign_coords(year=("time", calendar)).swap_dims(time="year"))
     series = (
         ("irregular_share.png", share, "Irregular share of international departures", "% of departures a year"),
         ("deaths.png", cumulative_deaths, "Deaths and missing on irregular journeys, cumulative",
@@ -700,29 +696,67 @@ def figure_series(ds: xr.Dataset, setup: Setup, folder: Path, col: dict[str, Any
          "Trapped households (wanted to move, could not afford to)", f"household-months a year{unit}"),
         ("remittances.png", annual(ds["remittances"].sum("origin")) * scale / 1e3, "Remittances received, net of fees",
          f"thousand USD a year{unit}"))
-    for name, da, title, ylabel in series:
-        fig, ax = plt.subplots(figsize=(8, 4.5))
+    visas = (annual(ds["applications"].sum("origin")) * scale, annual(ds["visas_issued"].sum("origin")) * scale)
+    destinations = ds["emigrants"].sum(["time", "origin", "pathway"]).mean("seed") * scale   # scenario, destination
+    welfare = welfare_change(group_totals(ds)["log_consumption"], setup.baseline)
+    tasks: list[tuple[Any, ...]] = [
+        (figure_effects, e, setup, folder, col),
+        (figure_departures, flows, setup, folder, col, unit),
+        *((figure_line, da, folder / name, title, ylabel, setup, col) for name, da, title, ylabel in series),
+        (figure_visas, *visas, setup, folder, col, unit),
+        (figure_destinations, destinations, setup, folder, col, unit),
+        (figure_welfare, welfare, setup, folder, col)]
+    corridors = map_data(ds, setup)
+    if corridors is not None:
+        tasks.append((figure_map, *corridors, setup, folder, col))
+    return tasks
+
+
+def draw_figures(tasks: list[tuple[Any, ...]], workers: int = 1) -> Iterator[Figure]:
+    """The figures of `tasks` (`figure_tasks`), in their order. With `workers` > 1 they are drawn in that many worker
+    processes (joblib's; a comparison's, already started, are reused), and this returns at once: the report's tables
+    are computed while the figures are drawn, and reading the iterator waits for them. The files are the same
+    either way."""
+    if workers <= 1:
+        return iter([function(*args) for function, *args in tasks])
+    return Parallel(n_jobs=workers, return_as="generator", pre_dispatch="all")(
+        delayed(function)(*args) for function, *args in tasks)
+
+
+def figure_departures(flows: xr.DataArray, setup: Setup, folder: Path, col: dict[str, Any], unit: str) -> Figure:
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5), sharex=True)
+    for ax, pathway in zip(axes, flows["pathway"].values):
         for s in setup.others + [setup.baseline]:
-            part = da.sel(scenario=s)
-            if "time" in part.dims:   # monthly: plot against the calendar
-                part = part.assign_coords(year=("time", ds["year"].values + (ds["month"].values % 12) / 12
-                                                if "month" in ds.coords else ds["year"].values)).swap_dims(
-                    time="year")
-            _band(ax, part, col[s], s, s == setup.baseline)
-        ax.set_title(title)
-        ax.set_ylabel(ylabel)
+            _band(ax, flows.sel(scenario=s, pathway=pathway), col[s], s, s == setup.baseline)
+        ax.set_title(f"{pathway} departures")
+        ax.set_ylabel(f"persons a year{unit}")
         ax.set_xlabel("year")
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        figures.append(_save(fig, folder / name, f"{title}: median across seeds and 5-95% band; the baseline in "
-                                                 "black."))
-    # small multiples: one panel per package, the baseline in grey behind it
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return _save(fig, folder / "departures_by_pathway.png",
+                 "Departures a year by pathway: median across seeds and 5-95% band; the baseline in black.")
+
+
+def figure_line(da: xr.DataArray, path: Path, title: str, ylabel: str, setup: Setup,
+                col: dict[str, Any]) -> Figure:
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for s in setup.others + [setup.baseline]:
+        _band(ax, da.sel(scenario=s), col[s], s, s == setup.baseline)
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel("year")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return _save(fig, path, f"{title}: median across seeds and 5-95% band; the baseline in black.")
+
+
+def figure_visas(applications: xr.DataArray, issued: xr.DataArray, setup: Setup, folder: Path,
+                 col: dict[str, Any], unit: str) -> Figure:
+    """Small multiples: one panel per package, the baseline in grey behind it."""
     n = len(setup.others)
     cols = min(4, max(1, n))
     rows = int(np.ceil(n / cols)) or 1
     fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.9 * rows), sharex=True, sharey=True, squeeze=False)
-    applications = annual(ds["applications"].sum("origin")) * scale
-    issued = annual(ds["visas_issued"].sum("origin")) * scale
     for ax, s in zip(axes.flat, setup.others):
         for da, style in ((applications, "--"), (issued, "-")):
             ax.plot(da["year"], da.sel(scenario=setup.baseline).median("seed"), color="0.6", ls=style, lw=1.2)
@@ -734,10 +768,12 @@ def figure_series(ds: xr.Dataset, setup: Setup, folder: Path, col: dict[str, Any
     fig.suptitle("Regular pathway: applications (dashed) and visas issued (solid); the baseline in grey",
                  fontsize=10)
     fig.tight_layout()
-    figures.append(_save(fig, folder / "visas.png", "Applications and visas issued, one panel per package (median "
-                                                    "across seeds), the baseline in grey in each."))
-    totals = ds["emigrants"].sum(["time", "origin", "pathway"]).mean("seed") * scale
-    places = [str(d) for d in ds["destination"].values]
+    return _save(fig, folder / "visas.png", "Applications and visas issued, one panel per package (median across "
+                                            "seeds), the baseline in grey in each.")
+
+
+def figure_destinations(totals: xr.DataArray, setup: Setup, folder: Path, col: dict[str, Any], unit: str) -> Figure:
+    places = [str(d) for d in totals["destination"].values]
     fig, ax = plt.subplots(figsize=(max(8.0, 1.6 * len(places)), 4.5))
     width = 0.8 / len(setup.scenarios)
     for j, s in enumerate(setup.scenarios):
@@ -748,11 +784,14 @@ def figure_series(ds: xr.Dataset, setup: Setup, folder: Path, col: dict[str, Any
     ax.set_title("Departures by city and destination (all pathways; mean across seeds)")
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    figures.append(_save(fig, folder / "departures_by_destination.png",
-                         "Departures over the period to each city and destination, by package."))
-    welfare = welfare_change(group_totals(ds)["log_consumption"], setup.baseline)
+    return _save(fig, folder / "departures_by_destination.png",
+                 "Departures over the period to each city and destination, by package.")
+
+
+def figure_welfare(welfare: xr.DataArray, setup: Setup, folder: Path, col: dict[str, Any]) -> Figure:
+    n = len(setup.others)
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    x = np.arange(ds.sizes["wealth_quintile"])
+    x = np.arange(welfare.sizes["wealth_quintile"])
     for i, s in enumerate(setup.others):
         w = welfare.sel(scenario=s)
         offset = (i - (n - 1) / 2) * 0.8 / max(n, 1)
@@ -760,22 +799,20 @@ def figure_series(ds: xr.Dataset, setup: Setup, folder: Path, col: dict[str, Any
         ax.errorbar(x + offset, mean, yerr=[mean - w.sel(stat="low").values, w.sel(stat="high").values - mean],
                     fmt="o", color=col[s], capsize=2, label=s)
     ax.axhline(0, color="black", lw=1.5)
-    ax.set_xticks(x, [str(q) for q in ds["wealth_quintile"].values])
+    ax.set_xticks(x, [str(q) for q in welfare["wealth_quintile"].values])
     ax.set_xlabel("wealth quintile at the start (Q1 the poorest)")
     ax.set_ylabel("consumption-equivalent welfare change (%)")
     ax.set_title("Who gains: welfare change by wealth quintile (mean and 95% interval)")
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    figures.append(_save(fig, folder / "welfare_by_quintile.png",
-                         "Consumption-equivalent welfare change by wealth quintile, each package against the "
-                         "baseline."))
-    return figures
+    return _save(fig, folder / "welfare_by_quintile.png",
+                 "Consumption-equivalent welfare change by wealth quintile, each package against the baseline.")
 
 
-def figure_map(ds: xr.Dataset, setup: Setup, folder: Path, col: dict[str, Any]) -> Figure | None:
-    """Flows by corridor on the world's map, small multiples: the baseline's departures over the period from each
-    district to each city and destination (line width by the number, colour by pathway), then each package's change
-    (orange more, blue fewer). Far places are drawn closer (`plotting.schematic`). None without coordinates."""
+def map_data(ds: xr.Dataset, setup: Setup) -> tuple[xr.DataArray, dict[str, tuple[float, float]], set[str]] | None:
+    """What the map of flows draws: the departures over the period by scenario, origin, destination and pathway
+    (means across seeds, `setup.unit`), the places' coordinates as drawn (`plotting.schematic`: far places closer)
+    and the cities (places internal moves go to); None without coordinates."""
     needed = ("origin_x", "origin_y", "destination_x", "destination_y")
     if not all(name in ds.coords for name in needed) or not all(np.isfinite(ds[n].values).all() for n in needed):
         return None
@@ -784,8 +821,19 @@ def figure_map(ds: xr.Dataset, setup: Setup, folder: Path, col: dict[str, Any]) 
     places = [str(d) for d in ds["destination"].values]
     coordinates.update({d: (float(x), float(y)) for d, x, y in zip(places, ds["destination_x"].values,
                                                                     ds["destination_y"].values)})
-    xy = schematic(coordinates, tuple(origins))
     flows = ds["emigrants"].sum("time").mean("seed") * setup.per_thousand   # scenario, origin, destination, pathway
+    internal = ds["emigrants"].sel(pathway="internal").sum(["scenario", "seed", "time", "origin"])
+    cities = {d for d in places if float(internal.sel(destination=d)) > 0}
+    return flows, schematic(coordinates, tuple(origins)), cities
+
+
+def figure_map(flows: xr.DataArray, xy: dict[str, Any], cities: set[str], setup: Setup, folder: Path,
+               col: dict[str, Any]) -> Figure:
+    """Flows by corridor on the world's map (`map_data`), small multiples: the baseline's departures over the period
+    from each district to each city and destination (line width by the number, colour by pathway), then each
+    package's change (orange more, blue fewer)."""
+    origins = [str(o) for o in flows["origin"].values]
+    places = [str(d) for d in flows["destination"].values]
     base = flows.sel(scenario=setup.baseline)
     change = flows - base
     panels = [setup.baseline] + setup.others
@@ -795,9 +843,7 @@ def figure_map(ds: xr.Dataset, setup: Setup, folder: Path, col: dict[str, Any]) 
     top = max(float(base.max()), 1e-9)
     top_change = max(float(abs(change).max()), 1e-9)
     pathway_colour = {"internal": "0.45", "regular": "tab:green", "irregular": "tab:red"}
-    internal = ds["emigrants"].sel(pathway="internal").sum(["scenario", "seed", "time", "origin"])
-    cities = {d for d in places if float(internal.sel(destination=d)) > 0}   # where internal moves go
-    pathways = [str(p) for p in ds["pathway"].values]
+    pathways = [str(p) for p in flows["pathway"].values]
     order = ("origin", "destination", "pathway")
     base_values = base.transpose(*order).values                     # plain arrays: one lookup per arc
     change_values = {s: change.sel(scenario=s).transpose(*order).values for s in setup.others}
@@ -956,9 +1002,11 @@ def _save_front_figure(front: xr.Dataset, folder: Path) -> Figure:
 
 
 def build_report(ds: xr.Dataset, folder: Path, baseline: str = "baseline", practical: float = PRACTICAL,
-                 front: xr.Dataset | None = None, front_source: str = "") -> tuple[str, list[Section]]:
-    """The report's title and sections (figures written into `folder`), from a comparison dataset alone, and a
-    section on the budget question from a front dataset of experiment=optimise (`read_front`) if one is given."""
+                 front: xr.Dataset | None = None, front_source: str = "",
+                 workers: int = 1) -> tuple[str, list[Section]]:
+    """The report's title and sections (figures written into `folder`, by `workers` processes: `draw_figures`), from
+    a comparison dataset alone, and a section on the budget question from a front dataset of experiment=optimise
+    (`read_front`) if one is given."""
     if not 0 <= practical < 1:
         raise ValueError(f"practical = {practical!r}: expected a share of the baseline's level in [0, 1)")
     missing = [name for name in NEEDED if name not in ds.variables]
@@ -967,18 +1015,17 @@ def build_report(ds: xr.Dataset, folder: Path, baseline: str = "baseline", pract
                          f"simulator (version {ds.attrs.get('simulator_version', 'unknown')}); rerun the comparison")
     setup = setup_of(ds, baseline)
     col = colours(setup)
-    summary, e = decision_summary(ds, setup, practical)
-    full = paired_effects(ds, baseline)
-    figures = [figure_effects(e, setup, folder, col)] + figure_series(ds, setup, folder, col)
-    flows_map = figure_map(ds, setup, folder, col)
-    if flows_map is not None:
-        figures.append(flows_map)
+    e = summary_effects(ds, baseline)
+    drawing = draw_figures(figure_tasks(ds, e, setup, folder, col), workers)   # drawn while the tables are made
+    summary = decision_summary(ds, e, setup, practical)
+    full = e.drop_vars("welfare_q1")   # the paired effects of every metric
     note, about = opening(setup, ds)
     summary.blocks.insert(0, note)
-    sections = [summary, Section("Effects at a glance", level=3).add(figures[0]), *about,
-                *([front_section(front, setup, folder, front_source)] if front is not None else []),
-                who_gains(ds, setup), effects_section(full, setup), corridor_section(ds, setup),
-                trade_off_section(full, setup, practical),
+    tables = [who_gains(ds, setup), effects_section(full, setup), corridor_section(ds, setup),
+              trade_off_section(full, setup, practical)]
+    budget = [front_section(front, setup, folder, front_source)] if front is not None else []
+    figures = list(drawing)
+    sections = [summary, Section("Effects at a glance", level=3).add(figures[0]), *about, *budget, *tables,
                 Section("Figures").add("Lines are medians across seeds; bands span the 5th to 95th percentile. "
                                        "Each package has one colour in every figure; the baseline is black.",
                                        *figures[1:])]
@@ -987,13 +1034,13 @@ def build_report(ds: xr.Dataset, folder: Path, baseline: str = "baseline", pract
 
 
 def write_report(ds: xr.Dataset, folder: str | Path, baseline: str = "baseline", practical: float = PRACTICAL,
-                 front: xr.Dataset | None = None, front_source: str = "") -> Path:
+                 front: xr.Dataset | None = None, front_source: str = "", workers: int = 1) -> Path:
     """Write `report.html` (self-contained), `report.md` and their figures into `folder` from a comparison dataset
     alone (and a front dataset, for the section on the budget question); return the Markdown report's path (the
-    HTML one is beside it)."""
+    HTML one is beside it). `workers` > 1 draws the figures in that many processes (the same files)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    title, sections = build_report(ds, folder, baseline, practical, front, front_source)
+    title, sections = build_report(ds, folder, baseline, practical, front, front_source, workers)
     _write_atomic(folder / "report.html", to_html(title, sections))
     path = folder / "report.md"
     _write_atomic(path, to_markdown(title, sections))
