@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
-from scipy import stats
 
 
 @dataclass(frozen=True)
@@ -90,6 +89,8 @@ def paired_differences(m: xr.Dataset | xr.DataArray, baseline: str = "baseline",
     n = m.sizes["seed"]
     mean = diff.mean("seed")
     se = diff.std("seed", ddof=1) / np.sqrt(n) if n > 1 else diff.mean("seed") * np.nan
+    from scipy import stats   # here: a worker process drawing the report's figures needs not import it (0.3 s)
+
     half = stats.t.ppf(0.5 + level / 2, n - 1) * se if n > 1 else se
     base = m.sel(scenario=baseline, drop=True).mean("seed").expand_dims(scenario=mean["scenario"]).transpose(
         *mean.dims) if isinstance(m, xr.DataArray) else xr.Dataset(
