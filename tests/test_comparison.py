@@ -247,6 +247,25 @@ def test_report_with_figures_drawn_in_worker_processes_is_the_same(comparison, t
     assert sorted(p.name for p in parallel.parent.iterdir()) == sorted(p.name for p in serial.parent.iterdir())
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_job_process_exits_without_collecting_its_cyclic_garbage(fast):
+    """`processes.exit_fast` (called by run.py and in every worker): the interpreter's last collection of cyclic
+    garbage is skipped at exit, so an object in a reference cycle is not finalised; without it, it is."""
+    script = "\n".join([
+        "import gc, sys",
+        "from simulator.experiments.processes import exit_fast",
+        *(["exit_fast()"] if fast else []),
+        "gc.disable()",
+        "class Cycle:",
+        "    def __del__(self): sys.stdout.write('collected\\n')",
+        "c = Cycle(); c.me = c; del c",
+        "print('end')"])
+    result = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parent.parent,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == (["end"] if fast else ["end", "collected"])
+
+
 def test_report_refuses_a_dataset_without_the_outputs_it_needs(comparison, tmp_path):
     with pytest.raises(ValueError, match="channel_costs.*older version"):
         write_report(comparison.drop_vars("channel_costs"), tmp_path)
