@@ -235,9 +235,10 @@ def come_home(model, member: Member, t: int, pathway: int) -> None:
 
 
 class QueueBook:
-    """Capacity book-keeping of a visa channel, on the model's queue object (its two fields), per the pathways
+    """Capacity book-keeping of a visa channel, on the model's queue object (its fields), per the pathways
     docstring: the quota year starts in January (month 0); processing capacity accrues each month; unused whole
-    units are lost at the end of the month, a fractional remainder carries over."""
+    units are lost at the end of the month, a fractional remainder carries over; a paced channel's (humanitarian,
+    family: a twelfth of the quota a month) unused units are kept, up to a year's quota (at least one)."""
 
     def __init__(self, queue) -> None:
         self.queue = queue
@@ -250,14 +251,16 @@ class QueueBook:
             q.issued_this_year = 0
         q.last_quota = quota_per_year
         q.processing_credit += processing_per_month
+        if q.paced:
+            q.processing_credit = min(q.processing_credit, max(1.0, quota_per_year))
         quota_left = max(0.0, math.floor(quota_per_year + q.quota_carry + 1e-9) - q.issued_this_year)
-        return int(min(math.floor(q.processing_credit), quota_left))
+        return int(min(math.floor(q.processing_credit + 1e-9), quota_left))
 
     def decided(self, k: int) -> None:
         q = self.queue
         q.issued_this_year += k
         left = q.processing_credit - k
-        q.processing_credit = left - math.floor(left) if left >= 1 else left
+        q.processing_credit = left - math.floor(left) if left >= 1 and not q.paced else left
 
 
 # --- 1. climate ---------------------------------------------------------------------------------------------------
@@ -494,7 +497,7 @@ def pick(candidates: list[tuple[object, float]], log: StepLog) -> object:
 def humanitarian_visas(model, channel, t: int, choices: dict, log: StepLog) -> None:
     """Households that want to leave this month (chose a move or are trapped) and whose remembered loss reaches the
     channel's threshold are offered a humanitarian visa in random order, within the month's places (a twelfth of the
-    yearly quota); fee and travel are covered, and the visa replaces the move they chose."""
+    yearly quota a month, kept until taken); fee and travel are covered, and the visa replaces the move they chose."""
     h, s = model.households, channel.settings
     book = QueueBook(channel.queue)   # kept every month, open or closed
     places = book.places(t % 12, s["quota_per_year"], s["quota_per_year"] / 12.0)

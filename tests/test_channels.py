@@ -13,6 +13,7 @@ from simulator.errors import ConfigError
 from simulator.model.channels import CHANNEL_CLASSES
 from simulator.model.climate import ClimateOutlook
 from simulator.model.households import AT_HOME, WAITING
+from simulator.model.pathways import RegularQueue
 from simulator.world.tables import Channel as Row
 
 # A busy world: households want to leave, so that quotas bind (decision constants raised; assumption for the test).
@@ -53,6 +54,27 @@ def test_a_channel_never_grants_more_places_than_its_quota_and_processing_allow(
     assert (b <= 1.0 * N / 1000 + 1).all() and b[-1] >= N / 1000 - 1
     ds = m.dataset()
     assert ds.visas_issued.sum() == a.sum() + b.sum()
+
+
+def test_a_paced_book_keeps_the_places_no_one_took_and_a_staffed_one_loses_them():
+    """A quota of 3 a year released a twelfth a month (0.25 places). With no one eligible from January to July, a
+    paced book (humanitarian, family) offers in August the two places released by then; a book of processing capacity
+    (staff time) has lost the whole unit nobody used in April and offers one. Neither gives more than the quota."""
+    paced, staffed = RegularQueue(paced=True), RegularQueue()
+    for month in range(7):   # January to July: no one eligible
+        for book in (paced, staffed):
+            book.capacity(month, 3.0, 0.25)
+            book.use(0)
+    assert (paced.capacity(7, 3.0, 0.25), staffed.capacity(7, 3.0, 0.25)) == (2, 1)
+    paced.use(2)
+    for month in range(8, 12):   # the rest of the year, every place offered is taken: one more, in December
+        paced.use(paced.capacity(month, 3.0, 0.25))
+    assert paced.issued_this_year == 3
+    idle = RegularQueue(paced=True)   # two years with no one eligible keep a year's quota, no more
+    for month in range(24):
+        k = idle.capacity(month % 12, 3.0, 0.25)
+        idle.use(0)
+    assert k == 3 and idle.processing_credit == 3.0
 
 
 def test_applicants_wait_in_the_queue_of_the_channel_they_chose():

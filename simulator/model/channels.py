@@ -70,13 +70,14 @@ class Channel:
     """
 
     kind: ClassVar[str] = ""
+    paced: ClassVar[bool] = False   # the monthly capacity is a twelfth of the annual quota, kept until taken
 
     def __init__(self, row: ChannelRow, index: int, scale: float) -> None:
         self.name, self.destination, self.index = row.name, row.destination, index
         self.scale = scale   # simulated households per household of the world's figures
         self.base = {k: (v * scale if k in SCALED else v) for k, v in row.settings.items()}
         self.settings = dict(self.base)
-        self.queue = RegularQueue()
+        self.queue = RegularQueue(paced=self.paced)
         self.applications = 0
         self.granted = np.empty(0, np.int64)
 

@@ -25,12 +25,22 @@ class RegularQueue:
     next (at most one place), so a quota of 0.6 a year issues three places in five years. Unused processing capacity
     is lost at the end of the month (staff time does not keep), except its fractional part, which carries so that a
     capacity of 0.5 a month decides one application every two months.
+
+    A *paced* book (`paced=True`: the humanitarian and family channels, whose monthly capacity is a twelfth of the
+    annual quota, not staff time) keeps its unused capacity: the places are released a twelfth of the quota a month,
+    and a place released in a month when no one eligible asked for it stays open in the months that follow, across
+    the turn of the year, up to a year's quota (at least one place) released and not taken (assumption: a quota
+    spread over the year, so that a channel with few eligible applicants in any month still fills it when they come).
+    The annual quota still caps each calendar year's places. Without it, a channel whose monthly capacity is a
+    fraction of a place lost every whole place no one eligible asked for in the month it came up, and a small model
+    granted a fraction of the places a large one did.
     """
 
     issued_this_year: int = 0
     processing_credit: float = 0.0
     quota_carry: float = 0.0      # fraction of a place carried from earlier years
     last_quota: float = 0.0       # the annual quota in force last month
+    paced: bool = False           # unused capacity keeps (a quota spread over the year)
 
     def capacity(self, month_of_year: int, quota_per_year: float, processing_per_month: float) -> int:
         """Applications that can be decided this month; the quota year starts in month 0 (January)."""
@@ -40,14 +50,19 @@ class RegularQueue:
             self.issued_this_year = 0
         self.last_quota = quota_per_year
         self.processing_credit += processing_per_month
+        if self.paced:   # released places not taken keep, up to a year's quota
+            self.processing_credit = min(self.processing_credit, max(1.0, quota_per_year))
         quota_left = max(0.0, np.floor(quota_per_year + self.quota_carry + 1e-9) - self.issued_this_year)
-        return int(min(np.floor(self.processing_credit), quota_left))
+        return int(min(np.floor(self.processing_credit + 1e-9), quota_left))
 
     def use(self, k: int) -> None:
-        """Book `k` decided applications; drop whole units of processing capacity left unused."""
+        """Book `k` decided applications; drop whole units of processing capacity left unused (a paced book keeps
+        them)."""
         self.issued_this_year += k
-        self.processing_credit = (self.processing_credit - k) % 1.0 if self.processing_credit - k >= 1 \
-            else self.processing_credit - k
+        if self.paced or self.processing_credit - k < 1:
+            self.processing_credit -= k
+        else:
+            self.processing_credit = (self.processing_credit - k) % 1.0
 
 
 def first_in_queue(queue_key: np.ndarray, k: int) -> np.ndarray:

@@ -14,13 +14,13 @@
   The capacity book-keeping is `simulator.model.pathways.RegularQueue`.
 - **Humanitarian** visas (Objective 5 g-h): households whose remembered shock loss reaches `min_loss` and who want to
   leave this month (they chose a move, or are trapped by its cost) are offered a visa, in random order, within the
-  month's places (`quota_per_year / 12`, fractions carried); fee and travel are covered and the visa replaces the move
-  they chose; the stay is `stay_months` (0: no set end).
+  month's places (a twelfth of `quota_per_year` a month, places not taken kept for later months); fee and travel
+  are covered and the visa replaces the move they chose; the stay is `stay_months` (0: no set end).
 - **Family** reunification (Objective 5 i): the household of a regular migrant at the channel's destination who has
   stayed `min_months_abroad`, has a job and earns at least `min_wage_usd` joins the migrant with `monthly_probability`
-  a month, within the places of the month, and settles (the stay no longer has a set end). Only a household at home
-  (not waiting for a place of its own) whose one member away is that migrant can join it (assumption: a household
-  with members elsewhere, or an application under way, stays at origin).
+  a month, within the places of the month (released as the humanitarian channel's are), and settles (the stay no
+  longer has a set end). Only a household at home (not waiting for a place of its own) whose one member away is that
+  migrant can join it (assumption: a household with members elsewhere, or an application under way, stays at origin).
 - **Free movement** (regional protocols, e.g. ECOWAS 1979): any household may go, paying `fee_usd`, with no quota, no
   queue and no eligibility rule; the migrant looks for work on arrival.
 
@@ -162,6 +162,7 @@ class SkillsPartnership(QueueChannel):
 @register_channel
 class Humanitarian(Channel):
     kind = "humanitarian"
+    paced = True
 
     def offer(self, model: MigrationModel, idx: np.ndarray, choice: np.ndarray, trapped: np.ndarray) -> None:
         """Visas to households of `idx` hard hit by a disaster that want to leave; those who take one are marked
@@ -185,6 +186,7 @@ class Humanitarian(Channel):
 @register_channel
 class Family(Channel):
     kind = "family"
+    paced = True
 
     def settle(self, model: MigrationModel, regular: np.ndarray, employed: np.ndarray,
                wage: np.ndarray) -> np.ndarray:
