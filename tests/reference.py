@@ -110,7 +110,7 @@ def reference_step(model) -> StepLog:
     regular_queue(model, t, log)
     journeys(model, t, log)
     migrants_away(model, t, log)
-    budgets(model)
+    budgets(model, log)
     record(model, t)
     write_members(model, model.members)
     del model.members
@@ -183,6 +183,19 @@ def floor_of(model, origin: int) -> float:
     and credit_floor_share of its district's median assets."""
     dp = model.params.decisions
     return max(dp.credit_floor_usd, dp.credit_floor_share * float(model.world.assets_median[origin]))
+
+
+def network_loan_of(dp, share: float) -> float:
+    """The share of a move abroad's cost due now that the district's `share` of members at its place lends."""
+    return dp.network_loan_share * share / (share + dp.network_loan_half)
+
+
+def borrow(model, i: int, loan: float, log) -> None:
+    """Household i owes `loan` more to the network that lent it (float32, as the model keeps it)."""
+    if loan > 0:
+        h = model.households
+        h.debt[i] = h.debt[i] + np.float32(loan)
+        log["network_loan"] += 1
 
 
 def pay(model, i: int, amount: float) -> None:
@@ -377,9 +390,9 @@ def households_decide(model, t: int, log: StepLog) -> None:
              *(fee + float(travel[o][places.index(c.destination)]) for c, (fee, *_) in chosen),
              *(r["travel_cost_usd"] for r in routes)] for o in range(n_origins)]
     on_applying = [*[None] * n_cities, *(terms[4] for _, terms in chosen), *[None] * m]
-    cost, due = [], []
+    cost, due, lent = [], [], []
     for o in range(n_origins):
-        row, row_due = [], []
+        row, row_due, row_lent = [], [], []
         for k, q in enumerate(place):
             x = fare[o][k] + (dp.startup_months * float(places.living_cost[q]) if searching[k] else 0.0)
             d = x if on_applying[k] is None else on_applying[k]   # a queue channel: its fee now, the rest later
@@ -388,10 +401,16 @@ def households_decide(model, t: int, log: StepLog) -> None:
                 s = by_way[o][q][way]
                 cut = 1.0 - dp.network_cost_cut * s / (s + dp.network_cost_half)
                 x, d = x * cut, d * cut
+            loan = 0.0
+            if dp.network_loan_share > 0 and k >= n_cities:   # a move abroad: the district's members there lend
+                loan = d * network_loan_of(dp, sum(by_way[o][q]))
+                d = d - loan
             row.append(x)
             row_due.append(d)
+            row_lent.append(loan)
         cost.append(row)
         due.append(row_due)
+        lent.append(row_lent)
     model.reference_network = by_way   # the month's shares by pathway, for the payments on departure
     options = Options.build(
         (*places.names[:n_cities], *(c.name for c, _ in chosen), *(r.name for r in offered)),
@@ -415,6 +434,7 @@ def households_decide(model, t: int, log: StepLog) -> None:
     queue_column = options.uniforms_per_household - 1
 
     choices: dict[int, tuple[int, bool, list[float]]] = {}   # household -> (choice, trapped, costs)
+    loans: dict[int, list[float]] = {}   # household -> what the network lends for each choice
     away = away_counts(model)
     log["several_away"] += sum(1 for a in away if a >= 2)
     for i in range(h.n):
@@ -433,6 +453,7 @@ def households_decide(model, t: int, log: StepLog) -> None:
             uniforms=draws[i], log=log, floor=floor_of(model, origin), persons=int(h.size[i]) - away[i],
             subsistence_usd=p.budget.subsistence_usd)
         choices[i] = (choice, trapped, [0.0, *rows.due[origin]], wanted)
+        loans[i] = [0.0, *lent[origin]]
         if away[i] and choice not in (STAY, -1):
             log["another_member_leaves"] += 1
 
@@ -458,6 +479,7 @@ def households_decide(model, t: int, log: StepLog) -> None:
             log["internal"] += 1
         elif regular <= choice < irregular:
             pay(model, i, costs[choice])
+            borrow(model, i, loans[i][choice], log)
             channel = chosen[choice - regular][0]
             if channel.kind in QUEUE_KINDS:
                 channel.applications += 1
@@ -473,6 +495,7 @@ def households_decide(model, t: int, log: StepLog) -> None:
                 log["free_movement"] += 1
         elif choice >= irregular:
             pay(model, i, costs[choice])
+            borrow(model, i, loans[i][choice], log)
             route = offered[choice - irregular]
             depart(model, i, P_IRREGULAR, IN_TRANSIT, t, place=model.places.index(route.destination),
                    route=route.index)
@@ -559,9 +582,12 @@ def regular_queue(model, t: int, log: StepLog) -> None:
             if dp.network_cost_cut > 0:
                 share = model.reference_network[o][q][P_REGULAR]
                 amount *= 1.0 - dp.network_cost_cut * share / (share + dp.network_cost_half)
+            loan = amount * network_loan_of(dp, sum(model.reference_network[o][q])) \
+                if dp.network_loan_share > 0 else 0.0
             means = float(h.wealth[i]) + dp.credit_fraction * max(0.0, float(h.assets[i]) - floor_of(model, o))
-            if means >= amount:
-                pay(model, i, amount)
+            if means >= amount - loan:
+                pay(model, i, amount - loan)
+                borrow(model, i, loan, log)
                 paid.append(i)
                 # what the migrant paid for the place (SDG 10.7.1): the fee on applying, the rest now
                 model.recorder["channel_costs"][t, channel.index] += amount + s.get("fee_usd", 0.0)
@@ -812,13 +838,26 @@ def move_on(model, t: int, city: list, log: StepLog) -> None:
 
 # --- 8. budgets ---------------------------------------------------------------------------------------------------
 
-def budgets(model) -> None:
+def budgets(model, log: StepLog) -> None:
     """Income I (adults at origin x income per adult + remittances + cash); need z n (members at origin);
     consumption need + k (I - need) when I covers need, else min(need, I + W); W' = max(0, W + I - c); k is the
     aspiring share for a household trapped within the aspiration months."""
     h, b, t = model.households, model.params.budget, model.t
     consumption = np.zeros(h.n)
     away = away_counts(model)
+    if model.params.decisions.network_loan_share > 0:
+        for i in range(h.n):   # remittances repay the network first; nobody away and nothing pending: written off
+            if h.debt[i] <= 0:
+                continue
+            if away[i] == 0 and h.status[i] != WAITING:
+                h.debt[i] = 0.0
+                log["loan_written_off"] += 1
+                continue
+            repaid = min(float(h.debt[i]), float(model.remittances_in[i]))
+            model.remittances_in[i] -= repaid
+            h.debt[i] = np.float32(float(h.debt[i]) - repaid)
+            if h.debt[i] == 0:
+                log["loan_repaid"] += 1
     for i in range(h.n):
         income = (adults_at_origin(model, i, away[i]) * float(model.income_per_adult[i])
                   + float(model.remittances_in[i]) + float(model.cash[i]))

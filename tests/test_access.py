@@ -14,6 +14,7 @@ import pytest
 
 from simulator import MigrationModel
 from simulator.errors import WorldError
+from simulator.model.budgets import repay_network_loans
 from simulator.model.decisions import credit_floor, means_to_move
 from simulator.model.migration import corridor_options
 from simulator.params import DecisionParams, ModelParams
@@ -168,3 +169,61 @@ def test_a_network_lowers_the_up_front_cost_of_the_way_its_members_went():
     np.testing.assert_array_equal(smuggled.cost[:, ~route], plain.cost[:, ~route])
     _, _, same = options_with(share, network_cost_cut=0.0)   # no cut
     np.testing.assert_array_equal(same.cost, plain.cost)
+
+
+def test_a_network_lends_part_of_what_a_move_abroad_costs_on_choosing():
+    """With loans, what is due on choosing a move abroad falls by the share `network_loan_share s / (s +
+    network_loan_half)` of the district's members at its place (any pathway), and that share is what the model
+    records as lent; moves to a city are not lent for. Without loans nothing changes."""
+    loans = {"decisions.network_loan_share": 0.9, "decisions.network_loan_half": 0.05}
+    plain, lending = MigrationModel(n_households=500, years=1, rng=0), MigrationModel(n_households=500, years=1,
+                                                                                      rng=0, **loans)
+    shape = (plain.world.n_origins, plain.places.n, 3)
+    network = np.linspace(0.0, 0.3, np.prod(shape)).reshape(shape)
+    before, after = plain.month_options(network), lending.month_options(network)
+    assert plain.option_lent is None
+    s = network.sum(axis=2)[:, before.place]
+    abroad = before.pathway != 0
+    expected = np.where(abroad, before.due * 0.9 * s / (s + 0.05), 0.0)
+    np.testing.assert_allclose(lending.option_lent, expected, rtol=1e-12)
+    np.testing.assert_allclose(after.due, before.due - expected, rtol=1e-12)
+    np.testing.assert_array_equal(after.cost, before.cost)   # the whole cost is still weighed in the utility
+    assert (lending.option_lent[:, abroad] > 0).any() and not lending.option_lent[:, ~abroad].any()
+
+
+def test_remittances_repay_the_network_first_and_a_debt_is_written_off_when_nobody_is_away():
+    debt = np.array([100.0, 50.0, 30.0, 30.0, 0.0], np.float32)
+    slots = np.array([1, 1, 0, 0, 1], np.uint8)             # a member away in the first two and the last
+    waiting = np.array([False, False, False, True, False])  # the fourth waits for a place it borrowed to apply for
+    remittances = np.array([40.0, 80.0, 10.0, 0.0, 5.0])
+    repay_network_loans(debt, slots, waiting, remittances)
+    assert debt.tolist() == [60.0, 0.0, 0.0, 30.0, 0.0]
+    assert remittances.tolist() == [0.0, 30.0, 10.0, 0.0, 5.0]
+
+
+def test_with_network_loans_households_that_could_not_pay_leave_and_owe_what_was_lent():
+    """The same households and draws with and without loans, with a strong diaspora at Gulfland (common random
+    numbers): with loans, more leave abroad, no more are trapped in the first month, and the households owe at
+    most what they were lent."""
+    runs = {}
+    for share in (0.0, 1.0):
+        model = MigrationModel(n_households=3000, years=3, rng=4, **{"decisions.network_loan_share": share})
+        gulf = model.places.index("Gulfland")
+        lent = 0.0
+        for _ in range(model.n_steps):
+            network = model.network_by_pathway()
+            network[:, gulf, 1] += 0.3   # as if 30% of each district's households had a regular migrant there
+            members = model.members_by_pathway
+            model.members_by_pathway = lambda: (network * np.maximum(model.households_per_origin, 1)[:, None, None])
+            before = model.households.debt.astype(np.float64).sum()
+            model.step()
+            model.members_by_pathway = members
+            lent += max(0.0, model.households.debt.astype(np.float64).sum() - before)
+        runs[share] = model.dataset(), model.households.debt.copy(), lent
+    (plain, no_debt, _), (lending, debt, lent) = runs[0.0], runs[1.0]
+    assert not no_debt.any() and debt.min() >= 0 and 0 < debt.astype(np.float64).sum() <= lent
+    abroad = ["regular", "irregular"]
+    assert lending["emigrants"].sel(pathway=abroad).sum() > plain["emigrants"].sel(pathway=abroad).sum()
+    # in the first month, from the same households and draws, a loan only opens options: no more are trapped (later
+    # the migrants who left strengthen the network, and more want to go)
+    assert lending["trapped"].isel(time=0).sum() <= plain["trapped"].isel(time=0).sum()

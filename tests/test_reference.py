@@ -133,6 +133,19 @@ SCENARIOS = {
                   "hired", "not_hired", "kept_job", "lost_job", "onward"),
         world=dataclasses.replace(CORRIDORS, vacancies_per_month=50 * CORRIDORS.vacancies_per_month,
                                   origin={**CORRIDORS.origin, **LEAN})),
+    # network loans on the corridors world: the district's members at a place lend for moves abroad there (on
+    # choosing, and a channel's recruitment cost and fare when its place is granted), repaid from remittances,
+    # written off when nobody is away
+    "network loans": dict(
+        interventions={"quota_expansion": {"factor": 3}},
+        overrides={"decisions.network_loan_share": 0.8, "decisions.network_loan_half": 0.05,
+                   "decisions.network_cost_cut": 0.5, "decisions.credit_floor_share": 0.4},
+        routes=[dataclasses.replace(r, death_probability=0.2, travel_cost_usd=800.0) if r.name == "sea crossing" else r
+                for r in CORRIDORS.routes],
+        channels=[busier(c) for c in CORRIDORS.channels],
+        branches=("applications", "visas", "irregular_departures", "trapped", "network_loan", "loan_repaid",
+                  "loan_written_off"),
+        world=dataclasses.replace(CORRIDORS, vacancies_per_month=50 * CORRIDORS.vacancies_per_month)),
     # households with up to three members away at once, on the corridors world: members in different places,
     # deaths and returns of one member while another is away, family reunification only for a lone member away
     "several members away": dict(

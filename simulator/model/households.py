@@ -65,6 +65,7 @@ class Households:
                                  # wanted and could not pay for when last trapped; 0: none
     aspired: np.ndarray          # int16, the step at which it was last trapped (-1: never)
     dead: np.ndarray             # int16, members who died on a journey
+    debt: np.ndarray             # float32, USD owed to the network lenders of a member's move (repaid from remittances)
 
     @property
     def n(self) -> int:
@@ -139,6 +140,7 @@ def synthesize(world: World, params: ModelParams, n: int, rng: np.random.Generat
         status=np.zeros(n, np.int8), since=np.zeros(n, np.int32), queue_key=np.zeros(n, np.float64),
         channel=np.full(n, -1, np.int8), slots=np.zeros(n, np.uint8), trips=np.zeros(n, np.int16),
         aspiration=np.zeros(n, np.int8), aspired=np.full(n, -1, np.int16), dead=np.zeros(n, np.int16),
+        debt=np.zeros(n, np.float32),
     )
 
 

@@ -27,7 +27,7 @@ from scipy.special import ndtri
 from simulator.version import __version__
 from simulator.model.abroad import (employment_and_remittances, expected_employment, float32_threshold, returns_irregular,
                                     returns_regular)
-from simulator.model.budgets import household_budgets
+from simulator.model.budgets import household_budgets, repay_network_loans
 from simulator.model.channels import OptionTerms, build_channels
 from simulator.model.climate import (Climate, ClimateOutlook, RecordedShock, destroy_assets, household_loss,
                                      recorded_schedule, remember_shocks)
@@ -312,9 +312,20 @@ class MigrationModel(mesa.Model):
                tuple((name, q, tuple(origins)) for name, q, _, origins in irregular))
         if self._layout is None or self._layout[0] != key:   # the same every month, unless an option comes or goes
             self._layout = (key, corridor_layout(places, self.params, regular, irregular))
-        return corridor_options(places, self.params, self.labour.wage, self.expected_employment, regular, irregular,
-                                self.network_by_pathway() if cost_network is None else cost_network,
-                                layout=self._layout[1])
+        cost_network = self.network_by_pathway() if cost_network is None else cost_network
+        options = corridor_options(places, self.params, self.labour.wage, self.expected_employment, regular,
+                                   irregular, cost_network, layout=self._layout[1])
+        # Network loans: of what is due on choosing a move abroad (a route, a channel's fee), the share
+        # `network_loan` of the district's members at the place is lent; a channel's recruitment cost and fare, due
+        # when its place is granted, are lent alike then (`pay_on_departure`). Moves to a city are not lent for.
+        self.option_lent = None
+        if self.params.decisions.network_loan_share > 0:
+            share = cost_network.sum(axis=2)[:, options.place]   # (origin, option): members at the place
+            abroad = options.pathway != P_INTERNAL
+            lent = np.where(abroad, options.due * network_loan(share, self.params.decisions), 0.0)
+            self.option_lent = lent
+            options = dataclasses.replace(options, due=options.due - lent)
+        return options
 
     def members_by_pathway(self) -> np.ndarray:
         """(origin, place, pathway), int64: the members of each district's households at each place, by the pathway
@@ -398,6 +409,8 @@ class MigrationModel(mesa.Model):
             took = choice == k + 1
             movers = idx[took]
             self._pay(movers, options.due[h.origin[movers], k])
+            if self.option_lent is not None:   # what the network lent them, owed until repaid
+                h.debt[movers] += self.option_lent[h.origin[movers], k].astype(np.float32)
             pathway = options.pathway[k]
             if pathway == P_INTERNAL:
                 self._depart(movers, P_INTERNAL, IN_CITY, options.place[k])
@@ -471,13 +484,16 @@ class MigrationModel(mesa.Model):
             amount = recruitment_cost + self.places.travel_cost[origin, place]
             if dp.network_cost_cut > 0:
                 amount = amount * network_cut(self.cost_network[origin, place, P_REGULAR], dp)
-            can = means_to_move(h.wealth[front], h.assets[front], dp, self.credit_floor[origin]) >= amount
+            lent = (amount * network_loan(self.cost_network[origin, place].sum(axis=1), dp)
+                    if dp.network_loan_share > 0 else np.zeros(len(front)))
+            can = means_to_move(h.wealth[front], h.assets[front], dp, self.credit_floor[origin]) >= amount - lent
             if np.count_nonzero(can) >= places:
                 break
         queue = front
         offered = np.cumsum(can) - can < places   # offered until the places are taken
         paid = offered & can
-        self._pay(queue[paid], amount[paid])
+        self._pay(queue[paid], amount[paid] - lent[paid])
+        h.debt[queue[paid]] += lent[paid].astype(np.float32)
         self.recorder["channel_costs"][t, channel.index] += amount[paid].sum() + paid.sum() * channel.settings.get(
             "fee_usd", 0.0)
         short = queue[offered & ~can]
@@ -648,6 +664,8 @@ class MigrationModel(mesa.Model):
     def update_budgets(self) -> None:
         """Process 8: income at origin plus remittances and transfers, less consumption, into savings."""
         h, b = self.households, self.params.budget
+        if self.params.decisions.network_loan_share > 0:
+            repay_network_loans(h.debt, h.slots, h.status == WAITING, self.remittances_in)
         # members at home: reused by record() (statuses do not change again this month)
         household_budgets(h.adults, h.size, h.away(), h.status == FAMILY_ABROAD, self.income_per_adult,
                           self.remittances_in, self.cash, h.wealth, b.subsistence_usd, b.consumption_share_of_surplus,
@@ -915,6 +933,12 @@ def network_cut(share: np.ndarray, p: DecisionParams) -> np.ndarray:
     """The factor on up-front costs of a network `share` at the place: `1 - network_cost_cut s / (s +
     network_cost_half)` (networks lower migration costs: Munshi 2003, McKenzie & Rapoport 2010; size: assumption)."""
     return 1.0 - p.network_cost_cut * share / (share + p.network_cost_half)
+
+
+def network_loan(share: np.ndarray, p: DecisionParams) -> np.ndarray:
+    """The share of what a move costs on departure that the network lends, for a district's `share` of members at the
+    move's place (any pathway): `network_loan_share s / (s + network_loan_half)`."""
+    return p.network_loan_share * share / (share + p.network_loan_half)
 
 
 def _with_overrides(params: ModelParams, overrides: dict[str, Any]) -> ModelParams:

@@ -302,7 +302,8 @@ class Networks:
 
 
 def _networks_run(world: World, seed: int, network: bool, diaspora: float, n: int, years: int):
-    off = {} if network else {"decisions.beta_network": 0.0, "decisions.network_cost_cut": 0.0}
+    off = {} if network else {"decisions.beta_network": 0.0, "decisions.network_cost_cut": 0.0,
+                              "decisions.network_loan_share": 0.0}
     model = _model(world, seed, n, 12 * years, **off)
     h = model.households
     if diaspora > 0:   # an initial diaspora: a random share of households has a member settled abroad, employed
