@@ -53,7 +53,8 @@ can pay what is due now (liquidity constraint: `D_ok <= W_i + kappa max(0, A_i -
 then pay, when a place is granted; savings `W_i` and the share `kappa` (`credit_fraction`) of the assets `A_i` above
 the floor `A_min` (the larger of `credit_floor_usd` and `credit_floor_share` of the district's median assets:
 `credit_floor`) that a household keeps to live and cannot borrow against or sell: the poorest cannot borrow at all;
-Banerjee & Newman 1993). A household is *trapped* (involuntary immobility; Carling 2002, Black et al. 2011) when the
+Banerjee & Newman 1993; what the district's members abroad lend for a move there is already taken off `D_ok`:
+`MigrationModel.month_options`, `decisions.network_loan_share`). A household is *trapped* (involuntary immobility; Carling 2002, Black et al. 2011) when the
 option it draws among the eligible ones, ignoring what it can afford, is a move, while with the same noise under the
 liquidity constraint it stays: it wanted to move and could not pay. (Closing an unaffordable option of a nest can
 also tip the upper stage to staying; such households are counted as trapped too, since the closure made them stay.)

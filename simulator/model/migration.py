@@ -297,8 +297,9 @@ class MigrationModel(mesa.Model):
     def month_options(self, cost_network: np.ndarray | None = None) -> Options:
         """The month's options (see `corridor_options`): each city, the channels households choose (their terms
         given the queue before anyone decides) and the irregular routes (their settings in force), their costs
-        lowered by the `cost_network` shares by pathway (this month's `network_by_pathway()` if None); sets
-        `option_channels` and `option_routes`."""
+        lowered by the `cost_network` shares by pathway (this month's `network_by_pathway()` if None), and what is
+        due on choosing a move abroad lowered by what the network lends (`network_loan`); sets `option_channels`,
+        `option_routes` and `option_lent` (USD lent per origin and option; None without loans)."""
         h, places = self.households, self.places
         queues = np.bincount(h.channel[h.status == WAITING], minlength=len(self.channels))
         chosen = [(c, c.option_terms(int(queues[c.index]))) for c in self.channels]
@@ -464,8 +465,8 @@ class MigrationModel(mesa.Model):
         """Up to `places` places of `channel` (which charged only its fee on applying) offered down its `queue` of
         eligible applicants, in queue order: each offered pays the `recruitment_cost` and the fare of the regular
         route to the channel's destination, lowered by this month's network at the destination as on choosing
-        (`network_cut`), if it can (`means_to_move`), and the place is its; one that cannot loses the place to the
-        next in the queue: it leaves the queue, aspires to the regular pathway (as if trapped this month) and is
+        (`network_cut`), less what the network there lends (`network_loan`, owed in the household's `debt`), if it
+        can (`means_to_move`), and the place is its; one that cannot loses the place to the next in the queue: it leaves the queue, aspires to the regular pathway (as if trapped this month) and is
         counted in `could_not_pay`. Returns the households that paid, in queue order. `queue` may be the front of
         the queue only, with `whole_queue()` giving all of it, in order, should the front hold too few payers."""
         h, t, dp = self.households, self.t, self.params.decisions
