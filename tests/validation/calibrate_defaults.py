@@ -87,6 +87,8 @@ def penalty(m: dict) -> float:
     levels = m["c6"]
     peak = int(np.argmax(levels))
     p += 0 if peak in (1, 2, 3) else 1.0
+    # the rising side (case 6's first check): departures at 0.15 of the destination's income well above those at 0.025
+    p += 4 * max(0, lg(1.5 * levels[0] / levels[2])) ** 2
     p += (max(0, levels[4] / levels[peak] - 0.5) / 0.1) ** 2
     p += 4 * max(0, lg(6.5 / m["c7"])) ** 2 + 4 * max(0, lg(4 / m["c8"])) ** 2
     p += (max(0, 0.85 - m["c9"]) / 0.05) ** 2

@@ -150,6 +150,8 @@ def networks() -> Path | str:
     print(f"  international leavers' mean wealth percentile: {r.intl_leavers_off.mean():.3f} off, "
           f"{r.intl_leavers_on.mean():.3f} on, {r.intl_leavers_diaspora.mean():.3f} strong diaspora "
           f"(share of households with a member abroad at the end {r.diaspora_share_end.mean():.3f})")
+    print(f"  strong diaspora, households that chose a move abroad or were trapped wanting one: mean wealth "
+          f"percentile {r.intl_wanters_diaspora.mean():.3f} (each month it did)")
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
     x = np.arange(3)
@@ -165,11 +167,12 @@ def networks() -> Path | str:
     a.legend(fontsize=8)
     series = [("all leavers\nnetwork off", r.leavers_off), ("all leavers\nnetwork on", r.leavers_on),
               ("international\nnetwork off", r.intl_leavers_off), ("international\nnetwork on", r.intl_leavers_on),
-              ("international\nstrong diaspora", r.intl_leavers_diaspora)]
-    b.errorbar(range(5), [s.mean() for _, s in series], yerr=[ci95(s) for _, s in series], fmt="o", capsize=4,
+              ("international\nstrong diaspora", r.intl_leavers_diaspora),
+              ("wanting to go\nabroad, strong\ndiaspora", r.intl_wanters_diaspora)]
+    b.errorbar(range(6), [s.mean() for _, s in series], yerr=[ci95(s) for _, s in series], fmt="o", capsize=4,
                color="#31a354")
     b.axhline(0.5, color="k", ls="--", lw=1, label="no selection (0.5)")
-    b.set_xticks(range(5), [n for n, _ in series], fontsize=8)
+    b.set_xticks(range(6), [n for n, _ in series], fontsize=7)
     b.set_ylabel("mean wealth percentile of leavers in their district")
     b.set_title("Who leaves: wealth (savings + assets) at the choice")
     b.legend(fontsize=8)

@@ -43,8 +43,9 @@ def test_network_lowers_the_wealth_of_those_who_leave():
     "most the 50th. Networks save at most 74% of a move's up-front cost (decisions.network_cost_cut), and only "
     "through members who went the same way (regular members cheapen the regular channel, whose 1,200 USD fee is paid "
     "on applying); the poorest households of a district still cannot raise what is left (the one-city world's median "
-    "savings are 120-900 USD), and their stronger wish to leave (the utility's subsistence term) does not make up "
-    "for it."))
+    "savings are 120-900 USD): those who want to go come from the 47.5th percentile. Network loans "
+    "(decisions.network_loan_share, off by default) make it pass, but the defaults with them are not calibrated "
+    "(docs/validation.md, case 3)."))
 def test_strong_diaspora_makes_international_selection_neutral_or_negative():
     """Pattern of McKenzie & Rapoport (2010) in strong-network communities. Tolerance: the mean wealth percentile of
     international leavers (applicants and irregular departures) in the strong-diaspora arm must not lie more than 3

@@ -285,6 +285,8 @@ class Networks:
     intl_leavers_off: np.ndarray  # the same, households choosing an international option (apply or go irregularly)
     intl_leavers_on: np.ndarray
     intl_leavers_diaspora: np.ndarray   # ... with the default network term and a strong initial diaspora
+    intl_wanters_diaspora: np.ndarray   # ... households that chose a move abroad or were trapped wanting one, a
+                                        # household counted in each month it did (strong-diaspora arm)
     diaspora_share_end: np.ndarray      # per seed: share of households with a member abroad at the end, strong arm
 
     @property
@@ -311,7 +313,7 @@ def _networks_run(world: World, seed: int, network: bool, diaspora: float, n: in
         model.migrants.add(household=abroad, origin=h.origin[abroad], slot=take_slots(h.slots, abroad), trip=0,
                            status=ABROAD_REGULAR, place=model.places.index(world.destination), since=0, employed=True,
                            female=h.head_female[abroad], age=h.head_age[abroad], skill=h.skill[abroad])
-    pct, intl = [], []
+    pct, intl, wanting = [], [], []
     for _ in range(model.n_steps):
         home = (h.status == AT_HOME) & (h.away() == 0)   # at home with nobody away
         p = _percentile_in_district(h.wealth + h.assets, h.origin, home)
@@ -321,11 +323,15 @@ def _networks_run(world: World, seed: int, network: bool, diaspora: float, n: in
         in_city[model.migrants.household[model.migrants.status == IN_CITY]] = True
         pct.append(p[left])
         intl.append(p[left & ~in_city])
+        # trapped this month wanting a move abroad (aspiration 2 regular, 3 irregular)
+        trapped_abroad = home & ~left & (h.aspired == model.t - 1) & (h.aspiration >= 2)
+        wanting.append(p[(left & ~in_city) | trapped_abroad])
     ds = model.dataset()
     per_year = ds.emigrants.sum(["time", "origin", "destination"]).values / n / years * 1000
     m = model.migrants
     abroad_end = len(np.unique(m.household[np.isin(m.status, (ABROAD_REGULAR, ABROAD_IRREGULAR))])) / h.n
-    return per_year, np.concatenate(pct).mean(), np.concatenate(intl).mean(), abroad_end
+    return (per_year, np.concatenate(pct).mean(), np.concatenate(intl).mean(), abroad_end,
+            np.concatenate(wanting).mean())
 
 
 @lru_cache(maxsize=None)
@@ -341,6 +347,7 @@ def networks(seeds: tuple[int, ...] = SEEDS, n: int = 4000, years: int = 10) -> 
                     leavers_off=np.array([r[1] for r in off]), leavers_on=np.array([r[1] for r in on]),
                     intl_leavers_off=np.array([r[2] for r in off]), intl_leavers_on=np.array([r[2] for r in on]),
                     intl_leavers_diaspora=np.array([r[2] for r in dia]),
+                    intl_wanters_diaspora=np.array([r[4] for r in dia]),
                     diaspora_share_end=np.array([r[3] for r in dia]))
 
 
