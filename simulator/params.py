@@ -127,9 +127,14 @@ class DecisionParams:
                                      "21% of migrants financed by friends and family; 78% borrowed), Friebel & Guriev "
                                      "2006 JEEA (migration financed by debt repaid from earnings abroad); size: "
                                      "assumption; 0: no loans")
-    network_loan_half: float = param(0.05, "network share (members of the district at the place, any pathway, per "
-                                           "household) at which half of network_loan_share is lent", 1e-6, 100,
+    network_loan_half: float = param(0.1, "network share (members of the district at the place, any pathway, per "
+                                          "household) at which half of network_loan_share is lent", 1e-6, 100,
                                      "assumption")
+    network_loan_power: int = param(3, "steepness of the rise of network loans with the network share (the Hill "
+                                       "exponent k of s^k / (s^k + half^k))", 1, 8,
+                                    "assumption: lending by relatives abroad becomes common only where many of the "
+                                    "district's households have members there (cumulative causation: Massey 1990 "
+                                    "Population Index); 1: a saturating rise like network_cost_cut's", integer=True)
     aspiration_months: int = param(39, "months a household that could not pay for the move it wanted keeps the aim "
                                        "(and saves for it as budget.aspiring_consumption_share says) after the last "
                                        "month it was trapped", 0, 1200,

@@ -187,7 +187,10 @@ def floor_of(model, origin: int) -> float:
 
 def network_loan_of(dp, share: float) -> float:
     """The share of a move abroad's cost due now that the district's `share` of members at its place lends."""
-    return dp.network_loan_share * share / (share + dp.network_loan_half)
+    s_k, h_k = share, dp.network_loan_half
+    for _ in range(dp.network_loan_power - 1):
+        s_k, h_k = s_k * share, h_k * dp.network_loan_half
+    return dp.network_loan_share * s_k / (s_k + h_k)
 
 
 def borrow(model, i: int, loan: float, log) -> None:

@@ -172,10 +172,11 @@ def test_a_network_lowers_the_up_front_cost_of_the_way_its_members_went():
 
 
 def test_a_network_lends_part_of_what_a_move_abroad_costs_on_choosing():
-    """With loans, what is due on choosing a move abroad falls by the share `network_loan_share s / (s +
-    network_loan_half)` of the district's members at its place (any pathway), and that share is what the model
-    records as lent; moves to a city are not lent for. Without loans nothing changes."""
-    loans = {"decisions.network_loan_share": 0.9, "decisions.network_loan_half": 0.05}
+    """With loans, what is due on choosing a move abroad falls by the share `network_loan_share s^k / (s^k +
+    network_loan_half^k)` of the district's members at its place (any pathway; k = network_loan_power), and that share
+    is what the model records as lent; moves to a city are not lent for. Without loans nothing changes."""
+    loans = {"decisions.network_loan_share": 0.9, "decisions.network_loan_half": 0.05,
+             "decisions.network_loan_power": 2}
     plain, lending = MigrationModel(n_households=500, years=1, rng=0), MigrationModel(n_households=500, years=1,
                                                                                       rng=0, **loans)
     shape = (plain.world.n_origins, plain.places.n, 3)
@@ -184,7 +185,7 @@ def test_a_network_lends_part_of_what_a_move_abroad_costs_on_choosing():
     assert plain.option_lent is None
     s = network.sum(axis=2)[:, before.place]
     abroad = before.pathway != 0
-    expected = np.where(abroad, before.due * 0.9 * s / (s + 0.05), 0.0)
+    expected = np.where(abroad, before.due * 0.9 * s ** 2 / (s ** 2 + 0.05 ** 2), 0.0)
     np.testing.assert_allclose(lending.option_lent, expected, rtol=1e-12)
     np.testing.assert_allclose(after.due, before.due - expected, rtol=1e-12)
     np.testing.assert_array_equal(after.cost, before.cost)   # the whole cost is still weighed in the utility

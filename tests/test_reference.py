@@ -139,6 +139,7 @@ SCENARIOS = {
     "network loans": dict(
         interventions={"quota_expansion": {"factor": 3}},
         overrides={"decisions.network_loan_share": 0.8, "decisions.network_loan_half": 0.05,
+                   "decisions.network_loan_power": 2,
                    "decisions.network_cost_cut": 0.5, "decisions.credit_floor_share": 0.4},
         routes=[dataclasses.replace(r, death_probability=0.2, travel_cost_usd=800.0) if r.name == "sea crossing" else r
                 for r in CORRIDORS.routes],

@@ -54,10 +54,11 @@ then pay, when a place is granted; savings `W_i` and the share `kappa` (`credit_
 the floor `A_min` (the larger of `credit_floor_usd` and `credit_floor_share` of the district's median assets:
 `credit_floor`) that a household keeps to live and cannot borrow against or sell: the poorest cannot borrow at all;
 Banerjee & Newman 1993; what the district's members abroad lend for a move there is already taken off `D_ok`:
-`MigrationModel.month_options`, `decisions.network_loan_share`). A household is *trapped* (involuntary immobility; Carling 2002, Black et al. 2011) when the
-option it draws among the eligible ones, ignoring what it can afford, is a move, while with the same noise under the
-liquidity constraint it stays: it wanted to move and could not pay. (Closing an unaffordable option of a nest can
-also tip the upper stage to staying; such households are counted as trapped too, since the closure made them stay.)
+`MigrationModel.month_options`, `decisions.network_loan_share`). A household is *trapped* (involuntary immobility;
+Carling 2002, Black et al. 2011) when the option it draws among the eligible ones, ignoring what it can afford, is a
+move, while with the same noise under the liquidity constraint it stays: it wanted to move and could not pay.
+(Closing an unaffordable option of a nest can also tip the upper stage to staying; such households are counted as
+trapped too, since the closure made them stay.)
 
 Random numbers: every household draws `Options.uniforms_per_household` float32 uniforms a month (common random
 numbers: the count depends on the world's options, never on who decides). Column n feeds the Gumbel term of nest n;

@@ -463,12 +463,13 @@ class MigrationModel(mesa.Model):
     def pay_on_departure(self, queue: np.ndarray, places: int, channel: Any, recruitment_cost: float,
                          whole_queue: Callable[[], np.ndarray] | None = None) -> np.ndarray:
         """Up to `places` places of `channel` (which charged only its fee on applying) offered down its `queue` of
-        eligible applicants, in queue order: each offered pays the `recruitment_cost` and the fare of the regular
-        route to the channel's destination, lowered by this month's network at the destination as on choosing
-        (`network_cut`), less what the network there lends (`network_loan`, owed in the household's `debt`), if it
-        can (`means_to_move`), and the place is its; one that cannot loses the place to the next in the queue: it leaves the queue, aspires to the regular pathway (as if trapped this month) and is
-        counted in `could_not_pay`. Returns the households that paid, in queue order. `queue` may be the front of
-        the queue only, with `whole_queue()` giving all of it, in order, should the front hold too few payers."""
+        eligible applicants, in queue order: each offered pays the `recruitment_cost` and the fare of the regular route
+        to the channel's destination, lowered by this month's network at the destination as on choosing (`network_cut`),
+        less what the network there lends (`network_loan`, owed in the household's `debt`), if it can (`means_to_move`),
+        and the place is its; one that cannot loses the place to the next in the queue: it leaves the queue, aspires to
+        the regular pathway (as if trapped this month) and is counted in `could_not_pay`. Returns the households that
+        paid, in queue order. `queue` may be the front of the queue only, with `whole_queue()` giving all of it, in
+        order, should the front hold too few payers."""
         h, t, dp = self.households, self.t, self.params.decisions
         if len(queue) == 0 or places <= 0:   # no place offered (most months of a small model): nothing paid (the
             # same sum as below, of nothing) and nothing changes
@@ -938,8 +939,13 @@ def network_cut(share: np.ndarray, p: DecisionParams) -> np.ndarray:
 
 def network_loan(share: np.ndarray, p: DecisionParams) -> np.ndarray:
     """The share of what a move costs on departure that the network lends, for a district's `share` of members at the
-    move's place (any pathway): `network_loan_share s / (s + network_loan_half)`."""
-    return p.network_loan_share * share / (share + p.network_loan_half)
+    move's place (any pathway): `network_loan_share s^k / (s^k + network_loan_half^k)`, `k` =
+    `network_loan_power` (powers by repeated products, as the reference model computes them)."""
+    share = np.asarray(share, np.float64)
+    s_k, h_k = share, p.network_loan_half
+    for _ in range(p.network_loan_power - 1):
+        s_k, h_k = s_k * share, h_k * p.network_loan_half
+    return p.network_loan_share * s_k / (s_k + h_k)
 
 
 def _with_overrides(params: ModelParams, overrides: dict[str, Any]) -> ModelParams:
