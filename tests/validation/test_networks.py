@@ -9,11 +9,12 @@ neutral in communities with weak networks and negative in communities with stron
 lowering the cost of migrating.
 
 Experiment (validation_experiments.networks): the one-city world, 4,000 households, 10 years, with networks switched
-off (no network term in the utilities, decisions.beta_network = 0, and no cost saved through networks,
-decisions.network_cost_cut = 0) and at their default strength, same seeds; a third arm starts with a strong diaspora
-(a random 30% of households with a member settled and employed abroad) under the default networks. The wealth of
-those who leave is measured as the percentile of the household's savings plus assets among the households at home in
-its district, in the month it chooses to leave (0.5 = no selection).
+off (no network term in the utilities, decisions.beta_network = 0, no cost saved through networks,
+decisions.network_cost_cut = 0, and no network loans, decisions.network_loan_share = 0) and at their default
+strength, same seeds; a third arm starts with a strong diaspora (a random 30% of households with a member settled and
+employed abroad) under the default networks, whose loans let the poorer households that want to leave pay for the
+move. The wealth of those who leave is measured as the percentile of the household's savings plus assets among the
+households at home in its district, in the month it chooses to leave (0.5 = no selection).
 """
 
 import pytest
@@ -37,15 +38,6 @@ def test_network_lowers_the_wealth_of_those_who_leave():
     assert change.z < -Z, f"leavers' mean wealth percentile, on minus off: {change.describe(100, 'points')}"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Selection falls with the network, but not to neutral: international leavers come from the 69th percentile of "
-    "wealth in their district without networks, the 67th with them and the 59th with a strong diaspora, against at "
-    "most the 50th. Networks save at most 74% of a move's up-front cost (decisions.network_cost_cut), and only "
-    "through members who went the same way (regular members cheapen the regular channel, whose 1,200 USD fee is paid "
-    "on applying); the poorest households of a district still cannot raise what is left (the one-city world's median "
-    "savings are 120-900 USD): those who want to go come from the 47.5th percentile. Network loans "
-    "(decisions.network_loan_share, off by default) make it pass, but the defaults with them are not calibrated "
-    "(docs/validation.md, case 3)."))
 def test_strong_diaspora_makes_international_selection_neutral_or_negative():
     """Pattern of McKenzie & Rapoport (2010) in strong-network communities. Tolerance: the mean wealth percentile of
     international leavers (applicants and irregular departures) in the strong-diaspora arm must not lie more than 3
