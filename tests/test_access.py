@@ -177,8 +177,8 @@ def test_a_network_lends_part_of_what_a_move_abroad_costs_on_choosing():
     is what the model records as lent; moves to a city are not lent for. Without loans nothing changes."""
     loans = {"decisions.network_loan_share": 0.9, "decisions.network_loan_half": 0.05,
              "decisions.network_loan_power": 2}
-    plain, lending = MigrationModel(n_households=500, years=1, rng=0), MigrationModel(n_households=500, years=1,
-                                                                                      rng=0, **loans)
+    plain = MigrationModel(n_households=500, years=1, rng=0, **{"decisions.network_loan_share": 0.0})
+    lending = MigrationModel(n_households=500, years=1, rng=0, **loans)
     shape = (plain.world.n_origins, plain.places.n, 3)
     network = np.linspace(0.0, 0.3, np.prod(shape)).reshape(shape)
     before, after = plain.month_options(network), lending.month_options(network)

@@ -181,10 +181,11 @@ def test_a_skills_partnership_trains_its_applicants_then_admits_them_with_the_sk
 
 def test_closing_a_channel_diverts_its_applicants_to_the_other_and_to_the_irregular_route():
     """The same seeds with channel A open and closed (quota 0): more applications to B and more irregular departures
-    when A is closed. The effect is compared with its sampling error over paired seeds (mean difference over its
-    standard error, at least 3)."""
+    when A is closed. The effect is compared with its sampling error over 8 paired seeds (mean difference over its
+    standard error, at least 3; with the network's loans the irregular departures vary more from seed to seed, and 4
+    seeds left the diversion at 2.8 standard errors)."""
     diffs = []
-    for seed in range(4):
+    for seed in range(8):
         runs = []
         for quota_a in (3.0, 0.0):
             m = model([scheme("A", quota_a, 0.3), scheme("B", 1.0, 0.1, fee=900.0)], seed=seed,
