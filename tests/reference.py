@@ -194,10 +194,12 @@ def network_loan_of(dp, share: float) -> float:
 
 
 def borrow(model, i: int, loan: float, log) -> None:
-    """Household i owes `loan` more to the network that lent it (float32, as the model keeps it)."""
+    """Household i owes `loan` more to the network that lent it (float32, as the model keeps it), recorded as lent this
+    month."""
     if loan > 0:
         h = model.households
         h.debt[i] = h.debt[i] + np.float32(loan)
+        add(model, "network_lent", model.t, int(h.origin[i]), amount=loan)
         log["network_loan"] += 1
 
 
@@ -859,6 +861,7 @@ def budgets(model, log: StepLog) -> None:
             repaid = min(float(h.debt[i]), float(model.remittances_in[i]))
             model.remittances_in[i] -= repaid
             h.debt[i] = np.float32(float(h.debt[i]) - repaid)
+            add(model, "network_debt", t, int(h.origin[i]), amount=float(h.debt[i]))   # still owed, end of month
             if h.debt[i] == 0:
                 log["loan_repaid"] += 1
     for i in range(h.n):

@@ -197,9 +197,11 @@ def test_remittances_repay_the_network_first_and_a_debt_is_written_off_when_nobo
     slots = np.array([1, 1, 0, 0, 1], np.uint8)             # a member away in the first two and the last
     waiting = np.array([False, False, False, True, False])  # the fourth waits for a place it borrowed to apply for
     remittances = np.array([40.0, 80.0, 10.0, 0.0, 5.0])
-    repay_network_loans(debt, slots, waiting, remittances)
+    origin, owed = np.array([0, 1, 0, 1, 1], np.int16), np.zeros(2)
+    repay_network_loans(debt, slots, waiting, remittances, origin, owed)
     assert debt.tolist() == [60.0, 0.0, 0.0, 30.0, 0.0]
     assert remittances.tolist() == [0.0, 30.0, 10.0, 0.0, 5.0]
+    assert owed.tolist() == [60.0, 30.0]   # what is still owed, by origin
 
 
 def test_with_network_loans_households_that_could_not_pay_leave_and_owe_what_was_lent():
@@ -223,6 +225,12 @@ def test_with_network_loans_households_that_could_not_pay_leave_and_owe_what_was
         runs[share] = model.dataset(), model.households.debt.copy(), lent
     (plain, no_debt, _), (lending, debt, lent) = runs[0.0], runs[1.0]
     assert not no_debt.any() and debt.min() >= 0 and 0 < debt.astype(np.float64).sum() <= lent
+    # the outputs: what is owed at the end, as the households hold it; what was lent month by month, at least the
+    # months' net rises of the debt (the rest was repaid or written off in the month it was lent)
+    assert not plain["network_lent"].any() and not plain["network_debt"].any()
+    np.testing.assert_allclose(float(lending["network_debt"].isel(time=-1).sum()), debt.astype(np.float64).sum(),
+                               rtol=1e-9)
+    assert float(lending["network_lent"].sum()) >= lent * (1 - 1e-6)
     abroad = ["regular", "irregular"]
     assert lending["emigrants"].sel(pathway=abroad).sum() > plain["emigrants"].sel(pathway=abroad).sum()
     # in the first month, from the same households and draws, a loan only opens options: no more are trapped (later

@@ -53,11 +53,12 @@ def household_budgets(adults: np.ndarray, size: np.ndarray, away: np.ndarray, se
 
 
 @numba.njit(cache=True)
-def repay_network_loans(debt: np.ndarray, slots: np.ndarray, waiting: np.ndarray, remittances: np.ndarray) -> None:
+def repay_network_loans(debt: np.ndarray, slots: np.ndarray, waiting: np.ndarray, remittances: np.ndarray,
+                        origin: np.ndarray, owed: np.ndarray) -> None:
     """Each household's remittances of the month repay its debt to the network first (`remittances` is left with what
     the household receives); the debt of a household with no member away and no application waiting (the migrant came
     home, was intercepted or died, or the applicant gave up) is written off (assumption: the lenders bear the risk of a
-    move that ends before it has repaid them)."""
+    move that ends before it has repaid them). What is still owed is added to `owed` by the household's `origin`."""
     for i in range(debt.shape[0]):
         if debt[i] <= 0.0:
             continue
@@ -67,3 +68,4 @@ def repay_network_loans(debt: np.ndarray, slots: np.ndarray, waiting: np.ndarray
         repaid = min(np.float64(debt[i]), remittances[i])
         remittances[i] -= repaid
         debt[i] = np.float32(debt[i] - repaid)
+        owed[origin[i]] += np.float64(debt[i])

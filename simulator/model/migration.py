@@ -411,7 +411,9 @@ class MigrationModel(mesa.Model):
             movers = idx[took]
             self._pay(movers, options.due[h.origin[movers], k])
             if self.option_lent is not None:   # what the network lent them, owed until repaid
-                h.debt[movers] += self.option_lent[h.origin[movers], k].astype(np.float32)
+                lent = self.option_lent[h.origin[movers], k]
+                h.debt[movers] += lent.astype(np.float32)
+                self.recorder.count("network_lent", t, h.origin[movers], weights=lent)
             pathway = options.pathway[k]
             if pathway == P_INTERNAL:
                 self._depart(movers, P_INTERNAL, IN_CITY, options.place[k])
@@ -495,7 +497,9 @@ class MigrationModel(mesa.Model):
         offered = np.cumsum(can) - can < places   # offered until the places are taken
         paid = offered & can
         self._pay(queue[paid], amount[paid] - lent[paid])
-        h.debt[queue[paid]] += lent[paid].astype(np.float32)
+        if dp.network_loan_share > 0:
+            h.debt[queue[paid]] += lent[paid].astype(np.float32)
+            self.recorder.count("network_lent", t, h.origin[queue[paid]], weights=lent[paid])
         self.recorder["channel_costs"][t, channel.index] += amount[paid].sum() + paid.sum() * channel.settings.get(
             "fee_usd", 0.0)
         short = queue[offered & ~can]
@@ -666,8 +670,9 @@ class MigrationModel(mesa.Model):
     def update_budgets(self) -> None:
         """Process 8: income at origin plus remittances and transfers, less consumption, into savings."""
         h, b = self.households, self.params.budget
-        if self.params.decisions.network_loan_share > 0:
-            repay_network_loans(h.debt, h.slots, h.status == WAITING, self.remittances_in)
+        if self.params.decisions.network_loan_share > 0:   # loans repaid; what is owed, recorded as a stock
+            repay_network_loans(h.debt, h.slots, h.status == WAITING, self.remittances_in, h.origin,
+                                self.recorder["network_debt"][self.t])
         # members at home: reused by record() (statuses do not change again this month)
         household_budgets(h.adults, h.size, h.away(), h.status == FAMILY_ABROAD, self.income_per_adult,
                           self.remittances_in, self.cash, h.wealth, b.subsistence_usd, b.consumption_share_of_surplus,

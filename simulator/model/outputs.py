@@ -77,8 +77,13 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
                                                 "(trapped within decisions.aspiration_months), by the pathway of "
                                                 "that move, end of month", "households"),
     "population": (("time", "origin"), "people living at origin, end of month", "persons"),
-    "remittances": (("time", "origin"), "remittances received by households, net of transfer fees", "USD/month"),
+    "remittances": (("time", "origin"), "remittances sent to households, net of transfer fees (what repays network "
+                                        "loans included)", "USD/month"),
     "remittance_fees": (("time", "origin"), "fees paid to send remittances (SDG 10.c.1)", "USD/month"),
+    "network_lent": (("time", "origin"), "what the district's members abroad lent in the month for its households' "
+                                         "moves abroad (network loans, repaid from remittances)", "USD"),
+    "network_debt": (("time", "origin"), "what the district's households owe the network that lent for their "
+                                         "members' moves, end of month", "USD"),
     "consumption_per_capita": (("time", "origin"), "mean consumption per person at origin", "USD/month"),
     "wealth_mean": (("time", "origin"), "mean liquid wealth per household at origin", "USD"),
     "shock_loss": (("time", "origin"), "share of farm income lost to sudden shocks in the month (before "
