@@ -16,6 +16,7 @@ from simulator import MigrationModel
 from simulator.errors import WorldError
 from simulator.model.budgets import repay_network_loans
 from simulator.model.decisions import credit_floor, means_to_move
+from simulator.model.households import AT_HOME, WAITING
 from simulator.model.migration import corridor_options
 from simulator.params import DecisionParams, ModelParams
 from simulator.world.regions import lean_season_loss
@@ -198,7 +199,8 @@ def test_remittances_repay_the_network_first_and_a_debt_is_written_off_when_nobo
     waiting = np.array([False, False, False, True, False])  # the fourth waits for a place it borrowed to apply for
     remittances = np.array([40.0, 80.0, 10.0, 0.0, 5.0])
     origin, owed = np.array([0, 1, 0, 1, 1], np.int16), np.zeros(2)
-    repay_network_loans(debt, slots, waiting, remittances, origin, owed)
+    repay_network_loans(debt, slots, np.where(waiting, WAITING, AT_HOME).astype(np.int8), WAITING, remittances, origin,
+                        owed)
     assert debt.tolist() == [60.0, 0.0, 0.0, 30.0, 0.0]
     assert remittances.tolist() == [0.0, 30.0, 10.0, 0.0, 5.0]
     assert owed.tolist() == [60.0, 30.0]   # what is still owed, by origin

@@ -53,16 +53,17 @@ def household_budgets(adults: np.ndarray, size: np.ndarray, away: np.ndarray, se
 
 
 @numba.njit(cache=True)
-def repay_network_loans(debt: np.ndarray, slots: np.ndarray, waiting: np.ndarray, remittances: np.ndarray,
+def repay_network_loans(debt: np.ndarray, slots: np.ndarray, status: np.ndarray, waiting: int, remittances: np.ndarray,
                         origin: np.ndarray, owed: np.ndarray) -> None:
     """Each household's remittances of the month repay its debt to the network first (`remittances` is left with what
-    the household receives); the debt of a household with no member away and no application waiting (the migrant came
-    home, was intercepted or died, or the applicant gave up) is written off (assumption: the lenders bear the risk of a
-    move that ends before it has repaid them). What is still owed is added to `owed` by the household's `origin`."""
+    the household receives); the debt of a household with no member away and no application waiting (`status` not
+    `waiting`: the migrant came home, was intercepted or died, or the applicant gave up) is written off (assumption: the
+    lenders bear the risk of a move that ends before it has repaid them). What is still owed is added to `owed` by the
+    household's `origin`."""
     for i in range(debt.shape[0]):
         if debt[i] <= 0.0:
             continue
-        if slots[i] == 0 and not waiting[i]:
+        if slots[i] == 0 and status[i] != waiting:
             debt[i] = 0.0
             continue
         repaid = min(np.float64(debt[i]), remittances[i])

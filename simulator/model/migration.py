@@ -671,7 +671,7 @@ class MigrationModel(mesa.Model):
         """Process 8: income at origin plus remittances and transfers, less consumption, into savings."""
         h, b = self.households, self.params.budget
         if self.params.decisions.network_loan_share > 0:   # loans repaid; what is owed, recorded as a stock
-            repay_network_loans(h.debt, h.slots, h.status == WAITING, self.remittances_in, h.origin,
+            repay_network_loans(h.debt, h.slots, h.status, WAITING, self.remittances_in, h.origin,
                                 self.recorder["network_debt"][self.t])
         # members at home: reused by record() (statuses do not change again this month)
         household_budgets(h.adults, h.size, h.away(), h.status == FAMILY_ABROAD, self.income_per_adult,
