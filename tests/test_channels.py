@@ -77,6 +77,17 @@ def test_a_paced_book_keeps_the_places_no_one_took_and_a_staffed_one_loses_them(
     assert k == 3 and idle.processing_credit == 3.0
 
 
+def test_capacity_accrued_in_tenths_reaches_a_whole_place_in_the_tenth_month():
+    """Ten monthly credits of 0.1 add up to 0.9999999999999999 in floating point: the book still counts the whole
+    place they make (a tolerance of 1e-9, as the quota's), in the tenth month and not the eleventh."""
+    book = RegularQueue()
+    places = []
+    for month in range(10):
+        places.append(book.capacity(month, 1.2, 0.1))
+        book.use(0)
+    assert places == [0] * 9 + [1]
+
+
 def test_applicants_wait_in_the_queue_of_the_channel_they_chose():
     m = model([scheme("A", 3.0, 0.2), scheme("B", 1.0, 1.0, min_skill=2)], years=1)
     admitted_by_b = 0
