@@ -187,22 +187,35 @@ def take_slots(slots: np.ndarray, households: np.ndarray) -> np.ndarray:
 
 @numba.njit(cache=True)
 def _take_slots(slots: np.ndarray, households: np.ndarray, lowest: np.ndarray) -> np.ndarray:
-    """`take_slots` in one pass: the slots, or [-1] if a household is listed twice, [-2] if one has no free slot
-    (and then `slots` unchanged)."""
+    """`take_slots` in two passes, without sorting (numba's sort would add about a second to the kernels' first
+    compilation): the slots, or [-1] if a household is listed twice, [-2] if one has no free slot (and then `slots`
+    unchanged). Each household's slot is read before any is marked, so a household listed twice finds its slot
+    already marked in the second pass; a household listed twice with no free slot gives [-2]."""
     k = households.shape[0]
-    if k > 1:
-        ordered = np.sort(households)
-        for j in range(1, k):
-            if ordered[j] == ordered[j - 1]:
-                return np.full(1, -1, np.int8)
     slot = np.empty(k, np.int8)
+    full = False
     for j in range(k):
         slot[j] = lowest[slots[households[j]]]
-        if slot[j] >= MAX_SLOTS:
-            return np.full(1, -2, np.int8)
+        full = full or slot[j] >= MAX_SLOTS
     for j in range(k):
-        slots[households[j]] |= np.uint8(1 << slot[j])
+        if slot[j] < MAX_SLOTS:
+            bit = np.uint8(1 << slot[j])
+            if slots[households[j]] & bit:   # marked earlier in this pass: the household is listed twice
+                _unmark(slots, households, slot, j)
+                return np.full(1, -1, np.int8)
+            slots[households[j]] |= bit
+    if full:
+        _unmark(slots, households, slot, k)
+        return np.full(1, -2, np.int8)
     return slot
+
+
+@numba.njit(cache=True)
+def _unmark(slots: np.ndarray, households: np.ndarray, slot: np.ndarray, n: int) -> None:
+    """Free again the slots that `_take_slots` marked for the first `n` households."""
+    for j in range(n):
+        if slot[j] < MAX_SLOTS:
+            slots[households[j]] &= ~np.uint8(1 << slot[j])
 
 
 def free_slots(slots: np.ndarray, households: np.ndarray, slot: np.ndarray) -> None:

@@ -418,7 +418,7 @@ class MigrationModel(mesa.Model):
             if pathway == P_INTERNAL:
                 self._depart(movers, P_INTERNAL, IN_CITY, options.place[k])
                 self.recorder.count("arrivals", t, h.origin[movers], P_INTERNAL,
-                                    destination=np.full(len(movers), options.place[k]))
+                                    destination=np.full(len(movers), options.place[k], np.int8))
             elif pathway == P_REGULAR:   # the channel's rule: an application, or a departure
                 self.option_channels[k].apply(self, movers, tie_break[took])
             else:   # an irregular journey on the option's route, to its destination
@@ -460,7 +460,8 @@ class MigrationModel(mesa.Model):
         h.channel[households] = -1
         self._depart(households, P_REGULAR, ABROAD_REGULAR, place, channel=channel.index, employed=job_offer,
                      contract_end=contract_end)
-        self.recorder.count("arrivals", t, h.origin[households], P_REGULAR, destination=np.full(len(households), place))
+        self.recorder.count("arrivals", t, h.origin[households], P_REGULAR,
+                            destination=np.full(len(households), place, np.int8))   # as the migrants' place column
 
     def pay_on_departure(self, queue: np.ndarray, places: int, channel: Any, recruitment_cost: float,
                          whole_queue: Callable[[], np.ndarray] | None = None) -> np.ndarray:
@@ -577,9 +578,10 @@ class MigrationModel(mesa.Model):
         draws = self.member_draws("abroad", 2)
         # employment, wages and remittances of the migrants abroad and in the cities, in one compiled pass
         # (abroad.employment_and_remittances: what hiring_probabilities, update_employment and remittances compute)
+        # (the draws' column made contiguous: one compiled version of the pass, whatever the number of migrants)
         abroad, irregular, emp, wage, city, city_emp, fees_abroad, fees_city, hire = employment_and_remittances(
-            m.status, m.place, m.employed, m.skill, m.household, m.origin, draws[:, 0], ABROAD_REGULAR,
-            ABROAD_IRREGULAR, IN_CITY, self.labour.wage, self.labour.vacancies, places.skill_ratio,
+            m.status, m.place, m.employed, m.skill, m.household, m.origin, np.ascontiguousarray(draws[:, 0]),
+            ABROAD_REGULAR, ABROAD_IRREGULAR, IN_CITY, self.labour.wage, self.labour.vacancies, places.skill_ratio,
             places.living_cost, places.remittance_share, places.transfer_cost, pol.transfer_cost_cap,
             float32_threshold(lab.job_separation_rate), lab.irregular_hire_factor, lab.irregular_wage_factor,
             float32_threshold(lab.city_employment_rate), self.remittances_in, self.world.n_origins)

@@ -171,7 +171,11 @@ class Recorder:
         if len(origin) == 0:
             return
         data = self.data[name]
-        add_tally(data[t] if pathway is None else data[t, :, pathway], origin, weights)
+        # one compiled version of the tally for every variable: the month's row as a flat view, each origin's entry
+        # at `offset + origin * stride`, and no weights as an empty array
+        row = data[t]
+        add_tally(row.reshape(-1), 0 if pathway is None else pathway, 1 if row.ndim == 1 else row.shape[1], origin,
+                  _NO_WEIGHTS if weights is None else np.asarray(weights, np.float64))
 
 
 @numba.njit(cache=True)
@@ -187,22 +191,27 @@ def add_at(target: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
         target[j] += values[i]
 
 
+_NO_WEIGHTS = np.empty(0)   # `add_tally`'s weights when each household counts 1
+
+
 @numba.njit(cache=True)
-def add_tally(target: np.ndarray, origin: np.ndarray, weights: np.ndarray | None) -> None:
-    """`target += np.bincount(origin, weights, minlength=len(target))`: the households (or their `weights`, summed in
-    order) of each origin, added to `target` (one entry per origin), without the temporaries."""
-    n = target.shape[0]
+def add_tally(target: np.ndarray, offset: int, stride: int, origin: np.ndarray, weights: np.ndarray) -> None:
+    """`target[offset::stride] += np.bincount(origin, weights, minlength=n_origins)`: the households (or their
+    `weights`, summed in order; none if `weights` is empty) of each origin, added to every `stride`-th entry of the
+    flat `target` from `offset` (one per origin), without the temporaries."""
+    n = (target.shape[0] - offset + stride - 1) // stride
     counts = np.zeros(n)
+    weighted = weights.shape[0] > 0
     for i in range(origin.shape[0]):
         o = origin[i]
         if o < 0 or o >= n:
             raise IndexError("add_tally: an origin out of range")
-        if weights is None:
-            counts[o] += 1.0
+        if weighted:
+            counts[o] += weights[i]
         else:
-            counts[o] += np.float64(weights[i])
+            counts[o] += 1.0
     for o in range(n):
-        target[o] += counts[o]
+        target[offset + o * stride] += counts[o]
 
 
 @numba.njit(cache=True)
