@@ -660,11 +660,15 @@ def job_tree(rev: str) -> tuple[Path, dict]:
     return into, extract_commit(rev, into, ("run.py", "configs", "simulator", "scenarios"))
 
 
-def run_job(tree: Path, out: Path, extra: tuple[str, ...] = ()) -> dict:
+def run_job(tree: Path, out: Path, extra: tuple[str, ...] = (), cold_kernels: bool = False) -> dict:
     """`python run.py` (the main job, or what `extra` overrides ask) of the project in `tree`, with the job folder and
     an empty result cache under `out`: its wall time, the CPU time of the job and its worker processes, and the runs
-    it computed (the entries of its result cache)."""
+    it computed (the entries of its result cache). With `cold_kernels`, numba's cache is an empty folder under `out`
+    too (NUMBA_CACHE_DIR, which the workers inherit): the job compiles every kernel, as the first run of a fresh
+    clone does."""
     env = dict(os.environ, MPLBACKEND="Agg", **CHILD_ENV)
+    if cold_kernels:
+        env["NUMBA_CACHE_DIR"] = str(out / "numba-cache")
     env["PYTHONPATH"] = os.pathsep.join([str(tree), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     cache = out / "cache"
     args = [sys.executable, "run.py", f"hydra.run.dir={out / 'job'}", f"compare.cache_dir={cache}", *extra]
@@ -685,13 +689,17 @@ def main_job(args: argparse.Namespace) -> dict:
     households over 20 years, on every core), `--main-job` times, each time with an empty result cache and a job
     folder of its own; with `--against`, the same job of another version of the project in every repeat, alternately
     after and before this one. One unmeasured job of each version first (a single seed of 200 households over a year:
-    every scenario) fills numba's cache of its compiled kernels, as it is after the first run of a new version."""
+    every scenario) fills numba's cache of its compiled kernels, as it is after the first run of a new version; with
+    `--cold-kernels` there is none, and every job starts from an empty numba cache of its own (a fresh clone's first
+    run)."""
     trees = {"this": (ROOT, code_state())}
     if args.against:
         trees["against"] = job_tree(args.against)
     scratch = Path(tempfile.mkdtemp(prefix="benchmark-main-job-"))
     atexit.register(shutil.rmtree, scratch, True)
     for name, (tree, _) in trees.items():
+        if args.cold_kernels:
+            break
         warm = run_job(tree, scratch / f"warm-{name}", ("n_households=200", "years=1", "compare.seeds=1"))
         if "error" in warm:
             raise SystemExit(f"the main job of {tree} fails: {warm['error']}")
@@ -699,7 +707,7 @@ def main_job(args: argparse.Namespace) -> dict:
     for rep in range(args.main_job):
         order = list(trees) if rep % 2 == 0 else list(trees)[::-1]
         for name in order:
-            r = run_job(trees[name][0], scratch / f"{name}-{rep}")
+            r = run_job(trees[name][0], scratch / f"{name}-{rep}", cold_kernels=args.cold_kernels)
             if "error" in r:
                 raise SystemExit(f"the main job of {trees[name][0]} failed: {r['error']}")
             runs[name].append(r)
@@ -707,7 +715,7 @@ def main_job(args: argparse.Namespace) -> dict:
             say(f"main job, repeat {rep + 1}/{args.main_job}, {name}: {r['wall_s']:.1f} s wall, {r['cpu_s']:.1f} s "
                 f"CPU, {r['runs']} runs ({r['wall_s'] / max(r['runs'], 1):.2f} s per run), load before "
                 f"{r['load_before']:.2f}")
-    out = {"repeats": args.main_job, "logical_cpus": os.cpu_count(),
+    out = {"repeats": args.main_job, "logical_cpus": os.cpu_count(), "cold_kernels": bool(args.cold_kernels),
            "versions": {name: meta for name, (_, meta) in trees.items()}}
     for name, rs in runs.items():
         out[name] = {"wall_s": stats([r["wall_s"] for r in rs]), "cpu_s": stats([r["cpu_s"] for r in rs]),
@@ -722,7 +730,8 @@ def main_job(args: argparse.Namespace) -> dict:
 
 def print_main_job(res: dict) -> None:
     print(f"The main job (python run.py: {res['this']['runs']} runs on {res['logical_cpus']} logical CPUs), "
-          f"{res['repeats']} times each with an empty result cache, numba's cache warm:")
+          f"{res['repeats']} times each with an empty result cache, numba's cache "
+          f"{'empty (every kernel compiled)' if res.get('cold_kernels') else 'warm'}:")
     for name in ("this", "against"):
         if name not in res:
             continue
@@ -1059,6 +1068,9 @@ def main(argv: list[str] | None = None) -> None:
                          "folder of its own, numba's cache warm): median, min and max wall time and the seconds per "
                          "run; with --against REV (a commit, or the folder of a checkout such as a git worktree) the "
                          "same job of that version alternately after and before this one; stored under 'main_job'")
+    ap.add_argument("--cold-kernels", action="store_true",
+                    help="with --main-job: every job starts with an empty numba cache of its own (NUMBA_CACHE_DIR), "
+                         "so it compiles every kernel, as the first run of a fresh clone does")
     ap.add_argument("--plot", type=Path, metavar="PNG", help="only draw throughput against N from --output")
     ap.add_argument("--report", action="store_true", help="only print the table again from --output")
     ap.add_argument("--child", help=argparse.SUPPRESS)
