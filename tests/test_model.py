@@ -206,3 +206,33 @@ def test_results_do_not_depend_on_the_number_of_threads():
 def test_a_bad_thread_count_names_the_field(threads):
     with pytest.raises(ConfigError, match=r"threads.*an integer from 1 to"):
         MigrationModel(n_households=100, years=1, rng=0, threads=threads)
+
+
+KERNEL_VERSIONS = """
+import json, importlib, pkgutil
+import numba
+import simulator.model
+from simulator.config import RunConfig
+from simulator.experiments.runner import build_model
+for scenario in ("baseline", "combined", "obj5_flexible_pathways"):
+    build_model(RunConfig(scenario=scenario, n_households=300, years=2, seed=1, progress=False)).run()
+modules = [importlib.import_module(f"simulator.model.{m.name}") for m in pkgutil.iter_modules(simulator.model.__path__)]
+print(json.dumps({f"{mod.__name__}.{name}": [str(s) for s in f.signatures] for mod in modules
+                  for name, f in vars(mod).items()
+                  if isinstance(f, numba.core.registry.CPUDispatcher) and f.py_func.__module__ == mod.__name__}))
+"""
+
+
+def test_runs_compile_one_version_of_each_kernel():
+    """Each compiled kernel is compiled for one signature whatever the scenario and the month (a first run compiles
+    every version in each worker: docs/performance.md, "A first run's compilations"); the column gather once per
+    column type. In a fresh process, so that no other test's calls add versions."""
+    import json
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", KERNEL_VERSIONS], capture_output=True, text=True, check=True)
+    versions = json.loads(out.stdout.strip().splitlines()[-1])
+    assert versions["simulator.model.decisions._decide_kernel"]   # the kernels were run
+    gathered = versions.pop("simulator.model.migrants._gather")
+    assert len(gathered) == len({s.split(",")[0] for s in gathered})   # one per column type
+    assert {name: s for name, s in versions.items() if len(s) > 1} == {}
