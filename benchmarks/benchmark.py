@@ -697,9 +697,7 @@ def main_job(args: argparse.Namespace) -> dict:
         trees["against"] = job_tree(args.against)
     scratch = Path(tempfile.mkdtemp(prefix="benchmark-main-job-"))
     atexit.register(shutil.rmtree, scratch, True)
-    for name, (tree, _) in trees.items():
-        if args.cold_kernels:
-            break
+    for name, (tree, _) in ({} if args.cold_kernels else trees).items():   # cold: no job fills numba's cache
         warm = run_job(tree, scratch / f"warm-{name}", ("n_households=200", "years=1", "compare.seeds=1"))
         if "error" in warm:
             raise SystemExit(f"the main job of {tree} fails: {warm['error']}")
@@ -1075,6 +1073,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--report", action="store_true", help="only print the table again from --output")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.cold_kernels and not args.main_job:
+        ap.error("--cold-kernels times the main job: give it with --main-job R")
     if args.child:
         print(json.dumps(child(json.loads(args.child))))
         return

@@ -77,10 +77,12 @@ def test_slots_are_taken_lowest_first_and_freed():
 
 
 @pytest.mark.parametrize("households, error", [([2, 0, 1, 0], ValueError), ([1, 0, 1], ValueError),
-                                               ([0, 3], RuntimeError), ([3, 0, 1], RuntimeError)])
+                                               ([0, 3], RuntimeError), ([3, 0, 1], RuntimeError),
+                                               ([3, 3], RuntimeError)])
 def test_a_refused_departure_leaves_every_slot_as_it_was(households, error):
-    """A household listed twice (not next to each other), or one with no free slot (household 3), refuses the whole
-    departure, and the slots marked for the households before it are freed again."""
+    """A household listed twice (not next to each other), or one with no free slot (household 3; listed twice too,
+    the missing slot is what is said), refuses the whole departure, and the slots marked for the other households
+    are freed again."""
     slots = np.array([0b1, 0b101, 0, 255], np.uint8)
     with pytest.raises(error):
         take_slots(slots, np.array(households))

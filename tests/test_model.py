@@ -214,12 +214,14 @@ import numba
 import simulator.model
 from simulator.config import RunConfig
 from simulator.experiments.runner import build_model
-for scenario in ("baseline", "combined", "obj5_flexible_pathways"):
-    build_model(RunConfig(scenario=scenario, n_households=300, years=2, seed=1, progress=False)).run()
+joined = 0
+for scenario, n, years in (("baseline", 300, 2), ("combined", 300, 2), ("obj5_flexible_pathways", 2000, 5)):
+    ds = build_model(RunConfig(scenario=scenario, n_households=n, years=years, seed=1, progress=False)).run()
+    joined += int(ds.reunifications.sum())
 modules = [importlib.import_module(f"simulator.model.{m.name}") for m in pkgutil.iter_modules(simulator.model.__path__)]
-print(json.dumps({f"{mod.__name__}.{name}": [str(s) for s in f.signatures] for mod in modules
-                  for name, f in vars(mod).items()
-                  if isinstance(f, numba.core.registry.CPUDispatcher) and f.py_func.__module__ == mod.__name__}))
+print(json.dumps({"joined": joined, "versions": {
+    f"{mod.__name__}.{name}": [str(s) for s in f.signatures] for mod in modules for name, f in vars(mod).items()
+    if isinstance(f, numba.core.registry.CPUDispatcher) and f.py_func.__module__ == mod.__name__}}))
 """
 
 
@@ -231,8 +233,9 @@ def test_runs_compile_one_version_of_each_kernel():
     import subprocess
     import sys
     out = subprocess.run([sys.executable, "-c", KERNEL_VERSIONS], capture_output=True, text=True, check=True)
-    versions = json.loads(out.stdout.strip().splitlines()[-1])
-    assert versions["simulator.model.decisions._decide_kernel"]   # the kernels were run
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    versions = result["versions"]
+    assert versions["simulator.model.decisions._decide_kernel"] and result["joined"] > 0   # families joined too
     gathered = versions.pop("simulator.model.migrants._gather")
     assert len(gathered) == len({s.split(",")[0] for s in gathered})   # one per column type
     assert {name: s for name, s in versions.items() if len(s) > 1} == {}

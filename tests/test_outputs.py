@@ -135,3 +135,19 @@ def test_results_and_comparison_pass_the_cf_checker(ds, tmp_path):
     assert back.sel(time="2026").sizes["time"] == 12 and back["seed"].dtype == np.int32
     assert all(back[name].attrs.get("long_name") for name in back.coords)
     assert back.attrs["history"] and back.attrs["source"]
+
+
+def test_a_tally_lands_in_its_cells_and_a_wrong_pathway_is_refused():
+    """`Recorder.count` adds each origin's households (or weights) where `np.bincount` would, by pathway too, and
+    refuses a pathway that the variable does not have instead of writing into other cells."""
+    from simulator.model.outputs import Recorder
+    rec = Recorder(3, ("a", "b", "c"), (), ("city",))
+    origin = np.array([2, 0, 2], np.int16)
+    rec.count("trapped", 1, origin)
+    rec.count("trapped_wanting", 1, origin, 2, weights=np.array([0.5, 1.0, 2.0], np.float32))
+    assert rec["trapped"][1].tolist() == [1, 0, 2]
+    assert rec["trapped_wanting"][1].tolist() == [[0, 0, 1.0], [0, 0, 0], [0, 0, 2.5]]
+    assert rec["trapped"].sum() == 3 and rec["trapped_wanting"].sum() == 3.5
+    for name, pathway in (("trapped", 0), ("trapped_wanting", None), ("trapped_wanting", 3), ("trapped_wanting", -1)):
+        with pytest.raises(IndexError, match="pathway"):
+            rec.count(name, 1, origin, pathway)

@@ -164,18 +164,25 @@ class Recorder:
                 raise ValueError(f"output {name!r} is counted by destination: give each household's destination")
             if len(origin) == 0:   # nothing to add (most calls of a small model's month)
                 return
-            counts = tally_by_destination(origin, destination, weights, self.sizes["origin"],
+            counts = tally_by_destination(origin, destination, _weights(weights), self.sizes["origin"],
                                           self.sizes["destination"])
             self.data[name][t, :, :, pathway] += counts
             return
         if len(origin) == 0:
             return
-        data = self.data[name]
-        # one compiled version of the tally for every variable: the month's row as a flat view, each origin's entry
-        # at `offset + origin * stride`, and no weights as an empty array
-        row = data[t]
-        add_tally(row.reshape(-1), 0 if pathway is None else pathway, 1 if row.ndim == 1 else row.shape[1], origin,
-                  _NO_WEIGHTS if weights is None else np.asarray(weights, np.float64))
+        row = self.data[name][t]
+        if row.ndim != (1 if pathway is None else 2) or (pathway is not None and not 0 <= pathway < row.shape[1]):
+            raise IndexError(f"output {name!r} has dimensions {VARIABLES[name][0]}: pathway {pathway!r} is not one "
+                             f"of them")
+        # one compiled version of the tally for every variable: the month's row as a flat view (the arrays are
+        # C-contiguous), each origin's entry at `offset + origin * stride`, and no weights as an empty array
+        add_tally(row.reshape(-1), 0 if pathway is None else int(pathway), 1 if row.ndim == 1 else row.shape[1],
+                  origin, _weights(weights))
+
+
+def _weights(weights: np.ndarray | None) -> np.ndarray:
+    """The weights of a tally as the compiled tallies take them: float64, or empty when each household counts 1."""
+    return _NO_WEIGHTS if weights is None else np.asarray(weights, np.float64)
 
 
 @numba.njit(cache=True)
@@ -191,7 +198,7 @@ def add_at(target: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
         target[j] += values[i]
 
 
-_NO_WEIGHTS = np.empty(0)   # `add_tally`'s weights when each household counts 1
+_NO_WEIGHTS = np.empty(0)   # the compiled tallies' weights when each household counts 1
 
 
 @numba.njit(cache=True)
@@ -215,20 +222,21 @@ def add_tally(target: np.ndarray, offset: int, stride: int, origin: np.ndarray, 
 
 
 @numba.njit(cache=True)
-def tally_by_destination(origin: np.ndarray, destination: np.ndarray, weights: np.ndarray | None, n_origins: int,
+def tally_by_destination(origin: np.ndarray, destination: np.ndarray, weights: np.ndarray, n_origins: int,
                          n_destinations: int) -> np.ndarray:
     """(n_origins, n_destinations) float64: the households (or their `weights`, summed in order) of each origin and
     destination, in one pass: `np.bincount(origin * n_destinations + destination, weights)` without its four
     temporaries (a small model's month makes dozens of such counts of a few households)."""
     counts = np.zeros((n_origins, n_destinations))
+    weighted = weights.shape[0] > 0
     for i in range(origin.shape[0]):
         o, d = origin[i], destination[i]
         if o < 0 or o >= n_origins or d < 0 or d >= n_destinations:
             raise IndexError("tally_by_destination: an origin or destination out of range")
-        if weights is None:
-            counts[o, d] += 1.0
+        if weighted:
+            counts[o, d] += weights[i]
         else:
-            counts[o, d] += np.float64(weights[i])
+            counts[o, d] += 1.0
     return counts
 
 
