@@ -8,7 +8,8 @@
     python run.py -m hydra/launcher=cores scenario=baseline,combined seed='range(0,5)'   # the same on all cores
     python run.py --cfg job                         # print the resolved config without running
     python run.py experiment=sensitivity            # Morris and Sobol' sensitivity analysis (outputs/sensitivity/)
-    python run.py experiment=calibrate              # fit parameters to target moments (outputs/calibration/)
+    python run.py experiment=calibrate              # calibrate behaviour on the validation cases (outputs/calibration/)
+    python run.py experiment=calibrate_moments      # fit parameters to moments of your data (outputs/calibration/)
     python run.py experiment=hindcast world=bangladesh   # fit on 2015-2019, score 2020-2024 (outputs/hindcast/)
     python run.py experiment=emulate                # emulators of the outcomes over policy levers (outputs/emulate/)
     python run.py experiment=optimise               # Pareto front of portfolios under a budget (outputs/optimise/)

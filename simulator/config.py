@@ -90,10 +90,13 @@ class MomentTarget:
 
 @dataclass
 class CalibrationConfig:
-    """`mode: calibrate` (python run.py experiment=calibrate): fit `parameters` to `targets` by minimising the weighted
-    sum of squared relative errors; every candidate runs under seeds 0..seeds-1 (the same for all)."""
+    """`mode: calibrate` (python run.py experiment=calibrate): fit `parameters` by minimising the objective: the
+    weighted sum of squared relative errors of `targets`, or the validation cases' penalty; every candidate runs
+    under seeds 0..seeds-1 (the same for all)."""
 
     parameters: list[CalibrationParameter] = field(default_factory=list)
+    objective: str = "moments"       # moments: `targets` below; validation: the validation cases' published figures
+                                     # (simulator/experiments/validation.py `penalty`), each case on its own world
     targets: list[MomentTarget] = field(default_factory=list)
     seeds: int = 4                   # seeds per candidate, pooled (common random numbers)
     burn_in_years: float = 2.0       # years at the start of each run left out of the moments

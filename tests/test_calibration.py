@@ -1,5 +1,6 @@
 """Calibration (simulator/experiments/calibration.py): the moments, the objective, the settings, recovering known
-parameters, resuming from the cache, and the command `python run.py experiment=calibrate` with the config it writes."""
+parameters, resuming from the cache, the commands `python run.py experiment=calibrate_moments` (with the config it
+writes) and `experiment=calibrate` (the validation cases as the objective)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ import xarray as xr
 import yaml
 
 import simulator.experiments.comparison
-from simulator.experiments.calibration import (MOMENTS, PENALTY, objective, pooled, run_calibration, run_parts,
-                                               simulated_moments, validate_calibration, write_calibration)
+from simulator.experiments.calibration import (MOMENTS, PENALTY, case_overrides, objective, pooled,
+                                               run_calibration, run_parts, simulated_moments, validate_calibration,
+                                               write_calibration)
 from simulator.config import CalibrationConfig, CalibrationParameter, MomentTarget, RunConfig
 from simulator.errors import ConfigError
 from simulator.params import DecisionParams
@@ -126,7 +128,23 @@ BAD = [
     pytest.param({"method": "bfgs"}, "calibration.method = 'bfgs'", "nelder-mead, differential-evolution",
                  id="method"),
     pytest.param({"seeds": 0}, "calibration.seeds = 0", "at least 1", id="seeds"),
+    pytest.param({"objective": "cases"}, "calibration.objective = 'cases'", "moments, validation", id="objective"),
+    pytest.param({"objective": "validation"}, "calibration.targets = ['internal_move_rate']",
+                 "validation cases' published figures", id="validation-with-targets"),
 ]
+
+
+@pytest.mark.parametrize("changes,start,allowed", [
+    pytest.param({"world": "one_city"}, "world = 'one_city'", "the world and climate its design states", id="world"),
+    pytest.param({"climate_outlook": "severe"}, "climate_outlook = 'severe'", "null with", id="outlook"),
+    pytest.param({"scenario": "combined"}, "scenario = 'combined'", "null or baseline", id="scenario"),
+])
+def test_the_validation_objective_refuses_settings_its_cases_fix(changes, start, allowed):
+    cfg = dataclasses.replace(calibration(objective="validation", targets=[]), **changes)
+    with pytest.raises(ConfigError) as err:
+        validate_calibration(cfg)
+    assert str(err.value).startswith(start), str(err.value)
+    assert allowed in str(err.value), str(err.value)
 
 
 @pytest.mark.parametrize("changes,start,allowed", BAD)
@@ -231,8 +249,8 @@ def run_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
 def test_the_calibrate_experiment_writes_a_config_that_reproduces_the_fit(tmp_path):
     run, cache = tmp_path / "run", tmp_path / "cache"
     size = ["n_households=200", "years=3"]
-    result = run_cli(tmp_path, "experiment=calibrate", *size, "calibration.seeds=2", "calibration.burn_in_years=1",
-                     "calibration.max_evaluations=12", f"hydra.run.dir={run}", f"compare.cache_dir={cache}")
+    result = run_cli(tmp_path, "experiment=calibrate_moments", *size, "calibration.seeds=2",
+                     "calibration.burn_in_years=1", "calibration.max_evaluations=12", f"hydra.run.dir={run}", f"compare.cache_dir={cache}")
     assert result.returncode == 0, result.stderr
     assert str(run / "calibration.json") in result.stdout
     fit = json.loads((run / "calibration.json").read_text())
@@ -276,3 +294,62 @@ def test_write_calibration_files(tmp_path):
     text = (tmp_path / "out" / "experiment" / "calibrated.yaml").read_text()
     assert text.startswith("# @package _global_\n")
     assert yaml.safe_load(text)["model"]["decisions"]["asc_internal"] == result["parameters"][0]["fitted"]
+
+
+# --- the validation cases as the objective --------------------------------------------------------------------------
+
+
+def test_the_calibrate_experiment_searches_the_box_the_defaults_were_calibrated_in():
+    """configs/experiment/calibrate.yaml: the validation objective over validation.SPACE, starting from the defaults
+    (every default inside its bounds)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.config_store import ConfigStore
+    from omegaconf import OmegaConf
+
+    from simulator.experiments.validation import SPACE
+    ConfigStore.instance().store(name="run_schema", node=RunConfig)
+    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
+        cfg = OmegaConf.to_object(compose(config_name="config", overrides=["experiment=calibrate"]))
+    c = cfg.calibration
+    assert cfg.mode == "calibrate" and c.objective == "validation" and c.targets == []
+    assert {p.name: [float(b) for b in p.bounds] for p in c.parameters} == {
+        f"model.{k}": [float(b) for b in v] for k, v in SPACE.items()}
+    assert all(p.start is None for p in c.parameters)
+    validate_calibration(cfg)
+
+
+def test_case_overrides_are_the_parameters_that_differ_from_the_defaults():
+    cfg = dataclasses.replace(calibration(objective="validation", targets=[]))
+    cfg.model.decisions.credit_fraction = 0.4                      # set in the config: applies to every case
+    got = case_overrides(cfg, {"model.decisions.beta_income": 3.0, "model.decisions.aspiration_months": 50.4,
+                               "model.decisions.asc_internal": DecisionParams().asc_internal})
+    assert got == {"decisions.beta_income": 3.0, "decisions.aspiration_months": 50, "decisions.credit_fraction": 0.4}
+    assert isinstance(got["decisions.aspiration_months"], int)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Degrees of freedom:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+def test_the_validation_objective_scores_the_cases_in_parallel_and_resumes(tmp_path, monkeypatch):   # 1 seed: no SE
+    """One candidate (the defaults but beta_income) on seed 0: the figures computed by the calibration's workers (one
+    task per experiment, on 2 processes) are those `validation.figures` computes in this process, and its objective is
+    their penalty; a rerun reads them from the cache without running an experiment."""
+    from simulator.experiments import validation
+    cfg = RunConfig(progress=False, calibration=CalibrationConfig(
+        objective="validation", seeds=1, max_evaluations=1, workers=2,
+        parameters=[CalibrationParameter("model.decisions.beta_income", [2.0, 4.0], start=3.3)]))
+    result = run_calibration(cfg, tmp_path, progress=False)
+    expected = validation.figures({"decisions.beta_income": 3.3}, seeds=(0,))
+    assert result["evaluations"] == 1 and result["runs"] == validation.RUNS_PER_SEED
+    fitted = {m["name"]: m["fitted"] for m in result["cases"]}
+    assert fitted == expected
+    assert set(fitted) == set(validation.FIGURES)
+    assert result["objective"] == validation.penalty(expected) == result["objective_at_start"]
+    assert "## The validation cases" in write_calibration(result, tmp_path / "out").with_name(
+        "calibration.md").read_text()
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("ran an experiment of a candidate that was in the cache")
+
+    monkeypatch.setattr(validation, "experiment_figures", no_run)
+    again = run_calibration(cfg, tmp_path, progress=False)
+    assert again["trace"] == result["trace"] and again["cases"] == result["cases"]

@@ -220,7 +220,7 @@ BAD_INPUTS = [
     pytest.param(["scenario=baseline", "model.regular=3"], ["model.regular = 3", "model.regular.<key>="],
                  id="group-given-a-value"),
     pytest.param(["experiment=nosuch"],
-                 ["experiment = 'nosuch'", "calibrate, emulate, hindcast, optimise, sensitivity"],
+                 ["experiment = 'nosuch'", "calibrate, calibrate_moments, emulate, hindcast, optimise"],
                  id="unknown-experiment"),
     pytest.param(["scenario=baseline", "seed=[1,2"], ["cannot be read", "key=value"], id="unreadable-override"),
     pytest.param(["scenario=baseline", "model.regular.quota_per_1000_per_year=-1"],

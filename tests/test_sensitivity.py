@@ -3,7 +3,6 @@ resuming, and the command `python run.py experiment=sensitivity`."""
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import os
 import shutil
@@ -300,10 +299,9 @@ def test_a_bad_contrast_names_the_field_the_value_and_what_is_allowed(contrast, 
 
 
 def calibration_space() -> dict[str, list[float]]:
-    """SPACE of tests/validation/calibrate_defaults.py (the calibration's search bounds), read without importing it."""
-    tree = ast.parse((ROOT / "tests" / "validation" / "calibrate_defaults.py").read_text())
-    node = next(n.value for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "SPACE")
-    return {f"model.{k}": [float(b) for b in v] for k, v in ast.literal_eval(node).items()}
+    """The calibration's search bounds (simulator/experiments/validation.py SPACE), as dotted config names."""
+    from simulator.experiments.validation import SPACE
+    return {f"model.{k}": [float(b) for b in v] for k, v in SPACE.items()}
 
 
 def test_the_choice_experiment_composes_and_spans_the_calibration_space():

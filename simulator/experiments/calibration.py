@@ -1,4 +1,4 @@
-"""Calibration: fit model parameters to target moments with a bounded optimiser (scipy.optimize).
+"""Calibration: fit model parameters to target moments, or to the validation cases, with a bounded optimiser.
 
 The parameters to fit are `CalibrationParameter` entries (simulator/config.py): a model parameter by its dotted
 command-line name, the bounds searched (inside the parameter's allowed range) and a start. The targets are
@@ -26,6 +26,16 @@ the same scale, and searched there within bounds:
 Every run goes through the result cache of simulator/experiments/comparison.py (`run_all`): an interrupted calibration
 rerun with the same settings replays the candidates it finished from the cache and simulates only the rest.
 
+The validation cases as the objective (`calibration.objective: validation`, `python run.py experiment=calibrate`).
+Pattern-oriented: instead of moments of runs, each candidate runs the experiments of the validation cases
+(simulator/experiments/validation.py: the published regularities of docs/validation.md, each on the world, size and
+arms its design states) on seeds `0 .. seeds-1`, with the candidate's parameters and every other model parameter of
+the config that differs from the defaults, and the objective is their `penalty`: 0 when every case lies inside its
+band with a margin, growing with the squared distance outside it. The experiments of the new candidates run as one
+parallel batch (one task per candidate and experiment), and each candidate's figures are kept in
+`<cache>/validation/<key>.json` (the key covers the parameters, the seeds, the worlds' tables, the version and the
+model's code), so that an interrupted calibration resumes.
+
 Example (one parameter, a tiny world, its own output as the target):
     >>> import tempfile
     >>> from simulator.config import (CalibrationConfig, CalibrationParameter, MomentTarget, RunConfig)
@@ -42,9 +52,11 @@ Example (one parameter, a tiny world, its own output as the target):
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +69,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 import yaml  # noqa: E402
+from joblib import Parallel, delayed  # noqa: E402
 from scipy import optimize  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
@@ -64,12 +77,20 @@ from simulator.version import __version__  # noqa: E402
 from simulator.config import RunConfig, validate_run  # noqa: E402
 from simulator.errors import ConfigError  # noqa: E402
 from simulator.params import ModelParams, iter_params  # noqa: E402
+from simulator.experiments import validation  # noqa: E402
+from simulator.experiments.cache import code_fingerprint, file_sha256, write_json_atomic  # noqa: E402
+from simulator.experiments.processes import mark_job_process, watch_parent  # noqa: E402
+from simulator.world.regions import one_city_world_path  # noqa: E402
+from simulator.world.tables import default_world_path  # noqa: E402
 from simulator.experiments.sensitivity import (MODEL_PARAMETERS, check_bounds, check_count,  # noqa: E402
                                                check_entries, experiment_base, parameter_meta, read_all,
                                                run_cached, with_values)
 
 PENALTY = 1e6   # objective of a candidate whose moments are undefined
 METHODS = ("nelder-mead", "differential-evolution")
+OBJECTIVES = ("moments", "validation")
+OBJECTIVE_NAMES = {"moments": "weighted sum of squared relative errors",
+                   "validation": "the validation cases' penalty, 0 when every case is inside its band"}
 
 
 # --- moments --------------------------------------------------------------------------------------------------------
@@ -194,6 +215,83 @@ def objective(moments: dict[str, float], targets: Sequence[Any]) -> float:
     return total
 
 
+# --- the validation cases as the objective -------------------------------------------------------------------------
+
+
+def case_overrides(cfg: RunConfig, values: dict[str, float]) -> dict[str, float | int]:
+    """The model parameters of `cfg` with `values` set (dotted config names) that differ from the defaults, as the
+    validation experiments take them (`decisions.beta_income`, without the leading `model.`)."""
+    model = with_values(cfg, values).model
+    defaults = {name: value for name, value, _ in iter_params(ModelParams())}
+    return {name: value for name, value, _ in iter_params(model) if value != defaults[name]}
+
+
+def _case_key(overrides: dict[str, float | int], seeds: Sequence[int]) -> str:
+    """A 16-hex-digit key of everything that determines a candidate's validation figures: its parameters, the seeds,
+    the default and one-city worlds' tables, the simulator version and the model's code (the experiments' module
+    included)."""
+    tables = {f"{folder.name}/{p.name}": file_sha256(p)
+              for folder in (default_world_path(), one_city_world_path()) for p in sorted(folder.glob("*.csv"))}
+    text = json.dumps({"overrides": overrides, "seeds": list(seeds), "worlds": tables, "version": __version__,
+                       "code": code_fingerprint()}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _case_task(index: int, name: str, overrides: dict[str, float | int], seeds: tuple[int, ...]) -> tuple:
+    watch_parent()   # in a worker process: stop if the job that started it is gone
+    return index, name, validation.experiment_figures(name, overrides, seeds)
+
+
+def validation_figures(candidates: Sequence[dict[str, float | int]], seeds: Sequence[int], cache_dir: str | Path,
+                       workers: int = 0) -> list[dict[str, Any]]:
+    """The validation figures (`validation.figures`) of every candidate (model overrides, `case_overrides`), on
+    `seeds`: the experiments of all candidates not yet in `<cache_dir>/validation/` run as one parallel batch (one
+    task per candidate and experiment, the costliest first; 0 workers = all cores), and each candidate's figures are
+    stored there (atomically) as soon as its last experiment ends, so that an interrupted calibration resumes."""
+    seeds = tuple(int(s) for s in seeds)
+    folder = Path(cache_dir) / "validation"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{_case_key(ov, seeds)}.json" for ov in candidates]
+    out: list[dict[str, Any] | None] = [None] * len(candidates)
+    for i, path in enumerate(paths):
+        if path.exists():
+            try:
+                out[i] = json.loads(path.read_text(encoding="utf-8"))["figures"]
+            except (OSError, ValueError, KeyError) as err:
+                warnings.warn(f"validation figures {path} unreadable ({err}); computing them again", stacklevel=2)
+    first: dict[Path, int] = {}
+    for i, figures in enumerate(out):
+        if figures is None:
+            first.setdefault(paths[i], i)   # candidates with the same key (the same model) are computed once
+    todo = list(first.values())
+    tasks = [(i, name) for name in validation.EXPERIMENTS for i in todo]   # the costliest experiments first
+    pieces: dict[int, dict[str, dict[str, Any]]] = {i: {} for i in todo}   # candidate: experiment: figures
+
+    def finished(index: int, name: str, figures: dict[str, Any]) -> None:
+        pieces[index][name] = figures
+        if len(pieces[index]) == len(validation.EXPERIMENTS):
+            merged = {k: v for n in validation.EXPERIMENTS for k, v in pieces[index][n].items()}
+            write_json_atomic({"overrides": candidates[index], "seeds": list(seeds), "figures": merged,
+                               "penalty": validation.penalty(merged), "simulator_version": __version__},
+                              paths[index])
+
+    if tasks:
+        if workers == 1 or len(tasks) == 1:
+            for i, name in tasks:
+                finished(*_case_task(i, name, candidates[i], seeds))
+        else:
+            mark_job_process()
+            runner = Parallel(n_jobs=workers or -1, return_as="generator_unordered")
+            for result in runner(delayed(_case_task)(i, name, candidates[i], seeds) for i, name in tasks):
+                finished(*result)
+    by_path = {}
+    for i, path in enumerate(paths):
+        if out[i] is None:
+            by_path.setdefault(path, json.loads(path.read_text(encoding="utf-8"))["figures"])
+            out[i] = by_path[path]
+    return out   # type: ignore[return-value]
+
+
 # --- validation -----------------------------------------------------------------------------------------------------
 
 
@@ -222,20 +320,12 @@ def validate_calibration(cfg: RunConfig) -> None:
               or not lo <= p.start <= hi):
             raise ConfigError(f"{where}.start", p.start, f"null or a value within the bounds [{lo:g}, {hi:g}] "
                               f"({meta['units']})")
-    check_entries("calibration.targets", c.targets)
-    for i, t in enumerate(c.targets):
-        where = f"calibration.targets[{i}]"
-        if t.name not in MOMENTS:
-            raise ConfigError(f"{where}.name", t.name, f"one of {', '.join(MOMENTS)}")
-        if isinstance(t.value, bool) or not isinstance(t.value, (int, float)) or not (
-                math.isfinite(t.value) and t.value > 0):
-            raise ConfigError(f"{where}.value", t.value, f"a number above 0 ({MOMENTS[t.name].units}); errors are "
-                              "relative to it")
-        if isinstance(t.weight, bool) or not isinstance(t.weight, (int, float)) or not (
-                math.isfinite(t.weight) and t.weight >= 0):
-            raise ConfigError(f"{where}.weight", t.weight, "a number of at least 0")
-    if not any(t.weight > 0 for t in c.targets):
-        raise ConfigError("calibration.targets", [t.name for t in c.targets], "at least one target of weight > 0")
+    if c.objective not in OBJECTIVES:
+        raise ConfigError("calibration.objective", c.objective, f"one of {', '.join(OBJECTIVES)}")
+    if c.objective == "validation":
+        _validate_validation_objective(cfg)
+    else:
+        _validate_targets(c.targets)
     check_count("calibration.seeds", c.seeds, 1)
     if (isinstance(c.burn_in_years, bool) or not isinstance(c.burn_in_years, (int, float))
             or not 0 <= c.burn_in_years or int(round(12 * c.burn_in_years)) >= int(round(12 * cfg.years))):
@@ -254,6 +344,40 @@ def validate_calibration(cfg: RunConfig) -> None:
                           "generation has 5 or more candidates")
     check_count("calibration.optimizer_seed", c.optimizer_seed, 0)
     check_count("calibration.workers", c.workers, 0)
+
+
+def _validate_targets(targets: Sequence[Any]) -> None:
+    """The moment targets of `calibration.objective: moments`."""
+    check_entries("calibration.targets", targets)
+    for i, t in enumerate(targets):
+        where = f"calibration.targets[{i}]"
+        if t.name not in MOMENTS:
+            raise ConfigError(f"{where}.name", t.name, f"one of {', '.join(MOMENTS)}")
+        if isinstance(t.value, bool) or not isinstance(t.value, (int, float)) or not (
+                math.isfinite(t.value) and t.value > 0):
+            raise ConfigError(f"{where}.value", t.value, f"a number above 0 ({MOMENTS[t.name].units}); errors are "
+                              "relative to it")
+        if isinstance(t.weight, bool) or not isinstance(t.weight, (int, float)) or not (
+                math.isfinite(t.weight) and t.weight >= 0):
+            raise ConfigError(f"{where}.weight", t.weight, "a number of at least 0")
+    if not any(t.weight > 0 for t in targets):
+        raise ConfigError("calibration.targets", [t.name for t in targets], "at least one target of weight > 0")
+
+
+def _validate_validation_objective(cfg: RunConfig) -> None:
+    """`calibration.objective: validation`: the cases are the targets and set their own worlds and runs."""
+    c = cfg.calibration
+    if c.targets:
+        raise ConfigError("calibration.targets", [t.name for t in c.targets], "none with calibration.objective "
+                          "validation: the validation cases' published figures are its targets "
+                          "(simulator/experiments/validation.py FIGURES)")
+    for key in ("world", "climate_outlook", "labour_outlook"):
+        if getattr(cfg, key) is not None:
+            raise ConfigError(key, getattr(cfg, key), "null with calibration.objective validation: each case runs "
+                              "on the world and climate its design states (docs/validation.md)")
+    if cfg.scenario not in (None, "baseline"):
+        raise ConfigError("scenario", cfg.scenario, "null or baseline with calibration.objective validation: each "
+                          "case sets the interventions its design states")
 
 
 # --- the search -----------------------------------------------------------------------------------------------------
@@ -284,16 +408,23 @@ def run_calibration(cfg: RunConfig, cache_dir: str | Path, progress: bool = True
     def theta_of(u: np.ndarray) -> tuple[float, ...]:
         return tuple(float(x) for x in np.clip(lo + np.clip(u, 0.0, 1.0) * (hi - lo), lo, hi))
 
+    def scores(new: list[tuple[float, ...]]) -> list[tuple[float, dict[str, Any]]]:
+        """The objective and the moments (or the validation figures) of every candidate of `new`."""
+        if c.objective == "validation":
+            candidates = [case_overrides(cfg, dict(zip(names, t))) for t in new]
+            figures = validation_figures(candidates, seeds, cache_dir, c.workers)
+            return [(validation.penalty(m), m) for m in figures]
+        configs = [with_values(base, dict(zip(names, t)), seed) for t in new for seed in seeds]
+        parts = read_all(parts_of, run_cached(configs, cache_dir, c.workers, progress=False), c.workers)
+        moments = [pooled(parts[i * len(seeds):(i + 1) * len(seeds)]) for i in range(len(new))]
+        return [(objective(m, c.targets), m) for m in moments]
+
     def evaluate(thetas: Sequence[tuple[float, ...]]) -> None:
         """Run every new candidate (all seeds, one parallel batch) and record its moments and objective."""
         new = list(dict.fromkeys(t for t in thetas if t not in memo))
         if not new:
             return
-        configs = [with_values(base, dict(zip(names, t)), seed) for t in new for seed in seeds]
-        parts = read_all(parts_of, run_cached(configs, cache_dir, c.workers, progress=False), c.workers)
-        for i, theta in enumerate(new):
-            moments = pooled(parts[i * len(seeds):(i + 1) * len(seeds)])
-            value = objective(moments, c.targets)
+        for theta, (value, moments) in zip(new, scores(new)):
             memo[theta] = (value, moments)
             trace.append({"evaluation": len(trace) + 1, "values": dict(zip(names, theta)), "objective": value})
             bar.update()
@@ -340,13 +471,19 @@ def run_calibration(cfg: RunConfig, cache_dir: str | Path, progress: bool = True
         "parameters": [{"name": n, "units": meta[n]["units"], "bounds": [float(a), float(b)], "start": float(s),
                         "fitted": float(v)}
                        for n, a, b, s, v in zip(names, lo, hi, start_theta, best_theta)],
+        "objective_kind": c.objective,
         "moments": [{"name": t.name, "label": MOMENTS[t.name].label, "units": MOMENTS[t.name].units,
                      "definition": MOMENTS[t.name].definition, "target": float(t.value), "weight": float(t.weight),
                      "fitted": moments[t.name], "relative_error": (moments[t.name] - t.value) / t.value,
                      "at_start": start_moments[t.name]} for t in c.targets],
-        "other_moments": {k: v for k, v in moments.items() if k not in {t.name for t in c.targets}},
+        "other_moments": ({k: v for k, v in moments.items() if k not in {t.name for t in c.targets}}
+                          if c.objective == "moments" else {}),
+        "cases": [{"name": k, "case": case, "what": what, "band": band, "fitted": moments[k],
+                   "at_start": start_moments[k]}
+                  for k, (case, what, band) in validation.FIGURES.items()] if c.objective == "validation" else [],
         "objective": best, "objective_at_start": start_value,
-        "evaluations": len(memo), "runs": len(memo) * len(seeds),
+        "evaluations": len(memo),
+        "runs": len(memo) * len(seeds) * (validation.RUNS_PER_SEED if c.objective == "validation" else 1),
         "optimizer": {"method": c.method, "converged": bool(res.success), "message": str(res.message),
                       "iterations": iterations, "function_calls": int(res.nfev)},
         "seeds": seeds, "burn_in_years": c.burn_in_years,
@@ -399,29 +536,45 @@ def _num(x: float) -> str:
     return f"{x:,.1f}" if abs(x) >= 100 else f"{x:,.3f}" if abs(x) >= 1 else f"{x:.4g}"
 
 
+def _figure(x: Any) -> str:
+    return ", ".join(_num(v) for v in x) if isinstance(x, (list, tuple)) else _num(float(x))
+
+
 def summary(result: dict[str, Any], folder: Path) -> str:
     """A Markdown summary: the fit, each moment against its target, and how to run the calibrated model."""
     run = result["run_settings"]
     opt = result["optimizer"]
+    cases = result.get("objective_kind") == "validation"
+    seeds = f"seeds {result['seeds'][0]}-{result['seeds'][-1]} (the same for every candidate)"
     lines = ["# Calibration", "",
+             f"- Runs: the experiments of the validation cases (docs/validation.md), each on the world, size and "
+             f"arms its design states, on {seeds}" if cases else
              f"- Runs: scenario {run['scenario']}, {run['n_households']} households, {run['years']:g} years, world "
              f"{run['world'] or 'default'}; moments after a burn-in of {result['burn_in_years']:g} years, pooled over "
-             f"seeds {result['seeds'][0]}-{result['seeds'][-1]} (the same for every candidate)",
+             f"{seeds}",
              f"- Optimiser: {opt['method']}, {result['evaluations']} candidates ({result['runs']} runs), "
              f"{'converged' if opt['converged'] else 'not converged'}: {opt['message']}; "
              f"{result['elapsed_seconds']} s",
-             f"- Objective (weighted sum of squared relative errors): {result['objective']:.4g} "
+             f"- Objective ({OBJECTIVE_NAMES[result.get('objective_kind', 'moments')]}): {result['objective']:.4g} "
              f"(at the start: {result['objective_at_start']:.4g})", "",
              "## Fitted parameters", "", "| parameter | units | bounds | start | fitted |", "|---|---|---|---|---|"]
     for p in result["parameters"]:
         lines.append(f"| {p['name']} | {p['units']} | [{p['bounds'][0]:g}, {p['bounds'][1]:g}] | "
                      f"{_num(p['start'])} | {_num(p['fitted'])} |")
-    lines += ["", "## Moments", "", "| moment | units | target | fitted | relative error | at start | weight |",
-              "|---|---|---|---|---|---|---|"]
-    for m in result["moments"]:
-        lines.append(f"| {m['name']} | {m['units']} | {_num(m['target'])} | {_num(m['fitted'])} | "
-                     f"{100 * m['relative_error']:+.1f}% | {_num(m['at_start'])} | {m['weight']:g} |")
-    lines += ["", "Definitions:", ""] + [f"- `{m['name']}`: {m['definition']}." for m in result["moments"]]
+    if cases:
+        lines += ["", "## The validation cases", "", "Each figure on the search's seeds; the band is the one the "
+                  "objective aims at, inside the published figure's (simulator/experiments/validation.py FIGURES).",
+                  "", "| case | figure | band aimed at | fitted | at start |", "|---|---|---|---|---|"]
+        for m in result["cases"]:
+            lines.append(f"| {m['case']} | {m['what']} | {m['band']} | {_figure(m['fitted'])} | "
+                         f"{_figure(m['at_start'])} |")
+    else:
+        lines += ["", "## Moments", "", "| moment | units | target | fitted | relative error | at start | weight |",
+                  "|---|---|---|---|---|---|---|"]
+        for m in result["moments"]:
+            lines.append(f"| {m['name']} | {m['units']} | {_num(m['target'])} | {_num(m['fitted'])} | "
+                         f"{100 * m['relative_error']:+.1f}% | {_num(m['at_start'])} | {m['weight']:g} |")
+        lines += ["", "Definitions:", ""] + [f"- `{m['name']}`: {m['definition']}." for m in result["moments"]]
     lines += ["", "## The calibrated model", "",
               "As a Hydra experiment (`experiment/calibrated.yaml` in this folder), e.g. the main job or one run:", "",
               "```bash", f"python run.py --config-dir {folder} experiment=calibrated",
@@ -440,7 +593,7 @@ def trace_figure(result: dict[str, Any], path: Path) -> Path:
     if np.all(values > 0):
         ax.set_yscale("log")
     ax.set_xlabel("candidate (in the order evaluated)")
-    ax.set_ylabel("objective (weighted sum of squared relative errors)")
+    ax.set_ylabel(f"objective ({OBJECTIVE_NAMES[result.get('objective_kind', 'moments')]})")
     ax.set_title(f"Calibration: {result['optimizer']['method']}, {len(values)} candidates")
     ax.legend()
     ax.grid(alpha=0.3)

@@ -15,7 +15,6 @@ Plots go to docs/validation/ (one PNG per case). Error bars are 95% confidence i
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -26,11 +25,7 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import FormatStrFormatter, ScalarFormatter  # noqa: E402
 from scipy import stats  # noqa: E402
 
-try:   # run as a module of the repository (python -m tests.validation.figures)
-    from . import validation_experiments as V
-except ImportError:   # run as a script, or imported from this folder
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import validation_experiments as V  # type: ignore[no-redef]
+from simulator.experiments import validation as V  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "validation"
 

@@ -1,6 +1,6 @@
 """Cases 7 to 10: regularities of the default world as a new user runs it (its tables, the default parameters).
 
-Experiments (validation_experiments.default_world_runs and disasters): one baseline run of the default world per seed
+Experiments (experiments.validation.default_world_runs and disasters): one baseline run of the default world per seed
 (8 seeds, 4,000 households, 20 years; flows over the last 5 years), and paired runs under today's climate and under
 the severe outlook of case 2 (8 seeds, 4,000 households, 10 years).
 
@@ -23,7 +23,7 @@ Sources:
 
 import pytest
 
-from validation_experiments import (ASPIRATION_RATIO, DISASTER_INTERNAL_SHARE, INTERNAL_PER_1000,
+from simulator.experiments.validation import (ASPIRATION_RATIO, DISASTER_INTERNAL_SHARE, INTERNAL_PER_1000,
                                     INTERNATIONAL_PER_1000, IRREGULAR_SHARE, OVERSUBSCRIPTION, STOCK_ABROAD, Z,
                                     default_world_runs, disasters)
 

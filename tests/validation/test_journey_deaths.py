@@ -5,14 +5,14 @@ missingmigrants.iom.int, data since 2014). Deaths and disappearances per attempt
 from about 1 to about 50 per 1,000; on the Central Mediterranean, the deadliest sea route, IOM reported 1 death in 88
 attempts in 2016 and 1 in 36 in 2017 (IOM GMDAC briefing, 2017).
 
-Experiment (validation_experiments.journey_deaths): the one-city world with the default route risks, 40,000
+Experiment (experiments.validation.journey_deaths): the one-city world with the default route risks, 40,000
 households, 8 years, 8 independent seeds. Deaths per 1,000 irregular journeys that ended (death, interception or
 arrival), pooled over the runs.
 """
 
 import pytest
 
-from validation_experiments import journey_deaths
+from simulator.experiments.validation import journey_deaths
 
 pytestmark = pytest.mark.validation
 

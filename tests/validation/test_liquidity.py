@@ -5,7 +5,7 @@ Seasonal Migration in Bangladesh", Econometrica 82(5), 1671-1748. An 8.50 USD in
 offered before the lean season in rural northern Bangladesh induced 22% of households (22 percentage points) to send
 a seasonal migrant; the authors explain the under-investment by risk for households close to subsistence.
 
-Experiment (validation_experiments.liquidity_relief): the poor world (adult earnings 70 USD/month, below the
+Experiment (experiments.validation.liquidity_relief): the poor world (adult earnings 70 USD/month, below the
 household's subsistence need; median savings 15 USD, median assets 100 USD; trip to the city 30 USD; a lean season
 from September to November in which 60% of farm income is lost), 4,000 households, 20 months to the end of the
 second August; then the poorest quintile of households at home (by savings plus the borrowable share of assets,
@@ -17,7 +17,7 @@ seed).
 
 import pytest
 
-from validation_experiments import Z, liquidity_relief
+from simulator.experiments.validation import Z, liquidity_relief
 
 pytestmark = pytest.mark.validation
 

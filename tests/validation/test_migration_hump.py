@@ -9,7 +9,7 @@ development: Dissecting the anatomy of the mobility transition", Journal of Deve
 countries, emigration rises with income per head until about 7,000-10,000 USD PPP (against about 60,000 in the main
 destinations: an origin/destination ratio of 0.08-0.3) and then falls, by about half at upper-middle income.
 
-Experiment (validation_experiments.development): worlds identical but for development, with origin wages at 0.025,
+Experiment (experiments.validation.development): worlds identical but for development, with origin wages at 0.025,
 0.08, 0.15, 0.3, 0.6 and 1 times the destination wage (1,600 USD a month), savings and assets scaled with the wage
 (2.5 and 16 months of wages) and fees and travel costs unchanged in dollars: only the origin's incomes, and the wealth
 that goes with them, change. 3,000 households, 8 years, same seeds at every level. Outcome: international departures
@@ -18,7 +18,7 @@ that goes with them, change. 3,000 households, 8 years, same seeds at every leve
 
 import pytest
 
-from validation_experiments import FALL_RATIO, FALL_SHARE, PEAK_RATIOS, Z, development
+from simulator.experiments.validation import FALL_RATIO, FALL_SHARE, PEAK_RATIOS, Z, development
 
 pytestmark = pytest.mark.validation
 

@@ -8,7 +8,7 @@ Networks", Review of Economics and Statistics 92(4), 811-821: selection of migra
 neutral in communities with weak networks and negative in communities with strong networks, consistent with networks
 lowering the cost of migrating.
 
-Experiment (validation_experiments.networks): the one-city world, 4,000 households, 10 years, with networks switched
+Experiment (experiments.validation.networks): the one-city world, 4,000 households, 10 years, with networks switched
 off (no network term in the utilities, decisions.beta_network = 0, no cost saved through networks,
 decisions.network_cost_cut = 0, and no network loans, decisions.network_loan_share = 0) and at their default
 strength, same seeds; a third arm starts with a strong diaspora (a random 30% of households with a member settled and
@@ -19,7 +19,7 @@ households at home in its district, in the month it chooses to leave (0.5 = no s
 
 import pytest
 
-from validation_experiments import Z, networks
+from simulator.experiments.validation import Z, networks
 
 pytestmark = pytest.mark.validation
 

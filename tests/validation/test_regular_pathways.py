@@ -7,14 +7,14 @@ lawful channels suppressed irregular crossings, but only when combined with enfo
 part of irregular migration, not one for one. The check used here: the elasticity of irregular departures with
 respect to regular places is negative and smaller than one in magnitude.
 
-Experiment (validation_experiments.regular_places): the one-city world, 5,000 households, 8 years, with the regular
+Experiment (experiments.validation.regular_places): the one-city world, 5,000 households, 8 years, with the regular
 quota and processing capacity (intervention quota_expansion) times 1, 1.5, 2 and 3, same seeds. The elasticity is the
 per-seed least-squares slope of log irregular departures on log regular visas issued across the four arms.
 """
 
 import pytest
 
-from validation_experiments import Z, regular_places
+from simulator.experiments.validation import Z, regular_places
 
 pytestmark = pytest.mark.validation
 

@@ -8,7 +8,7 @@ bracero era, as lawful seasonal places for low-skilled Mexican workers rose to s
 irregular crossings rose again: regular places open to the same workers replaced a large part of the irregular
 journeys.
 
-Experiment (validation_experiments.substitution): case 4's, with the regular channel open to every skill level
+Experiment (experiments.validation.substitution): case 4's, with the regular channel open to every skill level
 (`regular.min_skill` = 0): the one-city world, 5,000 households, 8 years, regular quota and processing capacity times
 1, 1.5, 2 and 3, same seeds. Outcome: irregular departures avoided per extra regular visa issued (per seed, the
 least-squares slope of irregular departures on visas issued across the four arms).
@@ -16,7 +16,7 @@ least-squares slope of irregular departures on visas issued across the four arms
 
 import pytest
 
-from validation_experiments import SUBSTITUTION, Z, substitution
+from simulator.experiments.validation import SUBSTITUTION, Z, substitution
 
 pytestmark = pytest.mark.validation
 

@@ -6,7 +6,7 @@ Migration as adaptation", Nature 478, 447-449. Environmental change erodes the a
 that the poorest may become trapped in place, the more so the more severe the change: those who most want to leave
 are least able to.
 
-Experiment (validation_experiments.trapped_populations): the poor world (see test_liquidity), 4,000 households, 5
+Experiment (experiments.validation.trapped_populations): the poor world (see test_liquidity), 4,000 households, 5
 years, under today's climate and under a severe outlook (hazards 3 times as frequent and 1.5 times as intense), same
 seeds. Outcomes: trapped household-months per household (households whose preferred option is a move they cannot
 afford), and departures per household per year by quintile of the initial means to move within each district.
@@ -14,7 +14,7 @@ afford), and departures per household per year by quintile of the initial means 
 
 import pytest
 
-from validation_experiments import Z, trapped_populations
+from simulator.experiments.validation import Z, trapped_populations
 
 pytestmark = pytest.mark.validation
 
