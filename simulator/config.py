@@ -106,6 +106,8 @@ class CalibrationConfig:
     f_tolerance: float = 1e-4        # ... and the objective varies less than this across it
     popsize: int = 8                 # differential-evolution: candidates per generation and parameter
     optimizer_seed: int = 0          # differential-evolution: seed of its initial population and mutations
+    held_out_seed_sets: int = 0      # after the search, score the start and the fit on this many other sets of
+                                     # `seeds` seeds (paired): is the gain above the objective's sampling error?
     workers: int = 0                 # parallel processes; 0 = all cores
 
 

@@ -18,9 +18,9 @@ import xarray as xr
 import yaml
 
 import simulator.experiments.comparison
-from simulator.experiments.calibration import (MOMENTS, PENALTY, case_overrides, objective, pooled,
-                                               run_calibration, run_parts, simulated_moments, validate_calibration,
-                                               write_calibration)
+from simulator.experiments.calibration import (MOMENTS, PENALTY, case_overrides, held_out_check, held_out_lines,
+                                               objective, pooled, run_calibration, run_parts, simulated_moments,
+                                               validate_calibration, write_calibration)
 from simulator.config import CalibrationConfig, CalibrationParameter, MomentTarget, RunConfig
 from simulator.errors import ConfigError
 from simulator.params import DecisionParams
@@ -128,6 +128,7 @@ BAD = [
     pytest.param({"method": "bfgs"}, "calibration.method = 'bfgs'", "nelder-mead, differential-evolution",
                  id="method"),
     pytest.param({"seeds": 0}, "calibration.seeds = 0", "at least 1", id="seeds"),
+    pytest.param({"held_out_seed_sets": -1}, "calibration.held_out_seed_sets = -1", "at least 0", id="held-out"),
     pytest.param({"objective": "cases"}, "calibration.objective = 'cases'", "moments, validation", id="objective"),
     pytest.param({"objective": "validation"}, "calibration.targets = ['internal_move_rate']",
                  "validation cases' published figures", id="validation-with-targets"),
@@ -332,10 +333,11 @@ def test_case_overrides_are_the_parameters_that_differ_from_the_defaults():
 def test_the_validation_objective_scores_the_cases_in_parallel_and_resumes(tmp_path, monkeypatch):   # 1 seed: no SE
     """One candidate (the defaults but beta_income) on seed 0: the figures computed by the calibration's workers (one
     task per experiment, on 2 processes) are those `validation.figures` computes in this process, and its objective is
-    their penalty; a rerun reads them from the cache without running an experiment."""
+    their penalty, on seed 0 and on the held-out seed 1; a rerun reads them from the cache without running an
+    experiment."""
     from simulator.experiments import validation
     cfg = RunConfig(progress=False, calibration=CalibrationConfig(
-        objective="validation", seeds=1, max_evaluations=1, workers=2,
+        objective="validation", seeds=1, max_evaluations=1, workers=2, held_out_seed_sets=1,
         parameters=[CalibrationParameter("model.decisions.beta_income", [2.0, 4.0], start=3.3)]))
     result = run_calibration(cfg, tmp_path, progress=False)
     expected = validation.figures({"decisions.beta_income": 3.3}, seeds=(0,))
@@ -344,6 +346,9 @@ def test_the_validation_objective_scores_the_cases_in_parallel_and_resumes(tmp_p
     assert fitted == expected
     assert set(fitted) == set(validation.FIGURES)
     assert result["objective"] == validation.penalty(expected) == result["objective_at_start"]
+    held = result["held_out"]   # the start (here the fit too) on seed 1, which the search did not see
+    assert held["seed_sets"] == [[1]] and held["start"] == held["fitted"] and held["difference_mean"] == 0
+    assert held["start"] == [validation.penalty(validation.figures({"decisions.beta_income": 3.3}, seeds=(1,)))]
     assert "## The validation cases" in write_calibration(result, tmp_path / "out").with_name(
         "calibration.md").read_text()
 
@@ -353,3 +358,26 @@ def test_the_validation_objective_scores_the_cases_in_parallel_and_resumes(tmp_p
     monkeypatch.setattr(validation, "experiment_figures", no_run)
     again = run_calibration(cfg, tmp_path, progress=False)
     assert again["trace"] == result["trace"] and again["cases"] == result["cases"]
+
+
+def test_the_held_out_check_pairs_the_start_and_the_fit_on_seeds_the_search_did_not_see():
+    """`held_out_check` with a stand-in objective: on seed set k (seeds 3k..3k+2) the start scores 1 + k / 10 and the
+    fit 0.2 less, plus 0.01 k^2; the result is the paired differences' mean and SE, computed here by hand."""
+    asked = []
+
+    def scores(thetas, on):
+        asked.append((list(thetas), list(on)))
+        k = on[0] // 3
+        return [(1 + k / 10, None), (1 + k / 10 - 0.2 + 0.01 * k * k, None)]
+
+    h = held_out_check([(0.0,), (1.0,)], 3, 3, scores)
+    assert [on for _, on in asked] == [[3, 4, 5], [6, 7, 8], [9, 10, 11]] == h["seed_sets"]
+    assert all(thetas == [(0.0,), (1.0,)] for thetas, _ in asked)
+    diff = np.array([-0.2 + 0.01 * k * k for k in (1, 2, 3)])
+    assert h["difference_mean"] == pytest.approx(diff.mean())
+    assert h["difference_se"] == pytest.approx(diff.std(ddof=1) / math.sqrt(3))
+    assert h["z"] == pytest.approx(diff.mean() / (diff.std(ddof=1) / math.sqrt(3))) and h["z"] < -2
+    assert h["start_sd"] == pytest.approx(0.1)
+    assert held_out_check([(0.0,), (1.0,)], 0, 3, scores) is None
+    lines = "\n".join(held_out_lines(h))
+    assert "3 other sets of 3 seeds (3-5 to 9-11)" in lines and "better than the start beyond" in lines

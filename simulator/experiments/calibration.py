@@ -343,6 +343,7 @@ def validate_calibration(cfg: RunConfig) -> None:
         raise ConfigError("calibration.popsize", c.popsize, f"at least {math.ceil(5 / len(c.parameters))} so that a "
                           "generation has 5 or more candidates")
     check_count("calibration.optimizer_seed", c.optimizer_seed, 0)
+    check_count("calibration.held_out_seed_sets", c.held_out_seed_sets, 0)
     check_count("calibration.workers", c.workers, 0)
 
 
@@ -408,15 +409,15 @@ def run_calibration(cfg: RunConfig, cache_dir: str | Path, progress: bool = True
     def theta_of(u: np.ndarray) -> tuple[float, ...]:
         return tuple(float(x) for x in np.clip(lo + np.clip(u, 0.0, 1.0) * (hi - lo), lo, hi))
 
-    def scores(new: list[tuple[float, ...]]) -> list[tuple[float, dict[str, Any]]]:
-        """The objective and the moments (or the validation figures) of every candidate of `new`."""
+    def scores(new: list[tuple[float, ...]], on: Sequence[int] = seeds) -> list[tuple[float, dict[str, Any]]]:
+        """The objective and the moments (or the validation figures) of every candidate of `new`, on seeds `on`."""
         if c.objective == "validation":
             candidates = [case_overrides(cfg, dict(zip(names, t))) for t in new]
-            figures = validation_figures(candidates, seeds, cache_dir, c.workers)
+            figures = validation_figures(candidates, on, cache_dir, c.workers)
             return [(validation.penalty(m), m) for m in figures]
-        configs = [with_values(base, dict(zip(names, t)), seed) for t in new for seed in seeds]
+        configs = [with_values(base, dict(zip(names, t)), seed) for t in new for seed in on]
         parts = read_all(parts_of, run_cached(configs, cache_dir, c.workers, progress=False), c.workers)
-        moments = [pooled(parts[i * len(seeds):(i + 1) * len(seeds)]) for i in range(len(new))]
+        moments = [pooled(parts[i * len(on):(i + 1) * len(on)]) for i in range(len(new))]
         return [(objective(m, c.targets), m) for m in moments]
 
     def evaluate(thetas: Sequence[tuple[float, ...]]) -> None:
@@ -465,6 +466,7 @@ def run_calibration(cfg: RunConfig, cache_dir: str | Path, progress: bool = True
     best_theta = min(memo, key=lambda t: memo[t][0])   # the best candidate evaluated (the optimiser's, or better)
     best, moments = memo[best_theta]
     start_value, start_moments = memo[start_theta]
+    held_out = held_out_check([start_theta, best_theta], c.held_out_seed_sets, len(seeds), scores, progress)
     meta = MODEL_PARAMETERS
     return {
         "title": "Migration flow calibration", "simulator_version": __version__,
@@ -482,6 +484,7 @@ def run_calibration(cfg: RunConfig, cache_dir: str | Path, progress: bool = True
                    "at_start": start_moments[k]}
                   for k, (case, what, band) in validation.FIGURES.items()] if c.objective == "validation" else [],
         "objective": best, "objective_at_start": start_value,
+        "held_out": held_out,
         "evaluations": len(memo),
         "runs": len(memo) * len(seeds) * (validation.RUNS_PER_SEED if c.objective == "validation" else 1),
         "optimizer": {"method": c.method, "converged": bool(res.success), "message": str(res.message),
@@ -495,6 +498,29 @@ def run_calibration(cfg: RunConfig, cache_dir: str | Path, progress: bool = True
         "trace": trace,
         "elapsed_seconds": round(time.perf_counter() - started, 1),
     }
+
+
+def held_out_check(thetas: list[tuple[float, ...]], sets: int, size: int,
+                   scores: Callable[..., list[tuple[float, Any]]], progress: bool = False) -> dict[str, Any] | None:
+    """The start and the fit (`thetas`) scored again on `sets` sets of `size` other seeds (the k-th: seeds
+    size * k .. size * (k + 1) - 1, k = 1..sets), which the search never saw: the fit's objective minus the start's
+    on each set (paired: the same seeds), their mean and standard error, and the objective's spread across the sets at
+    the start. It tells whether the search's gain over the start exceeds the objective's sampling error (|z| above
+    2), or whether the fit and the start are equally good within it. None with no sets."""
+    if sets <= 0:
+        return None
+    rows = []
+    for k in tqdm(range(1, sets + 1), desc="held-out seeds", unit="set", disable=not progress):
+        on = list(range(size * k, size * (k + 1)))
+        rows.append([value for value, _ in scores(thetas, on)] + [on])
+    start = np.array([r[0] for r in rows])
+    fitted = np.array([r[1] for r in rows])
+    diff = fitted - start
+    se = float(diff.std(ddof=1) / math.sqrt(len(diff))) if len(diff) > 1 else math.nan
+    return {"seed_sets": [r[2] for r in rows], "start": start.tolist(), "fitted": fitted.tolist(),
+            "difference_mean": float(diff.mean()), "difference_se": se,
+            "z": float(diff.mean() / se) if se > 0 else math.copysign(math.inf, diff.mean()) if diff.mean() else 0.0,
+            "start_sd": float(start.std(ddof=1)) if len(start) > 1 else math.nan}
 
 
 # --- outputs --------------------------------------------------------------------------------------------------------
@@ -540,6 +566,23 @@ def _figure(x: Any) -> str:
     return ", ".join(_num(v) for v in x) if isinstance(x, (list, tuple)) else _num(float(x))
 
 
+def held_out_lines(h: dict[str, Any] | None) -> list[str]:
+    """The held-out check as a Markdown paragraph (none without it)."""
+    if not h:
+        return []
+    first, last = h["seed_sets"][0], h["seed_sets"][-1]
+    verdict = ("the fit is better than the start beyond the objective's sampling error" if h["z"] < -2 else
+               "the fit is worse than the start on seeds the search did not see" if h["z"] > 2 else
+               "the fit and the start are equally good within the objective's sampling error")
+    return ["## On seeds the search did not see", "",
+            f"The start and the fit scored again on {len(h['seed_sets'])} other sets of {len(first)} seeds "
+            f"({first[0]}-{first[-1]} to {last[0]}-{last[-1]}): the fit's objective minus the start's, paired, "
+            f"{h['difference_mean']:+.4g} (SE {h['difference_se']:.2g}, {h['z']:+.1f} SE); the start's objective "
+            f"varies across the sets with a standard deviation of {h['start_sd']:.3g} (mean "
+            f"{float(np.mean(h['start'])):.4g}; the fit's mean {float(np.mean(h['fitted'])):.4g}). So {verdict}.",
+            ""]
+
+
 def summary(result: dict[str, Any], folder: Path) -> str:
     """A Markdown summary: the fit, each moment against its target, and how to run the calibrated model."""
     run = result["run_settings"]
@@ -557,6 +600,7 @@ def summary(result: dict[str, Any], folder: Path) -> str:
              f"{result['elapsed_seconds']} s",
              f"- Objective ({OBJECTIVE_NAMES[result.get('objective_kind', 'moments')]}): {result['objective']:.4g} "
              f"(at the start: {result['objective_at_start']:.4g})", "",
+             *held_out_lines(result.get("held_out")),
              "## Fitted parameters", "", "| parameter | units | bounds | start | fitted |", "|---|---|---|---|---|"]
     for p in result["parameters"]:
         lines.append(f"| {p['name']} | {p['units']} | [{p['bounds'][0]:g}, {p['bounds'][1]:g}] | "
