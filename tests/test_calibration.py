@@ -251,7 +251,8 @@ def test_the_calibrate_experiment_writes_a_config_that_reproduces_the_fit(tmp_pa
     run, cache = tmp_path / "run", tmp_path / "cache"
     size = ["n_households=200", "years=3"]
     result = run_cli(tmp_path, "experiment=calibrate_moments", *size, "calibration.seeds=2",
-                     "calibration.burn_in_years=1", "calibration.max_evaluations=12", f"hydra.run.dir={run}", f"compare.cache_dir={cache}")
+                     "calibration.burn_in_years=1", "calibration.max_evaluations=12", f"hydra.run.dir={run}",
+                     f"compare.cache_dir={cache}")
     assert result.returncode == 0, result.stderr
     assert str(run / "calibration.json") in result.stdout
     fit = json.loads((run / "calibration.json").read_text())

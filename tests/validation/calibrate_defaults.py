@@ -9,7 +9,7 @@ The network's loans (`decisions.network_loan_share`, `network_loan_half`, `netwo
 made case 3 pass, are not in `SPACE`: they were set by hand after the searches (docs/validation.md, Calibration), and
 a search run now scores every candidate with the default loans.
 
-Two stages, as run for the defaults (docs/validation.md, "Calibration"):
+The stages, as run for the defaults (docs/validation.md, "Calibration"), and a check of a calibration's fit:
 
     python tests/validation/calibrate_defaults.py sobol START COUNT OUT.jsonl
         quasi-random points START .. START+COUNT-1 of a scrambled Sobol sequence (scipy.stats.qmc, seed 12) over
@@ -23,6 +23,11 @@ Two stages, as run for the defaults (docs/validation.md, "Calibration"):
         of the penalty over [LOW, HIGH], at most COUNT candidates; to set a constant again after a change of the
         model that moves it.
 
+    python tests/validation/calibrate_defaults.py held_out CALIBRATION.json SETS
+        the defaults and the fit of a run of `python run.py experiment=calibrate` (its calibration.json) scored on
+        SETS sets of 3 seeds the search did not see (3-5, 6-8, ...), paired: the calibration's own held-out check
+        (`calibration.held_out_check`) with the defaults in place of the search's start.
+
 Run from the repository root. A candidate takes about 30 s on one core; the stages can run side by side (one process
 per core) and each appends to its own file.
 """
@@ -31,11 +36,14 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.stats import qmc
 
+from simulator.config import RunConfig
+from simulator.experiments.calibration import case_overrides, held_out_check, held_out_lines, validation_figures
 from simulator.experiments.validation import SEARCH_SEEDS, SPACE, figures, penalty
 from simulator.params import ModelParams
 
@@ -83,6 +91,21 @@ def line(parameter: str, low: float, high: float, count: int, out: str) -> None:
     print(f"{parameter} = {result.x:.4g}: penalty {result.fun:.4f} after {result.nfev} candidates", flush=True)
 
 
+def held_out(path: str, sets: int) -> None:
+    fit = json.loads(Path(path).read_text(encoding="utf-8"))
+    values = {p["name"]: p["fitted"] for p in fit["parameters"]}
+    cfg = RunConfig(progress=False)
+
+    def scores(candidates: list[dict[str, float]], on: list[int]) -> list[tuple[float, dict]]:
+        figures = validation_figures([case_overrides(cfg, v) for v in candidates], on, "outputs/cache")
+        return [(penalty(m), m) for m in figures]
+
+    h = held_out_check([{}, values], sets, len(SEARCH_SEEDS), scores, progress=True)
+    for on, a, b in zip(h["seed_sets"], h["start"], h["fitted"]):
+        print(f"seeds {on[0]}-{on[-1]}: defaults {a:.4f}, fit {b:.4f}")
+    print("\n".join(held_out_lines(h)).replace("the start's", "the defaults'").replace("the start", "the defaults"))
+
+
 if __name__ == "__main__":
     stage, *args = sys.argv[1:]
     if stage == "sobol":
@@ -91,5 +114,7 @@ if __name__ == "__main__":
         local(args[0], int(args[1]), int(args[2]), args[3])
     elif stage == "line":
         line(args[0], float(args[1]), float(args[2]), int(args[3]), args[4])
+    elif stage == "held_out":
+        held_out(args[0], int(args[1]))
     else:
         sys.exit(__doc__)
