@@ -129,6 +129,8 @@ BAD = [
                  id="method"),
     pytest.param({"seeds": 0}, "calibration.seeds = 0", "at least 1", id="seeds"),
     pytest.param({"held_out_seed_sets": -1}, "calibration.held_out_seed_sets = -1", "at least 0", id="held-out"),
+    pytest.param({"held_out_seed_sets": 1}, "calibration.held_out_seed_sets = 1", "0, or at least 2",
+                 id="one-held-out-set"),
     pytest.param({"objective": "cases"}, "calibration.objective = 'cases'", "moments, validation", id="objective"),
     pytest.param({"objective": "validation"}, "calibration.targets = ['internal_move_rate']",
                  "validation cases' published figures", id="validation-with-targets"),
@@ -136,12 +138,22 @@ BAD = [
 
 
 @pytest.mark.parametrize("changes,start,allowed", [
-    pytest.param({"world": "one_city"}, "world = 'one_city'", "the world and climate its design states", id="world"),
+    pytest.param({"world": "one_city"}, "world = 'one_city'", "the world, climate and labour outlook its design", id="world"),
     pytest.param({"climate_outlook": "severe"}, "climate_outlook = 'severe'", "null with", id="outlook"),
     pytest.param({"scenario": "combined"}, "scenario = 'combined'", "null or baseline", id="scenario"),
+    pytest.param({"n_households": 2000}, "n_households = 2000", "each case sets its own size", id="size"),
+    pytest.param({"years": 8.0}, "years = 8.0", "unset (20)", id="years"),
+    pytest.param({"calibration": CalibrationConfig(objective="validation", burn_in_years=1.0)},
+                 "calibration.burn_in_years = 1.0", "unset (2)", id="burn-in"),
+    pytest.param({"calibration": CalibrationConfig(objective="validation", seeds=1)}, "calibration.seeds = 1",
+                 "at least 2 with calibration.objective validation", id="one-seed"),
 ])
 def test_the_validation_objective_refuses_settings_its_cases_fix(changes, start, allowed):
-    cfg = dataclasses.replace(calibration(objective="validation", targets=[]), **changes)
+    cfg = dataclasses.replace(RunConfig(calibration=CalibrationConfig(
+        objective="validation", parameters=[CalibrationParameter("model.decisions.beta_income", [2.0, 4.0])])),
+        **changes)
+    if "calibration" in changes:
+        cfg.calibration.parameters = [CalibrationParameter("model.decisions.beta_income", [2.0, 4.0])]
     with pytest.raises(ConfigError) as err:
         validate_calibration(cfg)
     assert str(err.value).startswith(start), str(err.value)
@@ -308,7 +320,7 @@ def test_the_calibrate_experiment_searches_the_box_the_defaults_were_calibrated_
     from hydra.core.config_store import ConfigStore
     from omegaconf import OmegaConf
 
-    from simulator.experiments.validation import SPACE
+    from simulator.experiments.validation import SEARCH_SEEDS, SPACE
     ConfigStore.instance().store(name="run_schema", node=RunConfig)
     with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
         cfg = OmegaConf.to_object(compose(config_name="config", overrides=["experiment=calibrate"]))
@@ -317,6 +329,7 @@ def test_the_calibrate_experiment_searches_the_box_the_defaults_were_calibrated_
     assert {p.name: [float(b) for b in p.bounds] for p in c.parameters} == {
         f"model.{k}": [float(b) for b in v] for k, v in SPACE.items()}
     assert all(p.start is None for p in c.parameters)
+    assert c.seeds == len(SEARCH_SEEDS) and c.held_out_seed_sets >= 2
     validate_calibration(cfg)
 
 
@@ -330,26 +343,30 @@ def test_case_overrides_are_the_parameters_that_differ_from_the_defaults():
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore:Degrees of freedom:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
-def test_the_validation_objective_scores_the_cases_in_parallel_and_resumes(tmp_path, monkeypatch):   # 1 seed: no SE
-    """One candidate (the defaults but beta_income) on seed 0: the figures computed by the calibration's workers (one
-    task per experiment, on 2 processes) are those `validation.figures` computes in this process, and its objective is
-    their penalty, on seed 0 and on the held-out seed 1; a rerun reads them from the cache without running an
-    experiment."""
+def test_the_validation_objective_scores_the_cases_in_parallel_and_resumes(tmp_path, monkeypatch):
+    """One candidate (the defaults but beta_income) on seeds 0-1: the figures computed by the calibration's workers
+    (one task per experiment, on 2 processes) are those `validation.figures` computes in this process (with
+    RUNS_PER_SEED runs a seed), and its objective is their penalty; the held-out check scores it on seeds 2-3 and 4-5;
+    a rerun reads everything from the cache without running an experiment."""
     from simulator.experiments import validation
     cfg = RunConfig(progress=False, calibration=CalibrationConfig(
-        objective="validation", seeds=1, max_evaluations=1, workers=2, held_out_seed_sets=1,
+        objective="validation", seeds=2, max_evaluations=1, workers=2, held_out_seed_sets=2,
         parameters=[CalibrationParameter("model.decisions.beta_income", [2.0, 4.0], start=3.3)]))
     result = run_calibration(cfg, tmp_path, progress=False)
-    expected = validation.figures({"decisions.beta_income": 3.3}, seeds=(0,))
-    assert result["evaluations"] == 1 and result["runs"] == validation.RUNS_PER_SEED
+    made = []
+    real_model = validation._model
+    monkeypatch.setattr(validation, "_model", lambda *a, **kw: made.append(1) or real_model(*a, **kw))
+    expected = validation.figures({"decisions.beta_income": 3.3}, seeds=(0, 1))
+    assert len(made) == 2 * validation.RUNS_PER_SEED
+    assert result["evaluations"] == 1 and result["runs"] == 2 * validation.RUNS_PER_SEED
     fitted = {m["name"]: m["fitted"] for m in result["cases"]}
     assert fitted == expected
     assert set(fitted) == set(validation.FIGURES)
     assert result["objective"] == validation.penalty(expected) == result["objective_at_start"]
-    held = result["held_out"]   # the start (here the fit too) on seed 1, which the search did not see
-    assert held["seed_sets"] == [[1]] and held["start"] == held["fitted"] and held["difference_mean"] == 0
-    assert held["start"] == [validation.penalty(validation.figures({"decisions.beta_income": 3.3}, seeds=(1,)))]
+    held = result["held_out"]   # the start (here the fit too) on seeds the search did not see
+    assert held["seed_sets"] == [[2, 3], [4, 5]] and held["start"] == held["fitted"]
+    assert held["difference_mean"] == 0 and held["z"] == 0
+    monkeypatch.undo()
     assert "## The validation cases" in write_calibration(result, tmp_path / "out").with_name(
         "calibration.md").read_text()
 
@@ -359,6 +376,7 @@ def test_the_validation_objective_scores_the_cases_in_parallel_and_resumes(tmp_p
     monkeypatch.setattr(validation, "experiment_figures", no_run)
     again = run_calibration(cfg, tmp_path, progress=False)
     assert again["trace"] == result["trace"] and again["cases"] == result["cases"]
+    assert again["held_out"] == result["held_out"]
 
 
 def test_the_held_out_check_pairs_the_start_and_the_fit_on_seeds_the_search_did_not_see():

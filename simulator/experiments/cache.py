@@ -40,7 +40,7 @@ RESULTS, INDEX = "results.nc", "entry.json"
 # here); the experiments' runner stays in it, since it turns a config into a model.
 NOT_MODEL_CODE = frozenset({"experiments/cache.py", "experiments/comparison.py", "experiments/metrics.py",
                             "experiments/sensitivity.py", "experiments/calibration.py", "experiments/emulate.py",
-                            "experiments/optimise.py",
+                            "experiments/optimise.py", "experiments/validation.py",
                             "present/__init__.py",
                             "present/plotting.py", "present/report.py", "present/dashboard.py"})
 

@@ -36,6 +36,11 @@ parallel batch (one task per candidate and experiment), and each candidate's fig
 `<cache>/validation/<key>.json` (the key covers the parameters, the seeds, the worlds' tables, the version and the
 model's code), so that an interrupted calibration resumes.
 
+Held-out check (`calibration.held_out_seed_sets`, 0 or at least 2): after the search, the start and the fit are scored
+again on that many sets of `seeds` other seeds (seeds `seeds .. 2 seeds - 1`, and so on), which the search never saw;
+the fit's objective minus the start's, paired by set, tells whether the search's gain exceeds the objective's
+sampling error (`held_out_check`).
+
 Example (one parameter, a tiny world, its own output as the target):
     >>> import tempfile
     >>> from simulator.config import (CalibrationConfig, CalibrationParameter, MomentTarget, RunConfig)
@@ -74,7 +79,7 @@ from scipy import optimize  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from simulator.version import __version__  # noqa: E402
-from simulator.config import RunConfig, validate_run  # noqa: E402
+from simulator.config import CalibrationConfig, RunConfig, validate_run  # noqa: E402
 from simulator.errors import ConfigError  # noqa: E402
 from simulator.params import ModelParams, iter_params  # noqa: E402
 from simulator.experiments import validation  # noqa: E402
@@ -228,12 +233,13 @@ def case_overrides(cfg: RunConfig, values: dict[str, float]) -> dict[str, float 
 
 def _case_key(overrides: dict[str, float | int], seeds: Sequence[int]) -> str:
     """A 16-hex-digit key of everything that determines a candidate's validation figures: its parameters, the seeds,
-    the default and one-city worlds' tables, the simulator version and the model's code (the experiments' module
-    included)."""
+    the default and one-city worlds' tables, the simulator version, the model's code and the experiments' module
+    (which is not part of the model's code fingerprint: editing it leaves the result cache's runs valid)."""
     tables = {f"{folder.name}/{p.name}": file_sha256(p)
               for folder in (default_world_path(), one_city_world_path()) for p in sorted(folder.glob("*.csv"))}
     text = json.dumps({"overrides": overrides, "seeds": list(seeds), "worlds": tables, "version": __version__,
-                       "code": code_fingerprint()}, sort_keys=True, default=str)
+                       "code": code_fingerprint(), "cases": file_sha256(Path(validation.__file__))},
+                      sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -344,6 +350,9 @@ def validate_calibration(cfg: RunConfig) -> None:
                           "generation has 5 or more candidates")
     check_count("calibration.optimizer_seed", c.optimizer_seed, 0)
     check_count("calibration.held_out_seed_sets", c.held_out_seed_sets, 0)
+    if c.held_out_seed_sets == 1:
+        raise ConfigError("calibration.held_out_seed_sets", 1, "0, or at least 2 so that the paired difference of "
+                          "the start and the fit has a standard error")
     check_count("calibration.workers", c.workers, 0)
 
 
@@ -375,10 +384,21 @@ def _validate_validation_objective(cfg: RunConfig) -> None:
     for key in ("world", "climate_outlook", "labour_outlook"):
         if getattr(cfg, key) is not None:
             raise ConfigError(key, getattr(cfg, key), "null with calibration.objective validation: each case runs "
-                              "on the world and climate its design states (docs/validation.md)")
+                              "on the world, climate and labour outlook its design states (docs/validation.md)")
     if cfg.scenario not in (None, "baseline"):
         raise ConfigError("scenario", cfg.scenario, "null or baseline with calibration.objective validation: each "
                           "case sets the interventions its design states")
+    for key, default in (("n_households", RunConfig.n_households), ("years", RunConfig.years),
+                         ("start_year", RunConfig.start_year),
+                         ("calibration.burn_in_years", CalibrationConfig.burn_in_years)):
+        value = cfg.calibration.burn_in_years if key.startswith("calibration.") else getattr(cfg, key)
+        if value != default:
+            raise ConfigError(key, value, f"unset ({default:g}) with calibration.objective validation: each case "
+                              "sets its own size and length, and what it measures")
+    if isinstance(c.seeds, int) and not isinstance(c.seeds, bool) and c.seeds == 1:
+        raise ConfigError("calibration.seeds", 1, "at least 2 with calibration.objective validation: the cases' "
+                          "direction checks are paired differences measured against their standard error across "
+                          "seeds")
 
 
 # --- the search -----------------------------------------------------------------------------------------------------
@@ -387,8 +407,10 @@ def _validate_validation_objective(cfg: RunConfig) -> None:
 def run_calibration(cfg: RunConfig, cache_dir: str | Path, progress: bool = True) -> dict[str, Any]:
     """Fit `cfg.calibration.parameters` to its targets; return the result as a JSON-ready dict.
 
-    The dict has the fitted values (`parameters`), each moment's target, fitted value and relative error
-    (`moments`), the objective at the start and at the fit, the number of candidates evaluated and runs, the
+    The dict has the fitted values (`parameters`); with the moments objective each moment's target, fitted value and
+    relative error (`moments`), with the validation objective each case's figure at the start and at the fit and the
+    band aimed at (`cases`); the objective at the start and at the fit; the held-out check (`held_out`, None without
+    `held_out_seed_sets`); the number of candidates evaluated and of runs (nominal: runs found in a cache count); the
     optimiser's report and the trace of every candidate.
     """
     validate_calibration(cfg)
@@ -492,7 +514,8 @@ def run_calibration(cfg: RunConfig, cache_dir: str | Path, progress: bool = True
         "seeds": seeds, "burn_in_years": c.burn_in_years,
         "run_settings": {k: v for k, v in dataclasses.asdict(base).items()
                          if k not in ("model", "compare", "sensitivity", "calibration", "seed", "mode", "progress",
-                                      "figures", "agent_view_limit", "threads")},
+                                      "figures", "agent_view_limit", "threads")
+                         and not (c.objective == "validation" and k in ("n_households", "years", "start_year"))},
         "model": calibrated_model(cfg, dict(zip(names, best_theta))),
         "settings": dataclasses.asdict(c),
         "trace": trace,
@@ -500,7 +523,7 @@ def run_calibration(cfg: RunConfig, cache_dir: str | Path, progress: bool = True
     }
 
 
-def held_out_check(thetas: list[tuple[float, ...]], sets: int, size: int,
+def held_out_check(thetas: Sequence[Any], sets: int, size: int,
                    scores: Callable[..., list[tuple[float, Any]]], progress: bool = False) -> dict[str, Any] | None:
     """The start and the fit (`thetas`) scored again on `sets` sets of `size` other seeds (the k-th: seeds
     size * k .. size * (k + 1) - 1, k = 1..sets), which the search never saw: the fit's objective minus the start's
@@ -550,7 +573,8 @@ def calibrated_yaml(result: dict[str, Any], folder: Path) -> str:
     body["model"] = result["model"]
     header = ("# @package _global_\n"
               f"# The calibrated model: python run.py --config-dir {folder} experiment=calibrated [other overrides]\n"
-              f"# Fitted by `python run.py experiment=calibrate` (objective {result['objective']:.4g}, "
+              f"# Fitted by a calibration (objective {result.get('objective_kind', 'moments')}: "
+              f"{result['objective']:.4g}, "
               f"{result['evaluations']} candidates; see calibration.json). Model parameters not listed keep their "
               "defaults.\n")
     return header + yaml.safe_dump(body, sort_keys=False)
@@ -566,25 +590,26 @@ def _figure(x: Any) -> str:
     return ", ".join(_num(v) for v in x) if isinstance(x, (list, tuple)) else _num(float(x))
 
 
-def held_out_lines(h: dict[str, Any] | None) -> list[str]:
-    """The held-out check as a Markdown paragraph (none without it)."""
+def held_out_lines(h: dict[str, Any] | None, start: str = "the start") -> list[str]:
+    """The held-out check as a Markdown paragraph (none without it); `start` names what the fit is compared with."""
     if not h:
         return []
     first, last = h["seed_sets"][0], h["seed_sets"][-1]
-    verdict = ("the fit is better than the start beyond the objective's sampling error" if h["z"] < -2 else
-               "the fit is worse than the start on seeds the search did not see" if h["z"] > 2 else
-               "the fit and the start are equally good within the objective's sampling error")
+    verdict = (f"the fit is better than {start} beyond the objective's sampling error" if h["z"] < -2 else
+               f"the fit is worse than {start} on seeds the search did not see" if h["z"] > 2 else
+               f"the fit and {start} are equally good within the objective's sampling error")
     return ["## On seeds the search did not see", "",
-            f"The start and the fit scored again on {len(h['seed_sets'])} other sets of {len(first)} seeds "
-            f"({first[0]}-{first[-1]} to {last[0]}-{last[-1]}): the fit's objective minus the start's, paired, "
-            f"{h['difference_mean']:+.4g} (SE {h['difference_se']:.2g}, {h['z']:+.1f} SE); the start's objective "
-            f"varies across the sets with a standard deviation of {h['start_sd']:.3g} (mean "
+            f"{start[0].upper()}{start[1:]} and the fit scored again on {len(h['seed_sets'])} other sets of "
+            f"{len(first)} seeds ({first[0]}-{first[-1]} to {last[0]}-{last[-1]}): the fit's objective minus that of "
+            f"{start}, paired, {h['difference_mean']:+.4g} (SE {h['difference_se']:.2g}, {h['z']:+.1f} SE); the "
+            f"objective of {start} varies across the sets with a standard deviation of {h['start_sd']:.3g} (mean "
             f"{float(np.mean(h['start'])):.4g}; the fit's mean {float(np.mean(h['fitted'])):.4g}). So {verdict}.",
             ""]
 
 
 def summary(result: dict[str, Any], folder: Path) -> str:
-    """A Markdown summary: the fit, each moment against its target, and how to run the calibrated model."""
+    """A Markdown summary: the fit, the held-out check, each moment against its target (or each validation case at
+    the start and at the fit), and how to run the calibrated model."""
     run = result["run_settings"]
     opt = result["optimizer"]
     cases = result.get("objective_kind") == "validation"

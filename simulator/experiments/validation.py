@@ -12,8 +12,10 @@ case share one set of runs.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -377,6 +379,7 @@ class RegularPlaces:
             slopes.append(np.polyfit(x, np.log(self.irregular[s]), 1)[0])
         return Paired(np.array(slopes))
 
+
 @lru_cache(maxsize=None)
 def regular_places(seeds: tuple[int, ...] = SEEDS, n: int = 5000, years: int = 8,
                    factors: tuple[float, ...] = QUOTA_FACTORS) -> RegularPlaces:
@@ -658,7 +661,7 @@ def _disasters_figures(seeds: tuple[int, ...]) -> dict[str, object]:
 
 # Each experiment the score needs (by name, the costliest first: a parallel search starts them in this order), the
 # function computing its figures and the experiment whose per-process cache it fills.
-EXPERIMENTS: dict[str, tuple[object, object]] = {
+EXPERIMENTS: dict[str, tuple[Callable[[tuple[int, ...]], dict[str, object]], Any]] = {
     "regular_places": (_regular_figures, regular_places), "substitution": (_substitution_figures, substitution),
     "development": (_hump_figures, development), "networks": (_networks_figures, networks),
     "default_world": (_default_world_figures, default_world_runs), "disasters": (_disasters_figures, disasters),
@@ -697,7 +700,8 @@ FIGURES: dict[str, tuple[str, str, str]] = {
     "irregular_share": ("default world", "irregular share of migrants leaving abroad", "0.08-0.5 (README: 0.05-0.6)")}
 
 
-def experiment_figures(name: str, values: dict[str, float], seeds: tuple[int, ...] = SEARCH_SEEDS) -> dict:
+def experiment_figures(name: str, values: dict[str, float], seeds: tuple[int, ...] = SEARCH_SEEDS
+                       ) -> dict[str, object]:
     """The figures of experiment `name` (a key of EXPERIMENTS) at parameter `values` (dotted model parameters, as
     OVERRIDES takes them), on `seeds`. Sets OVERRIDES and clears that experiment's cache: runs in the process it is
     called in, one experiment at a time."""
@@ -720,7 +724,7 @@ def figures(values: dict[str, float], seeds: tuple[int, ...] = SEARCH_SEEDS) -> 
     return out
 
 
-def penalty(m: dict) -> float:
+def penalty(m: dict[str, Any]) -> float:
     """The score of figures `m`: 0 when every case lies inside its band of FIGURES (inside the published band, with a
     margin for the sampling error of the search's 3 seeds against the suite's 8), growing with the squared distance
     outside it: log ratios for rates and ratios, shortfalls of the z scores for the direction checks. Case 3's

@@ -24,9 +24,10 @@ The stages, as run for the defaults (docs/validation.md, "Calibration"), and a c
         model that moves it.
 
     python tests/validation/calibrate_defaults.py held_out CALIBRATION.json SETS
-        the defaults and the fit of a run of `python run.py experiment=calibrate` (its calibration.json) scored on
-        SETS sets of 3 seeds the search did not see (3-5, 6-8, ...), paired: the calibration's own held-out check
-        (`calibration.held_out_check`) with the defaults in place of the search's start.
+        the defaults and the calibrated model of a run of `python run.py experiment=calibrate` (its calibration.json:
+        every model parameter it set) scored on SETS sets of seeds the search did not see (as many seeds a set as the
+        search ran: 3-5, 6-8, ... for 3), paired: the calibration's own held-out check (`calibration.held_out_check`)
+        with the defaults in place of the search's start.
 
 Run from the repository root. A candidate takes about 30 s on one core; the stages can run side by side (one process
 per core) and each appends to its own file.
@@ -42,8 +43,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.stats import qmc
 
-from simulator.config import RunConfig
-from simulator.experiments.calibration import case_overrides, held_out_check, held_out_lines, validation_figures
+from simulator.experiments.calibration import held_out_check, held_out_lines, validation_figures
 from simulator.experiments.validation import SEARCH_SEEDS, SPACE, figures, penalty
 from simulator.params import ModelParams
 
@@ -92,18 +92,22 @@ def line(parameter: str, low: float, high: float, count: int, out: str) -> None:
 
 
 def held_out(path: str, sets: int) -> None:
+    if sets < 2:
+        sys.exit(f"held_out: SETS = {sets}; at least 2, so that the paired difference has a standard error")
     fit = json.loads(Path(path).read_text(encoding="utf-8"))
-    values = {p["name"]: p["fitted"] for p in fit["parameters"]}
-    cfg = RunConfig(progress=False)
+    if fit.get("objective_kind") != "validation":
+        sys.exit(f"held_out: {path} is not a calibration on the validation cases (python run.py experiment=calibrate)")
+    size = len(fit["seeds"])   # the k-th set: seeds size * k .. size * (k + 1) - 1, after the search's 0 .. size - 1
+    fitted = {f"{group}.{key}": value for group, keys in fit["model"].items() for key, value in keys.items()}
 
     def scores(candidates: list[dict[str, float]], on: list[int]) -> list[tuple[float, dict]]:
-        figures = validation_figures([case_overrides(cfg, v) for v in candidates], on, "outputs/cache")
+        figures = validation_figures(candidates, on, "outputs/cache")
         return [(penalty(m), m) for m in figures]
 
-    h = held_out_check([{}, values], sets, len(SEARCH_SEEDS), scores, progress=True)
+    h = held_out_check([{}, fitted], sets, size, scores, progress=True)
     for on, a, b in zip(h["seed_sets"], h["start"], h["fitted"]):
         print(f"seeds {on[0]}-{on[-1]}: defaults {a:.4f}, fit {b:.4f}")
-    print("\n".join(held_out_lines(h)).replace("the start's", "the defaults'").replace("the start", "the defaults"))
+    print("\n".join(held_out_lines(h, start="the defaults")))
 
 
 if __name__ == "__main__":

@@ -24,8 +24,8 @@ Sources:
 import pytest
 
 from simulator.experiments.validation import (ASPIRATION_RATIO, DISASTER_INTERNAL_SHARE, INTERNAL_PER_1000,
-                                    INTERNATIONAL_PER_1000, IRREGULAR_SHARE, OVERSUBSCRIPTION, STOCK_ABROAD, Z,
-                                    default_world_runs, disasters)
+                                              INTERNATIONAL_PER_1000, IRREGULAR_SHARE, OVERSUBSCRIPTION, STOCK_ABROAD,
+                                              Z, default_world_runs, disasters)
 
 pytestmark = pytest.mark.validation
 
