@@ -231,15 +231,19 @@ def case_overrides(cfg: RunConfig, values: dict[str, float]) -> dict[str, float 
     return {name: value for name, value, _ in iter_params(model) if value != defaults[name]}
 
 
-def _case_key(overrides: dict[str, float | int], seeds: Sequence[int]) -> str:
-    """A 16-hex-digit key of everything that determines a candidate's validation figures: its parameters, the seeds,
-    the default and one-city worlds' tables, the simulator version, the model's code and the experiments' module
-    (which is not part of the model's code fingerprint: editing it leaves the result cache's runs valid)."""
+def _case_inputs() -> dict[str, Any]:
+    """What determines every candidate's validation figures besides its parameters and seeds: the default and one-city
+    worlds' tables, the simulator version, the model's code and the experiments' module (which is not part of the
+    model's code fingerprint: editing it leaves the result cache's runs valid)."""
     tables = {f"{folder.name}/{p.name}": file_sha256(p)
               for folder in (default_world_path(), one_city_world_path()) for p in sorted(folder.glob("*.csv"))}
-    text = json.dumps({"overrides": overrides, "seeds": list(seeds), "worlds": tables, "version": __version__,
-                       "code": code_fingerprint(), "cases": file_sha256(Path(validation.__file__))},
-                      sort_keys=True, default=str)
+    return {"worlds": tables, "version": __version__, "code": code_fingerprint(),
+            "cases": file_sha256(Path(validation.__file__))}
+
+
+def _case_key(overrides: dict[str, float | int], seeds: Sequence[int], inputs: dict[str, Any]) -> str:
+    """A 16-hex-digit key of a candidate's validation figures: its parameters, the seeds and `_case_inputs()`."""
+    text = json.dumps({"overrides": overrides, "seeds": list(seeds), **inputs}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -257,7 +261,8 @@ def validation_figures(candidates: Sequence[dict[str, float | int]], seeds: Sequ
     seeds = tuple(int(s) for s in seeds)
     folder = Path(cache_dir) / "validation"
     folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / f"{_case_key(ov, seeds)}.json" for ov in candidates]
+    inputs = _case_inputs()
+    paths = [folder / f"{_case_key(ov, seeds, inputs)}.json" for ov in candidates]
     out: list[dict[str, Any] | None] = [None] * len(candidates)
     for i, path in enumerate(paths):
         if path.exists():
@@ -290,7 +295,7 @@ def validation_figures(candidates: Sequence[dict[str, float | int]], seeds: Sequ
             runner = Parallel(n_jobs=workers or -1, return_as="generator_unordered")
             for result in runner(delayed(_case_task)(i, name, candidates[i], seeds) for i, name in tasks):
                 finished(*result)
-    by_path = {}
+    by_path = {}   # the figures computed here are read back as a rerun reads them: the same values either way
     for i, path in enumerate(paths):
         if out[i] is None:
             by_path.setdefault(path, json.loads(path.read_text(encoding="utf-8"))["figures"])
@@ -326,13 +331,13 @@ def validate_calibration(cfg: RunConfig) -> None:
               or not lo <= p.start <= hi):
             raise ConfigError(f"{where}.start", p.start, f"null or a value within the bounds [{lo:g}, {hi:g}] "
                               f"({meta['units']})")
+    check_count("calibration.seeds", c.seeds, 1)
     if c.objective not in OBJECTIVES:
         raise ConfigError("calibration.objective", c.objective, f"one of {', '.join(OBJECTIVES)}")
     if c.objective == "validation":
         _validate_validation_objective(cfg)
     else:
         _validate_targets(c.targets)
-    check_count("calibration.seeds", c.seeds, 1)
     if (isinstance(c.burn_in_years, bool) or not isinstance(c.burn_in_years, (int, float))
             or not 0 <= c.burn_in_years or int(round(12 * c.burn_in_years)) >= int(round(12 * cfg.years))):
         raise ConfigError("calibration.burn_in_years", c.burn_in_years, f"a number of years in [0, years = "
@@ -388,14 +393,14 @@ def _validate_validation_objective(cfg: RunConfig) -> None:
     if cfg.scenario not in (None, "baseline"):
         raise ConfigError("scenario", cfg.scenario, "null or baseline with calibration.objective validation: each "
                           "case sets the interventions its design states")
-    for key, default in (("n_households", RunConfig.n_households), ("years", RunConfig.years),
-                         ("start_year", RunConfig.start_year),
-                         ("calibration.burn_in_years", CalibrationConfig.burn_in_years)):
-        value = cfg.calibration.burn_in_years if key.startswith("calibration.") else getattr(cfg, key)
+    for key, value, default in (("n_households", cfg.n_households, RunConfig.n_households),
+                                ("years", cfg.years, RunConfig.years),
+                                ("start_year", cfg.start_year, RunConfig.start_year),
+                                ("calibration.burn_in_years", c.burn_in_years, CalibrationConfig.burn_in_years)):
         if value != default:
             raise ConfigError(key, value, f"unset ({default:g}) with calibration.objective validation: each case "
                               "sets its own size and length, and what it measures")
-    if isinstance(c.seeds, int) and not isinstance(c.seeds, bool) and c.seeds == 1:
+    if c.seeds == 1:
         raise ConfigError("calibration.seeds", 1, "at least 2 with calibration.objective validation: the cases' "
                           "direction checks are paired differences measured against their standard error across "
                           "seeds")
@@ -538,12 +543,10 @@ def held_out_check(thetas: Sequence[Any], sets: int, size: int,
         rows.append([value for value, _ in scores(thetas, on)] + [on])
     start = np.array([r[0] for r in rows])
     fitted = np.array([r[1] for r in rows])
-    diff = fitted - start
-    se = float(diff.std(ddof=1) / math.sqrt(len(diff))) if len(diff) > 1 else math.nan
+    diff = validation.paired(start, fitted)
     return {"seed_sets": [r[2] for r in rows], "start": start.tolist(), "fitted": fitted.tolist(),
-            "difference_mean": float(diff.mean()), "difference_se": se,
-            "z": float(diff.mean() / se) if se > 0 else math.copysign(math.inf, diff.mean()) if diff.mean() else 0.0,
-            "start_sd": float(start.std(ddof=1)) if len(start) > 1 else math.nan}
+            "difference_mean": diff.mean, "difference_se": diff.se, "z": float(diff.z),
+            "start_sd": float(start.std(ddof=1))}
 
 
 # --- outputs --------------------------------------------------------------------------------------------------------
